@@ -1,0 +1,1 @@
+"""Telegram face and composition root."""

@@ -1,0 +1,1 @@
+"""Storage: Tortoise models, secret vault, migrations."""

@@ -1,0 +1,1 @@
+"""The trading core: indicators, strategies, exchanges, runtime jobs and the backtester."""

@@ -1,0 +1,1 @@
+"""Exchange protocol and its implementations (ccxt live, paper simulated)."""

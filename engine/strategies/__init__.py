@@ -1,0 +1,1 @@
+"""Pure strategy logic: settings, state and intents; no I/O."""
