@@ -1,10 +1,15 @@
-"""Shared pytest fixtures: where the real candle data lives."""
+"""Shared pytest fixtures: the real candle data and a fresh database per test on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import os
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,3 +26,63 @@ def shared_data() -> Path:
     if not (d / "BTC_USDT-1m.csv").exists():
         pytest.fail(f"candle data not found in {d}; set TB_DATA_DIR")
     return d
+
+
+# ---- databases: every test that asks for `db` runs once on SQLite and once on PostgreSQL ----
+
+PG_ADMIN_URL = os.environ.get("TB_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+_PG_BASE = PG_ADMIN_URL.rsplit("/", 1)[0]
+_counter = itertools.count()
+
+
+@dataclass(frozen=True)
+class DbUnderTest:
+    url: str
+    dialect: str  # "sqlite" or "postgres"
+    path: Path | None = None  # the SQLite file
+    pg_name: str | None = None  # the PostgreSQL database
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def db_templates(tmp_path_factory):
+    """One migrated SQLite file and one migrated PostgreSQL template database per test session."""
+    from db.database import migrate
+
+    sqlite_tpl = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    pg_tpl = f"tb_tpl_{os.getpid()}"
+    asyncio.run(migrate(f"sqlite://{sqlite_tpl}"))
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{pg_tpl}"'))
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{pg_tpl}"'))
+    asyncio.run(migrate(f"{_PG_BASE}/{pg_tpl}"))
+    yield {"sqlite": sqlite_tpl, "postgres": pg_tpl}
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{pg_tpl}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def db(request, db_templates, tmp_path) -> DbUnderTest:
+    """A fresh, migrated database for this test alone, connected through Tortoise."""
+    from db.database import connect, disconnect
+
+    if request.param == "sqlite":
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(db_templates["sqlite"], path)
+        tdb = DbUnderTest(f"sqlite://{path}", "sqlite", path=path)
+    else:
+        name = f"tb_test_{os.getpid()}_{next(_counter)}"
+        await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{db_templates["postgres"]}"')
+        tdb = DbUnderTest(f"{_PG_BASE}/{name}", "postgres", pg_name=name)
+    await connect(tdb.url, apply_migrations=False)
+    try:
+        yield tdb
+    finally:
+        await disconnect()
+        if tdb.pg_name:
+            await _pg_admin(f'DROP DATABASE IF EXISTS "{tdb.pg_name}" WITH (FORCE)')

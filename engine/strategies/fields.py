@@ -13,7 +13,7 @@ def setting(
     default: Any,
     *,
     label: str,
-    help: str,  # noqa: A002 - mirrors the i18n key name
+    help: str,
     group: str = "general",
     ge: float | None = None,
     le: float | None = None,

@@ -1,0 +1,96 @@
+"""Configuration: the table's names and defaults, parsing, production refusals, and `make run` without a token."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from pydantic import ValidationError
+
+from db.config import AppConfig, ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+VARS = ("BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_URL", "REDIS_URL", "MASTER_KEY", "ADMIN_IDS",
+        "DEFAULT_LANGUAGE", "MARKET_REPLAY_DIR", "MARKET_REPLAY_SPEED", "ENV")
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for v in VARS:
+        monkeypatch.delenv(v, raising=False)
+    return monkeypatch
+
+
+def test_exactly_the_design_table(clean_env):
+    assert set(AppConfig.model_fields) == set(VARS)
+    c = AppConfig(_env_file=None)
+    assert c.BOT_TOKEN is None
+    assert c.TELEGRAM_API_URL == "https://api.telegram.org"
+    assert c.DATABASE_URL == "sqlite://data/tradingboost.sqlite3"
+    assert c.REDIS_URL is None and c.MASTER_KEY is None and c.MARKET_REPLAY_DIR is None
+    assert c.ADMIN_IDS == ()
+    assert (c.DEFAULT_LANGUAGE, c.MARKET_REPLAY_SPEED, c.ENV) == ("en", 60.0, "development")
+    c.check_production()  # development: nothing to refuse
+
+
+def test_parsing(clean_env):
+    clean_env.setenv("ADMIN_IDS", " 12345, 7999999999999 ")
+    clean_env.setenv("DEFAULT_LANGUAGE", "ko")
+    clean_env.setenv("MARKET_REPLAY_DIR", "/tmp/candles")
+    clean_env.setenv("MARKET_REPLAY_SPEED", "600")
+    clean_env.setenv("REDIS_URL", "")
+    c = AppConfig(_env_file=None)
+    assert c.ADMIN_IDS == (12345, 7999999999999)
+    assert (c.DEFAULT_LANGUAGE, str(c.MARKET_REPLAY_DIR), c.MARKET_REPLAY_SPEED, c.REDIS_URL) == (
+        "ko", "/tmp/candles", 600.0, None)
+
+
+@pytest.mark.parametrize(("var", "value"), [("ADMIN_IDS", "12,abc"), ("DEFAULT_LANGUAGE", "fr"),
+                                            ("MARKET_REPLAY_SPEED", "0"), ("ENV", "prod")])
+def test_bad_values_are_refused(clean_env, var, value):
+    clean_env.setenv(var, value)
+    with pytest.raises(ValidationError):
+        AppConfig(_env_file=None)
+
+
+def test_production_refusals(clean_env):
+    clean_env.setenv("ENV", "production")
+    with pytest.raises(ConfigError, match="MASTER_KEY"):
+        AppConfig(_env_file=None).check_production()
+    clean_env.setenv("MASTER_KEY", Fernet.generate_key().decode())
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        AppConfig(_env_file=None).check_production()
+    clean_env.setenv("DATABASE_URL", "postgres://u@db:5432/tb")
+    AppConfig(_env_file=None).check_production()
+
+
+def test_secrets_are_masked_in_the_config_repr(clean_env):
+    clean_env.setenv("BOT_TOKEN", "123456:SECRET-TOKEN-VALUE")
+    clean_env.setenv("MASTER_KEY", "K" * 44)
+    text = repr(AppConfig(_env_file=None))
+    assert "SECRET-TOKEN-VALUE" not in text and "K" * 44 not in text
+
+
+def _run_without_token(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in VARS}
+    env["BOT_TOKEN"] = ""  # wins over any .env a developer keeps
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_make_run_without_token_says_how_to_get_one():
+    r = _run_without_token(["make", "-s", "run"], ROOT)
+    assert r.returncode != 0
+    out = r.stdout + r.stderr
+    assert "BotFather" in out and ".env" in out
+    assert "Traceback" not in out
+
+
+def test_bot_without_token_one_sentence(tmp_path):
+    r = _run_without_token([sys.executable, "-m", "bot"], ROOT)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0, r.stderr  # one sentence, no traceback
+    assert r.stderr.startswith("BOT_TOKEN is not set")
