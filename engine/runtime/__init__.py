@@ -1,0 +1,1 @@
+"""The live engine: order lifecycle, fills, outbox, locks, reconciliation and the scheduled jobs."""

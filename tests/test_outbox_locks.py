@@ -1,0 +1,82 @@
+"""The outbox deduplicates by event identity inside transactions; symbol locks serialise, also via Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+
+import pytest
+import redis.asyncio as aioredis
+from tortoise.transactions import in_transaction
+
+from db.models import Notification, User
+from engine.runtime.locks import SymbolLocks
+from engine.runtime.outbox import dedup, notify
+
+REDIS_URL = os.environ.get("TB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+async def test_same_event_twice_is_one_notification_and_the_transaction_survives(db):
+    user = await User.create(telegram_id=5)
+    key = dedup("fill", 1, "T-77")
+    async with in_transaction() as conn:
+        await notify(user.id, "fill", {"price": "1"}, key, conn=conn)
+        await notify(user.id, "fill", {"price": "2"}, key, conn=conn)  # a replay: ignored
+        await User.filter(id=user.id).using_db(conn).update(language="ko")  # the transaction is still usable
+    assert await Notification.filter(dedup_key=key).count() == 1
+    assert (await Notification.get(dedup_key=key)).payload == {"price": "1"}
+    assert (await User.get(id=user.id)).language == "ko"
+
+
+async def test_notification_rolls_back_with_its_cause(db):
+    user = await User.create(telegram_id=6)
+    with pytest.raises(RuntimeError):
+        async with in_transaction() as conn:
+            await notify(user.id, "fill", {}, dedup("fill", 1, "T-1"), conn=conn)
+            raise RuntimeError("the fill's processing failed")
+    assert await Notification.all().count() == 0
+
+
+def test_dedup_key_shape():
+    assert dedup("fill", 3, "abc") == "fill:3:abc"
+    with pytest.raises(ValueError):
+        dedup("x", "y" * 200)
+
+
+async def _exclusive(locks: SymbolLocks, trace: list[str], name: str) -> None:
+    async with locks.hold(1, "BTC/USDT"):
+        trace.append(f"{name}+")
+        await asyncio.sleep(0.02)
+        trace.append(f"{name}-")
+
+
+@pytest.mark.parametrize("with_redis", [False, True])
+async def test_symbol_lock_serialises(with_redis):
+    client = aioredis.from_url(REDIS_URL) if with_redis else None
+    locks = SymbolLocks(client, prefix=f"tb:test:{uuid.uuid4().hex}")
+    trace: list[str] = []
+    try:
+        await asyncio.gather(*(_exclusive(locks, trace, n) for n in "abc"))
+        assert all(trace[i][0] == trace[i + 1][0] for i in range(0, 6, 2))  # never interleaved
+        async with locks.hold(1, "ETH/USDT"):  # another symbol is independent
+            assert not locks.locked(1, "BTC/USDT")
+    finally:
+        if client is not None:
+            await client.aclose()
+
+
+async def test_redis_lock_is_shared_between_two_processes_worth_of_locks():
+    prefix = f"tb:test:{uuid.uuid4().hex}"
+    a, b = aioredis.from_url(REDIS_URL), aioredis.from_url(REDIS_URL)
+    one, two = SymbolLocks(a, prefix=prefix), SymbolLocks(b, prefix=prefix, wait=0.2)
+    try:
+        async with one.hold(7, "BTC/USDT"):
+            with pytest.raises(TimeoutError):
+                async with two.hold(7, "BTC/USDT"):
+                    pass
+        async with two.hold(7, "BTC/USDT"):
+            pass
+    finally:
+        await a.aclose()
+        await b.aclose()
