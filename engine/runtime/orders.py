@@ -1,0 +1,214 @@
+"""Order lifecycle: a database row before every submit, unknown outcomes resolved by client id, fills once."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from decimal import Decimal
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.functions import Max
+from tortoise.transactions import in_transaction
+
+from db.enums import OrderRole, OrderStatus
+from db.enums import OrderType as DbOrderType
+from db.models import Fill, Order
+from engine.exchange.protocol import (
+    Exchange,
+    ExchangeError,
+    ExchangeUnavailable,
+    OrderInfo,
+    OrderNotFound,
+    OrderRequest,
+    OrderType,
+    Side,
+    Trade,
+    UnknownOutcome,
+)
+from engine.exchange.protocol import OrderStatus as ExStatus
+from engine.runtime.outbox import dedup, notify
+
+log = logging.getLogger(__name__)
+
+OPEN_STATES = (OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.UNKNOWN)
+_FINAL = {
+    ExStatus.OPEN: OrderStatus.OPEN,
+    ExStatus.CLOSED: OrderStatus.CLOSED,
+    ExStatus.CANCELED: OrderStatus.CANCELED,
+    ExStatus.REJECTED: OrderStatus.REJECTED,
+    ExStatus.EXPIRED: OrderStatus.EXPIRED,
+}
+
+ClientIdMaker = Callable[[str, int, int, str, int | None, int], str]
+FillHook = Callable[[BaseDBAsyncClient, Order, Fill], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class BotRef:
+    """What identifies the orders of one strategy bot."""
+
+    user_id: int
+    bot_id: int
+    account_id: int
+    exchange_id: str
+    symbol: str
+
+
+def apply_info(order: Order, info: OrderInfo) -> list[str]:
+    """Copy the exchange's view onto our row; returns the changed fields. Never moves a final state back."""
+    changed = []
+    if info.id and order.exchange_order_id != info.id:
+        order.exchange_order_id, changed = info.id, [*changed, "exchange_order_id"]
+    status = _FINAL[info.status]
+    final = order.status in (OrderStatus.CLOSED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
+    if status != order.status and not final:
+        order.status, changed = status, [*changed, "status"]
+    if info.filled > order.filled:
+        order.filled, changed = info.filled, [*changed, "filled"]
+        if info.average is not None:
+            order.average, changed = info.average, [*changed, "average"]
+    return changed
+
+
+class OrderLifecycle:
+    """Places, cancels and tracks the orders of one bot on one exchange. Callers hold the symbol lock."""
+
+    def __init__(
+        self, exchange: Exchange, bot: BotRef, make_client_id: ClientIdMaker, *, unknown_grace_ms: int = 60_000
+    ):
+        self.exchange, self.bot, self._make_cid = exchange, bot, make_client_id
+        self.unknown_grace_ms = unknown_grace_ms
+
+    async def _next_seq(self) -> int:
+        row = await Order.filter(bot_id=self.bot.bot_id).annotate(m=Max("seq")).first().values("m")
+        return int((row or {}).get("m") or 0) + 1
+
+    async def place(
+        self,
+        role: OrderRole,
+        side: Side,
+        type_: OrderType,
+        amount: Decimal,
+        *,
+        price: Decimal | None = None,
+        trigger_price: Decimal | None = None,
+        reduce_only: bool = False,
+        level: int | None = None,
+        reason: str = "",
+    ) -> Order:
+        seq = await self._next_seq()
+        cid = self._make_cid(self.bot.exchange_id, self.bot.user_id, self.bot.bot_id, role.value, level, seq)
+        order = await Order.create(
+            bot_id=self.bot.bot_id, account_id=self.bot.account_id, client_order_id=cid, symbol=self.bot.symbol,
+            role=role, level=level, seq=seq, side=side.value, type=DbOrderType(type_.value), price=price,
+            trigger_price=trigger_price, amount=amount, reduce_only=reduce_only, reason=reason,
+        )
+        request = OrderRequest(
+            symbol=self.bot.symbol, side=side, type=type_, amount=amount, client_order_id=cid, price=price,
+            trigger_price=trigger_price, reduce_only=reduce_only,
+        )
+        try:
+            info = await self.exchange.create_order(request)
+        except (UnknownOutcome, ExchangeUnavailable) as e:
+            # It may exist: never call it failed. Reconciliation looks it up by client id.
+            order.status, order.error = OrderStatus.UNKNOWN, e.reason
+            await order.save(update_fields=["status", "error"])
+            return order
+        except ExchangeError as e:
+            order.status, order.error = OrderStatus.REJECTED, e.reason
+            await order.save(update_fields=["status", "error"])
+            await notify(
+                self.bot.user_id, "order_rejected",
+                {"bot_id": self.bot.bot_id, "symbol": self.bot.symbol, "reason": e.reason, "role": role.value,
+                 "side": side.value, "amount": str(amount), "price": str(price) if price is not None else None},
+                dedup("rejected", cid),
+            )
+            return order
+        changed = apply_info(order, info)
+        if changed:
+            await order.save(update_fields=changed)
+        return order
+
+    async def refresh(self, order: Order) -> Order:
+        """Learn the order's real state from the exchange by client id. OrderNotFound propagates."""
+        info = await self.exchange.fetch_order(self.bot.symbol, client_order_id=order.client_order_id)
+        changed = apply_info(order, info)
+        if changed:
+            await order.save(update_fields=changed)
+        return order
+
+    async def cancel(self, order: Order) -> Order:
+        """Cancel; if the exchange no longer knows it as open, fetch it: it may have filled meanwhile."""
+        try:
+            info = await self.exchange.cancel_order(self.bot.symbol, client_order_id=order.client_order_id)
+        except OrderNotFound:
+            try:
+                return await self.refresh(order)
+            except OrderNotFound:
+                order.status, order.error = OrderStatus.CANCELED, "not_found_at_exchange"
+                await order.save(update_fields=["status", "error"])
+                return order
+        changed = apply_info(order, info)
+        if changed:
+            await order.save(update_fields=changed)
+        return order
+
+    async def resolve_unknown(self, order: Order, now_ms: int) -> Order:
+        """A PENDING or UNKNOWN row: adopt what the exchange has; give up only after the grace period."""
+        try:
+            return await self.refresh(order)
+        except OrderNotFound:
+            age = now_ms - int(order.created_at.timestamp() * 1000)
+            if age >= self.unknown_grace_ms:
+                order.status, order.error = OrderStatus.REJECTED, "never_reached_exchange"
+                await order.save(update_fields=["status", "error"])
+            return order
+
+    async def ingest_trades(self, trades: list[Trade], on_fill: FillHook | None = None) -> list[Fill]:
+        """Record our trades once each (keyed by exchange trade id); `on_fill` runs in the same transaction."""
+        new: list[Fill] = []
+        for t in sorted(trades, key=lambda t: (t.ts, t.id)):
+            order = await self._order_for(t)
+            if order is None:
+                continue
+            async with in_transaction() as conn:
+                if await Fill.filter(account_id=self.bot.account_id, trade_id=t.id).using_db(conn).exists():
+                    continue
+                fill = await Fill.create(
+                    order=order, account_id=self.bot.account_id, trade_id=t.id, price=t.price, amount=t.amount,
+                    fee=t.fee, fee_currency=t.fee_currency, ts=t.ts, using_db=conn,
+                )
+                await self._apply_fill(order, fill, conn)
+                if on_fill is not None:
+                    await on_fill(conn, order, fill)
+                await notify(
+                    self.bot.user_id, "fill",
+                    {"bot_id": self.bot.bot_id, "symbol": self.bot.symbol, "side": order.side.value,
+                     "role": order.role.value, "level": order.level, "price": str(t.price), "amount": str(t.amount),
+                     "fee": str(t.fee), "fee_currency": t.fee_currency, "pnl": str(fill.realized_pnl)},
+                    dedup("fill", self.bot.account_id, t.id), conn=conn,
+                )
+            new.append(fill)
+        return new
+
+    async def _order_for(self, t: Trade) -> Order | None:
+        q = Order.filter(bot_id=self.bot.bot_id)
+        if t.client_order_id:
+            order = await q.filter(client_order_id=t.client_order_id).first()
+            if order is not None:
+                return order
+        return await q.filter(exchange_order_id=t.order_id).first() if t.order_id else None
+
+    @staticmethod
+    async def _apply_fill(order: Order, fill: Fill, conn: BaseDBAsyncClient) -> None:
+        filled_before = order.filled
+        total = filled_before + fill.amount
+        avg_before = order.average or Decimal(0)
+        order.average = (avg_before * filled_before + fill.price * fill.amount) / total
+        order.filled = total
+        fields = ["filled", "average"]
+        if total >= order.amount and order.status != OrderStatus.CLOSED:
+            order.status = OrderStatus.CLOSED
+            fields.append("status")
+        await order.save(using_db=conn, update_fields=fields)
