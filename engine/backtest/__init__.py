@@ -1,0 +1,1 @@
+"""Backtests on the live strategy code: runner, metrics, charts and the command line."""
