@@ -1,0 +1,385 @@
+"""GRID as a pure state machine over its levels: start, candle closes and fills in, intents with reasons out.
+
+Contract with the runtime (live, paper and backtest alike):
+- `start(settings, rules, price, centre, atr)` plans the ladder (refusing below-minimum sizes with numbers) and
+  places the first entries; `on_candle(...)` after each closed candle of `settings.timeframe` (bounds, trailing,
+  re-centring, the ADX gate, arming idle levels); `on_fill(...)` for every execution of a grid order, naming
+  the level index and the role ("entry", "exit" or "close"); `stop(...)` cancels everything (and closes).
+- Every resting order belongs to one level: `desired_orders(state)` lists them, each with the level index, the
+  role ("grid_entry" / "grid_exit") and the level's `seq` — (bot, level, role, seq) is a deterministic client id.
+  The runtime keeps the exchange equal to it, which also repairs a crash between a fill and its counter order.
+- PLACE intents always come before the CANCEL intents they replace, so a filled level is never without its
+  take-profit and the grid is never emptier than it needs to be.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+from engine.strategies.grid_ladder import (
+    GridPreview,
+    MarketRules,
+    PlanRefused,
+    adaptive_levels,
+    level_amount,
+    plan_ladder,
+    preview,
+    round_price,
+    seed_levels_20,
+)
+from engine.strategies.grid_levels import (
+    CANCELLED,
+    COMPLETED,
+    ENTRY_FILLED,
+    ENTRY_PLACED,
+    EXIT_PLACED,
+    FAILED,
+    IDLE,
+    IllegalTransition,
+    Level,
+)
+from engine.strategies.grid_settings import PRESETS, GridSettings
+from engine.strategies.intents import Intent, IntentKind
+
+__all__ = [
+    "PRESETS", "GridCandle", "GridPreview", "GridSettings", "GridState", "IllegalTransition", "Level", "MarketRules",
+    "PlanRefused", "RestingOrder", "adaptive_levels", "desired_orders", "on_candle", "on_fill", "plan_ladder",
+    "preview", "seed_levels_20", "start", "stop",
+]
+
+EPS = 1e-9
+
+
+@dataclass(frozen=True, slots=True)
+class GridCandle:
+    index: int
+    high: float
+    low: float
+    close: float
+    centre: float = math.nan  # the FAMA centre (adaptive grids)
+    atr: float = math.nan
+    adx_state: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GridState:
+    levels: tuple[Level, ...]
+    position: float = 0.0  # signed, base units
+    realized_pnl: float = 0.0
+    fees: float = 0.0
+    centre: float = 0.0
+    last_recenter: int = -1
+    shifts: int = 0
+    stopped: str = ""  # reason once the whole grid stopped
+    next_index: int = 0  # the id the next level added by trailing gets
+
+
+@dataclass(frozen=True, slots=True)
+class RestingOrder:
+    level: int
+    role: str  # "grid_entry" or "grid_exit"
+    seq: int
+    side: str
+    price: float
+    amount: float
+    reduce_only: bool
+
+
+@dataclass(slots=True)
+class _Out:
+    places: list[Intent] = field(default_factory=list)
+    cancels: list[Intent] = field(default_factory=list)
+    closes: list[Intent] = field(default_factory=list)
+    notes: list[Intent] = field(default_factory=list)
+
+    def intents(self) -> list[Intent]:
+        return self.places + self.closes + self.cancels
+
+
+def _pos(state: GridState, index: int) -> int:
+    for i, lvl in enumerate(state.levels):
+        if lvl.index == index:
+            return i
+    raise KeyError(f"no level {index}")
+
+
+def _with(state: GridState, i: int, lvl: Level) -> GridState:
+    levels = list(state.levels)
+    levels[i] = lvl
+    return replace(state, levels=tuple(levels))
+
+
+def _place(out: _Out, lvl: Level, role: str, reason: str, reduce_only: bool, **details) -> None:
+    side = lvl.side if role == "grid_entry" else ("sell" if lvl.side == "buy" else "buy")
+    amount = lvl.amount if role == "grid_entry" else lvl.filled
+    out.places.append(Intent(IntentKind.PLACE, side, reason, amount=amount, price=lvl.order_price, level=lvl.index,
+                             reduce_only=reduce_only, details={"role": role, "seq": lvl.seq, **details}))
+
+
+def _cancel(out: _Out, lvl: Level, reason: str) -> None:
+    role = "grid_entry" if lvl.state == ENTRY_PLACED else "grid_exit"
+    side = lvl.side if role == "grid_entry" else ("sell" if lvl.side == "buy" else "buy")
+    out.cancels.append(Intent(IntentKind.CANCEL, side, reason, price=lvl.order_price, level=lvl.index,
+                              details={"role": role, "seq": lvl.seq}))
+
+
+def _entry_side(settings: GridSettings, level_price: float, market: float) -> str | None:
+    below, above = level_price < market * (1 - EPS), level_price > market * (1 + EPS)
+    if settings.direction == "long":
+        return "buy" if below else None
+    if settings.direction == "short":
+        return "sell" if above else None
+    return "buy" if below else "sell" if above else None
+
+
+def _gate_blocks(settings: GridSettings, side: str, adx_state: int) -> bool:
+    return settings.adx_gate and ((side == "buy" and adx_state <= -2) or (side == "sell" and adx_state >= 2))
+
+
+def _arm(settings: GridSettings, state: GridState, rules: MarketRules, market: float, adx: int, out: _Out,
+         price_override: dict[int, float] | None = None, reason: str = "grid_entry") -> GridState:
+    for i, lvl in enumerate(state.levels):
+        if lvl.state not in (IDLE, COMPLETED, CANCELLED):
+            continue
+        price = (price_override or {}).get(lvl.index, lvl.price)
+        side = _entry_side(settings, price, market)
+        if side is None or _gate_blocks(settings, side, adx):
+            continue
+        try:
+            amount = level_amount(settings, rules, price)
+        except PlanRefused as e:
+            out.notes.append(Intent(IntentKind.PLACE, side, e.reason, price=price, level=lvl.index, details=e.details))
+            continue
+        lvl = lvl.to(ENTRY_PLACED, side=side, amount=amount, filled=0.0, entry_price=0.0, order_price=price,
+                     seq=lvl.seq + 1)
+        _place(out, lvl, "grid_entry", reason, False, market=market)
+        state = _with(state, i, lvl)
+    return state
+
+
+def start(settings: GridSettings, rules: MarketRules, price: float, centre: float = math.nan,
+          atr: float = math.nan, adx_state: int = 0, index: int = 0) -> tuple[GridState, list[Intent]]:
+    """Plan the ladder and place the first entries. Raises PlanRefused (with numbers) when it cannot trade."""
+    c = centre if settings.mode == "adaptive" and math.isfinite(centre) else price
+    prices = plan_ladder(settings, rules, centre=c, atr=atr)
+    for p in prices:
+        level_amount(settings, rules, p)  # refuse the whole plan if any level is below the minimum
+    state = GridState(levels=tuple(Level(i, p) for i, p in enumerate(prices)), centre=c, last_recenter=index,
+                      next_index=len(prices))
+    out = _Out()
+    state = _arm(settings, state, rules, price, adx_state, out)
+    return state, out.intents()
+
+
+def _exit_price(settings: GridSettings, state: GridState, i: int, fill: float, rules: MarketRules) -> float:
+    lvl, f = state.levels[i], settings.fee
+    if lvl.side == "buy":
+        lo_pct, hi_pct = settings.tp_min_pct / 100, settings.tp_max_pct / 100
+        nxt = state.levels[i + 1].price if i + 1 < len(state.levels) else fill * (1 + lo_pct)
+        tp = min(max(nxt, fill * (1 + lo_pct)), fill * (1 + hi_pct))
+        tp = max(tp, fill * (1 + f) / (1 - f) * (1 + EPS))  # both fees paid, still a profit
+        step = rules.price_step
+        return math.ceil(tp / step - EPS) * step if step else tp
+    lo_pct, hi_pct = settings.short_tp_min_pct / 100, settings.short_tp_max_pct / 100  # the seed: [0.93, 0.993]
+    nxt = state.levels[i - 1].price if i > 0 else fill * (1 - lo_pct)
+    tp = max(min(nxt, fill * (1 - lo_pct)), fill * (1 - hi_pct))
+    tp = min(tp, fill * (1 - f) / (1 + f) * (1 - EPS))
+    step = rules.price_step
+    return math.floor(tp / step + EPS) * step if step else tp
+
+
+def _reentry(settings: GridSettings, state: GridState, i: int, fill: float, rules: MarketRules,
+             out: _Out) -> GridState:
+    """After a fill at level i, make sure the next level on the entry side is armed, at least the gap away."""
+    lvl = state.levels[i]
+    j = i - 1 if lvl.side == "buy" else i + 1
+    if not 0 <= j < len(state.levels) or state.levels[j].state not in (IDLE, COMPLETED, CANCELLED):
+        return state
+    gap = settings.reentry_gap_pct / 100
+    target = state.levels[j].price
+    target = min(target, fill * (1 - gap)) if lvl.side == "buy" else max(target, fill * (1 + gap))
+    target = round_price(target, rules.price_step)
+    market = fill  # the fill is the freshest price the strategy knows
+    return _arm(settings, state, rules, market, 0, out, {state.levels[j].index: target}, "grid_reentry")
+
+
+def on_fill(settings: GridSettings, state: GridState, level: int, role: str, price: float, amount: float,
+            fee: float, rules: MarketRules) -> tuple[GridState, list[Intent]]:
+    """One execution of the order of `level` (role "entry" or "exit"); returns the counter orders."""
+    i = _pos(state, level)
+    lvl = state.levels[i]
+    sign = 1.0 if lvl.side == "buy" else -1.0
+    out = _Out()
+    state = replace(state, fees=state.fees + fee, realized_pnl=state.realized_pnl - fee)
+    if role == "entry":
+        if lvl.state != ENTRY_PLACED:
+            raise IllegalTransition(f"level {level}: an entry fill in state {lvl.state}")
+        filled = lvl.filled + amount
+        avg = (lvl.entry_price * lvl.filled + price * amount) / filled
+        lvl = replace(lvl, filled=filled, entry_price=avg)
+        state = replace(_with(state, i, lvl), position=state.position + sign * amount)
+        if filled >= lvl.amount * (1 - EPS):
+            tp = _exit_price(settings, state, i, avg, rules)
+            lvl = lvl.to(ENTRY_FILLED).to(EXIT_PLACED, order_price=tp, seq=lvl.seq + 1)
+            _place(out, lvl, "grid_exit", "grid_counter_tp", True, entry=avg)
+            state = _with(state, i, lvl)
+            state = _reentry(settings, state, i, avg, rules, out)
+        return state, out.intents()
+    if role != "exit" or lvl.state != EXIT_PLACED:
+        raise IllegalTransition(f"level {level}: a {role} fill in state {lvl.state}")
+    amount = min(amount, lvl.filled)
+    pnl = sign * (price - lvl.entry_price) * amount * rules.contract_size
+    left = lvl.filled - amount
+    state = replace(state, position=state.position - sign * amount, realized_pnl=state.realized_pnl + pnl)
+    if left > lvl.amount * EPS:
+        return _with(state, i, replace(lvl, filled=left)), []
+    lvl = lvl.to(COMPLETED, filled=0.0)
+    state = _with(state, i, lvl)
+    if not state.stopped:
+        state = _arm(settings, state, rules, price, 0, out, reason="grid_rearm")
+    return state, out.intents()
+
+
+def _stop_all(state: GridState, reason: str, close: bool, out: _Out) -> GridState:
+    levels = []
+    for lvl in state.levels:
+        if lvl.resting:
+            _cancel(out, lvl, f"{reason}_cancel")
+        levels.append(Level(lvl.index, lvl.price, seq=lvl.seq))
+    if close and abs(state.position) > EPS:
+        out.closes.append(Intent(IntentKind.CLOSE, "sell" if state.position > 0 else "buy", reason,
+                                 amount=abs(state.position), reduce_only=True))
+    return replace(state, levels=tuple(levels), stopped=reason)
+
+
+def stop(settings: GridSettings, state: GridState, close_position: bool,
+         reason: str = "user_stop") -> tuple[GridState, list[Intent]]:
+    out = _Out()
+    state = _stop_all(state, reason, close_position, out)
+    return state, out.intents()
+
+
+def on_close_fill(state: GridState, price: float, amount: float, fee: float,
+                  average_entry: float) -> GridState:
+    """The market close of a stopped grid filled: book its PnL against the position's average entry."""
+    sign = 1.0 if state.position > 0 else -1.0
+    amount = min(amount, abs(state.position))
+    pnl = sign * (price - average_entry) * amount - fee
+    return replace(state, position=state.position - sign * amount, realized_pnl=state.realized_pnl + pnl,
+                   fees=state.fees + fee)
+
+
+def average_entry(state: GridState) -> float:
+    held = [(lvl.entry_price, lvl.filled) for lvl in state.levels if lvl.filled > 0]
+    total = sum(a for _, a in held)
+    return sum(p * a for p, a in held) / total if total else 0.0
+
+
+def _bounds(settings: GridSettings, c: GridCandle) -> str:
+    below = settings.direction in ("long", "neutral")
+    sl, tp = settings.stop_loss_price, settings.take_profit_price
+    if sl and ((below and c.low <= sl) or (not below and c.high >= sl)):
+        return "grid_stop_loss"
+    if tp and ((below and c.high >= tp) or (not below and c.low <= tp)):
+        return "grid_take_profit"
+    return ""
+
+
+def _trail(settings: GridSettings, state: GridState, c: GridCandle, out: _Out) -> GridState:
+    levels = state.levels
+    if len(levels) < 2:
+        return state
+    up = settings.trailing_up and c.close > levels[-1].price and \
+        (not settings.trailing_up_limit or c.close <= settings.trailing_up_limit)
+    down = settings.trailing_down and c.close < levels[0].price and \
+        (not settings.trailing_down_limit or c.close >= settings.trailing_down_limit)
+    if not (up or down):
+        return state
+    drop = levels[0] if up else levels[-1]
+    if drop.holds:
+        out.notes.append(Intent(IntentKind.CANCEL, "", "trailing_blocked_by_position", level=drop.index))
+        return state
+    if settings.spacing == "geometric":
+        r = levels[1].price / levels[0].price
+        new_price = levels[-1].price * r if up else levels[0].price / r
+    else:
+        d = levels[1].price - levels[0].price
+        new_price = levels[-1].price + d if up else levels[0].price - d
+    new = Level(state.next_index, new_price)
+    if drop.resting:
+        _cancel(out, drop, "trailing_shift_cancel")
+    kept = (*levels[1:], new) if up else (new, *levels[:-1])
+    return replace(state, levels=kept, shifts=state.shifts + 1, next_index=state.next_index + 1)
+
+
+def _recenter(settings: GridSettings, state: GridState, c: GridCandle, rules: MarketRules, out: _Out) -> GridState:
+    try:
+        prices = plan_ladder(settings, rules, centre=c.centre, atr=c.atr)
+    except PlanRefused as e:
+        out.notes.append(Intent(IntentKind.PLACE, "", e.reason, details=e.details))
+        return state
+    levels = []
+    for lvl, p in zip(state.levels, prices, strict=True):
+        if lvl.state == ENTRY_PLACED and lvl.filled == 0 and abs(p - lvl.order_price) > EPS * p:
+            side = _entry_side(settings, p, c.close)
+            if side == lvl.side and not _gate_blocks(settings, side, c.adx_state):
+                moved = replace(lvl, price=p, order_price=p, seq=lvl.seq + 1,
+                                amount=level_amount(settings, rules, p))
+                _place(out, moved, "grid_entry", "grid_recenter", False, previous=lvl.order_price)
+                _cancel(out, lvl, "grid_recenter_cancel")
+                levels.append(moved)
+            else:
+                _cancel(out, lvl, "grid_recenter_cancel")
+                levels.append(lvl.to(CANCELLED, price=p))
+        else:  # filled levels keep their take-profit; idle ones just move
+            levels.append(replace(lvl, price=p))
+    return replace(state, levels=tuple(levels), centre=c.centre, last_recenter=c.index)
+
+
+def on_candle(settings: GridSettings, state: GridState, c: GridCandle,
+              rules: MarketRules) -> tuple[GridState, list[Intent]]:
+    """Bounds, trailing, re-centring and the ADX gate for one closed candle, then arm whatever can be armed."""
+    out = _Out()
+    if state.stopped:
+        return state, []
+    reason = _bounds(settings, c)
+    if reason:
+        state = _stop_all(state, reason, True, out)
+        return state, out.intents()
+    if settings.mode == "fixed":
+        state = _trail(settings, state, c, out)
+    elif math.isfinite(c.centre) and c.index - state.last_recenter >= settings.recenter_candles:
+        state = _recenter(settings, state, c, rules, out)
+    if settings.adx_gate and abs(c.adx_state) >= 2:
+        for i, lvl in enumerate(state.levels):
+            if lvl.state == ENTRY_PLACED and lvl.filled == 0 and _gate_blocks(settings, lvl.side, c.adx_state):
+                _cancel(out, lvl, "adx_gate_cancel")
+                state = _with(state, i, lvl.to(CANCELLED))
+    state = _arm(settings, state, rules, c.close, c.adx_state, out)
+    return state, out.intents()
+
+
+def desired_orders(state: GridState) -> list[RestingOrder]:
+    out = []
+    for lvl in state.levels:
+        if lvl.state == ENTRY_PLACED:
+            out.append(RestingOrder(lvl.index, "grid_entry", lvl.seq, lvl.side, lvl.order_price,
+                                    lvl.amount - lvl.filled, False))
+        elif lvl.state == EXIT_PLACED:
+            side = "sell" if lvl.side == "buy" else "buy"
+            out.append(RestingOrder(lvl.index, "grid_exit", lvl.seq, side, lvl.order_price, lvl.filled, True))
+    return out
+
+
+def mark_failed(state: GridState, level: int) -> GridState:
+    """The exchange refused the level's entry: back to idle to be re-armed. A refused exit is kept as desired
+    (the position still needs its take-profit), so the runtime retries it."""
+    i = _pos(state, level)
+    lvl = state.levels[i]
+    if lvl.state == ENTRY_PLACED and lvl.filled == 0:
+        return _with(state, i, lvl.to(FAILED).to(IDLE))
+    return state
+
+
+__all__ += ["average_entry", "mark_failed", "on_close_fill"]

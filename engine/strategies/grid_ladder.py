@@ -1,0 +1,154 @@
+"""Grid ladders: fixed arithmetic/geometric, the symmetric adaptive ladder, the seed's 20-level fixture, sizing."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+from engine.strategies.grid_settings import GridSettings
+
+
+class PlanRefused(ValueError):
+    """The grid cannot be placed as configured; `reason` is machine-readable, `details` has the numbers."""
+
+    def __init__(self, reason: str, **details: float):
+        super().__init__(f"{reason}: {details}")
+        self.reason, self.details = reason, details
+
+
+@dataclass(frozen=True, slots=True)
+class MarketRules:
+    """The exchange's rules for the market, as plain numbers (0 = no rule)."""
+
+    price_step: float = 0.0
+    amount_step: float = 0.0
+    min_amount: float = 0.0
+    min_cost: float = 0.0
+    contract_size: float = 1.0
+
+
+def round_price(price: float, step: float) -> float:
+    """Nearest multiple of the tick (half away from zero); no rounding without a tick."""
+    if not step:
+        return price
+    return round(math.floor(price / step + 0.5) * step, 12)
+
+
+def round_amount(amount: float, step: float) -> float:
+    """Amounts are truncated to the lot: never more than was asked for."""
+    if not step:
+        return amount
+    return round(math.floor(amount / step + 1e-9) * step, 12)
+
+
+def adaptive_step(centre: float, atr: float) -> float:
+    """The seed's steady-state spacing: 0.003·M + 0.75·max(ATR, 0.004·M)."""
+    return 0.003 * centre + 0.75 * max(atr if math.isfinite(atr) else 0.0, 0.004 * centre)
+
+
+def adaptive_levels(centre: float, atr: float, n_levels: int) -> tuple[float, ...]:
+    """n levels symmetric around the centre: M ± k·step for k = 1..n//2 (and M itself when n is odd).
+
+    The seed's formula centred on index 11 works only for 20 levels; this one works for any count.
+    """
+    step = adaptive_step(centre, atr)
+    half = n_levels // 2
+    below = [centre - k * step for k in range(half, 0, -1)]
+    above = [centre + k * step for k in range(1, half + 1)]
+    return tuple(below + ([centre] if n_levels % 2 else []) + above)
+
+
+def seed_levels_20(centre: float, atr: float) -> tuple[float, ...]:
+    """The seed's 21 levels (0..20) in steady state, g_n = M - (11 - n)·step, with its gap clamps.
+
+    Kept as a regression fixture for the original behaviour; note level 11 is M and only 9 levels lie above.
+    """
+    step = adaptive_step(centre, atr)
+    raw = [centre - (11 - n) * step for n in range(21)]
+    out = list(raw)
+    for n in range(2, 21):
+        k = 11 - n
+        d = (raw[n] - raw[n - 1]) / raw[n - 1]
+        max_gap = min(0.05 * abs(k), 0.5)
+        if abs(d) > max_gap:
+            out[n] = centre * (1 - max_gap) if d > 0 else centre * (1 + max_gap)
+        elif abs(d) < 0.004:
+            out[n] = out[n - 1] * (1 + math.copysign(0.004, d))
+    return tuple(round(v, 8) for v in out)
+
+
+def fixed_levels(settings: GridSettings) -> tuple[float, ...]:
+    lo, hi, n = settings.lower_price, settings.upper_price, settings.levels
+    if settings.spacing == "arithmetic":
+        step = (hi - lo) / (n - 1)
+        return tuple(lo + i * step for i in range(n))
+    ratio = (hi / lo) ** (1 / (n - 1))
+    return tuple(lo * ratio**i for i in range(n))
+
+
+def finalize(levels: tuple[float, ...], rules: MarketRules, lower: float = 0.0, upper: float = math.inf):
+    """Round to the tick and refuse a ladder that collides or leaves its bounds once rounded."""
+    out = tuple(round_price(p, rules.price_step) for p in levels)
+    if any(p <= 0 for p in out):
+        raise PlanRefused("level_not_positive", lowest=min(out))
+    if any(b <= a for a, b in itertools.pairwise(out)):
+        raise PlanRefused("levels_collide_after_rounding", tick=rules.price_step, levels=len(out))
+    tol = rules.price_step / 2 if rules.price_step else 0
+    if out[0] < lower - tol or out[-1] > upper + tol:
+        raise PlanRefused("level_outside_bounds", lowest=out[0], highest=out[-1], lower=lower, upper=upper)
+    return out
+
+
+def plan_ladder(settings: GridSettings, rules: MarketRules, centre: float = 0.0, atr: float = math.nan):
+    """The ladder to trade: fixed from the settings, adaptive around `centre` with the ATR spacing."""
+    if settings.mode == "fixed":
+        return finalize(fixed_levels(settings), rules, settings.lower_price, settings.upper_price)
+    if not centre > 0:
+        raise PlanRefused("no_centre_yet")
+    return finalize(adaptive_levels(centre, atr, settings.levels), rules)
+
+
+def level_amount(settings: GridSettings, rules: MarketRules, price: float) -> float:
+    """Base units (contracts when contract_size ≠ 1) for one level: investment × leverage / levels at `price`.
+
+    Refused, never rounded up, when below the exchange's minimum amount or cost.
+    """
+    quote = settings.investment * settings.leverage / settings.levels
+    amount = round_amount(quote / price / rules.contract_size, rules.amount_step)
+    cost = amount * price * rules.contract_size
+    if amount <= 0 or amount < rules.min_amount or cost < rules.min_cost:
+        raise PlanRefused("below_minimum", amount=amount, cost=cost, min_amount=rules.min_amount,
+                          min_cost=rules.min_cost, price=price)
+    return amount
+
+
+@dataclass(frozen=True, slots=True)
+class GridPreview:
+    levels: tuple[float, ...]
+    amounts: tuple[float, ...]
+    profit_per_grid_pct: tuple[float, float]  # (min, max) over the ladder, after fees on both legs
+    profit_per_grid_quote: tuple[float, float]
+    capital_needed: float  # margin if every entry fills, fees included
+    loss_at_stop: float | None  # what the whole grid loses if it fills down to the stop-loss price
+
+
+def preview(settings: GridSettings, rules: MarketRules, price: float, atr: float = math.nan) -> GridPreview:
+    """What the chat shows before Start; raises PlanRefused exactly when start() would."""
+    levels = plan_ladder(settings, rules, centre=price, atr=atr)
+    amounts = tuple(level_amount(settings, rules, p) for p in levels)
+    f = settings.fee
+    pct, quote = [], []
+    for i in range(len(levels) - 1):
+        buy, sell = levels[i], levels[i + 1]
+        a = amounts[i] * rules.contract_size
+        gain = sell * (1 - f) - buy * (1 + f)
+        pct.append(gain / buy * 100)
+        quote.append(gain * a)
+    notional = sum(p * a * rules.contract_size for p, a in zip(levels, amounts, strict=True))
+    loss = None
+    if settings.stop_loss_price:
+        sl = settings.stop_loss_price
+        loss = sum(abs(p - sl) * a * rules.contract_size for p, a in zip(levels, amounts, strict=True))
+    return GridPreview(levels, amounts, (min(pct), max(pct)), (min(quote), max(quote)),
+                       notional / settings.leverage + notional * f, loss)
