@@ -1,0 +1,363 @@
+"""A simulated exchange behind the same protocol as the live one: balances, orders, fills, swap positions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from engine.exchange.paper_matching import SimOrder, match
+from engine.exchange.protocol import (
+    Balance,
+    BelowMinimum,
+    InsufficientFunds,
+    InvalidOrder,
+    KeyCheck,
+    MarginMode,
+    Market,
+    MarketType,
+    OrderInfo,
+    OrderNotFound,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    PositionInfo,
+    Side,
+    Ticker,
+    Trade,
+    TradesPage,
+)
+
+D = Decimal
+ZERO = D(0)
+MAKER_FEE, TAKER_FEE, SLIPPAGE, MAINTENANCE = D("0.0002"), D("0.0005"), D("0.0002"), D("0.005")
+
+
+def _m(symbol: str, mtype: MarketType, tick: str, lot: str, min_amount: str, min_cost: str, cs: str = "1") -> Market:
+    base, rest = symbol.split("/")
+    return Market(symbol, base, rest.split(":")[0], mtype, D(tick), D(lot), D(min_amount), D(min_cost), D(cs), 125)
+
+
+DEFAULT_MARKETS = {
+    m.symbol: m
+    for m in (
+        _m("BTC/USDT", MarketType.SPOT, "0.01", "0.00001", "0.00001", "5"),
+        _m("ETH/USDT", MarketType.SPOT, "0.01", "0.0001", "0.0001", "5"),
+        _m("BTC/USDT:USDT", MarketType.SWAP, "0.1", "0.01", "0.01", "5", "0.01"),
+        _m("ETH/USDT:USDT", MarketType.SWAP, "0.01", "0.01", "0.01", "5", "0.1"),
+    )
+}
+
+
+@dataclass(slots=True)
+class _Order:
+    info: OrderInfo
+    seq: int
+    reserved: Decimal = ZERO  # quote (spot buys, swap margin) or base (spot sells) held for it
+
+
+@dataclass(slots=True)
+class _Position:
+    contracts: Decimal = ZERO  # signed
+    entry: Decimal = ZERO
+
+
+@dataclass(slots=True)
+class PaperExchange:
+    """Simulated matching on candles fed in with `feed()`. Deterministic: no clock, no randomness.
+
+    Fees are charged in the quote currency. Swaps are one-way, USDT-margined, isolated-style liquidation at
+    entry·(1 ∓ 1/leverage ± maintenance) checked on every candle after the candle's fills.
+    """
+
+    market_type: MarketType
+    balances: dict[str, Decimal]
+    markets: dict[str, Market] = field(default_factory=lambda: dict(DEFAULT_MARKETS))
+    maker_fee: Decimal = MAKER_FEE
+    taker_fee: Decimal = TAKER_FEE
+    slippage: Decimal = SLIPPAGE
+    maintenance: Decimal = MAINTENANCE
+    source: Any = None  # anything with fetch_ohlcv, for candles (a replay or live public data)
+    exchange_id: str = "paper"
+    _orders: dict[str, _Order] = field(default_factory=dict)
+    _by_client: dict[str, str] = field(default_factory=dict)
+    _trades: list[Trade] = field(default_factory=list)
+    _positions: dict[str, _Position] = field(default_factory=dict)
+    _leverage: dict[str, int] = field(default_factory=dict)
+    _last: dict[str, Decimal] = field(default_factory=dict)
+    _ts: dict[str, int] = field(default_factory=dict)
+    _seq: int = 0
+    fees_paid: Decimal = ZERO
+
+    # ---- market data ----
+    async def load_markets(self) -> dict[str, Market]:
+        return {s: m for s, m in self.markets.items() if m.type == self.market_type}
+
+    async def market(self, symbol: str) -> Market:
+        m = self.markets.get(symbol)
+        if m is None or m.type != self.market_type:
+            raise InvalidOrder(f"unknown market {symbol}")
+        return m
+
+    async def fetch_ohlcv(self, symbol, timeframe, since=None, limit=None):
+        if self.source is None:
+            raise InvalidOrder("this paper exchange has no candle source")
+        return await self.source.fetch_ohlcv(symbol, timeframe, since=since, limit=limit)
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        last = self._last.get(symbol)
+        if last is None:
+            raise InvalidOrder(f"no price yet for {symbol}")
+        return Ticker(symbol, last, None, None, self._ts.get(symbol, 0))
+
+    async def check_key(self) -> KeyCheck:
+        return KeyCheck(valid=True, can_trade=True, can_withdraw=False, detail="paper account")
+
+    async def close(self) -> None:
+        return None
+
+    # ---- account ----
+    def _quote(self) -> str:
+        return "USDT"
+
+    def _upnl(self, symbol: str, mark: Decimal | None = None) -> Decimal:
+        pos = self._positions.get(symbol)
+        if not pos or not pos.contracts:
+            return ZERO
+        px = mark if mark is not None else self._last.get(symbol, pos.entry)
+        return (px - pos.entry) * pos.contracts * self.markets[symbol].contract_size
+
+    def _margin_used(self) -> Decimal:
+        used = ZERO
+        for sym, pos in self._positions.items():
+            if pos.contracts:
+                used += abs(pos.contracts) * self.markets[sym].contract_size * pos.entry / self._leverage.get(sym, 1)
+        return used + sum((o.reserved for o in self._orders.values() if o.info.status == OrderStatus.OPEN), ZERO)
+
+    def equity(self, marks: dict[str, Decimal] | None = None) -> Decimal:
+        """Cash plus positions at mark (fees are already out of cash)."""
+        marks = marks or {}
+        if self.market_type == MarketType.SWAP:
+            return self.balances.get("USDT", ZERO) + sum(
+                (self._upnl(s, marks.get(s)) for s in self._positions), ZERO)
+        total = ZERO
+        for cur, amt in self.balances.items():
+            if cur == self._quote():
+                total += amt
+            else:
+                sym = f"{cur}/{self._quote()}"
+                total += amt * marks.get(sym, self._last.get(sym, ZERO))
+        return total
+
+    def _reserved(self, currency: str) -> Decimal:
+        out = ZERO
+        for o in self._orders.values():
+            if o.info.status != OrderStatus.OPEN:
+                continue
+            m = self.markets[o.info.symbol]
+            if self.market_type == MarketType.SWAP:
+                out += o.reserved if currency == "USDT" else ZERO
+            elif (o.info.side == Side.BUY and currency == m.quote) or (o.info.side == Side.SELL and currency == m.base):
+                out += o.reserved
+        return out
+
+    async def fetch_balance(self) -> dict[str, Balance]:
+        if self.market_type == MarketType.SWAP:
+            cash = self.balances.get("USDT", ZERO)
+            upnl = sum((self._upnl(s) for s in self._positions), ZERO)
+            used = self._margin_used()
+            total = cash + upnl
+            return {"USDT": Balance("USDT", total - used, used, total)}
+        return {c: Balance(c, a - self._reserved(c), self._reserved(c), a) for c, a in self.balances.items()}
+
+    async def fetch_positions(self, symbols: list[str] | None = None) -> list[PositionInfo]:
+        out = []
+        for sym, pos in sorted(self._positions.items()):
+            if not pos.contracts or (symbols and sym not in symbols):
+                continue
+            lev = self._leverage.get(sym, 1)
+            sign = 1 if pos.contracts > 0 else -1
+            out.append(PositionInfo(sym, Side.BUY if sign > 0 else Side.SELL, abs(pos.contracts), pos.entry,
+                                    self._last.get(sym), lev, self.liquidation_price(sym), self._upnl(sym),
+                                    MarginMode.ISOLATED))
+        return out
+
+    def liquidation_price(self, symbol: str) -> Decimal | None:
+        pos = self._positions.get(symbol)
+        if not pos or not pos.contracts:
+            return None
+        lev = D(self._leverage.get(symbol, 1))
+        if pos.contracts > 0:
+            return pos.entry * (1 - 1 / lev + self.maintenance)
+        return pos.entry * (1 + 1 / lev - self.maintenance)
+
+    async def set_leverage(self, symbol: str, leverage: int, margin_mode: MarginMode = MarginMode.CROSS) -> None:
+        if not 1 <= leverage <= (self.markets[symbol].max_leverage or 125):
+            raise InvalidOrder(f"leverage {leverage} out of range")
+        pos = self._positions.get(symbol)
+        if pos and pos.contracts:
+            raise InvalidOrder("cannot change leverage with an open position")
+        self._leverage[symbol] = leverage
+
+    # ---- orders ----
+    async def create_order(self, r: OrderRequest) -> OrderInfo:
+        m = await self.market(r.symbol)
+        if r.client_order_id in self._by_client:
+            raise InvalidOrder(f"duplicate client order id {r.client_order_id}")
+        amount = (r.amount / m.amount_step).to_integral_value(ROUND_DOWN) * m.amount_step
+        price = (r.price / m.price_step).to_integral_value(ROUND_HALF_UP) * m.price_step if r.price else None
+        trigger = r.trigger_price
+        ref = price or trigger or self._last.get(r.symbol)
+        if ref is None:
+            raise InvalidOrder(f"no price yet for {r.symbol}")
+        cost = amount * ref * m.contract_size
+        if amount <= 0 or (m.min_amount and amount < m.min_amount) or (m.min_cost and cost < m.min_cost):
+            raise BelowMinimum(f"{r.symbol}: amount {amount} (min {m.min_amount}), cost {cost} (min {m.min_cost})")
+        if r.type == OrderType.LIMIT and price is None:
+            raise InvalidOrder("a limit order needs a price")
+        if r.type == OrderType.STOP_MARKET and trigger is None:
+            raise InvalidOrder("a stop order needs a trigger price")
+        reserved = self._reservation(m, r, amount, ref)
+        self._seq += 1
+        oid = f"O{self._seq}"
+        info = OrderInfo(oid, r.client_order_id, r.symbol, r.side, r.type, OrderStatus.OPEN, amount, ZERO, price,
+                         None, trigger, r.reduce_only, ZERO, self._quote(), self._ts.get(r.symbol))
+        self._orders[oid] = _Order(info, self._seq, reserved)
+        self._by_client[r.client_order_id] = oid
+        return info
+
+    def _reservation(self, m: Market, r: OrderRequest, amount: Decimal, ref: Decimal) -> Decimal:
+        worst = ref * (1 + self.slippage) * (1 + self.taker_fee)
+        if self.market_type == MarketType.SWAP:
+            if r.reduce_only:
+                pos = self._positions.get(r.symbol)
+                closing = pos and pos.contracts and ((pos.contracts > 0) == (r.side == Side.SELL))
+                if not closing:
+                    raise InvalidOrder("reduce-only order with no position to reduce")
+                return ZERO
+            need = amount * m.contract_size * worst / self._leverage.get(r.symbol, 1)
+            free = self.balances.get("USDT", ZERO) + sum((self._upnl(s) for s in self._positions), ZERO)
+            if need > free - self._margin_used():
+                raise InsufficientFunds(f"needs {need:.2f} USDT margin")
+            return need
+        if r.side == Side.BUY:
+            need = amount * worst
+            if need > self.balances.get(m.quote, ZERO) - self._reserved(m.quote):
+                raise InsufficientFunds(f"needs {need:.2f} {m.quote}")
+            return need
+        if amount > self.balances.get(m.base, ZERO) - self._reserved(m.base):
+            raise InsufficientFunds(f"needs {amount} {m.base}")
+        return amount
+
+    def _get(self, order_id: str | None, client_order_id: str | None) -> _Order:
+        oid = order_id or self._by_client.get(client_order_id or "")
+        if oid is None or oid not in self._orders:
+            raise OrderNotFound(f"order {order_id or client_order_id} not found")
+        return self._orders[oid]
+
+    async def fetch_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
+        return self._get(order_id, client_order_id).info
+
+    async def cancel_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
+        o = self._get(order_id, client_order_id)
+        if o.info.status != OrderStatus.OPEN:
+            raise OrderNotFound(f"order {o.info.id} is {o.info.status}, not open")
+        o.info = replace(o.info, status=OrderStatus.CANCELED)
+        o.reserved = ZERO
+        return o.info
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderInfo]:
+        return [o.info for o in self._orders.values()
+                if o.info.status == OrderStatus.OPEN and (symbol is None or o.info.symbol == symbol)]
+
+    async def fetch_my_trades(self, symbol: str, since: int | None = None, limit: int | None = None) -> TradesPage:
+        """Trades of `symbol` with a sequence number above the cursor `since` (pass back `cursor`)."""
+        start = since or 0
+        page = [t for t in self._trades[start:] if t.symbol == symbol][: limit or None]
+        return TradesPage(page, len(self._trades))
+
+    # ---- simulation ----
+    async def feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
+        """One closed candle [ts, o, h, l, c, v] of `symbol`: match its open orders, then check liquidation."""
+        ts, o, h, lo, c = int(candle[0]), *(D(str(v)) for v in candle[1:5])
+        self._ts[symbol] = ts
+        open_ = [x for x in self._orders.values() if x.info.symbol == symbol and x.info.status == OrderStatus.OPEN]
+        sims = [SimOrder(x.info.id, x.info.side.value, x.info.type.value, x.info.remaining, x.info.price,
+                         x.info.trigger_price, x.seq) for x in open_]
+        new: list[Trade] = []
+        for f in match(sims, o, h, lo, c, self.slippage):
+            t = self._fill(self._orders[f.order_id], f.price, f.taker, ts)
+            if t is not None:
+                new.append(t)
+        self._last[symbol] = c
+        liq = self._liquidate(symbol, h, lo, ts)
+        return new + ([liq] if liq else [])
+
+    def _fill(self, od: _Order, price: Decimal, taker: bool, ts: int) -> Trade | None:
+        info, m = od.info, self.markets[od.info.symbol]
+        amount = info.remaining
+        if info.reduce_only:
+            pos = self._positions.get(info.symbol, _Position())
+            closing = pos.contracts and ((pos.contracts > 0) == (info.side == Side.SELL))
+            amount = min(amount, abs(pos.contracts)) if closing else ZERO
+            if amount <= 0:  # nothing left to reduce: the exchange cancels it
+                od.info, od.reserved = replace(info, status=OrderStatus.CANCELED), ZERO
+                return None
+        fee = price * amount * m.contract_size * (self.taker_fee if taker else self.maker_fee)
+        od.reserved = ZERO
+        if self.market_type == MarketType.SWAP:
+            self._swap_fill(info.symbol, info.side, amount, price, fee)
+        else:
+            if info.side == Side.BUY:
+                self.balances[m.quote] = self.balances.get(m.quote, ZERO) - price * amount - fee
+                self.balances[m.base] = self.balances.get(m.base, ZERO) + amount
+            else:
+                self.balances[m.base] = self.balances.get(m.base, ZERO) - amount
+                self.balances[m.quote] = self.balances.get(m.quote, ZERO) + price * amount - fee
+        self.fees_paid += fee
+        filled = info.filled + amount
+        status = OrderStatus.CLOSED if filled >= info.amount or info.reduce_only else OrderStatus.OPEN
+        od.info = replace(info, filled=filled, average=price, status=status, fee=info.fee + fee)
+        trade = Trade(f"T{len(self._trades) + 1}", info.id, info.client_order_id, info.symbol, info.side, price,
+                      amount, fee, self._quote(), ts, info.reduce_only)
+        self._trades.append(trade)
+        return trade
+
+    def _swap_fill(self, symbol: str, side: Side, amount: Decimal, price: Decimal, fee: Decimal) -> None:
+        cs = self.markets[symbol].contract_size
+        pos = self._positions.setdefault(symbol, _Position())
+        delta = amount if side == Side.BUY else -amount
+        cash = self.balances.get("USDT", ZERO) - fee
+        if pos.contracts and (pos.contracts > 0) != (delta > 0):  # reducing (maybe flipping)
+            closed = min(abs(delta), abs(pos.contracts))
+            sign = 1 if pos.contracts > 0 else -1
+            cash += (price - pos.entry) * closed * cs * sign
+            pos.contracts += sign * -closed
+            rest = abs(delta) - closed
+            if rest > 0:
+                pos.contracts, pos.entry = (rest if delta > 0 else -rest), price
+            elif not pos.contracts:
+                pos.entry = ZERO
+        else:
+            total = abs(pos.contracts) + amount
+            pos.entry = (pos.entry * abs(pos.contracts) + price * amount) / total
+            pos.contracts += delta
+        self.balances["USDT"] = cash
+
+    def _liquidate(self, symbol: str, h: Decimal, lo: Decimal, ts: int) -> Trade | None:
+        liq = self.liquidation_price(symbol)
+        pos = self._positions.get(symbol)
+        if liq is None or not pos:
+            return None
+        if (pos.contracts > 0 and lo <= liq) or (pos.contracts < 0 and h >= liq):
+            side = Side.SELL if pos.contracts > 0 else Side.BUY
+            amount = abs(pos.contracts)
+            self._swap_fill(symbol, side, amount, liq, ZERO)
+            for x in self._orders.values():  # the exchange cancels what was resting on the symbol
+                if x.info.symbol == symbol and x.info.status == OrderStatus.OPEN:
+                    x.info, x.reserved = replace(x.info, status=OrderStatus.CANCELED), ZERO
+            trade = Trade(f"T{len(self._trades) + 1}", "liquidation", None, symbol, side, liq, amount, ZERO,
+                          self._quote(), ts, True)
+            self._trades.append(trade)
+            return trade
+        return None
