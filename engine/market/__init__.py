@@ -1,0 +1,1 @@
+"""Market data: clocks, candle replay from CSV files and the shared candle service."""

@@ -1,0 +1,73 @@
+"""Candles fetched once per (source, symbol, timeframe) for every subscriber, cached, closed candles only."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from engine.candles import Candles, timeframe_ms
+from engine.market.clock import Clock
+
+log = logging.getLogger(__name__)
+PAGE = 300
+
+
+class MarketData:
+    """Shared candle cache. Concurrent callers for one key wait for one fetch; later calls fetch only what is new."""
+
+    def __init__(self, sources: dict[str, Any], clock: Clock, *, keep: int = 5000):
+        self.sources, self.clock, self.keep = sources, clock, keep
+        self._cache: dict[tuple[str, str, str], Candles] = {}
+        self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
+        self.requests: Counter[tuple[str, str, str]] = Counter()
+        self.gaps: Counter[tuple[str, str, str]] = Counter()
+
+    async def closed_candles(self, source: str, symbol: str, timeframe: str, n: int) -> Candles:
+        """The last `n` candles closed at the clock's time (fewer if history is short). Gaps are kept as gaps."""
+        key = (source, symbol, timeframe)
+        step = timeframe_ms(timeframe)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            now = self.clock.now_ms()
+            newest_closed = now - now % step - step  # open time of the last candle closed by now
+            have = self._cache.get(key)
+            if have is None or len(have) == 0 or have.ts[-1] < newest_closed:
+                await self._refresh(key, step, n, newest_closed)
+            c = self._cache.get(key)
+        if c is None:
+            return Candles.from_rows([])
+        end = np.searchsorted(c.ts, newest_closed, side="right")
+        return c[max(0, end - n) : end]
+
+    async def _refresh(self, key, step: int, n: int, newest_closed: int) -> None:
+        source = self.sources[key[0]]
+        have = self._cache.get(key)
+        since = int(have.ts[-1]) + step if have is not None and len(have) else newest_closed - (n - 1) * step
+        rows: list[list[float]] = []
+        while since <= newest_closed:
+            self.requests[key] += 1
+            page = await source.fetch_ohlcv(key[1], key[2], since=since, limit=PAGE)
+            page = [r for r in page if since <= r[0] <= newest_closed]  # never the still-forming candle
+            if not page:
+                since += PAGE * step  # a gap in the data, or nothing yet
+                if since > newest_closed or len(rows) >= n:
+                    break
+                continue
+            rows.extend(page)
+            since = int(page[-1][0]) + step
+        if not rows:
+            return
+        new = Candles.from_rows(rows)
+        merged = new if have is None or len(have) == 0 else Candles(*(
+            np.concatenate([a, b]) for a, b in zip(
+                (have.ts, have.open, have.high, have.low, have.close, have.volume),
+                (new.ts, new.open, new.high, new.low, new.close, new.volume), strict=True)))
+        gaps = int((np.diff(merged.ts) > step).sum())
+        if gaps > self.gaps[key]:
+            log.info("%s %s %s: %d gaps in the candles", *key, gaps)
+            self.gaps[key] = gaps
+        self._cache[key] = merged[-self.keep :]
