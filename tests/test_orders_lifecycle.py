@@ -6,14 +6,11 @@ from decimal import Decimal as D
 
 from db.enums import BotKind, MarketType, OrderRole, OrderStatus
 from db.models import ExchangeAccount, Fill, Notification, Order, StrategyBot, User
+from engine.exchange.client_ids import parse_client_id
 from engine.exchange.paper import PaperExchange
 from engine.exchange.protocol import MarketType as ExMarketType
 from engine.exchange.protocol import OrderType, Side
 from engine.runtime.orders import BotRef, OrderLifecycle
-
-
-def cid(exchange_id, user_id, bot_id, role, level, seq):
-    return f"tb{user_id}b{bot_id}{role}{level if level is not None else ''}s{seq}"
 
 
 async def _setup():
@@ -23,13 +20,13 @@ async def _setup():
     bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT", settings={})
     ex = PaperExchange(ExMarketType.SPOT, {"USDT": D(10_000)})
     await ex.feed("BTC/USDT", [0, 60000, 60000, 60000, 60000, 1])
-    return user, OrderLifecycle(ex, BotRef(user.id, bot.id, acc.id, "paper", "BTC/USDT"), cid), ex
+    return user, OrderLifecycle(ex, BotRef(user.id, bot.id, acc.id, "paper", "BTC/USDT")), ex
 
 
 async def test_place_fill_once_and_notify_once(db):
     user, life, ex = await _setup()
     order = await life.place(OrderRole.GRID_ENTRY, Side.BUY, OrderType.LIMIT, D("0.01"), price=D(59000), level=3)
-    assert order.client_order_id == f"tb{user.id}b{order.bot_id}grid_entry3s1"
+    assert parse_client_id(order.client_order_id) == (user.id, order.bot_id, "grid_entry", 3, 1)
     assert order.status == OrderStatus.OPEN and order.exchange_order_id
     trades = await ex.feed("BTC/USDT", [60_000, 60000, 60100, 58900, 59500, 1])
     first = await life.ingest_trades(trades)

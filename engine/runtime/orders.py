@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 from db.enums import OrderRole, OrderStatus
 from db.enums import OrderType as DbOrderType
 from db.models import Fill, Order
+from engine.exchange.client_ids import make_client_id
 from engine.exchange.protocol import (
     Exchange,
     ExchangeError,
@@ -75,9 +76,10 @@ class OrderLifecycle:
     """Places, cancels and tracks the orders of one bot on one exchange. Callers hold the symbol lock."""
 
     def __init__(
-        self, exchange: Exchange, bot: BotRef, make_client_id: ClientIdMaker, *, unknown_grace_ms: int = 60_000
+        self, exchange: Exchange, bot: BotRef, client_ids: ClientIdMaker = make_client_id, *,
+        unknown_grace_ms: int = 60_000,
     ):
-        self.exchange, self.bot, self._make_cid = exchange, bot, make_client_id
+        self.exchange, self.bot, self._make_cid = exchange, bot, client_ids
         self.unknown_grace_ms = unknown_grace_ms
 
     async def _next_seq(self) -> int:
