@@ -89,7 +89,7 @@ def test_make_run_without_token_says_how_to_get_one():
     assert "Traceback" not in out
 
 
-def test_bot_without_token_one_sentence(tmp_path):
+def test_bot_without_token_one_sentence():
     r = _run_without_token([sys.executable, "-m", "bot"], ROOT)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0, r.stderr  # one sentence, no traceback

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import ccxt.async_support as ccxt
 import pytest
 from aiohttp import web
@@ -91,4 +89,4 @@ def test_cli_refuses_bad_arguments(capsys):
 
 def test_csv_name():
     assert csv_name("BTC/USDT:USDT", "1h") == "BTC_USDT-1h.csv"
-    assert json.dumps(csv_name("ETH/USDT", "5m")) == '"ETH_USDT-5m.csv"'
+    assert csv_name("ETH/USDT", "5m") == "ETH_USDT-5m.csv"

@@ -231,3 +231,15 @@ def test_settings_are_described_and_presets_valid():
     for preset in PRESETS.values():
         G(**preset)
     assert math.isclose(G().fee, 0.001)
+
+
+def test_what_a_step_cannot_do_is_told_not_dropped():
+    s = G(trailing_up=True)
+    state, intents = start(s, RULES, 100.0)
+    bottom = next(i for i in intents if i.level == 0)
+    state, _ = on_fill(s, state, 0, "entry", bottom.price, bottom.amount, 0.0, RULES)
+    state, _ = on_candle(s, state, GridCandle(1, 113.0, 109, 112.5), RULES)
+    assert state.notes == (("trailing_blocked_by_position", {"level": 0}),)
+    assert state.levels[0].price == 90.0  # the level holding a position is not dropped
+    state, _ = on_candle(s, state, GridCandle(2, 101.0, 99, 100), RULES)
+    assert state.notes == ()  # notes belong to the step that made them

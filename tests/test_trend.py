@@ -138,5 +138,4 @@ def test_bb_state_expansion_after_a_squeeze():
     quiet = 100 + np.cumsum(rng.normal(0, 0.05, 400))
     burst = quiet[-1] + np.cumsum(np.full(30, 1.5))  # a breakout upward
     st = bb_state(np.r_[quiet, burst])
-    assert (st[:400] != 2).all() or (st[:400] == -1).any()
     assert (st[400:] == 2).any()  # the breakout upward is an upward expansion

@@ -7,21 +7,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+# The same values are stored in the database: one definition for both.
+from db.enums import MarketType, OrderType
+from db.enums import OrderSide as Side
 
-class MarketType(StrEnum):
-    SPOT = "spot"
-    SWAP = "swap"
-
-
-class Side(StrEnum):
-    BUY = "buy"
-    SELL = "sell"
-
-
-class OrderType(StrEnum):
-    MARKET = "market"
-    LIMIT = "limit"
-    STOP_MARKET = "stop_market"  # triggers a market order when the price crosses `trigger_price`
+__all__ = ["MarketType", "OrderType", "Side"]  # re-exported for everything that talks to an exchange
 
 
 class OrderStatus(StrEnum):

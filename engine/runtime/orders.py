@@ -12,7 +12,6 @@ from tortoise.functions import Max
 from tortoise.transactions import in_transaction
 
 from db.enums import OrderRole, OrderStatus
-from db.enums import OrderType as DbOrderType
 from db.models import Fill, Order
 from engine.exchange.client_ids import make_client_id
 from engine.exchange.protocol import (
@@ -103,7 +102,7 @@ class OrderLifecycle:
         cid = self._make_cid(self.bot.exchange_id, self.bot.user_id, self.bot.bot_id, role.value, level, seq)
         order = await Order.create(
             bot_id=self.bot.bot_id, account_id=self.bot.account_id, client_order_id=cid, symbol=self.bot.symbol,
-            role=role, level=level, seq=seq, side=side.value, type=DbOrderType(type_.value), price=price,
+            role=role, level=level, seq=seq, side=side, type=type_, price=price,
             trigger_price=trigger_price, amount=amount, reduce_only=reduce_only, reason=reason,
         )
         request = OrderRequest(

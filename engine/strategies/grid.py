@@ -73,6 +73,7 @@ class GridState:
     shifts: int = 0
     stopped: str = ""  # reason once the whole grid stopped
     next_index: int = 0  # the id the next level added by trailing gets
+    notes: tuple[tuple[str, dict], ...] = ()  # what the last step could not do, for the user: (reason, numbers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +92,14 @@ class _Out:
     places: list[Intent] = field(default_factory=list)
     cancels: list[Intent] = field(default_factory=list)
     closes: list[Intent] = field(default_factory=list)
-    notes: list[Intent] = field(default_factory=list)
+    notes: list[tuple[str, dict]] = field(default_factory=list)
 
     def intents(self) -> list[Intent]:
         return self.places + self.closes + self.cancels
+
+    def done(self, state: GridState) -> tuple[GridState, list[Intent]]:
+        """The step's result; its notes go on the state for the runtime to tell the user."""
+        return replace(state, notes=tuple(self.notes)), self.intents()
 
 
 def _pos(state: GridState, index: int) -> int:
@@ -149,7 +154,7 @@ def _arm(settings: GridSettings, state: GridState, rules: MarketRules, market: f
         try:
             amount = level_amount(settings, rules, price)
         except PlanRefused as e:
-            out.notes.append(Intent(IntentKind.PLACE, side, e.reason, price=price, level=lvl.index, details=e.details))
+            out.notes.append((e.reason, {**e.details, "level": lvl.index}))
             continue
         lvl = lvl.to(ENTRY_PLACED, side=side, amount=amount, filled=0.0, entry_price=0.0, order_price=price,
                      seq=lvl.seq + 1)
@@ -169,7 +174,7 @@ def start(settings: GridSettings, rules: MarketRules, price: float, centre: floa
                       next_index=len(prices))
     out = _Out()
     state = _arm(settings, state, rules, price, adx_state, out)
-    return state, out.intents()
+    return out.done(state)
 
 
 def _exit_price(settings: GridSettings, state: GridState, i: int, fill: float, rules: MarketRules) -> float:
@@ -225,7 +230,7 @@ def on_fill(settings: GridSettings, state: GridState, level: int, role: str, pri
             _place(out, lvl, "grid_exit", "grid_counter_tp", True, entry=avg)
             state = _with(state, i, lvl)
             state = _reentry(settings, state, i, avg, rules, out)
-        return state, out.intents()
+        return out.done(state)
     if role != "exit" or lvl.state != EXIT_PLACED:
         raise IllegalTransition(f"level {level}: a {role} fill in state {lvl.state}")
     amount = min(amount, lvl.filled)
@@ -233,12 +238,12 @@ def on_fill(settings: GridSettings, state: GridState, level: int, role: str, pri
     left = lvl.filled - amount
     state = replace(state, position=state.position - sign * amount, realized_pnl=state.realized_pnl + pnl)
     if left > lvl.amount * EPS:
-        return _with(state, i, replace(lvl, filled=left)), []
+        return replace(_with(state, i, replace(lvl, filled=left)), notes=()), []
     lvl = lvl.to(COMPLETED, filled=0.0)
     state = _with(state, i, lvl)
     if not state.stopped:
         state = _arm(settings, state, rules, price, 0, out, reason="grid_rearm")
-    return state, out.intents()
+    return out.done(state)
 
 
 def _stop_all(state: GridState, reason: str, close: bool, out: _Out) -> GridState:
@@ -257,7 +262,7 @@ def stop(settings: GridSettings, state: GridState, close_position: bool,
          reason: str = "user_stop") -> tuple[GridState, list[Intent]]:
     out = _Out()
     state = _stop_all(state, reason, close_position, out)
-    return state, out.intents()
+    return out.done(state)
 
 
 def on_close_fill(state: GridState, price: float, amount: float, fee: float,
@@ -298,7 +303,7 @@ def _trail(settings: GridSettings, state: GridState, c: GridCandle, out: _Out) -
         return state
     drop = levels[0] if up else levels[-1]
     if drop.holds:
-        out.notes.append(Intent(IntentKind.CANCEL, "", "trailing_blocked_by_position", level=drop.index))
+        out.notes.append(("trailing_blocked_by_position", {"level": drop.index}))
         return state
     if settings.spacing == "geometric":
         r = levels[1].price / levels[0].price
@@ -317,7 +322,7 @@ def _recenter(settings: GridSettings, state: GridState, c: GridCandle, rules: Ma
     try:
         prices = plan_ladder(settings, rules, centre=c.centre, atr=c.atr)
     except PlanRefused as e:
-        out.notes.append(Intent(IntentKind.PLACE, "", e.reason, details=e.details))
+        out.notes.append((e.reason, dict(e.details)))
         return state
     levels = []
     for lvl, p in zip(state.levels, prices, strict=True):
@@ -346,7 +351,7 @@ def on_candle(settings: GridSettings, state: GridState, c: GridCandle,
     reason = _bounds(settings, c)
     if reason:
         state = _stop_all(state, reason, True, out)
-        return state, out.intents()
+        return out.done(state)
     if settings.mode == "fixed":
         state = _trail(settings, state, c, out)
     elif math.isfinite(c.centre) and c.index - state.last_recenter >= settings.recenter_candles:
@@ -357,7 +362,7 @@ def on_candle(settings: GridSettings, state: GridState, c: GridCandle,
                 _cancel(out, lvl, "adx_gate_cancel")
                 state = _with(state, i, lvl.to(CANCELLED))
     state = _arm(settings, state, rules, c.close, c.adx_state, out)
-    return state, out.intents()
+    return out.done(state)
 
 
 def desired_orders(state: GridState) -> list[RestingOrder]:
