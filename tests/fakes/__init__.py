@@ -1,0 +1,1 @@
+"""Local stand-ins for external services, driven over real HTTP by the code under test."""
