@@ -1,0 +1,55 @@
+"""Typed callback data of every inline button (ids only; handlers re-check ownership on each press)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class LangCb(CallbackData, prefix="lang"):
+    code: str
+
+
+class RiskCb(CallbackData, prefix="risk"):
+    accept: bool
+
+
+class MenuCb(CallbackData, prefix="menu"):
+    item: str  # accounts, hyperrsi, grid, status, backtest, help, language
+
+
+class AccCb(CallbackData, prefix="acc"):
+    action: str  # add, paper, exchange, market, delete, delete_yes, delete_no, show
+    account_id: int = 0
+    value: str = ""
+
+
+class NewBotCb(CallbackData, prefix="nb"):
+    kind: str
+    account_id: int = 0
+    symbol: str = ""
+
+
+class BotCb(CallbackData, prefix="bot"):
+    action: str  # card, settings, preview, start, stop, pause, resume, delete, backtest
+    bot_id: int
+
+
+class SetCb(CallbackData, prefix="set"):
+    action: str  # edit, value, preset, done
+    bot_id: int
+    name: str = ""
+    value: str = ""
+
+
+class StopCb(CallbackData, prefix="stop"):
+    bot_id: int
+    close: bool
+
+
+class StopAllCb(CallbackData, prefix="stopall"):
+    confirm: bool
+    close: bool = False
+
+
+class StatusCb(CallbackData, prefix="st"):
+    view: str  # status, positions, balance

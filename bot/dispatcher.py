@@ -1,0 +1,84 @@
+"""Builds the Dispatcher: feature routers, FSM storage, per-user language, throttling, users and errors."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import MemoryStorage
+from aiogram.types import BotCommand, BotCommandScopeDefault
+
+from bot.errors import make_error_handler
+from bot.i18n import LANGUAGES, MergedI18n, UserLanguageMiddleware, make_i18n
+from bot.middlewares import DbUserMiddleware, ThrottlingMiddleware
+from db.vault import Vault
+
+log = logging.getLogger(__name__)
+
+FEATURES = ("start", "accounts", "strategies", "control", "status", "backtest")
+OPTIONAL = ("bot.routers.admin",)  # the admin commands, when that module exists
+MENU_COMMANDS = ("start", "status", "positions", "balance", "pnl", "backtest", "stopall", "cancel", "help")
+
+
+def make_storage(redis_url: str | None) -> BaseStorage:
+    if redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(redis_url)
+    return MemoryStorage()
+
+
+def feature_routers() -> list[Router]:
+    routers = [importlib.import_module(f"bot.routers.{name}").router for name in FEATURES]
+    for module in OPTIONAL:
+        try:
+            routers.append(importlib.import_module(module).router)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+    routers.append(importlib.import_module("bot.routers.fallback").router)
+    for r in routers:  # routers are module singletons: detach them from an earlier dispatcher (tests build many)
+        old = r.parent_router
+        if old is not None:
+            old.sub_routers.remove(r)
+            r._parent_router = None
+    return routers
+
+
+def build_dispatcher(
+    *,
+    vault: Vault,
+    engine: Any,
+    admin_ids: Iterable[int] = (),
+    redis_url: str | None = None,
+    default_language: str = "en",
+    throttle_rate: float = 4.0,
+    throttle_burst: int = 12,
+    i18n: MergedI18n | None = None,
+    **workflow_data: Any,
+) -> Dispatcher:
+    """The whole chat side. Handlers receive `engine`, `vault`, `i18n`, `admin_ids`, `db_user` and `is_admin`."""
+    i18n = i18n or make_i18n(default_language)
+    admins = frozenset(int(a) for a in admin_ids)
+    dp = Dispatcher(
+        storage=make_storage(redis_url), engine=engine, vault=vault, i18n=i18n, admin_ids=admins, **workflow_data
+    )
+    dp.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst))
+    dp.update.outer_middleware(DbUserMiddleware(i18n, admins, default_language))
+    UserLanguageMiddleware(i18n, i18n_key="i18n").setup(dp)
+    dp.errors.register(make_error_handler(i18n))
+    dp.include_routers(*feature_routers())
+    dp.startup.register(set_commands)
+    return dp
+
+
+async def set_commands(bot: Bot, i18n: MergedI18n) -> None:
+    """The command menu in every language (`language_code`), plus the default-language menu for everyone else."""
+    for lang in (None, *LANGUAGES):
+        locale = lang or i18n.default_locale
+        commands = [BotCommand(command=c, description=i18n.gettext(f"cmd.{c}", locale=locale)) for c in MENU_COMMANDS]
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)

@@ -1,0 +1,44 @@
+"""The last-resort error handler: the user gets a short apology with an error id; the log has the same id."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from aiogram import Bot
+from aiogram.types import ErrorEvent
+
+from bot.i18n import MergedI18n
+
+log = logging.getLogger("bot.errors")
+
+
+def new_error_id() -> str:
+    return secrets.token_hex(4).upper()
+
+
+def make_error_handler(i18n: MergedI18n):
+    async def on_error(event: ErrorEvent, bot: Bot, **data: Any) -> bool:
+        error_id = new_error_id()
+        update = event.update
+        log.error(
+            "error %s handling update %s (%s): %s",
+            error_id, update.update_id, update.event_type, type(event.exception).__name__,
+            exc_info=event.exception,
+        )
+        user = data.get("db_user")
+        locale = getattr(user, "language", None) or i18n.default_locale
+        text = i18n.gettext("common.error", locale=locale).format(error_id=error_id)
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+                if update.callback_query.message is not None:
+                    await bot.send_message(update.callback_query.message.chat.id, text)
+            elif update.message is not None:
+                await bot.send_message(update.message.chat.id, text)
+        except Exception as e:  # the apology itself failed (blocked, network): the log line is what remains
+            log.warning("error %s: could not tell the user: %s", error_id, type(e).__name__)
+        return True
+
+    return on_error

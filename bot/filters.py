@@ -1,0 +1,11 @@
+"""Router filters: only users who accepted the risk notice reach the trading features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from db.models import User
+
+
+def accepted(event: Any, db_user: User | None = None) -> bool:
+    return db_user is not None and db_user.risk_accepted_at is not None

@@ -1,0 +1,34 @@
+"""Inline keyboards shared by several routers."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import LangCb, MenuCb
+
+MENU_ITEMS = ("accounts", "hyperrsi", "grid", "status", "backtest", "help")
+LANGUAGE_NAMES = {"en": "English", "ko": "한국어"}
+
+
+def main_menu() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for item in MENU_ITEMS:
+        kb.button(text=_(f"menu.{item}"), callback_data=MenuCb(item=item))
+    kb.button(text=_("menu.language"), callback_data=MenuCb(item="language"))
+    kb.adjust(2)
+    return kb.as_markup()
+
+
+def language_choice() -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        kb.button(text=name, callback_data=LangCb(code=code))
+    return kb.as_markup()
+
+
+def back_to_menu(kb: InlineKeyboardBuilder | None = None) -> InlineKeyboardBuilder:
+    kb = kb or InlineKeyboardBuilder()
+    kb.button(text=_("menu.back"), callback_data=MenuCb(item="main"))
+    return kb

@@ -1,0 +1,86 @@
+"""Update-level middlewares: load or create the user's row (refusing blocked users) and per-user throttling."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
+from aiogram.types import User as TgUser
+
+from bot.i18n import MergedI18n
+from db.models import User
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class DbUserMiddleware(BaseMiddleware):
+    """Puts the caller's `User` row in `data["db_user"]` (created on first contact) and `data["is_admin"]`."""
+
+    def __init__(self, i18n: MergedI18n, admin_ids: frozenset[int], default_language: str):
+        self.i18n = i18n
+        self.admin_ids = admin_ids
+        self.default_language = default_language
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg: TgUser | None = data.get("event_from_user")
+        if tg is None or tg.is_bot:
+            return await handler(event, data)
+        user = await User.get_or_none(telegram_id=tg.id)
+        if user is None:
+            lang = tg.language_code if tg.language_code in self.i18n.available_locales else self.default_language
+            user, _ = await User.get_or_create(
+                telegram_id=tg.id, defaults={"username": tg.username, "first_name": tg.first_name, "language": lang}
+            )
+        elif not user.active or user.username != tg.username:
+            user.active = True  # writing to us again means they no longer block the bot
+            user.username = tg.username
+            await user.save(update_fields=["active", "username", "updated_at"])
+        is_admin = tg.id in self.admin_ids
+        if user.blocked and not is_admin:
+            await self._refuse(event, user)
+            return None
+        data["db_user"] = user
+        data["is_admin"] = is_admin
+        return await handler(event, data)
+
+    async def _refuse(self, event: TelegramObject, user: User) -> None:
+        text = self.i18n.gettext("common.blocked", locale=user.language)
+        inner = event.event if isinstance(event, Update) else event
+        if isinstance(inner, Message):
+            await inner.answer(text)
+        elif isinstance(inner, CallbackQuery):
+            await inner.answer(text, show_alert=True)
+
+
+class ThrottlingMiddleware(BaseMiddleware):
+    """A token bucket per Telegram user: `rate` updates per second sustained, `burst` at once; excess is dropped."""
+
+    def __init__(self, rate: float = 4.0, burst: int = 12):
+        self.rate = rate
+        self.burst = burst
+        self._buckets: dict[int, tuple[float, float]] = {}
+
+    def allow(self, user_id: int) -> bool:
+        now = time.monotonic()
+        tokens, last = self._buckets.get(user_id, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens < 1:
+            self._buckets[user_id] = (tokens, now)
+            return False
+        self._buckets[user_id] = (tokens - 1, now)
+        if len(self._buckets) > 100_000:  # forget idle users now and then
+            cutoff = now - self.burst / self.rate
+            self._buckets = {k: v for k, v in self._buckets.items() if v[1] > cutoff}
+        return True
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg: TgUser | None = data.get("event_from_user")
+        if tg is not None and not self.allow(tg.id):
+            inner = event.event if isinstance(event, Update) else event
+            if isinstance(inner, CallbackQuery):
+                await inner.answer()
+            return None
+        return await handler(event, data)

@@ -1,0 +1,9 @@
+"""accounts."""
+
+from aiogram import Router
+
+from bot.filters import accepted
+
+router = Router(name="accounts")
+router.message.filter(accepted)
+router.callback_query.filter(accepted)

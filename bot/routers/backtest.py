@@ -1,0 +1,9 @@
+"""backtest."""
+
+from aiogram import Router
+
+from bot.filters import accepted
+
+router = Router(name="backtest")
+router.message.filter(accepted)
+router.callback_query.filter(accepted)

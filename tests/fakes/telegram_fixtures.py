@@ -1,0 +1,161 @@
+"""Pytest fixtures running OUR Dispatcher, really polling the local Bot API stand-in over HTTP, on a migrated db.
+
+Use in a test module::
+
+    from tests.fakes.telegram_fixtures import telegram, telegram_factory  # noqa: F401  (fixtures)
+
+    async def test_something(telegram):                # one harness with defaults (FakeEngine, no admins)
+        api = telegram.api
+        await telegram.accept_user(111)                # /start -> English -> accept; replies drained
+        await api.send_command(111, "/status")
+        reply = await api.next_call("sendMessage", chat_id=111)
+
+    async def test_admin(telegram_factory):
+        h = await telegram_factory(admin_ids=[999], rate_limit=RateLimit(overall=30, per_chat=1))
+
+`telegram_factory(**kw)` accepts: engine (default: a FakeEngine recording control calls and updating
+StrategyBot.status), admin_ids, rate_limit, throttle_rate/throttle_burst, redis_url, and any extra workflow data
+passed on to `build_dispatcher`. Both fixtures depend on the `db` fixture, so each test runs on SQLite and
+PostgreSQL. The harness exposes `api` (BotAPIStandIn), `bot`, `dp`, `vault`, `engine`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from cryptography.fernet import Fernet
+
+from bot.dispatcher import build_dispatcher
+from bot.engine_api import NotYours
+from db.enums import BotStatus
+from db.models import AuditLog, StrategyBot
+from db.vault import Vault
+from tests.fakes.bot_api import BotAPIStandIn, RateLimit
+
+__all__ = ["FakeControl", "FakeEngine", "RateLimit", "TelegramHarness", "telegram", "telegram_factory"]
+
+
+@dataclass
+class FakeControl:
+    """The agreed `engine.runtime.control` surface, acting on the db only (no market), recording its calls."""
+
+    calls: list[tuple] = field(default_factory=list)
+
+    async def _own(self, user_id: int, bot_id: int) -> StrategyBot:
+        b = await StrategyBot.get_or_none(id=bot_id)
+        if b is None or b.user_id != user_id:  # type: ignore[attr-defined]
+            raise NotYours(f"bot {bot_id}")
+        return b
+
+    async def _set(self, user_id: int, bot_id: int, status: BotStatus, action: str, **details) -> None:
+        b = await self._own(user_id, bot_id)
+        b.status = status
+        now = datetime.now(UTC)
+        if status is BotStatus.RUNNING and b.started_at is None:
+            b.started_at = now
+        if status is BotStatus.STOPPED:
+            b.stopped_at = now
+        await b.save()
+        await AuditLog.create(user_id=user_id, action=action, object_type="bot", object_id=str(bot_id),
+                              details=details or None)
+
+    async def start_bot(self, user_id: int, bot_id: int) -> None:
+        self.calls.append(("start_bot", user_id, bot_id))
+        await self._set(user_id, bot_id, BotStatus.RUNNING, "bot_start")
+
+    async def stop_bot(self, user_id: int, bot_id: int, close_position: bool) -> None:
+        self.calls.append(("stop_bot", user_id, bot_id, close_position))
+        await self._set(user_id, bot_id, BotStatus.STOPPED, "bot_stop", close_position=close_position)
+
+    async def pause_bot(self, user_id: int, bot_id: int) -> None:
+        self.calls.append(("pause_bot", user_id, bot_id))
+        await self._set(user_id, bot_id, BotStatus.PAUSED, "bot_pause")
+
+    async def resume_bot(self, user_id: int, bot_id: int) -> None:
+        self.calls.append(("resume_bot", user_id, bot_id))
+        await self._set(user_id, bot_id, BotStatus.RUNNING, "bot_resume")
+
+    async def stop_all(self, user_id: int, close_positions: bool) -> int:
+        self.calls.append(("stop_all", user_id, close_positions))
+        live = await StrategyBot.filter(user_id=user_id, status__in=[BotStatus.RUNNING, BotStatus.PAUSED])
+        for b in live:
+            await self._set(user_id, b.id, BotStatus.STOPPED, "bot_stop", close_position=close_positions)
+        return len(live)
+
+
+@dataclass
+class FakeEngine:
+    control: FakeControl = field(default_factory=FakeControl)
+    replay_source: Any = None
+
+
+@dataclass
+class TelegramHarness:
+    api: BotAPIStandIn
+    bot: Bot
+    dp: Dispatcher
+    vault: Vault
+    engine: Any
+    task: asyncio.Task | None = None
+
+    async def accept_user(self, user_id: int, language: str = "en") -> None:
+        """Walk a new user through /start, the language choice and the risk notice; drains the replies."""
+        api = self.api
+        await api.send_command(user_id, "/start")
+        choose = await api.next_call("sendMessage", chat_id=user_id)
+        await api.click(user_id, choose, choose.button_data("English" if language == "en" else "한국어"))
+        risk = await api.next_call("editMessageText", chat_id=user_id)
+        await api.click(user_id, risk, risk.buttons()[0][1])
+        await api.next_call("editMessageText", chat_id=user_id)
+        await asyncio.sleep(0.05)
+        api.drain()
+
+    async def stop(self) -> None:
+        if self.task is not None and not self.task.done():
+            with contextlib.suppress(RuntimeError):
+                await self.dp.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self.task, 10)
+        await self.api.stop()
+
+
+async def start_harness(*, engine: Any = None, rate_limit: RateLimit | None = None, polling_timeout: int = 5,
+                        **dispatcher_kw: Any) -> TelegramHarness:
+    api = await BotAPIStandIn(rate_limit=rate_limit).start()
+    vault = Vault([Fernet.generate_key().decode()])
+    engine = engine if engine is not None else FakeEngine()
+    dp = build_dispatcher(vault=vault, engine=engine, **dispatcher_kw)
+    bot = Bot(api.token, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
+    h = TelegramHarness(api, bot, dp, vault, engine)
+    h.task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=polling_timeout))
+    await api.next_call("getMe", timeout=15)
+    return h
+
+
+@pytest.fixture
+async def telegram_factory(db):
+    """An async factory of harnesses (see the module docstring); all are stopped at teardown."""
+    made: list[TelegramHarness] = []
+
+    async def make(**kw: Any) -> TelegramHarness:
+        h = await start_harness(**kw)
+        made.append(h)
+        return h
+
+    yield make
+    for h in made:
+        await h.stop()
+
+
+@pytest.fixture
+async def telegram(telegram_factory) -> TelegramHarness:
+    """A harness with the defaults: FakeEngine, no admins."""
+    return await telegram_factory()
