@@ -13,6 +13,7 @@ import asyncpg
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.fakes.telegram_fixtures"]  # the Telegram stand-in fixtures (telegram, telegram_factory)
 
 
 def data_dir() -> Path:

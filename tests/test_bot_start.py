@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from db.models import User
-from tests.fakes.telegram_fixtures import telegram, telegram_factory  # noqa: F401  (fixtures)
 
 
 async def test_start_language_risk_menu(telegram):

@@ -1,8 +1,6 @@
 """Pytest fixtures running OUR Dispatcher, really polling the local Bot API stand-in over HTTP, on a migrated db.
 
-Use in a test module::
-
-    from tests.fakes.telegram_fixtures import telegram, telegram_factory  # noqa: F401  (fixtures)
+tests/conftest.py loads this module as a plugin, so any test can ask for the fixtures::
 
     async def test_something(telegram):                # one harness with defaults (FakeEngine, no admins)
         api = telegram.api
@@ -33,8 +31,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from cryptography.fernet import Fernet
 
-from bot.dispatcher import build_dispatcher
-from bot.engine_api import NotYours
 from db.enums import BotStatus
 from db.models import AuditLog, StrategyBot
 from db.vault import Vault
@@ -52,6 +48,8 @@ class FakeControl:
     async def _own(self, user_id: int, bot_id: int) -> StrategyBot:
         b = await StrategyBot.get_or_none(id=bot_id)
         if b is None or b.user_id != user_id:  # type: ignore[attr-defined]
+            from bot.engine_api import NotYours
+
             raise NotYours(f"bot {bot_id}")
         return b
 
@@ -129,6 +127,8 @@ class TelegramHarness:
 
 async def start_harness(*, engine: Any = None, rate_limit: RateLimit | None = None, polling_timeout: int = 5,
                         **dispatcher_kw: Any) -> TelegramHarness:
+    from bot.dispatcher import build_dispatcher  # imported here: a broken bot module must not break collection
+
     api = await BotAPIStandIn(rate_limit=rate_limit).start()
     vault = Vault([Fernet.generate_key().decode()])
     engine = engine if engine is not None else FakeEngine()
