@@ -1,0 +1,250 @@
+"""Delivers the notification outbox to each user's chat at Telegram's pace, at least once and rarely twice."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from aiogram import Bot
+from aiogram.utils.i18n import I18n
+from tortoise.expressions import F, Q
+
+from bot.notifier_render import Translate, i18n_translate, render
+from bot.pacing import Outcome, Pacer, classify, pacer_for, split_message
+from db.enums import NotificationStatus
+from db.models import Notification, User
+
+log = logging.getLogger(__name__)
+
+PENDING = NotificationStatus.PENDING
+# Markers in `last_error` while a pending row is held by a running notifier (the schema has no in-flight status):
+QUEUED = "queued:"  # claimed, waiting for its turn: never reached Telegram
+SENDING = "sending:"  # handed to Telegram: it may have arrived if we crashed now
+RECOVERED = "recovered after a restart while sending (may arrive twice)"
+PARTS_KEY = "_parts_sent"  # payload key: parts of a split message already accepted by Telegram
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Notifier:
+    """Sends due PENDING rows, one worker per chat (in id order), all through one shared Pacer.
+
+    Life of a row: PENDING → claimed (`queued:`) → `sending:` (attempts+1) → SENT once Telegram accepted it.
+    A blocked bot → the user becomes inactive and their rows DROPPED; a bad request → FAILED; a transient error →
+    PENDING again with exponential backoff, FAILED after `max_attempts`. A crash leaves claimed rows PENDING with a
+    marker; `recover()` (run first by `run_forever`) makes them due again, so nothing is lost, and only a row
+    that was actually being sent can arrive twice. One notifier per database (the single-process default).
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        i18n: I18n | None = None,
+        translate: Translate | None = None,
+        pacer: Pacer | None = None,
+        rate: float | None = None,
+        per_chat: float | None = None,
+        default_language: str = "en",
+        languages: tuple[str, ...] = ("en", "ko"),
+        batch: int = 500,
+        max_queued: int = 20_000,
+        max_attempts: int = 8,
+        backoff: float = 5.0,
+        backoff_cap: float = 900.0,
+        lease: float = 3600.0,
+        poll: float = 1.0,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        if translate is None:
+            if i18n is None:
+                raise ValueError("the notifier needs the merged catalogues (i18n) or a translate function")
+            translate = i18n_translate(i18n)
+        if pacer is None:
+            pacer = Pacer(rate, per_chat or 1.0) if rate is not None or per_chat is not None else pacer_for(bot)
+        self.bot, self.tr, self.pacer = bot, translate, pacer
+        self.default_language, self.languages = default_language, languages
+        self.batch, self.max_queued, self.max_attempts = batch, max_queued, max_attempts
+        self.backoff, self.backoff_cap, self.lease, self.poll = backoff, backoff_cap, lease, poll
+        self._now = clock
+        self._token = uuid.uuid4().hex[:12]
+        self._queues: dict[int, list[Notification]] = {}  # user id -> claimed rows, oldest first
+        self._workers: dict[int, asyncio.Task] = {}
+        self.sent = self.dropped = self.failed = self.retried = 0
+
+    # ---- entry points ----
+
+    async def recover(self) -> int:
+        """Make rows claimed by a notifier that is gone due again (run once at start, before any drain)."""
+        sending = await Notification.filter(status=PENDING, last_error__startswith=SENDING).update(
+            next_attempt_at=None, last_error=RECOVERED
+        )
+        queued = await Notification.filter(status=PENDING, last_error__startswith=QUEUED).update(
+            next_attempt_at=None, last_error=None
+        )
+        if sending or queued:
+            log.warning("notifier recovered %d queued and %d in-flight notifications", queued, sending)
+        return sending + queued
+
+    async def drain_once(self) -> int:
+        """Claim everything due now and deliver it; returns how many rows were claimed."""
+        claimed = await self._claim()
+        while self._workers:
+            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+        return claimed
+
+    async def run_forever(self) -> None:
+        """Recover, then keep claiming due rows; chats are served concurrently while new rows keep arriving."""
+        await self.recover()
+        failures = 0
+        try:
+            while True:
+                try:
+                    claimed = await self._claim()
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    log.exception("notifier: cannot read the outbox (attempt %d)", failures)
+                    await asyncio.sleep(min(self.poll * 2**failures, 60.0))
+                    continue
+                if claimed < self.batch:
+                    await asyncio.sleep(self.poll)
+        finally:
+            for task in self._workers.values():
+                task.cancel()
+            with contextlib.suppress(Exception):
+                await asyncio.gather(*self._workers.values(), return_exceptions=True)
+
+    # ---- claiming ----
+
+    async def _claim(self) -> int:
+        room = self.max_queued - sum(len(q) for q in self._queues.values())
+        if room <= 0:
+            return 0
+        now = self._now()
+        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+        ids = await (
+            Notification.filter(due, status=PENDING)
+            .order_by("id")
+            .limit(min(self.batch, room))
+            .values_list("id", flat=True)
+        )
+        if not ids:
+            return 0
+        marker = f"{QUEUED}{self._token}:{now.timestamp():.0f}"
+        # The due condition again: a row another claimer took meanwhile is not taken twice.
+        await Notification.filter(due, id__in=list(ids), status=PENDING).update(
+            last_error=marker, next_attempt_at=now + timedelta(seconds=self.lease)
+        )
+        rows = await Notification.filter(id__in=list(ids), last_error=marker).order_by("id").select_related("user")
+        for row in rows:
+            queue = self._queues.setdefault(row.user_id, [])  # type: ignore[attr-defined]
+            queue.append(row)
+        for user_id in {r.user_id for r in rows}:  # type: ignore[attr-defined]
+            if user_id not in self._workers:
+                self._workers[user_id] = asyncio.create_task(self._work(user_id), name=f"notify-{user_id}")
+        return len(rows)
+
+    async def _work(self, user_id: int) -> None:
+        try:
+            queue = self._queues[user_id]
+            while queue:
+                row = queue.pop(0)
+                try:
+                    outcome = await self._deliver(row)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # a bug must not kill the chat's worker: the row is retried later
+                    log.exception("notifier: delivering notification %s failed", row.id)
+                    outcome = await self._retry_later(row, row.attempts + 1, "internal error")
+                if outcome in (Outcome.BLOCKED, Outcome.RETRY):
+                    await self._release(queue)  # keep the chat's order: the rest waits for the next round
+                    queue.clear()
+        finally:
+            self._workers.pop(user_id, None)
+            if not self._queues.get(user_id):
+                self._queues.pop(user_id, None)
+
+    async def _release(self, rows: list[Notification]) -> None:
+        if rows:
+            await Notification.filter(id__in=[r.id for r in rows], status=PENDING).update(
+                next_attempt_at=None, last_error=None
+            )
+
+    # ---- one row ----
+
+    async def _deliver(self, row: Notification) -> Outcome:
+        user: User = row.user
+        if not user.active:
+            await self._drop_user(user, "the user blocked the bot")
+            return Outcome.BLOCKED
+        lang = user.language if user.language in self.languages else self.default_language
+        parts = split_message(self._text(row, lang))
+        done = int((row.payload or {}).get(PARTS_KEY, 0)) if isinstance(row.payload, dict) else 0
+        attempts = row.attempts + 1
+        await Notification.filter(id=row.id).update(attempts=F("attempts") + 1, last_error=f"{SENDING}{self._token}")
+        for i in range(done, len(parts)):
+            try:
+                await self.pacer.send(user.telegram_id, lambda p=parts[i]: self._send(user.telegram_id, p))
+            except Exception as e:
+                failure = classify(e, self.bot.token)
+                if failure.outcome is Outcome.BLOCKED:
+                    await self._drop_user(user, failure.error)
+                elif failure.outcome is Outcome.FAILED:
+                    await self._fail(row, failure.error)
+                else:
+                    return await self._retry_later(row, attempts, failure.error)
+                return failure.outcome
+            if i + 1 < len(parts):  # remember progress so a retry does not repeat the parts already shown
+                row.payload = {**row.payload, PARTS_KEY: i + 1}
+                await Notification.filter(id=row.id).update(payload=row.payload)
+        await Notification.filter(id=row.id).update(
+            status=NotificationStatus.SENT, sent_at=self._now(), last_error=None, next_attempt_at=None
+        )
+        self.sent += 1
+        return Outcome.SENT
+
+    async def _send(self, chat_id: int, text: str) -> None:
+        await self.bot.send_message(chat_id, text, parse_mode=None, disable_notification=False)
+
+    def _text(self, row: Notification, lang: str) -> str:
+        payload = row.payload if isinstance(row.payload, dict) else {"value": row.payload}
+        try:
+            return render(row.kind, payload, lang, self.tr)
+        except Exception:  # a malformed payload still reaches the user, plainly
+            log.exception("notifier: cannot render %s #%s", row.kind, row.id)
+            return f"{row.kind}: {payload}"
+
+    async def _drop_user(self, user: User, error: str) -> None:
+        if user.active:
+            await User.filter(id=user.id).update(active=False)
+            user.active = False
+            log.info("user %s blocked the bot: marked inactive, pending notifications dropped", user.id)
+        self.dropped += await Notification.filter(user_id=user.id, status=PENDING).update(
+            status=NotificationStatus.DROPPED, last_error=error, next_attempt_at=None
+        )
+        queue = self._queues.get(user.id)
+        if queue:
+            queue.clear()
+
+    async def _fail(self, row: Notification, error: str) -> None:
+        self.failed += 1
+        await Notification.filter(id=row.id).update(status=NotificationStatus.FAILED, last_error=error,
+                                                   next_attempt_at=None)
+
+    async def _retry_later(self, row: Notification, attempts: int, error: str) -> Outcome:
+        if attempts >= self.max_attempts:
+            await self._fail(row, error)
+            return Outcome.FAILED
+        self.retried += 1
+        delay = min(self.backoff * 2 ** (attempts - 1), self.backoff_cap)
+        await Notification.filter(id=row.id, status=PENDING).update(
+            next_attempt_at=self._now() + timedelta(seconds=delay), last_error=error
+        )
+        return Outcome.RETRY

@@ -1,0 +1,211 @@
+"""Telegram's sending pace shared by every outgoing bulk message: one global rate, per-chat spacing, flood pauses."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+
+from bot.logging_setup import _TOKEN_SHAPE
+
+T = TypeVar("T")
+
+GLOBAL_RATE = 30.0  # messages per second to all chats (Telegram's bulk limit)
+PER_CHAT_RATE = 1.0  # sustained messages per second to one chat
+CHAT_BURST = 3  # a chat may receive this many at once before the 1/s spacing applies
+HEADROOM = 0.98  # pace at 98% of a limit, so network jitter never lets a sliding-window counter see more
+MAX_FLOOD_RETRIES = 20
+
+
+class Pacer:
+    """Grants send slots: at most `rate` per second overall (strictly spaced, so a sliding-window limiter never
+    sees more), at most `per_chat` per second to one chat after a burst of `chat_burst`, and nothing at all while
+    a flood pause (Telegram's retry_after) is running. Sends to one chat are serialised.
+
+    Holds no loop-bound state between calls, so one instance may serve a bot for the whole process.
+    """
+
+    def __init__(
+        self, rate: float = GLOBAL_RATE, per_chat: float = PER_CHAT_RATE, *, chat_burst: int = CHAT_BURST,
+        headroom: float = HEADROOM, clock: Callable[[], float] = time.monotonic,
+    ):
+        if rate <= 0 or per_chat <= 0 or chat_burst < 1:
+            raise ValueError("rates must be positive and the burst at least 1")
+        self.interval = 1.0 / (rate * headroom)
+        self.chat_interval = 1.0 / (per_chat * headroom)
+        self.chat_tolerance = (chat_burst - 1) * self.chat_interval
+        self._clock = clock
+        self._next_slot = 0.0  # the earliest start of the next global slot
+        self._pause_until = 0.0
+        self._chat_tat: dict[int, float] = {}  # GCRA theoretical arrival time per chat
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._chat_users: dict[int, int] = {}
+        self.pauses = 0  # flood pauses seen, for benchmarks and tests
+
+    def pause(self, seconds: float) -> None:
+        """Stop every sender for `seconds` from now (Telegram's retry_after applies to the whole bot)."""
+        self.pauses += 1
+        self._pause_until = max(self._pause_until, self._clock() + seconds)
+
+    def paused_for(self) -> float:
+        return max(0.0, self._pause_until - self._clock())
+
+    def _chat_wait(self, chat_id: int, now: float) -> float:
+        tat = self._chat_tat.get(chat_id, now)
+        return max(0.0, tat - self.chat_tolerance - now)
+
+    async def _wait_turn(self, chat_id: int) -> None:
+        while True:
+            now = self._clock()
+            wait = max(self._pause_until - now, self._chat_wait(chat_id, now))
+            if wait > 0:
+                await asyncio.sleep(wait)
+                continue
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+            if slot > now:
+                await asyncio.sleep(slot - now)
+            if self._clock() >= self._pause_until:  # a flood pause may have begun while we waited
+                break
+        now = self._clock()
+        self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, now), now) + self.chat_interval
+        if len(self._chat_tat) > 10_000:  # forget chats whose spacing no longer matters
+            self._chat_tat = {c: t for c, t in self._chat_tat.items() if t > now}
+
+    async def send(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
+        """Run one Telegram call in its turn; a flood error pauses everyone and the same call is retried.
+
+        Other errors propagate: `classify` tells what they mean.
+        """
+        self._chat_users[chat_id] = self._chat_users.get(chat_id, 0) + 1
+        lock = self._chat_locks.setdefault(chat_id, asyncio.Lock())
+        try:
+            async with lock:
+                for _ in range(MAX_FLOOD_RETRIES):
+                    await self._wait_turn(chat_id)
+                    try:
+                        return await call()
+                    except TelegramRetryAfter as e:
+                        self.pause(float(e.retry_after))
+                raise FloodLimitExceeded(f"still flood-limited after {MAX_FLOOD_RETRIES} pauses")
+        finally:
+            self._chat_users[chat_id] -= 1
+            if not self._chat_users[chat_id]:  # no holder and no waiter: drop the lock (it may bind to a loop)
+                del self._chat_users[chat_id]
+                del self._chat_locks[chat_id]
+
+
+class FloodLimitExceeded(Exception):
+    """Telegram kept answering 429 although every retry_after was honoured."""
+
+
+_pacers: weakref.WeakKeyDictionary[Bot, Pacer] = weakref.WeakKeyDictionary()
+
+
+def pacer_for(bot: Bot) -> Pacer:
+    """The one Pacer of this bot token in this process, shared by the notifier and the broadcast."""
+    pacer = _pacers.get(bot)
+    if pacer is None:
+        pacer = _pacers[bot] = Pacer()
+    return pacer
+
+
+class Outcome(StrEnum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # the user blocked the bot or deleted the account: stop writing to them
+    RETRY = "retry"  # transient: try again later
+    FAILED = "failed"  # permanent for this message
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    outcome: Outcome
+    error: str  # safe to store: class name and Telegram's description, with anything token-shaped removed
+
+
+_DEACTIVATED = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
+
+
+def classify(exc: BaseException, token: str | None = None) -> Failure:
+    """What a Telegram error means for delivery, with a description safe for the database and logs."""
+    text = exc.message if isinstance(exc, TelegramAPIError) else str(exc)
+    text = _TOKEN_SHAPE.sub("<redacted>", text)
+    if token:
+        text = text.replace(token, "<redacted>")
+    error = f"{type(exc).__name__}: {text}"[:500]
+    lowered = text.lower()
+    if isinstance(exc, TelegramForbiddenError):
+        return Failure(Outcome.BLOCKED, error)
+    if isinstance(exc, TelegramBadRequest | TelegramNotFound) and any(d in lowered for d in _DEACTIVATED):
+        return Failure(Outcome.BLOCKED, error)
+    if isinstance(exc, TelegramNetworkError | TelegramServerError | FloodLimitExceeded | TimeoutError | OSError):
+        return Failure(Outcome.RETRY, error)
+    if isinstance(exc, TelegramBadRequest | TelegramNotFound):
+        return Failure(Outcome.FAILED, error)
+    return Failure(Outcome.RETRY, error)
+
+
+_SPLIT_AT = 4096
+
+
+def utf16_len(text: str) -> int:
+    """Telegram counts message length in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def split_message(text: str, limit: int = _SPLIT_AT) -> list[str]:
+    """Split into parts of at most `limit` UTF-16 units, at line boundaries; a longer line is cut at a space."""
+    if utf16_len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in _cut_long_lines(text.split("\n"), limit):
+        candidate = f"{current}\n{line}" if current else line
+        if current and utf16_len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return [p for p in parts if p.strip()] or [text[:limit]]
+
+
+def _cut_long_lines(lines: list[str], limit: int) -> list[str]:
+    out: list[str] = []
+    for line in lines:
+        while utf16_len(line) > limit:
+            head = _prefix_within(line, limit)
+            space = head.rfind(" ")
+            if space > limit // 2:
+                head = head[:space]
+            out.append(head)
+            line = line[len(head):].lstrip(" ")
+        out.append(line)
+    return out
+
+
+def _prefix_within(text: str, limit: int) -> str:
+    """The longest prefix of `text` of at most `limit` UTF-16 units, never splitting a surrogate pair."""
+    units = 0
+    for i, ch in enumerate(text):
+        units += 2 if ord(ch) > 0xFFFF else 1
+        if units > limit:
+            return text[:i]
+    return text
+

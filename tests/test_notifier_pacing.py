@@ -1,0 +1,126 @@
+"""The shared Pacer (global spacing, per-chat spacing, flood pauses), error classification and message splitting."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import SendMessage
+
+from bot.pacing import Outcome, Pacer, classify, split_message, utf16_len
+
+M = SendMessage(chat_id=1, text="x")
+
+
+async def _stamp(pacer: Pacer, chat: int, log: list[tuple[int, float]]) -> None:
+    async def call():
+        log.append((chat, time.monotonic()))
+
+    await pacer.send(chat, call)
+
+
+async def test_global_rate_is_strictly_spaced():
+    pacer = Pacer(rate=100, per_chat=50, headroom=1.0)
+    log: list[tuple[int, float]] = []
+    await asyncio.gather(*(_stamp(pacer, c, log) for c in range(60)))
+    times = sorted(t for _, t in log)
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(times) == 60
+    assert min(gaps) >= 0.01 - 0.002  # 1/100 s apart, a little timer slack
+    elapsed = times[-1] - times[0]
+    assert 59 * 0.01 - 0.005 <= elapsed <= 59 * 0.01 + 0.15  # paced, yet not slower than the limit
+
+
+async def test_headroom_keeps_any_one_second_window_under_the_limit():
+    pacer = Pacer(rate=40, per_chat=50)
+    log: list[tuple[int, float]] = []
+    await asyncio.gather(*(_stamp(pacer, c, log) for c in range(45)))
+    times = sorted(t for _, t in log)
+    assert all(times[i + 40] - times[i] > 1.0 for i in range(len(times) - 40))
+
+
+async def test_per_chat_burst_then_spacing():
+    pacer = Pacer(rate=1000, per_chat=10, chat_burst=3, headroom=1.0)
+    log: list[tuple[int, float]] = []
+    await asyncio.gather(*(_stamp(pacer, 7, log) for _ in range(8)))
+    times = [t for _, t in log]
+    assert times[2] - times[0] < 0.05  # the burst goes out at once
+    assert times[-1] - times[0] >= 5 * 0.1 - 0.01  # then 1/10 s apart: 8 messages need at least 0.5 s
+    assert all(b - a >= 0.1 - 0.01 for a, b in zip(times[3:], times[4:], strict=False))
+
+
+async def test_other_chats_are_not_held_by_a_busy_chat():
+    pacer = Pacer(rate=1000, per_chat=2, chat_burst=1, headroom=1.0)
+    log: list[tuple[int, float]] = []
+    start = time.monotonic()
+    busy = asyncio.gather(*(_stamp(pacer, 1, log) for _ in range(4)))
+    await asyncio.sleep(0.01)
+    await _stamp(pacer, 2, log)
+    assert time.monotonic() - start < 0.2
+    await busy
+
+
+async def test_flood_error_pauses_everyone_and_retries_the_same_call():
+    pacer = Pacer(rate=1000, per_chat=100, headroom=1.0)
+    calls: list[float] = []
+
+    async def flaky():
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            raise TelegramRetryAfter(M, "Too Many Requests", retry_after=1)
+        return "ok"
+
+    log: list[tuple[int, float]] = []
+    assert await pacer.send(1, flaky) == "ok"
+    await _stamp(pacer, 2, log)  # another chat also waited for the pause
+    assert len(calls) == 2
+    assert calls[1] - calls[0] >= 0.99
+    assert pacer.pauses == 1
+
+
+async def test_a_pause_started_while_waiting_is_honoured():
+    pacer = Pacer(rate=1000, per_chat=100, headroom=1.0)
+    log: list[tuple[int, float]] = []
+    start = time.monotonic()
+    pacer.pause(0.3)
+    await _stamp(pacer, 1, log)
+    assert log[0][1] - start >= 0.29
+
+
+def test_classify_errors_and_never_keep_a_token():
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    assert classify(TelegramForbiddenError(M, "Forbidden: bot was blocked by the user")).outcome is Outcome.BLOCKED
+    assert classify(TelegramBadRequest(M, "Bad Request: chat not found")).outcome is Outcome.BLOCKED
+    assert classify(TelegramBadRequest(M, "Bad Request: can't parse entities")).outcome is Outcome.FAILED
+    assert classify(TelegramServerError(M, "Internal Server Error")).outcome is Outcome.RETRY
+    net = classify(TelegramNetworkError(M, f"ClientConnectorError: http://127.0.0.1:1/bot{token}/sendMessage"), token)
+    assert net.outcome is Outcome.RETRY
+    assert token not in net.error and "AAHdqTcv" not in net.error
+    assert net.error.startswith("TelegramNetworkError:")
+
+
+@pytest.mark.parametrize("line", ["short line", "한국어 줄", "emoji 🚀 line"])
+def test_split_at_line_boundaries(line):
+    lines = [f"{i:04d} {line}" for i in range(900)]
+    text = "\n".join(lines)
+    parts = split_message(text)
+    assert len(parts) > 1
+    assert all(utf16_len(p) <= 4096 for p in parts)
+    assert "\n".join(parts) == text  # nothing lost, lines whole, order kept
+
+
+def test_split_cuts_an_overlong_line_at_a_space_and_counts_utf16():
+    text = " ".join(["🚀word"] * 2000)  # each emoji is two UTF-16 units
+    parts = split_message(text)
+    assert all(utf16_len(p) <= 4096 for p in parts)
+    assert " ".join(parts).split() == text.split()
+    assert split_message("short") == ["short"]
+    assert split_message("x" * 4096) == ["x" * 4096]
