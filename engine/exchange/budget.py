@@ -1,0 +1,67 @@
+"""Process-wide request budgets: one per exchange for public calls, one per account (key fingerprint) for private."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass, field
+
+
+def fingerprint(api_key: str) -> str:
+    """A stable, non-reversible label for an API key: budgets and logs use it, never the key."""
+    return hashlib.sha256(f"tradingboost-budget:{api_key}".encode()).hexdigest()[:16]
+
+
+@dataclass(slots=True)
+class Budget:
+    """Spacing limiter (GCRA): at most `rate` requests per second on average, bursts of up to `burst`.
+
+    A slot is reserved synchronously before sleeping, so concurrent callers queue in call order without a
+    lock (and without being bound to one event loop). `pause()` holds every caller back, e.g. after a 429.
+    """
+
+    rate: float
+    burst: int = 1
+    _tat: float = 0.0  # theoretical arrival time of the next request
+    _paused_until: float = 0.0
+    waited: float = field(default=0.0)  # total seconds callers were held back (for tests and metrics)
+
+    async def acquire(self) -> None:
+        now = time.monotonic()
+        interval = 1.0 / self.rate
+        tat = max(self._tat, now, self._paused_until)
+        allow_at = max(tat - (self.burst - 1) * interval, self._paused_until)
+        self._tat = tat + interval
+        wait = allow_at - now
+        if wait > 0:
+            self.waited += wait
+            await asyncio.sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+
+
+class Budgets:
+    """Budgets by key; the first caller of a key fixes its rate."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, Budget] = {}
+
+    def get(self, key: str, rate: float, burst: int = 1) -> Budget:
+        b = self._by_key.get(key)
+        if b is None:
+            b = self._by_key[key] = Budget(rate, burst)
+        return b
+
+    def public(self, exchange_id: str, rate: float, burst: int = 1) -> Budget:
+        return self.get(f"{exchange_id}:public", rate, burst)
+
+    def private(self, exchange_id: str, api_key: str, rate: float, burst: int = 1) -> Budget:
+        return self.get(f"{exchange_id}:account:{fingerprint(api_key)}", rate, burst)
+
+    def keys(self) -> list[str]:
+        return sorted(self._by_key)
+
+
+BUDGETS = Budgets()  # shared by every gateway of the process, whichever user it serves

@@ -1,0 +1,448 @@
+"""The live implementation of the exchange protocol over ccxt.async_support (OKX, Binance, Bybit, Bitget, Upbit)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import ccxt.async_support as ccxt
+
+from db.secret_value import Secret
+from engine.exchange.budget import BUDGETS, Budgets, fingerprint
+from engine.exchange.ccxt_errors import is_duplicate_id, scrub, to_domain
+from engine.exchange.ccxt_venues import binance_permissions, bybit_permissions, okx_permissions, venue
+from engine.exchange.protocol import (
+    Balance,
+    BelowMinimum,
+    ExchangeError,
+    InvalidKey,
+    InvalidOrder,
+    KeyCheck,
+    MarginMode,
+    Market,
+    MarketType,
+    MissingPermission,
+    OrderInfo,
+    OrderNotFound,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    PositionInfo,
+    Side,
+    Ticker,
+    Trade,
+    TradesPage,
+    UnknownOutcome,
+)
+from engine.exchange.retry import RATE_LIMITED, RetryPolicy, is_retryable, retrying
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+D = Decimal
+_STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.CLOSED, "canceled": OrderStatus.CANCELED,
+           "cancelled": OrderStatus.CANCELED, "rejected": OrderStatus.REJECTED, "expired": OrderStatus.EXPIRED}
+_NO_CHANGE = ("no need to change", "not modified", "already")
+
+
+def _dec(x: Any) -> Decimal | None:
+    return None if x is None or x == "" else D(str(x))
+
+
+def _plain(v: str | Secret | None) -> str | None:
+    return v.reveal() if isinstance(v, Secret) else v
+
+
+def point_at(exchange: ccxt.Exchange, base_url: str) -> None:
+    """Send every REST call of a ccxt instance to `base_url` (tests use a local fake server)."""
+    exchange.urls["api"] = {k: re.sub(r"^https?://[^/]+", base_url.rstrip("/"), v) if isinstance(v, str) else v
+                            for k, v in exchange.urls["api"].items()}
+
+
+class CcxtGateway:
+    """One account (or public data only) on one exchange and market type, behind the protocol.
+
+    Creates are never duplicated: every order carries our deterministic client id; a create whose answer is
+    lost (timeout, reset, 5xx) is looked up by that id before any resend, and if the lookup cannot tell,
+    `UnknownOutcome` is raised for reconciliation to settle later.
+    """
+
+    def __init__(
+        self,
+        exchange_id: str,
+        market_type: MarketType,
+        *,
+        api_key: str | Secret | None = None,
+        secret: str | Secret | None = None,
+        passphrase: str | Secret | None = None,
+        urls_override: str | dict | None = None,
+        policy: RetryPolicy | None = None,
+        budgets: Budgets | None = None,
+        timeout_ms: int = 10_000,
+        lookup_delay: float = 0.3,
+        rates: tuple[float, float] | None = None,
+    ):
+        self.exchange_id, self.market_type = exchange_id, MarketType(market_type)
+        self.venue = venue(exchange_id)
+        if self.market_type not in self.venue.default_type:
+            raise ValueError(f"{exchange_id} has no {self.market_type} market here")
+        self.policy = policy or RetryPolicy()
+        self.lookup_delay = lookup_delay  # let a lost create become visible before looking it up
+        key, sec, pw = _plain(api_key), _plain(secret), _plain(passphrase)
+        self._secrets = tuple(s for s in (key, sec, pw) if s)
+        config: dict[str, Any] = {"enableRateLimit": False, "timeout": timeout_ms,
+                                  "options": {"defaultType": self.venue.default_type[self.market_type],
+                                              "fetchMarkets": {"types": self.venue.market_kinds[self.market_type]},
+                                              **self.venue.options}}
+        if key:
+            config.update(apiKey=key, secret=sec or "", password=pw or "")
+        self._ex: ccxt.Exchange = getattr(ccxt, self.venue.ccxt_id)(config)
+        self._ex.has["fetchCurrencies"] = False  # one private call per start-up that nothing here needs
+        if isinstance(urls_override, str):
+            point_at(self._ex, urls_override)
+        elif urls_override:
+            self._ex.urls["api"] = dict(urls_override)
+        budgets = budgets or BUDGETS
+        public_rate, private_rate = rates or (self.venue.public_rate, self.venue.private_rate)
+        self.account = fingerprint(key) if key else None
+        self._public = budgets.public(exchange_id, public_rate, self.venue.burst)
+        self._private = (budgets.private(exchange_id, key, private_rate, self.venue.burst) if key else None)
+        self._markets: dict[str, Market] | None = None
+        self._markets_lock: asyncio.Lock | None = None
+        self._one_way_done = False
+        self._modes: dict[str, str] = {}  # margin mode chosen per swap symbol
+
+    def __repr__(self) -> str:
+        return f"CcxtGateway({self.exchange_id}, {self.market_type}, account={self.account})"
+
+    # ---- plumbing ----
+    def _retry_after(self, e: BaseException) -> float | None:
+        headers = getattr(self._ex, "last_response_headers", None) or {}
+        for k, v in headers.items():
+            if k.lower() == "retry-after":
+                try:
+                    return float(v)
+                except ValueError:
+                    return None
+        return None
+
+    def _describe(self, e: BaseException) -> str:
+        return f"{type(e).__name__}: {scrub(str(e), self._secrets, 160)}"
+
+    def _domain(self, e: BaseException) -> ExchangeError:
+        return to_domain(e, self.exchange_id, self._secrets,
+                         self._retry_after(e) if isinstance(e, RATE_LIMITED) else None)
+
+    async def _call(self, what: str, fn: Callable[[], Awaitable[T]], *, private: bool = False) -> T:
+        """A retried, budgeted ccxt call; ccxt errors come out as domain errors."""
+        budget = self._private if private else self._public
+        if budget is None:
+            raise InvalidKey(f"{self.exchange_id}: {what} needs an API key")
+        try:
+            return await retrying(fn, self.policy, budget, what=f"{self.exchange_id} {what}",
+                                  retry_after=self._retry_after, describe=self._describe)
+        except ExchangeError:
+            raise
+        except ccxt.BaseError as e:
+            raise self._domain(e) from None
+
+    # ---- markets ----
+    async def load_markets(self) -> dict[str, Market]:
+        if self._markets is None:
+            self._markets_lock = self._markets_lock or asyncio.Lock()
+            async with self._markets_lock:
+                if self._markets is None:
+                    raw = await self._call("load_markets", self._ex.load_markets)
+                    self._markets = {s: self._market(m) for s, m in raw.items()
+                                     if self._wanted(m)}
+        return self._markets
+
+    def _wanted(self, m: dict) -> bool:
+        if self.market_type == MarketType.SPOT:
+            return bool(m.get("spot"))
+        return bool(m.get("swap")) and bool(m.get("linear"))
+
+    def _market(self, m: dict) -> Market:
+        prec, limits = m.get("precision") or {}, m.get("limits") or {}
+        return Market(
+            symbol=m["symbol"], base=m["base"], quote=m["quote"], type=self.market_type,
+            price_step=_dec(prec.get("price")) or D(0), amount_step=_dec(prec.get("amount")) or D(0),
+            min_amount=_dec((limits.get("amount") or {}).get("min")),
+            min_cost=_dec((limits.get("cost") or {}).get("min")),
+            contract_size=_dec(m.get("contractSize")) or D(1),
+            max_leverage=int((limits.get("leverage") or {}).get("max") or 0) or None,
+            active=m.get("active") is not False,
+        )
+
+    async def market(self, symbol: str) -> Market:
+        markets = await self.load_markets()
+        m = markets.get(symbol)
+        if m is None:
+            raise InvalidOrder(f"{self.exchange_id}: unknown {self.market_type} market {symbol}")
+        return m
+
+    # ---- public data ----
+    async def fetch_ohlcv(self, symbol, timeframe, since=None, limit=None) -> list[list[float]]:
+        await self.load_markets()
+        return await self._call("fetch_ohlcv", lambda: self._ex.fetch_ohlcv(symbol, timeframe, since, limit))
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        await self.load_markets()
+        t = await self._call("fetch_ticker", lambda: self._ex.fetch_ticker(symbol))
+        last = _dec(t.get("last")) or _dec(t.get("close"))
+        if last is None:
+            raise ExchangeError(f"{self.exchange_id}: no last price for {symbol}")
+        return Ticker(symbol, last, _dec(t.get("bid")), _dec(t.get("ask")), int(t.get("timestamp") or 0))
+
+    # ---- account ----
+    async def fetch_balance(self) -> dict[str, Balance]:
+        raw = await self._call("fetch_balance", self._ex.fetch_balance, private=True)
+        out = {}
+        for cur, total in (raw.get("total") or {}).items():
+            if total is None:
+                continue
+            free = _dec((raw.get("free") or {}).get(cur)) or D(0)
+            used = _dec((raw.get("used") or {}).get(cur)) or D(0)
+            out[cur] = Balance(cur, free, used, D(str(total)))
+        return out
+
+    async def fetch_positions(self, symbols: list[str] | None = None) -> list[PositionInfo]:
+        if self.market_type != MarketType.SWAP:
+            return []
+        await self.load_markets()
+        raw = await self._call("fetch_positions", lambda: self._ex.fetch_positions(symbols), private=True)
+        out = []
+        for p in raw:
+            contracts = _dec(p.get("contracts")) or D(0)
+            if not contracts:
+                continue
+            side = Side.SELL if p.get("side") == "short" else Side.BUY
+            mode = p.get("marginMode")
+            out.append(PositionInfo(p["symbol"], side, abs(contracts), _dec(p.get("entryPrice")) or D(0),
+                                    _dec(p.get("markPrice")), int(p["leverage"]) if p.get("leverage") else None,
+                                    _dec(p.get("liquidationPrice")), _dec(p.get("unrealizedPnl")),
+                                    MarginMode(mode) if mode in ("cross", "isolated") else None))
+        return out
+
+    async def set_leverage(self, symbol: str, leverage: int, margin_mode: MarginMode = MarginMode.CROSS) -> None:
+        """One-way position mode, then the margin mode and leverage, all explicit."""
+        if self.market_type != MarketType.SWAP:
+            raise InvalidOrder(f"{self.exchange_id}: spot markets have no leverage")
+        m = await self.market(symbol)
+        if leverage < 1 or (m.max_leverage and leverage > m.max_leverage):
+            raise InvalidOrder(f"{self.exchange_id}: leverage {leverage} outside 1..{m.max_leverage} for {symbol}")
+        mode = MarginMode(margin_mode).value
+        self._modes[symbol] = mode
+        if not self._one_way_done:
+            await self._idempotent("set_position_mode", lambda: self._ex.set_position_mode(False, symbol))
+            self._one_way_done = True
+        if self.exchange_id == "okx":  # OKX sets both in one call
+            await self._idempotent("set_leverage", lambda: self._ex.set_leverage(leverage, symbol, {"mgnMode": mode}))
+            return
+        await self._idempotent("set_margin_mode",
+                               lambda: self._ex.set_margin_mode(mode, symbol, {"leverage": leverage}))
+        await self._idempotent("set_leverage", lambda: self._ex.set_leverage(leverage, symbol, {"marginMode": mode}))
+
+    async def _idempotent(self, what: str, fn: Callable[[], Awaitable[Any]]) -> None:
+        """A settings call where "already set that way" is success."""
+        try:
+            await self._call(what, fn, private=True)
+        except ExchangeError as e:
+            if not any(h in str(e).lower() for h in _NO_CHANGE):
+                raise
+
+    # ---- orders ----
+    def _to_info(self, o: dict, fallback: OrderRequest | None = None) -> OrderInfo:
+        status = _STATUS.get(str(o.get("status") or "").lower(), OrderStatus.OPEN)
+        side = o.get("side") or (fallback.side.value if fallback else "buy")
+        typ = str(o.get("type") or (fallback.type.value if fallback else "limit")).lower()
+        trigger = _dec(o.get("triggerPrice") or o.get("stopPrice"))
+        otype = OrderType.STOP_MARKET if trigger and typ != "limit" else (
+            OrderType.MARKET if typ == "market" else OrderType.LIMIT)
+        fee = o.get("fee") or {}
+        amount = _dec(o.get("amount")) or (fallback.amount if fallback else D(0))
+        return OrderInfo(
+            id=str(o.get("id")), client_order_id=o.get("clientOrderId") or (fallback and fallback.client_order_id),
+            symbol=o.get("symbol") or (fallback.symbol if fallback else ""), side=Side(side), type=otype,
+            status=status, amount=amount, filled=_dec(o.get("filled")) or D(0), price=_dec(o.get("price")),
+            average=_dec(o.get("average")), trigger_price=trigger, reduce_only=bool(o.get("reduceOnly")),
+            fee=abs(_dec(fee.get("cost")) or D(0)), fee_currency=fee.get("currency"), ts=o.get("timestamp"),
+        )
+
+    async def _prepared(self, r: OrderRequest) -> tuple[float, float | None, float | None]:
+        """Amount and prices through ccxt's precision, refused below the market's minimums with the numbers."""
+        m = await self.market(r.symbol)
+        if not m.active:
+            raise InvalidOrder(f"{self.exchange_id}: market {r.symbol} is not active")
+        try:
+            amount = D(self._ex.amount_to_precision(r.symbol, float(r.amount)))
+        except ccxt.InvalidOrder:
+            amount = D(0)
+        if amount <= 0:
+            raise BelowMinimum(f"{r.symbol}: amount {r.amount} rounds to 0 at the lot size {m.amount_step}")
+        price = D(self._ex.price_to_precision(r.symbol, float(r.price))) if r.price is not None else None
+        trigger = (D(self._ex.price_to_precision(r.symbol, float(r.trigger_price)))
+                   if r.trigger_price is not None else None)
+        if r.type == OrderType.LIMIT and price is None:
+            raise InvalidOrder("a limit order needs a price")
+        if r.type == OrderType.STOP_MARKET and trigger is None:
+            raise InvalidOrder("a stop order needs a trigger price")
+        unit = "contracts" if self.market_type == MarketType.SWAP else m.base
+        if m.min_amount is not None and amount < m.min_amount and not r.reduce_only:
+            raise BelowMinimum(f"{r.symbol}: amount {amount} {unit} is below the minimum {m.min_amount} {unit}")
+        if m.min_cost is not None and not r.reduce_only:
+            ref = price or trigger or (await self.fetch_ticker(r.symbol)).last
+            cost = amount * ref * m.contract_size
+            if cost < m.min_cost:
+                raise BelowMinimum(f"{r.symbol}: order value {cost.normalize():f} {m.quote} is below the minimum "
+                                   f"{m.min_cost.normalize():f} {m.quote}")
+        return float(amount), float(price) if price is not None else None, (
+            float(trigger) if trigger is not None else None)
+
+    def _order_params(self, r: OrderRequest, trigger: float | None) -> dict[str, Any]:
+        params: dict[str, Any] = {self.venue.client_id_param: r.client_order_id}
+        if r.reduce_only and self.market_type == MarketType.SWAP:
+            params["reduceOnly"] = True
+        if r.post_only:
+            params["postOnly"] = True
+        if trigger is not None:
+            params["triggerPrice"] = trigger
+        if self.exchange_id == "okx":
+            if self.market_type == MarketType.SWAP:
+                params["tdMode"] = self._modes.get(r.symbol, MarginMode.CROSS.value)
+            else:
+                params["tgtCcy"] = "base_ccy"  # market buys in base units like every other order
+        elif self.market_type == MarketType.SWAP and r.symbol in self._modes:
+            params["marginMode"] = self._modes[r.symbol]
+        return params
+
+    async def create_order(self, r: OrderRequest) -> OrderInfo:
+        """Place once. A lost answer is resolved by client id before any resend; never a duplicate."""
+        if self._private is None:
+            raise InvalidKey(f"{self.exchange_id}: placing orders needs an API key")
+        amount, price, trigger = await self._prepared(r)
+        params = self._order_params(r, trigger)
+        ccxt_type = "market" if r.type in (OrderType.MARKET, OrderType.STOP_MARKET) else "limit"
+        lost = False  # an earlier attempt may have reached the exchange
+        for attempt in range(1, self.policy.attempts + 1):
+            await self._private.acquire()
+            try:
+                raw = await self._ex.create_order(r.symbol, ccxt_type, r.side.value, amount, price, dict(params))
+            except Exception as e:
+                if not isinstance(e, ccxt.BaseError):
+                    raise
+                if is_duplicate_id(e):
+                    # our id is already taken, so an earlier send (ours) got through: adopt it
+                    found = await self._lookup(r)
+                    if found is not None:
+                        return found
+                    raise self._domain(e) from None
+                if not is_retryable(e):
+                    raise self._domain(e) from None
+                if isinstance(e, RATE_LIMITED) and not lost:
+                    delay = max(self.policy.delay(attempt), self._retry_after(e) or 0.0)
+                    self._private.pause(delay)
+                    log.warning("%s create %s rate-limited, retry in %.2fs", self.exchange_id, r.client_order_id,
+                                delay)
+                    if attempt == self.policy.attempts:
+                        raise self._domain(e) from None
+                    continue  # refused outright: nothing was created
+                lost = True
+                log.warning("%s create %s: answer lost (%s); looking it up by client id", self.exchange_id,
+                            r.client_order_id, self._describe(e))
+                await asyncio.sleep(self.lookup_delay)
+                found = await self._lookup(r)  # raises UnknownOutcome when it cannot tell
+                if found is not None:
+                    return found
+                if attempt == self.policy.attempts:
+                    raise self._domain(e) from None
+                await asyncio.sleep(self.policy.delay(attempt))
+                continue
+            info = self._to_info(raw, r)
+            if raw.get("status") is None:  # a bare acknowledgement (OKX): learn the state
+                try:
+                    return await self.fetch_order(r.symbol, order_id=info.id)
+                except ExchangeError:
+                    return info
+            return info
+        raise AssertionError("unreachable")
+
+    async def _lookup(self, r: OrderRequest) -> OrderInfo | None:
+        """The order with our client id, None if the exchange says there is none, UnknownOutcome if it can't say."""
+        try:
+            return await self.fetch_order(r.symbol, client_order_id=r.client_order_id)
+        except OrderNotFound:
+            return None
+        except ExchangeError as e:
+            raise UnknownOutcome(f"{self.exchange_id}: order {r.client_order_id} may or may not exist "
+                                 f"({e.reason}); reconcile by client id", retry_after=e.retry_after) from None
+
+    def _id_params(self, order_id: str | None, client_order_id: str | None) -> tuple[str | None, dict]:
+        if order_id:
+            return order_id, {}
+        if not client_order_id:
+            raise InvalidOrder("an order id or a client order id is needed")
+        return None, {"clientOrderId": client_order_id}
+
+    async def fetch_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
+        await self.load_markets()
+        oid, params = self._id_params(order_id, client_order_id)
+        raw = await self._call("fetch_order", lambda: self._ex.fetch_order(oid, symbol, dict(params)), private=True)
+        return self._to_info(raw)
+
+    async def cancel_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
+        await self.load_markets()
+        oid, params = self._id_params(order_id, client_order_id)
+        await self._call("cancel_order", lambda: self._ex.cancel_order(oid, symbol, dict(params)), private=True)
+        return await self.fetch_order(symbol, order_id, client_order_id)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderInfo]:
+        await self.load_markets()
+        raw = await self._call("fetch_open_orders", lambda: self._ex.fetch_open_orders(symbol), private=True)
+        return [self._to_info(o) for o in raw]
+
+    async def fetch_my_trades(self, symbol: str, since: int | None = None, limit: int | None = None) -> TradesPage:
+        """Trades at or after `since` (ms); the cursor is the newest trade's time, so a page boundary inside one
+        millisecond repeats a trade rather than losing one (fills are keyed by trade id downstream)."""
+        await self.load_markets()
+        raw = await self._call("fetch_my_trades", lambda: self._ex.fetch_my_trades(symbol, since, limit),
+                               private=True)
+        trades = []
+        for t in sorted(raw, key=lambda t: (t.get("timestamp") or 0, str(t.get("id")))):
+            fee = t.get("fee") or {}
+            info = t.get("info") or {}
+            trades.append(Trade(str(t["id"]), str(t.get("order")), info.get("clOrdId") or info.get("clientOrderId"),
+                                t["symbol"], Side(t["side"]), D(str(t["price"])), D(str(t["amount"])),
+                                abs(_dec(fee.get("cost")) or D(0)), fee.get("currency"), int(t["timestamp"]),
+                                bool(info.get("reduceOnly") in (True, "true"))))
+        cursor = trades[-1].ts if trades else since
+        return TradesPage(trades, cursor)
+
+    # ---- registration ----
+    async def check_key(self) -> KeyCheck:
+        """Valid? Trading allowed? Withdrawal allowed (None where the exchange does not tell)?"""
+        try:
+            await self.fetch_balance()
+        except (InvalidKey, MissingPermission) as e:
+            return KeyCheck(False, False, None, e.reason)
+        can_trade, can_withdraw = True, None
+        try:
+            if self.exchange_id == "okx":
+                cfg = await self._call("account_config", self._ex.private_get_account_config, private=True)
+                can_trade, can_withdraw = okx_permissions(cfg)
+            elif self.exchange_id == "binance":
+                r = await self._call("api_restrictions", self._ex.sapi_get_account_apirestrictions, private=True)
+                can_trade, can_withdraw = binance_permissions(r, self.market_type)
+            elif self.exchange_id == "bybit":
+                info = await self._call("query_api", self._ex.private_get_v5_user_query_api, private=True)
+                can_trade, can_withdraw = bybit_permissions(info)
+        except (InvalidKey, MissingPermission) as e:
+            return KeyCheck(True, False, None, e.reason)
+        detail = "withdrawal enabled: refuse this key" if can_withdraw else ("read only" if not can_trade else "ok")
+        return KeyCheck(True, can_trade, can_withdraw, detail)
+
+    async def close(self) -> None:
+        await self._ex.close()

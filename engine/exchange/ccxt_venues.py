@@ -1,0 +1,68 @@
+"""What differs between the supported exchanges: ccxt options, client-id parameter, request rates, key checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.exchange.protocol import MarketType
+
+
+@dataclass(frozen=True, slots=True)
+class Venue:
+    ccxt_id: str
+    default_type: dict[MarketType, str]  # ccxt options.defaultType per market type (absent: unsupported)
+    market_kinds: dict[MarketType, list[str]]  # ccxt options.fetchMarkets.types to load
+    client_id_param: str  # the exchange's own name of the client order id on create
+    needs_passphrase: bool = False
+    public_rate: float = 10.0  # requests per second shared by every user of the process
+    private_rate: float = 5.0  # requests per second per account
+    burst: int = 5
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+VENUES: dict[str, Venue] = {
+    "okx": Venue("okx", {MarketType.SPOT: "spot", MarketType.SWAP: "swap"},
+                 {MarketType.SPOT: ["spot"], MarketType.SWAP: ["swap"]}, "clOrdId", needs_passphrase=True,
+                 public_rate=10, private_rate=10),
+    "binance": Venue("binance", {MarketType.SPOT: "spot", MarketType.SWAP: "future"},
+                     {MarketType.SPOT: ["spot"], MarketType.SWAP: ["linear"]}, "newClientOrderId",
+                     public_rate=10, private_rate=10, options={"fetchMargins": False}),
+    "bybit": Venue("bybit", {MarketType.SPOT: "spot", MarketType.SWAP: "swap"},
+                   {MarketType.SPOT: ["spot"], MarketType.SWAP: ["linear"]}, "orderLinkId",
+                   public_rate=10, private_rate=8),
+    "bitget": Venue("bitget", {MarketType.SPOT: "spot", MarketType.SWAP: "swap"},
+                    {MarketType.SPOT: ["spot"], MarketType.SWAP: ["swap"]}, "clientOid", needs_passphrase=True,
+                    public_rate=10, private_rate=8),
+    "upbit": Venue("upbit", {MarketType.SPOT: "spot"}, {MarketType.SPOT: ["spot"]}, "identifier",
+                   public_rate=8, private_rate=6),
+}
+
+
+def venue(exchange_id: str) -> Venue:
+    v = VENUES.get(exchange_id)
+    if v is None:
+        raise ValueError(f"unsupported exchange {exchange_id!r}; supported: {', '.join(sorted(VENUES))}")
+    return v
+
+
+def okx_permissions(config: dict) -> tuple[bool, bool | None]:
+    """(can trade, can withdraw) from OKX GET /api/v5/account/config (`perm`: "read_only,trade,withdraw")."""
+    data = (config.get("data") or [{}])[0]
+    perm = {x.strip() for x in str(data.get("perm", "")).split(",") if x.strip()}
+    return "trade" in perm, "withdraw" in perm
+
+
+def binance_permissions(restrictions: dict, market_type: MarketType) -> tuple[bool, bool | None]:
+    """(can trade, can withdraw) from Binance GET /sapi/v1/account/apiRestrictions."""
+    trade_flag = "enableSpotAndMarginTrading" if market_type == MarketType.SPOT else "enableFutures"
+    return bool(restrictions.get(trade_flag)), bool(restrictions.get("enableWithdrawals"))
+
+
+def bybit_permissions(info: dict) -> tuple[bool, bool | None]:
+    """(can trade, can withdraw) from Bybit GET /v5/user/query-api."""
+    result = info.get("result") or {}
+    perms = result.get("permissions") or {}
+    read_only = str(result.get("readOnly", "0")) == "1"
+    wallet = perms.get("Wallet") or []
+    return not read_only, "Withdraw" in wallet

@@ -1,0 +1,66 @@
+"""Exchanges from stored accounts: paper accounts get a PaperExchange, live ones the ccxt gateway; key checks."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from db.models import ExchangeAccount
+from db.secret_value import Secret
+from engine.exchange.ccxt_gateway import CcxtGateway
+from engine.exchange.ccxt_venues import VENUES
+from engine.exchange.paper import PaperExchange
+from engine.exchange.protocol import Exchange, KeyCheck, MarketType
+
+PAPER_DEFAULT_BALANCES = {"USDT": "10000"}
+PAPER_DATA_EXCHANGE = "okx"  # whose public candles a paper account trades on when nothing is replayed
+
+
+def _urls_for(exchange_id: str, urls_override: str | dict | None) -> str | dict | None:
+    """`urls_override` may be one base URL for every exchange, {exchange id: base URL or api-urls dict}, or a
+    ccxt `urls['api']` dict for this exchange."""
+    if isinstance(urls_override, dict) and any(k in VENUES for k in urls_override):
+        return urls_override.get(exchange_id)
+    return urls_override
+
+
+def make_exchange(account: ExchangeAccount, vault: Any, *, replay_source: Any = None,
+                  urls_override: str | dict | None = None) -> Exchange:
+    """The Exchange of `account`. Paper: simulated balances from `account.paper_balances`, candles from
+    `replay_source` when given, else the public data of a real exchange. Live: the ccxt gateway with the
+    account's decrypted key (kept only inside the gateway)."""
+    market_type = MarketType(account.market_type)
+    if account.is_paper:
+        balances = {k: Decimal(str(v)) for k, v in (account.paper_balances or PAPER_DEFAULT_BALANCES).items()}
+        source = replay_source
+        if source is None:
+            data_id = account.exchange if account.exchange in VENUES else PAPER_DATA_EXCHANGE
+            source = CcxtGateway(data_id, market_type, urls_override=_urls_for(data_id, urls_override))
+        return PaperExchange(market_type, balances, source=source)
+    if not account.api_key_enc or not account.secret_enc:
+        raise ValueError(f"account {account.id} has no stored API key")
+    return CcxtGateway(
+        account.exchange, market_type,
+        api_key=vault.decrypt(account.api_key_enc), secret=vault.decrypt(account.secret_enc),
+        passphrase=vault.decrypt(account.passphrase_enc) if account.passphrase_enc else None,
+        urls_override=_urls_for(account.exchange, urls_override),
+    )
+
+
+async def check_api_key(exchange_id: str, market_type: MarketType | str, api_key: str | Secret, secret: str | Secret,
+                        passphrase: str | Secret | None, *, urls_override: str | dict | None = None) -> KeyCheck:
+    """Registration check: valid, trading allowed, withdrawal allowed (such keys are to be refused by the caller).
+
+    Network trouble raises ExchangeUnavailable rather than calling the key invalid.
+    """
+    venue = VENUES.get(exchange_id)
+    if venue is None:
+        return KeyCheck(False, False, None, f"unsupported exchange {exchange_id}")
+    if venue.needs_passphrase and not passphrase:
+        return KeyCheck(False, False, None, f"{exchange_id} keys need the passphrase chosen when creating the key")
+    gw = CcxtGateway(exchange_id, MarketType(market_type), api_key=api_key, secret=secret, passphrase=passphrase,
+                     urls_override=_urls_for(exchange_id, urls_override))
+    try:
+        return await gw.check_key()
+    finally:
+        await gw.close()
