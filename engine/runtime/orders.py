@@ -41,7 +41,8 @@ _FINAL = {
 }
 
 ClientIdMaker = Callable[[str, int, int, str, int | None, int], str]
-FillHook = Callable[[BaseDBAsyncClient, Order, Fill], Awaitable[None]]
+# A fill hook may return (kind, extra payload) to tell the fill as e.g. "entry" or "take_profit" instead of "fill".
+FillHook = Callable[[BaseDBAsyncClient, Order, Fill], Awaitable[tuple[str, dict] | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,13 +182,13 @@ class OrderLifecycle:
                     fee=t.fee, fee_currency=t.fee_currency, ts=t.ts, using_db=conn,
                 )
                 await self._apply_fill(order, fill, conn)
-                if on_fill is not None:
-                    await on_fill(conn, order, fill)
+                told = await on_fill(conn, order, fill) if on_fill is not None else None
+                kind, extra = told if told is not None else ("fill", {})
                 await notify(
-                    self.bot.user_id, "fill",
+                    self.bot.user_id, kind,
                     {"bot_id": self.bot.bot_id, "symbol": self.bot.symbol, "side": order.side.value,
                      "role": order.role.value, "level": order.level, "price": str(t.price), "amount": str(t.amount),
-                     "fee": str(t.fee), "fee_currency": t.fee_currency, "pnl": str(fill.realized_pnl)},
+                     "fee": str(t.fee), "fee_currency": t.fee_currency, "pnl": str(fill.realized_pnl), **extra},
                     dedup("fill", self.bot.account_id, t.id), conn=conn,
                 )
             new.append(fill)
@@ -203,11 +204,11 @@ class OrderLifecycle:
 
     @staticmethod
     async def _apply_fill(order: Order, fill: Fill, conn: BaseDBAsyncClient) -> None:
-        filled_before = order.filled
-        total = filled_before + fill.amount
-        avg_before = order.average or Decimal(0)
-        order.average = (avg_before * filled_before + fill.price * fill.amount) / total
-        order.filled = total
+        # From the recorded fills, not by increment: a refresh may already have copied the exchange's `filled`.
+        fills = await Fill.filter(order_id=order.id).using_db(conn).values_list("price", "amount")
+        total = sum((a for _, a in fills), Decimal(0))
+        order.average = sum((p * a for p, a in fills), Decimal(0)) / total
+        order.filled = max(total, order.filled)
         fields = ["filled", "average"]
         if total >= order.amount and order.status != OrderStatus.CLOSED:
             order.status = OrderStatus.CLOSED

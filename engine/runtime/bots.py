@@ -1,0 +1,116 @@
+"""One running bot as the engine holds it: its settings, strategy state, exchange, market and order lifecycle."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from db.enums import BotKind, BotStatus, PositionSide
+from db.models import Position, StrategyBot
+from engine.candles import timeframe_ms
+from engine.exchange.protocol import Exchange, Market, MarketType
+from engine.runtime.codec import grid_from_json, grid_to_json, hyperrsi_from_json, hyperrsi_to_json
+from engine.runtime.orders import BotRef, OrderLifecycle
+from engine.strategies import grid
+from engine.strategies.grid import GridSettings, GridState
+from engine.strategies.hyperrsi import HyperRsiSettings, HyperRsiState
+
+
+def _dec(x: float) -> Decimal:
+    return Decimal(repr(float(x))) if x == x else Decimal(0)
+
+
+@dataclass(slots=True)
+class BotHandle:
+    """`meta` is the runtime's part of StrategyBot.state: trade cursor, last candle evaluated, start time."""
+
+    id: int
+    user_id: int
+    account_id: int
+    kind: BotKind
+    symbol: str
+    status: BotStatus
+    settings: HyperRsiSettings | GridSettings
+    strat: HyperRsiState | GridState | None
+    meta: dict[str, Any]
+    exchange: Exchange
+    market: Market
+    life: OrderLifecycle
+    source: str  # the MarketData source key of its candles
+    dirty: bool = True  # resting orders may differ from the strategy's wish: sync on the next supervision
+    last_state: dict | None = field(default=None, repr=False)
+
+    @property
+    def timeframe(self) -> str:
+        return self.settings.timeframe
+
+    @property
+    def tf_ms(self) -> int:
+        return timeframe_ms(self.settings.timeframe)
+
+    @property
+    def swap(self) -> bool:
+        return self.market.type == MarketType.SWAP
+
+    @property
+    def contract_size(self) -> Decimal:
+        return self.market.contract_size
+
+    def state_json(self) -> dict:
+        s = self.strat
+        enc = None if s is None else hyperrsi_to_json(s) if isinstance(s, HyperRsiState) else grid_to_json(s)
+        return {**self.meta, "strategy": enc}
+
+    async def save(self, conn: BaseDBAsyncClient | None = None, *, status: BotStatus | None = None) -> None:
+        data = self.state_json()
+        if data == self.last_state and status is None:
+            return
+        values: dict[str, Any] = {"state": data}
+        if status is not None:
+            values["status"] = self.status = status
+        await StrategyBot.filter(id=self.id).using_db(conn).update(**values)
+        self.last_state = data
+
+    async def save_position(self, conn: BaseDBAsyncClient | None = None) -> None:
+        s = self.strat
+        if isinstance(s, HyperRsiState):
+            side = PositionSide(s.side) if s.size > 0 else PositionSide.FLAT
+            values = {"side": side, "size": _dec(s.size), "average_entry": _dec(s.average) if s.size else None,
+                      "pyramid_count": s.pyramid_count, "tp_stage": s.tp_stage,
+                      "trailing": {"active": s.trailing, "best": s.best, "stop": s.stop, "reason": s.stop_reason},
+                      "realized_pnl": _dec(s.realized_pnl), "fees": _dec(s.fees)}
+        elif isinstance(s, GridState):
+            size = s.position * float(self.contract_size)
+            side = PositionSide.LONG if size > 0 else PositionSide.SHORT if size < 0 else PositionSide.FLAT
+            avg = grid.average_entry(s)
+            values = {"side": side, "size": _dec(abs(size)), "average_entry": _dec(avg) if avg else None,
+                      "realized_pnl": _dec(s.realized_pnl), "fees": _dec(s.fees)}
+        else:
+            return
+        await Position.filter(bot_id=self.id).using_db(conn).update(**values)
+
+
+def decode_settings(kind: BotKind, settings: dict) -> HyperRsiSettings | GridSettings:
+    return HyperRsiSettings(**settings) if kind == BotKind.HYPERRSI else GridSettings(**settings)
+
+
+def decode_state(kind: BotKind, state: dict | None) -> tuple[HyperRsiState | GridState | None, dict]:
+    state = dict(state or {})
+    raw = state.pop("strategy", None)
+    strat = hyperrsi_from_json(raw) if kind == BotKind.HYPERRSI else grid_from_json(raw)
+    return strat, state
+
+
+async def make_handle(row: StrategyBot, exchange: Exchange, source: str) -> BotHandle:
+    settings = decode_settings(row.kind, row.settings)
+    strat, meta = decode_state(row.kind, row.state)
+    market = await exchange.market(row.symbol)
+    life = OrderLifecycle(exchange, BotRef(row.user_id, row.id, row.account_id, exchange.exchange_id, row.symbol))
+    await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol})
+    h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings, strat, meta,
+                  exchange, market, life, source)
+    h.last_state = h.state_json() if row.state is not None else None
+    return h

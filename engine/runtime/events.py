@@ -1,0 +1,69 @@
+"""Notification kinds the runtime writes to the outbox, their payload keys, and helpers that write them.
+
+Every payload holds plain JSON values (numbers as strings where they are money). Common keys: `bot_id`,
+`symbol`. The notifier renders unknown kinds generically.
+
+- "fill" (engine/runtime/orders.py): one per execution of a grid order or anything without a more specific kind.
+  Keys: bot_id, symbol, side, role, level, price, amount, fee, fee_currency, pnl; the runtime adds
+  `kind_detail` ("grid_entry" / "grid_exit" / "close"), `position` (signed base units after the fill) and
+  `realized_pnl` (the bot's total). Dedup: fill:<account>:<trade id>.
+- "entry": a HYPERRSI entry or pyramid fill (replaces "fill" for that trade; same dedup key).
+  Keys: the "fill" keys + position_side, size, average, pyramid_count.
+- "take_profit": a HYPERRSI take-profit fill (same dedup key as its fill). Keys: the "fill" keys + stage,
+  size (left), realized_pnl.
+- "stop_loss": a HYPERRSI stop fill (stop-loss, break-even or trailing stop; same dedup key as its fill).
+  Keys: the "fill" keys + stop_reason, size (left), realized_pnl.
+- "trailing_moved": the protective stop of a HYPERRSI bot moved on a candle close. Keys: bot_id, symbol,
+  stop (new price), previous (old price or null), reason ("trailing", "sl", "break_even_tp1"…), candle_ts.
+  Dedup: trailing:<bot>:<candle ts>.
+- "note": a strategy note that is not an order. Keys: bot_id, symbol, reason (e.g. "below_minimum",
+  "blocked_strong_downtrend", "trailing_blocked_by_position", "unexpected_fill"), details (dict of numbers),
+  candle_ts. Dedup: note:<bot>:<candle ts>:<reason>[:<level>].
+- "bot_error": something failed while running a bot; it keeps running and retries. Keys: bot_id, symbol,
+  error (a short reason key, never a secret), where ("candle", "supervise", "reconcile", "start").
+  Dedup: bot_error:<bot>:<where>:<error>:<minute>.
+- "grid_stopped": a GRID bot stopped itself at a bound. Keys: bot_id, symbol, reason ("grid_stop_loss" /
+  "grid_take_profit"), position (signed, before the close), realized_pnl. Dedup: grid_stopped:<bot>:<start ms>.
+- "bot_stopped": a bot was stopped by its user (or stop-all). Keys: bot_id, symbol, kind, close_position,
+  cancelled (orders cancelled), closed (amount sent to close, "0" if kept), emergency (bool).
+  Dedup: bot_stopped:<bot>:<start ms>.
+- "recovery_summary": one per user after a start-up reconciliation that found anything. Keys: bots (count),
+  fills (processed while down), closed_out (orders vanished), adopted (our own orphans adopted),
+  resolved (unknown orders resolved), placed (missing resting orders re-placed). Dedup: recovery:<user>:<start ms>.
+- "order_rejected" (engine/runtime/orders.py): bot_id, symbol, reason, role, side, amount, price.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+
+from engine.runtime.outbox import dedup, notify
+
+KINDS = ("fill", "entry", "take_profit", "stop_loss", "trailing_moved", "note", "bot_error", "grid_stopped",
+         "bot_stopped", "recovery_summary", "order_rejected")
+
+
+def plain(value: Any) -> Any:
+    """JSON-safe numbers: NaN and infinities become null, tuples lists, nested dicts cleaned."""
+    if isinstance(value, float):
+        return value if value == value and value not in (float("inf"), float("-inf")) else None
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+async def note(user_id: int, bot_id: int, symbol: str, reason: str, details: dict, candle_ts: int,
+               conn: BaseDBAsyncClient | None = None) -> None:
+    level = details.get("level")
+    key = dedup("note", bot_id, candle_ts, reason, *([] if level is None else [level]))
+    await notify(user_id, "note", {"bot_id": bot_id, "symbol": symbol, "reason": reason, "details": plain(details),
+                                   "candle_ts": candle_ts}, key, conn=conn)
+
+
+async def bot_error(user_id: int, bot_id: int, symbol: str, error: str, where: str, now_ms: int) -> None:
+    await notify(user_id, "bot_error", {"bot_id": bot_id, "symbol": symbol, "error": error[:120], "where": where},
+                 dedup("bot_error", bot_id, where, error[:60], now_ms // 60_000))

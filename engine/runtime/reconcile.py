@@ -1,0 +1,56 @@
+"""Reconciling one bot with its exchange: unknown orders resolved, vanished ones closed out, own orphans adopted."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from db.enums import OrderRole, OrderStatus
+from db.models import Order
+from engine.exchange.client_ids import parse_client_id
+from engine.exchange.protocol import OrderNotFound
+from engine.runtime import fills
+from engine.runtime.bots import BotHandle
+from engine.runtime.orders import OPEN_STATES, apply_info
+
+log = logging.getLogger(__name__)
+
+
+async def reconcile(h: BotHandle, now_ms: int) -> Counter:
+    """Caller holds the (account, symbol) lock. Fills first, so an order's state is learnt from its trades."""
+    counts: Counter = Counter()
+    counts["fills"] += await fills.poll([h])
+    for row in await Order.filter(bot_id=h.id, status__in=list(OPEN_STATES)).order_by("id"):
+        if row.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
+            row = await h.life.resolve_unknown(row, now_ms)
+            counts["resolved"] += row.status not in (OrderStatus.PENDING, OrderStatus.UNKNOWN)
+            continue
+        try:
+            await h.life.refresh(row)
+        except OrderNotFound:
+            row.status, row.error = OrderStatus.CANCELED, "vanished_at_exchange"
+            await row.save(update_fields=["status", "error"])
+            counts["closed_out"] += 1
+    counts["adopted"] += await adopt_orphans(h)
+    counts["fills"] += await fills.poll([h])
+    h.dirty = True
+    return counts
+
+
+async def adopt_orphans(h: BotHandle) -> int:
+    """Open orders carrying this bot's client id that we have no row for (lost between submit and commit)."""
+    adopted = 0
+    for info in await h.exchange.fetch_open_orders(h.symbol):
+        cid = parse_client_id(info.client_order_id or "")
+        if cid is None or cid.bot_id != h.id or cid.user_id != h.user_id:
+            continue
+        if await Order.filter(client_order_id=info.client_order_id).exists():
+            continue
+        order = Order(bot_id=h.id, account_id=h.account_id, client_order_id=info.client_order_id, symbol=h.symbol,
+                      role=OrderRole(cid.role), level=cid.level, seq=cid.seq, side=info.side, type=info.type,
+                      price=info.price, trigger_price=info.trigger_price, amount=info.amount,
+                      reduce_only=info.reduce_only, reason="adopted")
+        apply_info(order, info)
+        await order.save()
+        adopted += 1
+    return adopted

@@ -1,0 +1,120 @@
+"""Keeping a bot's resting orders on the exchange equal to what its strategy wants: place new before cancelling old."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+
+from db.enums import OrderRole, OrderStatus
+from db.models import Order
+from engine.exchange.protocol import Market, OrderType, Side
+from engine.runtime.orders import OPEN_STATES, OrderLifecycle
+
+log = logging.getLogger(__name__)
+
+
+def to_price(value: float, market: Market) -> Decimal:
+    d = Decimal(repr(float(value)))
+    step = market.price_step
+    return (d / step).to_integral_value(ROUND_HALF_UP) * step if step else d
+
+
+def to_amount(value: float, market: Market) -> Decimal:
+    """Exchange units truncated to the lot: never more than asked for."""
+    d = Decimal(repr(float(value)))
+    step = market.amount_step
+    return (d / step + Decimal("1e-9")).to_integral_value(ROUND_DOWN) * step if step else d
+
+
+def placeable(amount: Decimal, price: Decimal | None, market: Market) -> bool:
+    if amount <= 0 or (market.min_amount and amount < market.min_amount):
+        return False
+    return not (price is not None and market.min_cost and amount * price * market.contract_size < market.min_cost)
+
+
+@dataclass(frozen=True, slots=True)
+class Want:
+    """One resting order a strategy wants, already in exchange units and rounded to the market."""
+
+    role: OrderRole
+    level: int | None
+    side: Side
+    type: OrderType
+    amount: Decimal
+    price: Decimal | None = None
+    trigger: Decimal | None = None
+    reduce_only: bool = False
+    reason: str = ""
+
+    @property
+    def key(self) -> tuple[str, int | None]:
+        return (self.role.value, self.level)
+
+    def matches(self, row: Order) -> bool:
+        remaining = row.amount - row.filled
+        same_px = (self.price is None or row.price == self.price) and \
+            (self.trigger is None or row.trigger_price == self.trigger)
+        return row.side == self.side and row.type == self.type and same_px and remaining == self.amount
+
+
+@dataclass(slots=True)
+class SyncResult:
+    placed: list[Order] = field(default_factory=list)
+    cancelled: list[Order] = field(default_factory=list)
+    failed: list[Want] = field(default_factory=list)
+    waiting: int = 0  # keys skipped because an order of theirs has an unknown outcome
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.placed or self.cancelled)
+
+
+async def open_rows(bot_id: int, roles: tuple[OrderRole, ...]) -> list[Order]:
+    return await Order.filter(bot_id=bot_id, role__in=list(roles), status__in=list(OPEN_STATES)).order_by("id")
+
+
+async def sync_resting(life: OrderLifecycle, market: Market, wants: list[Want], roles: tuple[OrderRole, ...],
+                       rows: list[Order] | None = None) -> SyncResult:
+    """Place every wanted order that is not resting yet, then cancel what is no longer wanted.
+
+    An old order is cancelled only once its replacement is on the exchange, so a filled level or an open
+    position never goes unprotected; keys with an order of unknown outcome wait for reconciliation.
+    """
+    rows = await open_rows(life.bot.bot_id, roles) if rows is None else rows
+    by_key: dict[tuple[str, int | None], list[Order]] = {}
+    for r in rows:
+        by_key.setdefault((r.role.value, r.level), []).append(r)
+    out = SyncResult()
+    keep: set[int] = set()
+    hold_keys: set[tuple[str, int | None]] = set()
+    for w in wants:
+        mine = by_key.get(w.key, [])
+        if any(r.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN) for r in mine):
+            out.waiting += 1
+            hold_keys.add(w.key)
+            continue
+        same = next((r for r in mine if r.status == OrderStatus.OPEN and w.matches(r)), None)
+        if same is not None:
+            keep.add(same.id)
+            continue
+        if not placeable(w.amount, w.price or w.trigger, market):
+            hold_keys.add(w.key)  # cannot place the new one: keep whatever protects now
+            continue
+        order = await life.place(w.role, w.side, w.type, w.amount, price=w.price, trigger_price=w.trigger,
+                                 reduce_only=w.reduce_only, level=w.level, reason=w.reason[:64])
+        if order.status in (OrderStatus.OPEN, OrderStatus.CLOSED):
+            out.placed.append(order)
+            keep.add(order.id)
+        elif order.status == OrderStatus.UNKNOWN:
+            out.placed.append(order)
+            keep.add(order.id)
+            hold_keys.add(w.key)
+        else:
+            out.failed.append(w)
+            hold_keys.add(w.key)
+    for r in rows:
+        if r.id in keep or (r.role.value, r.level) in hold_keys or r.status != OrderStatus.OPEN:
+            continue
+        out.cancelled.append(await life.cancel(r))
+    return out

@@ -1,0 +1,86 @@
+"""Shared set-up for the runtime tests: users, paper accounts and bots, a replayed day, and consistency checks."""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+
+import numpy as np
+
+from db.enums import BotKind, BotStatus, MarketType, OrderStatus
+from db.models import ExchangeAccount, Fill, GridLevel, Notification, Order, Position, StrategyBot, User
+from engine.candles import load_csv
+from engine.runtime.orders import OPEN_STATES
+
+DAY_MS = 86_400_000
+HYPERRSI_SETTINGS = {"timeframe": "5m", "rsi_entry_option": "threshold", "rsi_oversold": 35, "rsi_overbought": 65,
+                     "entry_option": "rsi_only", "investment": 100, "leverage": 10, "use_sl": True, "sl_value": 2.0,
+                     "tp1_value": 0.3, "tp2_value": 0.6, "tp3_value": 1.0}
+
+
+def day_start(data_dir, symbol: str = "BTC_USDT") -> int:
+    """A day a week into the data (so indicators have history), aligned to the minute."""
+    ts = load_csv(data_dir / f"{symbol}-1m.csv").ts
+    start = int(ts[0]) + 7 * DAY_MS
+    return start - start % 60_000
+
+
+def price_range(data_dir, symbol: str, start: int, minutes: int) -> tuple[float, float]:
+    c = load_csv(data_dir / f"{symbol}-1m.csv")
+    i = int(np.searchsorted(c.ts, start))
+    return float(c.low[i:i + minutes].min()), float(c.high[i:i + minutes].max())
+
+
+def grid_settings(lo: float, hi: float, **kw) -> dict:
+    return {"mode": "fixed", "direction": "long", "lower_price": round(lo * 0.995, 2),
+            "upper_price": round(hi * 1.0, 2), "levels": 12, "investment": 3000, "leverage": 3,
+            "tp_min_pct": 0.3, "timeframe": "5m", **kw}
+
+
+async def make_bots(data_dir, start: int, *, telegram_id: int = 1, hyperrsi: bool = True, grid: bool = True,
+                    grid_kw: dict | None = None) -> tuple[User, list[StrategyBot]]:
+    user = await User.create(telegram_id=telegram_id)
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
+                                       is_paper=True, paper_balances={"USDT": "100000"})
+    bots = []
+    if hyperrsi:
+        bots.append(await StrategyBot.create(user=user, account=acc, kind=BotKind.HYPERRSI, symbol="BTC/USDT:USDT",
+                                             settings=HYPERRSI_SETTINGS, status=BotStatus.DRAFT))
+    if grid:
+        lo, hi = price_range(data_dir, "ETH_USDT", start, 1440)
+        bots.append(await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="ETH/USDT:USDT",
+                                             settings=grid_settings(lo, hi, **(grid_kw or {})),
+                                             status=BotStatus.DRAFT))
+    return user, bots
+
+
+async def assert_consistent(exchanges: dict) -> dict:
+    """Exchange and database agree; each fill told exactly once; no client id used twice. Returns figures."""
+    fills = await Fill.all().values("account_id", "trade_id")
+    keys = [f"fill:{f['account_id']}:{f['trade_id']}" for f in fills]
+    told = Counter(await Notification.filter(dedup_key__in=keys).values_list("dedup_key", flat=True))
+    assert all(told[k] == 1 for k in keys), "every fill is told exactly once"
+    cids = await Order.all().values_list("client_order_id", flat=True)
+    assert len(cids) == len(set(cids))
+    for account_id, ex in exchanges.items():
+        ours = set(await Order.filter(account_id=account_id, status=OrderStatus.OPEN)
+                   .values_list("client_order_id", flat=True))
+        theirs = {o.client_order_id for o in await ex.fetch_open_orders()}
+        assert ours == theirs, (ours - theirs, theirs - ours)
+        assert not await Order.filter(account_id=account_id, status__in=[OrderStatus.UNKNOWN,
+                                                                         OrderStatus.PENDING]).exists()
+    for o in await Order.filter(status=OrderStatus.CLOSED):
+        got = sum((f.amount for f in await Fill.filter(order_id=o.id)), Decimal(0))
+        assert got == o.filled == o.amount or o.reduce_only, (o.client_order_id, got, o.filled, o.amount)
+    return {"orders": len(cids), "fills": len(fills), "open": await Order.filter(status__in=list(OPEN_STATES)).count()}
+
+
+async def grid_rows_match(bot_id: int, state) -> None:
+    rows = {g.index: g for g in await GridLevel.filter(bot_id=bot_id)}
+    assert set(rows) == {lvl.index for lvl in state.levels}
+    for lvl in state.levels:
+        assert rows[lvl.index].state.value == lvl.state
+
+
+async def position_of(bot_id: int) -> Position:
+    return await Position.get(bot_id=bot_id)
