@@ -6,7 +6,6 @@ import asyncio
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from db.enums import BotKind, BotStatus
 from db.models import ExchangeAccount, StrategyBot
 from engine.candles import timeframe_ms
+from engine.exchange.factory import make_exchange
 from engine.exchange.paper import PaperExchange
-from engine.exchange.protocol import Exchange, ExchangeError, MarketType
+from engine.exchange.protocol import Exchange, ExchangeError
 from engine.market.clock import Clock, RealClock, ReplayClock
 from engine.market.data import MarketData
 from engine.market.replay import ReplaySource
@@ -41,8 +41,8 @@ class Engine:
     def __init__(self, *, vault: Any = None, clock: Clock | None = None, replay_dir: str | Path | None = None,
                  replay_speed: float = 60.0, replay_start_ms: int | None = None, redis: Any = None,
                  grid_interval_s: float = 5.0, reconcile_interval_s: float = 600.0,
-                 exchange_factory: ExchangeFactory | None = None, paper_balance: Decimal = Decimal(10_000),
-                 urls_override: dict | None = None):
+                 exchange_factory: ExchangeFactory | None = None, urls_override: str | dict | None = None,
+                 candle_keep: int = 12_000):
         self.vault, self.replay_speed = vault, replay_speed
         self.replay: ReplaySource | None = None
         if replay_dir is not None:
@@ -53,10 +53,10 @@ class Engine:
             clock = clock or ReplayClock(start, replay_speed)
             self.replay = ReplaySource(replay_dir, clock)
         self.clock: Clock = clock or RealClock()
-        self.market_data = MarketData({"replay": self.replay} if self.replay else {}, self.clock)
+        self.market_data = MarketData({"replay": self.replay} if self.replay else {}, self.clock, keep=candle_keep)
         self.locks = SymbolLocks(redis)
         self.grid_interval_s, self.reconcile_interval_s = grid_interval_s, reconcile_interval_s
-        self._factory, self.paper_balance, self.urls_override = exchange_factory, paper_balance, urls_override
+        self._factory, self.urls_override = exchange_factory, urls_override
         self.exchanges: dict[int, Exchange] = {}
         self.handles: dict[int, BotHandle] = {}
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -82,16 +82,7 @@ class Engine:
         if self._factory is not None:
             made = self._factory(account)
             return await made if asyncio.iscoroutine(made) else made
-        try:
-            from engine.exchange.factory import make_exchange
-        except ImportError:  # the ccxt factory has not landed yet: paper accounts only
-            make_exchange = None
-        if make_exchange is not None:
-            return make_exchange(account, self.vault, replay_source=self.replay, urls_override=self.urls_override)
-        if not account.is_paper:
-            raise ExchangeError("no exchange factory for live accounts")
-        balances = {k: Decimal(str(v)) for k, v in (account.paper_balances or {"USDT": self.paper_balance}).items()}
-        return PaperExchange(MarketType(account.market_type), balances, source=self.replay)
+        return make_exchange(account, self.vault, replay_source=self.replay, urls_override=self.urls_override)
 
     def source_for(self, account: ExchangeAccount, ex: Exchange) -> str:
         if self.replay is not None and account.is_paper:
@@ -323,7 +314,8 @@ class Engine:
     async def start_grid(self, h: BotHandle, price: float | None = None, c=None) -> None:
         """Plan the ladder at the last close. Caller holds the lock. PlanRefused propagates."""
         if price is None:
-            candles = await self.market_data.closed_candles(h.source, h.symbol, h.timeframe, inputs.GRID_WARMUP)
+            candles = await self.market_data.closed_candles(h.source, h.symbol, h.timeframe,
+                                                            inputs.warmup(h.settings))
             if len(candles) == 0:
                 raise PlanRefused("no_price_yet")
             price = float(candles.close[-1])
