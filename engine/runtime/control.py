@@ -14,6 +14,7 @@ from engine.runtime import grid_runner, hyperrsi_runner
 from engine.runtime.bots import BotHandle, decode_settings
 from engine.runtime.orders import OPEN_STATES
 from engine.runtime.outbox import dedup, notify
+from engine.runtime.reconcile import wall_ms
 from engine.strategies import grid
 from engine.strategies.grid import GridState
 from engine.strategies.hyperrsi import HyperRsiState
@@ -129,7 +130,7 @@ class Control:
 
     async def _cancel_all(self, h: BotHandle) -> int:
         n = 0
-        now = self.engine.clock.now_ms()
+        now = wall_ms()
         for r in await Order.filter(bot_id=h.id, status__in=list(OPEN_STATES)).order_by("id"):
             if r.status != OrderStatus.OPEN:
                 r = await h.life.resolve_unknown(r, now)

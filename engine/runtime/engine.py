@@ -15,7 +15,6 @@ from db.enums import BotKind, BotStatus
 from db.models import ExchangeAccount, StrategyBot
 from engine.candles import timeframe_ms
 from engine.exchange.factory import make_exchange
-from engine.exchange.paper import PaperExchange
 from engine.exchange.protocol import Exchange, ExchangeError
 from engine.market.clock import Clock, RealClock, ReplayClock
 from engine.market.data import MarketData
@@ -130,7 +129,7 @@ class Engine:
                 continue
             async with self.locks.hold(h.account_id, h.symbol):
                 try:
-                    counts = await reconcile(h, self.started_ms)
+                    counts = await reconcile(h, startup=True)
                     placed = await self._sync(h)
                     counts["placed"] += placed
                 except Exception as e:
@@ -224,7 +223,7 @@ class Engine:
         async with self._feed_lock:
             for (account_id, symbol), hs in self.groups().items():
                 ex = hs[0].exchange
-                if not isinstance(ex, PaperExchange):
+                if not callable(getattr(ex, "feed", None)):  # only simulated exchanges are fed candles
                     continue
                 last = self._fed.get((account_id, symbol))
                 if last is None:
@@ -326,12 +325,11 @@ class Engine:
 
     async def reconcile_all(self) -> Counter:
         total: Counter = Counter()
-        now = self.clock.now_ms()
         for (account_id, symbol), hs in self.groups().items():
             async with self.locks.hold(account_id, symbol):
                 for h in hs:
                     try:
-                        total.update(await reconcile(h, now))
+                        total.update(await reconcile(h))
                         await self._sync(h)
                     except Exception as e:
                         await self._error([h], e, "reconcile")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import Counter
 
 from db.enums import OrderRole, OrderStatus
@@ -16,13 +17,23 @@ from engine.runtime.orders import OPEN_STATES, apply_info
 log = logging.getLogger(__name__)
 
 
-async def reconcile(h: BotHandle, now_ms: int) -> Counter:
-    """Caller holds the (account, symbol) lock. Fills first, so an order's state is learnt from its trades."""
+def wall_ms() -> int:
+    """Order rows are stamped with wall time (created_at), whatever clock the market runs on."""
+    return int(time.time() * 1000)
+
+
+async def reconcile(h: BotHandle, *, startup: bool = False) -> Counter:
+    """Caller holds the (account, symbol) lock. Fills first, so an order's state is learnt from its trades.
+
+    At start-up nothing of ours is in flight any more, so an order of unknown outcome the exchange does not know
+    never reached it: it is closed out at once (and re-placed by the next sync if still wanted).
+    """
     counts: Counter = Counter()
     counts["fills"] += await fills.poll([h])
+    now = wall_ms() + (h.life.unknown_grace_ms if startup else 0)
     for row in await Order.filter(bot_id=h.id, status__in=list(OPEN_STATES)).order_by("id"):
         if row.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
-            row = await h.life.resolve_unknown(row, now_ms)
+            row = await h.life.resolve_unknown(row, now)
             counts["resolved"] += row.status not in (OrderStatus.PENDING, OrderStatus.UNKNOWN)
             continue
         try:
