@@ -35,9 +35,9 @@ class BotCb(CallbackData, prefix="bot"):
 
 
 class SetCb(CallbackData, prefix="set"):
-    action: str  # edit, value, preset, done
+    action: str  # edit, choose, presets, preset
     bot_id: int
-    name: str = ""
+    idx: int = 0  # the setting's position in describe() order, or the preset's position
     value: str = ""
 
 

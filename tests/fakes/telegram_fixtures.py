@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -31,9 +32,10 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from cryptography.fernet import Fernet
 
-from db.enums import BotStatus
-from db.models import AuditLog, StrategyBot
+from db.enums import BotStatus, MarketType
+from db.models import AuditLog, ExchangeAccount, StrategyBot
 from db.vault import Vault
+from engine.exchange.paper import PaperExchange
 from tests.fakes.bot_api import BotAPIStandIn, RateLimit
 
 __all__ = ["FakeControl", "FakeEngine", "RateLimit", "TelegramHarness", "telegram", "telegram_factory"]
@@ -91,8 +93,22 @@ class FakeControl:
 
 @dataclass
 class FakeEngine:
+    """Control on the db only; paper exchanges per account, priced by `prices` ({symbol: last}) when given."""
+
     control: FakeControl = field(default_factory=FakeControl)
-    replay_source: Any = None
+    replay: Any = None
+    prices: dict[str, float] = field(default_factory=dict)
+    exchanges: dict[int, Any] = field(default_factory=dict)
+
+    async def exchange_for(self, account: ExchangeAccount):
+        ex = self.exchanges.get(account.id)
+        if ex is None:
+            balances = {k: Decimal(v) for k, v in (account.paper_balances or {"USDT": "10000"}).items()}
+            ex = PaperExchange(MarketType(account.market_type), balances, source=self.replay)
+            for symbol, price in self.prices.items():
+                ex._last[symbol] = Decimal(str(price))
+            self.exchanges[account.id] = ex
+        return ex
 
 
 @dataclass
@@ -132,6 +148,8 @@ async def start_harness(*, engine: Any = None, rate_limit: RateLimit | None = No
     api = await BotAPIStandIn(rate_limit=rate_limit).start()
     vault = Vault([Fernet.generate_key().decode()])
     engine = engine if engine is not None else FakeEngine()
+    dispatcher_kw.setdefault("throttle_rate", 100.0)  # scripted users click faster than people; see test_bot_safety
+    dispatcher_kw.setdefault("throttle_burst", 200)
     dp = build_dispatcher(vault=vault, engine=engine, **dispatcher_kw)
     bot = Bot(api.token, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
     h = TelegramHarness(api, bot, dp, vault, engine)

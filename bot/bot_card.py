@@ -1,0 +1,65 @@
+"""A strategy bot's card: what it is, its state and position, and the buttons its status allows."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import BotCb, MenuCb
+from bot.settings_editor import fmt_number
+from db.enums import BotKind, BotStatus, PositionSide
+from db.models import ExchangeAccount, Position, StrategyBot, User
+
+EDITABLE = (BotStatus.DRAFT, BotStatus.STOPPED, BotStatus.ERROR)
+
+
+async def own_bot(user: User, bot_id: int) -> StrategyBot | None:
+    """The bot if it belongs to `user` (every button handler goes through this)."""
+    return await StrategyBot.get_or_none(id=bot_id, user=user)
+
+
+def bot_title(b: StrategyBot) -> str:
+    return f"#{b.id} {b.kind.value.upper()} {b.symbol}"
+
+
+def status_text(status: BotStatus) -> str:
+    return _(f"status.{status.value}")
+
+
+async def position_text(b: StrategyBot) -> str:
+    pos = await Position.get_or_none(bot=b)
+    if pos is None or pos.side == PositionSide.FLAT or not pos.size:
+        realised = fmt_number(float(pos.realized_pnl)) if pos else "0"
+        return _("card.flat").format(realised=realised)
+    return _("card.position").format(
+        side=_(f"side.{pos.side.value}"), size=fmt_number(float(pos.size)),
+        entry=fmt_number(float(pos.average_entry or 0)), realised=fmt_number(float(pos.realized_pnl)),
+    )
+
+
+async def bot_card(b: StrategyBot) -> tuple[str, InlineKeyboardMarkup]:
+    account = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
+    lines = [bot_title(b), _("card.account").format(label=account.label),
+             _("card.status").format(status=status_text(b.status)), await position_text(b)]
+    if b.last_error:
+        lines.append(_("card.last_error").format(error=b.last_error[:300]))
+    kb = InlineKeyboardBuilder()
+    if b.status in EDITABLE:
+        kb.button(text=_("card.settings"), callback_data=BotCb(action="settings", bot_id=b.id))
+        if b.kind == BotKind.GRID:
+            kb.button(text=_("card.preview"), callback_data=BotCb(action="preview", bot_id=b.id))
+        else:
+            kb.button(text=_("card.start"), callback_data=BotCb(action="start", bot_id=b.id))
+        kb.button(text=_("card.delete"), callback_data=BotCb(action="delete", bot_id=b.id))
+    elif b.status == BotStatus.RUNNING:
+        kb.button(text=_("card.pause"), callback_data=BotCb(action="pause", bot_id=b.id))
+        kb.button(text=_("card.stop"), callback_data=BotCb(action="stop", bot_id=b.id))
+    elif b.status == BotStatus.PAUSED:
+        kb.button(text=_("card.resume"), callback_data=BotCb(action="resume", bot_id=b.id))
+        kb.button(text=_("card.stop"), callback_data=BotCb(action="stop", bot_id=b.id))
+    kb.button(text=_("card.backtest"), callback_data=BotCb(action="backtest", bot_id=b.id))
+    kb.button(text=_("card.refresh"), callback_data=BotCb(action="card", bot_id=b.id))
+    kb.button(text=_("common.back"), callback_data=MenuCb(item=b.kind.value))
+    kb.adjust(2)
+    return "\n".join(lines), kb.as_markup()

@@ -1,0 +1,67 @@
+"""Reaching an account's exchange from the chat: markets for symbol validation, prices, balances, key checks."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from db.enums import MarketType
+from db.models import ExchangeAccount
+
+log = logging.getLogger(__name__)
+
+EXCHANGES: dict[str, tuple[MarketType, ...]] = {
+    "okx": (MarketType.SPOT, MarketType.SWAP),
+    "binance": (MarketType.SPOT, MarketType.SWAP),
+    "bybit": (MarketType.SPOT, MarketType.SWAP),
+    "bitget": (MarketType.SPOT, MarketType.SWAP),
+    "upbit": (MarketType.SPOT,),
+}
+NEEDS_PASSPHRASE = frozenset({"okx", "bitget"})
+PAPER = "paper"
+
+
+async def open_exchange(account: ExchangeAccount, engine: Any):
+    """The account's Exchange as the engine holds it (shared with the running bots; do not close it)."""
+    return await engine.exchange_for(account)
+
+
+async def check_key(exchange_id: str, market_type: MarketType, api_key: str, secret: str, passphrase: str | None,
+                    urls: dict | None = None):
+    from engine.exchange.factory import check_api_key
+
+    return await check_api_key(exchange_id, market_type, api_key, secret, passphrase, urls_override=urls)
+
+
+async def last_price(ex: Any, symbol: str) -> float | None:
+    """The last traded price, or the last closed candle's close; None when neither is available."""
+    with contextlib.suppress(Exception):
+        return float((await ex.fetch_ticker(symbol)).last)
+    with contextlib.suppress(Exception):
+        rows = await ex.fetch_ohlcv(symbol, "1m", limit=1)
+        if rows:
+            return float(rows[-1][4])
+    return None
+
+
+def mask(value: str) -> str:
+    """First and last 4 characters; short values are fully hidden."""
+    return f"{value[:4]}…{value[-4:]}" if len(value) >= 12 else "…"
+
+
+def normalise_symbol(text: str, market_type: MarketType) -> str:
+    """Accept "btc", "BTC/USDT", "btcusdt", "BTC-USDT-SWAP" and return the unified ccxt form for the type."""
+    t = text.strip().upper().replace("-SWAP", "").replace("-", "/").replace("_", "/")
+    if ":" in t:
+        return t
+    if "/" not in t:
+        for quote in ("USDT", "USDC", "KRW", "BTC"):
+            if t.endswith(quote) and len(t) > len(quote):
+                t = f"{t[: -len(quote)]}/{quote}"
+                break
+        else:
+            t = f"{t}/USDT"
+    if market_type is MarketType.SWAP:
+        t = f"{t}:{t.split('/')[1]}"
+    return t

@@ -1,0 +1,157 @@
+"""The generic settings editor's logic, driven by `describe(model)`: values, parsing, validation, the card."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from aiogram.utils.i18n import gettext as _
+from pydantic import BaseModel, ValidationError
+
+from db.enums import BotKind
+from engine.strategies import grid_settings, hyperrsi_settings
+from engine.strategies.fields import SettingSpec, describe
+
+MODELS: dict[BotKind, type[BaseModel]] = {
+    BotKind.HYPERRSI: hyperrsi_settings.HyperRsiSettings,
+    BotKind.GRID: grid_settings.GridSettings,
+}
+PRESETS: dict[BotKind, dict[str, dict]] = {
+    BotKind.HYPERRSI: hyperrsi_settings.PRESETS,
+    BotKind.GRID: grid_settings.PRESETS,
+}
+_SPECS = {kind: {s.name: s for s in describe(model)} for kind, model in MODELS.items()}
+
+
+def specs(kind: BotKind) -> dict[str, SettingSpec]:
+    return _SPECS[kind]
+
+
+def defaults(kind: BotKind) -> dict[str, Any]:
+    return {name: s.default for name, s in _SPECS[kind].items()}
+
+
+class BadValue(ValueError):
+    """A value the user typed that the setting refuses; the message is already in the user's language."""
+
+
+def fmt_number(v: float) -> str:
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e15):
+        return f"{int(v):,}"
+    return f"{v:,.8f}".rstrip("0").rstrip(".")
+
+
+def fmt_value(spec: SettingSpec, value: Any) -> str:
+    if spec.kind == "bool":
+        return _("editor.on") if value else _("editor.off")
+    if spec.kind == "choice":
+        return str(value)
+    text = fmt_number(value)
+    return f"{text} {_(f'unit.{spec.unit}')}" if spec.unit else text
+
+
+def range_text(spec: SettingSpec) -> str:
+    lo = "—" if spec.minimum is None else fmt_number(spec.minimum)
+    hi = "—" if spec.maximum is None else fmt_number(spec.maximum)
+    key = "editor.range_gt" if spec.exclusive_minimum else "editor.range"
+    return _(key).format(min=lo, max=hi)
+
+
+def parse(spec: SettingSpec, text: str) -> Any:
+    """The typed value for `spec`, or BadValue with a message saying what is allowed."""
+    raw = text.strip()
+    if spec.kind == "choice":
+        for c in spec.choices or ():
+            if raw.lower() == c.lower():
+                return c
+        raise BadValue(_("editor.bad_choice").format(choices=", ".join(spec.choices or ())))
+    if spec.kind == "bool":
+        low = raw.lower()
+        if low in {"on", "yes", "true", "1", "켜기", "예"}:
+            return True
+        if low in {"off", "no", "false", "0", "끄기", "아니요"}:
+            return False
+        raise BadValue(_("editor.bad_bool"))
+    cleaned = raw.replace(",", "").replace("_", "").replace(" ", "").rstrip("%")
+    if spec.unit and spec.unit != "%":
+        cleaned = cleaned.removesuffix(spec.unit).removesuffix(spec.unit.lower())
+    try:
+        number = float(cleaned)
+    except ValueError:
+        raise BadValue(_("editor.not_number").format(text=raw[:40])) from None
+    if not math.isfinite(number):
+        raise BadValue(_("editor.not_number").format(text=raw[:40]))
+    if spec.kind == "int":
+        if not number.is_integer():
+            raise BadValue(_("editor.not_integer"))
+        number = int(number)
+    lo, hi = spec.minimum, spec.maximum
+    if (lo is not None and (number < lo or (spec.exclusive_minimum and number == lo))) or \
+            (hi is not None and (number > hi or (spec.exclusive_maximum and number == hi))):
+        raise BadValue(_("editor.out_of_range").format(range=range_text(spec)))
+    return number
+
+
+def problems(kind: BotKind, values: dict[str, Any]) -> list[str]:
+    """Whole-model problems (e.g. lower ≥ upper), translated where the engine's message is known."""
+    try:
+        MODELS[kind](**values)
+    except ValidationError as e:
+        return [translate_problem(err.get("msg", "")) for err in e.errors()]
+    return []
+
+
+_PROBLEMS = {
+    "a fixed grid needs 0 < lower_price < upper_price": "problem.grid_range",
+    "stop_loss_price must lie outside the grid": "problem.grid_stop",
+    "take_profit_price must lie outside the grid": "problem.grid_take_profit",
+    "tp_min_pct must be below": "problem.grid_tp_order",
+    "short_tp_min_pct must be below": "problem.grid_tp_order",
+    "_min_pct must exceed the round-trip fees": "problem.grid_fees",
+    "trailing_up_limit must be above": "problem.grid_trailing_up",
+    "trailing_down_limit must be below": "problem.grid_trailing_down",
+    "an adaptive grid follows the market": "problem.grid_adaptive_trailing",
+    "rsi_oversold must be below rsi_overbought": "problem.rsi_levels",
+    "the close ratios of the enabled take-profits": "problem.tp_ratios",
+    "each enabled take-profit must be further": "problem.tp_order",
+    "pyramiding_value for": "problem.pyramiding_value",
+    "a short take-profit of 100 %": "problem.short_tp",
+    "a stop-loss of 100 %": "problem.stop_loss",
+    "trailing starts at": "problem.trailing_stage",
+    "a trailing offset of |TP3 - TP2|": "problem.trailing_offset",
+}
+
+
+def translate_problem(msg: str) -> str:
+    text = msg.removeprefix("Value error, ")
+    for needle, key in _PROBLEMS.items():
+        if needle in text:
+            return _(key)
+    return text
+
+
+def card(kind: BotKind, values: dict[str, Any], title: str) -> str:
+    """Every setting and its value, grouped, then what keeps the settings from being valid."""
+    lines = [title]
+    group = None
+    for name, spec in _SPECS[kind].items():
+        if spec.group != group:
+            group = spec.group
+            lines.append("")
+            lines.append(f"[{_(f'group.{kind.value}.{group}')}]")
+        lines.append(f"• {_(spec.label_key)}: {fmt_value(spec, values.get(name, spec.default))}")
+    issues = problems(kind, values)
+    if issues:
+        lines.append("")
+        lines += [f"⚠️ {p}" for p in issues]
+    return "\n".join(lines)
+
+
+def prompt(spec: SettingSpec, current: Any) -> str:
+    lines = [f"{_(spec.label_key)}", _(spec.help_key), "", _("editor.current").format(value=fmt_value(spec, current))]
+    if spec.kind in ("int", "float"):
+        lines.append(range_text(spec) + (f" ({_(f'unit.{spec.unit}')})" if spec.unit else ""))
+        lines.append(_("editor.send_number"))
+    return "\n".join(lines)
