@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 
-from aiogram import Bot, Dispatcher
+from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from pydantic import ValidationError
@@ -33,13 +34,31 @@ def make_bot(config: AppConfig) -> Bot:
 
 
 async def run(config: AppConfig, vault: Vault) -> None:
+    from bot.dispatcher import build_dispatcher
+    from bot.i18n import make_i18n
+    from bot.notifier import Notifier
+    from engine.runtime.engine import build_engine
+
     await connect(config.DATABASE_URL)
     try:
         await check_readable(vault)
         bot = make_bot(config)
-        dp = Dispatcher()
+        i18n = make_i18n(config.DEFAULT_LANGUAGE)
+        engine = build_engine(vault=vault, redis_url=config.REDIS_URL, replay_dir=config.MARKET_REPLAY_DIR,
+                              replay_speed=config.MARKET_REPLAY_SPEED)
+        dp = build_dispatcher(vault=vault, engine=engine, admin_ids=config.ADMIN_IDS, redis_url=config.REDIS_URL,
+                              default_language=config.DEFAULT_LANGUAGE, i18n=i18n)
+        notifier = Notifier(bot, i18n=i18n, default_language=config.DEFAULT_LANGUAGE)
         log.info("TradingBoost starting (env=%s, database=%s)", config.ENV, config.DATABASE_URL.split("://")[0])
-        await dp.start_polling(bot)
+        await engine.start()
+        notifying = asyncio.create_task(notifier.run_forever(), name="notifier")
+        try:
+            await dp.start_polling(bot)
+        finally:
+            notifying.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await notifying
+            await engine.shutdown()
     finally:
         await disconnect()
 
