@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -33,9 +34,10 @@ MAX_FLOOD_RETRIES = 20
 
 
 class Pacer:
-    """Grants send slots: at most `rate` per second overall (strictly spaced, so a sliding-window limiter never
-    sees more), at most `per_chat` per second to one chat after a burst of `chat_burst`, and nothing at all while
-    a flood pause (Telegram's retry_after) is running. Sends to one chat are serialised.
+    """Grants send slots: at most `rate` per second overall (spaced evenly with some headroom, and never more than
+    `rate` in any one-second window even when a waiter wakes late), at most `per_chat` per second to one chat
+    after a burst of `chat_burst`, and nothing at all while a flood pause (Telegram's retry_after) is running.
+    Sends to one chat are serialised.
 
     Holds no loop-bound state between calls, so one instance may serve a bot for the whole process.
     """
@@ -47,6 +49,8 @@ class Pacer:
         if rate <= 0 or per_chat <= 0 or chat_burst < 1:
             raise ValueError("rates must be positive and the burst at least 1")
         self.interval = 1.0 / (rate * headroom)
+        self.window_margin = 1.0 - headroom  # seconds added to the one-second window, for network jitter
+        self._recent: deque[float] = deque(maxlen=max(1, int(rate)))  # the last grants, actual times
         self.chat_interval = 1.0 / (per_chat * headroom)
         self.chat_tolerance = (chat_burst - 1) * self.chat_interval
         self._clock = clock
@@ -80,9 +84,17 @@ class Pacer:
             self._next_slot = slot + self.interval
             if slot > now:
                 await asyncio.sleep(slot - now)
-            if self._clock() >= self._pause_until:  # a flood pause may have begun while we waited
+            # An earlier waiter that woke late must not let this one squeeze `rate` grants into one second.
+            while True:
+                now = self._clock()
+                full = len(self._recent) == self._recent.maxlen
+                crowded = self._recent[0] + 1.0 + self.window_margin - now if full else 0.0
+                if crowded <= 0:
+                    break
+                await asyncio.sleep(crowded)
+            if now >= self._pause_until:  # a flood pause may have begun while we waited
                 break
-        now = self._clock()
+        self._recent.append(now)
         self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, now), now) + self.chat_interval
         if len(self._chat_tat) > 10_000:  # forget chats whose spacing no longer matters
             self._chat_tat = {c: t for c, t in self._chat_tat.items() if t > now}

@@ -28,24 +28,29 @@ async def _stamp(pacer: Pacer, chat: int, log: list[tuple[int, float]]) -> None:
     await pacer.send(chat, call)
 
 
-async def test_global_rate_is_strictly_spaced():
-    pacer = Pacer(rate=100, per_chat=50, headroom=1.0)
+async def test_global_rate_never_exceeds_the_limit_in_any_one_second_window():
+    pacer = Pacer(rate=50, per_chat=50)
     log: list[tuple[int, float]] = []
-    await asyncio.gather(*(_stamp(pacer, c, log) for c in range(60)))
+    start = time.monotonic()
+    await asyncio.gather(*(_stamp(pacer, c, log) for c in range(120)))
     times = sorted(t for _, t in log)
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert len(times) == 60
-    assert min(gaps) >= 0.01 - 0.002  # 1/100 s apart, a little timer slack
-    elapsed = times[-1] - times[0]
-    assert 59 * 0.01 - 0.005 <= elapsed <= 59 * 0.01 + 0.15  # paced, yet not slower than the limit
+    assert len(times) == 120
+    assert all(times[i + 50] - times[i] > 1.0 for i in range(len(times) - 50))
+    assert times[-1] - start <= 119 / (50 * 0.98) + 0.2  # paced, yet not much slower than the limit
 
 
-async def test_headroom_keeps_any_one_second_window_under_the_limit():
-    pacer = Pacer(rate=40, per_chat=50)
+async def test_late_wakers_cannot_crowd_a_window():
+    pacer = Pacer(rate=20, per_chat=50, headroom=1.0)
     log: list[tuple[int, float]] = []
-    await asyncio.gather(*(_stamp(pacer, c, log) for c in range(45)))
+
+    async def slow_loop():  # keeps the event loop busy in bursts, so sleepers wake late
+        for _ in range(40):
+            time.sleep(0.015)
+            await asyncio.sleep(0.01)
+
+    await asyncio.gather(slow_loop(), *(_stamp(pacer, c, log) for c in range(45)))
     times = sorted(t for _, t in log)
-    assert all(times[i + 40] - times[i] > 1.0 for i in range(len(times) - 40))
+    assert all(times[i + 20] - times[i] >= 1.0 for i in range(len(times) - 20))
 
 
 async def test_per_chat_burst_then_spacing():
