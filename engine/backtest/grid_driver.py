@@ -1,0 +1,189 @@
+"""GRID in a backtest: the live strategy steps on a simulated book, visiting only candles where it can act."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from engine.backtest.scan import first_true
+from engine.backtest.sim import Sim, Want
+from engine.strategies import grid as gr
+from engine.strategies.grid_ladder import MarketRules, PlanRefused, level_amount
+from engine.strategies.grid_levels import CANCELLED, COMPLETED, ENTRY_PLACED, IDLE
+from engine.strategies.intents import IntentKind
+from engine.strategy_inputs import GridInputs
+
+SLACK = 1e-9
+
+
+class _Levels:
+    """Just the `levels` of a state, for `desired_orders` on the levels that changed."""
+
+    __slots__ = ("levels",)
+
+    def __init__(self, levels: tuple[gr.Level, ...]):
+        self.levels = levels
+
+
+class GridDriver:
+    """The grid starts at the close of candle `start`. Per candle j: fills on candle j → `on_fill`s → book synced;
+    then `on_candle(j)` → a market close if a bound was hit, and the book synced to `desired_orders`."""
+
+    def __init__(self, settings: gr.GridSettings, x: GridInputs, sim: Sim, start: int, rules: MarketRules):
+        self.s, self.x, self.sim, self.start, self.rules = settings, x, sim, start, rules
+        self.n = len(x)
+        self.first = start + 1  # started at the close of `start`; stepped from the next candle
+        self.state: gr.GridState | None = None
+        self.refused: tuple[str, dict] | None = None
+        self.close_entry = 0.0  # the position's average entry when the grid asked to close it
+        self.entry_fees: dict[int, float] = {}  # per level, the entry fees not yet booked into a trade
+        self.seen: dict[int, gr.Level] = {}  # the level objects the book was last synced with
+        self.sizable: dict[float, bool] = {}
+
+    def begin(self) -> None:
+        j = self.start
+        if j >= self.n:
+            return
+        c = self.x.at(j)
+        try:
+            self.state, _ = gr.start(self.s, self.rules, c.close, c.centre, c.atr, c.adx_state, c.index)
+        except PlanRefused as e:
+            self.refused = (e.reason, dict(e.details))
+            return
+        self._sync(j)
+
+    def process(self, j: int) -> None:
+        if self.state is None:
+            return
+        s, sim = self.s, self.sim
+        execs = sim.match(j)
+        for w in sim.dropped:
+            self.seen.pop(w.level, None)
+        sim.dropped.clear()
+        for e in execs:
+            w = e.want
+            if w.role == "close":
+                self._book_close(e.price, e.amount, e.fee)
+                self.state = gr.on_close_fill(self.state, e.price, e.amount, e.fee, self.close_entry)
+            else:
+                role = "entry" if w.role == "grid_entry" else "exit"
+                if role == "exit":
+                    self._book_exit(w.level, e.price, e.amount, e.fee)
+                else:
+                    self.entry_fees[w.level] = self.entry_fees.get(w.level, 0.0) + e.fee
+                self.state, _ = gr.on_fill(s, self.state, w.level, role, e.price, e.amount, e.fee, self.rules)
+        self._sync(j)
+        avg = gr.average_entry(self.state)
+        self.state, intents = gr.on_candle(s, self.state, self.x.at(j), self.rules)
+        for it in intents:
+            if it.kind == IntentKind.CLOSE:
+                self.close_entry = avg
+                sim.place(Want(("market", "close"), it.side, "market", None, it.amount, True, "close", it.reason),
+                          int(sim.ts[j]))
+        self._sync(j)
+
+    def _book_exit(self, level: int, price: float, amount: float, fee: float) -> None:
+        """A grid trade is one level's round trip: entry to take-profit, both fees included."""
+        lvl = self.state.levels[gr._pos(self.state, level)]
+        amount = min(amount, lvl.filled)
+        sign = 1.0 if lvl.side == "buy" else -1.0
+        share = self.entry_fees.get(level, 0.0) * amount / lvl.filled if lvl.filled else 0.0
+        self.entry_fees[level] = self.entry_fees.get(level, 0.0) - share
+        self.sim.trades.append(sign * (price - lvl.entry_price) * amount * self.rules.contract_size - fee - share)
+
+    def _book_close(self, price: float, amount: float, fee: float) -> None:
+        sign = 1.0 if self.state.position > 0 else -1.0
+        held = sum(self.entry_fees.values())
+        self.entry_fees.clear()
+        self.sim.trades.append(sign * (price - self.close_entry) * amount * self.rules.contract_size - fee - held)
+
+    def _sync(self, j: int) -> None:
+        """Bring the book in line with `desired_orders`, looking only at levels whose object changed."""
+        now = {lvl.index: lvl for lvl in self.state.levels}
+        changed = {k for k, lvl in now.items() if self.seen.get(k) is not lvl} | (self.seen.keys() - now.keys())
+        if not changed:
+            return
+        self.seen = now
+        part = _Levels(tuple(lvl for k, lvl in now.items() if k in changed))
+        wants = [Want((o.level, o.role, o.seq), o.side, "limit", o.price, o.amount, o.reduce_only, o.role,
+                      "grid_counter_tp" if o.role == "grid_exit" else "grid_entry", o.level)
+                 for o in gr.desired_orders(part)]
+        self.sim.sync(wants, int(self.sim.ts[j]), keep=lambda key: key[0] not in changed)
+        for w in wants:
+            if w.key not in self.sim.keys:  # refused: try again at the next sync
+                self.seen.pop(w.level, None)
+
+    # ---- where the next thing can happen ----
+    def next_event(self, i: int) -> int:
+        st, n = self.state, self.n
+        if i >= n or st is None:
+            return n
+        if self.sim.has_market():
+            return i
+        if st.stopped:
+            return i if self.sim.book else n
+        return first_true(self._condition(st), i, n)
+
+    def _armable(self, st: gr.GridState) -> tuple[float, float]:
+        """(lowest idle level a buy could arm at, highest idle level a sell could arm at), sizes permitting."""
+        lo, hi = np.inf, -np.inf
+        for lvl in st.levels:
+            if lvl.state not in (IDLE, COMPLETED, CANCELLED):
+                continue
+            ok = self.sizable.get(lvl.price)
+            if ok is None:
+                try:
+                    level_amount(self.s, self.rules, lvl.price)
+                    ok = True
+                except PlanRefused:
+                    ok = False  # refused at this price on every candle: it can never arm
+                self.sizable[lvl.price] = ok
+            if not ok:
+                continue
+            lo, hi = min(lo, lvl.price), max(hi, lvl.price)
+        return lo, hi
+
+    def _condition(self, st: gr.GridState):
+        s, x, sim = self.s, self.x, self.sim
+        up, dn = sim.thresholds()
+        up, dn = up * (1 - SLACK), dn * (1 + SLACK)
+        below = s.direction in ("long", "neutral")
+        sl, tp = s.stop_loss_price, s.take_profit_price
+        buy_lo, sell_hi = self._armable(st)
+        can_buy, can_sell = s.direction in ("long", "neutral"), s.direction in ("short", "neutral")
+        placed = [lvl.side for lvl in st.levels if lvl.state == ENTRY_PLACED and lvl.filled == 0]
+        gate_buy, gate_sell = s.adx_gate and "buy" in placed, s.adx_gate and "sell" in placed
+        levels = st.levels
+        trail_up = s.mode == "fixed" and s.trailing_up and len(levels) >= 2 and not levels[0].holds
+        trail_dn = s.mode == "fixed" and s.trailing_down and len(levels) >= 2 and not levels[-1].holds
+        recenter = s.mode == "adaptive"
+        due = st.last_recenter + s.recenter_candles
+
+        def cond(lo: int, hi: int) -> np.ndarray:
+            h, low, c = x.high[lo:hi], x.low[lo:hi], x.close[lo:hi]
+            adx = x.adx_state[lo:hi]
+            hit = (h >= up) | (low <= dn)
+            if sl:
+                hit |= (low <= sl * (1 + SLACK)) if below else (h >= sl * (1 - SLACK))
+            if tp:
+                hit |= (h >= tp * (1 - SLACK)) if below else (low <= tp * (1 + SLACK))
+            if can_buy and buy_lo < np.inf:
+                ok = c * (1 - gr.EPS) > buy_lo * (1 - SLACK)
+                hit |= (ok & (adx > -2)) if s.adx_gate else ok
+            if can_sell and sell_hi > -np.inf:
+                ok = c * (1 + gr.EPS) < sell_hi * (1 + SLACK)
+                hit |= (ok & (adx < 2)) if s.adx_gate else ok
+            if gate_buy:
+                hit |= adx <= -2
+            if gate_sell:
+                hit |= adx >= 2
+            if trail_up:
+                ok = c > levels[-1].price * (1 - SLACK)
+                hit |= (ok & (c <= s.trailing_up_limit * (1 + SLACK))) if s.trailing_up_limit else ok
+            if trail_dn:
+                ok = c < levels[0].price * (1 + SLACK)
+                hit |= (ok & (c >= s.trailing_down_limit * (1 - SLACK))) if s.trailing_down_limit else ok
+            if recenter:
+                hit |= (x.index[lo:hi] >= due) & np.isfinite(x.centre[lo:hi])
+            return hit
+
+        return cond

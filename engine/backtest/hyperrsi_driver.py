@@ -1,0 +1,155 @@
+"""HYPERRSI in a backtest: the live strategy steps on a simulated book, visiting only candles where it can act."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from engine.backtest.scan import first_true
+from engine.backtest.sim import Sim, Want
+from engine.strategies import hyperrsi as hr
+from engine.strategies.intents import IntentKind
+from engine.strategy_inputs import HyperRsiInputs
+
+SLACK = 1e-9  # detection is a superset: a candle that nearly qualifies is visited and the strategy decides
+MARKET_ROLES = {IntentKind.OPEN: "entry", IntentKind.ADD: "add", IntentKind.CLOSE: "close"}
+
+
+def rsi_masks(settings: hr.HyperRsiSettings, prev: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Candles where the long / short RSI condition can hold (vectorised `side_signal`, with slack)."""
+    lo, hi, mode = settings.rsi_oversold, settings.rsi_overbought, settings.rsi_entry_option
+    e = SLACK
+    with np.errstate(invalid="ignore"):
+        if mode == "threshold":
+            long, short = r < lo + e, r > hi - e
+        elif mode == "cross":
+            long, short = (prev > lo - e) & (r <= lo + e), (prev < hi + e) & (r >= hi - e)
+        elif mode == "cross_back":
+            long, short = (prev < lo + e) & (r >= lo - e), (prev > hi - e) & (r <= hi + e)
+        else:
+            long = ((prev < lo + e) | (r < lo + e)) & (r > prev - e)
+            short = ((prev > hi - e) | (r > hi - e)) & (r < prev + e)
+    return long, short
+
+
+class HyperRsiDriver:
+    """Per candle j: fills of the book on candle j → `on_fill`s → book synced; then `on_candle(j)` → market
+    orders (filled at the next open) and the book synced to `desired_orders`."""
+
+    def __init__(self, settings: hr.HyperRsiSettings, x: HyperRsiInputs, sim: Sim, start: int):
+        self.s, self.x, self.sim, self.start = settings, x, sim, start
+        self.state = hr.HyperRsiState()
+        self.n = len(x)
+        self.first = start  # the first candle stepped with on_candle
+        self.long_sig, self.short_sig = rsi_masks(settings, x.rsi_prev, x.rsi)
+        entry = np.zeros(self.n, dtype=bool)
+        if settings.direction in ("long", "both"):
+            entry |= self.long_sig
+        if settings.direction in ("short", "both"):
+            entry |= self.short_sig
+        entry[:start] = False
+        self.entry_idx = np.flatnonzero(entry)
+        atr = np.where(np.arange(self.n) >= start, x.atr, np.nan)
+        valid = np.where(np.isfinite(atr), np.arange(self.n), -1)
+        last = np.maximum.accumulate(valid) if self.n else valid
+        self.atr_ff = np.where(last >= 0, atr[np.maximum(last, 0)], np.nan)  # what on_candle leaves in state.atr
+        self.atr_moves_orders = settings.tp_option == "atr"
+
+    def begin(self) -> None:
+        return None
+
+    # ---- one candle ----
+    def process(self, j: int) -> None:
+        s, sim = self.s, self.sim
+        if j > self.start and not math.isnan(self.atr_ff[j - 1]):
+            # the candles skipped before j were no-ops for on_candle except for carrying the ATR
+            self.state = hr.replace(self.state, atr=float(self.atr_ff[j - 1]))
+        index = int(self.x.index[j])
+        execs = sim.match(j)
+        for e in execs:
+            w = e.want
+            role, stage = (w.role, 0) if w.type == "market" else w.key
+            ev = hr.FillEvent(role, e.price, e.amount, e.fee, stage, index)
+            self.state = hr.on_fill(s, self.state, ev).state
+        if execs:
+            self._sync(j)
+        res = hr.on_candle(s, self.state, self.x.at(j))
+        self.state = res.state
+        for it in res.intents:
+            role = MARKET_ROLES.get(it.kind)
+            if role is None:
+                continue
+            want = Want(("market", role), it.side, "market", None, it.amount, it.reduce_only, role, it.reason)
+            opening = role != "close"
+            if (opening and not sim.can_open(it.side, it.amount, float(self.x.close[j]))) or \
+                    not sim.place(want, int(sim.ts[j])):
+                self.state = hr.on_order_failed(self.state, role)
+        self._sync(j)
+
+    def _sync(self, j: int) -> None:
+        wants = [Want((o.role, o.stage), o.side, o.kind, o.price, o.amount, True, o.role if o.role == "stop"
+                      else f"tp{o.stage}", o.reason, o.stage) for o in hr.desired_orders(self.s, self.state)]
+        self.sim.sync(wants, int(self.sim.ts[j]))
+
+    # ---- where the next thing can happen ----
+    def next_event(self, i: int) -> int:
+        st, x, n = self.state, self.x, self.n
+        if i >= n:
+            return n
+        if st.pending or self.sim.has_market():
+            return i
+        if st.side == "flat":
+            if self.sim.book:
+                return i
+            lo = max(i, int(np.searchsorted(x.index, st.cooldown_until, side="left")))
+            k = int(np.searchsorted(self.entry_idx, lo))
+            return int(self.entry_idx[k]) if k < len(self.entry_idx) else n
+        if self.atr_moves_orders:
+            return i  # ATR take-profits move with every candle's ATR: visit each candle while in a position
+        return first_true(self._position_condition(), i, n)
+
+    def _position_condition(self):
+        st, s, x, sim = self.state, self.s, self.x, self.sim
+        sgn = 1 if st.side == "long" else -1
+        up, dn = sim.thresholds()
+        up, dn = up * (1 - SLACK), dn * (1 + SLACK)
+        trend_close = -2 * sgn if s.use_trend_close else None
+        trail = None
+        if s.trailing_stop_active:
+            if not st.trailing:
+                start = st.average * (1 + sgn * 1e-9)
+                if any(s.tp_enabled(k) for k in (1, 2, 3)):
+                    start = hr.tp_price(s, st.side, st.average, s.trailing_stage, st.atr)
+                trail = start * (1 - sgn * SLACK)
+            else:
+                trail = st.best * (1 + sgn * SLACK)  # a new extreme can raise the stop
+        pyr = s.pyramiding_enabled and st.pyramid_count < s.pyramiding_limit and not st.tp_stage
+        ref = st.average if s.entry_criterion == "average" else st.last_fill
+        sig = self.long_sig if sgn > 0 else self.short_sig
+
+        def cond(lo: int, hi: int) -> np.ndarray:
+            h, low = x.high[lo:hi], x.low[lo:hi]
+            hit = (h >= up) | (low <= dn)
+            if trend_close is not None:
+                hit |= x.trend_state[lo:hi] == trend_close
+            if trail is not None:
+                hit |= (h >= trail) if sgn > 0 else (low <= trail)
+            if pyr:
+                ok = np.ones(hi - lo, dtype=bool)
+                if s.use_check_dca_with_price:
+                    if s.pyramiding_entry_type == "atr":
+                        a = x.atr[lo:hi]
+                        level = np.where(np.isnan(a), ref * (1 - sgn * 3.0 / 100), ref - sgn * a * s.pyramiding_value)
+                    else:
+                        level = hr.dca_levels(s, st.side, ref, math.nan, 1)[0]
+                    c = x.close[lo:hi]
+                    ok &= (c <= level * (1 + SLACK)) if sgn > 0 else (c >= level * (1 - SLACK))
+                if s.use_rsi_with_pyramiding:
+                    ok &= sig[lo:hi]
+                if s.use_trend_logic:
+                    ok &= x.trend_state[lo:hi] != -2 * sgn
+                hit |= ok
+            return hit
+
+        return cond
