@@ -266,6 +266,13 @@ class BotAPIStandIn:
         }})
         return qid
 
+    def bot_message(self, chat_id: int, text: str = "…", reply_markup: dict | None = None) -> dict:
+        """Register a message as if the bot had sent it earlier (something for a test's callback to press on)."""
+        params: dict[str, Any] = {"chat_id": chat_id}
+        if reply_markup:
+            params["reply_markup"] = reply_markup
+        return self._new_message(params, text=text)
+
     async def inject(self, update_body: dict) -> int:
         """Queue any update body (without update_id); returns the id given."""
         uid = next(self._update_ids)
