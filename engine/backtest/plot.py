@@ -1,0 +1,60 @@
+"""The backtest chart: price with fills marked, and the equity curve below (matplotlib, headless Agg)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+
+from engine.backtest.runner import BacktestResult
+from engine.candles import Candles
+
+MAX_POINTS = 4000
+
+
+def _dates(ts: np.ndarray) -> np.ndarray:
+    return np.array([datetime.fromtimestamp(t / 1000, tz=UTC) for t in ts.tolist()])
+
+
+def _thin(n: int) -> np.ndarray:
+    return np.unique(np.r_[np.arange(0, n, max(1, n // MAX_POINTS)), n - 1]) if n else np.arange(0)
+
+
+def plot(result: BacktestResult, candles: Candles, path: str | Path) -> Path:
+    """Write the chart to `path` (PNG) and return it."""
+    m = result.metrics
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 7), sharex=True, height_ratios=[3, 2],
+                                   constrained_layout=True)
+    k = _thin(len(candles))
+    ax1.plot(_dates(candles.ts[k]), candles.close[k], color="#555", lw=0.8, label="close")
+    fills = result.fills
+    opening = [f for f in fills if f.role in ("entry", "add", "grid_entry")]
+    closing = [f for f in fills if f not in opening]
+    for group, label, marker in ((opening, "entries", "o"), (closing, "exits", "x")):
+        for side, color in (("buy", "#1a9850"), ("sell", "#d73027")):
+            pts = [f for f in group if f.side == side]
+            if pts:
+                ax1.scatter(_dates(np.array([f.ts for f in pts])), [f.price for f in pts], s=22, marker=marker,
+                            color=color, label=f"{label} ({side})", zorder=3)
+    ax1.set_ylabel("price")
+    ax1.legend(loc="upper left", fontsize=8)
+    ax1.grid(alpha=0.3)
+    ax1.set_title(f"{result.strategy.upper()} {result.symbol} {result.timeframe} · "
+                  f"return {m.total_return_pct:+.2f} % · max DD {m.max_drawdown_pct:.2f} % · "
+                  f"trades {m.trades} · win {m.win_rate:.0f} %")
+    e = _thin(len(result.ts))
+    ax2.plot(_dates(result.ts[e]), result.equity[e], color="#2c7bb6", lw=1.0)
+    ax2.axhline(m.initial_equity, color="#999", lw=0.8, ls="--")
+    ax2.set_ylabel("equity")
+    ax2.grid(alpha=0.3)
+    ax2.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax2.xaxis.get_major_locator()))
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

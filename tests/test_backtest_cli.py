@@ -1,0 +1,81 @@
+"""`python -m engine.backtest` through a subprocess on a slice of the shared candles: JSON, summary, chart."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.candles import load_csv, write_csv
+
+ROOT = Path(__file__).resolve().parent.parent
+KEYS = ["strategy", "symbol", "timeframe", "candles", "start", "end", "initial_equity", "final_equity",
+        "total_return_pct", "max_drawdown_pct", "trades", "win_rate", "profit_factor", "sharpe", "fees_paid", "fills",
+        "equity_curve"]
+
+
+@pytest.fixture(scope="module")
+def slice_csv(shared_data, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("candles") / "BTC_USDT-1m.csv"
+    write_csv(path, load_csv(shared_data / "BTC_USDT-1m.csv")[:6_000])
+    return path
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "engine.backtest", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_json_keys_and_types(slice_csv):
+    p = run("--strategy", "hyperrsi", "--data", str(slice_csv), "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert list(out) == KEYS
+    assert (out["strategy"], out["symbol"], out["timeframe"], out["candles"]) == ("hyperrsi", "BTC/USDT", "1m", 6000)
+    candles = load_csv(slice_csv)
+    assert isinstance(out["start"], int) and isinstance(out["end"], int) and out["end"] == int(candles.ts[-1])
+    assert out["start"] >= int(candles.ts[0])
+    for k in ("initial_equity", "final_equity", "total_return_pct", "max_drawdown_pct", "win_rate", "sharpe",
+              "fees_paid"):
+        assert isinstance(out[k], float), k
+    assert isinstance(out["trades"], int) and out["trades"] > 0
+    assert out["profit_factor"] is None or isinstance(out["profit_factor"], float)
+    assert out["fills"], "the slice should trade"
+    for f in out["fills"]:
+        assert list(f) == ["ts", "side", "price", "amount", "fee", "reason"]
+        assert isinstance(f["ts"], int) and f["side"] in ("buy", "sell") and isinstance(f["reason"], str)
+        assert all(isinstance(f[k], float) for k in ("price", "amount", "fee"))
+        assert f["ts"] in set(candles.ts.tolist())
+    curve = out["equity_curve"]
+    assert 2 <= len(curve) <= 1001 and curve[-1][0] == out["end"] and curve[-1][1] == out["final_equity"]
+    assert all(isinstance(t, int) and isinstance(e, float) for t, e in curve)
+    assert out["fees_paid"] == pytest.approx(sum(f["fee"] for f in out["fills"]))
+    assert run("--strategy", "hyperrsi", "--data", str(slice_csv), "--json").stdout == p.stdout  # deterministic
+
+
+def test_summary_plot_config_and_overrides(slice_csv, tmp_path):
+    cfg = tmp_path / "grid.json"
+    cfg.write_text(json.dumps({"lower_price": 64_000, "upper_price": 69_000, "levels": 15, "direction": "neutral",
+                               "leverage": 2}))
+    png = tmp_path / "chart.png"
+    p = run("--strategy", "grid", "--config", str(cfg), "--data", str(slice_csv), "--symbol", "BTC/USDT:USDT",
+            "--plot", str(png))
+    assert p.returncode == 0, p.stderr
+    assert "GRID BTC/USDT:USDT 1m (swap), 6,000 candles" in p.stdout
+    for word in ("equity", "max drawdown", "trades", "sharpe", "fees paid", "fills"):
+        assert word in p.stdout
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
+
+
+def test_bad_settings_are_explained(slice_csv, tmp_path):
+    cfg = tmp_path / "bad.json"
+    cfg.write_text(json.dumps({"rsi_oversold": 80, "rsi_overbought": 70}))
+    p = run("--strategy", "hyperrsi", "--config", str(cfg), "--data", str(slice_csv))
+    assert p.returncode == 2 and "rsi_oversold must be below rsi_overbought" in p.stderr and p.stdout == ""
+    p = run("--strategy", "hyperrsi", "--data", str(tmp_path / "nothing.csv"), "--timeframe", "1m",
+            "--symbol", "X/Y")
+    assert p.returncode == 2 and "error:" in p.stderr
