@@ -104,11 +104,13 @@ def decode_state(kind: BotKind, state: dict | None) -> tuple[HyperRsiState | Gri
     return strat, state
 
 
-async def make_handle(row: StrategyBot, exchange: Exchange, source: str) -> BotHandle:
+async def make_handle(row: StrategyBot, exchange: Exchange, source: str, *,
+                      unknown_grace_ms: int = 60_000) -> BotHandle:
     settings = decode_settings(row.kind, row.settings)
     strat, meta = decode_state(row.kind, row.state)
     market = await exchange.market(row.symbol)
-    life = OrderLifecycle(exchange, BotRef(row.user_id, row.id, row.account_id, exchange.exchange_id, row.symbol))
+    life = OrderLifecycle(exchange, BotRef(row.user_id, row.id, row.account_id, exchange.exchange_id, row.symbol),
+                          unknown_grace_ms=unknown_grace_ms)
     await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol})
     h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings, strat, meta,
                   exchange, market, life, source)

@@ -41,7 +41,7 @@ class Engine:
                  replay_speed: float = 60.0, replay_start_ms: int | None = None, redis: Any = None,
                  grid_interval_s: float = 5.0, reconcile_interval_s: float = 600.0,
                  exchange_factory: ExchangeFactory | None = None, urls_override: str | dict | None = None,
-                 candle_keep: int = 12_000):
+                 candle_keep: int = 12_000, unknown_grace_ms: int = 60_000):
         self.vault, self.replay_speed = vault, replay_speed
         self.replay: ReplaySource | None = None
         if replay_dir is not None:
@@ -56,6 +56,8 @@ class Engine:
         self.locks = SymbolLocks(redis)
         self.grid_interval_s, self.reconcile_interval_s = grid_interval_s, reconcile_interval_s
         self._factory, self.urls_override = exchange_factory, urls_override
+        self.unknown_grace_ms = unknown_grace_ms
+        self._unattached: set[int] = set()  # active bots whose attach failed (exchange down): retried
         self.exchanges: dict[int, Exchange] = {}
         self.handles: dict[int, BotHandle] = {}
         self.scheduler = AsyncIOScheduler(timezone="UTC")
@@ -93,13 +95,14 @@ class Engine:
     async def attach(self, row: StrategyBot) -> BotHandle:
         account = await ExchangeAccount.get(id=row.account_id)
         ex = await self.exchange_for(account)
-        h = await make_handle(row, ex, self.source_for(account, ex))
+        h = await make_handle(row, ex, self.source_for(account, ex), unknown_grace_ms=self.unknown_grace_ms)
         if h.swap:
             try:
                 await ex.set_leverage(h.symbol, h.settings.leverage)
             except ExchangeError as e:  # e.g. a position is open: keep the exchange's leverage
                 log.info("bot %s: leverage not set (%s)", h.id, e.reason)
         self.handles[h.id] = h
+        self._unattached.discard(h.id)
         return h
 
     def detach(self, bot_id: int) -> None:
@@ -125,6 +128,7 @@ class Engine:
                 h = await self.attach(row)
             except Exception as e:
                 log.exception("bot %s could not be attached", row.id)
+                self._unattached.add(row.id)
                 await events.bot_error(row.user_id, row.id, row.symbol, type(e).__name__, "start", self.started_ms)
                 continue
             async with self.locks.hold(h.account_id, h.symbol):
@@ -245,6 +249,16 @@ class Engine:
     async def supervise(self) -> int:
         """Fills of every bot (one trades request per account and symbol), then repairs of the resting orders."""
         total = 0
+        for bot_id in list(self._unattached):
+            row = await StrategyBot.get_or_none(id=bot_id, status__in=list(ACTIVE))
+            if row is None:
+                self._unattached.discard(bot_id)
+                continue
+            try:
+                h = await self.attach(row)
+                h.dirty = True
+            except Exception:
+                log.info("bot %s: still cannot attach", bot_id)
         for (account_id, symbol), hs in self.groups().items():
             async with self.locks.hold(account_id, symbol):
                 try:
@@ -284,7 +298,11 @@ class Engine:
                 by_source[(h.source, h.symbol)].append(h)
         for (source, symbol), hs in by_source.items():
             n = max(inputs.warmup(h.settings) for h in hs)
-            candles = await self.market_data.closed_candles(source, symbol, tf, n)
+            try:
+                candles = await self.market_data.closed_candles(source, symbol, tf, n)
+            except ExchangeError as e:  # the next close, or a coalesced rerun, catches up
+                log.warning("%s %s %s: candles unavailable (%s)", source, symbol, tf, e.reason)
+                continue
             if len(candles) == 0 or int(candles.ts[-1]) != candle_ts:
                 log.info("%s %s %s: candle %s not available yet", source, symbol, tf, candle_ts)
                 continue
