@@ -1,0 +1,25 @@
+"""Admin commands (/stats, /user, /block, /unblock, /broadcast); for anyone not in ADMIN_IDS they do not exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from aiogram import Router
+from aiogram.types import User as TgUser
+
+from bot.routers.admin_broadcast import router as broadcast_router
+from bot.routers.admin_users import router as users_router
+
+
+def is_admin(event: Any, event_from_user: TgUser | None = None, admin_ids: Iterable[int] = ()) -> bool:
+    """True only for ids in the configured ADMIN_IDS (the dispatcher's workflow data "admin_ids")."""
+    return event_from_user is not None and event_from_user.id in admin_ids
+
+
+# A failing root filter leaves the update unhandled here, so it reaches the fallback router exactly like any
+# unknown command would: non-admins cannot tell these commands apart from commands that do not exist.
+router = Router(name="admin")
+router.message.filter(is_admin)
+router.callback_query.filter(is_admin)
+router.include_routers(users_router, broadcast_router)
