@@ -32,6 +32,17 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+# Loggers that print request headers (API keys, passphrases) at DEBUG: never below INFO, whatever the root level.
+SECRET_BEARING_LOGGERS = ("ccxt", "ccxt.base.exchange", "aiohttp.client")
+
+
+def cap_secret_bearing_loggers() -> None:
+    for name in SECRET_BEARING_LOGGERS:
+        logger = logging.getLogger(name)
+        if logger.level == logging.NOTSET or logger.level < logging.INFO:
+            logger.setLevel(logging.INFO)
+
+
 def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -39,3 +50,4 @@ def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO) -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    cap_secret_bearing_loggers()

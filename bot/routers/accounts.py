@@ -33,6 +33,7 @@ router.callback_query.filter(accepted)
 
 DELETED_PREFIX = "deleted#"
 PAPER_MAX = Decimal("1000000000")
+LIVE = (BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.ERROR, BotStatus.STOPPING)  # stopped first on deletion
 
 
 class AddAccount(StatesGroup):
@@ -293,7 +294,7 @@ async def delete_ask(query: CallbackQuery, callback_data: AccCb, db_user: User) 
     if acc is None or acc.label.startswith(DELETED_PREFIX):
         await query.answer(_("common.not_found"), show_alert=True)
         return
-    n = await StrategyBot.filter(account=acc).exclude(status=BotStatus.STOPPED).count()
+    n = await StrategyBot.filter(account=acc, status__in=LIVE).count()
     kb = InlineKeyboardBuilder()
     kb.button(text=_("accounts.delete_yes"), callback_data=AccCb(action="delete_yes", account_id=acc.id))
     kb.button(text=_("common.no"), callback_data=MenuCb(item="accounts"))
@@ -309,7 +310,7 @@ async def delete_do(query: CallbackQuery, callback_data: AccCb, db_user: User, e
         return
     bots = await StrategyBot.filter(account=acc)
     for b in bots:
-        if b.status in (BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.ERROR, BotStatus.STOPPING):
+        if b.status in LIVE:
             try:
                 await engine.control.stop_bot(db_user.id, b.id, close_position=False)
             except NotYours:
