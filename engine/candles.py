@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import kernels
+
 _TF_UNITS = {"m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 CSV_HEADER = "timestamp_ms,open,high,low,close,volume"
 
@@ -86,15 +88,9 @@ def resample(candles: Candles, timeframe: str) -> Candles:
     a bucket is emitted even if partly covered, so callers wanting only complete buckets must check."""
     if len(candles) == 0:
         return candles
-    step = timeframe_ms(timeframe)
-    bucket = candles.ts - candles.ts % step
-    starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-    ends = np.r_[starts[1:], len(bucket)] - 1
-    return Candles(
-        ts=bucket[starts],
-        open=candles.open[starts],
-        high=np.maximum.reduceat(candles.high, starts),
-        low=np.minimum.reduceat(candles.low, starts),
-        close=candles.close[ends],
-        volume=np.add.reduceat(candles.volume, starts),
+    parts = kernels.resample(
+        *(np.ascontiguousarray(col) for col in (candles.ts, candles.open, candles.high, candles.low, candles.close,
+                                                 candles.volume)),
+        timeframe_ms(timeframe),
     )
+    return Candles(*parts)

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
-from engine import indicators as ind
+from engine import kernels
 from engine.candles import Candles, resample, timeframe_ms
 from engine.smoothing import jma, rational_quadratic
 
@@ -25,13 +24,16 @@ def higher_timeframe(timeframe: str) -> str:
 
 
 def map_completed(base_ts: np.ndarray, base_ms: int, htf_ts: np.ndarray, htf_ms: int, values: np.ndarray):
-    """For each base candle, the value of the last higher-timeframe candle CLOSED by the base candle's close.
+    """For each base candle (ascending), the value of the last higher-timeframe candle CLOSED by its close.
 
     This is what live trading can know; mapping the still-open higher candle (the seed did) looks ahead.
     """
-    idx = np.searchsorted(htf_ts + htf_ms, base_ts + base_ms, side="right") - 1
-    out = np.where(idx >= 0, values[np.maximum(idx, 0)], np.nan if values.dtype.kind == "f" else 0)
-    return out.astype(values.dtype, copy=False)
+    values = np.ascontiguousarray(values)
+    fill = values.dtype.type(np.nan if values.dtype.kind == "f" else 0)
+    return kernels.map_closed(
+        np.ascontiguousarray(base_ts, dtype=np.int64), int(base_ms), np.ascontiguousarray(htf_ts, dtype=np.int64),
+        int(htf_ms), values, fill,
+    )
 
 
 def cycle_state(ma1: np.ndarray, ma2: np.ndarray, ma3: np.ndarray) -> np.ndarray:
@@ -40,42 +42,6 @@ def cycle_state(ma1: np.ndarray, ma2: np.ndarray, ma3: np.ndarray) -> np.ndarray
         bull = ((ma1 > ma2) & (ma2 > ma3)) | ((ma2 > ma1) & (ma1 > ma3))
         bear = (ma3 > ma2) & (ma2 > ma1)
     return bull.astype(np.int8) - bear.astype(np.int8)
-
-
-def _pivots(x: np.ndarray, left: int, right: int, high: bool) -> np.ndarray:
-    """Boolean mask at the bar where a pivot is CONFIRMED (pivot bar + right): strictly beyond the left bars,
-    at least as far as the right bars (TradingView's ta.pivothigh/ta.pivotlow)."""
-    n = len(x)
-    out = np.zeros(n, dtype=bool)
-    if n < left + right + 1:
-        return out
-    win = sliding_window_view(x, left + right + 1)
-    centre = win[:, left]
-    lft, rgt = win[:, :left], win[:, left + 1 :]
-    with np.errstate(invalid="ignore"):
-        if high:
-            ok = (centre > np.nanmax(lft, axis=1)) & (centre >= np.nanmax(rgt, axis=1))
-        else:
-            ok = (centre < np.nanmin(lft, axis=1)) & (centre <= np.nanmin(rgt, axis=1))
-    out[left + right :] = ok & ~np.isnan(centre)
-    return out
-
-
-def _mean_of_last(events: np.ndarray, values: np.ndarray, keep: int) -> np.ndarray:
-    """At each bar, the mean of `values` at the last `keep` event bars so far (NaN before the first event)."""
-    idx = np.flatnonzero(events)
-    out = np.full(len(events), np.nan)
-    if len(idx) == 0:
-        return out
-    v = values[idx]
-    c = np.r_[0.0, np.cumsum(v)]
-    k = np.arange(1, len(v) + 1)
-    lo = np.maximum(k - keep, 0)
-    means = (c[k] - c[lo]) / (k - lo)
-    pos = np.searchsorted(idx, np.arange(len(events)), side="right") - 1
-    has = pos >= 0
-    out[has] = means[pos[has]]
-    return out
 
 
 def bb_state(close, length: int = 15, mult: float = 1.5, ma_length: int = 100, long_length: int = 60) -> np.ndarray:
@@ -88,68 +54,10 @@ def bb_state(close, length: int = 15, mult: float = 1.5, ma_length: int = 100, l
     flag -> -1; +2 with BBR < 0.2 -> -2; -2 with BBR > 0.8 -> +2; ±2 with BBW falling two bars -> 0;
     -1 with BBW above the mean pivot low and rising -> 0; otherwise the state holds.
     """
+    if min(length, ma_length, long_length) < 2:
+        raise ValueError("bb_state lengths must be at least 2")
     c = np.ascontiguousarray(close, dtype=np.float64)
-    n = len(c)
-    up, mid, lo = ind.bollinger(c, length, mult)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        bbw = (up - lo) * 10 / mid
-        bbr = np.where(up > lo, (c - lo) / (up - lo), 0.5)
-        up2, mid2, lo2 = ind.bollinger(c, long_length, mult) if n else (c, c, c)
-        flag = (up2 - lo2) * 10 / mid2 < 1
-    ma = ind.sma(np.nan_to_num(bbw, nan=0.0), ma_length) if n >= ma_length else np.full(n, np.nan)
-    ph, pl = _pivots(bbw, 20, 10, True), _pivots(bbw, 20, 10, False)
-    piv_val = np.r_[np.full(10, np.nan), bbw[:-10]] if n > 10 else np.full(n, np.nan)
-    piv_ma = np.r_[np.full(10, np.nan), ma[:-10]] if n > 10 else np.full(n, np.nan)
-    with np.errstate(invalid="ignore"):
-        avg_high = _mean_of_last(ph & (piv_val > piv_ma), piv_val, 50)
-        avg_low = _mean_of_last(pl & (piv_val < piv_ma), piv_val, 50)
-        buzz, squeeze = 0.7 * avg_high, avg_low / 0.7
-        prev_bbw, prev_buzz = np.r_[np.nan, bbw[:-1]], np.r_[np.nan, buzz[:-1]]
-        prev2 = np.r_[np.nan, np.nan, bbw[:-2]]
-        cross = (bbw > buzz) & (prev_bbw <= prev_buzz)
-        sq = (bbw < squeeze) & flag
-        falling = (bbw < prev_bbw) & (prev_bbw < prev2)
-        recover = (bbw > avg_low) & (bbw > prev_bbw)
-        low_r, high_r, half = bbr < 0.2, bbr > 0.8, bbr > 0.5
-    out = np.zeros(n, dtype=np.int8)
-    state = 0
-    last = 0
-    for i in np.flatnonzero(cross | sq | low_r | high_r | falling | recover):  # other bars only hold the state
-        out[last:i] = state
-        if cross[i]:
-            state = 2 if half[i] else -2
-        elif sq[i]:
-            state = -1
-        elif state == 2 and low_r[i]:
-            state = -2
-        elif state == -2 and high_r[i]:
-            state = 2
-        elif (state in (2, -2) and falling[i]) or (state == -1 and recover[i]):
-            state = 0
-        out[i] = state
-        last = i + 1
-    out[last:] = state
-    return out
-
-
-def _persist(bull: np.ndarray, bear: np.ndarray, bb: np.ndarray) -> np.ndarray:
-    """Pine `var` trend: +2 on bull with bb +2, back to 0 when bull ends; -2 mirror; otherwise hold."""
-    n = len(bull)
-    out = np.zeros(n, dtype=np.int8)
-    go_up, go_dn = bull & (bb == 2), bear & (bb == -2)
-    state, last = 0, 0
-    for i in np.flatnonzero(go_up | go_dn | ~bull | ~bear):
-        out[last:i] = state
-        if (state == 2 and not bull[i]) or (state == -2 and not bear[i]):
-            state = 0
-        if state == 0 and go_up[i]:
-            state = 2
-        elif state == 0 and go_dn[i]:
-            state = -2
-        out[i] = state
-        last = i + 1
-    out[last:] = state
-    return out
+    return kernels.bb_state(c, int(length), float(mult), int(ma_length), int(long_length), 20, 10, 50)
 
 
 def trend_state(candles: Candles, timeframe: str, lengths: tuple[int, int, int] = (5, 10, 20)) -> np.ndarray:
@@ -169,8 +77,8 @@ def trend_state(candles: Candles, timeframe: str, lengths: tuple[int, int, int] 
     h = h[: int(complete.sum())] if not complete.all() else h
     ma = [rational_quadratic(jma(h.close, k)) for k in lengths]
     cyc = cycle_state(*ma)
-    states = _persist(cyc == 1, cyc == -1, bb_state(h.close))
-    out = map_completed(candles.ts, bms, h.ts, hms, states).astype(np.int8)
+    states = kernels.persist(cyc, bb_state(h.close))
+    out = map_completed(candles.ts, bms, h.ts, hms, states)
     out[:MIN_HISTORY] = 0
     return out
 
@@ -186,33 +94,9 @@ def adx_state(high, low, close, di_len: int = 28, adx_len: int = 28, threshold: 
     """
     if adx_len != di_len:
         raise ValueError("TA-Lib computes DI and ADX with one period: adx_len must equal di_len")
+    if di_len < 2:
+        raise ValueError("di_len must be at least 2")
     h, lo, c = (np.ascontiguousarray(v, dtype=np.float64) for v in (high, low, close))
-    n = len(c)
-    pdi, mdi, a = ind.plus_di(h, lo, c, di_len), ind.minus_di(h, lo, c, di_len), ind.adx(h, lo, c, adx_len)
-    p1, m1, a1 = (np.r_[np.nan, v[:-1]] for v in (pdi, mdi, a))
-    a2, a3 = np.r_[np.nan, np.nan, a[:-2]], np.r_[np.nan, np.nan, np.nan, a[:-3]]
-    hh = np.r_[np.full(49, np.nan), sliding_window_view(h, 50).max(axis=1)] if n >= 50 else np.full(n, np.nan)
-    ll = np.r_[np.full(49, np.nan), sliding_window_view(lo, 50).min(axis=1)] if n >= 50 else np.full(n, np.nan)
-    with np.errstate(invalid="ignore"):
-        reset = ((a < threshold) & (a1 >= threshold)) | ((a < a1) & (a1 < a2) & (a2 < a3) & (a > threshold))
-        bounce, drop = c >= 1.1 * ll, c <= 0.9 * hh
-        bull_x, bear_x = (pdi > mdi) & (p1 <= m1), (mdi > pdi) & (m1 <= p1)
-        rising = (a > a1) & (a1 > a2)
-    out = np.zeros(n, dtype=np.int8)
-    state, last = 0, 0
-    for i in np.flatnonzero(reset | bounce | drop | bull_x | bear_x | rising):
-        out[last:i] = state
-        if (state != 0 and reset[i]) or (state == -2 and bounce[i]) or (state == 2 and drop[i]):
-            state = 0
-        elif state == 0 and bull_x[i]:
-            state = 1
-        elif state == 0 and bear_x[i]:
-            state = -1
-        elif state == 1 and rising[i]:
-            state = 2
-        elif state == -1 and rising[i]:
-            state = -2
-        out[i] = state
-        last = i + 1
-    out[last:] = state
-    return out
+    if not len(h) == len(lo) == len(c):
+        raise ValueError("high, low and close must have the same length")
+    return kernels.adx_state(h, lo, c, int(di_len), float(threshold))

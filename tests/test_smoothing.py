@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.candles import load_csv
-from engine.smoothing import efficiency_ratio, er_adaptive, jma, linear_scan, rational_quadratic, t3, vidya
+from engine.smoothing import efficiency_ratio, er_adaptive, jma, rational_quadratic, t3, vidya
 
 
 def _jma_loop(x, length=5, phase=50, power=2):
@@ -115,17 +115,6 @@ def test_rational_quadratic_by_hand():
 
 def test_t3_coefficients_sum_to_one():
     assert np.allclose(t3(np.full(100, 5.0))[30:], 5.0)
-
-
-def test_linear_scan_equals_loop():
-    rng = np.random.default_rng(3)
-    for n in (1, 5, 64, 65, 1000, 12_345):
-        a, b = rng.uniform(0, 1, n), rng.normal(size=n)
-        y, ref = 2.0, []
-        for i in range(n):
-            y = a[i] * y + b[i]
-            ref.append(y)
-        np.testing.assert_allclose(linear_scan(a, b, 2.0), ref, rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=50, deadline=None)

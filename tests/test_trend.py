@@ -139,3 +139,64 @@ def test_bb_state_expansion_after_a_squeeze():
     burst = quiet[-1] + np.cumsum(np.full(30, 1.5))  # a breakout upward
     st = bb_state(np.r_[quiet, burst])
     assert (st[400:] == 2).any()  # the breakout upward is an upward expansion
+
+
+def _bb_state_loop(close, length=15, mult=1.5, ma_length=100, long_length=60, left=20, right=10, keep=50):
+    """The seed's BB_State written bar by bar from its rules (TA-Lib for the bands), as a reference."""
+    import talib
+
+    up, mid, lo = talib.BBANDS(close, length, mult, mult, 0)
+    up2, mid2, lo2 = talib.BBANDS(close, long_length, mult, mult, 0)
+    bbw = (up - lo) * 10 / mid
+    ma = talib.SMA(np.nan_to_num(bbw, nan=0.0), ma_length)
+    highs, lows, state, out = [], [], 0, []
+    buzz_prev = np.nan
+
+    def pivot(p, high):
+        v, lft, rgt = bbw[p], bbw[p - left : p], bbw[p + 1 : p + right + 1]
+        lft, rgt = lft[~np.isnan(lft)], rgt[~np.isnan(rgt)]
+        if np.isnan(v) or len(lft) == 0 or len(rgt) == 0:
+            return False
+        return (v > lft.max() and v >= rgt.max()) if high else (v < lft.min() and v <= rgt.min())
+
+    for i in range(len(close)):
+        p = i - right
+        if p - left >= 0:
+            if bbw[p] > ma[p] and pivot(p, True):
+                highs.append(bbw[p])
+            if bbw[p] < ma[p] and pivot(p, False):
+                lows.append(bbw[p])
+        avg_high = np.mean(highs[-keep:]) if highs else np.nan
+        avg_low = np.mean(lows[-keep:]) if lows else np.nan
+        buzz = 0.7 * avg_high
+        w, w1, w2 = bbw[i], bbw[i - 1] if i >= 1 else np.nan, bbw[i - 2] if i >= 2 else np.nan
+        bbr = (close[i] - lo[i]) / (up[i] - lo[i]) if up[i] > lo[i] else 0.5
+        flag = (up2[i] - lo2[i]) * 10 / mid2[i] < 1
+        if w > buzz and w1 <= buzz_prev:
+            state = 2 if bbr > 0.5 else -2
+        elif w < avg_low / 0.7 and flag:
+            state = -1
+        elif state == 2 and bbr < 0.2:
+            state = -2
+        elif state == -2 and bbr > 0.8:
+            state = 2
+        elif (abs(state) == 2 and w < w1 < w2) or (state == -1 and w > avg_low and w > w1):
+            state = 0
+        out.append(state)
+        buzz_prev = buzz
+    return np.array(out, dtype=np.int8)
+
+
+@pytest.mark.parametrize("name", ["BTC_USDT-4h.csv", "ETH_USDT-1h.csv"])
+def test_bb_state_equals_the_bar_by_bar_rules(shared_data, name):
+    c = load_csv(shared_data / name).close[:6000]
+    ref = _bb_state_loop(c)
+    assert set(np.unique(ref)) >= {-2, 0, 2}  # the reference itself moves through the states
+    np.testing.assert_array_equal(bb_state(c), ref)
+
+
+def test_trend_state_on_gapped_data_maps_only_closed_candles(shared_data):
+    h = load_csv(shared_data / "BTC_USDT-1h.csv")[:20_000]  # holds real outages
+    assert (np.diff(h.ts) > 3_600_000).any()
+    st = trend_state(h, "1h")
+    np.testing.assert_array_equal(trend_state(h[:12_345], "1h"), st[:12_345])

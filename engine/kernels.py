@@ -1,0 +1,473 @@
+"""Compiled (numba) loops for the recursive smoothers and the trend state machines; one pass, no temporaries.
+
+TA-Lib's SMA, PLUS_DI, MINUS_DI and ADX are re-done here with TA-Lib's own arithmetic, in TA-Lib's order of
+operations, so that the fused state machines read the same numbers as `engine.indicators` gives (tests compare
+them bit for bit); Bollinger bands agree with TA-Lib to ~1e-14 relative. The state machines stream: a few
+ring buffers instead of full-length temporaries, because at a million bars the page faults of each fresh
+array cost as much as the arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+_ZERO = 1e-14  # TA-Lib's TA_IS_ZERO band
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def jma(x, alpha, beta, pr, length):
+    """The seed's JMA recurrences bar by bar; the first `length` bars hold the expanding mean."""
+    n = len(x)
+    out = np.empty(n)
+    e0, e1, e2, j = x[0], 0.0, 0.0, x[0]
+    c, d = (1 - alpha) ** 2, alpha**2
+    out[0] = j
+    for i in range(1, n):
+        v = x[i]
+        e0 = (1 - alpha) * v + alpha * e0
+        e1 = (v - e0) * (1 - beta) + beta * e1
+        e2 = (e0 + pr * e1 - j) * c + d * e2
+        j = e2 + j
+        out[i] = j
+    s = 0.0
+    for i in range(min(length, n)):
+        s += x[i]
+        out[i] = s / (i + 1)
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _er(x, t, length, noise, since):
+    """Efficiency ratio at t >= length: |x_t - x_{t-n}| / the sum of |changes| over the last n bars (0 when
+    nothing moved). The sum slides from bar to bar and is taken afresh every n bars (`since` counts the bars
+    since then), so that rounding cannot pile up. Returns (ratio, noise, since)."""
+    if since == 0:
+        noise = 0.0
+        for j in range(t - length + 1, t + 1):
+            noise += abs(x[j] - x[j - 1])
+    else:
+        noise += abs(x[t] - x[t - 1]) - abs(x[t - length] - x[t - length - 1])
+    since = since + 1 if since + 1 < length else 0
+    return (abs(x[t] - x[t - length]) / noise if noise > 0 else 0.0), noise, since
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def efficiency_ratio(x, length):
+    """The efficiency ratio per bar; 0 before `length` bars."""
+    n = len(x)
+    er = np.zeros(n)
+    noise, since = 0.0, 0
+    for t in range(length, n):
+        er[t], noise, since = _er(x, t, length, noise, since)
+    return er
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def er_adaptive(x, length, alpha):
+    """MAMA/FAMA adapted by the efficiency ratio, each then EMA-smoothed (first-value seeded) by `alpha`."""
+    n = len(x)
+    mama_s, fama_s = np.empty(n), np.empty(n)
+    mama = fama = ms = fs = x[0]
+    mama_s[0] = fama_s[0] = x[0]
+    noise, since = 0.0, 0
+    for i in range(1, n):
+        e = 0.0
+        if i >= length:
+            e, noise, since = _er(x, i, length, noise, since)
+        mama = e * x[i] + (1 - e) * mama
+        fama = e / 2 * mama + (1 - e / 2) * fama
+        ms = alpha * mama + (1 - alpha) * ms
+        fs = alpha * fama + (1 - alpha) * fs
+        mama_s[i], fama_s[i] = ms, fs
+    return mama_s, fama_s
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def vidya(x, length, window):
+    """VIDYA with the CMO of the last `window` changes (fewer at the start; 1 when nothing moved). The sums are
+    taken afresh each bar: running sums would leave a rounding residue where a flat window must give 0."""
+    n = len(x)
+    out = np.empty(n)
+    k = 2.0 / (length + 1)
+    v = x[0]
+    out[0] = v
+    for t in range(1, n):
+        up = dn = 0.0
+        for j in range(max(1, t - window + 1), t + 1):
+            d = x[j] - x[j - 1]
+            up += max(d, 0.0)
+            dn += max(-d, 0.0)
+        tot = up + dn
+        cmo = abs(up - dn) / tot if tot > 0 else 1.0
+        v = v + k * cmo * (x[t] - v)
+        out[t] = v
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sma(x, period):
+    """TA-Lib's SMA: a running sum, NaN for the first period-1 bars."""
+    n = len(x)
+    out = np.full(n, np.nan)
+    if n < period:
+        return out
+    total = 0.0
+    for i in range(period - 1):
+        total += x[i]
+    for i in range(period - 1, n):
+        total += x[i]
+        tmp = total
+        total -= x[i - period + 1]
+        out[i] = tmp / float(period)
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rational_quadratic(x, w):
+    """Weighted mean of x over lags 0..len(w)-1 with weights w, skipping NaN and lags before bar 0."""
+    n = len(x)
+    out = np.empty(n)
+    for i in range(n):
+        num = den = 0.0
+        for lag in range(min(len(w), i + 1)):
+            v = x[i - lag]
+            if not math.isnan(v):
+                num += w[lag] * v
+                den += w[lag]
+        out[i] = num / den if den > 0 else np.nan
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _band_sums(c, i, p, total, anchor, s1, s2, since):
+    """Slide a Bollinger band's sums to bar i: TA-Lib's running sum for the SMA (`window` = the sum TA-Lib divides)
+    and sums of deviations from an anchor re-based every p bars (`since` counts the bars since), small and
+    exact at any price level. Returns (window, total, anchor, s1, s2, since); window is NaN in the warm-up."""
+    total += c[i]
+    if i < p - 1:
+        return np.nan, total, anchor, s1, s2, since
+    window = total
+    total -= c[i - p + 1]
+    if since == 0:
+        anchor, s1, s2 = c[i - p + 1], 0.0, 0.0
+        for j in range(i - p + 1, i + 1):
+            d = c[j] - anchor
+            s1 += d
+            s2 += d * d
+    else:
+        d_in, d_out = c[i] - anchor, c[i - p] - anchor
+        s1 += d_in - d_out
+        s2 += d_in * d_in - d_out * d_out
+    since = since + 1 if since + 1 < p else 0
+    return window, total, anchor, s1, s2, since
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _band(window, s1, s2, p, k):
+    """(middle, k deviations) of a band from its sums; TA-Lib's guard gives 0 for a (near-)zero variance."""
+    pf = float(p)
+    inv = 1.0 / pf
+    var = (s2 - s1 * s1 * inv) * inv
+    return window / pf, (math.sqrt(var) * k if var >= _ZERO else 0.0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def bbands(x, period, k):
+    """Bollinger bands (SMA middle, population deviation) equal to TA-Lib's BBANDS(SMA, k, k) to ~1e-14 relative
+    (TA-Lib's exact summation is not reproducible; this one is closer to a two-pass deviation than TA-Lib's)."""
+    n = len(x)
+    up, mid, lo = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    total = anchor = s1 = s2 = 0.0
+    since = 0
+    for i in range(n):
+        window, total, anchor, s1, s2, since = _band_sums(x, i, period, total, anchor, s1, s2, since)
+        if i >= period - 1:
+            m, dev = _band(window, s1, s2, period, k)
+            up[i], mid[i], lo[i] = m + dev, m, m - dev
+    return up, mid, lo
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _beyond(u, v, high, strict):
+    """Whether the neighbour value u keeps v from being a pivot (NaN neighbours never do)."""
+    if high:
+        return u >= v if strict else u > v
+    return u <= v if strict else u < v
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _pivot(ring, mask, i, left, right, high):
+    """Pine's pivot at bar i (values in a ring buffer): strictly beyond the non-NaN left bars, at least as far
+    as the non-NaN right ones, with at least one non-NaN bar on each side."""
+    v = ring[i & mask]
+    if math.isnan(v):
+        return False
+    seen = False
+    for j in range(i - left, i):
+        u = ring[j & mask]
+        if not math.isnan(u):
+            seen = True
+            if _beyond(u, v, high, True):
+                return False
+    if not seen:
+        return False
+    seen = False
+    for j in range(i + 1, i + right + 1):
+        u = ring[j & mask]
+        if not math.isnan(u):
+            seen = True
+            if _beyond(u, v, high, False):
+                return False
+    return seen
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _remember(hist, count, value):
+    """Keep `value` among the last len(hist) pivots; returns (their mean, the new count)."""
+    keep = len(hist)
+    hist[count % keep] = value  # rare: only on pivot bars
+    count += 1
+    m = min(count, keep)
+    return hist[:m].sum() / m, count
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
+    """The seed's BB_State in one streaming pass (ring buffers, no full-length temporaries); see
+    `engine.trend.bb_state` for the rules."""
+    n = len(c)
+    out = np.zeros(n, dtype=np.int8)
+    size = 1
+    while size < max(left + right + 1, ma_length) + 1:
+        size *= 2
+    mask = size - 1
+    w_ring, w0_ring, ma_ring = np.full(size, np.nan), np.zeros(size), np.full(size, np.nan)
+    hist_h, hist_l = np.empty(keep), np.empty(keep)
+    nh = nl = 0
+    avg_high = avg_low = buzz = np.nan
+    t1 = a1 = s11 = s21 = t2 = a2 = s12 = s22 = total_ma = 0.0
+    k1 = k2 = 0
+    w1 = w2 = np.nan
+    state = 0
+    for i in range(n):
+        win, t1, a1, s11, s21, k1 = _band_sums(c, i, length, t1, a1, s11, s21, k1)
+        win2, t2, a2, s12, s22, k2 = _band_sums(c, i, long_length, t2, a2, s12, s22, k2)
+        mid, dev = _band(win, s11, s21, length, mult)  # NaN in the warm-up
+        up, lo = mid + dev, mid - dev
+        w = (up - lo) * 10 / mid
+        w_ring[i & mask] = w
+        w0_ring[i & mask] = 0.0 if math.isnan(w) else w
+        total_ma += w0_ring[i & mask]  # TA-Lib's SMA of the bandwidth (NaN as 0)
+        if i >= ma_length - 1:
+            ma_ring[i & mask] = total_ma / float(ma_length)
+            total_ma -= w0_ring[(i - ma_length + 1) & mask]
+        p = i - right  # the pivot bar confirmed at bar i
+        if p - left >= 0:
+            val, m = w_ring[p & mask], ma_ring[p & mask]
+            prev, nxt = w_ring[(p - 1) & mask], w_ring[(p + 1) & mask]
+            # bitwise, not short-circuit: one rarely-true branch per bar instead of several coin flips
+            may_high = (val > m) & ~(prev >= val) & ~(nxt > val)
+            may_low = (val < m) & ~(prev <= val) & ~(nxt < val)
+            if may_high and _pivot(w_ring, mask, p, left, right, True):
+                avg_high, nh = _remember(hist_h, nh, val)
+            if may_low and _pivot(w_ring, mask, p, left, right, False):
+                avg_low, nl = _remember(hist_l, nl, val)
+        prev_buzz, buzz = buzz, 0.7 * avg_high
+        # the rules as bitwise flags (no short-circuit) so that most bars take one predictable branch; the band
+        # ratio and the long band are only worked out when a rule can use them
+        cross = (w > buzz) & (w1 <= prev_buzz)
+        low_w = w < avg_low / 0.7
+        if cross | low_w | (state != 0):
+            bbr = (c[i] - lo) / (up - lo) if up > lo else 0.5
+            flag = False
+            if low_w and i >= long_length - 1:
+                mid2, dev2 = _band(win2, s12, s22, long_length, mult)
+                flag = ((mid2 + dev2) - (mid2 - dev2)) * 10 / mid2 < 1
+            if cross:  # first match wins
+                state = 2 if bbr > 0.5 else -2
+            elif low_w and flag:
+                state = -1
+            elif state == 2 and bbr < 0.2:
+                state = -2
+            elif state == -2 and bbr > 0.8:
+                state = 2
+            elif ((state == 2 or state == -2) and w < w1 and w1 < w2) or (state == -1 and w > avg_low and w > w1):
+                state = 0
+        out[i] = state
+        w1, w2 = w, w1
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _true_range(h, lo, prev_close):
+    tr = h - lo
+    a = abs(h - prev_close)
+    if a > tr:
+        tr = a
+    a = abs(lo - prev_close)
+    if a > tr:
+        tr = a
+    return tr
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _dmi_step(h, lo, c, i, period, p_dm, m_dm, tr, sum_dx, adx):
+    """Bar i (>= 1) of TA-Lib's PLUS_DI / MINUS_DI / ADX, in TA-Lib's order of operations.
+    Returns (+DI, -DI, ADX, state...); NaN where TA-Lib has no output yet."""
+    pf = float(period)  # dividing by a float the compiler can see is much faster than by a converted int
+    diff_p, diff_m = h[i] - h[i - 1], lo[i - 1] - lo[i]
+    if i >= period:
+        p_dm -= p_dm / pf
+        m_dm -= m_dm / pf
+    # adding 0.0 leaves the sum bit-identical to TA-Lib's if/else if, without unpredictable branches
+    m_dm += diff_m if (diff_m > 0) & (diff_p < diff_m) else 0.0
+    p_dm += diff_p if (diff_p > 0) & (diff_p > diff_m) else 0.0
+    r = _true_range(h[i], lo[i], c[i - 1])
+    tr = tr - tr / pf + r if i >= period else tr + r
+    if i < period:
+        return np.nan, np.nan, np.nan, p_dm, m_dm, tr, sum_dx, adx
+    dx = -1.0  # none: TA-Lib skips the bar in the ADX average
+    if -_ZERO < tr < _ZERO:
+        plus = minus = 0.0
+    else:
+        minus, plus = 100.0 * (m_dm / tr), 100.0 * (p_dm / tr)
+        s = minus + plus
+        if not (-_ZERO < s < _ZERO):
+            dx = 100.0 * (abs(minus - plus) / s)
+    if i < 2 * period - 1:
+        if dx >= 0:
+            sum_dx += dx
+        return plus, minus, np.nan, p_dm, m_dm, tr, sum_dx, adx
+    if i == 2 * period - 1:
+        if dx >= 0:
+            sum_dx += dx
+        adx = sum_dx / pf
+    elif dx >= 0:
+        adx = ((adx * (pf - 1)) + dx) / pf
+    return plus, minus, adx, p_dm, m_dm, tr, sum_dx, adx
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def dmi(h, lo, c, period):
+    """(+DI, -DI, ADX) exactly as TA-Lib's PLUS_DI / MINUS_DI / ADX (Wilder smoothing of DM and TR)."""
+    n = len(c)
+    pdi, mdi, adx = np.full(n, np.nan), np.full(n, np.nan), np.full(n, np.nan)
+    p_dm = m_dm = tr = sum_dx = a = 0.0
+    for i in range(1, n):
+        pdi[i], mdi[i], adx[i], p_dm, m_dm, tr, sum_dx, a = _dmi_step(h, lo, c, i, period, p_dm, m_dm, tr, sum_dx, a)
+    return pdi, mdi, adx
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _extremes(h, lo, i, w, since, suf_h, suf_l, pre_h, pre_l):
+    """Highest high and lowest low of the w bars ending at i (van Herk / Gil-Werman: suffix extremes of the
+    previous block of w bars, prefix extremes of the current one; no data-dependent branches).
+    `since` is i's offset in its block. Returns (hh, ll, pre_h, pre_l); NaN before w bars."""
+    if since == 0:
+        if i >= w:  # the block that just ended: its suffix extremes
+            suf_h[w - 1], suf_l[w - 1] = h[i - 1], lo[i - 1]
+            for k in range(w - 2, -1, -1):
+                suf_h[k] = max(suf_h[k + 1], h[i - w + k])
+                suf_l[k] = min(suf_l[k + 1], lo[i - w + k])
+        pre_h, pre_l = h[i], lo[i]
+    else:
+        pre_h, pre_l = max(pre_h, h[i]), min(pre_l, lo[i])
+    if i < w - 1:
+        return np.nan, np.nan, pre_h, pre_l
+    if since == w - 1:
+        return pre_h, pre_l, pre_h, pre_l
+    return max(suf_h[since + 1], pre_h), min(suf_l[since + 1], pre_l), pre_h, pre_l
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def adx_state(h, lo, c, period, threshold):
+    """GRID's ADX state machine fused with the DI/ADX pass and 50-bar extremes, streaming; see
+    `engine.trend.adx_state` for the rules."""
+    n = len(c)
+    out = np.zeros(n, dtype=np.int8)
+    suf_h, suf_l = np.empty(50), np.empty(50)
+    pre_h = pre_l = 0.0
+    since = 0
+    p_dm = m_dm = tr = sum_dx = adx = 0.0
+    a1 = a2 = a3 = p1 = m1 = np.nan
+    state = 0
+    for i in range(n):
+        hh, ll, pre_h, pre_l = _extremes(h, lo, i, 50, since, suf_h, suf_l, pre_h, pre_l)
+        since = since + 1 if since < 49 else 0
+        pdi = mdi = a0 = np.nan
+        if i >= 1:
+            pdi, mdi, a0, p_dm, m_dm, tr, sum_dx, adx = _dmi_step(h, lo, c, i, period, p_dm, m_dm, tr, sum_dx, adx)
+        reset = (a0 < threshold and a1 >= threshold) or (a0 < a1 and a1 < a2 and a2 < a3 and a0 > threshold)
+        if (state != 0 and reset) or (state == -2 and c[i] >= 1.1 * ll) or (state == 2 and c[i] <= 0.9 * hh):
+            state = 0
+        elif state == 0 and pdi > mdi and p1 <= m1:
+            state = 1
+        elif state == 0 and mdi > pdi and m1 <= p1:
+            state = -1
+        elif (state == 1 or state == -1) and a0 > a1 and a1 > a2:
+            state = 2 * state
+        out[i] = state
+        a1, a2, a3, p1, m1 = a0, a1, a2, pdi, mdi
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def persist(cyc, bb):
+    """Pine `var` trend: +2 on a bull cycle with BB +2, back to 0 when the cycle ends; -2 mirror; else hold."""
+    n = len(cyc)
+    out = np.zeros(n, dtype=np.int8)
+    state = 0
+    for i in range(n):
+        bull, bear = cyc[i] == 1, cyc[i] == -1
+        if (state == 2 and not bull) or (state == -2 and not bear):
+            state = 0
+        if state == 0 and bull and bb[i] == 2:
+            state = 2
+        elif state == 0 and bear and bb[i] == -2:
+            state = -2
+        out[i] = state
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def map_closed(base_ts, base_ms, htf_ts, htf_ms, values, fill):
+    """For each base candle (ascending), the value of the last higher candle closed by its close, else `fill`."""
+    n, m = len(base_ts), len(htf_ts)
+    out = np.empty(n, dtype=values.dtype)
+    j = -1
+    for i in range(n):
+        close = base_ts[i] + base_ms
+        while j + 1 < m and htf_ts[j + 1] + htf_ms <= close:
+            j += 1
+        out[i] = values[j] if j >= 0 else fill
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def resample(ts, o, h, lo, c, v, step):
+    """OHLCV buckets of `step` ms aligned to the epoch from ascending candles, in one pass after counting them
+    (see engine.candles.resample); a bucket's bounds are worked out only when a candle leaves the last one."""
+    n = len(ts)
+    m, end = 0, ts[0] - 1
+    for i in range(n):
+        if ts[i] >= end:
+            m += 1
+            end = ts[i] - ts[i] % step + step
+    rts = np.empty(m, dtype=np.int64)
+    ro, rh, rl, rc, rv = np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m)
+    k, end = -1, ts[0] - 1
+    for i in range(n):
+        if ts[i] >= end:
+            k += 1
+            rts[k] = ts[i] - ts[i] % step
+            end = rts[k] + step
+            ro[k], rh[k], rl[k], rv[k] = o[i], h[i], lo[i], v[i]
+        else:
+            rh[k] = max(rh[k], h[i])
+            rl[k] = min(rl[k], lo[i])
+            rv[k] += v[i]
+        rc[k] = c[i]
+    return rts, ro, rh, rl, rc, rv
