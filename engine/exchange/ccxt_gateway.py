@@ -235,16 +235,18 @@ class CcxtGateway:
         if leverage < 1 or (m.max_leverage and leverage > m.max_leverage):
             raise InvalidOrder(f"{self.exchange_id}: leverage {leverage} outside 1..{m.max_leverage} for {symbol}")
         mode = MarginMode(margin_mode).value
-        self._modes[symbol] = mode
         if not self._one_way_done:
             await self._idempotent("set_position_mode", lambda: self._ex.set_position_mode(False, symbol))
             self._one_way_done = True
         if self.exchange_id == "okx":  # OKX sets both in one call
             await self._idempotent("set_leverage", lambda: self._ex.set_leverage(leverage, symbol, {"mgnMode": mode}))
+            self._modes[symbol] = mode
             return
+        # leverage first: a refused leverage leaves the margin mode as it was
+        await self._idempotent("set_leverage", lambda: self._ex.set_leverage(leverage, symbol, {"marginMode": mode}))
         await self._idempotent("set_margin_mode",
                                lambda: self._ex.set_margin_mode(mode, symbol, {"leverage": leverage}))
-        await self._idempotent("set_leverage", lambda: self._ex.set_leverage(leverage, symbol, {"marginMode": mode}))
+        self._modes[symbol] = mode
 
     async def _idempotent(self, what: str, fn: Callable[[], Awaitable[Any]]) -> None:
         """A settings call where "already set that way" is success."""
@@ -277,12 +279,15 @@ class CcxtGateway:
         m = await self.market(r.symbol)
         if not m.active:
             raise InvalidOrder(f"{self.exchange_id}: market {r.symbol} is not active")
+        unit = "contracts" if self.market_type == MarketType.SWAP else m.base
         try:
             amount = D(self._ex.amount_to_precision(r.symbol, float(r.amount)))
         except ccxt.InvalidOrder:
             amount = D(0)
         if amount <= 0:
-            raise BelowMinimum(f"{r.symbol}: amount {r.amount} rounds to 0 at the lot size {m.amount_step}")
+            raise BelowMinimum(f"{r.symbol}: amount {r.amount} {unit} is below the minimum "
+                               f"{m.min_amount or m.amount_step} {unit} (it rounds to 0 at the lot size "
+                               f"{m.amount_step})")
         price = D(self._ex.price_to_precision(r.symbol, float(r.price))) if r.price is not None else None
         trigger = (D(self._ex.price_to_precision(r.symbol, float(r.trigger_price)))
                    if r.trigger_price is not None else None)
@@ -290,7 +295,6 @@ class CcxtGateway:
             raise InvalidOrder("a limit order needs a price")
         if r.type == OrderType.STOP_MARKET and trigger is None:
             raise InvalidOrder("a stop order needs a trigger price")
-        unit = "contracts" if self.market_type == MarketType.SWAP else m.base
         if m.min_amount is not None and amount < m.min_amount and not r.reduce_only:
             raise BelowMinimum(f"{r.symbol}: amount {amount} {unit} is below the minimum {m.min_amount} {unit}")
         if m.min_cost is not None and not r.reduce_only:

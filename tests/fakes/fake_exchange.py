@@ -697,6 +697,8 @@ class FakeExchange:
             app.router.add_get(path, self._wrap("balance", self._bn(self._bn_account, True), True))
         for path in ("/fapi/v2/positionRisk", "/fapi/v3/positionRisk"):
             app.router.add_get(path, self._wrap("positions", self._bn(self._bn_positions, True), True))
+        app.router.add_get("/fapi/v1/leverageBracket", self._wrap("positions", self._bn(self._bn_brackets, True),
+                                                                    True))
         app.router.add_post("/fapi/v1/leverage", self._wrap("leverage", self._bn(self._bn_leverage, True), True))
         app.router.add_post("/fapi/v1/marginType", self._wrap("leverage", self._bn(self._bn_margin_type, True), True))
         app.router.add_post("/fapi/v1/positionSide/dual",
@@ -839,7 +841,14 @@ class FakeExchange:
                         "updateTime": _now()})
         return web.json_response(out)
 
+    async def _bn_brackets(self, acc, q, swap) -> web.Response:
+        return web.json_response([{"symbol": sid, "brackets": [
+            {"bracket": 1, "initialLeverage": 125, "notionalCap": 50000000, "notionalFloor": 0,
+             "maintMarginRatio": 0.004, "cum": 0}]} for sid in BINANCE_FUTURES_SPECS])
+
     async def _bn_leverage(self, acc, q, swap) -> web.Response:
+        if not 1 <= int(q["leverage"]) <= 125:
+            raise Refused("-4028", f"Leverage {q['leverage']} is not valid")
         acc.leverage[q["symbol"]] = int(q["leverage"])
         return web.json_response({"symbol": q["symbol"], "leverage": int(q["leverage"]),
                                   "maxNotionalValue": "1000000"})
