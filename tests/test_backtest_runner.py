@@ -7,6 +7,8 @@ import pytest
 
 from engine.backtest.runner import build, finish, run_backtest
 from engine.candles import load_csv
+from engine.strategies import grid as gr
+from engine.strategies import hyperrsi as hr
 from engine.strategies.grid_ladder import MarketRules
 
 HR = [
@@ -55,7 +57,28 @@ def naive(strategy, settings, candles, timeframe, **kw):
     for j in range(drv.first, n):
         drv.process(j)
         equity[j] = sim.cash + sim.position * sim.rules.contract_size * candles.close[j]
+        assert book_matches_desired(strategy, drv, sim), j
     return finish(strategy, kw["symbol"], timeframe, sim, drv, candles, equity, start, n - drv.first)
+
+
+def book_matches_desired(strategy, drv, sim) -> bool:
+    """After every step the resting book is exactly what the strategy's desired_orders says."""
+    book = {k: (w.side, w.type, w.price, w.amount) for k, w in sim.resting().items()}
+    if strategy == "hyperrsi":
+        want = {(o.role, o.stage): (o.side, o.kind, o.price, o.amount, True)  # TPs and the stop are reduce-only
+                for o in hr.desired_orders(drv.s, drv.state)}
+    elif drv.state is None:
+        want = {}
+    else:
+        want = {(o.level, o.role, o.seq): (o.side, "limit", o.price, o.amount, o.reduce_only)
+                for o in gr.desired_orders(drv.state)}
+    for k, (side, kind, p, a, reduce_only) in want.items():
+        if k in book:
+            assert book[k] == (side, kind, p, a), k
+        else:  # only what the account refuses: reduce-only with nothing to reduce (one-way swap)
+            closing = (sim.position > 0 and side == "sell") or (sim.position < 0 and side == "buy")
+            assert reduce_only and sim.market == "swap" and not closing, k
+    return set(book) <= set(want)
 
 
 def same(a, b):

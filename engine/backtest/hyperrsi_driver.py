@@ -44,10 +44,11 @@ class HyperRsiDriver:
         self.first = start  # the first candle stepped with on_candle
         self.long_sig, self.short_sig = rsi_masks(settings, x.rsi_prev, x.rsi)
         entry = np.zeros(self.n, dtype=bool)
+        gated = settings.entry_option == "rsi_trend"  # a signal against a strong trend is only a note
         if settings.direction in ("long", "both"):
-            entry |= self.long_sig
+            entry |= self.long_sig & (x.trend_state != -2) if gated else self.long_sig
         if settings.direction in ("short", "both"):
-            entry |= self.short_sig
+            entry |= self.short_sig & (x.trend_state != 2) if gated else self.short_sig
         entry[:start] = False
         self.entry_idx = np.flatnonzero(entry)
         atr = np.where(np.arange(self.n) >= start, x.atr, np.nan)
@@ -55,6 +56,8 @@ class HyperRsiDriver:
         last = np.maximum.accumulate(valid) if self.n else valid
         self.atr_ff = np.where(last >= 0, atr[np.maximum(last, 0)], np.nan)  # what on_candle leaves in state.atr
         self.atr_moves_orders = settings.tp_option == "atr"
+        self.atr_in_fills = self.atr_moves_orders or (settings.use_sl and settings.sl_option == "atr")
+        self.synced: tuple | None = None  # what the book was last synced from
 
     def begin(self) -> None:
         return None
@@ -62,17 +65,20 @@ class HyperRsiDriver:
     # ---- one candle ----
     def process(self, j: int) -> None:
         s, sim = self.s, self.sim
-        if j > self.start and not math.isnan(self.atr_ff[j - 1]):
-            # the candles skipped before j were no-ops for on_candle except for carrying the ATR
-            self.state = hr.replace(self.state, atr=float(self.atr_ff[j - 1]))
         index = int(self.x.index[j])
         execs = sim.match(j)
+        if execs and self.atr_in_fills and j > self.start and not math.isnan(self.atr_ff[j - 1]):
+            # the candles skipped before j were no-ops for on_candle except for carrying the ATR, which these
+            # settings read when a fill places the take-profits or the stop
+            self.state = hr.replace(self.state, atr=float(self.atr_ff[j - 1]))
         for e in execs:
             w = e.want
             role, stage = (w.role, 0) if w.type == "market" else w.key
             ev = hr.FillEvent(role, e.price, e.amount, e.fee, stage, index)
             self.state = hr.on_fill(s, self.state, ev).state
-        if execs:
+        if execs or sim.dropped:
+            sim.dropped.clear()
+            self.synced = None
             self._sync(j)
         res = hr.on_candle(s, self.state, self.x.at(j))
         self.state = res.state
@@ -88,9 +94,17 @@ class HyperRsiDriver:
         self._sync(j)
 
     def _sync(self, j: int) -> None:
+        st = self.state
+        key = (st.side, st.size, st.tp_stage, st.tp_base_size, st.average, st.stop, st.stop_reason,
+               st.atr if self.atr_moves_orders else None)
+        if key == self.synced:
+            return  # desired_orders reads only these: the book is already right
+        self.synced = key
         wants = [Want((o.role, o.stage), o.side, o.kind, o.price, o.amount, True, o.role if o.role == "stop"
                       else f"tp{o.stage}", o.reason, o.stage) for o in hr.desired_orders(self.s, self.state)]
         self.sim.sync(wants, int(self.sim.ts[j]))
+        if any(w.key not in self.sim.keys for w in wants):
+            self.synced = None  # refused: try again at the next sync
 
     # ---- where the next thing can happen ----
     def next_event(self, i: int) -> int:

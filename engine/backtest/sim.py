@@ -195,6 +195,9 @@ class Sim:
             if w.key not in self.keys:
                 self.place(w, ts)
 
+    def resting(self) -> dict[Any, Want]:
+        return {w.key: w for w, so in self.book.values() if so.type != "market"}
+
     def has_market(self) -> bool:
         return any(w.type == "market" for w, _ in self.book.values())
 
