@@ -33,6 +33,8 @@ GRID = [
      "stop_loss_price": 69_900, "take_profit_price": 60_000},
     {"mode": "adaptive", "levels": 10, "recenter_candles": 30},
     {"lower_price": 62_000, "upper_price": 66_000, "levels": 8, "stop_loss_price": 61_000, "leverage": 3},
+    {"lower_price": 62_500, "upper_price": 64_000, "levels": 6, "trailing_up": True, "trailing_down": True,
+     "take_profit_price": 69_000},
 ]
 
 

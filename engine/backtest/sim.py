@@ -68,6 +68,14 @@ class Execution:
     fee: float
 
 
+def _reachable(so: SimOrder, h: float, lo: float) -> bool:
+    """Whether the candle can fill the order at all (the others are left out of matching, which is the same)."""
+    if so.type == "market":
+        return True
+    p = so.price if so.type == "limit" else so.trigger
+    return (p >= lo) if (so.side == "buy") == (so.type == "limit") else (p <= h)
+
+
 @dataclass(slots=True)
 class Sim:
     """Cash-flow ledger (cash = initial − Σ signed notional − Σ fees; equity = cash + position × mark) and a book.
@@ -219,8 +227,8 @@ class Sim:
         """Fill what candle j reaches (all of it, like the paper exchange's feed), in path order."""
         if not self.book:
             return []
-        sims = [so for _, so in self.book.values()]
         o, h, lo, c = float(self.open[j]), float(self.high[j]), float(self.low[j]), float(self.close[j])
+        sims = [so for _, so in self.book.values() if _reachable(so, h, lo)]
         out = []
         fills = match(sims, o, h, lo, c, self.slippage)
         # A market order was sent at the previous close, so it goes before a stop that the open gaps through
