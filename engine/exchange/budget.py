@@ -60,7 +60,7 @@ class Budgets:
     def private(self, exchange_id: str, api_key: str, rate: float, burst: int = 1) -> Budget:
         return self.get(f"{exchange_id}:account:{fingerprint(api_key)}", rate, burst)
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return sorted(self._by_key)
 
 

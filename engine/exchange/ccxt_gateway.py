@@ -14,6 +14,7 @@ import ccxt.async_support as ccxt
 from db.secret_value import Secret
 from engine.exchange.budget import BUDGETS, Budgets, fingerprint
 from engine.exchange.ccxt_errors import is_duplicate_id, scrub, to_domain
+from engine.exchange.ccxt_logging import silence_ccxt_debug
 from engine.exchange.ccxt_venues import binance_permissions, bybit_permissions, okx_permissions, venue
 from engine.exchange.protocol import (
     Balance,
@@ -46,6 +47,7 @@ D = Decimal
 _STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.CLOSED, "canceled": OrderStatus.CANCELED,
            "cancelled": OrderStatus.CANCELED, "rejected": OrderStatus.REJECTED, "expired": OrderStatus.EXPIRED}
 _NO_CHANGE = ("no need to change", "not modified", "already")
+silence_ccxt_debug()
 
 
 def _dec(x: Any) -> Decimal | None:

@@ -21,7 +21,7 @@ Usage::
 
 Ops (for `op=`): markets, ticker, ohlcv, balance, positions, create, cancel, fetch_order, open_orders, trades,
 leverage, position_mode, config, key_info, time. `hang_seconds` is how long a hung request waits (set it
-above the client's timeout). Client ids are unique among open orders only, as on Binance: resending the id of
+above the client's timeout); `retry_after` is what Binance's 429 asks for. Client ids are unique among open orders only, as on Binance: resending the id of
 an order that already filled makes a second order, which is exactly what a test must be able to catch.
 """
 
@@ -168,10 +168,12 @@ def _s(x: Decimal | None) -> str:
 
 
 class FakeExchange:
-    def __init__(self, venue: str, *, data_dir: str | Path | None = None, hang_seconds: float = 2.0):
+    def __init__(self, venue: str, *, data_dir: str | Path | None = None, hang_seconds: float = 2.0,
+                 retry_after: float = 1.0):
         if venue not in ("okx", "binance"):
             raise ValueError(f"unsupported venue {venue}")
         self.venue, self.data_dir, self.hang_seconds = venue, Path(data_dir) if data_dir else None, hang_seconds
+        self.retry_after = retry_after  # seconds, sent in Binance's Retry-After header on a 429
         self.accounts: dict[str, Account] = {}
         self.orders: dict[str, Order] = {}
         self.created: list[Order] = []  # every order accepted, in order (duplicates show up twice)
@@ -455,7 +457,7 @@ class FakeExchange:
         if self.venue == "okx":
             return web.json_response({"code": "50011", "msg": "Too Many Requests", "data": []}, status=429)
         return web.json_response({"code": -1003, "msg": "Too many requests; current limit is 1200 request weight "
-                                  "per 1 MINUTE."}, status=429, headers={"Retry-After": "1"})
+                                  "per 1 MINUTE."}, status=429, headers={"Retry-After": f"{self.retry_after:g}"})
 
     def _forced(self, params: dict) -> None:
         kind = params.pop("__force__", None)
@@ -468,8 +470,8 @@ class FakeExchange:
     def _okx_auth(self, request: web.Request, body: str) -> tuple[Account, dict]:
         h = request.headers
         acc = self.accounts.get(h.get("OK-ACCESS-KEY", ""))
-        if acc is None:
-            raise Refused("50111", "Invalid OK-ACCESS-KEY", 401)
+        if acc is None:  # echoes what it got, as some venues do: the client must scrub it
+            raise Refused("50111", f"Invalid OK-ACCESS-KEY {h.get('OK-ACCESS-KEY', '')}", 401)
         if h.get("OK-ACCESS-PASSPHRASE") != acc.passphrase:
             raise Refused("50105", "OK-ACCESS-PASSPHRASE incorrect", 401)
         prehash = h.get("OK-ACCESS-TIMESTAMP", "") + request.method + request.raw_path + body
@@ -666,8 +668,9 @@ class FakeExchange:
     # =============================== Binance ===============================
     def _binance_auth(self, request: web.Request, body: str) -> tuple[Account, dict]:
         acc = self.accounts.get(request.headers.get("X-MBX-APIKEY", ""))
-        if acc is None:
-            raise Refused("-2015", "Invalid API-key, IP, or permissions for action.", 401)
+        if acc is None:  # echoes the key it got: the client must scrub it
+            raise Refused("-2015", f"Invalid API-key {request.headers.get('X-MBX-APIKEY', '')}, IP, or permissions "
+                          "for action.", 401)
         raw = body if request.method in ("POST", "PUT") else request.raw_path.partition("?")[2]
         payload, _, sig = raw.rpartition("&signature=")
         want = hmac.new(acc.secret.encode(), payload.encode(), hashlib.sha256).hexdigest()

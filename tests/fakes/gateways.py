@@ -28,8 +28,8 @@ def gateway(fake: FakeExchange, market_type: MarketType = MarketType.SPOT, *, ap
 
 @contextlib.asynccontextmanager
 async def venue(name: str, data_dir: Path | None = None, balances: dict | None = None,
-                **account_kw) -> AsyncIterator[FakeExchange]:
-    async with FakeExchange(name, data_dir=data_dir, hang_seconds=1.2) as fake:
+                retry_after: float = 0.3, **account_kw) -> AsyncIterator[FakeExchange]:
+    async with FakeExchange(name, data_dir=data_dir, hang_seconds=1.2, retry_after=retry_after) as fake:
         fake.add_account(KEY, SECRET, PASSPHRASE, balances or {"USDT": "100000", "BTC": "2", "ETH": "10"},
                          **account_kw)
         yield fake
