@@ -93,11 +93,16 @@ class Notifier:
         return sending + queued
 
     async def drain_once(self) -> int:
-        """Claim everything due now and deliver it; returns how many rows were claimed."""
-        claimed = await self._claim()
-        while self._workers:
-            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
-        return claimed
+        """Deliver until nothing is due and every chat's worker is done; returns how many rows were claimed."""
+        total = 0
+        while True:
+            claimed = await self._claim()
+            total += claimed
+            if claimed:
+                continue
+            if not self._workers:
+                return total
+            await asyncio.wait(list(self._workers.values()), return_when=asyncio.FIRST_COMPLETED)
 
     async def run_forever(self) -> None:
         """Recover, then keep claiming due rows; chats are served concurrently while new rows keep arriving."""

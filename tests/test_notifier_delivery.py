@@ -56,7 +56,7 @@ async def test_each_pending_notification_is_delivered_once_in_the_users_language
     later = await Notification.create(user=en, kind="note", payload={"reason": "x"}, dedup_key="later",
                                       next_attempt_at=datetime.now(UTC) + timedelta(hours=1))
     async with stand_in() as (api, bot):
-        notifier = Notifier(bot, i18n=I18N, pacer=fast_pacer())
+        notifier = Notifier(bot, i18n=I18N, pacer=fast_pacer(), batch=3)  # two claims in one drain
         assert await notifier.drain_once() == 4
         assert await notifier.drain_once() == 0  # nothing twice
         sends = api.calls("sendMessage")
