@@ -1,0 +1,72 @@
+"""Rendering each notification kind in English and Korean; every key the notifier and admin texts need exists."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+
+from bot.i18n import LANGUAGES, LOCALES_DIR, make_i18n, read_catalogue
+from bot.notifier_render import FIELD_PREFIX, KINDS, LINES, UNKNOWN_TITLE, WORD_PREFIXES, i18n_translate, render
+from db.enums import OrderRole, OrderSide
+
+TR = i18n_translate(make_i18n())
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+FILL = {"bot_id": 3, "symbol": "BTC/USDT", "side": "sell", "role": "tp", "level": None, "price": "70000.00",
+        "amount": "0.500", "fee": "1.75", "fee_currency": "USDT", "pnl": "-12.3400"}
+
+
+def _needed_keys() -> set[str]:
+    keys = set(KINDS.values()) | set(LINES) | {UNKNOWN_TITLE}
+    keys |= {WORD_PREFIXES["side"] + s.value for s in OrderSide}
+    keys |= {WORD_PREFIXES["role"] + r.value for r in OrderRole}
+    keys |= {"admin.broadcast.progress", "admin.broadcast.done"}  # looked up by the background sender
+    return keys
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_key_the_notifier_builds_exists_in_both_languages(lang):
+    cat = read_catalogue(LOCALES_DIR / lang, lang)
+    missing = sorted(k for k in _needed_keys() if k not in cat or not cat[k].string)
+    assert not missing
+
+
+def test_same_placeholders_in_both_languages_for_notify_and_admin_keys():
+    en, ko = (read_catalogue(LOCALES_DIR / lang, lang) for lang in ("en", "ko"))
+    keys = [m.id for m in en if m.id and str(m.id).startswith(("notify.", "admin."))]
+    assert len(keys) > 60
+    for key in keys:
+        fields = [{f for _, f, _, _ in string.Formatter().parse(c[key].string) if f} for c in (en, ko)]
+        assert fields[0] == fields[1], key
+        if not key.startswith(("notify.bot", "notify.trade", "admin.user.bot")):
+            assert HANGUL.search(ko[key].string) or not re.search("[A-Za-z]{3}", en[key].string), key
+
+
+def test_fill_in_both_languages_drops_missing_fields_and_trims_decimals():
+    en = render("fill", FILL, "en", TR).splitlines()
+    assert en == ["✅ Order filled", "Bot #3 · BTC/USDT", "Sell 0.5 @ 70000", "Order: take-profit",
+                  "Fee: 1.75 USDT", "Realised PnL: -12.34"]
+    ko = render("fill", FILL, "ko", TR).splitlines()
+    assert ko[0] == "✅ 주문 체결" and ko[2] == "매도 0.5 @ 70000" and ko[3] == "주문 종류: 익절"
+
+
+def test_extra_fields_are_listed_and_unknown_kinds_are_shown_not_dropped():
+    text = render("grid_stopped", {"bot_id": 1, "symbol": "ETH/USDT", "reason": "stop_bound", "levels_open": 4,
+                                   "fee": "0.1"}, "en", TR)
+    assert text.splitlines() == ["⏹ Grid stopped", "Bot #1 · ETH/USDT", "Reason: price left the grid's lower stop "
+                                 "bound", "levels_open: 4", "Fee: 0.1"]
+    unknown = render("margin_call", {"symbol": "BTC/USDT:USDT", "ratio": "0.91", "_internal": 1}, "ko", TR)
+    assert unknown.splitlines() == ["🔔 이벤트: margin_call", "심볼: BTC/USDT:USDT", "ratio: 0.91"]
+    assert render("note", {}, "en", TR) == "ℹ️ Strategy note"
+
+
+def test_an_unknown_reason_code_is_shown_raw_and_odd_values_survive():
+    text = render("bot_error", {"bot_id": 2, "symbol": "X/Y", "error": "ExchangeUnavailable: timeout",
+                                "reason": "weird_code", "ids": [1, 2], "ok": True, "price": "NaN"}, "en", TR)
+    assert "Reason: weird_code" in text and "Error: ExchangeUnavailable: timeout" in text
+    assert "ids: 1, 2" in text and "ok: true" in text and "Price: NaN" in text
+
+
+def test_field_labels_exist_for_some_common_fields():
+    assert TR(FIELD_PREFIX + "symbol", "ko") == "심볼"
