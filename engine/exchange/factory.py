@@ -11,9 +11,11 @@ from engine.exchange.ccxt_gateway import CcxtGateway
 from engine.exchange.ccxt_venues import VENUES
 from engine.exchange.paper import PaperExchange
 from engine.exchange.protocol import Exchange, KeyCheck, MarketType
+from engine.exchange.retry import RetryPolicy
 
 PAPER_DEFAULT_BALANCES = {"USDT": "10000"}
 PAPER_DATA_EXCHANGE = "okx"  # whose public candles a paper account trades on when nothing is replayed
+KEY_CHECK_POLICY = RetryPolicy(attempts=2, base=0.3)  # someone is waiting in the chat: one quick retry
 
 
 def _urls_for(exchange_id: str, urls_override: str | dict | None) -> str | dict | None:
@@ -59,7 +61,7 @@ async def check_api_key(exchange_id: str, market_type: MarketType | str, api_key
     if venue.needs_passphrase and not passphrase:
         return KeyCheck(False, False, None, f"{exchange_id} keys need the passphrase chosen when creating the key")
     gw = CcxtGateway(exchange_id, MarketType(market_type), api_key=api_key, secret=secret, passphrase=passphrase,
-                     urls_override=_urls_for(exchange_id, urls_override))
+                     urls_override=_urls_for(exchange_id, urls_override), policy=KEY_CHECK_POLICY)
     try:
         return await gw.check_key()
     finally:
