@@ -471,3 +471,24 @@ def resample(ts, o, h, lo, c, v, step):
             rv[k] += v[i]
         rc[k] = c[i]
     return rts, ro, rh, rl, rc, rv
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel now, so that the first candle close does not stall the
+    event loop for seconds; run it in a worker thread at start-up."""
+    x = np.linspace(100.0, 110.0, 300)
+    h, lo = x + 1.0, x - 1.0
+    ts = np.arange(300, dtype=np.int64) * 60_000
+    jma(x, 0.1, 0.3, 2.0, 5)
+    efficiency_ratio(x, 20)
+    er_adaptive(x, 20, 1 / 3)
+    vidya(x, 20, 9)
+    rational_quadratic(x, np.ones(7))
+    bbands(x, 20, 2.0)
+    bb_state(x, 15, 1.5, 100, 60, 20, 10, 50)
+    dmi(h, lo, x, 14)
+    adx_state(h, lo, x, 28, 20.0)
+    persist(np.zeros(300, dtype=np.int8), np.zeros(300, dtype=np.int8))
+    map_closed(ts, 60_000, ts[::15], 900_000, np.zeros(20, dtype=np.int8), np.int8(0))
+    map_closed(ts, 60_000, ts[::15], 900_000, np.zeros(20), np.nan)
+    resample(ts, x, h, lo, x, x, 900_000)

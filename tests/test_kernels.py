@@ -62,3 +62,7 @@ def test_resample_keeps_gaps_and_partial_buckets():
     assert r.ts.tolist() == [0, 15 * m, 30 * m]
     assert r.open.tolist() == [1, 7, 8] and r.close.tolist() == [6.5, 7.5, 8.5]
     assert r.high.tolist() == [16, 17, 18] and r.low.tolist() == [-9, -3, -2] and r.volume.tolist() == [6, 1, 1]
+
+
+def test_warm_up_runs_every_kernel():
+    kernels.warm_up()  # fails on any kernel that no longer compiles for the types the engine passes
