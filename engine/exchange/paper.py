@@ -84,6 +84,7 @@ class PaperExchange:
     _trades: list[Trade] = field(default_factory=list)
     _positions: dict[str, _Position] = field(default_factory=dict)
     _leverage: dict[str, int] = field(default_factory=dict)
+    _margin_mode: dict[str, MarginMode] = field(default_factory=dict)  # reported; liquidation is isolated-style
     _last: dict[str, Decimal] = field(default_factory=dict)
     _ts: dict[str, int] = field(default_factory=dict)
     _seq: int = 0
@@ -179,7 +180,7 @@ class PaperExchange:
             sign = 1 if pos.contracts > 0 else -1
             out.append(PositionInfo(sym, Side.BUY if sign > 0 else Side.SELL, abs(pos.contracts), pos.entry,
                                     self._last.get(sym), lev, self.liquidation_price(sym), self._upnl(sym),
-                                    MarginMode.ISOLATED))
+                                    self._margin_mode.get(sym, MarginMode.ISOLATED)))
         return out
 
     def liquidation_price(self, symbol: str) -> Decimal | None:
@@ -198,6 +199,7 @@ class PaperExchange:
         if pos and pos.contracts:
             raise InvalidOrder("cannot change leverage with an open position")
         self._leverage[symbol] = leverage
+        self._margin_mode[symbol] = MarginMode(margin_mode)
 
     # ---- orders ----
     async def create_order(self, r: OrderRequest) -> OrderInfo:
