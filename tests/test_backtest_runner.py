@@ -24,6 +24,7 @@ HR = [
     {"trailing_stop_active": True, "use_trailing_stop_value_with_tp2_tp3_difference": True, "use_tp1": False,
      "tp2_value": 0.5, "tp3_value": 0.8, "tp2_ratio": 50, "tp3_ratio": 50, "trailing_start_point": "tp3",
      "leverage": 3, "pyramiding_limit": 5},
+    {"leverage": 50, "use_trend_close": False, "entry_option": "rsi_only", "rsi_entry_option": "cross"},
 ]
 GRID = [
     {"lower_price": 60_000, "upper_price": 68_000, "levels": 30},

@@ -61,7 +61,10 @@ class GridDriver:
         sim.dropped.clear()
         for e in execs:
             w = e.want
-            if w.role == "close":
+            if w.role == "liquidation":  # the exchange closed everything: the grid stops
+                self.close_entry = gr.average_entry(self.state)
+                self.state, _ = gr.stop(s, self.state, False, "liquidation")
+            if w.role in ("close", "liquidation"):
                 self._book_close(e.price, e.amount, e.fee)
                 self.state = gr.on_close_fill(self.state, e.price, e.amount, e.fee, self.close_entry)
             else:

@@ -74,6 +74,8 @@ class HyperRsiDriver:
         for e in execs:
             w = e.want
             role, stage = (w.role, 0) if w.type == "market" else w.key
+            if role == "liquidation":
+                role = "stop"  # to the strategy a liquidation is a forced exit of the whole position
             ev = hr.FillEvent(role, e.price, e.amount, e.fee, stage, index)
             self.state = hr.on_fill(s, self.state, ev).state
         if execs or sim.dropped:

@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from engine.exchange.paper import MAINTENANCE as PAPER_MAINTENANCE
 from engine.exchange.paper_matching import SimOrder, match
 from engine.strategies.grid_ladder import MarketRules, round_amount, round_price
 
 EPS = 1e-12
+MAINTENANCE = float(PAPER_MAINTENANCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,12 +223,41 @@ class Sim:
                 up = min(up, p)
             else:
                 dn = max(dn, p)
+        liq = self.liquidation_price()
+        if liq is not None:
+            up, dn = (up, max(dn, liq)) if self.position > 0 else (min(up, liq), dn)
         return up, dn
+
+    def liquidation_price(self) -> float | None:
+        """The paper exchange's isolated-style level: entry·(1 ∓ 1/leverage ± maintenance); swap only."""
+        if self.market != "swap" or self.position == 0:
+            return None
+        if self.position > 0:
+            return self.entry * (1 - 1 / self.leverage + MAINTENANCE)
+        return self.entry * (1 + 1 / self.leverage - MAINTENANCE)
+
+    def _liquidate(self, j: int) -> Execution | None:
+        """After the candle's fills, as the paper exchange does: close everything at the liquidation price (kept
+        inside the candle), no fee, and the exchange cancels every resting order."""
+        liq = self.liquidation_price()
+        h, lo = float(self.high[j]), float(self.low[j])
+        if liq is None or not ((self.position > 0 and lo <= liq) or (self.position < 0 and h >= liq)):
+            return None
+        side = "sell" if self.position > 0 else "buy"
+        amount, price = abs(self.position), min(max(liq, lo), h)
+        self._apply(side, amount, price, 0.0)
+        self.book.clear()
+        self.keys.clear()
+        w = Want(("liquidation",), side, "market", None, amount, True, "liquidation", "liquidation")
+        self.fills.append(FillRecord(int(self.ts[j]), side, price, amount, 0.0, "liquidation", "liquidation", None,
+                                     "market", None, True))
+        return Execution(w, price, amount, 0.0)
 
     def match(self, j: int) -> list[Execution]:
         """Fill what candle j reaches (all of it, like the paper exchange's feed), in path order."""
         if not self.book:
-            return []
+            liq = self._liquidate(j)
+            return [liq] if liq else []
         o, h, lo, c = float(self.open[j]), float(self.high[j]), float(self.low[j]), float(self.close[j])
         sims = [so for _, so in self.book.values() if _reachable(so, h, lo)]
         out = []
@@ -248,4 +279,5 @@ class Sim:
                                          w.level, so.type, so.price if so.type == "limit" else so.trigger,
                                          f.taker))
             out.append(Execution(w, float(f.price), amount, fee))
-        return out
+        liq = self._liquidate(j)
+        return [*out, liq] if liq else out
