@@ -79,3 +79,26 @@ def test_bad_settings_are_explained(slice_csv, tmp_path):
     p = run("--strategy", "hyperrsi", "--data", str(tmp_path / "nothing.csv"), "--timeframe", "1m",
             "--symbol", "X/Y")
     assert p.returncode == 2 and "error:" in p.stderr
+
+
+def test_plot_into_memory_from_threads(shared_data):
+    """The chat renders charts in worker threads: no shared pyplot state, PNG bytes out."""
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine.backtest.plot import plot
+    from engine.backtest.runner import run_backtest
+
+    c = load_csv(shared_data / "BTC_USDT-15m.csv")[:2_000]
+    results = [run_backtest("hyperrsi", {}, c, timeframe="15m"),
+               run_backtest("grid", {"mode": "adaptive", "recenter_candles": 8}, c, timeframe="15m")]
+
+    def render(r):
+        buf = io.BytesIO()
+        plot(r, c, buf)
+        return buf.getvalue()
+
+    with ThreadPoolExecutor(2) as pool:
+        pngs = list(pool.map(render, results * 2))
+    assert all(p[:8] == b"\x89PNG\r\n\x1a\n" and len(p) > 20_000 for p in pngs)
+    assert pngs[0] == pngs[2] and pngs[1] == pngs[3]

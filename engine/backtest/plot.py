@@ -1,16 +1,15 @@
-"""The backtest chart: price with fills marked, and the equity curve below (matplotlib, headless Agg)."""
+"""The backtest chart: price with fills marked, and the equity curve below (matplotlib Agg, no pyplot state)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from engine.backtest.runner import BacktestResult
 from engine.candles import Candles
@@ -26,11 +25,15 @@ def _thin(n: int) -> np.ndarray:
     return np.unique(np.r_[np.arange(0, n, max(1, n // MAX_POINTS)), n - 1]) if n else np.arange(0)
 
 
-def plot(result: BacktestResult, candles: Candles, path: str | Path) -> Path:
-    """Write the chart to `path` (PNG) and return it."""
+def plot(result: BacktestResult, candles: Candles, out: str | Path | BinaryIO) -> None:
+    """Write the chart as PNG to a path or a binary file object (e.g. BytesIO for a chat photo).
+
+    Builds its own Figure (no pyplot), so it is safe in a worker thread.
+    """
     m = result.metrics
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(12, 7), sharex=True, height_ratios=[3, 2],
-                                   constrained_layout=True)
+    fig = Figure(figsize=(12, 7), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     k = _thin(len(candles))
     ax1.plot(_dates(candles.ts[k]), candles.close[k], color="#555", lw=0.8, label="close")
     fills = result.fills
@@ -54,7 +57,4 @@ def plot(result: BacktestResult, candles: Candles, path: str | Path) -> Path:
     ax2.set_ylabel("equity")
     ax2.grid(alpha=0.3)
     ax2.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax2.xaxis.get_major_locator()))
-    path = Path(path)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    fig.savefig(out, format="png", dpi=100)
