@@ -107,10 +107,11 @@ def test_adx_gate_off_gives_zero_state(btc_15m):
 
 
 def test_warmup_lengths():
-    assert warmup(HyperRsiSettings(timeframe="1m")) == 15 * 300  # 300 closed 15m candles for the trend filter
-    assert warmup(HyperRsiSettings(timeframe="15m")) == 2 * 300
-    assert warmup(HyperRsiSettings(timeframe="4h", rsi_period=100)) == 12 * 100 + 1
-    assert warmup(GridSettings(mode="adaptive")) == 16 * (12 * 28 // 2 + 52)
+    assert warmup(HyperRsiSettings(timeframe="1m")) == 15 * 900  # 900 closed 15m candles for the trend filter
+    assert warmup(HyperRsiSettings(timeframe="15m")) == 2 * 900
+    assert warmup(HyperRsiSettings(timeframe="4h", rsi_period=100)) == 2 * 900  # the filter reads 8h candles
+    assert warmup(HyperRsiSettings(timeframe="1d", rsi_period=100)) == 12 * 100 + 1  # here the RSI needs more
+    assert warmup(GridSettings(mode="adaptive")) == 16 * 440  # 440 closed 4h candles for the ADX state
     assert warmup(GridSettings(mode="adaptive", adx_gate=False, fama_length=40)) == 12 * 40 + 60
 
 
