@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -74,7 +75,9 @@ class Notifier:
         self.backoff, self.backoff_cap, self.lease, self.poll = backoff, backoff_cap, lease, poll
         self._now = clock
         self._token = uuid.uuid4().hex[:12]
-        self._queues: dict[int, list[Notification]] = {}  # user id -> claimed rows, oldest first
+        self._queues: dict[int, deque[Notification]] = {}  # user id -> claimed rows, oldest first
+        self._held: set[int] = set()  # ids in the queues or being sent: never queued twice
+        self._orphans: list[Notification] = []  # held rows a failing worker could not hand back yet
         self._workers: dict[int, asyncio.Task] = {}
         self.sent = self.dropped = self.failed = self.retried = 0
 
@@ -129,7 +132,14 @@ class Notifier:
     # ---- claiming ----
 
     async def _claim(self) -> int:
-        room = self.max_queued - sum(len(q) for q in self._queues.values())
+        if self._orphans:
+            orphans, self._orphans = self._orphans, []
+            try:
+                await self._release(orphans)
+            except Exception:
+                self._orphans.extend(orphans)
+                raise
+        room = self.max_queued - len(self._held)
         if room <= 0:
             return 0
         now = self._now()
@@ -140,6 +150,7 @@ class Notifier:
             .limit(min(self.batch, room))
             .values_list("id", flat=True)
         )
+        ids = [i for i in ids if i not in self._held]  # a lease that ran out under a long queue: still ours
         if not ids:
             return 0
         marker = f"{QUEUED}{self._token}:{now.timestamp():.0f}"
@@ -149,18 +160,18 @@ class Notifier:
         )
         rows = await Notification.filter(id__in=list(ids), last_error=marker).order_by("id").select_related("user")
         for row in rows:
-            queue = self._queues.setdefault(row.user_id, [])  # type: ignore[attr-defined]
-            queue.append(row)
+            self._queues.setdefault(row.user_id, deque()).append(row)  # type: ignore[attr-defined]
+            self._held.add(row.id)
         for user_id in {r.user_id for r in rows}:  # type: ignore[attr-defined]
             if user_id not in self._workers:
                 self._workers[user_id] = asyncio.create_task(self._work(user_id), name=f"notify-{user_id}")
         return len(rows)
 
     async def _work(self, user_id: int) -> None:
+        queue = self._queues[user_id]
         try:
-            queue = self._queues[user_id]
             while queue:
-                row = queue.pop(0)
+                row = queue[0]
                 try:
                     outcome = await self._deliver(row)
                 except asyncio.CancelledError:
@@ -168,13 +179,27 @@ class Notifier:
                 except Exception:  # a bug must not kill the chat's worker: the row is retried later
                     log.exception("notifier: delivering notification %s failed", row.id)
                     outcome = await self._retry_later(row, row.attempts + 1, "internal error")
+                if queue and queue[0] is row:
+                    queue.popleft()
+                self._held.discard(row.id)
                 if outcome in (Outcome.BLOCKED, Outcome.RETRY):
-                    await self._release(queue)  # keep the chat's order: the rest waits for the next round
-                    queue.clear()
+                    await self._release(list(queue))  # keep the chat's order: the rest waits for the next round
+                    self._forget(queue)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the database failed under us: hand the rows back at the next claim
+            log.exception("notifier: worker for user %s stopped", user_id)
+            self._orphans.extend(queue)
+            self._forget(queue)
         finally:
             self._workers.pop(user_id, None)
             if not self._queues.get(user_id):
                 self._queues.pop(user_id, None)
+
+    def _forget(self, queue: deque[Notification]) -> None:
+        for r in queue:
+            self._held.discard(r.id)
+        queue.clear()
 
     async def _release(self, rows: list[Notification]) -> None:
         if rows:
@@ -236,7 +261,7 @@ class Notifier:
         )
         queue = self._queues.get(user.id)
         if queue:
-            queue.clear()
+            self._forget(queue)
 
     async def _fail(self, row: Notification, error: str) -> None:
         self.failed += 1

@@ -208,3 +208,39 @@ def test_every_runtime_kind_has_its_own_title_in_both_languages(kind):
     assert not en.startswith("notify.") and not ko.startswith("notify.")
     assert en.splitlines()[0] != ko.splitlines()[0]
     assert "Event:" not in en
+
+
+async def test_an_expired_lease_under_a_long_queue_never_queues_a_row_twice(db):
+    u = await user(8001)
+    for i in range(5):
+        await notify(u.id, "note", {"reason": f"n{i}"}, dedup("note", "lease", i))
+    async with stand_in() as (api, bot):
+        # lease 0: every claimed row is due again at once while it waits for its chat's 1 s spacing
+        notifier = Notifier(bot, i18n=I18N, pacer=Pacer(100, 8, chat_burst=1), lease=0, poll=0.02)
+        task = asyncio.create_task(notifier.run_forever())
+        try:
+            for _ in range(100):
+                await asyncio.sleep(0.05)
+                if await Notification.filter(status=NotificationStatus.SENT).count() == 5:
+                    break
+            await asyncio.sleep(0.6)  # time enough for any second copy to go out
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        texts = [c.text for c in api.calls("sendMessage", chat_id=8001)]
+    assert len(texts) == 5 and len(set(texts)) == 5
+
+
+async def test_a_payload_the_renderer_chokes_on_still_reaches_the_user(db):
+    u = await user(8101)
+    await notify(u.id, "fill", FILL, dedup("fill", "choke", 1))
+
+    def broken(key: str, lang: str) -> str:
+        raise KeyError(key)
+
+    async with stand_in() as (api, bot):
+        await Notifier(bot, translate=broken, pacer=fast_pacer()).drain_once()
+        (call,) = api.calls("sendMessage", chat_id=8101)
+    assert call.text.startswith("fill: ") and "65000.50" in call.text
+    assert (await Notification.get(user=u)).status == NotificationStatus.SENT
