@@ -38,6 +38,7 @@ class GridDriver:
         self.entry_fees: dict[int, float] = {}  # per level, the entry fees not yet booked into a trade
         self.seen: dict[int, gr.Level] = {}  # the level objects the book was last synced with
         self.sizable: dict[float, bool] = {}
+        self.synced_levels: tuple | None = None
 
     def begin(self) -> None:
         j = self.start
@@ -58,6 +59,7 @@ class GridDriver:
         execs = sim.match(j)
         for w in sim.dropped:
             self.seen.pop(w.level, None)
+            self.synced_levels = None
         sim.dropped.clear()
         for e in execs:
             w = e.want
@@ -101,6 +103,9 @@ class GridDriver:
 
     def _sync(self, j: int) -> None:
         """Bring the book in line with `desired_orders`, looking only at levels whose object changed."""
+        if self.state.levels is self.synced_levels:
+            return
+        self.synced_levels = self.state.levels
         now = {lvl.index: lvl for lvl in self.state.levels}
         changed = {k for k, lvl in now.items() if self.seen.get(k) is not lvl} | (self.seen.keys() - now.keys())
         if not changed:
@@ -114,6 +119,7 @@ class GridDriver:
         for w in wants:
             if w.key not in self.sim.keys:  # refused: try again at the next sync
                 self.seen.pop(w.level, None)
+                self.synced_levels = None
 
     # ---- where the next thing can happen ----
     def next_event(self, i: int) -> int:

@@ -101,8 +101,16 @@ def run_backtest(strategy: Strategy, settings: Any, candles: Candles, *, symbol:
                  market_rules: MarketRules | None = None) -> BacktestResult:
     """Run `strategy` with `settings` over `candles` of `timeframe` (the settings' timeframe is set to it).
 
-    Orders and fills follow the paper exchange: market orders asked at a candle's close fill at the next open,
-    resting orders fill on the candles after they were placed, in the order the OHLC path reaches them.
+    Each candle j is handled as the live runner handles a closed candle on the paper exchange:
+    1. the orders on the book are matched on candle j with `paper_matching` (a market order sent at the previous
+       close fills at this open, before a stop the open gaps through), then a swap position is liquidated if
+       the candle reached the paper exchange's liquidation price;
+    2. every fill goes to the strategy's `on_fill`, in path order, then the book is synced to `desired_orders`;
+    3. `on_candle(j)`; the market orders it asks for are placed (they fill at candle j+1's open), and the book is
+       synced again. An order placed while handling candle j is recorded in `.orders` with ts = candle j's open
+       time and can fill from candle j+1 on.
+    Candles where none of this can change anything are skipped (found vectorised); the result is the same as
+    stepping every candle, which the tests check against such a loop.
     """
     settings, sim, drv, start = build(strategy, settings, candles, symbol=symbol, timeframe=timeframe,
                                       initial_equity=initial_equity, maker_fee=maker_fee, taker_fee=taker_fee,
