@@ -112,10 +112,16 @@ async def test_broadcast_survives_429s_from_a_too_fast_pacer_without_duplicates(
     chats = list(range(2_000_000, 2_000_150))
     async with stand_in(RateLimit(overall=30, per_chat=1, retry_after=1)) as (api, bot):
         pacer = Pacer(rate=60, headroom=1.0)  # deliberately twice the limit: the stand-in must push back
-        receipt = await send_broadcast(bot, pacer, chats, "ping")
+        seen: list[tuple[int, int]] = []
+
+        async def progress(r):
+            seen.append((r.done, r.delivered))
+
+        receipt = await send_broadcast(bot, pacer, chats, "ping", on_progress=progress, progress_every=0.5)
         refused = api.calls("sendMessage", ok=False)
         ok = api.calls("sendMessage", ok=True)
     assert refused and {c.error_code for c in refused} == {429}
     assert pacer.pauses >= 1
     assert receipt.delivered == 150 and receipt.failed == 0
     assert Counter(c.chat_id for c in ok) == Counter(chats)  # every chat exactly once
+    assert len(seen) >= 4 and seen == sorted(seen) and seen[-1][0] < 150  # progress while sending, growing

@@ -244,3 +244,29 @@ async def test_a_payload_the_renderer_chokes_on_still_reaches_the_user(db):
         (call,) = api.calls("sendMessage", chat_id=8101)
     assert call.text.startswith("fill: ") and "65000.50" in call.text
     assert (await Notification.get(user=u)).status == NotificationStatus.SENT
+
+
+async def test_a_split_message_interrupted_mid_way_resumes_without_repeating_parts(db):
+    from aiogram.exceptions import TelegramNetworkError
+    from aiogram.methods import SendMessage
+
+    u = await user(8201)
+    details = "\n".join(f"line {i:04d} " + "x" * 60 for i in range(200))  # about four parts
+    await notify(u.id, "recovery_summary", {"details": details}, dedup("rec", "resume"))
+    async with stand_in() as (api, bot):
+        notifier = Notifier(bot, i18n=I18N, pacer=fast_pacer(), backoff=0)
+        real_send, calls = notifier._send, []
+
+        async def flaky(chat_id: int, text: str) -> None:
+            calls.append(text)
+            if len(calls) == 2:  # the second part times out once
+                raise TelegramNetworkError(SendMessage(chat_id=chat_id, text=text), "timeout")
+            await real_send(chat_id, text)
+
+        notifier._send = flaky
+        await notifier.drain_once()
+        parts = [c.text for c in api.calls("sendMessage", chat_id=8201)]
+    row = await Notification.get(user=u)
+    assert row.status == NotificationStatus.SENT and row.attempts == 2
+    assert len(parts) == len(set(parts)) >= 3  # each part once: the retry started at the failed part
+    assert details in "\n".join(parts)
