@@ -116,6 +116,7 @@ class CcxtGateway:
         self._markets_lock: asyncio.Lock | None = None
         self._one_way_done = False
         self._modes: dict[str, str] = {}  # margin mode chosen per swap symbol
+        self._algo_ids: dict[str, str | None] = {}  # OKX: child order id -> its trigger order's client id
 
     def __repr__(self) -> str:
         return f"CcxtGateway({self.exchange_id}, {self.market_type}, account={self.account})"
@@ -268,11 +269,16 @@ class CcxtGateway:
             OrderType.MARKET if typ == "market" else OrderType.LIMIT)
         fee = o.get("fee") or {}
         amount = _dec(o.get("amount")) or (fallback.amount if fallback else D(0))
+        raw = o.get("info") or {}
+        client_id = o.get("clientOrderId") or raw.get("algoClOrdId") or (fallback and fallback.client_order_id)
+        filled, average = _dec(o.get("filled")) or D(0), _dec(o.get("average"))
+        if raw.get("algoId") and "actualSz" in raw:  # an OKX trigger order: what it became
+            otype, filled, average = OrderType.STOP_MARKET, _dec(raw.get("actualSz")) or D(0), _dec(raw.get("actualPx"))
         return OrderInfo(
-            id=str(o.get("id")), client_order_id=o.get("clientOrderId") or (fallback and fallback.client_order_id),
+            id=str(o.get("id")), client_order_id=client_id or None,
             symbol=o.get("symbol") or (fallback.symbol if fallback else ""), side=Side(side), type=otype,
-            status=status, amount=amount, filled=_dec(o.get("filled")) or D(0), price=_dec(o.get("price")),
-            average=_dec(o.get("average")), trigger_price=trigger, reduce_only=bool(o.get("reduceOnly")),
+            status=status, amount=amount, filled=filled, price=_dec(o.get("price")),
+            average=average, trigger_price=trigger, reduce_only=bool(o.get("reduceOnly")),
             fee=abs(_dec(fee.get("cost")) or D(0)), fee_currency=fee.get("currency"), ts=o.get("timestamp"),
         )
 
@@ -309,7 +315,10 @@ class CcxtGateway:
             float(trigger) if trigger is not None else None)
 
     def _order_params(self, r: OrderRequest, trigger: float | None) -> dict[str, Any]:
-        params: dict[str, Any] = {self.venue.client_id_param: r.client_order_id}
+        id_param = self.venue.client_id_param
+        if trigger is not None and self.venue.trigger_client_id_param:
+            id_param = self.venue.trigger_client_id_param
+        params: dict[str, Any] = {id_param: r.client_order_id}
         if r.reduce_only and self.market_type == MarketType.SWAP:
             params["reduceOnly"] = True
         if r.post_only:
@@ -369,8 +378,9 @@ class CcxtGateway:
                 continue
             info = self._to_info(raw, r)
             if raw.get("status") is None:  # a bare acknowledgement (OKX): learn the state
+                stop = r.type == OrderType.STOP_MARKET and self.venue.separate_triggers
                 try:
-                    return await self.fetch_order(r.symbol, order_id=info.id)
+                    return await self._fetch(r.symbol, info.id, None, trigger=bool(stop))
                 except ExchangeError:
                     return info
             return info
@@ -379,7 +389,8 @@ class CcxtGateway:
     async def _lookup(self, r: OrderRequest) -> OrderInfo | None:
         """The order with our client id, None if the exchange says there is none, UnknownOutcome if it can't say."""
         try:
-            return await self.fetch_order(r.symbol, client_order_id=r.client_order_id)
+            stop = r.type == OrderType.STOP_MARKET and self.venue.separate_triggers
+            return await self._fetch(r.symbol, None, r.client_order_id, trigger=bool(stop))
         except OrderNotFound:
             return None
         except ExchangeError as e:
@@ -394,20 +405,50 @@ class CcxtGateway:
         return None, {"clientOrderId": client_order_id}
 
     async def fetch_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
+        return await self._fetch(symbol, order_id, client_order_id, trigger=None)
+
+    async def _fetch(self, symbol: str, order_id: str | None, client_order_id: str | None, *,
+                     trigger: bool | None) -> OrderInfo:
+        """trigger=None: a regular order, else (where stop orders live apart) a stop order."""
         await self.load_markets()
         oid, params = self._id_params(order_id, client_order_id)
-        raw = await self._call("fetch_order", lambda: self._ex.fetch_order(oid, symbol, dict(params)), private=True)
+        if trigger:
+            params["trigger"] = True
+        try:
+            raw = await self._call("fetch_order", lambda: self._ex.fetch_order(oid, symbol, dict(params)),
+                                   private=True)
+        except OrderNotFound:
+            if trigger is None and self.venue.separate_triggers:
+                return await self._fetch(symbol, order_id, client_order_id, trigger=True)
+            raise
         return self._to_info(raw)
 
     async def cancel_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
+        """Cancel and return the order's state. A cancel retried after a lost answer, or of an order that just
+        filled, is answered from the order's real state instead of "not found"."""
         await self.load_markets()
         oid, params = self._id_params(order_id, client_order_id)
-        await self._call("cancel_order", lambda: self._ex.cancel_order(oid, symbol, dict(params)), private=True)
+        try:
+            await self._call("cancel_order", lambda: self._ex.cancel_order(oid, symbol, dict(params)), private=True)
+        except OrderNotFound:
+            info = await self.fetch_order(symbol, order_id, client_order_id)  # OrderNotFound if it never existed
+            if info.status != OrderStatus.OPEN:
+                return info
+            if not self.venue.separate_triggers or info.type != OrderType.STOP_MARKET:
+                raise
+            # a stop order in its own namespace: cancelled by its exchange id
+            await self._call("cancel_order", lambda: self._ex.cancel_order(info.id, symbol, {"trigger": True}),
+                             private=True)
+            return await self._fetch(symbol, info.id, None, trigger=True)
         return await self.fetch_order(symbol, order_id, client_order_id)
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderInfo]:
         await self.load_markets()
         raw = await self._call("fetch_open_orders", lambda: self._ex.fetch_open_orders(symbol), private=True)
+        if self.venue.separate_triggers:
+            raw = raw + await self._call("fetch_open_orders",
+                                         lambda: self._ex.fetch_open_orders(symbol, None, None, {"trigger": True}),
+                                         private=True)
         return [self._to_info(o) for o in raw]
 
     async def fetch_my_trades(self, symbol: str, since: int | None = None, limit: int | None = None) -> TradesPage:
@@ -420,12 +461,22 @@ class CcxtGateway:
         for t in sorted(raw, key=lambda t: (t.get("timestamp") or 0, str(t.get("id")))):
             fee = t.get("fee") or {}
             info = t.get("info") or {}
-            trades.append(Trade(str(t["id"]), str(t.get("order")), info.get("clOrdId") or info.get("clientOrderId"),
+            cid = info.get("clOrdId") or info.get("clientOrderId")
+            if not cid and self.venue.separate_triggers and self.exchange_id == "okx" and t.get("order"):
+                cid = await self._algo_client_id(symbol, str(t["order"]))
+            trades.append(Trade(str(t["id"]), str(t.get("order")), cid or None,
                                 t["symbol"], Side(t["side"]), D(str(t["price"])), D(str(t["amount"])),
                                 abs(_dec(fee.get("cost")) or D(0)), fee.get("currency"), int(t["timestamp"]),
                                 bool(info.get("reduceOnly") in (True, "true"))))
         cursor = trades[-1].ts if trades else since
         return TradesPage(trades, cursor)
+
+    async def _algo_client_id(self, symbol: str, order_id: str) -> str | None:
+        """OKX: the client id of the trigger order that became market order `order_id` (cached; None if none)."""
+        if order_id not in self._algo_ids:
+            raw = await self._call("fetch_order", lambda: self._ex.fetch_order(order_id, symbol), private=True)
+            self._algo_ids[order_id] = (raw.get("info") or {}).get("algoClOrdId") or None
+        return self._algo_ids[order_id]
 
     # ---- registration ----
     async def check_key(self) -> KeyCheck:

@@ -17,7 +17,10 @@ Usage::
         fake.fail_next("server_error", times=2)    # 503 twice; "duplicate" / "insufficient" refuse a create
         fake.chaos(0.3, seed=7)                    # 30 % of requests fail with a random network-class failure
         fake.chaos(0)                              # stop the chaos
-        fake.created, fake.duplicates(), fake.requests, fake.fill(order_id), fake.orders
+        fake.created, fake.duplicates(), fake.requests, fake.fill(order_id), fake.orders, fake.algos
+
+OKX trigger orders go to /trade/order-algo, are named only by `algoClOrdId`, and become a market order (whose
+details carry `algoClOrdId`/`algoId`) when `set_price` crosses their trigger.
 
 Ops (for `op=`): markets, ticker, ohlcv, balance, positions, create, cancel, fetch_order, open_orders, trades,
 leverage, position_mode, config, key_info, time. `hang_seconds` is how long a hung request waits (set it
@@ -130,7 +133,11 @@ class Order:
     filled: Decimal = ZERO
     avg: Decimal | None = None
     fee: Decimal = ZERO
-    status: str = "open"  # open / filled / canceled
+    status: str = "open"  # open / filled / canceled (an OKX trigger order: live / effective / canceled)
+    trigger: Decimal | None = None  # OKX trigger (algo) orders: type "trigger"
+    child: str = ""  # the market order a trigger order became
+    algo_client_id: str = ""  # on that child: its trigger order's ids
+    algo_id: str = ""
 
 
 @dataclass
@@ -176,6 +183,7 @@ class FakeExchange:
         self.retry_after = retry_after  # seconds, sent in Binance's Retry-After header on a 429
         self.accounts: dict[str, Account] = {}
         self.orders: dict[str, Order] = {}
+        self.algos: dict[str, Order] = {}  # OKX trigger orders, by algoId
         self.created: list[Order] = []  # every order accepted, in order (duplicates show up twice)
         self.fills: list[Fill] = []
         self.prices: dict[str, Decimal] = dict(DEFAULT_PRICES)
@@ -247,6 +255,15 @@ class FakeExchange:
                 continue
             if (o.side == "buy" and px <= o.price) or (o.side == "sell" and px >= o.price):
                 out.append(self._execute(o, o.price, o.amount - o.filled, maker=True))
+        for a in list(self.algos.values()):
+            if a.status != "open" or self._spec(a).pair != pair:
+                continue
+            if (a.side == "buy" and px >= a.trigger) or (a.side == "sell" and px <= a.trigger):
+                child = self._place(self.accounts[a.api_key], a.inst, a.swap, a.side, "market", a.amount, None, "",
+                                    a.reduce_only, a.margin_mode)
+                child.algo_client_id, child.algo_id = a.client_id, a.id
+                a.status, a.child, a.filled, a.avg = "filled", child.id, child.filled, child.avg
+                out.append(self.fills[-1])
         return out
 
     def fill(self, order_id: str, amount=None) -> Fill:
@@ -258,7 +275,8 @@ class FakeExchange:
         """Client ids that were accepted more than once, with their count."""
         seen: dict[str, int] = {}
         for o in self.created:
-            seen[o.client_id] = seen.get(o.client_id, 0) + 1
+            if o.client_id:  # children of trigger orders carry none
+                seen[o.client_id] = seen.get(o.client_id, 0) + 1
         return {k: n for k, n in seen.items() if n > 1}
 
     def count(self, op: str) -> int:
@@ -282,7 +300,7 @@ class FakeExchange:
         if not acc.can_trade:
             raise Refused("permission", "this API key has no trading permission")
         for o in self.orders.values():
-            if o.api_key == acc.api_key and o.client_id == client_id and o.status == "open":
+            if client_id and o.api_key == acc.api_key and o.client_id == client_id and o.status == "open":
                 raise Refused("duplicate", f"duplicated client order id {client_id}")
         if amount <= 0 or amount % spec.lot or amount < spec.min_qty:
             raise Refused("amount", f"order amount {amount} violates lot {spec.lot} / minimum {spec.min_qty}")
@@ -375,6 +393,8 @@ class FakeExchange:
         if order_id:
             o = self.orders.get(order_id)
             return o if o and o.api_key == acc.api_key else None
+        if not client_id:
+            return None
         mine = [o for o in self.orders.values() if o.api_key == acc.api_key and o.client_id == client_id]
         return mine[-1] if mine else None
 
@@ -511,6 +531,10 @@ class FakeExchange:
         get(f"{p}/trade/order", self._wrap("fetch_order", self._okx_fetch_order, True))
         get(f"{p}/trade/orders-pending", self._wrap("open_orders", self._okx_open_orders, True))
         get(f"{p}/trade/fills", self._wrap("trades", self._okx_fills, True))
+        post(f"{p}/trade/order-algo", self._wrap("create", self._okx_create_algo, True))
+        get(f"{p}/trade/order-algo", self._wrap("fetch_order", self._okx_fetch_algo, True))
+        get(f"{p}/trade/orders-algo-pending", self._wrap("open_orders", self._okx_algos_pending, True))
+        post(f"{p}/trade/cancel-algos", self._wrap("cancel", self._okx_cancel_algos, True))
         get(f"{p}/trade/fills-history", self._wrap("trades", self._okx_fills, True))
 
     async def _aok(self, data: list) -> web.Response:
@@ -542,8 +566,80 @@ class FakeExchange:
             "tdMode": o.margin_mode or "cash", "accFillSz": _s(o.filled), "fillSz": _s(o.filled),
             "avgPx": _s(o.avg), "state": state[o.status], "fee": _s(-o.fee), "feeCcy": "USDT",
             "reduceOnly": "true" if o.reduce_only else "false", "cTime": str(o.ts), "uTime": str(_now()),
-            "lever": "", "tag": "", "category": "normal",
+            "lever": "", "tag": "", "category": "normal", "algoClOrdId": o.algo_client_id, "algoId": o.algo_id,
         }
+
+    def _okx_algo_json(self, a: Order) -> dict:
+        state = {"open": "live", "filled": "effective", "canceled": "canceled"}
+        return {
+            "instType": "SWAP" if a.swap else "SPOT", "instId": a.inst, "algoId": a.id, "algoClOrdId": a.client_id,
+            "clOrdId": "", "ordType": "trigger", "side": a.side, "posSide": "net", "sz": _s(a.amount),
+            "triggerPx": _s(a.trigger), "triggerPxType": "last", "orderPx": "-1", "state": state[a.status],
+            "actualSz": _s(a.filled) if a.child else "", "actualPx": _s(a.avg) if a.child else "",
+            "ordId": a.child, "tdMode": a.margin_mode or "cash", "reduceOnly": "true" if a.reduce_only else "false",
+            "cTime": str(a.ts), "uTime": str(_now()), "tag": "",
+        }
+
+    async def _okx_create_algo(self, request, acc, q) -> web.Response:
+        """POST /trade/order-algo: only `algoClOrdId` names a trigger order (a `clOrdId` is ignored, as on OKX)."""
+        cid = q.get("algoClOrdId", "")
+        try:
+            self._forced(q)
+            spec = OKX_SPECS.get(q.get("instId", ""))
+            if spec is None:
+                raise Refused("bad_symbol", "instrument does not exist")
+            if q.get("ordType") != "trigger" or not q.get("triggerPx"):
+                raise Refused("price", "only trigger orders with a triggerPx are simulated")
+            if not acc.can_trade:
+                raise Refused("permission", "this API key has no trading permission")
+            if cid and any(a.client_id == cid and a.status == "open" and a.api_key == acc.api_key
+                           for a in self.algos.values()):
+                raise Refused("duplicate", f"duplicated algo client order id {cid}")
+            amount = D(q["sz"])
+            if amount % spec.lot or amount < spec.min_qty:
+                raise Refused("amount", f"order amount {amount} violates lot {spec.lot} / minimum {spec.min_qty}")
+        except Refused as e:
+            return web.json_response({"code": "1", "msg": "Operation failed.", "data": [
+                {"algoId": "", "algoClOrdId": cid, "sCode": OKX_CODES.get(e.code, "51000"), "sMsg": e.msg}]})
+        self._seq += 1
+        a = Order(str(900000 + self._seq), cid, q["instId"], spec.swap, q["side"], "trigger", amount, None,
+                  acc.api_key, _now(), str(q.get("reduceOnly", "")).lower() == "true", q.get("tdMode"),
+                  trigger=D(q["triggerPx"]))
+        self.algos[a.id] = a
+        self.created.append(a)
+        return self._ok([{"algoId": a.id, "algoClOrdId": cid, "clOrdId": q.get("clOrdId", ""), "sCode": "0",
+                          "sMsg": ""}])
+
+    def _find_algo(self, acc: Account, q: dict) -> Order | None:
+        for a in self.algos.values():
+            if a.api_key == acc.api_key and (a.id == q.get("algoId") or (q.get("algoClOrdId") and
+                                                                          a.client_id == q.get("algoClOrdId"))):
+                return a
+        return None
+
+    async def _okx_fetch_algo(self, request, acc, q) -> web.Response:
+        a = self._find_algo(acc, q)
+        if a is None:
+            raise Refused("not_found", "Order does not exist")
+        return self._ok([self._okx_algo_json(a)])
+
+    async def _okx_algos_pending(self, request, acc, q) -> web.Response:
+        return self._ok([self._okx_algo_json(a) for a in self.algos.values()
+                         if a.api_key == acc.api_key and a.status == "open" and q.get("instId") in (None, a.inst)])
+
+    async def _okx_cancel_algos(self, request, acc, q) -> web.Response:
+        out, failed = [], False
+        for item in q.get("__list__") or [q]:
+            a = self._find_algo(acc, {"algoId": item.get("algoId")})
+            if a is None or a.status != "open":
+                failed = True
+                out.append({"algoId": item.get("algoId", ""), "sCode": "51400", "sMsg": "Order does not exist"})
+            else:
+                a.status = "canceled"
+                out.append({"algoId": a.id, "algoClOrdId": a.client_id, "sCode": "0", "sMsg": ""})
+        if failed:
+            return web.json_response({"code": "1", "msg": "Operation failed.", "data": out})
+        return self._ok(out)
 
     async def _okx_ticker(self, request, acc, q) -> web.Response:
         inst = q.get("instId", "")
@@ -641,7 +737,7 @@ class FakeExchange:
 
     async def _okx_fetch_order(self, request, acc, q) -> web.Response:
         o = self._find(acc, q.get("ordId"), q.get("clOrdId"))
-        if o is None or o.inst != q.get("instId"):
+        if o is None or o.inst != q.get("instId") or (not q.get("ordId") and not q.get("clOrdId")):
             raise Refused("not_found", "Order does not exist")
         return self._ok([self._okx_order_json(o)])
 

@@ -1,0 +1,71 @@
+"""Stop (trigger) orders through the ccxt gateway on OKX, where they live apart as algo orders named by
+`algoClOrdId`: placed, found, listed, cancelled and attributed by our client id, and never duplicated."""
+
+from __future__ import annotations
+
+from decimal import Decimal as D
+
+import pytest
+
+from engine.exchange.client_ids import make_client_id
+from engine.exchange.protocol import MarketType, OrderRequest, OrderStatus, OrderType, Side
+from tests.fakes.gateways import gateway, venue
+
+
+def stop(seq: int, symbol: str = "BTC/USDT", amount: str = "0.01", trigger: str = "58000.04",
+         side: Side = Side.SELL, reduce_only: bool = False) -> OrderRequest:
+    return OrderRequest(symbol, side, OrderType.STOP_MARKET, D(amount), make_client_id("okx", 3, 4, "sl", None, seq),
+                        trigger_price=D(trigger), reduce_only=reduce_only)
+
+
+async def test_stop_is_placed_found_listed_triggered_and_its_fill_attributed_by_client_id():
+    async with venue("okx") as fake:
+        g = gateway(fake)
+        req = stop(1)
+        try:
+            placed = await g.create_order(req)
+            found = await g.fetch_order("BTC/USDT", client_order_id=req.client_order_id)
+            listed = await g.fetch_open_orders("BTC/USDT")
+            fake.set_price("BTC/USDT", "57990")
+            done = await g.fetch_order("BTC/USDT", client_order_id=req.client_order_id)
+            trades = (await g.fetch_my_trades("BTC/USDT")).trades
+        finally:
+            await g.close()
+        (algo,) = fake.algos.values()
+        assert algo.client_id == req.client_order_id and algo.trigger == D("58000")  # on the 0.1 tick
+        assert placed.type == OrderType.STOP_MARKET and placed.status == OrderStatus.OPEN
+        assert placed.client_order_id == found.client_order_id == req.client_order_id and found.id == algo.id
+        assert [o.client_order_id for o in listed] == [req.client_order_id]
+        assert done.status == OrderStatus.CLOSED and done.filled == D("0.01") and done.average == D("57990")
+        assert [(t.client_order_id, t.amount) for t in trades] == [(req.client_order_id, D("0.01"))]
+
+
+async def test_stop_cancel_by_client_id():
+    async with venue("okx") as fake:
+        g = gateway(fake)
+        req = stop(2)
+        try:
+            await g.create_order(req)
+            canceled = await g.cancel_order("BTC/USDT", client_order_id=req.client_order_id)
+            left = await g.fetch_open_orders("BTC/USDT")
+        finally:
+            await g.close()
+        assert canceled.status == OrderStatus.CANCELED and left == []
+        assert [a.status for a in fake.algos.values()] == ["canceled"]
+
+
+@pytest.mark.parametrize("kind", ["lost", "reset", "timeout"])
+async def test_a_lost_stop_create_is_looked_up_among_stop_orders_never_resent_twice(kind):
+    async with venue("okx") as fake:
+        g = gateway(fake, MarketType.SWAP)
+        sym = "BTC/USDT:USDT"
+        try:
+            await g.create_order(OrderRequest(sym, Side.BUY, OrderType.MARKET, D(2), "tb3U4BEL1"))
+            fake.fail_next(kind, op="create")
+            info = await g.create_order(stop(3, sym, "2", "59000", reduce_only=True))
+        finally:
+            await g.close()
+        assert info.client_order_id == stop(3).client_order_id and info.type == OrderType.STOP_MARKET
+        assert len(fake.algos) == 1 and fake.duplicates() == {}
+        (algo,) = fake.algos.values()
+        assert algo.reduce_only and algo.margin_mode == "cross" and algo.amount == D(2)
