@@ -81,7 +81,7 @@ def test_bad_settings_are_explained(slice_csv, tmp_path):
     assert p.returncode == 2 and "error:" in p.stderr
 
 
-def test_plot_into_memory_from_threads(shared_data):
+def test_plot_into_memory_from_threads(shared_data, tmp_path):
     """The chat renders charts in worker threads: no shared pyplot state, PNG bytes out."""
     import io
     from concurrent.futures import ThreadPoolExecutor
@@ -95,10 +95,12 @@ def test_plot_into_memory_from_threads(shared_data):
 
     def render(r):
         buf = io.BytesIO()
-        plot(r, c, buf)
+        assert plot(r, c, buf) is buf
         return buf.getvalue()
 
     with ThreadPoolExecutor(2) as pool:
         pngs = list(pool.map(render, results * 2))
     assert all(p[:8] == b"\x89PNG\r\n\x1a\n" and len(p) > 20_000 for p in pngs)
     assert pngs[0] == pngs[2] and pngs[1] == pngs[3]
+    path = tmp_path / "chart.png"
+    assert plot(results[0], c, str(path)) == path and path.read_bytes() == pngs[0]

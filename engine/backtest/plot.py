@@ -25,8 +25,8 @@ def _thin(n: int) -> np.ndarray:
     return np.unique(np.r_[np.arange(0, n, max(1, n // MAX_POINTS)), n - 1]) if n else np.arange(0)
 
 
-def plot(result: BacktestResult, candles: Candles, out: str | Path | BinaryIO) -> None:
-    """Write the chart as PNG to a path or a binary file object (e.g. BytesIO for a chat photo).
+def plot(result: BacktestResult, candles: Candles, out: str | Path | BinaryIO) -> Path | BinaryIO:
+    """Write the chart as PNG to a path or a binary file object (e.g. BytesIO for a chat photo); return where.
 
     Builds its own Figure (no pyplot), so it is safe in a worker thread.
     """
@@ -57,4 +57,7 @@ def plot(result: BacktestResult, candles: Candles, out: str | Path | BinaryIO) -
     ax2.set_ylabel("equity")
     ax2.grid(alpha=0.3)
     ax2.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax2.xaxis.get_major_locator()))
+    if isinstance(out, str | Path):
+        out = Path(out)
     fig.savefig(out, format="png", dpi=100)
+    return out
