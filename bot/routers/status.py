@@ -52,8 +52,8 @@ def _upnl(pos: Position, mark: float | None) -> float | None:
 
 async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarkup]:
     bots = await StrategyBot.filter(user=user).exclude(status=BotStatus.DRAFT).order_by("id")
-    positions = {p.bot_id: p for p in await Position.filter(bot_id__in=[b.id for b in bots])}  # type: ignore
-    accounts = {a.id: a for a in await ExchangeAccount.filter(user=user)}
+    positions = {p.bot_id: p for p in await Position.filter(bot_id__in=[b.id for b in bots])} if bots else {}
+    accounts: dict[int, ExchangeAccount] = {}  # read only when an open position needs a mark price
     lines = [_("status.title")]
     kb = InlineKeyboardBuilder()
     total_r = Decimal(0)
@@ -66,6 +66,8 @@ async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarku
         if pos is None or pos.side == PositionSide.FLAT or not pos.size:
             lines.append(_("status.flat").format(realised=fmt_number(float(pos.realized_pnl) if pos else 0)))
         else:
+            if b.account_id not in accounts:  # type: ignore[attr-defined]
+                accounts[b.account_id] = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
             mark = await _mark(accounts[b.account_id], b.symbol, engine)  # type: ignore[attr-defined]
             upnl = _upnl(pos, mark)
             lines.append(_("status.position").format(

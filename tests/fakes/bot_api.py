@@ -143,6 +143,7 @@ class BotAPIStandIn:
         self._sent_all: deque[float] = deque()
         self._sent_chat: dict[int, deque[float]] = defaultdict(deque)
         self._closing = False
+        self.listeners: list = []  # callables run on every recorded call (benchmarks time replies with them)
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.confirmed_update_id = 0
@@ -312,6 +313,8 @@ class BotAPIStandIn:
         return web.json_response({"ok": True, "result": call.result})
 
     async def _record(self, call: Call) -> None:
+        for listener in self.listeners:
+            listener(call)
         async with self._calls_changed:
             self._calls.append(call)
             self._calls_changed.notify_all()

@@ -1,0 +1,189 @@
+"""Chat throughput and latency through the real polling path with the database: `python bench/updates.py`.
+
+A local Bot API stand-in (tests/fakes/bot_api.py) queues updates from many users at a fixed rate (open loop); our
+Dispatcher polls it over HTTP exactly as in production (middlewares: throttling, user row, language; then the
+feature routers with their database queries) and each reply's arrival is matched to its update per chat.
+Same-run anchor: a bare aiogram Dispatcher with one echo handler (no database, no middlewares) under the same load.
+Targets (issue 6): ≥ 500 updates/s, p99 ≤ 100 ms.
+
+Options: --rate 600 (updates/s offered), --seconds 10, --users 600, --db sqlite|postgres.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import multiprocessing as mp
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict, deque
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Message
+from cryptography.fernet import Fernet
+
+from bot.dispatcher import build_dispatcher
+from db.database import connect, disconnect
+from db.enums import BotKind, BotStatus, MarketType, PositionSide
+from db.models import ExchangeAccount, Position, StrategyBot, User
+from db.vault import Vault
+from tests.fakes.bot_api import BotAPIStandIn
+from tests.fakes.telegram_fixtures import FakeEngine
+
+MIX = ("/status", "/pnl 7", "/help", "/start", "/balance", "hello")  # one reply each
+REPLIES = {"sendMessage", "editMessageText"}
+
+
+def percentile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(q * len(xs)))]
+
+
+def load_process(conn, rate: float, seconds: float, users: list[int]) -> None:
+    """Child process: the stand-in and the load generator, so the bot's process runs only the bot."""
+    asyncio.run(_load(conn, rate, seconds, users))
+
+
+async def _load(conn, rate: float, seconds: float, users: list[int]) -> None:
+    api = await BotAPIStandIn().start()
+    sent: dict[int, deque[float]] = defaultdict(deque)
+    latencies: list[float] = []
+    done = asyncio.Event()
+    total = int(rate * seconds)
+
+    def on_call(call) -> None:
+        if call.method in REPLIES and call.chat_id in sent and sent[call.chat_id]:
+            latencies.append(time.perf_counter() - sent[call.chat_id].popleft())
+            if len(latencies) >= total:
+                done.set()
+
+    api.listeners.append(on_call)
+    conn.send(api.port)
+    await api.next_call("getMe", timeout=60)
+    await asyncio.sleep(0.5)
+    t0 = time.perf_counter()
+    for i in range(total):
+        delay = t0 + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        user = users[i % len(users)]
+        text = MIX[(i // len(users)) % len(MIX)]
+        sent[user].append(time.perf_counter())
+        if text.startswith("/"):
+            await api.send_command(user, text)
+        else:
+            await api.send_message(user, text)
+    offered = total / (time.perf_counter() - t0)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(done.wait(), 120)
+    elapsed = time.perf_counter() - t0
+    conn.send({"offered": offered, "handled": len(latencies) / elapsed, "n": len(latencies),
+               "lost": total - len(latencies), "p50": percentile(latencies, 0.50) * 1000,
+               "p99": percentile(latencies, 0.99) * 1000, "max": max(latencies) * 1000,
+               "mean": statistics.fmean(latencies) * 1000})
+    await asyncio.to_thread(conn.recv)  # the bot has stopped polling
+    await api.stop()
+
+
+async def drive(dp: Dispatcher, users: list[int], rate: float, seconds: float) -> dict:
+    """Run `dp` polling a stand-in in another process that offers `rate` updates/s; returns its measurements."""
+    parent, child = mp.Pipe()
+    proc = mp.get_context("spawn").Process(target=load_process, args=(child, rate, seconds, users))
+    proc.start()
+    port = await asyncio.to_thread(parent.recv)
+    bot = Bot("42:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}")))
+    task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=5))
+    result = await asyncio.to_thread(parent.recv)
+    await dp.stop_polling()
+    await task
+    parent.send("stop")
+    await asyncio.to_thread(proc.join, 10)
+    return result
+
+
+def echo_dispatcher() -> Dispatcher:
+    router = Router()
+
+    @router.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "?")
+
+    dp = Dispatcher()
+    dp.include_router(router)
+    return dp
+
+
+async def seed(n: int) -> list[int]:
+    ids = list(range(10_000_000, 10_000_000 + n))
+    now = datetime.now(UTC)
+    await User.bulk_create([User(telegram_id=t, language="ko" if t % 2 else "en", risk_accepted_at=now)
+                            for t in ids])
+    for user in await User.filter(telegram_id__in=ids[: n // 4]):  # a quarter of them have a paper bot with a position
+        acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
+                                           is_paper=True, paper_balances={"USDT": "10000"})
+        bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT:USDT",
+                                       settings={}, status=BotStatus.RUNNING)
+        await Position.create(bot=bot, symbol=bot.symbol, side=PositionSide.FLAT)
+    return ids
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rate", type=float, default=600)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--users", type=int, default=600)
+    ap.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    pg_name = None
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.db == "sqlite":
+            url = f"sqlite://{tmp}/bench.sqlite3"
+        else:
+            import asyncpg
+
+            admin = os.environ.get("TB_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+            pg_name = f"tb_bench_{os.getpid()}"
+            conn = await asyncpg.connect(admin)
+            await conn.execute(f'CREATE DATABASE "{pg_name}"')
+            await conn.close()
+            url = f"{admin.rsplit('/', 1)[0]}/{pg_name}"
+        await connect(url)
+        try:
+            users = await seed(args.users)
+            anchor = await drive(echo_dispatcher(), users, args.rate, args.seconds)
+            engine = FakeEngine(prices={"BTC/USDT:USDT": 50_000.0})
+            ours = await drive(build_dispatcher(vault=Vault([Fernet.generate_key().decode()]), engine=engine),
+                               users, args.rate, args.seconds)
+        finally:
+            await disconnect()
+            if pg_name:
+                conn = await asyncpg.connect(admin)
+                await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+                await conn.close()
+
+    print(f"updates: {args.rate:.0f}/s offered for {args.seconds:.0f} s from {args.users} users, database {args.db}, "
+          f"mix {', '.join(MIX)}")
+    for name, r in (("echo anchor (aiogram, no db)", anchor), ("TradingBoost dispatcher", ours)):
+        print(f"  {name:30s} handled {r['handled']:7.1f}/s  n={r['n']} lost={r['lost']}  p50 {r['p50']:6.1f} ms  "
+              f"p99 {r['p99']:6.1f} ms  max {r['max']:6.1f} ms")
+    print(f"  ratio ours/anchor: throughput {ours['handled'] / anchor['handled']:.2f}, "
+          f"p99 {ours['p99'] / max(anchor['p99'], 1e-9):.1f}x")
+    ok = ours["handled"] >= 500 and ours["p99"] <= 100 and ours["lost"] == 0
+    print(f"  target ≥ 500/s, p99 ≤ 100 ms, 0 lost: {'met' if ok else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
