@@ -79,7 +79,9 @@ async def test_binance_retry_after_pauses_every_gateway_of_the_account():
         fake.fail_next("rate_limit", op="balance")
         try:
             task = asyncio.create_task(a.fetch_balance())
-            await asyncio.sleep(0.15)
+            while not fake.injected:  # a has been told to slow down
+                await asyncio.sleep(0.005)
+            await asyncio.sleep(0.05)
             await b.fetch_balance()
             await task
         finally:
