@@ -41,6 +41,8 @@ class Notifier:
     PENDING again with exponential backoff, FAILED after `max_attempts`. A crash leaves claimed rows PENDING with a
     marker; `recover()` (run first by `run_forever`) makes them due again, so nothing is lost, and only a row
     that was actually being sent can arrive twice. One notifier per database (the single-process default).
+    Users blocked by an admin still get the notifications about their own money; only users who blocked the bot
+    (User.active false) get none.
     """
 
     def __init__(
@@ -231,7 +233,7 @@ class Notifier:
                 else:
                     return await self._retry_later(row, attempts, failure.error)
                 return failure.outcome
-            if i + 1 < len(parts):  # remember progress so a retry does not repeat the parts already shown
+            if i + 1 < len(parts) and isinstance(row.payload, dict):  # a retry will not repeat shown parts
                 row.payload = {**row.payload, PARTS_KEY: i + 1}
                 await Notification.filter(id=row.id).update(payload=row.payload)
         await Notification.filter(id=row.id).update(
@@ -241,7 +243,7 @@ class Notifier:
         return Outcome.SENT
 
     async def _send(self, chat_id: int, text: str) -> None:
-        await self.bot.send_message(chat_id, text, parse_mode=None, disable_notification=False)
+        await self.bot.send_message(chat_id, text, parse_mode=None)
 
     def _text(self, row: Notification, lang: str) -> str:
         payload = row.payload if isinstance(row.payload, dict) else {"value": row.payload}

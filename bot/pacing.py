@@ -31,11 +31,13 @@ PER_CHAT_RATE = 1.0  # sustained messages per second to one chat
 CHAT_BURST = 3  # a chat may receive this many at once before the 1/s spacing applies
 HEADROOM = 0.98  # pace at 98% of a limit, so network jitter never lets a sliding-window counter see more
 MAX_FLOOD_RETRIES = 20
+WINDOW = 1.002  # Telegram's one-second window, plus a hair for clock granularity
+IN_FLIGHT_POLL = 0.005  # how often to look whether a still-unanswered request got its answer
 
 
 class Pacer:
     """Grants send slots: at most `rate` per second overall (spaced evenly with some headroom, and never more than
-    `rate` in any one-second window even when a waiter wakes late), at most `per_chat` per second to one chat
+    `rate` in any one-second window however late requests travel), at most `per_chat` per second to one chat
     after a burst of `chat_burst`, and nothing at all while a flood pause (Telegram's retry_after) is running.
     Sends to one chat are serialised.
 
@@ -49,8 +51,10 @@ class Pacer:
         if rate <= 0 or per_chat <= 0 or chat_burst < 1:
             raise ValueError("rates must be positive and the burst at least 1")
         self.interval = 1.0 / (rate * headroom)
-        self.window_margin = 1.0 - headroom  # seconds added to the one-second window, for network jitter
-        self._recent: deque[float] = deque(maxlen=max(1, int(rate)))  # the last grants, actual times
+        # [granted, answered] of the last `rate` grants. A new grant waits until one second after the ANSWER to the
+        # grant `rate` places back: Telegram counted that message before answering, so however late a request
+        # travels, no one-second window on Telegram's side ever holds more than `rate` of ours.
+        self._recent: deque[list[float | None]] = deque(maxlen=max(1, int(rate)))
         self.chat_interval = 1.0 / (per_chat * headroom)
         self.chat_tolerance = (chat_burst - 1) * self.chat_interval
         self._clock = clock
@@ -73,7 +77,7 @@ class Pacer:
         tat = self._chat_tat.get(chat_id, now)
         return max(0.0, tat - self.chat_tolerance - now)
 
-    async def _wait_turn(self, chat_id: int) -> None:
+    async def _wait_turn(self, chat_id: int) -> list[float | None]:
         while True:
             now = self._clock()
             wait = max(self._pause_until - now, self._chat_wait(chat_id, now))
@@ -84,20 +88,22 @@ class Pacer:
             self._next_slot = slot + self.interval
             if slot > now:
                 await asyncio.sleep(slot - now)
-            # An earlier waiter that woke late must not let this one squeeze `rate` grants into one second.
-            while True:
+            while len(self._recent) == self._recent.maxlen:
+                answered = self._recent[0][1]
                 now = self._clock()
-                full = len(self._recent) == self._recent.maxlen
-                crowded = self._recent[0] + 1.0 + self.window_margin - now if full else 0.0
-                if crowded <= 0:
+                wait = IN_FLIGHT_POLL if answered is None else answered + WINDOW - now
+                if wait <= 0:
                     break
-                await asyncio.sleep(crowded)
+                await asyncio.sleep(wait)
+            now = self._clock()
             if now >= self._pause_until:  # a flood pause may have begun while we waited
                 break
-        self._recent.append(now)
+        entry: list[float | None] = [now, None]
+        self._recent.append(entry)
         self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, now), now) + self.chat_interval
         if len(self._chat_tat) > 10_000:  # forget chats whose spacing no longer matters
             self._chat_tat = {c: t for c, t in self._chat_tat.items() if t > now}
+        return entry
 
     async def send(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
         """Run one Telegram call in its turn; a flood error pauses everyone and the same call is retried.
@@ -109,11 +115,13 @@ class Pacer:
         try:
             async with lock:
                 for _ in range(MAX_FLOOD_RETRIES):
-                    await self._wait_turn(chat_id)
+                    entry = await self._wait_turn(chat_id)
                     try:
                         return await call()
                     except TelegramRetryAfter as e:
                         self.pause(float(e.retry_after))
+                    finally:
+                        entry[1] = self._clock()
                 raise FloodLimitExceeded(f"still flood-limited after {MAX_FLOOD_RETRIES} pauses")
         finally:
             self._chat_users[chat_id] -= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import time
 
 import pytest
@@ -51,6 +52,22 @@ async def test_late_wakers_cannot_crowd_a_window():
     await asyncio.gather(slow_loop(), *(_stamp(pacer, c, log) for c in range(45)))
     times = sorted(t for _, t in log)
     assert all(times[i + 20] - times[i] >= 1.0 for i in range(len(times) - 20))
+
+
+async def test_requests_that_travel_late_still_never_crowd_the_servers_window():
+    """The server counts a request somewhere between our grant and its answer; jitter must not break the limit."""
+    pacer = Pacer(rate=20, per_chat=50)
+    rng = random.Random(7)
+    arrivals: list[float] = []
+
+    async def travel():
+        await asyncio.sleep(rng.uniform(0, 0.06))
+        arrivals.append(time.monotonic())  # the server's clock reads here
+        await asyncio.sleep(rng.uniform(0, 0.02))
+
+    await asyncio.gather(*(pacer.send(c, travel) for c in range(70)))
+    arrivals.sort()
+    assert all(arrivals[i + 20] - arrivals[i] >= 1.0 for i in range(len(arrivals) - 20))
 
 
 async def test_per_chat_burst_then_spacing():
