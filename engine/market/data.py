@@ -23,6 +23,7 @@ class MarketData:
         self.sources, self.clock, self.keep = sources, clock, keep
         self._cache: dict[tuple[str, str, str], Candles] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
+        self._depth: dict[tuple[str, str, str], int] = {}  # the most candles asked for per key
         self.requests: Counter[tuple[str, str, str]] = Counter()
         self.gaps: Counter[tuple[str, str, str]] = Counter()
 
@@ -35,8 +36,12 @@ class MarketData:
             now = self.clock.now_ms()
             newest_closed = now - now % step - step  # open time of the last candle closed by now
             have = self._cache.get(key)
+            if n > self._depth.get(key, 0):  # deeper history than fetched so far: fetch it all once
+                self._cache.pop(key, None)
+                have = None
             if have is None or len(have) == 0 or have.ts[-1] < newest_closed:
                 await self._refresh(key, step, n, newest_closed)
+                self._depth[key] = max(n, self._depth.get(key, 0))
             c = self._cache.get(key)
         if c is None:
             return Candles.from_rows([])

@@ -101,9 +101,26 @@ class Engine:
                 await ex.set_leverage(h.symbol, h.settings.leverage)
             except ExchangeError as e:  # e.g. a position is open: keep the exchange's leverage
                 log.info("bot %s: leverage not set (%s)", h.id, e.reason)
+        await self._prime(h)
         self.handles[h.id] = h
         self._unattached.discard(h.id)
         return h
+
+    async def _prime(self, h: BotHandle) -> None:
+        """A simulated exchange that has no price for the symbol yet learns it from the last closed 1m candle
+        before any order is placed, so nothing placed now is matched against a candle that closed before it."""
+        feed = getattr(h.exchange, "feed", None)
+        if not callable(feed):
+            return
+        try:
+            await h.exchange.fetch_ticker(h.symbol)
+            return
+        except ExchangeError:
+            pass
+        candles = await self.market_data.closed_candles(h.source, h.symbol, "1m", 1)
+        if len(candles):
+            await feed(h.symbol, candles.rows()[-1])
+            self._fed[(h.account_id, h.symbol)] = int(candles.ts[-1])
 
     def detach(self, bot_id: int) -> None:
         self.handles.pop(bot_id, None)
