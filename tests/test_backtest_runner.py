@@ -181,3 +181,11 @@ def test_plan_refused_is_reported(btc):
                      btc, timeframe="1m", market_rules=MarketRules(min_cost=5))
     assert r.fills == [] and r.notes and r.notes[0][0] == "below_minimum"
     assert r.metrics.final_equity == 10_000.0
+
+
+def test_adaptive_grid_recentring_every_candle(btc_15m):
+    c = btc_15m[:1_200]
+    fast = run_backtest("grid", {"mode": "adaptive"}, c, timeframe="15m")
+    same(fast, naive("grid", {"mode": "adaptive"}, c, "15m"))
+    assert fast.fills and len(fast.orders) > 10 * len(fast.fills)  # every re-centre re-places the entries
+    check_books(fast, c)

@@ -130,6 +130,9 @@ class GridDriver:
             return i
         if st.stopped:
             return i if self.sim.book else n
+        if self.s.mode == "adaptive" and self.x.index[i] >= st.last_recenter + self.s.recenter_candles and \
+                np.isfinite(self.x.centre[i]):
+            return i  # re-centring is due now (every candle by default): no need to look further
         return first_true(self._condition(st), i, n)
 
     def _armable(self, st: gr.GridState) -> tuple[float, float]:
