@@ -9,3 +9,8 @@ from db.models import User
 
 def accepted(event: Any, db_user: User | None = None) -> bool:
     return db_user is not None and db_user.risk_accepted_at is not None
+
+
+def not_command(message: Any) -> bool:
+    """Dialog steps read text, not commands: /stopall, /status, /cancel… keep working in the middle of a dialog."""
+    return not (getattr(message, "text", None) or "").startswith("/")

@@ -188,3 +188,20 @@ async def test_settings_of_a_running_bot_cannot_change(telegram):
     await api.click(A, api.bot_message(A), SetCb(action="edit", bot_id=bot.id, idx=_spec_index("levels")).pack())
     answer = await api.next_call("answerCallbackQuery")
     assert "Stop the bot" in answer.params["text"]
+
+
+async def test_commands_work_in_the_middle_of_a_dialog_and_keep_it(telegram):
+    api = telegram.api
+    user = await _user(A)
+    bot = await _grid_bot(user, status=BotStatus.DRAFT)
+    running = await StrategyBot.create(user=user, account_id=bot.account_id, kind=BotKind.GRID, symbol="ETH/USDT:USDT",
+                                       settings=bot.settings, status=BotStatus.RUNNING)
+    await api.click(A, api.bot_message(A), SetCb(action="edit", bot_id=bot.id, idx=_spec_index("levels")).pack())
+    await api.next_call(chat_id=A)
+    await api.send_command(A, "/stopall")  # the emergency stop is never read as a setting value
+    ask = await api.next_call("sendMessage", chat_id=A)
+    assert "Stop all 1 running bot(s)?" in ask.text
+    await api.send_message(A, "25")  # and the dialog is still there
+    saved = await api.next_call("sendMessage", chat_id=A)
+    assert "Levels saved" in saved.text
+    assert running.id != bot.id

@@ -18,7 +18,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccCb, MenuCb
 from bot.engine_api import NotYours
-from bot.filters import accepted
+from bot.filters import accepted, not_command
 from bot.keyboards import back_to_menu
 from bot.markets import EXCHANGES, NEEDS_PASSPHRASE, PAPER, check_key, mask
 from bot.views import show
@@ -149,7 +149,7 @@ def _looks_like_key(text: str | None) -> bool:
     return bool(text) and 8 <= len(text) <= 256 and not text.startswith("/") and not any(c.isspace() for c in text)
 
 
-@router.message(AddAccount.api_key)
+@router.message(AddAccount.api_key, not_command)
 async def got_api_key(message: Message, state: FSMContext, bot: Bot, vault: Vault) -> None:
     text = await _read_secret(message, bot)
     if not _looks_like_key(text):
@@ -160,7 +160,7 @@ async def got_api_key(message: Message, state: FSMContext, bot: Bot, vault: Vaul
     await message.answer(_("accounts.key_received_send_secret"))
 
 
-@router.message(AddAccount.secret)
+@router.message(AddAccount.secret, not_command)
 async def got_secret(message: Message, state: FSMContext, bot: Bot, vault: Vault, db_user: User,
                      exchange_urls: dict | None = None) -> None:
     text = await _read_secret(message, bot)
@@ -176,7 +176,7 @@ async def got_secret(message: Message, state: FSMContext, bot: Bot, vault: Vault
     await _finish(message, state, vault, db_user, exchange_urls)
 
 
-@router.message(AddAccount.passphrase)
+@router.message(AddAccount.passphrase, not_command)
 async def got_passphrase(message: Message, state: FSMContext, bot: Bot, vault: Vault, db_user: User,
                          exchange_urls: dict | None = None) -> None:
     text = await _read_secret(message, bot)
@@ -261,7 +261,7 @@ async def paper_balance_button(query: CallbackQuery, callback_data: AccCb, state
     await query.answer()
 
 
-@router.message(AddPaper.balance)
+@router.message(AddPaper.balance, not_command)
 async def paper_balance_text(message: Message, state: FSMContext, db_user: User) -> None:
     await _create_paper(message, state, db_user, (message.text or "").replace(",", "").strip())
 

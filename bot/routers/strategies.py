@@ -16,7 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.bot_card import EDITABLE, bot_card, bot_title, own_bot, status_text
 from bot.callbacks import BotCb, MenuCb, NewBotCb, SetCb
-from bot.filters import accepted
+from bot.filters import accepted, not_command
 from bot.markets import last_price, normalise_symbol, open_exchange
 from bot.routers.accounts import live_accounts
 from bot.settings_editor import PRESETS, BadValue, card, defaults, fmt_number, parse, problems, prompt, specs
@@ -138,7 +138,7 @@ async def chose_symbol(query: CallbackQuery, callback_data: NewBotCb, state: FSM
     await _create(query.message, state, db_user, engine, kind, account, symbol)
 
 
-@router.message(NewBot.symbol)
+@router.message(NewBot.symbol, not_command)
 async def typed_symbol(message: Message, state: FSMContext, db_user: User, engine: Any) -> None:
     data = await state.get_data()
     account = await ExchangeAccount.get_or_none(id=data.get("account_id"), user=db_user)
@@ -261,7 +261,7 @@ async def choose_value(query: CallbackQuery, callback_data: SetCb, db_user: User
     await query.answer()
 
 
-@router.message(EditSetting.value)
+@router.message(EditSetting.value, not_command)
 async def typed_value(message: Message, state: FSMContext, db_user: User) -> None:
     data = await state.get_data()
     b = await own_bot(db_user, data.get("bot_id", 0))
