@@ -100,10 +100,12 @@ async def test_broadcast_to_2000_users_at_the_limit_all_delivered_none_twice():
         api.block(chats[7])
         receipt = await send_broadcast(bot, Pacer(), chats, "Hello from TradingBoost")
         ok = api.calls("sendMessage", ok=True)
+        refused = api.calls("sendMessage", ok=False)
     per_chat = Counter(c.chat_id for c in ok)
     assert receipt.delivered == 1999 and receipt.blocked == 1 and receipt.failed == 0
     assert receipt.blocked_chats == [chats[7]]
     assert set(per_chat) == set(chats) - {chats[7]} and set(per_chat.values()) == {1}
+    assert [(c.chat_id, c.error_code) for c in refused] == [(chats[7], 403)]  # paced: never a 429
     rate = len(ok) / (ok[-1].ts - ok[0].ts)
     assert 30 * 0.9 <= rate <= 30  # close to the limit, never above it
 
