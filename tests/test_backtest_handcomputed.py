@@ -101,3 +101,20 @@ def test_liquidation_closes_at_the_paper_level():
     assert r.metrics.final_equity == pytest.approx(10_000 - 84 * qty * TAKER - 84 * 0.095 * qty)
     assert r.metrics.trades == 1 and r.metrics.win_rate == 0.0
     assert r.orders[-1].role == "tp3"  # the resting orders went with the position; nothing placed after
+
+
+def test_orders_below_the_market_minimum_are_refused():
+    from engine.strategies.grid_ladder import MarketRules
+
+    rows = [(100.0 - k, 100.0 - k, 100.0 - k, 100.0 - k) for k in range(16)]
+    rows += [(84.0, 84.0, 84.0, 84.0), (84.0, 86.0, 84.0, 86.0), (86.0, 86.0, 86.0, 86.0)]
+    c = candles(rows)
+    s = {"direction": "long", "pyramiding_enabled": False, "use_tp2": False, "use_tp3": False, "tp1_ratio": 30,
+         "use_trend_close": False, "leverage": 1, "use_sl": True, "sl_value": 5.0}
+    r = run_backtest("hyperrsi", s, c, timeframe="1m", market_rules=MarketRules(min_cost=50.0))
+    # the entry (100 USDT) and its stop (the whole position) pass; TP1 (30 % ≈ 29 USDT) is refused, so never fills
+    assert [o.role for o in r.orders] == ["entry", "stop"]
+    assert [f.role for f in r.fills] == ["entry"]
+    ok = run_backtest("hyperrsi", s, c, timeframe="1m", market_rules=MarketRules(min_cost=20.0))
+    assert [o.role for o in ok.orders] == ["entry", "tp1", "stop", "stop"]  # TP1 fills; the stop shrinks
+    assert [f.role for f in ok.fills] == ["entry", "tp1"]

@@ -83,7 +83,7 @@ class GridDriver:
             if it.kind == IntentKind.CLOSE:
                 self.close_entry = avg
                 sim.place(Want(("market", "close"), it.side, "market", None, it.amount, True, "close", it.reason),
-                          int(sim.ts[j]))
+                          int(sim.ts[j]), float(self.x.close[j]))
         self._sync(j)
 
     def _book_exit(self, level: int, price: float, amount: float, fee: float) -> None:

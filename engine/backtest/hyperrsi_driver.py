@@ -91,7 +91,7 @@ class HyperRsiDriver:
             want = Want(("market", role), it.side, "market", None, it.amount, it.reduce_only, role, it.reason)
             opening = role != "close"
             if (opening and not sim.can_open(it.side, it.amount, float(self.x.close[j]))) or \
-                    not sim.place(want, int(sim.ts[j])):
+                    not sim.place(want, int(sim.ts[j]), float(self.x.close[j])):
                 self.state = hr.on_order_failed(self.state, role)
         self._sync(j)
 

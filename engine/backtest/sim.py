@@ -173,9 +173,16 @@ class Sim:
         price = round_price(w.price, self.rules.price_step) if w.price is not None else None
         return price, round_amount(w.amount, self.rules.amount_step)
 
-    def place(self, w: Want, ts: int) -> bool:
+    def place(self, w: Want, ts: int, ref: float | None = None) -> bool:
+        """Put an order on the book, refused as the paper exchange refuses it: nothing left after rounding the
+        amount down to the lot, below the minimum amount or cost (priced at its price, else at `ref`), or
+        reduce-only with nothing to reduce."""
         price, amount = self._round(w)
-        if amount <= 0 or (w.reduce_only and self.market == "swap" and self._cut(w, amount) <= 0):
+        r = self.rules
+        cost = amount * (price or ref or 0.0) * r.contract_size
+        if amount <= 0 or (r.min_amount and amount < r.min_amount) or (r.min_cost and cost < r.min_cost):
+            return False
+        if w.reduce_only and self.market == "swap" and self._cut(w, amount) <= 0:
             return False
         self.seq += 1
         oid = str(self.seq)
