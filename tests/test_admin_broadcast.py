@@ -127,3 +127,18 @@ async def test_broadcast_survives_429s_from_a_too_fast_pacer_without_duplicates(
     assert receipt.delivered == 150 and receipt.failed == 0
     assert Counter(c.chat_id for c in ok) == Counter(chats)  # every chat exactly once
     assert len(seen) >= 4 and seen == sorted(seen) and seen[-1][0] < 150  # progress while sending, growing
+
+
+async def test_a_failing_progress_display_never_stops_the_sending():
+    chats = list(range(3_000_000, 3_000_040))
+    async with stand_in(None) as (api, bot):
+        shown = []
+
+        async def broken(r):
+            shown.append(r.done)
+            raise ConnectionError("progress edit failed")
+
+        receipt = await send_broadcast(bot, Pacer(rate=100, headroom=1.0), chats, "x", on_progress=broken,
+                                       progress_every=0.05)
+        assert len(api.calls("sendMessage", ok=True)) == 40
+    assert shown and receipt.delivered == 40 and receipt.failed == 0

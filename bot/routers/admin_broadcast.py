@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -12,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
@@ -104,7 +102,10 @@ async def send_broadcast(
         while pending:
             _done, pending = await asyncio.wait(pending, timeout=progress_every)
             if pending and on_progress is not None:
-                await on_progress(receipt)
+                try:
+                    await on_progress(receipt)
+                except Exception as e:  # progress is best effort: it must never stop the sending
+                    log.warning("broadcast progress not shown: %s", classify(e, bot.token).error)
         for w in workers:
             w.result()  # a bug in a worker surfaces here instead of vanishing
     finally:
@@ -189,7 +190,7 @@ async def _run(
         )
         try:
             await pacer.send(chat_id, lambda: bot.edit_message_text(body, chat_id=chat_id, message_id=message_id))
-        except TelegramBadRequest as e:  # "not modified" or the message is gone: progress is best effort
+        except Exception as e:  # "not modified", the message is gone, the network: progress is best effort
             log.info("broadcast progress not shown: %s", classify(e, bot.token).error)
 
     await show("admin.broadcast.progress", Receipt(total=len(recipients)))
@@ -206,5 +207,4 @@ async def _run(
         details={"recipients": receipt.total, "delivered": receipt.delivered, "blocked": receipt.blocked,
                  "failed": receipt.failed, "chars": len(text)},
     )
-    with contextlib.suppress(Exception):  # the receipt is also in the audit log
-        await show("admin.broadcast.done", receipt)
+    await show("admin.broadcast.done", receipt)  # the receipt is also in the audit log
