@@ -79,6 +79,10 @@ def test_bad_settings_are_explained(slice_csv, tmp_path):
     p = run("--strategy", "hyperrsi", "--data", str(tmp_path / "nothing.csv"), "--timeframe", "1m",
             "--symbol", "X/Y")
     assert p.returncode == 2 and "error:" in p.stderr
+    empty = tmp_path / "ETH_USDT-5m.csv"
+    empty.write_text("timestamp_ms,open,high,low,close,volume\n")
+    p = run("--strategy", "grid", "--data", str(empty), "--json")
+    assert p.returncode == 2 and "no candles" in p.stderr and p.stdout == ""
 
 
 def test_plot_into_memory_from_threads(shared_data, tmp_path):

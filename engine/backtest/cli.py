@@ -47,7 +47,8 @@ def settings_for(strategy: str, config: Path | None, candles: Candles, warn) -> 
 
 def summary_text(r: BacktestResult) -> str:
     s = r.summary(max_points=2)
-    pf = "n/a (no losing trade)" if s["profit_factor"] is None else f"{s['profit_factor']:.2f}"
+    pf = f"{s['profit_factor']:.2f}" if s["profit_factor"] is not None else \
+        "n/a (no losing trade)" if s["trades"] else "n/a"
     lines = [
         f"{r.strategy.upper()} {r.symbol} {r.timeframe} ({r.market}), {s['candles']:,} candles",
         f"  equity       {s['initial_equity']:,.2f} -> {s['final_equity']:,.2f}  ({s['total_return_pct']:+.2f} %)",
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         symbol, timeframe = parse_csv_name(a.data) if not (a.symbol and a.timeframe) else (a.symbol, a.timeframe)
         symbol, timeframe = a.symbol or symbol, a.timeframe or timeframe
         candles = load_csv(a.data)
+        if len(candles) == 0:
+            raise ValueError(f"{a.data}: no candles")
         settings = settings_for(a.strategy, a.config, candles, warn)
         if settings.get("timeframe", timeframe) != timeframe:
             warn(f"settings timeframe {settings['timeframe']} replaced by the data's {timeframe}")
