@@ -19,7 +19,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import AccCb, MenuCb
 from bot.engine_api import NotYours
 from bot.filters import accepted, not_command
-from bot.keyboards import back_to_menu
+from bot.keyboards import back_markup, back_to_menu
 from bot.markets import EXCHANGES, NEEDS_PASSPHRASE, PAPER, check_key, mask
 from bot.views import show
 from db.enums import BotStatus, MarketType
@@ -222,7 +222,7 @@ async def _finish(message: Message, state: FSMContext, vault: Vault, user: User,
     text = _("accounts.added").format(label=label, hint=acc.key_hint)
     if check.can_withdraw is None:
         text += "\n\n" + _("accounts.withdraw_unknown")
-    await progress.edit_text(text, reply_markup=back_to_menu().as_markup())
+    await progress.edit_text(text, reply_markup=back_markup())
 
 
 async def _refuse(progress: Message, state: FSMContext, reason: str) -> None:
@@ -283,7 +283,7 @@ async def _create_paper(message: Any, state: FSMContext, user: User, raw: str) -
                           object_type="account", object_id=str(acc.id), details={"exchange": PAPER})
     await state.clear()
     await message.answer(_("accounts.paper_added").format(label=label, balance=f"{amount.normalize():f}"),
-                         reply_markup=back_to_menu().as_markup())
+                         reply_markup=back_markup())
 
 
 # ---- delete ----

@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LangCb, MenuCb, RiskCb
-from bot.keyboards import LANGUAGE_NAMES, back_to_menu, language_choice, main_menu
+from bot.keyboards import LANGUAGE_NAMES, back_markup, language_choice, main_menu
 from bot.views import show
 from db.models import AuditLog, User
 
@@ -84,10 +84,10 @@ async def menu_language(query: CallbackQuery) -> None:
 
 @router.message(Command("help"))
 async def help_command(message: Message) -> None:
-    await message.answer(_("start.help"), reply_markup=back_to_menu().as_markup())
+    await message.answer(_("start.help"), reply_markup=back_markup())
 
 
 @router.callback_query(MenuCb.filter(F.item == "help"))
 async def menu_help(query: CallbackQuery) -> None:
-    await show(query, _("start.help"), back_to_menu().as_markup())
+    await show(query, _("start.help"), back_markup())
     await query.answer()
