@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -22,13 +23,23 @@ KINDS: dict[str, str] = {
     )
 }
 UNKNOWN_TITLE = "notify.unknown.title"  # "{kind}"
+# Payload keys: engine/runtime/events.py documents them per kind.
 LINES = (
-    "notify.bot", "notify.trade", "notify.trade_amount", "notify.price", "notify.role", "notify.level",
-    "notify.stage", "notify.fee", "notify.stop", "notify.best", "notify.pnl", "notify.reason", "notify.error",
+    "notify.bot_with_kind", "notify.bot", "notify.trade", "notify.trade_amount", "notify.price", "notify.role",
+    "notify.level", "notify.stage", "notify.fee", "notify.stop_move", "notify.stop", "notify.best",
+    "notify.stop_reason", "notify.position_entry", "notify.position", "notify.size", "notify.pyramid_count",
+    "notify.pnl", "notify.realized_pnl", "notify.cancelled", "notify.closed", "notify.close_position",
+    "notify.emergency", "notify.reason", "notify.error", "notify.where", "notify.candle",
 )
 # Fields whose value is a code, translated through these prefixes (the raw code shows when there is no entry).
-WORD_PREFIXES = {"side": "notify.side.", "role": "notify.role.", "reason": "notify.reason_code."}
+WORD_PREFIXES = {
+    "side": "notify.side.", "position_side": "notify.position_side.", "role": "notify.role.",
+    "reason": "notify.reason_code.", "stop_reason": "notify.reason_code.", "where": "notify.where_code.",
+    "kind": "notify.kind.",
+}
 FIELD_PREFIX = "notify.field."
+HIDDEN = frozenset({"kind_detail"})  # repeats `role` in other words
+YES, NO = "notify.yes", "notify.no"
 
 _FORMATTER = string.Formatter()
 
@@ -40,7 +51,10 @@ def i18n_translate(i18n: I18n) -> Translate:
 
 def render(kind: str, payload: Mapping[str, Any], lang: str, tr: Translate) -> str:
     """The message for one notification. Missing fields drop their line; extra fields are listed by name."""
-    values = {k: _display(k, v, lang, tr) for k, v in payload.items() if v is not None and not k.startswith("_")}
+    values = {
+        k: _display(k, v, lang, tr) for k, v in payload.items()
+        if v is not None and not k.startswith("_") and k not in HIDDEN
+    }
     used: set[str] = set()
     title = KINDS.get(kind)
     lines = [tr(title, lang) if title else tr(UNKNOWN_TITLE, lang).format(kind=kind)]
@@ -50,9 +64,14 @@ def render(kind: str, payload: Mapping[str, Any], lang: str, tr: Translate) -> s
             lines.append(line)
     for name, value in values.items():
         if name not in used:
-            label = tr(FIELD_PREFIX + name, lang)
-            lines.append(f"{name if label == FIELD_PREFIX + name else label}: {value}")
+            sep = "" if value.startswith("\n") else " "  # a dict's entries follow on their own lines
+            lines.append(f"{_label(name, lang, tr)}:{sep}{value}")
     return "\n".join(lines)
+
+
+def _label(name: str, lang: str, tr: Translate) -> str:
+    label = tr(FIELD_PREFIX + name, lang)
+    return name if label == FIELD_PREFIX + name else label
 
 
 def _fill(template: str, values: Mapping[str, str], used: set[str]) -> str | None:
@@ -64,18 +83,23 @@ def _fill(template: str, values: Mapping[str, str], used: set[str]) -> str | Non
 
 
 def _display(name: str, value: Any, lang: str, tr: Translate) -> str:
+    if value is None:
+        return "—"
     prefix = WORD_PREFIXES.get(name)
     if prefix is not None and isinstance(value, str):
         word = tr(prefix + value, lang)
         return value if word == prefix + value else word
     if isinstance(value, bool):
-        return str(value).lower()
+        word = tr(YES if value else NO, lang)
+        return str(value).lower() if word in (YES, NO) else word
+    if name.endswith("_ts") and isinstance(value, int) and value > 10**11:  # epoch milliseconds
+        return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, int | float | str):
         return _number(value)
     if isinstance(value, list | tuple):
         return ", ".join(_number(v) if isinstance(v, int | float | str) else str(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={v}" for k, v in value.items())
+    if isinstance(value, dict):  # e.g. a note's details: one "label: value" per entry, on their own lines
+        return "".join(f"\n  {_label(str(k), lang, tr)}: {_display(str(k), v, lang, tr)}" for k, v in value.items())
     return str(value)
 
 

@@ -39,14 +39,14 @@ def test_same_placeholders_in_both_languages_for_notify_and_admin_keys():
     for key in keys:
         fields = [{f for _, f, _, _ in string.Formatter().parse(c[key].string) if f} for c in (en, ko)]
         assert fields[0] == fields[1], key
-        if not key.startswith(("notify.bot", "notify.trade", "admin.user.bot")):
+        if not key.startswith(("notify.bot", "notify.trade", "notify.kind.", "admin.user.bot")):
             assert HANGUL.search(ko[key].string) or not re.search("[A-Za-z]{3}", en[key].string), key
 
 
 def test_fill_in_both_languages_drops_missing_fields_and_trims_decimals():
     en = render("fill", FILL, "en", TR).splitlines()
     assert en == ["✅ Order filled", "Bot #3 · BTC/USDT", "Sell 0.5 @ 70000", "Order: take-profit",
-                  "Fee: 1.75 USDT", "Realised PnL: -12.34"]
+                  "Fee: 1.75 USDT", "This trade's realised PnL: -12.34"]
     ko = render("fill", FILL, "ko", TR).splitlines()
     assert ko[0] == "✅ 주문 체결" and ko[2] == "매도 0.5 @ 70000" and ko[3] == "주문 종류: 익절"
 
@@ -56,6 +56,38 @@ def test_extra_fields_are_listed_and_unknown_kinds_are_shown_not_dropped():
                                    "fee": "0.1"}, "en", TR)
     assert text.splitlines() == ["⏹ Grid stopped", "Bot #1 · ETH/USDT", "Reason: price left the grid's lower stop "
                                  "bound", "levels_open: 4", "Fee: 0.1"]
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_runtime_payloads_read_as_sentences_without_raw_keys(lang):
+    """Payloads as engine/runtime/events.py documents them: every key gets a translated line or label."""
+    payloads = {
+        "entry": {**FILL, "role": "entry", "position_side": "long", "size": "0.5", "average": "70000",
+                  "pyramid_count": 2},
+        "take_profit": {**FILL, "stage": 1, "size": "0.25", "realized_pnl": "40"},
+        "stop_loss": {**FILL, "role": "sl", "stop_reason": "break_even_tp1", "size": "0", "realized_pnl": "39"},
+        "fill": {**FILL, "kind_detail": "grid_exit", "position": "-0.5", "realized_pnl": "3"},
+        "trailing_moved": {"bot_id": 1, "symbol": "S/T", "stop": "2", "previous": None, "reason": "trailing",
+                           "candle_ts": 1_764_054_000_000},
+        "note": {"bot_id": 1, "symbol": "S/T", "reason": "below_minimum", "details": {"amount": 0.1, "cost": 2.5},
+                 "candle_ts": 1_764_054_000_000},
+        "bot_error": {"bot_id": 1, "symbol": "S/T", "error": "exchange_unavailable", "where": "supervise"},
+        "grid_stopped": {"bot_id": 1, "symbol": "S/T", "reason": "grid_stop_loss", "position": "0.3",
+                         "realized_pnl": "-5"},
+        "bot_stopped": {"bot_id": 1, "symbol": "S/T", "kind": "grid", "close_position": True, "cancelled": 4,
+                        "closed": "0.3", "emergency": False},
+        "recovery_summary": {"bots": 2, "fills": 1, "closed_out": 0, "adopted": 1, "resolved": 0, "placed": 3},
+    }
+    for kind, payload in payloads.items():
+        text = render(kind, payload, lang, TR)
+        for key in payload:
+            assert not re.search(rf"^{key}:", text, re.M), (kind, key, text)
+        assert "notify." not in text and "grid_exit" not in text
+        if lang == "ko":
+            assert all(HANGUL.search(line) or line.startswith(("  ", "GRID", "Buy", "Sell"))
+                       or not re.search("[A-Za-z]{4}", line.replace("S/T", "").replace("USDT", ""))
+                       for line in text.splitlines()[1:]), text
+    assert "2025-11-25 07:00 UTC" in render("note", payloads["note"], lang, TR)
     unknown = render("margin_call", {"symbol": "BTC/USDT:USDT", "ratio": "0.91", "_internal": 1}, "ko", TR)
     assert unknown.splitlines() == ["🔔 이벤트: margin_call", "심볼: BTC/USDT:USDT", "ratio: 0.91"]
     assert render("note", {}, "en", TR) == "ℹ️ Strategy note"
@@ -65,7 +97,7 @@ def test_an_unknown_reason_code_is_shown_raw_and_odd_values_survive():
     text = render("bot_error", {"bot_id": 2, "symbol": "X/Y", "error": "ExchangeUnavailable: timeout",
                                 "reason": "weird_code", "ids": [1, 2], "ok": True, "price": "NaN"}, "en", TR)
     assert "Reason: weird_code" in text and "Error: ExchangeUnavailable: timeout" in text
-    assert "ids: 1, 2" in text and "ok: true" in text and "Price: NaN" in text
+    assert "ids: 1, 2" in text and "ok: yes" in text and "Price: NaN" in text
 
 
 def test_field_labels_exist_for_some_common_fields():
