@@ -49,7 +49,7 @@ async def test_paper_account_without_replay_trades_on_public_data_of_a_real_exch
         try:
             got = await ex.fetch_ohlcv("BTC/USDT", "1m", since=int(rows[10][0]), limit=5)
         finally:
-            await ex.source.close()
+            await ex.close()  # closes the public-data gateway it owns
     assert isinstance(ex, PaperExchange) and isinstance(ex.source, CcxtGateway)
     assert ex.balances == {"USDT": D(10000)} and got == [list(r) for r in rows[10:15]]
     assert fake.count("balance") == 0  # public data only: no key, no private call

@@ -115,7 +115,9 @@ class PaperExchange:
         return KeyCheck(valid=True, can_trade=True, can_withdraw=False, detail="paper account")
 
     async def close(self) -> None:
-        return None
+        close = getattr(self.source, "close", None)  # a live public-data gateway made for this account
+        if close is not None:
+            await close()
 
     # ---- account ----
     def _quote(self) -> str:
