@@ -24,8 +24,10 @@ details carry `algoClOrdId`/`algoId`) when `set_price` crosses their trigger.
 
 Ops (for `op=`): markets, ticker, ohlcv, balance, positions, create, cancel, fetch_order, open_orders, trades,
 leverage, position_mode, config, key_info, time. `hang_seconds` is how long a hung request waits (set it
-above the client's timeout); `retry_after` is what Binance's 429 asks for. Client ids are unique among open orders only, as on Binance: resending the id of
-an order that already filled makes a second order, which is exactly what a test must be able to catch.
+above the client's timeout); `retry_after` is what Binance's 429 asks for. Client ids are unique among open
+orders only, as on Binance: resending the id of an order that already filled makes a second order, which is
+exactly what a test must be able to catch. `tests/fakes/gateways.py` builds engine gateways pointed at a fake
+with short timeouts and small backoff (`venue(...)`, `gateway(fake, ...)`).
 """
 
 from __future__ import annotations
