@@ -58,6 +58,15 @@ class HyperRsiDriver:
         self.atr_moves_orders = settings.tp_option == "atr"
         self.atr_in_fills = self.atr_moves_orders or (settings.use_sl and settings.sl_option == "atr")
         self.synced: tuple | None = None  # what the book was last synced from
+        # per side (+1 long, -1 short), the candle masks that do not depend on the position's numbers
+        t = x.trend_state
+        self.trend_close = {1: t == -2, -1: t == 2} if settings.use_trend_close else None
+        self.pyramid_ok = {}
+        for sgn, sig in ((1, self.long_sig), (-1, self.short_sig)):
+            ok = sig.copy() if settings.use_rsi_with_pyramiding else np.ones(self.n, dtype=bool)
+            if settings.use_trend_logic:
+                ok &= t != -2 * sgn
+            self.pyramid_ok[sgn] = ok
 
     def begin(self) -> None:
         return None
@@ -129,42 +138,35 @@ class HyperRsiDriver:
         st, s, x, sim = self.state, self.s, self.x, self.sim
         sgn = 1 if st.side == "long" else -1
         up, dn = sim.thresholds()
-        up, dn = up * (1 - SLACK), dn * (1 + SLACK)
-        trend_close = -2 * sgn if s.use_trend_close else None
-        trail = None
-        if s.trailing_stop_active:
+        if s.trailing_stop_active:  # the trailing start, or a new extreme once trailing, is reached like an order
             if not st.trailing:
-                start = st.average * (1 + sgn * 1e-9)
+                mark = st.average * (1 + sgn * 1e-9)
                 if any(s.tp_enabled(k) for k in (1, 2, 3)):
-                    start = hr.tp_price(s, st.side, st.average, s.trailing_stage, st.atr)
-                trail = start * (1 - sgn * SLACK)
+                    mark = hr.tp_price(s, st.side, st.average, s.trailing_stage, st.atr)
             else:
-                trail = st.best * (1 + sgn * SLACK)  # a new extreme can raise the stop
+                mark = st.best  # beyond the best so far moves the stop (touching it is a harmless visit)
+            up, dn = (min(up, mark), dn) if sgn > 0 else (up, max(dn, mark))
+        up, dn = up * (1 - SLACK), dn * (1 + SLACK)
+        trend_close = self.trend_close[sgn] if self.trend_close is not None else None
         pyr = s.pyramiding_enabled and st.pyramid_count < s.pyramiding_limit and not st.tp_stage
+        pyr_ok = self.pyramid_ok[sgn]
         ref = st.average if s.entry_criterion == "average" else st.last_fill
-        sig = self.long_sig if sgn > 0 else self.short_sig
+        check_price, by_atr = s.use_check_dca_with_price, s.pyramiding_entry_type == "atr"
+        level = hr.dca_levels(s, st.side, ref, math.nan, 1)[0] if check_price and not by_atr else 0.0
 
         def cond(lo: int, hi: int) -> np.ndarray:
-            h, low = x.high[lo:hi], x.low[lo:hi]
-            hit = (h >= up) | (low <= dn)
+            hit = (x.high[lo:hi] >= up) | (x.low[lo:hi] <= dn)
             if trend_close is not None:
-                hit |= x.trend_state[lo:hi] == trend_close
-            if trail is not None:
-                hit |= (h >= trail) if sgn > 0 else (low <= trail)
+                hit |= trend_close[lo:hi]
             if pyr:
-                ok = np.ones(hi - lo, dtype=bool)
-                if s.use_check_dca_with_price:
-                    if s.pyramiding_entry_type == "atr":
+                ok = pyr_ok[lo:hi]
+                if check_price:
+                    lv = level
+                    if by_atr:
                         a = x.atr[lo:hi]
-                        level = np.where(np.isnan(a), ref * (1 - sgn * 3.0 / 100), ref - sgn * a * s.pyramiding_value)
-                    else:
-                        level = hr.dca_levels(s, st.side, ref, math.nan, 1)[0]
+                        lv = np.where(np.isnan(a), ref * (1 - sgn * 3.0 / 100), ref - sgn * a * s.pyramiding_value)
                     c = x.close[lo:hi]
-                    ok &= (c <= level * (1 + SLACK)) if sgn > 0 else (c >= level * (1 - SLACK))
-                if s.use_rsi_with_pyramiding:
-                    ok &= sig[lo:hi]
-                if s.use_trend_logic:
-                    ok &= x.trend_state[lo:hi] != -2 * sgn
+                    ok = ok & ((c <= lv * (1 + SLACK)) if sgn > 0 else (c >= lv * (1 - SLACK)))
                 hit |= ok
             return hit
 
