@@ -121,7 +121,10 @@ class Pacer:
                     except TelegramRetryAfter as e:
                         self.pause(float(e.retry_after))
                     finally:
-                        entry[1] = self._clock()
+                        # Spacing counts from the answer too: the next message to this chat cannot overtake it.
+                        entry[1] = answered = self._clock()
+                        tat = self._chat_tat.get(chat_id, answered)
+                        self._chat_tat[chat_id] = max(tat, answered + self.chat_interval)
                 raise FloodLimitExceeded(f"still flood-limited after {MAX_FLOOD_RETRIES} pauses")
         finally:
             self._chat_users[chat_id] -= 1

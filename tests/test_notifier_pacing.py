@@ -80,6 +80,20 @@ async def test_per_chat_burst_then_spacing():
     assert all(b - a >= 0.1 - 0.01 for a, b in itertools.pairwise(times[3:]))
 
 
+async def test_per_chat_spacing_counts_from_the_answer_of_the_previous_message():
+    pacer = Pacer(rate=1000, per_chat=10, chat_burst=1, headroom=1.0)
+    arrivals: list[float] = []
+
+    async def travel(delay_before: float, delay_after: float):
+        await asyncio.sleep(delay_before)
+        arrivals.append(time.monotonic())
+        await asyncio.sleep(delay_after)
+
+    await pacer.send(5, lambda: travel(0.0, 0.08))  # counted at once, answered late
+    await pacer.send(5, lambda: travel(0.0, 0.0))
+    assert arrivals[1] - arrivals[0] >= 0.08 + 0.1 - 0.005
+
+
 async def test_other_chats_are_not_held_by_a_busy_chat():
     pacer = Pacer(rate=1000, per_chat=2, chat_burst=1, headroom=1.0)
     log: list[tuple[int, float]] = []
