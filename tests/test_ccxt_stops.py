@@ -69,3 +69,28 @@ async def test_a_lost_stop_create_is_looked_up_among_stop_orders_never_resent_tw
         assert len(fake.algos) == 1 and fake.duplicates() == {}
         (algo,) = fake.algos.values()
         assert algo.reduce_only and algo.margin_mode == "cross" and algo.amount == D(2)
+
+
+@pytest.mark.parametrize("kind", [None, "lost", "timeout"])
+async def test_binance_futures_stop_is_an_algo_order_named_by_client_algo_id(kind):
+    async with venue("binance") as fake:
+        g = gateway(fake, MarketType.SWAP)
+        sym = "BTC/USDT:USDT"
+        req = OrderRequest(sym, Side.SELL, OrderType.STOP_MARKET, D("0.002"), "tb5U6BSL1", trigger_price=D("58000.04"),
+                           reduce_only=True)
+        try:
+            await g.create_order(OrderRequest(sym, Side.BUY, OrderType.MARKET, D("0.002"), "tb5U6BEL1"))
+            if kind:
+                fake.fail_next(kind, op="create")
+            placed = await g.create_order(req)
+            found = await g.fetch_order(sym, client_order_id=req.client_order_id)
+            listed = await g.fetch_open_orders(sym)
+            canceled = await g.cancel_order(sym, client_order_id=req.client_order_id)
+        finally:
+            await g.close()
+        (algo,) = fake.algos.values()
+        assert algo.client_id == req.client_order_id and algo.trigger == D("58000.0") and algo.reduce_only
+        assert placed.client_order_id == found.client_order_id == req.client_order_id and found.id == algo.id
+        assert placed.type == found.type == OrderType.STOP_MARKET and found.trigger_price == D(58000)
+        assert [o.client_order_id for o in listed] == [req.client_order_id]
+        assert canceled.status == OrderStatus.CANCELED and fake.duplicates() == {}

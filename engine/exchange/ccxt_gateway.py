@@ -116,6 +116,7 @@ class CcxtGateway:
         self._markets_lock: asyncio.Lock | None = None
         self._one_way_done = False
         self._modes: dict[str, str] = {}  # margin mode chosen per swap symbol
+        self._triggers_apart = self.market_type in self.venue.triggers_apart
         self._algo_ids: dict[str, str | None] = {}  # OKX: child order id -> its trigger order's client id
 
     def __repr__(self) -> str:
@@ -316,8 +317,8 @@ class CcxtGateway:
 
     def _order_params(self, r: OrderRequest, trigger: float | None) -> dict[str, Any]:
         id_param = self.venue.client_id_param
-        if trigger is not None and self.venue.trigger_client_id_param:
-            id_param = self.venue.trigger_client_id_param
+        if trigger is not None:
+            id_param = self.venue.trigger_client_id_param.get(self.market_type, id_param)
         params: dict[str, Any] = {id_param: r.client_order_id}
         if r.reduce_only and self.market_type == MarketType.SWAP:
             params["reduceOnly"] = True
@@ -378,7 +379,7 @@ class CcxtGateway:
                 continue
             info = self._to_info(raw, r)
             if raw.get("status") is None:  # a bare acknowledgement (OKX): learn the state
-                stop = r.type == OrderType.STOP_MARKET and self.venue.separate_triggers
+                stop = r.type == OrderType.STOP_MARKET and self._triggers_apart
                 try:
                     return await self._fetch(r.symbol, info.id, None, trigger=bool(stop))
                 except ExchangeError:
@@ -389,7 +390,7 @@ class CcxtGateway:
     async def _lookup(self, r: OrderRequest) -> OrderInfo | None:
         """The order with our client id, None if the exchange says there is none, UnknownOutcome if it can't say."""
         try:
-            stop = r.type == OrderType.STOP_MARKET and self.venue.separate_triggers
+            stop = r.type == OrderType.STOP_MARKET and self._triggers_apart
             return await self._fetch(r.symbol, None, r.client_order_id, trigger=bool(stop))
         except OrderNotFound:
             return None
@@ -418,7 +419,7 @@ class CcxtGateway:
             raw = await self._call("fetch_order", lambda: self._ex.fetch_order(oid, symbol, dict(params)),
                                    private=True)
         except OrderNotFound:
-            if trigger is None and self.venue.separate_triggers:
+            if trigger is None and self._triggers_apart:
                 return await self._fetch(symbol, order_id, client_order_id, trigger=True)
             raise
         return self._to_info(raw)
@@ -434,7 +435,7 @@ class CcxtGateway:
             info = await self.fetch_order(symbol, order_id, client_order_id)  # OrderNotFound if it never existed
             if info.status != OrderStatus.OPEN:
                 return info
-            if not self.venue.separate_triggers or info.type != OrderType.STOP_MARKET:
+            if not self._triggers_apart or info.type != OrderType.STOP_MARKET:
                 raise
             # a stop order in its own namespace: cancelled by its exchange id
             await self._call("cancel_order", lambda: self._ex.cancel_order(info.id, symbol, {"trigger": True}),
@@ -445,7 +446,7 @@ class CcxtGateway:
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderInfo]:
         await self.load_markets()
         raw = await self._call("fetch_open_orders", lambda: self._ex.fetch_open_orders(symbol), private=True)
-        if self.venue.separate_triggers:
+        if self._triggers_apart:
             raw = raw + await self._call("fetch_open_orders",
                                          lambda: self._ex.fetch_open_orders(symbol, None, None, {"trigger": True}),
                                          private=True)
@@ -462,7 +463,7 @@ class CcxtGateway:
             fee = t.get("fee") or {}
             info = t.get("info") or {}
             cid = info.get("clOrdId") or info.get("clientOrderId")
-            if not cid and self.venue.separate_triggers and self.exchange_id == "okx" and t.get("order"):
+            if not cid and self._triggers_apart and self.exchange_id == "okx" and t.get("order"):
                 cid = await self._algo_client_id(symbol, str(t["order"]))
             trades.append(Trade(str(t["id"]), str(t.get("order")), cid or None,
                                 t["symbol"], Side(t["side"]), D(str(t["price"])), D(str(t["amount"])),

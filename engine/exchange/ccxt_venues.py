@@ -18,24 +18,29 @@ class Venue:
     public_rate: float = 10.0  # requests per second shared by every user of the process
     private_rate: float = 5.0  # requests per second per account
     burst: int = 5
-    trigger_client_id_param: str | None = None  # when stop orders name their client id differently
-    separate_triggers: bool = False  # stop orders live apart: fetch/cancel/list them with ccxt's trigger=True
+    # where stop orders live apart (fetched, cancelled, listed with ccxt's trigger=True) and name their client id
+    triggers_apart: frozenset[MarketType] = frozenset()
+    trigger_client_id_param: dict[MarketType, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
 
 VENUES: dict[str, Venue] = {
     "okx": Venue("okx", {MarketType.SPOT: "spot", MarketType.SWAP: "swap"},
                  {MarketType.SPOT: ["spot"], MarketType.SWAP: ["swap"]}, "clOrdId", needs_passphrase=True,
-                 public_rate=10, private_rate=10, trigger_client_id_param="algoClOrdId", separate_triggers=True),
+                 public_rate=10, private_rate=10, triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP}),
+                 trigger_client_id_param={MarketType.SPOT: "algoClOrdId", MarketType.SWAP: "algoClOrdId"}),
     "binance": Venue("binance", {MarketType.SPOT: "spot", MarketType.SWAP: "future"},
                      {MarketType.SPOT: ["spot"], MarketType.SWAP: ["linear"]}, "newClientOrderId",
-                     public_rate=10, private_rate=10, options={"fetchMargins": False}),
+                     public_rate=10, private_rate=10, options={"fetchMargins": False},
+                     # USDT-M conditional orders are algo orders named by clientAlgoId; spot stops are plain orders
+                     triggers_apart=frozenset({MarketType.SWAP}),
+                     trigger_client_id_param={MarketType.SWAP: "clientAlgoId"}),
     "bybit": Venue("bybit", {MarketType.SPOT: "spot", MarketType.SWAP: "swap"},
                    {MarketType.SPOT: ["spot"], MarketType.SWAP: ["linear"]}, "orderLinkId",
-                   public_rate=10, private_rate=8, separate_triggers=True),
+                   public_rate=10, private_rate=8, triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP})),
     "bitget": Venue("bitget", {MarketType.SPOT: "spot", MarketType.SWAP: "swap"},
                     {MarketType.SPOT: ["spot"], MarketType.SWAP: ["swap"]}, "clientOid", needs_passphrase=True,
-                    public_rate=10, private_rate=8, separate_triggers=True),
+                    public_rate=10, private_rate=8, triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP})),
     "upbit": Venue("upbit", {MarketType.SPOT: "spot"}, {MarketType.SPOT: ["spot"]}, "identifier",
                    public_rate=8, private_rate=6),
 }

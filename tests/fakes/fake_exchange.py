@@ -804,6 +804,12 @@ class FakeExchange:
         app.router.add_post("/fapi/v1/marginType", self._wrap("leverage", self._bn(self._bn_margin_type, True), True))
         app.router.add_post("/fapi/v1/positionSide/dual",
                             self._wrap("position_mode", self._bn(self._bn_dual, True), True))
+        algo = "/fapi/v1/algoOrder"
+        app.router.add_post(algo, self._wrap("create", self._bn(self._bn_create_algo, True), True))
+        app.router.add_get(algo, self._wrap("fetch_order", self._bn(self._bn_fetch_algo, True), True))
+        app.router.add_delete(algo, self._wrap("cancel", self._bn(self._bn_cancel_algo, True), True))
+        app.router.add_get("/fapi/v1/openAlgoOrders", self._wrap("open_orders", self._bn(self._bn_open_algos, True),
+                                                                 True))
         app.router.add_get("/sapi/v1/account/apiRestrictions", self._wrap("key_info", self._bn_restrictions, True))
 
     def _bn(self, fn, swap: bool):
@@ -961,6 +967,62 @@ class FakeExchange:
     async def _bn_dual(self, acc, q, swap) -> web.Response:
         acc.pos_mode = "long_short_mode" if q.get("dualSidePosition") == "true" else "net_mode"
         return web.json_response({"code": 200, "msg": "success"})
+
+    def _bn_algo_json(self, a: Order) -> dict:
+        status = {"open": "NEW", "filled": "FINISHED", "canceled": "CANCELED"}
+        return {"algoId": int(a.id), "clientAlgoId": a.client_id, "algoType": "CONDITIONAL",
+                "orderType": "STOP_MARKET", "symbol": a.inst, "side": a.side.upper(), "positionSide": "BOTH",
+                "timeInForce": "GTC", "quantity": _s(a.amount), "algoStatus": status[a.status],
+                "triggerPrice": _s(a.trigger), "price": "0", "workingType": "CONTRACT_PRICE",
+                "closePosition": False, "priceProtect": False, "reduceOnly": a.reduce_only, "createTime": a.ts,
+                "updateTime": _now(), "triggerTime": 0, "goodTillDate": 0, "actualOrderId": a.child}
+
+    async def _bn_create_algo(self, acc, q, swap) -> web.Response:
+        """POST /fapi/v1/algoOrder: USDT-M conditional orders, named by `clientAlgoId`."""
+        self._forced(q)
+        spec = BINANCE_FUTURES_SPECS.get(q.get("symbol", ""))
+        if spec is None:
+            raise Refused("bad_symbol", "Invalid symbol.")
+        if q.get("algoType") != "CONDITIONAL" or not q.get("triggerPrice"):
+            raise Refused("price", "only CONDITIONAL orders with a triggerPrice are simulated")
+        cid = q.get("clientAlgoId", "")
+        if cid and any(a.client_id == cid and a.status == "open" and a.api_key == acc.api_key
+                       for a in self.algos.values()):
+            raise Refused("duplicate", "Duplicate order sent.")
+        amount = D(q["quantity"])
+        if amount % spec.lot or amount < spec.min_qty:
+            raise Refused("amount", "Filter failure: LOT_SIZE")
+        self._seq += 1
+        a = Order(str(900000 + self._seq), cid, q["symbol"], True, q["side"].lower(), "trigger", amount, None,
+                  acc.api_key, _now(), q.get("reduceOnly", "false").lower() == "true", trigger=D(q["triggerPrice"]))
+        self.algos[a.id] = a
+        self.created.append(a)
+        return web.json_response(self._bn_algo_json(a))
+
+    def _bn_find_algo(self, acc: Account, q: dict) -> Order | None:
+        for a in self.algos.values():
+            if a.api_key == acc.api_key and (a.id == q.get("algoId") or (q.get("clientAlgoId") and
+                                                                          a.client_id == q.get("clientAlgoId"))):
+                return a
+        return None
+
+    async def _bn_fetch_algo(self, acc, q, swap) -> web.Response:
+        a = self._bn_find_algo(acc, q)
+        if a is None:
+            raise Refused("not_found", "Order does not exist.")
+        return web.json_response(self._bn_algo_json(a))
+
+    async def _bn_cancel_algo(self, acc, q, swap) -> web.Response:
+        a = self._bn_find_algo(acc, q)
+        if a is None or a.status != "open":
+            raise Refused("cancel_not_found", "Unknown order sent.")
+        a.status = "canceled"
+        return web.json_response({"algoId": int(a.id), "clientAlgoId": a.client_id, "code": "200", "msg": "success"})
+
+    async def _bn_open_algos(self, acc, q, swap) -> web.Response:
+        return web.json_response([self._bn_algo_json(a) for a in self.algos.values()
+                                  if a.api_key == acc.api_key and a.status == "open"
+                                  and q.get("symbol") in (None, a.inst)])
 
     async def _bn_restrictions(self, request, acc, q) -> web.Response:
         return web.json_response({"ipRestrict": False, "createTime": _now(), "enableReading": True,
