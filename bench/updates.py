@@ -50,9 +50,18 @@ def percentile(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))]
 
 
+def run(coro):
+    """asyncio.run on uvloop (installed with ccxt), as bot/app.py runs the bot."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
 def load_process(conn, rate: float, seconds: float, users: list[int]) -> None:
     """Child process: the stand-in and the load generator, so the bot's process runs only the bot."""
-    asyncio.run(_load(conn, rate, seconds, users))
+    run(_load(conn, rate, seconds, users))
 
 
 async def _load(conn, rate: float, seconds: float, users: list[int]) -> None:
@@ -186,4 +195,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())
