@@ -88,7 +88,7 @@ class GridDriver:
 
     def _book_exit(self, level: int, price: float, amount: float, fee: float) -> None:
         """A grid trade is one level's round trip: entry to take-profit, both fees included."""
-        lvl = self.state.levels[gr._pos(self.state, level)]
+        lvl = next(lv for lv in self.state.levels if lv.index == level)
         amount = min(amount, lvl.filled)
         sign = 1.0 if lvl.side == "buy" else -1.0
         share = self.entry_fees.get(level, 0.0) * amount / lvl.filled if lvl.filled else 0.0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -79,7 +80,7 @@ class HyperRsiDriver:
         if execs and self.atr_in_fills and j > self.start and not math.isnan(self.atr_ff[j - 1]):
             # the candles skipped before j were no-ops for on_candle except for carrying the ATR, which these
             # settings read when a fill places the take-profits or the stop
-            self.state = hr.replace(self.state, atr=float(self.atr_ff[j - 1]))
+            self.state = replace(self.state, atr=float(self.atr_ff[j - 1]))
         for e in execs:
             w = e.want
             role, stage = (w.role, 0) if w.type == "market" else w.key
