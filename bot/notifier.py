@@ -15,7 +15,7 @@ from aiogram.utils.i18n import I18n
 from tortoise.expressions import F, Q
 
 from bot.notifier_render import Translate, i18n_translate, render
-from bot.pacing import Outcome, Pacer, classify, pacer_for, split_message
+from bot.pacing import GLOBAL_RATE, PER_CHAT_RATE, Outcome, Pacer, classify, pacer_for, split_message
 from db.enums import NotificationStatus
 from db.models import Notification, User
 
@@ -52,8 +52,8 @@ class Notifier:
         i18n: I18n | None = None,
         translate: Translate | None = None,
         pacer: Pacer | None = None,
-        rate: float | None = None,
-        per_chat: float | None = None,
+        rate: float = GLOBAL_RATE,
+        per_chat: float = PER_CHAT_RATE,
         default_language: str = "en",
         languages: tuple[str, ...] = ("en", "ko"),
         batch: int = 500,
@@ -69,8 +69,7 @@ class Notifier:
             if i18n is None:
                 raise ValueError("the notifier needs the merged catalogues (i18n) or a translate function")
             translate = i18n_translate(i18n)
-        if pacer is None:
-            pacer = Pacer(rate, per_chat or 1.0) if rate is not None or per_chat is not None else pacer_for(bot)
+        pacer = pacer or pacer_for(bot, rate, per_chat)  # shared with the broadcast: one budget per bot token
         self.bot, self.tr, self.pacer = bot, translate, pacer
         self.default_language, self.languages = default_language, languages
         self.batch, self.max_queued, self.max_attempts = batch, max_queued, max_attempts

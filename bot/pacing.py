@@ -140,11 +140,12 @@ class FloodLimitExceeded(Exception):
 _pacers: weakref.WeakKeyDictionary[Bot, Pacer] = weakref.WeakKeyDictionary()
 
 
-def pacer_for(bot: Bot) -> Pacer:
-    """The one Pacer of this bot token in this process, shared by the notifier and the broadcast."""
+def pacer_for(bot: Bot, rate: float = GLOBAL_RATE, per_chat: float = PER_CHAT_RATE) -> Pacer:
+    """The one Pacer of this bot token in this process, shared by the notifier and the broadcast (the rates
+    apply when the first caller creates it)."""
     pacer = _pacers.get(bot)
     if pacer is None:
-        pacer = _pacers[bot] = Pacer()
+        pacer = _pacers[bot] = Pacer(rate, per_chat)
     return pacer
 
 

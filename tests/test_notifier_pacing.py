@@ -161,3 +161,19 @@ def test_split_cuts_an_overlong_line_at_a_space_and_counts_utf16():
     assert " ".join(parts).split() == text.split()
     assert split_message("short") == ["short"]
     assert split_message("x" * 4096) == ["x" * 4096]
+
+
+async def test_the_notifier_and_the_broadcast_share_one_pacer_per_bot():
+    from aiogram import Bot
+
+    from bot.i18n import make_i18n
+    from bot.notifier import Notifier
+    from bot.pacing import pacer_for
+
+    bot = Bot("42:TEST")
+    try:
+        notifier = Notifier(bot, i18n=make_i18n(), rate=30, per_chat=1.0)
+        assert notifier.pacer is pacer_for(bot)
+        assert Notifier(bot, i18n=make_i18n()).pacer is notifier.pacer
+    finally:
+        await bot.session.close()
