@@ -9,7 +9,7 @@ from typing import Any
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -149,7 +149,7 @@ def _looks_like_key(text: str | None) -> bool:
     return bool(text) and 8 <= len(text) <= 256 and not text.startswith("/") and not any(c.isspace() for c in text)
 
 
-@router.message(AddAccount.api_key, not_command)
+@router.message(StateFilter(AddAccount.api_key), not_command)
 async def got_api_key(message: Message, state: FSMContext, bot: Bot, vault: Vault) -> None:
     text = await _read_secret(message, bot)
     if not _looks_like_key(text):
@@ -160,7 +160,7 @@ async def got_api_key(message: Message, state: FSMContext, bot: Bot, vault: Vaul
     await message.answer(_("accounts.key_received_send_secret"))
 
 
-@router.message(AddAccount.secret, not_command)
+@router.message(StateFilter(AddAccount.secret), not_command)
 async def got_secret(message: Message, state: FSMContext, bot: Bot, vault: Vault, db_user: User,
                      exchange_urls: dict | None = None) -> None:
     text = await _read_secret(message, bot)
@@ -176,7 +176,7 @@ async def got_secret(message: Message, state: FSMContext, bot: Bot, vault: Vault
     await _finish(message, state, vault, db_user, exchange_urls)
 
 
-@router.message(AddAccount.passphrase, not_command)
+@router.message(StateFilter(AddAccount.passphrase), not_command)
 async def got_passphrase(message: Message, state: FSMContext, bot: Bot, vault: Vault, db_user: User,
                          exchange_urls: dict | None = None) -> None:
     text = await _read_secret(message, bot)
@@ -255,13 +255,13 @@ async def add_paper(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
 
 
-@router.callback_query(AccCb.filter(F.action == "paper_balance"), AddPaper.balance)
+@router.callback_query(AccCb.filter(F.action == "paper_balance"), StateFilter(AddPaper.balance))
 async def paper_balance_button(query: CallbackQuery, callback_data: AccCb, state: FSMContext, db_user: User) -> None:
     await _create_paper(query.message, state, db_user, callback_data.value)
     await query.answer()
 
 
-@router.message(AddPaper.balance, not_command)
+@router.message(StateFilter(AddPaper.balance), not_command)
 async def paper_balance_text(message: Message, state: FSMContext, db_user: User) -> None:
     await _create_paper(message, state, db_user, (message.text or "").replace(",", "").strip())
 

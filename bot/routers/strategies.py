@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -138,7 +138,7 @@ async def chose_symbol(query: CallbackQuery, callback_data: NewBotCb, state: FSM
     await _create(query.message, state, db_user, engine, kind, account, symbol)
 
 
-@router.message(NewBot.symbol, not_command)
+@router.message(StateFilter(NewBot.symbol), not_command)
 async def typed_symbol(message: Message, state: FSMContext, db_user: User, engine: Any) -> None:
     data = await state.get_data()
     account = await ExchangeAccount.get_or_none(id=data.get("account_id"), user=db_user)
@@ -261,7 +261,7 @@ async def choose_value(query: CallbackQuery, callback_data: SetCb, db_user: User
     await query.answer()
 
 
-@router.message(EditSetting.value, not_command)
+@router.message(StateFilter(EditSetting.value), not_command)
 async def typed_value(message: Message, state: FSMContext, db_user: User) -> None:
     data = await state.get_data()
     b = await own_bot(db_user, data.get("bot_id", 0))
