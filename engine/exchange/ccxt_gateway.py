@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -47,6 +48,9 @@ D = Decimal
 _STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.CLOSED, "canceled": OrderStatus.CANCELED,
            "cancelled": OrderStatus.CANCELED, "rejected": OrderStatus.REJECTED, "expired": OrderStatus.EXPIRED}
 _NO_CHANGE = ("no need to change", "not modified", "already")
+MARKETS_TTL_S = 3600.0
+# ccxt's parsed markets per (exchange, market type, API base): loaded once for every user of the process
+_MARKETS: dict[tuple[str, str, str], tuple[float, dict]] = {}
 silence_ccxt_debug()
 
 
@@ -159,9 +163,15 @@ class CcxtGateway:
             self._markets_lock = self._markets_lock or asyncio.Lock()
             async with self._markets_lock:
                 if self._markets is None:
-                    raw = await self._call("load_markets", self._ex.load_markets)
-                    self._markets = {s: self._market(m) for s, m in raw.items()
-                                     if self._wanted(m)}
+                    key = (self.exchange_id, self.market_type.value, repr(sorted(self._ex.urls["api"].items())))
+                    cached = _MARKETS.get(key)
+                    if cached is not None and time.monotonic() - cached[0] < MARKETS_TTL_S:
+                        self._ex.set_markets(cached[1])
+                        raw = self._ex.markets
+                    else:
+                        raw = await self._call("load_markets", self._ex.load_markets)
+                        _MARKETS[key] = (time.monotonic(), raw)
+                    self._markets = {s: self._market(m) for s, m in raw.items() if self._wanted(m)}
         return self._markets
 
     def _wanted(self, m: dict) -> bool:
