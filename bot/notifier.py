@@ -15,7 +15,9 @@ from aiogram.utils.i18n import I18n
 from tortoise.expressions import F, Q
 
 from bot.notifier_render import Translate, i18n_translate, render
-from bot.pacing import GLOBAL_RATE, PER_CHAT_RATE, Outcome, Pacer, classify, pacer_for, split_message
+from bot.notifier_split import split_message
+from bot.pacing import GLOBAL_RATE, PER_CHAT_RATE, Pacer, pacer_for
+from bot.pacing_errors import Outcome, classify
 from db.enums import NotificationStatus
 from db.models import Notification, User
 

@@ -7,22 +7,10 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
-
-from bot.logging_setup import _TOKEN_SHAPE
+from aiogram.exceptions import TelegramRetryAfter
 
 T = TypeVar("T")
 
@@ -147,89 +135,3 @@ def pacer_for(bot: Bot, rate: float = GLOBAL_RATE, per_chat: float = PER_CHAT_RA
     if pacer is None:
         pacer = _pacers[bot] = Pacer(rate, per_chat)
     return pacer
-
-
-class Outcome(StrEnum):
-    SENT = "sent"
-    BLOCKED = "blocked"  # the user blocked the bot or deleted the account: stop writing to them
-    RETRY = "retry"  # transient: try again later
-    FAILED = "failed"  # permanent for this message
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    outcome: Outcome
-    error: str  # safe to store: class name and Telegram's description, with anything token-shaped removed
-
-
-_DEACTIVATED = ("chat not found", "user is deactivated", "bot was blocked", "bot was kicked")
-
-
-def classify(exc: BaseException, token: str | None = None) -> Failure:
-    """What a Telegram error means for delivery, with a description safe for the database and logs."""
-    text = exc.message if isinstance(exc, TelegramAPIError) else str(exc)
-    text = _TOKEN_SHAPE.sub("<redacted>", text)
-    if token:
-        text = text.replace(token, "<redacted>")
-    error = f"{type(exc).__name__}: {text}"[:500]
-    lowered = text.lower()
-    if isinstance(exc, TelegramForbiddenError):
-        return Failure(Outcome.BLOCKED, error)
-    if isinstance(exc, TelegramBadRequest | TelegramNotFound) and any(d in lowered for d in _DEACTIVATED):
-        return Failure(Outcome.BLOCKED, error)
-    if isinstance(exc, TelegramNetworkError | TelegramServerError | FloodLimitExceeded | TimeoutError | OSError):
-        return Failure(Outcome.RETRY, error)
-    if isinstance(exc, TelegramBadRequest | TelegramNotFound):
-        return Failure(Outcome.FAILED, error)
-    return Failure(Outcome.RETRY, error)
-
-
-_SPLIT_AT = 4096
-
-
-def utf16_len(text: str) -> int:
-    """Telegram counts message length in UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def split_message(text: str, limit: int = _SPLIT_AT) -> list[str]:
-    """Split into parts of at most `limit` UTF-16 units, at line boundaries; a longer line is cut at a space."""
-    if utf16_len(text) <= limit:
-        return [text]
-    parts: list[str] = []
-    current = ""
-    for line in _cut_long_lines(text.split("\n"), limit):
-        candidate = f"{current}\n{line}" if current else line
-        if current and utf16_len(candidate) > limit:
-            parts.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        parts.append(current)
-    return [p for p in parts if p.strip()] or [text[:limit]]
-
-
-def _cut_long_lines(lines: list[str], limit: int) -> list[str]:
-    out: list[str] = []
-    for line in lines:
-        while utf16_len(line) > limit:
-            head = _prefix_within(line, limit)
-            space = head.rfind(" ")
-            if space > limit // 2:
-                head = head[:space]
-            out.append(head)
-            line = line[len(head):].lstrip(" ")
-        out.append(line)
-    return out
-
-
-def _prefix_within(text: str, limit: int) -> str:
-    """The longest prefix of `text` of at most `limit` UTF-16 units, never splitting a surrogate pair."""
-    units = 0
-    for i, ch in enumerate(text):
-        units += 2 if ord(ch) > 0xFFFF else 1
-        if units > limit:
-            return text[:i]
-    return text
-

@@ -17,7 +17,9 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import SendMessage
 
-from bot.pacing import Outcome, Pacer, classify, split_message, utf16_len
+from bot.notifier_split import split_message, utf16_len
+from bot.pacing import Pacer
+from bot.pacing_errors import Outcome, classify
 
 M = SendMessage(chat_id=1, text="x")
 

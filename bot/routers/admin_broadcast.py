@@ -20,7 +20,8 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.pacing import Outcome, Pacer, classify, pacer_for
+from bot.pacing import Pacer, pacer_for
+from bot.pacing_errors import Outcome, classify
 from db.models import AuditLog, User
 
 log = logging.getLogger(__name__)

@@ -12,7 +12,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
-from bot.pacing import split_message
+from bot.notifier_split import split_message
 from db.enums import BotStatus
 from db.models import AuditLog, ExchangeAccount, Fill, Order, StrategyBot, User
 
