@@ -13,6 +13,7 @@ from bot.i18n import LANGUAGES, LOCALES_DIR, make_i18n, read_catalogue
 from bot.keyboards import MENU_ITEMS
 from bot.settings_editor import _PROBLEMS, PRESETS, specs
 from db.enums import BotKind, BotStatus, MarketType, PositionSide
+from engine.exchange.protocol import ExchangeError
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_CALL = re.compile(r"""(?<![\w.])(?:_|__|gettext|lazy_gettext)\(\s*["']([a-z0-9_]+\.[a-z0-9_.%]+)["']""")
@@ -38,9 +39,17 @@ def dynamic_keys() -> set[str]:
             keys |= {spec.label_key, spec.help_key, f"group.{kind.value}.{spec.group}"}
             if spec.unit:
                 keys.add(f"unit.{spec.unit}")
-    for py in (ROOT / "engine" / "strategies").glob("*.py"):
+    for py in [*(ROOT / "engine" / "strategies").glob("*.py"), *(ROOT / "engine" / "runtime").glob("*.py")]:
         keys |= {f"refused.{r}" for r in re.findall(r'PlanRefused\(\s*"([a-z_]+)"', py.read_text())}
+    keys |= {f"refused.{cls.reason}" for cls in _subclasses(ExchangeError)}
     return keys
+
+
+def _subclasses(cls: type) -> set[type]:
+    out = {cls}
+    for sub in cls.__subclasses__():
+        out |= _subclasses(sub)
+    return out
 
 
 def placeholders(text: str) -> set[str]:

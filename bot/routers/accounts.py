@@ -195,11 +195,11 @@ async def _finish(message: Message, state: FSMContext, vault: Vault, user: User,
     progress = await message.answer(_("accounts.checking"))
     try:
         check = await check_key(exchange, market, key, secret, passphrase, urls)
-    except Exception as e:  # the exchange's own errors are classified by name; the text may echo the key
-        log.info("key check for user %s on %s failed: %s", user.id, exchange, type(e).__name__)
-        reason = "accounts.key_invalid" if type(e).__name__ in {"InvalidKey", "MissingPermission"} else \
-            "accounts.key_check_failed"
-        await _refuse(progress, state, _(reason))
+    except Exception as e:  # classified by the domain error's reason; its text is never shown or logged
+        reason = getattr(e, "reason", type(e).__name__)
+        log.info("key check for user %s on %s failed: %s", user.id, exchange, reason)
+        bad_key = reason in ("invalid_key", "missing_permission")
+        await _refuse(progress, state, _("accounts.key_invalid") if bad_key else _("accounts.key_check_failed"))
         return
     if not check.valid:
         await _refuse(progress, state, _("accounts.key_invalid"))
