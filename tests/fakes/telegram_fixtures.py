@@ -12,8 +12,10 @@ tests/conftest.py loads this module as a plugin, so any test can ask for the fix
         h = await telegram_factory(admin_ids=[999], rate_limit=RateLimit(overall=30, per_chat=1))
 
 `telegram_factory(**kw)` accepts: engine (default: a FakeEngine recording control calls and updating
-StrategyBot.status), admin_ids, rate_limit, throttle_rate/throttle_burst, redis_url, and any extra workflow data
-passed on to `build_dispatcher`. Both fixtures depend on the `db` fixture, so each test runs on SQLite and
+StrategyBot.status, with paper exchanges priced by `FakeEngine(prices={symbol: last})`; or a real
+`engine.runtime.engine.Engine`), admin_ids, rate_limit, throttle_rate/throttle_burst (high by default: scripted
+users click fast), redis_url, exchange_urls (ccxt base URL of tests/fakes/fake_exchange.py for key checks), and any
+extra workflow data passed on to `build_dispatcher`. The Bot is built by bot.app.make_bot from TELEGRAM_API_URL. Both fixtures depend on the `db` fixture, so each test runs on SQLite and
 PostgreSQL. The harness exposes `api` (BotAPIStandIn), `bot`, `dp`, `vault`, `engine`.
 """
 
@@ -28,8 +30,6 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from cryptography.fernet import Fernet
 
 from db.enums import BotStatus, MarketType
@@ -143,7 +143,9 @@ class TelegramHarness:
 
 async def start_harness(*, engine: Any = None, rate_limit: RateLimit | None = None, polling_timeout: int = 5,
                         **dispatcher_kw: Any) -> TelegramHarness:
-    from bot.dispatcher import build_dispatcher  # imported here: a broken bot module must not break collection
+    from bot.app import make_bot  # imported here: a broken bot module must not break collection
+    from bot.dispatcher import build_dispatcher
+    from db.config import AppConfig
 
     api = await BotAPIStandIn(rate_limit=rate_limit).start()
     vault = Vault([Fernet.generate_key().decode()])
@@ -151,7 +153,7 @@ async def start_harness(*, engine: Any = None, rate_limit: RateLimit | None = No
     dispatcher_kw.setdefault("throttle_rate", 100.0)  # scripted users click faster than people; see test_bot_safety
     dispatcher_kw.setdefault("throttle_burst", 200)
     dp = build_dispatcher(vault=vault, engine=engine, **dispatcher_kw)
-    bot = Bot(api.token, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
+    bot = make_bot(AppConfig(BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url))  # as production builds it
     h = TelegramHarness(api, bot, dp, vault, engine)
     h.task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=polling_timeout))
     await api.next_call("getMe", timeout=15)
