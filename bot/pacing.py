@@ -125,13 +125,15 @@ class FloodLimitExceeded(Exception):
     """Telegram kept answering 429 although every retry_after was honoured."""
 
 
-_pacers: weakref.WeakKeyDictionary[Bot, Pacer] = weakref.WeakKeyDictionary()
+_pacers: dict[int, Pacer] = {}  # by Bot instance (a Bot compares equal to any Bot with the same token)
 
 
 def pacer_for(bot: Bot, rate: float = GLOBAL_RATE, per_chat: float = PER_CHAT_RATE) -> Pacer:
-    """The one Pacer of this bot token in this process, shared by the notifier and the broadcast (the rates
-    apply when the first caller creates it)."""
-    pacer = _pacers.get(bot)
+    """The one Pacer of this Bot in this process, shared by the notifier and the broadcast (the rates apply when
+    the first caller creates it). The composition root makes one Bot, so the bot token has one budget."""
+    key = id(bot)
+    pacer = _pacers.get(key)
     if pacer is None:
-        pacer = _pacers[bot] = Pacer(rate, per_chat)
+        pacer = _pacers[key] = Pacer(rate, per_chat)
+        weakref.finalize(bot, _pacers.pop, key, None)
     return pacer

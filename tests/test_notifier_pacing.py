@@ -179,3 +179,23 @@ async def test_the_notifier_and_the_broadcast_share_one_pacer_per_bot():
         assert Notifier(bot, i18n=make_i18n()).pacer is notifier.pacer
     finally:
         await bot.session.close()
+
+
+async def test_each_bot_instance_has_its_own_pacer_even_with_the_same_token():
+    import gc
+
+    from aiogram import Bot
+
+    from bot.pacing import _pacers, pacer_for
+
+    first, second = Bot("42:TEST"), Bot("42:TEST")
+    try:
+        assert pacer_for(first, rate=1000) is not pacer_for(second)
+        assert pacer_for(first).interval < pacer_for(second).interval
+    finally:
+        await first.session.close()
+        await second.session.close()
+    key = id(first)
+    del first
+    gc.collect()
+    assert key not in _pacers  # forgotten with its Bot
