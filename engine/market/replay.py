@@ -42,9 +42,14 @@ class ReplaySource:
             usable = [(ms, f) for ms, f in files if want % ms == 0]
             if not usable:
                 raise KeyError(f"no replay data for {symbol} at {timeframe} or finer")
+            # only files reaching into the finest file's period qualify (the replay runs there): an exact file
+            # that ended earlier would leave the replay without candles
+            loaded = {f: load_csv(f) for _, f in usable}
+            finest_start = int(loaded[min(files)[1]].ts[0]) if min(files) in usable else 0
+            usable = [(ms, f) for ms, f in usable if int(loaded[f].ts[-1]) >= finest_start] or usable
             exact = [(ms, f) for ms, f in usable if ms == want]
             ms, f = exact[0] if exact else min(usable)
-            c = load_csv(f)
+            c = loaded[f]
             if ms != want:
                 agg = resample(c, timeframe)
                 # drop a last bucket the source has not covered to its end

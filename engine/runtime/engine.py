@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.STOPPING)
 ExchangeFactory = Callable[[ExchangeAccount], Exchange | Awaitable[Exchange]]
-REPLAY_WARMUP_MS = 7 * 86_400_000  # replay starts this far into the data, so indicators have history
+REPLAY_WARMUP_MS = 7 * 86_400_000  # replay starts this far into the 1m data, so indicators have history
 
 
 class Engine:
@@ -41,18 +41,21 @@ class Engine:
                  replay_speed: float = 60.0, replay_start_ms: int | None = None, redis: Any = None,
                  grid_interval_s: float = 5.0, reconcile_interval_s: float = 600.0,
                  exchange_factory: ExchangeFactory | None = None, urls_override: str | dict | None = None,
-                 candle_keep: int = 12_000, unknown_grace_ms: int = 60_000):
+                 candle_keep: int = 12_000, unknown_grace_ms: int = 60_000, replay_source: Any = None):
         self.vault, self.replay_speed = vault, replay_speed
-        self.replay: ReplaySource | None = None
-        if replay_dir is not None:
+        self.replay: Any = replay_source  # anything with fetch_ohlcv serving closed candles at the clock's time
+        if replay_source is not None and clock is None:
+            raise ValueError("a replay source comes with the clock it runs on")
+        if replay_dir is not None and replay_source is None:
             probe = ReplaySource(replay_dir, RealClock())
             start = replay_start_ms
             if start is None:
-                start = min(probe.start_ms(s) for s in probe.symbols()) + REPLAY_WARMUP_MS
+                start = max(int(probe.candles(s, "1m").ts[0]) for s in probe.symbols()) + REPLAY_WARMUP_MS
             clock = clock or ReplayClock(start, replay_speed)
             self.replay = ReplaySource(replay_dir, clock)
         self.clock: Clock = clock or RealClock()
-        self.market_data = MarketData({"replay": self.replay} if self.replay else {}, self.clock, keep=candle_keep)
+        self.market_data = MarketData({"replay": self.replay} if self.replay is not None else {}, self.clock,
+                                      keep=candle_keep)
         self.locks = SymbolLocks(redis)
         self.grid_interval_s, self.reconcile_interval_s = grid_interval_s, reconcile_interval_s
         self._factory, self.urls_override = exchange_factory, urls_override

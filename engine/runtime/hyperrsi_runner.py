@@ -59,6 +59,10 @@ async def on_candle(h: BotHandle, c: CandleInputs, candle_ts: int) -> None:
         intents = [i for i in intents if i.kind != IntentKind.ADD]  # paused: no new exposure
         state = replace(state, pending="")
     market = [i for i in intents if i.kind in _INTENT_ROLE]
+    if not intents and not res.notes and replace(state, atr=old.atr) == old:
+        # Nothing happened but the ATR: no write. Re-evaluating this candle after a restart is the same no-op.
+        h.strat, h.meta["candle"] = state, candle_ts
+        return
     if market:
         h.meta["pending_floor"] = await _max_seq(h.id)
     async with in_transaction() as conn:

@@ -1,0 +1,149 @@
+"""One candle-close cycle of 10,000 HYPERRSI bots over 200 symbols on paper exchanges: `python bench/scan.py`.
+
+Prints the cycle's wall time, the market-data requests it made (target: one per distinct (symbol, timeframe)),
+peak RSS, and the time of the cycle's own indicator work alone in the same run as the anchor ratio.
+Targets: cycle ≤ 2 s on a 2-core machine, requests = distinct (symbol, timeframe), peak RSS ≤ 300 MB.
+Options: --bots N --symbols N --accounts N --db URL (default: a fresh SQLite file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import sys
+import tempfile
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from db.database import connect, disconnect
+from db.enums import BotKind, BotStatus, MarketType
+from db.models import ExchangeAccount, StrategyBot, User
+from engine.candles import Candles, timeframe_ms
+from engine.exchange.paper import PaperExchange
+from engine.exchange.protocol import Market
+from engine.market.clock import ManualClock
+from engine.market.replay import ReplaySource
+from engine.runtime.engine import Engine
+from engine.strategies.hyperrsi import HyperRsiSettings
+from engine.strategy_inputs import hyperrsi_inputs, warmup
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+TF = "15m"
+
+
+class ScaledSource:
+    """200 synthetic symbols: BTC's replayed candles scaled by a per-symbol factor (sliced before scaling)."""
+
+    def __init__(self, replay: ReplaySource, symbols: list[str]):
+        self.replay = replay
+        self.factor = {s: 0.5 + i / len(symbols) for i, s in enumerate(symbols)}
+
+    async def fetch_ohlcv(self, symbol, timeframe, since=None, limit=None):
+        rows = await self.replay.fetch_ohlcv("BTC/USDT", timeframe, since=since, limit=limit)
+        if not rows:
+            return rows
+        a = np.asarray(rows)
+        a[:, 1:5] *= self.factor[symbol]
+        return a.tolist()
+
+
+def markets(symbols: list[str]) -> dict[str, Market]:
+    D = Decimal
+    return {s: Market(s, s.split("/")[0], "USDT", MarketType.SWAP, D("0.01"), D("0.001"), D("0.001"), D("5"))
+            for s in symbols}
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def setup(n_bots: int, n_symbols: int, n_accounts: int) -> list[str]:
+    symbols = [f"S{i:03d}/USDT:USDT" for i in range(n_symbols)]
+    await User.bulk_create([User(telegram_id=1000 + a) for a in range(n_accounts)])
+    users = await User.all().order_by("id").values_list("id", flat=True)
+    await ExchangeAccount.bulk_create([ExchangeAccount(user_id=u, exchange="paper", market_type=MarketType.SWAP,
+                                                       label="paper", is_paper=True) for u in users])
+    accounts = await ExchangeAccount.all().order_by("id").values_list("id", "user_id")
+    per = n_bots // n_accounts
+    settings = [HyperRsiSettings(timeframe=TF, rsi_period=p).model_dump() for p in (14, 21)]
+    bots = []
+    for a, (acc_id, user_id) in enumerate(accounts):
+        for k in range(per):
+            i = a * per + k
+            bots.append(StrategyBot(user_id=user_id, account_id=acc_id, kind=BotKind.HYPERRSI,
+                                    symbol=symbols[(a * per + k) % n_symbols], settings=settings[i % 2],
+                                    status=BotStatus.RUNNING))
+    await StrategyBot.bulk_create(bots, batch_size=1000)
+    return symbols
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bots", type=int, default=10_000)
+    ap.add_argument("--symbols", type=int, default=200)
+    ap.add_argument("--accounts", type=int, default=1_000)
+    ap.add_argument("--db", default=None)
+    args = ap.parse_args()
+    baseline = rss_mb()  # the process with its libraries imported (numba, TA-Lib, ccxt), before any bot
+    tmp = tempfile.mkdtemp()
+    url = args.db or f"sqlite://{tmp}/scan.sqlite3"
+    await connect(url)
+    symbols = await setup(args.bots, args.symbols, args.accounts)
+    step = timeframe_ms(TF)
+    probe = ReplaySource(DATA, ManualClock(0))
+    t0 = int(probe.candles("BTC/USDT", "1m").ts[0]) + 14 * 86_400_000
+    t0 -= t0 % step
+    clock = ManualClock(t0 + 2_000)
+    source = ScaledSource(ReplaySource(DATA, clock), symbols)
+    mk = markets(symbols)
+
+    def factory(account):
+        return PaperExchange(MarketType.SWAP, {"USDT": Decimal(1_000_000)}, markets=dict(mk))
+
+    engine = Engine(clock=clock, replay_source=source, exchange_factory=factory)
+    t = time.perf_counter()
+    await engine.start(schedule=False)
+    startup = time.perf_counter() - t
+    await engine.run_close(TF)  # warm-up cycle: history fetched, caches filled
+    for m in range(1, 15):  # the 1m jobs between two closes: paper fills and supervision
+        clock.set(t0 + m * 60_000 + 2_000)
+        await engine.feed_paper(clock.now_ms())
+        await engine.supervise()
+    clock.set(t0 + step + 2_000)
+    before = sum(engine.market_data.requests.values())
+    t = time.perf_counter()
+    await engine.run_close(TF)
+    cycle = time.perf_counter() - t
+    requests = sum(engine.market_data.requests.values()) - before
+    keys = {(s, tf) for (_, s, tf) in engine.market_data.requests}
+
+    # anchor: the cycle's indicator work alone (one computation per symbol and RSI period), same run
+    s14, s21 = HyperRsiSettings(timeframe=TF, rsi_period=14), HyperRsiSettings(timeframe=TF, rsi_period=21)
+    cs = [await engine.market_data.closed_candles("replay", s, TF, warmup(s14)) for s in symbols]
+    t = time.perf_counter()
+    for c in cs:
+        for st in (s14, s21):
+            hyperrsi_inputs(st, Candles(*(np.asarray(x) for x in (c.ts, c.open, c.high, c.low, c.close,
+                                                                   c.volume)))).at(-1)
+    anchor = time.perf_counter() - t
+    evaluated = sum(1 for h in engine.handles.values() if h.meta.get("candle") == t0)
+    await engine.shutdown()
+    await disconnect()
+    print(f"bots {len(engine.handles):,} (evaluated {evaluated:,}) over {args.symbols} symbols, "
+          f"{args.accounts} accounts, {url.split(':')[0]}")
+    print(f"start-up (attach + reconcile all bots): {startup:.2f} s")
+    print(f"candle-close cycle ({TF}): {cycle:.3f} s   target <= 2 s")
+    print(f"market-data requests in the cycle: {requests}   distinct (symbol, timeframe): {len(keys)}")
+    print(f"anchor (indicators for {args.symbols} symbols x 2 RSI periods): {anchor:.3f} s   "
+          f"cycle / anchor = {cycle / anchor:.1f}")
+    print(f"peak RSS: {rss_mb():.0f} MB   target <= 300 MB   (after imports, before any bot: {baseline:.0f} MB)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
