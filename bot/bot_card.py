@@ -52,6 +52,8 @@ async def bot_card(b: StrategyBot) -> tuple[str, InlineKeyboardMarkup]:
         else:
             kb.button(text=_("card.start"), callback_data=BotCb(action="start", bot_id=b.id))
         kb.button(text=_("card.delete"), callback_data=BotCb(action="delete", bot_id=b.id))
+        if b.status == BotStatus.ERROR:  # orders or a position may remain: let the user stop and close
+            kb.button(text=_("card.stop"), callback_data=BotCb(action="stop", bot_id=b.id))
     elif b.status == BotStatus.RUNNING:
         kb.button(text=_("card.pause"), callback_data=BotCb(action="pause", bot_id=b.id))
         kb.button(text=_("card.stop"), callback_data=BotCb(action="stop", bot_id=b.id))

@@ -225,6 +225,7 @@ async def edit_setting(query: CallbackQuery, callback_data: SetCb, state: FSMCon
         return
     spec = all_specs[callback_data.idx]
     current = b.settings.get(spec.name, spec.default)
+    await state.clear()  # an earlier number prompt must not catch text meant for nothing
     if spec.kind == "bool":
         await _save(b, db_user, spec.name, not current)
         await show(query, *editor_view(b))
