@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -17,6 +18,8 @@ from engine.runtime.orders import BotRef, OrderLifecycle
 from engine.strategies import grid
 from engine.strategies.grid import GridSettings, GridState
 from engine.strategies.hyperrsi import HyperRsiSettings, HyperRsiState
+
+_tf_ms = lru_cache(maxsize=32)(timeframe_ms)
 
 
 def _dec(x: float) -> Decimal:
@@ -49,7 +52,7 @@ class BotHandle:
 
     @property
     def tf_ms(self) -> int:
-        return timeframe_ms(self.settings.timeframe)
+        return _tf_ms(self.settings.timeframe)
 
     @property
     def swap(self) -> bool:

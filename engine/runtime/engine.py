@@ -244,6 +244,7 @@ class Engine:
     async def feed_paper(self, now_ms: int) -> int:
         """Paper exchanges match their resting orders on every 1m candle closed since they last saw one."""
         fed = 0
+        rows_of: dict[tuple[str, str, int], list[list[float]]] = {}  # one fetch per symbol for every account
         async with self._feed_lock:
             for (account_id, symbol), hs in self.groups().items():
                 ex = hs[0].exchange
@@ -256,8 +257,10 @@ class Engine:
                     except ExchangeError:
                         last = None
                 n = 1 if last is None else int(min(max((now_ms - last) // 60_000, 1), 1440))
-                candles = await self.market_data.closed_candles(hs[0].source, symbol, "1m", n)
-                for row in candles.rows():
+                key = (hs[0].source, symbol, n)
+                if key not in rows_of:
+                    rows_of[key] = (await self.market_data.closed_candles(hs[0].source, symbol, "1m", n)).rows()
+                for row in rows_of[key]:
                     if last is None or row[0] > last:
                         await ex.feed(symbol, row)
                         last = row[0]
@@ -316,8 +319,13 @@ class Engine:
         for h in self.handles.values():
             if h.timeframe == tf and h.status in (BotStatus.RUNNING, BotStatus.PAUSED):
                 by_source[(h.source, h.symbol)].append(h)
+        warm: dict[tuple, int] = {}
         for (source, symbol), hs in by_source.items():
-            n = max(inputs.warmup(h.settings) for h in hs)
+            for h in hs:
+                key = inputs.params_key(h.settings)
+                if key not in warm:
+                    warm[key] = inputs.warmup(h.settings)
+            n = max(warm[inputs.params_key(h.settings)] for h in hs)
             try:
                 candles = await self.market_data.closed_candles(source, symbol, tf, n)
             except ExchangeError as e:  # the next close, or a coalesced rerun, catches up
