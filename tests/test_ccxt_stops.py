@@ -94,3 +94,22 @@ async def test_binance_futures_stop_is_an_algo_order_named_by_client_algo_id(kin
         assert placed.type == found.type == OrderType.STOP_MARKET and found.trigger_price == D(58000)
         assert [o.client_order_id for o in listed] == [req.client_order_id]
         assert canceled.status == OrderStatus.CANCELED and fake.duplicates() == {}
+
+
+async def test_binance_spot_stop_is_a_plain_stop_loss_order_named_by_new_client_order_id():
+    async with venue("binance") as fake:
+        g = gateway(fake)
+        req = OrderRequest("BTC/USDT", Side.SELL, OrderType.STOP_MARKET, D("0.01"), "tb5U6BSL2",
+                           trigger_price=D("58000.004"))
+        try:
+            placed = await g.create_order(req)
+            listed = await g.fetch_open_orders("BTC/USDT")
+            fake.set_price("BTC/USDT", "57990")
+            done = await g.fetch_order("BTC/USDT", client_order_id=req.client_order_id)
+        finally:
+            await g.close()
+        (o,) = fake.created
+        assert o.type == "stop" and o.trigger == D("58000") and o.client_id == req.client_order_id and not fake.algos
+        assert placed.type == OrderType.STOP_MARKET and placed.status == OrderStatus.OPEN
+        assert [x.client_order_id for x in listed] == [req.client_order_id]
+        assert done.status == OrderStatus.CLOSED and done.filled == D("0.01")

@@ -257,6 +257,10 @@ class FakeExchange:
                 continue
             if (o.side == "buy" and px <= o.price) or (o.side == "sell" and px >= o.price):
                 out.append(self._execute(o, o.price, o.amount - o.filled, maker=True))
+        for o in list(self.orders.values()):  # Binance spot stops
+            if o.status == "open" and o.type == "stop" and self._spec(o).pair == pair and (
+                    (o.side == "buy" and px >= o.trigger) or (o.side == "sell" and px <= o.trigger)):
+                out.append(self._execute(o, px, o.amount - o.filled, maker=False))
         for a in list(self.algos.values()):
             if a.status != "open" or self._spec(a).pair != pair:
                 continue
@@ -320,6 +324,8 @@ class FakeExchange:
         self.created.append(o)
         if type_ == "market":
             self._execute(o, self.prices[spec.pair], amount, maker=False)
+        elif type_ == "stop":  # Binance spot STOP_LOSS: rests until set_price reaches its trigger
+            pass
         elif (side == "buy" and self.prices[spec.pair] <= price) or (side == "sell" and self.prices[spec.pair] >= price):
             self._execute(o, price, amount, maker=False)
         return o
@@ -842,7 +848,8 @@ class FakeExchange:
                                 "maxNotional": "9000000", "applyMaxToMarket": False, "avgPriceMins": 5})
                 symbols.append({"symbol": sid, "status": "TRADING", "baseAsset": s.base, "baseAssetPrecision": 8,
                                 "quoteAsset": s.quote, "quotePrecision": 8, "quoteAssetPrecision": 8,
-                                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS_LIMIT"],
+                                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET", "STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT",
+                                               "TAKE_PROFIT_LIMIT"],
                                 "icebergAllowed": True, "ocoAllowed": True, "isSpotTradingAllowed": True,
                                 "isMarginTradingAllowed": False, "filters": filters, "permissions": ["SPOT"],
                                 "permissionSets": [["SPOT"]], "defaultSelfTradePreventionMode": "EXPIRE_MAKER",
@@ -873,19 +880,29 @@ class FakeExchange:
     def _bn_order_json(self, o: Order) -> dict:
         status = {"open": "PARTIALLY_FILLED" if o.filled else "NEW", "filled": "FILLED", "canceled": "CANCELED"}
         spec = self._spec(o)
+        otype = "STOP_LOSS" if o.type == "stop" else o.type.upper()
         return {"symbol": o.inst, "orderId": int(o.id), "orderListId": -1, "clientOrderId": o.client_id,
                 "price": _s(o.price or ZERO), "origQty": _s(o.amount), "executedQty": _s(o.filled),
                 "cummulativeQuoteQty": _s(o.filled * (o.avg or ZERO) * spec.ct_val), "cumQuote": _s(
                     o.filled * (o.avg or ZERO) * spec.ct_val), "avgPrice": _s(o.avg or ZERO),
-                "status": status[o.status], "timeInForce": "GTC", "type": o.type.upper(), "side": o.side.upper(),
-                "stopPrice": "0", "time": o.ts, "updateTime": _now(), "transactTime": o.ts, "isWorking": True,
+                "status": status[o.status], "timeInForce": "GTC", "type": otype, "side": o.side.upper(),
+                "stopPrice": _s(o.trigger or ZERO), "time": o.ts, "updateTime": _now(), "transactTime": o.ts, "isWorking": True,
                 "reduceOnly": o.reduce_only, "positionSide": "BOTH", "workingType": "CONTRACT_PRICE"}
 
     async def _bn_create(self, acc, q, swap) -> web.Response:
         self._forced(q)
-        o = self._place(acc, q["symbol"], swap, q["side"].lower(), q["type"].lower(), D(q["quantity"]),
+        kind = q["type"].lower()
+        if kind == "stop_loss" and not swap:
+            if not q.get("stopPrice"):
+                raise Refused("price", "STOP_LOSS needs a stopPrice")
+            kind = "stop"
+        elif kind not in ("market", "limit"):
+            raise Refused("price", f"order type {q['type']} is not simulated here")
+        o = self._place(acc, q["symbol"], swap, q["side"].lower(), kind, D(q["quantity"]),
                         D(q["price"]) if q.get("price") else None, q.get("newClientOrderId", ""),
                         q.get("reduceOnly", "false").lower() == "true")
+        if kind == "stop":
+            o.trigger = D(q["stopPrice"])
         return web.json_response(self._bn_order_json(o))
 
     async def _bn_cancel(self, acc, q, swap) -> web.Response:
