@@ -233,3 +233,21 @@ async def test_ohlcv_through_the_gateway_equals_the_csv(v, shared_data):
         finally:
             await g.close()
     assert got == [list(r) for r in rows[100:150]]
+
+
+async def test_okx_trades_since_a_cursor_page_back_so_a_busy_interval_loses_none():
+    """OKX hands the newest 100 fills after `begin`; 230 fills since the cursor must all come back once."""
+    async with venue("okx") as fake:
+        acc = next(iter(fake.accounts.values()))
+        for i in range(230):
+            fake._place(acc, "BTC-USDT", False, "buy" if i % 2 else "sell", "market", D("0.001"), None, f"x{i}")
+        base = 1_700_000_000_000
+        for i, f in enumerate(fake.fills):
+            f.ts = base + i * 10
+        g = gateway(fake)
+        try:
+            page = await g.fetch_my_trades(SPOT, since=base + 50)
+        finally:
+            await g.close()
+        assert [t.id for t in page.trades] == [f.id for f in fake.fills[5:]]  # oldest first, none twice
+        assert page.cursor == base + 229 * 10 and fake.count("trades") == 3

@@ -49,6 +49,7 @@ _STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.CLOSED, "canceled": O
            "cancelled": OrderStatus.CANCELED, "rejected": OrderStatus.REJECTED, "expired": OrderStatus.EXPIRED}
 _NO_CHANGE = ("no need to change", "not modified", "already")
 MARKETS_TTL_S = 3600.0
+OKX_TRADES_PAGE = 100  # OKX's page of fills (the newest first)
 # ccxt's parsed markets per (exchange, market type, API base): loaded once for every user of the process
 _MARKETS: dict[tuple[str, str, str], tuple[float, dict]] = {}
 silence_ccxt_debug()
@@ -468,6 +469,8 @@ class CcxtGateway:
         await self.load_markets()
         raw = await self._call("fetch_my_trades", lambda: self._ex.fetch_my_trades(symbol, since, limit),
                                private=True)
+        if self.exchange_id == "okx" and since is not None and limit is None:
+            raw = await self._okx_older_trades(symbol, since, raw)
         trades = []
         for t in sorted(raw, key=lambda t: (t.get("timestamp") or 0, str(t.get("id")))):
             fee = t.get("fee") or {}
@@ -481,6 +484,22 @@ class CcxtGateway:
                                 bool(info.get("reduceOnly") in (True, "true"))))
         cursor = trades[-1].ts if trades else since
         return TradesPage(trades, cursor)
+
+    async def _okx_older_trades(self, symbol: str, since: int, raw: list[dict]) -> list[dict]:
+        """OKX answers the newest page of trades after `since`: page back with `until` until nothing is new, so
+        a busy interval never loses the trades between `since` and the newest page."""
+        seen = {str(t["id"]) for t in raw}
+        page = raw
+        while len(page) >= OKX_TRADES_PAGE:  # a full page: there may be older ones
+            until = min(int(t["timestamp"]) for t in page)
+            page = await self._call("fetch_my_trades", lambda u=until: self._ex.fetch_my_trades(
+                symbol, since, None, {"until": u}), private=True)
+            new = [t for t in page if str(t["id"]) not in seen]
+            if not new:
+                break
+            seen.update(str(t["id"]) for t in new)
+            raw = raw + new
+        return raw
 
     async def _algo_client_id(self, symbol: str, order_id: str) -> str | None:
         """OKX: the client id of the trigger order that became market order `order_id` (cached; None if none)."""

@@ -760,7 +760,7 @@ class FakeExchange:
             o = f.order
             if o.api_key != acc.api_key or q.get("instId") not in (None, o.inst):
                 continue
-            if "begin" in q and f.ts < int(q["begin"]):
+            if ("begin" in q and f.ts < int(q["begin"])) or ("end" in q and f.ts > int(q["end"])):
                 continue
             out.append({"instType": "SWAP" if o.swap else "SPOT", "instId": o.inst, "tradeId": f.id, "ordId": o.id,
                         "clOrdId": o.client_id, "billId": f.id, "fillPx": _s(f.price), "fillSz": _s(f.amount),
