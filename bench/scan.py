@@ -3,7 +3,8 @@
 Prints the cycle's wall time, the market-data requests it made (target: one per distinct (symbol, timeframe)),
 peak RSS, and the time of the cycle's own indicator work alone in the same run as the anchor ratio.
 Targets: cycle ≤ 2 s on a 2-core machine, requests = distinct (symbol, timeframe), peak RSS ≤ 300 MB.
-Options: --bots N --symbols N --accounts N --db URL (default: a fresh SQLite file).
+Options: --bots N --symbols N --accounts N --db URL (default: a fresh SQLite file); --busy makes every flat bot
+enter on the measured close (RSI thresholds 98/99): the worst case, one market order and its row per bot.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from db.database import connect, disconnect
 from db.enums import BotKind, BotStatus, MarketType
-from db.models import ExchangeAccount, StrategyBot, User
+from db.models import ExchangeAccount, Order, StrategyBot, User
 from engine.candles import Candles, timeframe_ms
 from engine.exchange.paper import PaperExchange
 from engine.exchange.protocol import Market
@@ -63,7 +64,7 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def setup(n_bots: int, n_symbols: int, n_accounts: int) -> list[str]:
+async def setup(n_bots: int, n_symbols: int, n_accounts: int, busy: bool) -> list[str]:
     symbols = [f"S{i:03d}/USDT:USDT" for i in range(n_symbols)]
     await User.bulk_create([User(telegram_id=1000 + a) for a in range(n_accounts)])
     users = await User.all().order_by("id").values_list("id", flat=True)
@@ -71,7 +72,8 @@ async def setup(n_bots: int, n_symbols: int, n_accounts: int) -> list[str]:
                                                        label="paper", is_paper=True) for u in users])
     accounts = await ExchangeAccount.all().order_by("id").values_list("id", "user_id")
     per = n_bots // n_accounts
-    settings = [HyperRsiSettings(timeframe=TF, rsi_period=p).model_dump() for p in (14, 21)]
+    extra = {"rsi_oversold": 98, "rsi_overbought": 99, "entry_option": "rsi_only"} if busy else {}
+    settings = [HyperRsiSettings(timeframe=TF, rsi_period=p, **extra).model_dump() for p in (14, 21)]
     bots = []
     for a, (acc_id, user_id) in enumerate(accounts):
         for k in range(per):
@@ -89,12 +91,13 @@ async def main() -> None:
     ap.add_argument("--symbols", type=int, default=200)
     ap.add_argument("--accounts", type=int, default=1_000)
     ap.add_argument("--db", default=None)
+    ap.add_argument("--busy", action="store_true")
     args = ap.parse_args()
     baseline = rss_mb()  # the process with its libraries imported (numba, TA-Lib, ccxt), before any bot
     tmp = tempfile.mkdtemp()
     url = args.db or f"sqlite://{tmp}/scan.sqlite3"
     await connect(url)
-    symbols = await setup(args.bots, args.symbols, args.accounts)
+    symbols = await setup(args.bots, args.symbols, args.accounts, args.busy)
     step = timeframe_ms(TF)
     probe = ReplaySource(DATA, ManualClock(0))
     t0 = int(probe.candles("BTC/USDT", "1m").ts[0]) + 14 * 86_400_000
@@ -110,6 +113,9 @@ async def main() -> None:
     t = time.perf_counter()
     await engine.start(schedule=False)
     startup = time.perf_counter() - t
+    if args.busy:  # the warm-up close must not already open every position
+        for h in engine.handles.values():
+            h.meta["candle"] = t0 - step  # the warm-up close counts as evaluated
     await engine.run_close(TF)  # warm-up cycle: history fetched, caches filled
     for m in range(1, 15):  # the 1m jobs between two closes: paper fills and supervision
         clock.set(t0 + m * 60_000 + 2_000)
@@ -117,10 +123,12 @@ async def main() -> None:
         await engine.supervise()
     clock.set(t0 + step + 2_000)
     before = sum(engine.market_data.requests.values())
+    orders_before = await Order.all().count()
     t = time.perf_counter()
     await engine.run_close(TF)
     cycle = time.perf_counter() - t
     requests = sum(engine.market_data.requests.values()) - before
+    placed = await Order.all().count() - orders_before
     keys = {(s, tf) for (_, s, tf) in engine.market_data.requests}
 
     # anchor: the cycle's indicator work alone (one computation per symbol and RSI period), same run
@@ -138,7 +146,7 @@ async def main() -> None:
     print(f"bots {len(engine.handles):,} (evaluated {evaluated:,}) over {args.symbols} symbols, "
           f"{args.accounts} accounts, {url.split(':')[0]}")
     print(f"start-up (attach + reconcile all bots): {startup:.2f} s")
-    print(f"candle-close cycle ({TF}): {cycle:.3f} s   target <= 2 s")
+    print(f"candle-close cycle ({TF}): {cycle:.3f} s   target <= 2 s   (orders placed in it: {placed:,})")
     print(f"market-data requests in the cycle: {requests}   distinct (symbol, timeframe): {len(keys)}")
     print(f"anchor (indicators for {args.symbols} symbols x 2 RSI periods): {anchor:.3f} s   "
           f"cycle / anchor = {cycle / anchor:.1f}")
