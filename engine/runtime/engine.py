@@ -392,7 +392,19 @@ class Engine:
 
 def build_engine(*, vault: Any, redis_url: str | None = None, replay_dir: str | Path | None = None,
                  replay_speed: float = 60.0, grid_interval_s: float = 5.0) -> Engine:
-    """What bot/app.py calls with values from AppConfig (REDIS_URL, MARKET_REPLAY_DIR, MARKET_REPLAY_SPEED)."""
+    """What bot/app.py calls with values from AppConfig (REDIS_URL, MARKET_REPLAY_DIR, MARKET_REPLAY_SPEED).
+
+    In bot/app.py, after `connect()` and before polling::
+
+        engine = build_engine(vault=vault, redis_url=config.REDIS_URL, replay_dir=config.MARKET_REPLAY_DIR,
+                              replay_speed=config.MARKET_REPLAY_SPEED)
+        await engine.start()          # reconcile every active bot, then schedule the jobs
+        dp["engine"] = engine         # handlers call engine.control.start_bot(...) etc.
+        try:
+            await dp.start_polling(bot)   # returns on SIGTERM/SIGINT
+        finally:
+            await engine.shutdown()       # no new jobs; the running ones finish
+    """
     redis = None
     if redis_url:
         from redis.asyncio import from_url
