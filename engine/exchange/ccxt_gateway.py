@@ -14,6 +14,7 @@ import ccxt.async_support as ccxt
 
 from db.secret_value import Secret
 from engine.exchange.budget import BUDGETS, Budgets, fingerprint
+from engine.exchange.ccxt_convert import dec, to_market, to_order_info
 from engine.exchange.ccxt_errors import is_duplicate_id, scrub, to_domain
 from engine.exchange.ccxt_logging import silence_ccxt_debug
 from engine.exchange.ccxt_venues import binance_permissions, bybit_permissions, okx_permissions, venue
@@ -45,18 +46,12 @@ from engine.exchange.retry import RATE_LIMITED, RetryPolicy, is_retryable, retry
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 D = Decimal
-_STATUS = {"open": OrderStatus.OPEN, "closed": OrderStatus.CLOSED, "canceled": OrderStatus.CANCELED,
-           "cancelled": OrderStatus.CANCELED, "rejected": OrderStatus.REJECTED, "expired": OrderStatus.EXPIRED}
 _NO_CHANGE = ("no need to change", "not modified", "already")
 MARKETS_TTL_S = 3600.0
 OKX_TRADES_PAGE = 100  # OKX's page of fills (the newest first)
 # ccxt's parsed markets per (exchange, market type, API base): loaded once for every user of the process
 _MARKETS: dict[tuple[str, str, str], tuple[float, dict]] = {}
 silence_ccxt_debug()
-
-
-def _dec(x: Any) -> Decimal | None:
-    return None if x is None or x == "" else D(str(x))
 
 
 def _plain(v: str | Secret | None) -> str | None:
@@ -172,25 +167,13 @@ class CcxtGateway:
                     else:
                         raw = await self._call("load_markets", self._ex.load_markets)
                         _MARKETS[key] = (time.monotonic(), raw)
-                    self._markets = {s: self._market(m) for s, m in raw.items() if self._wanted(m)}
+                    self._markets = {s: to_market(m, self.market_type) for s, m in raw.items() if self._wanted(m)}
         return self._markets
 
     def _wanted(self, m: dict) -> bool:
         if self.market_type == MarketType.SPOT:
             return bool(m.get("spot"))
         return bool(m.get("swap")) and bool(m.get("linear"))
-
-    def _market(self, m: dict) -> Market:
-        prec, limits = m.get("precision") or {}, m.get("limits") or {}
-        return Market(
-            symbol=m["symbol"], base=m["base"], quote=m["quote"], type=self.market_type,
-            price_step=_dec(prec.get("price")) or D(0), amount_step=_dec(prec.get("amount")) or D(0),
-            min_amount=_dec((limits.get("amount") or {}).get("min")),
-            min_cost=_dec((limits.get("cost") or {}).get("min")),
-            contract_size=_dec(m.get("contractSize")) or D(1),
-            max_leverage=int((limits.get("leverage") or {}).get("max") or 0) or None,
-            active=m.get("active") is not False,
-        )
 
     async def market(self, symbol: str) -> Market:
         markets = await self.load_markets()
@@ -207,10 +190,10 @@ class CcxtGateway:
     async def fetch_ticker(self, symbol: str) -> Ticker:
         await self.load_markets()
         t = await self._call("fetch_ticker", lambda: self._ex.fetch_ticker(symbol))
-        last = _dec(t.get("last")) or _dec(t.get("close"))
+        last = dec(t.get("last")) or dec(t.get("close"))
         if last is None:
             raise ExchangeError(f"{self.exchange_id}: no last price for {symbol}")
-        return Ticker(symbol, last, _dec(t.get("bid")), _dec(t.get("ask")), int(t.get("timestamp") or 0))
+        return Ticker(symbol, last, dec(t.get("bid")), dec(t.get("ask")), int(t.get("timestamp") or 0))
 
     # ---- account ----
     async def fetch_balance(self) -> dict[str, Balance]:
@@ -219,8 +202,8 @@ class CcxtGateway:
         for cur, total in (raw.get("total") or {}).items():
             if total is None:
                 continue
-            free = _dec((raw.get("free") or {}).get(cur)) or D(0)
-            used = _dec((raw.get("used") or {}).get(cur)) or D(0)
+            free = dec((raw.get("free") or {}).get(cur)) or D(0)
+            used = dec((raw.get("used") or {}).get(cur)) or D(0)
             out[cur] = Balance(cur, free, used, D(str(total)))
         return out
 
@@ -231,14 +214,14 @@ class CcxtGateway:
         raw = await self._call("fetch_positions", lambda: self._ex.fetch_positions(symbols), private=True)
         out = []
         for p in raw:
-            contracts = _dec(p.get("contracts")) or D(0)
+            contracts = dec(p.get("contracts")) or D(0)
             if not contracts:
                 continue
             side = Side.SELL if p.get("side") == "short" else Side.BUY
             mode = p.get("marginMode")
-            out.append(PositionInfo(p["symbol"], side, abs(contracts), _dec(p.get("entryPrice")) or D(0),
-                                    _dec(p.get("markPrice")), int(p["leverage"]) if p.get("leverage") else None,
-                                    _dec(p.get("liquidationPrice")), _dec(p.get("unrealizedPnl")),
+            out.append(PositionInfo(p["symbol"], side, abs(contracts), dec(p.get("entryPrice")) or D(0),
+                                    dec(p.get("markPrice")), int(p["leverage"]) if p.get("leverage") else None,
+                                    dec(p.get("liquidationPrice")), dec(p.get("unrealizedPnl")),
                                     MarginMode(mode) if mode in ("cross", "isolated") else None))
         return out
 
@@ -272,28 +255,6 @@ class CcxtGateway:
                 raise
 
     # ---- orders ----
-    def _to_info(self, o: dict, fallback: OrderRequest | None = None) -> OrderInfo:
-        status = _STATUS.get(str(o.get("status") or "").lower(), OrderStatus.OPEN)
-        side = o.get("side") or (fallback.side.value if fallback else "buy")
-        typ = str(o.get("type") or (fallback.type.value if fallback else "limit")).lower()
-        trigger = _dec(o.get("triggerPrice") or o.get("stopPrice"))
-        otype = OrderType.STOP_MARKET if trigger and typ != "limit" else (
-            OrderType.MARKET if typ == "market" else OrderType.LIMIT)
-        fee = o.get("fee") or {}
-        amount = _dec(o.get("amount")) or (fallback.amount if fallback else D(0))
-        raw = o.get("info") or {}
-        client_id = o.get("clientOrderId") or raw.get("algoClOrdId") or (fallback and fallback.client_order_id)
-        filled, average = _dec(o.get("filled")) or D(0), _dec(o.get("average"))
-        if raw.get("algoId") and "actualSz" in raw:  # an OKX trigger order: what it became
-            otype, filled, average = OrderType.STOP_MARKET, _dec(raw.get("actualSz")) or D(0), _dec(raw.get("actualPx"))
-        return OrderInfo(
-            id=str(o.get("id")), client_order_id=client_id or None,
-            symbol=o.get("symbol") or (fallback.symbol if fallback else ""), side=Side(side), type=otype,
-            status=status, amount=amount, filled=filled, price=_dec(o.get("price")),
-            average=average, trigger_price=trigger, reduce_only=bool(o.get("reduceOnly")),
-            fee=abs(_dec(fee.get("cost")) or D(0)), fee_currency=fee.get("currency"), ts=o.get("timestamp"),
-        )
-
     async def _prepared(self, r: OrderRequest) -> tuple[float, float | None, float | None]:
         """Amount and prices through ccxt's precision, refused below the market's minimums with the numbers."""
         m = await self.market(r.symbol)
@@ -388,7 +349,7 @@ class CcxtGateway:
                     raise self._domain(e) from None
                 await asyncio.sleep(self.policy.delay(attempt))
                 continue
-            info = self._to_info(raw, r)
+            info = to_order_info(raw, r)
             if raw.get("status") is None:  # a bare acknowledgement (OKX): learn the state
                 stop = r.type == OrderType.STOP_MARKET and self._triggers_apart
                 try:
@@ -433,7 +394,7 @@ class CcxtGateway:
             if trigger is None and self._triggers_apart:
                 return await self._fetch(symbol, order_id, client_order_id, trigger=True)
             raise
-        return self._to_info(raw)
+        return to_order_info(raw)
 
     async def cancel_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
         """Cancel and return the order's state. A cancel retried after a lost answer, or of an order that just
@@ -461,7 +422,7 @@ class CcxtGateway:
             raw = raw + await self._call("fetch_open_orders",
                                          lambda: self._ex.fetch_open_orders(symbol, None, None, {"trigger": True}),
                                          private=True)
-        return [self._to_info(o) for o in raw]
+        return [to_order_info(o) for o in raw]
 
     async def fetch_my_trades(self, symbol: str, since: int | None = None, limit: int | None = None) -> TradesPage:
         """Trades at or after `since` (ms); the cursor is the newest trade's time, so a page boundary inside one
@@ -480,7 +441,7 @@ class CcxtGateway:
                 cid = await self._algo_client_id(symbol, str(t["order"]))
             trades.append(Trade(str(t["id"]), str(t.get("order")), cid or None,
                                 t["symbol"], Side(t["side"]), D(str(t["price"])), D(str(t["amount"])),
-                                abs(_dec(fee.get("cost")) or D(0)), fee.get("currency"), int(t["timestamp"]),
+                                abs(dec(fee.get("cost")) or D(0)), fee.get("currency"), int(t["timestamp"]),
                                 bool(info.get("reduceOnly") in (True, "true"))))
         cursor = trades[-1].ts if trades else since
         return TradesPage(trades, cursor)
