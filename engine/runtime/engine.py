@@ -15,7 +15,7 @@ from db.enums import BotKind, BotStatus
 from db.models import ExchangeAccount, StrategyBot
 from engine.candles import timeframe_ms
 from engine.exchange.factory import make_exchange
-from engine.exchange.protocol import Exchange, ExchangeError
+from engine.exchange.protocol import Exchange, ExchangeError, ExchangeUnavailable, UnknownOutcome
 from engine.market.clock import Clock, RealClock, ReplayClock
 from engine.market.data import MarketData
 from engine.market.replay import ReplaySource
@@ -387,7 +387,8 @@ class Engine:
                     exc_info=not isinstance(e, ExchangeError))
         for h in hs:
             h.dirty = True
-            await events.bot_error(h.user_id, h.id, h.symbol, reason, where, self.clock.now_ms())
+            if not isinstance(e, (ExchangeUnavailable, UnknownOutcome)):  # transient trouble is retried, not told
+                await events.bot_error(h.user_id, h.id, h.symbol, reason, where, self.clock.now_ms())
 
 
 def build_engine(*, vault: Any, redis_url: str | None = None, replay_dir: str | Path | None = None,

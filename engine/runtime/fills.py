@@ -39,8 +39,9 @@ async def poll(handles: list[BotHandle]) -> int:
     for h in handles:
         trades = mine.get(h.id, [])
         if trades:
-            h.meta["cursor"] = page.cursor if page.cursor is not None else h.meta.get("cursor")
             count += len(await h.life.ingest_trades(trades, hook(h)))
+            # advanced only once every trade is in: a failure half-way refetches them (each is recorded once)
+            h.meta["cursor"] = page.cursor if page.cursor is not None else h.meta.get("cursor")
             await h.save()
         elif page.cursor is not None:
             h.meta["cursor"] = page.cursor  # in memory; written with the next change (a replay is harmless)
