@@ -12,8 +12,9 @@ from bot.routers.admin_broadcast import router as broadcast_router
 from bot.routers.admin_users import router as users_router
 
 
-def is_admin(event: Any, event_from_user: TgUser | None = None, admin_ids: Iterable[int] = ()) -> bool:
-    """True only for ids in the configured ADMIN_IDS (the dispatcher's workflow data "admin_ids")."""
+async def is_admin(event: Any, event_from_user: TgUser | None = None, admin_ids: Iterable[int] = ()) -> bool:
+    """True only for ids in the configured ADMIN_IDS (workflow data "admin_ids"). A coroutine, because aiogram runs
+    plain-function filters in a worker thread on every update."""
     return event_from_user is not None and event_from_user.id in admin_ids
 
 
