@@ -52,3 +52,11 @@ def test_every_fill_inside_the_candle(o, up, down, close_at, specs, slip):
         if od.type == "limit":  # never worse than the limit
             assert f.price <= od.price + 1e-9 if od.side == "buy" else f.price >= od.price - 1e-9
     assert fills == match(orders, o, h, low, c, slip)
+
+
+def test_a_market_order_fills_before_a_stop_the_open_gaps_through():
+    # the stop rested first, the market order was sent at the previous close: at the open the market goes first
+    orders = [SimOrder("stop", "sell", "stop_market", 1.0, trigger=100.0, seq=1), SimOrder("mkt", "buy", "market", 1.0, seq=2)]
+    fills = match(orders, 95.0, 96.0, 90.0, 91.0, 0.0)
+    assert [f.order_id for f in fills] == ["mkt", "stop"]
+    assert all(f.price == 95.0 for f in fills)

@@ -269,9 +269,6 @@ class Sim:
         sims = [so for _, so in self.book.values() if _reachable(so, h, lo)]
         out = []
         fills = match(sims, o, h, lo, c, self.slippage)
-        # A market order was sent at the previous close, so it goes before a stop that the open gaps through
-        # (paper_matching breaks that tie by placement order; a flat strategy cannot take an add fill).
-        fills.sort(key=lambda f: (f.position, self.book[f.order_id][1].type != "market"))
         for f in fills:
             w, so = self.book.pop(f.order_id)
             if self.keys.get(w.key) == f.order_id:

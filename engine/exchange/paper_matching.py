@@ -54,7 +54,7 @@ def match(orders: list[SimOrder], o, h, low, c, slippage) -> list[SimFill]:
     Market orders fill at the open (the next price after they were placed), adversely slipped. A limit order
     that is already marketable at the open fills there (taker, never worse than its limit); otherwise when the
     path reaches its price, at its price (maker). A stop-market fills at the open if already triggered, else
-    at its trigger; both slipped adversely and kept inside the candle.
+    at its trigger; both slipped adversely and kept inside the candle. Fills come in path order.
     """
     pts = path(o, h, low, c)
     one = slippage * 0 + 1  # 1 of the same number type
@@ -81,5 +81,7 @@ def match(orders: list[SimOrder], o, h, low, c, slippage) -> list[SimFill]:
                     fills.append(SimFill(od.id, _clamp(od.trigger * adverse, low, h), True, at))
         else:
             raise ValueError(f"unknown order type {od.type!r}")
-    seqs = {od.id: od.seq for od in orders}
-    return sorted(fills, key=lambda f: (f.position, seqs[f.order_id]))
+    # A market order was sent before the candle opened, so at the open it goes before a stop the open gaps
+    # through; otherwise placement order breaks ties.
+    rank = {od.id: (od.type != "market", od.seq) for od in orders}
+    return sorted(fills, key=lambda f: (f.position, rank[f.order_id]))
