@@ -41,7 +41,8 @@ class Engine:
                  replay_speed: float = 60.0, replay_start_ms: int | None = None, redis: Any = None,
                  grid_interval_s: float = 5.0, reconcile_interval_s: float = 600.0,
                  exchange_factory: ExchangeFactory | None = None, urls_override: str | dict | None = None,
-                 candle_keep: int = 12_000, unknown_grace_ms: int = 60_000, replay_source: Any = None):
+                 candle_keep: int = 12_000, unknown_grace_ms: int = 60_000, replay_source: Any = None,
+                 parallel: int = 16):
         self.vault, self.replay_speed = vault, replay_speed
         self.replay: Any = replay_source  # anything with fetch_ohlcv serving closed candles at the clock's time
         if replay_source is not None and clock is None:
@@ -59,7 +60,7 @@ class Engine:
         self.locks = SymbolLocks(redis)
         self.grid_interval_s, self.reconcile_interval_s = grid_interval_s, reconcile_interval_s
         self._factory, self.urls_override = exchange_factory, urls_override
-        self.unknown_grace_ms = unknown_grace_ms
+        self.unknown_grace_ms, self.parallel = unknown_grace_ms, parallel
         self._unattached: set[int] = set()  # active bots whose attach failed (exchange down): retried
         self.exchanges: dict[int, Exchange] = {}
         self.handles: dict[int, BotHandle] = {}
@@ -312,7 +313,11 @@ class Engine:
         return len((await runner.sync(h)).placed)
 
     async def on_close(self, tf: str, close_ms: int) -> None:
-        """One candle close of `tf`: one fetch and one indicator computation per symbol, then every bot on it."""
+        """One candle close of `tf`: one fetch and one indicator computation per symbol, then every bot on it.
+
+        Fetches run concurrently, and so do the (account, symbol) groups of bots (each under its lock), at most
+        `parallel` at a time: with a real exchange each order is a network round trip.
+        """
         step = timeframe_ms(tf)
         candle_ts = close_ms - step
         by_source: dict[tuple[str, str], list[BotHandle]] = defaultdict(list)
@@ -320,31 +325,46 @@ class Engine:
             if h.timeframe == tf and h.status in (BotStatus.RUNNING, BotStatus.PAUSED):
                 by_source[(h.source, h.symbol)].append(h)
         warm: dict[tuple, int] = {}
-        for (source, symbol), hs in by_source.items():
+        for hs in by_source.values():
             for h in hs:
                 key = inputs.params_key(h.settings)
                 if key not in warm:
                     warm[key] = inputs.warmup(h.settings)
-            n = max(warm[inputs.params_key(h.settings)] for h in hs)
-            try:
-                candles = await self.market_data.closed_candles(source, symbol, tf, n)
-            except ExchangeError as e:  # the next close, or a coalesced rerun, catches up
-                log.warning("%s %s %s: candles unavailable (%s)", source, symbol, tf, e.reason)
-                continue
-            if len(candles) == 0 or int(candles.ts[-1]) != candle_ts:
-                log.info("%s %s %s: candle %s not available yet", source, symbol, tf, candle_ts)
+        sem = asyncio.Semaphore(self.parallel)
+
+        async def fetch(source: str, symbol: str, n: int):
+            async with sem:
+                try:
+                    return await self.market_data.closed_candles(source, symbol, tf, n)
+                except ExchangeError as e:  # the next close, or a coalesced rerun, catches up
+                    log.warning("%s %s %s: candles unavailable (%s)", source, symbol, tf, e.reason)
+                    return None
+
+        keys = list(by_source)
+        fetched = await asyncio.gather(*(fetch(src, sym, max(warm[inputs.params_key(h.settings)]
+                                                            for h in by_source[(src, sym)])) for src, sym in keys))
+        work: dict[tuple[int, str], list[tuple[BotHandle, Any, Any]]] = defaultdict(list)
+        for (source, symbol), candles in zip(keys, fetched, strict=True):
+            if candles is None or len(candles) == 0 or int(candles.ts[-1]) != candle_ts:
+                log.info("%s %s %s: candle %s not available", source, symbol, tf, candle_ts)
                 continue
             series: dict[tuple, Any] = {}
-            for h in hs:
+            for h in by_source[(source, symbol)]:
                 key = inputs.params_key(h.settings)
                 if key not in series:
                     fn = inputs.hyperrsi_inputs if h.kind == BotKind.HYPERRSI else inputs.grid_inputs
-                    series[key] = fn(h.settings, candles[-inputs.warmup(h.settings):]).at(-1)
-                async with self.locks.hold(h.account_id, h.symbol):
+                    series[key] = fn(h.settings, candles[-warm[key]:]).at(-1)
+                work[(h.account_id, symbol)].append((h, series[key], candles))
+
+        async def run(group: tuple[int, str], items) -> None:
+            async with sem, self.locks.hold(*group):
+                for h, c, candles in items:
                     try:
-                        await self._evaluate(h, series[key], candles, candle_ts)
+                        await self._evaluate(h, c, candles, candle_ts)
                     except Exception as e:
                         await self._error([h], e, "candle")
+
+        await asyncio.gather(*(run(g, items) for g, items in work.items()))
 
     async def _evaluate(self, h: BotHandle, c, candles, candle_ts: int) -> None:
         if h.kind == BotKind.HYPERRSI:
