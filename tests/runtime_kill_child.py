@@ -74,7 +74,9 @@ async def main(db_url: str, data_dir: str, state_dir: str, start: int, minutes: 
     for k in range(done, minutes + 1):
         clock.set(start + k * 60_000 + 2_000)
         await engine.tick()
-        progress.write_text(str(k))
+        tmp = state / "progress.tmp"  # atomic: a kill never leaves a half-written progress file
+        tmp.write_text(str(k))
+        os.replace(tmp, progress)
     await engine.reconcile_all()
     await engine.shutdown()
     await disconnect()
