@@ -19,7 +19,8 @@ Every payload holds plain JSON values (numbers as strings where they are money).
 - "note": a strategy note that is not an order. Keys: bot_id, symbol, reason (e.g. "below_minimum",
   "blocked_strong_downtrend", "trailing_blocked_by_position", "unexpected_fill"), details (dict of numbers),
   candle_ts. Dedup: note:<bot>:<candle ts>:<reason>[:<level>].
-- "bot_error": something failed while running a bot; it keeps running and retries. Keys: bot_id, symbol,
+- "bot_error": something failed while running a bot; it keeps running and retries. Not written for transient
+  exchange trouble (unavailable / unknown outcome), which is only retried. Keys: bot_id, symbol,
   error (a short reason key, never a secret), where ("candle", "supervise", "reconcile", "start").
   Dedup: bot_error:<bot>:<where>:<error>:<minute>.
 - "grid_stopped": a GRID bot stopped itself at a bound. Keys: bot_id, symbol, reason ("grid_stop_loss" /
