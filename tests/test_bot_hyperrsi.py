@@ -73,3 +73,30 @@ async def test_korean_hyperrsi_bot_with_preset_and_start(telegram):
     assert "상태: 실행 중" in card.text
     await bot.refresh_from_db()
     assert bot.status == BotStatus.RUNNING
+
+
+async def test_hyperrsi_is_offered_swap_accounts_only(telegram):
+    u = 1302
+    api = telegram.api
+    await telegram.accept_user(u)
+    await api.send_command(u, "/start")
+    menu = await api.next_call("sendMessage", chat_id=u)
+    await api.click(u, menu, menu.button_data("Accounts"))
+    accounts = await api.next_call("editMessageText", chat_id=u)
+    await api.click(u, accounts, accounts.button_data("Paper account"))
+    market = await api.next_call("editMessageText", chat_id=u)
+    await api.click(u, market, market.button_data("Spot"))
+    balance = await api.next_call("editMessageText", chat_id=u)
+    await api.click(u, balance, balance.button_data("10,000"))
+    added = await api.next_call("sendMessage", chat_id=u)
+    spot = await ExchangeAccount.get(user__telegram_id=u)
+
+    await api.click(u, added, "menu:hyperrsi")
+    listing = await api.next_call("editMessageText", chat_id=u)
+    await api.click(u, listing, listing.button_data("New bot"))
+    pick = await api.next_call("editMessageText", chat_id=u)
+    assert "swap" in pick.text and spot.label not in [t for t, _ in pick.buttons()]
+    # a crafted button naming the spot account is refused, and no bot is made
+    await api.click(u, pick, f"nb:hyperrsi:{spot.id}:")
+    await api.next_call("answerCallbackQuery", text_contains="swap")
+    assert not await StrategyBot.filter(user__telegram_id=u).exists()

@@ -55,6 +55,12 @@ def _kind(value: str) -> BotKind | None:
         return None
 
 
+def fits(kind: BotKind, account: ExchangeAccount) -> bool:
+    """HYPERRSI needs a swap account: its take-profits and stop rest reduce-only side by side, which spot cannot
+    do (each resting sell would lock the same coins)."""
+    return kind != BotKind.HYPERRSI or account.market_type == MarketType.SWAP
+
+
 # ---- lists and creation ----
 
 @router.callback_query(MenuCb.filter(F.item.in_({"hyperrsi", "grid"})))
@@ -79,7 +85,8 @@ async def pick_account(query: CallbackQuery, callback_data: NewBotCb, db_user: U
     if kind is None:
         await query.answer(_("common.stale"), show_alert=True)
         return
-    accounts = await live_accounts(db_user)
+    every = await live_accounts(db_user)
+    accounts = [a for a in every if fits(kind, a)]
     kb = InlineKeyboardBuilder()
     for a in accounts:
         kb.button(text=f"{a.label} ({a.market_type})", callback_data=NewBotCb(kind=kind.value, account_id=a.id))
@@ -87,7 +94,8 @@ async def pick_account(query: CallbackQuery, callback_data: NewBotCb, db_user: U
         kb.button(text=_("menu.accounts"), callback_data=MenuCb(item="accounts"))
     kb.button(text=_("common.back"), callback_data=MenuCb(item=kind.value))
     kb.adjust(1)
-    await show(query, _("bots.pick_account") if accounts else _("bots.no_accounts"), kb.as_markup())
+    text = _("bots.pick_account") if accounts else _("bots.needs_swap") if every else _("bots.no_accounts")
+    await show(query, text, kb.as_markup())
     await query.answer()
 
 
@@ -103,6 +111,9 @@ async def pick_symbol(query: CallbackQuery, callback_data: NewBotCb, state: FSMC
     account = await ExchangeAccount.get_or_none(id=callback_data.account_id, user=db_user)
     if kind is None or account is None:
         await query.answer(_("common.not_found"), show_alert=True)
+        return
+    if not fits(kind, account):
+        await query.answer(_("bots.needs_swap"), show_alert=True)
         return
     markets = await _markets(account, engine)
     kb = InlineKeyboardBuilder()
@@ -159,6 +170,10 @@ async def typed_symbol(message: Message, state: FSMContext, db_user: User, engin
 
 async def _create(message: Any, state: FSMContext, user: User, engine: Any, kind: BotKind,
                   account: ExchangeAccount, symbol: str) -> None:
+    if not fits(kind, account):
+        await state.clear()
+        await message.answer(_("bots.needs_swap"))
+        return
     values = defaults(kind)
     if kind == BotKind.GRID:
         price = await last_price(await open_exchange(account, engine), symbol)
