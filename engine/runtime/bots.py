@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -97,7 +98,15 @@ class BotHandle:
 
 
 def decode_settings(kind: BotKind, settings: dict) -> HyperRsiSettings | GridSettings:
-    return HyperRsiSettings(**settings) if kind == BotKind.HYPERRSI else GridSettings(**settings)
+    """The validated settings; bots with equal settings (presets, copies) share one instance, which is safe because
+    the models are frozen and saves kilobytes per bot when thousands run."""
+    return _decode_settings(kind, json.dumps(settings, sort_keys=True))
+
+
+@lru_cache(maxsize=4096)
+def _decode_settings(kind: BotKind, settings_json: str) -> HyperRsiSettings | GridSettings:
+    model = HyperRsiSettings if kind == BotKind.HYPERRSI else GridSettings
+    return model(**json.loads(settings_json))
 
 
 def decode_state(kind: BotKind, state: dict | None) -> tuple[HyperRsiState | GridState | None, dict]:
