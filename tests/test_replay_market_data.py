@@ -75,3 +75,17 @@ def test_replay_clock_runs_at_its_speed():
     clock = ReplayClock(start_ms=5_000_000, speed=60, wall=wall)
     wall.advance(1_000)
     assert clock.now_ms() == 5_060_000
+
+
+async def test_the_cache_keeps_only_as_deep_as_asked(replay, shared_data):
+    src, clock = replay
+    csv = load_csv(shared_data / "BTC_USDT-1m.csv")
+    clock.set(int(csv.ts[100]) + MIN)
+    md = MarketData({"replay": src}, clock, keep=5000)
+    key = ("replay", "BTC/USDT", "1m")
+    for _ in range(300):  # a paper feed reading the last two candles of every minute
+        c = await md.closed_candles("replay", "BTC/USDT", "1m", 2)
+        clock.advance(MIN)
+    assert c.rows() == csv[398:400].rows() and len(md._cache[key]) == 2
+    deeper = await md.closed_candles("replay", "BTC/USDT", "1m", 50)  # a deeper reader refetches once
+    assert deeper.rows() == csv[351:401].rows() and len(md._cache[key]) == 50

@@ -75,4 +75,7 @@ class MarketData:
         if gaps > self.gaps[key]:
             log.info("%s %s %s: %d gaps in the candles", *key, gaps)
             self.gaps[key] = gaps
-        self._cache[key] = merged[-self.keep :]
+        # Keep only as deep as anyone asked (capped): a key read for its last candle must not grow to `keep`.
+        depth = min(self.keep, max(n, self._depth.get(key, 0)))
+        self._cache[key] = Candles(*(col[-depth:].copy() for col in (
+            merged.ts, merged.open, merged.high, merged.low, merged.close, merged.volume)))
