@@ -43,6 +43,12 @@ def fmt_number(v: float) -> str:
     return f"{v:,.8f}".rstrip("0").rstrip(".")
 
 
+def spec_at(kind: BotKind, idx: int) -> SettingSpec | None:
+    """The setting behind button number `idx` of the editor, or None for a stale or forged index."""
+    all_specs = list(specs(kind).values())
+    return all_specs[idx] if 0 <= idx < len(all_specs) else None
+
+
 def fmt_value(spec: SettingSpec, value: Any) -> str:
     if spec.kind == "bool":
         return _("editor.on") if value else _("editor.off")

@@ -19,7 +19,18 @@ from bot.callbacks import BotCb, MenuCb, NewBotCb, SetCb
 from bot.filters import accepted, not_command
 from bot.markets import last_price, normalise_symbol, open_exchange
 from bot.routers.accounts import live_accounts
-from bot.settings_editor import PRESETS, BadValue, card, defaults, fmt_number, parse, problems, prompt, specs
+from bot.settings_editor import (
+    PRESETS,
+    BadValue,
+    card,
+    defaults,
+    fmt_number,
+    parse,
+    problems,
+    prompt,
+    spec_at,
+    specs,
+)
 from bot.views import show
 from db.enums import BotKind, MarketType
 from db.models import AuditLog, ExchangeAccount, Order, StrategyBot, User
@@ -234,11 +245,10 @@ async def edit_setting(query: CallbackQuery, callback_data: SetCb, state: FSMCon
     b = await _editable(query, db_user, callback_data.bot_id)
     if b is None:
         return
-    all_specs = list(specs(BotKind(b.kind)).values())
-    if not 0 <= callback_data.idx < len(all_specs):
+    spec = spec_at(BotKind(b.kind), callback_data.idx)
+    if spec is None:
         await query.answer(_("common.stale"), show_alert=True)
         return
-    spec = all_specs[callback_data.idx]
     current = b.settings.get(spec.name, spec.default)
     await state.clear()  # an earlier number prompt must not catch text meant for nothing
     if spec.kind == "bool":
@@ -266,8 +276,7 @@ async def choose_value(query: CallbackQuery, callback_data: SetCb, db_user: User
     b = await _editable(query, db_user, callback_data.bot_id)
     if b is None:
         return
-    all_specs = list(specs(BotKind(b.kind)).values())
-    spec = all_specs[callback_data.idx] if 0 <= callback_data.idx < len(all_specs) else None
+    spec = spec_at(BotKind(b.kind), callback_data.idx)
     if spec is None or spec.choices is None or not callback_data.value.isdigit() or \
             int(callback_data.value) >= len(spec.choices):
         await query.answer(_("common.stale"), show_alert=True)
@@ -281,12 +290,11 @@ async def choose_value(query: CallbackQuery, callback_data: SetCb, db_user: User
 async def typed_value(message: Message, state: FSMContext, db_user: User) -> None:
     data = await state.get_data()
     b = await own_bot(db_user, data.get("bot_id", 0))
-    all_specs = list(specs(BotKind(b.kind)).values()) if b else []
-    if b is None or b.status not in EDITABLE or not 0 <= data.get("idx", -1) < len(all_specs):
+    spec = spec_at(BotKind(b.kind), data.get("idx", -1)) if b else None
+    if b is None or b.status not in EDITABLE or spec is None:
         await state.clear()
         await message.answer(_("common.not_found"))
         return
-    spec = all_specs[data["idx"]]
     try:
         value = parse(spec, message.text or "")
     except BadValue as e:
