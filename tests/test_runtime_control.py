@@ -108,3 +108,17 @@ async def test_restart_adopts_orphans_closes_out_vanished_and_sums_up_once(db, s
                               status=OrderStatus.OPEN).exists()
     assert (await Order.get(client_order_id=cid)).status == OrderStatus.CANCELED
     await again.shutdown()
+
+
+async def test_start_reads_active_bots_a_page_at_a_time(db, shared_data):
+    """Every active bot exactly once, in id order, whatever the page size; inactive ones skipped."""
+    start = day_start(shared_data)
+    _, bots = await make_bots(shared_data, start)
+    _, more = await make_bots(shared_data, start, telegram_id=2)
+    rows = [*bots, *more]
+    for row, status in zip(rows, (BotStatus.RUNNING, BotStatus.STOPPED, BotStatus.PAUSED, BotStatus.STOPPING),
+                           strict=True):
+        await StrategyBot.filter(id=row.id).update(status=status)
+    want = [r.id for r, s in zip(rows, (1, 0, 1, 1), strict=True) if s]
+    for page in (1, 2, 3, 500):
+        assert [r.id async for r in Engine._active_rows(page)] == want
