@@ -199,15 +199,15 @@ def _beyond(u, v, high, strict):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _pivot(ring, mask, i, left, right, high):
-    """Pine's pivot at bar i (values in a ring buffer): strictly beyond the non-NaN left bars, at least as far
-    as the non-NaN right ones, with at least one non-NaN bar on each side."""
-    v = ring[i & mask]
+def _pivot(buf, i, left, right, high):
+    """Pine's pivot at buf[i]: strictly beyond the non-NaN left bars, at least as far as the non-NaN right ones,
+    with at least one non-NaN bar on each side."""
+    v = buf[i]
     if math.isnan(v):
         return False
     seen = False
     for j in range(i - left, i):
-        u = ring[j & mask]
+        u = buf[j]
         if not math.isnan(u):
             seen = True
             if _beyond(u, v, high, True):
@@ -216,12 +216,25 @@ def _pivot(ring, mask, i, left, right, high):
         return False
     seen = False
     for j in range(i + 1, i + right + 1):
-        u = ring[j & mask]
+        u = buf[j]
         if not math.isnan(u):
             seen = True
             if _beyond(u, v, high, False):
                 return False
     return seen
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _pivot_no_nan(buf, i, left, right, high):
+    """`_pivot` where the window is known to hold no NaN."""
+    v = buf[i]
+    for j in range(i - left, i):
+        if _beyond(buf[j], v, high, True):
+            return False
+    for j in range(i + 1, i + right + 1):  # noqa: SIM110 - numba compiles no generator inside all()
+        if _beyond(buf[j], v, high, False):
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -235,69 +248,126 @@ def _remember(hist, count, value):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _widths(window, s1, s2, out, at, m, inv, scale):
+    """Bandwidths (upper - lower) * 10 / middle = scale * deviation / window of m bars from their band sums,
+    into out[at:at + m]. A loop of its own because the compiler vectorises it: the square root and the
+    division are most of bb_state's arithmetic."""
+    for r in range(m):
+        var = (s2[r] - s1[r] * s1[r] * inv) * inv
+        var = var if var >= _ZERO else 0.0
+        out[at + r] = math.sqrt(var) * scale / window[r]
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _band_ratio(x, window, s1, s2, p, k):
+    """Where x sits in the band: (x - lower) / (upper - lower), 0.5 for a flat band."""
+    mid, dev = _band(window, s1, s2, p, k)
+    up, lo = mid + dev, mid - dev
+    return (x - lo) / (up - lo) if up > lo else 0.5
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
-    """The seed's BB_State in one streaming pass (ring buffers, no full-length temporaries); see
-    `engine.trend.bb_state` for the rules."""
+    """The seed's BB_State in one streaming pass over blocks of bars (no full-length temporaries); see
+    `engine.trend.bb_state` for the rules. Per block: the band sums (serial), the bandwidths (vectorised),
+    then the pivots and the state machine (serial); the band ratio and the long band are only worked out on
+    the bars whose rules read them."""
     n = len(c)
     out = np.zeros(n, dtype=np.int8)
+    block = 2048
+    lead = left + right + 2  # bars of the previous block that this block's pivots and rules look back on
     size = 1
-    while size < max(left + right + 1, ma_length) + 1:
+    while size < ma_length + 1:
         size *= 2
     mask = size - 1
-    w_ring, w0_ring, ma_ring = np.full(size, np.nan), np.zeros(size), np.full(size, np.nan)
+    w0_ring = np.zeros(size)  # the bandwidth with NaN as 0, for TA-Lib's SMA of it
+    wb, mb = np.full(lead + block, np.nan), np.full(lead + block, np.nan)  # bandwidth and its moving sum
+    win1, s11b, s21b = np.empty(block), np.empty(block), np.empty(block)
+    win2, s12b, s22b = np.empty(block), np.empty(block), np.empty(block)
     hist_h, hist_l = np.empty(keep), np.empty(keep)
     nh = nl = 0
-    avg_high = avg_low = buzz = np.nan
+    avg_high = avg_low = buzz = low_line = np.nan
     t1 = a1 = s11 = s21 = t2 = a2 = s12 = s22 = total_ma = 0.0
     k1 = k2 = 0
     w1 = w2 = np.nan
     state = 0
-    for i in range(n):
-        win, t1, a1, s11, s21, k1 = _band_sums(c, i, length, t1, a1, s11, s21, k1)
-        win2, t2, a2, s12, s22, k2 = _band_sums(c, i, long_length, t2, a2, s12, s22, k2)
-        mid, dev = _band(win, s11, s21, length, mult)  # NaN in the warm-up
-        up, lo = mid + dev, mid - dev
-        w = (up - lo) * 10 / mid
-        w_ring[i & mask] = w
-        w0_ring[i & mask] = 0.0 if math.isnan(w) else w
-        total_ma += w0_ring[i & mask]  # TA-Lib's SMA of the bandwidth (NaN as 0)
-        if i >= ma_length - 1:
-            ma_ring[i & mask] = total_ma / float(ma_length)
-            total_ma -= w0_ring[(i - ma_length + 1) & mask]
-        p = i - right  # the pivot bar confirmed at bar i
-        if p - left >= 0:
-            val, m = w_ring[p & mask], ma_ring[p & mask]
-            prev, nxt = w_ring[(p - 1) & mask], w_ring[(p + 1) & mask]
-            # bitwise, not short-circuit: one rarely-true branch per bar instead of several coin flips
-            may_high = (val > m) & ~(prev >= val) & ~(nxt > val)
-            may_low = (val < m) & ~(prev <= val) & ~(nxt < val)
-            if may_high and _pivot(w_ring, mask, p, left, right, True):
-                avg_high, nh = _remember(hist_h, nh, val)
-            if may_low and _pivot(w_ring, mask, p, left, right, False):
-                avg_low, nl = _remember(hist_l, nl, val)
-        prev_buzz, buzz = buzz, 0.7 * avg_high
-        # the rules as bitwise flags (no short-circuit) so that most bars take one predictable branch; the band
-        # ratio and the long band are only worked out when a rule can use them
-        cross = (w > buzz) & (w1 <= prev_buzz)
-        low_w = w < avg_low / 0.7
-        if cross | low_w | (state != 0):
-            bbr = (c[i] - lo) / (up - lo) if up > lo else 0.5
-            flag = False
-            if low_w and i >= long_length - 1:
-                mid2, dev2 = _band(win2, s12, s22, long_length, mult)
-                flag = ((mid2 + dev2) - (mid2 - dev2)) * 10 / mid2 < 1
-            if cross:  # first match wins
-                state = 2 if bbr > 0.5 else -2
-            elif low_w and flag:
-                state = -1
-            elif state == 2 and bbr < 0.2:
-                state = -2
-            elif state == -2 and bbr > 0.8:
-                state = 2
-            elif ((state == 2 or state == -2) and w < w1 and w1 < w2) or (state == -1 and w > avg_low and w > w1):
-                state = 0
-        out[i] = state
-        w1, w2 = w, w1
+    last_nan = -1
+    pf, pf2, fma = float(length), float(long_length), float(ma_length)
+    inv2 = 1.0 / pf2
+    long_limit = (20.0 * mult * pf2) ** 2  # the long band's width < 1, squared: var * limit < window^2
+    for b0 in range(0, n, block):
+        m = min(n, b0 + block) - b0
+        for j in range(lead):
+            wb[j], mb[j] = wb[block + j], mb[block + j]
+        for r in range(m):
+            win, t1, a1, s11, s21, k1 = _band_sums(c, b0 + r, length, t1, a1, s11, s21, k1)
+            win1[r], s11b[r], s21b[r] = win, s11, s21
+            win, t2, a2, s12, s22, k2 = _band_sums(c, b0 + r, long_length, t2, a2, s12, s22, k2)
+            win2[r], s12b[r], s22b[r] = win, s12, s22
+        _widths(win1, s11b, s21b, wb, lead, m, 1.0 / pf, 20.0 * mult * pf)
+        for r in range(m):
+            i, k = b0 + r, lead + r
+            w = wb[k]
+            if math.isnan(w):
+                w0 = 0.0
+                last_nan = i
+            else:
+                w0 = w
+            w0_ring[i & mask] = w0
+            total_ma += w0
+            if i >= ma_length - 1:
+                mb[k] = total_ma
+                total_ma -= w0_ring[(i - ma_length + 1) & mask]
+            else:
+                mb[k] = np.nan
+            p, q = i - right, k - right  # the pivot bar confirmed at bar i, and its place in wb
+            if p - left >= 0:
+                val, prev, nxt = wb[q], wb[q - 1], wb[q + 1]
+                # bitwise, not short-circuit: one branch per bar on "a local extreme", then the rare rest
+                peak = ~(prev >= val) & ~(nxt > val)
+                dip = ~(prev <= val) & ~(nxt < val)
+                if peak | dip:
+                    ma = mb[q] / fma  # TA-Lib's SMA, divided only where it is read
+                    clean = p - left > last_nan
+                    if (
+                        peak
+                        and val > ma
+                        and (_pivot_no_nan(wb, q, left, right, True) if clean else _pivot(wb, q, left, right, True))
+                    ):
+                        avg_high, nh = _remember(hist_h, nh, val)
+                    if (
+                        dip
+                        and val < ma
+                        and (_pivot_no_nan(wb, q, left, right, False) if clean else _pivot(wb, q, left, right, False))
+                    ):
+                        avg_low, nl = _remember(hist_l, nl, val)
+                        low_line = avg_low / 0.7
+            prev_buzz, buzz = buzz, 0.7 * avg_high
+            # the rules as bitwise flags (no short-circuit) so that most bars take one predictable branch
+            cross = (w > buzz) & (w1 <= prev_buzz)
+            low_w = w < low_line
+            if cross | low_w | (state != 0):
+                flag = False
+                if low_w and i >= long_length - 1:
+                    lw, ls1, ls2 = win2[r], s12b[r], s22b[r]
+                    if lw > 0:  # a price series: compare squares, no root or division
+                        var2 = (ls2 - ls1 * ls1 * inv2) * inv2
+                        flag = var2 * long_limit < lw * lw if var2 >= _ZERO else True
+                    else:
+                        mid2, dev2 = _band(lw, ls1, ls2, long_length, mult)
+                        flag = ((mid2 + dev2) - (mid2 - dev2)) * 10 / mid2 < 1
+                if cross:  # first match wins
+                    state = 2 if _band_ratio(c[i], win1[r], s11b[r], s21b[r], length, mult) > 0.5 else -2
+                elif low_w and flag:
+                    state = -1
+                elif state == 2 and _band_ratio(c[i], win1[r], s11b[r], s21b[r], length, mult) < 0.2:
+                    state = -2
+                elif state == -2 and _band_ratio(c[i], win1[r], s11b[r], s21b[r], length, mult) > 0.8:
+                    state = 2
+                elif ((state == 2 or state == -2) and w < w1 and w1 < w2) or (state == -1 and w > avg_low and w > w1):
+                    state = 0
+            out[i] = state
+            w1, w2 = w, w1
     return out
 
 
