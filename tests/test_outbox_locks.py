@@ -66,6 +66,21 @@ async def test_symbol_lock_serialises(with_redis):
             await client.aclose()
 
 
+async def test_idle_symbol_locks_are_dropped():
+    """Locks exist only while held or waited for; the last user out drops one, even when its body raises."""
+    locks = SymbolLocks()
+    trace: list[str] = []
+    tasks = [asyncio.create_task(_exclusive(locks, trace, n)) for n in "abc"]
+    await asyncio.sleep(0.01)
+    assert locks.locked(1, "BTC/USDT") and locks._users[(1, "BTC/USDT")] == 3
+    await asyncio.gather(*tasks)
+    assert all(trace[i][0] == trace[i + 1][0] for i in range(0, 6, 2))
+    with pytest.raises(RuntimeError):
+        async with locks.hold(2, "ETH/USDT"):
+            raise RuntimeError("boom")
+    assert not locks.locked(1, "BTC/USDT") and not locks._local and not locks._users
+
+
 async def test_redis_lock_is_shared_between_two_processes_worth_of_locks():
     prefix = f"tb:test:{uuid.uuid4().hex}"
     a, b = aioredis.from_url(REDIS_URL), aioredis.from_url(REDIS_URL)
