@@ -75,6 +75,8 @@ def apply_info(order: Order, info: OrderInfo) -> list[str]:
 class OrderLifecycle:
     """Places, cancels and tracks the orders of one bot on one exchange. Callers hold the symbol lock."""
 
+    __slots__ = ("_make_cid", "bot", "exchange", "unknown_grace_ms")  # one per running bot: no __dict__ each
+
     def __init__(
         self, exchange: Exchange, bot: BotRef, client_ids: ClientIdMaker = make_client_id, *,
         unknown_grace_ms: int = 60_000,
