@@ -104,15 +104,18 @@ async def main() -> None:
     await connect(url)
     symbols = await setup(args.bots, args.symbols, args.accounts, args.busy)
     step = timeframe_ms(TF)
-    probe = ReplaySource(DATA, ManualClock(0))
-    t0 = int(probe.candles("BTC/USDT", "1m").ts[0]) + 14 * 86_400_000
+    clock = ManualClock(0)
+    replay = ReplaySource(DATA, clock)  # one copy of the history, also for finding the start
+    t0 = int(replay.candles("BTC/USDT", "1m").ts[0]) + 14 * 86_400_000
     t0 -= t0 % step
-    clock = ManualClock(t0 + 2_000)
-    source = ScaledSource(ReplaySource(DATA, clock), symbols)
+    clock.set(t0 + 2_000)
+    source = ScaledSource(replay, symbols)
     mk = markets(symbols)
 
     def factory(account):
-        return PaperExchange(MarketType.SWAP, {"USDT": Decimal(1_000_000)}, markets=dict(mk))
+        # One read-only market table for all accounts (PaperExchange never writes to it), as a process would
+        # share its exchange's markets; a copy per account was 1,000 copies of 200 markets (about 7 MB).
+        return PaperExchange(MarketType.SWAP, {"USDT": Decimal(1_000_000)}, markets=mk)
 
     engine = Engine(clock=clock, replay_source=source, exchange_factory=factory)
     t = time.perf_counter()
