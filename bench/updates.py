@@ -34,6 +34,7 @@ from aiogram.types import Message
 from cryptography.fernet import Fernet
 
 from bot.dispatcher import build_dispatcher
+from bot.session import BotSession
 from db.database import connect, disconnect
 from db.enums import BotKind, BotStatus, MarketType, PositionSide
 from db.models import ExchangeAccount, Position, StrategyBot, User
@@ -105,13 +106,14 @@ async def _load(conn, rate: float, seconds: float, users: list[int]) -> None:
     await api.stop()
 
 
-async def drive(dp: Dispatcher, users: list[int], rate: float, seconds: float) -> dict:
-    """Run `dp` polling a stand-in in another process that offers `rate` updates/s; returns its measurements."""
+async def drive(dp: Dispatcher, users: list[int], rate: float, seconds: float, session=AiohttpSession) -> dict:
+    """Run `dp` polling a stand-in in another process that offers `rate` updates/s; returns its measurements.
+    `session(api=...)` builds the Bot's HTTP session: aiogram's own for the anchor, the production one for ours."""
     parent, child = mp.Pipe()
     proc = mp.get_context("spawn").Process(target=load_process, args=(child, rate, seconds, users))
     proc.start()
     port = await asyncio.to_thread(parent.recv)
-    bot = Bot("42:TEST", session=AiohttpSession(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}")))
+    bot = Bot("42:TEST", session=session(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}")))
     task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=5))
     cpu = time.process_time()
     result = await asyncio.to_thread(parent.recv)
@@ -177,7 +179,7 @@ async def main() -> None:
             anchor = await drive(echo_dispatcher(), users, args.rate, args.seconds)
             engine = FakeEngine(prices={"BTC/USDT:USDT": 50_000.0})
             ours = await drive(build_dispatcher(vault=Vault([Fernet.generate_key().decode()]), engine=engine),
-                               users, args.rate, args.seconds)
+                               users, args.rate, args.seconds, session=BotSession)
         finally:
             await disconnect()
             if pg_name:

@@ -8,11 +8,10 @@ import logging
 import sys
 
 from aiogram import Bot
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from pydantic import ValidationError
 
 from bot.logging_setup import setup_logging
+from bot.session import make_session
 from db.config import AppConfig, ConfigError
 from db.database import connect, disconnect
 from db.vault import Vault, VaultError, check_readable, load_master_keys
@@ -29,8 +28,7 @@ def load_config() -> AppConfig:
 
 
 def make_bot(config: AppConfig) -> Bot:
-    session = AiohttpSession(api=TelegramAPIServer.from_base(config.TELEGRAM_API_URL.rstrip("/")))
-    return Bot(token=config.require_bot_token().get_secret_value(), session=session)
+    return Bot(token=config.require_bot_token().get_secret_value(), session=make_session(config.TELEGRAM_API_URL))
 
 
 async def run(config: AppConfig, vault: Vault) -> None:
