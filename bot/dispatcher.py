@@ -15,6 +15,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from bot.errors import make_error_handler
 from bot.i18n import LANGUAGES, MergedI18n, UserLanguageMiddleware, make_i18n
 from bot.middlewares import DbUserMiddleware, ThrottlingMiddleware
+from bot.user_cache import UserCache
 from db.vault import Vault
 
 log = logging.getLogger(__name__)
@@ -59,16 +60,22 @@ def build_dispatcher(
     throttle_rate: float = 4.0,
     throttle_burst: int = 12,
     i18n: MergedI18n | None = None,
+    user_cache_size: int | None = None,
     **workflow_data: Any,
 ) -> Dispatcher:
-    """The whole chat side. Handlers receive `engine`, `vault`, `i18n`, `admin_ids`, `db_user` and `is_admin`."""
+    """The whole chat side. Handlers receive `engine`, `vault`, `i18n`, `admin_ids`, `db_user` and `is_admin`.
+
+    User rows are cached in memory (`user_cache_size` rows; 10,000 by default) only while this process is the only
+    one serving the chat: with `redis_url` set (bot replicas sharing a database) every update reads its row."""
     i18n = i18n or make_i18n(default_language)
     admins = frozenset(int(a) for a in admin_ids)
     dp = Dispatcher(
         storage=make_storage(redis_url), engine=engine, vault=vault, i18n=i18n, admin_ids=admins, **workflow_data
     )
     dp.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst))
-    dp.update.outer_middleware(DbUserMiddleware(i18n, admins, default_language))
+    if user_cache_size is None:
+        user_cache_size = 0 if redis_url else 10_000
+    dp.update.outer_middleware(DbUserMiddleware(i18n, admins, default_language, UserCache(user_cache_size)))
     UserLanguageMiddleware(i18n, i18n_key="i18n").setup(dp)
     dp.errors.register(make_error_handler(i18n))
     dp.include_routers(*feature_routers())

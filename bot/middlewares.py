@@ -11,24 +11,34 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.types import User as TgUser
 
 from bot.i18n import MergedI18n
+from bot.user_cache import UserCache
 from db.models import User
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
 class DbUserMiddleware(BaseMiddleware):
-    """Puts the caller's `User` row in `data["db_user"]` (created on first contact) and `data["is_admin"]`."""
+    """Puts the caller's `User` row in `data["db_user"]` (created on first contact) and `data["is_admin"]`.
 
-    def __init__(self, i18n: MergedI18n, admin_ids: frozenset[int], default_language: str):
+    Rows come from `cache` when it holds them (see bot/user_cache.py for how writes keep it coherent)."""
+
+    def __init__(self, i18n: MergedI18n, admin_ids: frozenset[int], default_language: str,
+                 cache: UserCache | None = None):
         self.i18n = i18n
         self.admin_ids = admin_ids
         self.default_language = default_language
+        self.cache = cache if cache is not None else UserCache(size=0)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg: TgUser | None = data.get("event_from_user")
         if tg is None or tg.is_bot:
             return await handler(event, data)
-        user = await User.get_or_none(telegram_id=tg.id)
+        user = self.cache.get(tg.id)
+        if user is None or not user.active or user.username != tg.username:
+            epoch = self.cache.epoch
+            user = await User.get_or_none(telegram_id=tg.id)
+            if user is not None and user.active and user.username == tg.username:
+                self.cache.put(user, epoch)
         if user is None:
             lang = tg.language_code if tg.language_code in self.i18n.available_locales else self.default_language
             user, _ = await User.get_or_create(

@@ -22,6 +22,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.pacing import Pacer, pacer_for
 from bot.pacing_errors import Outcome, classify
+from bot.user_cache import forget_users
 from db.models import AuditLog, User
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,7 @@ async def _run(
         raise
     if receipt.blocked_chats:
         await User.filter(telegram_id__in=receipt.blocked_chats).update(active=False)
+        forget_users(*receipt.blocked_chats)
     await AuditLog.create(
         actor_telegram_id=admin_tg, action="admin_broadcast", object_type="broadcast",
         details={"recipients": receipt.total, "delivered": receipt.delivered, "blocked": receipt.blocked,
