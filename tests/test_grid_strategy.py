@@ -28,7 +28,7 @@ from engine.strategies.grid import (
     start,
     stop,
 )
-from engine.strategies.grid_levels import COMPLETED, ENTRY_PLACED, EXIT_PLACED, IDLE
+from engine.strategies.grid_levels import CANCELLED, COMPLETED, ENTRY_PLACED, EXIT_PLACED, IDLE
 from engine.strategies.intents import IntentKind
 
 RULES = MarketRules(price_step=0.01, amount_step=0.0001, min_amount=0.0001, min_cost=5)
@@ -100,6 +100,50 @@ def test_edge_levels_never_take_profit_at_a_loss():
     state = GridState(levels=(Level(0, 99.0), Level(1, 100.0, ENTRY_PLACED, "buy", 1.0, order_price=100.0)))
     _, intents = on_fill(s, state, 1, "entry", 100.0, 1.0, 0.0, RULES)  # the top level: no level above
     assert intents[0].price == pytest.approx(100.4)
+
+
+def test_a_cancelled_entry_that_filled_late_gets_its_take_profit():
+    s = G()
+    state = GridState(levels=(Level(0, 98.0), Level(1, 99.0, CANCELLED, "buy", 1.0, order_price=99.0, seq=1),
+                              Level(2, 101.05)))
+    state, intents = on_fill(s, state, 1, "entry", 99.0, 1.0, 0.1, RULES, side="buy")
+    lvl = state.levels[1]
+    assert (lvl.state, lvl.filled, lvl.entry_price, lvl.seq) == (EXIT_PLACED, 1.0, 99.0, 2)
+    assert state.position == 1.0 and state.fees == pytest.approx(0.1)
+    tp = intents[0]
+    assert (tp.reason, tp.side, tp.amount, tp.reduce_only) == ("grid_late_fill_tp", "sell", 1.0, True)
+    assert tp.price > 99.0 * (1 + s.fee) / (1 - s.fee)  # a profit after both fees
+    assert [o.role for o in desired_orders(state) if o.level == 1] == ["grid_exit"]
+    assert state.notes[0][0] == "late_entry_fill"
+
+
+def test_a_late_entry_on_a_level_that_holds_merges_into_one_take_profit():
+    s = G()
+    state = GridState(levels=(Level(0, 98.0), Level(1, 99.0, EXIT_PLACED, "buy", 1.0, 1.0, 99.0, 100.0, seq=2),
+                              Level(2, 101.05)), position=1.0)
+    state, intents = on_fill(s, state, 1, "entry", 98.0, 0.5, 0.0, RULES, side="buy")
+    lvl = state.levels[1]
+    assert (lvl.state, lvl.filled, lvl.seq) == (EXIT_PLACED, 1.5, 3)
+    assert lvl.entry_price == pytest.approx((99.0 + 49.0) / 1.5) and state.position == 1.5
+    assert (intents[0].amount, intents[0].side) == (1.5, "sell")  # the new exit covers it all; sync drops the old
+    with pytest.raises(IllegalTransition):  # a late fill of the other side on a held level is not guessed at
+        on_fill(s, state, 1, "entry", 101.0, 0.5, 0.0, RULES, side="sell")
+
+
+def test_a_neutral_level_that_changed_sides_adopts_the_late_fill_of_its_old_side():
+    s = G(direction="neutral")
+    state = GridState(levels=(Level(0, 98.0), Level(1, 99.0, ENTRY_PLACED, "sell", 1.0, order_price=99.0, seq=3),
+                              Level(2, 101.05)))
+    state, _ = on_fill(s, state, 1, "entry", 99.0, 1.0, 0.0, RULES, side="buy")
+    assert state.levels[1].side == "buy" and state.levels[1].state == EXIT_PLACED and state.position == 1.0
+    assert [(o.role, o.side) for o in desired_orders(state) if o.level == 1] == [("grid_exit", "sell")]
+
+
+def test_a_late_entry_on_a_stopped_grid_is_left_to_the_runtime():
+    s = G()
+    state = GridState(levels=(Level(0, 98.0), Level(1, 99.0)), stopped="user_stop")
+    with pytest.raises(IllegalTransition):
+        on_fill(s, state, 1, "entry", 99.0, 1.0, 0.0, RULES, side="buy")
 
 
 def test_full_cycle_books_profit_after_fees_and_rearms():

@@ -123,9 +123,9 @@ async def on_fill(h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fil
         else:
             role = "entry" if order.role == OrderRole.GRID_ENTRY else "exit"
             state, _ = grid.on_fill(h.settings, before, order.level, role, float(fill.price), float(fill.amount),
-                                    float(fill.fee), r)
+                                    float(fill.fee), r, side=order.side.value)
     except (IllegalTransition, KeyError) as e:
-        # e.g. a superseded entry filled before its cancel: keep the books right, tell the user.
+        # a fill no level can take (its level trailed away, a stopped grid): keep the books right, tell the user.
         sign = 1.0 if order.side == Side.BUY else -1.0
         h.strat = replace(before, position=before.position + sign * float(fill.amount),
                           fees=before.fees + float(fill.fee), realized_pnl=before.realized_pnl - float(fill.fee))

@@ -209,17 +209,46 @@ def _reentry(settings: GridSettings, state: GridState, i: int, fill: float, rule
     return _arm(settings, state, rules, market, 0, out, {state.levels[j].index: target}, "grid_reentry")
 
 
+def _late_entry(settings: GridSettings, state: GridState, i: int, side: str, price: float, amount: float,
+                rules: MarketRules, out: _Out) -> GridState:
+    """An entry order the grid had already replaced or cancelled filled before its cancel arrived: the level
+    takes the amount as its position and gets a take-profit for all it holds (merged with what it held)."""
+    lvl = state.levels[i]
+    if lvl.holds and lvl.side != side:
+        raise IllegalTransition(f"level {lvl.index}: a late {side} entry fill on a {lvl.side} position")
+    sign = 1.0 if side == "buy" else -1.0
+    if lvl.holds:
+        filled = lvl.filled + amount
+        avg = (lvl.entry_price * lvl.filled + price * amount) / filled
+        lvl = replace(lvl, amount=max(lvl.amount, filled), filled=filled, entry_price=avg)
+        if lvl.state != ENTRY_FILLED:  # a take-profit resting, or the rest of an entry: one exit for it all
+            lvl = lvl.to(ENTRY_FILLED)
+    else:  # an entry of the other side resting now (a neutral level that changed sides) is dropped for it
+        base = lvl.to(IDLE) if lvl.state == FAILED else lvl.to(CANCELLED) if lvl.state == ENTRY_PLACED else lvl
+        lvl = base.to(ENTRY_PLACED, side=side, amount=amount, order_price=price).to(
+            ENTRY_FILLED, filled=amount, entry_price=price)
+    state = replace(_with(state, i, lvl), position=state.position + sign * amount)
+    tp = _exit_price(settings, state, i, lvl.entry_price, rules)
+    lvl = lvl.to(EXIT_PLACED, order_price=tp, seq=lvl.seq + 1)
+    _place(out, lvl, "grid_exit", "grid_late_fill_tp", True, entry=lvl.entry_price)
+    out.notes.append(("late_entry_fill", {"level": lvl.index, "price": price, "amount": amount, "take_profit": tp}))
+    return _with(state, i, lvl)
+
+
 def on_fill(settings: GridSettings, state: GridState, level: int, role: str, price: float, amount: float,
-            fee: float, rules: MarketRules) -> tuple[GridState, list[Intent]]:
-    """One execution of the order of `level` (role "entry" or "exit"); returns the counter orders."""
+            fee: float, rules: MarketRules, side: str = "") -> tuple[GridState, list[Intent]]:
+    """One execution of the order of `level` (role "entry" or "exit", `side` the order's side); returns the
+    counter orders."""
     i = _pos(state, level)
     lvl = state.levels[i]
     sign = 1.0 if lvl.side == "buy" else -1.0
     out = _Out()
     state = replace(state, fees=state.fees + fee, realized_pnl=state.realized_pnl - fee)
     if role == "entry":
-        if lvl.state != ENTRY_PLACED:
-            raise IllegalTransition(f"level {level}: an entry fill in state {lvl.state}")
+        if lvl.state != ENTRY_PLACED or (side and side != lvl.side):
+            if not side or state.stopped:
+                raise IllegalTransition(f"level {level}: an entry fill in state {lvl.state}")
+            return out.done(_late_entry(settings, state, i, side, price, amount, rules, out))
         filled = lvl.filled + amount
         avg = (lvl.entry_price * lvl.filled + price * amount) / filled
         lvl = replace(lvl, filled=filled, entry_price=avg)
