@@ -1,10 +1,11 @@
-"""Fill detection: one trades request per (account, symbol) since the bots' cursor, routed to bots by client id."""
+"""Fill detection: one trades request per (account, symbol) since the bots' cursor, routed by client or order id."""
 
 from __future__ import annotations
 
 import logging
 
 from db.enums import BotKind
+from db.models import Order
 from engine.exchange.client_ids import parse_client_id
 from engine.exchange.protocol import Trade
 from engine.runtime import grid_runner, hyperrsi_runner
@@ -31,10 +32,20 @@ async def poll(handles: list[BotHandle]) -> int:
     since = None if any(c is None for c in cursors) else min(cursors)
     page = await ex.fetch_my_trades(symbol, since=since)
     mine: dict[int, list[Trade]] = {}
+    by_order_id: list[Trade] = []
     for t in page.trades:
         cid = parse_client_id(t.client_order_id or "")
         if cid is not None:
             mine.setdefault(cid.bot_id, []).append(t)
+        elif t.order_id:
+            by_order_id.append(t)  # Binance lists trades without the client id: matched by the exchange's id
+    if by_order_id:
+        owners = dict(await Order.filter(bot_id__in=[h.id for h in handles],
+                                         exchange_order_id__in=list({t.order_id for t in by_order_id}))
+                      .values_list("exchange_order_id", "bot_id"))
+        for t in by_order_id:
+            if t.order_id in owners:
+                mine.setdefault(owners[t.order_id], []).append(t)
     count = 0
     for h in handles:
         trades = mine.get(h.id, [])
