@@ -69,6 +69,18 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def rss_split() -> str:
+    """Resident memory now (Linux): the process's own pages and the pages mapped from files (libraries' code,
+    shared with every process that loads them; how much of a library becomes resident depends on the kernel)."""
+    try:
+        kb = {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in
+                                                Path("/proc/self/status").read_text().splitlines())
+              if k in ("RssAnon", "RssFile")}
+        return f"   (now: {kb['RssAnon'] / 1024:.0f} MB own + {kb['RssFile'] / 1024:.0f} MB mapped from files)"
+    except (OSError, KeyError, ValueError):
+        return ""
+
+
 async def setup(n_bots: int, n_symbols: int, n_accounts: int, busy: bool) -> list[str]:
     symbols = [f"S{i:03d}/USDT:USDT" for i in range(n_symbols)]
     await User.bulk_create([User(telegram_id=1000 + a) for a in range(n_accounts)])
@@ -159,7 +171,7 @@ async def main() -> None:
     print(f"anchor (indicators for {args.symbols} symbols x 2 RSI periods): {anchor:.3f} s   "
           f"cycle / anchor = {cycle / anchor:.1f}")
     print(f"peak RSS: {rss_mb():.0f} MB   target <= 300 MB   (after imports, before any bot: {baseline:.0f} MB; "
-          f"pandas kept out as in production)")
+          f"pandas kept out as in production){rss_split()}")
 
 
 if __name__ == "__main__":
