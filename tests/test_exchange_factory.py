@@ -55,6 +55,21 @@ async def test_paper_account_without_replay_trades_on_public_data_of_a_real_exch
     assert fake.count("balance") == 0  # public data only: no key, no private call
 
 
+async def test_paper_accounts_share_one_public_data_gateway_per_venue(db, vault, shared_data):
+    user = await User.create(telegram_id=5550002)
+    accs = [await ExchangeAccount.create(user=user, label=f"p{i}", exchange="paper", is_paper=True,
+                                         market_type=MarketType.SWAP if i < 3 else MarketType.SPOT)
+            for i in range(4)]
+    shared: dict = {}
+    async with venue("okx", shared_data) as fake:
+        exs = [make_exchange(a, vault, urls_override=fake.url, public_sources=shared) for a in accs]
+        assert len(shared) == 2 and exs[0].source is exs[1].source is exs[2].source is not exs[3].source
+        await exs[0].close()  # an account going away leaves the shared gateway to the others
+        assert await exs[1].fetch_ohlcv("BTC/USDT:USDT", "1m", limit=2)
+        for g in shared.values():
+            await g.close()
+
+
 @pytest.mark.parametrize("v", ["okx", "binance"])
 async def test_live_account_gets_a_gateway_with_its_decrypted_key(db, vault, v):
     acc = await _account(vault, exchange=v, market_type=MarketType.SPOT, api_key_enc=vault.encrypt(KEY),

@@ -27,18 +27,26 @@ def _urls_for(exchange_id: str, urls_override: str | dict | None) -> str | dict 
 
 
 def make_exchange(account: ExchangeAccount, vault: Any, *, replay_source: Any = None,
-                  urls_override: str | dict | None = None) -> Exchange:
+                  urls_override: str | dict | None = None, public_sources: dict | None = None) -> Exchange:
     """The Exchange of `account`. Paper: simulated balances from `account.paper_balances`, candles from
-    `replay_source` when given, else the public data of a real exchange. Live: the ccxt gateway with the
-    account's decrypted key (kept only inside the gateway)."""
+    `replay_source` when given, else the public data of a real exchange: one keyless gateway per (exchange,
+    market type) kept in `public_sources` and shared by every paper account (its owner closes them), or one of
+    its own when no such dict is given. Live: the ccxt gateway with the account's decrypted key (kept only
+    inside the gateway)."""
     market_type = MarketType(account.market_type)
     if account.is_paper:
         balances = {k: Decimal(str(v)) for k, v in (account.paper_balances or PAPER_DEFAULT_BALANCES).items()}
-        source = replay_source
-        if source is None:
-            data_id = account.exchange if account.exchange in VENUES else PAPER_DATA_EXCHANGE
+        if replay_source is not None:
+            return PaperExchange(market_type, balances, source=replay_source, owns_source=False)
+        data_id = account.exchange if account.exchange in VENUES else PAPER_DATA_EXCHANGE
+        if public_sources is None:
             source = CcxtGateway(data_id, market_type, urls_override=_urls_for(data_id, urls_override))
-        return PaperExchange(market_type, balances, source=source)
+            return PaperExchange(market_type, balances, source=source)
+        source = public_sources.get((data_id, market_type))
+        if source is None:  # about 150 kB a ccxt instance, before its markets: one per venue, not per account
+            source = public_sources[(data_id, market_type)] = CcxtGateway(
+                data_id, market_type, urls_override=_urls_for(data_id, urls_override))
+        return PaperExchange(market_type, balances, source=source, owns_source=False)
     if not account.api_key_enc or not account.secret_enc:
         raise ValueError(f"account {account.id} has no stored API key")
     return CcxtGateway(

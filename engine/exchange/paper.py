@@ -78,6 +78,7 @@ class PaperExchange:
     slippage: Decimal = SLIPPAGE
     maintenance: Decimal = MAINTENANCE
     source: Any = None  # anything with fetch_ohlcv, for candles (a replay or live public data)
+    owns_source: bool = True  # close() closes the source too (False when it is shared)
     exchange_id: str = "paper"
     _orders: dict[str, _Order] = field(default_factory=dict)
     _by_client: dict[str, str] = field(default_factory=dict)
@@ -116,7 +117,7 @@ class PaperExchange:
 
     async def close(self) -> None:
         close = getattr(self.source, "close", None)  # a live public-data gateway made for this account
-        if close is not None:
+        if close is not None and self.owns_source:
             await close()
 
     # ---- account ----

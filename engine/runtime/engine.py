@@ -63,6 +63,7 @@ class Engine:
         self.unknown_grace_ms, self.parallel = unknown_grace_ms, parallel
         self._unattached: set[int] = set()  # active bots whose attach failed (exchange down): retried
         self.exchanges: dict[int, Exchange] = {}
+        self.public_sources: dict = {}  # keyless data gateways shared by the paper accounts, by (venue, market type)
         self.handles: dict[int, BotHandle] = {}
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._last_close: dict[str, int] = {}
@@ -87,7 +88,8 @@ class Engine:
         if self._factory is not None:
             made = self._factory(account)
             return await made if asyncio.iscoroutine(made) else made
-        return make_exchange(account, self.vault, replay_source=self.replay, urls_override=self.urls_override)
+        return make_exchange(account, self.vault, replay_source=self.replay, urls_override=self.urls_override,
+                             public_sources=self.public_sources)
 
     def source_for(self, account: ExchangeAccount, ex: Exchange) -> str:
         if self.replay is not None and account.is_paper:
@@ -228,7 +230,7 @@ class Engine:
         pending = [t for t in self._inflight if t is not asyncio.current_task()]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
-        for ex in self.exchanges.values():
+        for ex in [*self.exchanges.values(), *self.public_sources.values()]:
             try:
                 await ex.close()
             except Exception:
