@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from db.enums import BotStatus, MarketType, OrderRole, OrderStatus
-from db.models import AuditLog, Notification, Order, StrategyBot
+from db.enums import BotStatus, MarketType, OrderRole, OrderStatus, PositionSide
+from db.models import AuditLog, Notification, Order, Position, StrategyBot
 from engine.exchange.client_ids import make_client_id
 from engine.exchange.paper import PaperExchange
 from engine.exchange.protocol import OrderRequest, OrderType, Side
@@ -122,3 +122,31 @@ async def test_start_reads_active_bots_a_page_at_a_time(db, shared_data):
     want = [r.id for r, s in zip(rows, (1, 0, 1, 1), strict=True) if s]
     for page in (1, 2, 3, 500):
         assert [r.id async for r in Engine._active_rows(page)] == want
+
+
+async def test_a_position_liquidated_at_the_exchange_stops_the_bot_after_two_checks(db, shared_data):
+    start = day_start(shared_data)
+    clock, papers = ManualClock(start + 2_000), {}
+    engine = _engine(shared_data, clock, papers)
+    user, (grid,) = await make_bots(shared_data, start, hyperrsi=False, grid_kw={"leverage": 20})
+    await engine.start(schedule=False)
+    await engine.control.start_bot(user.id, grid.id)
+    await _drive(engine, clock, start, 0, 720)
+    h, paper = engine.handles[grid.id], papers[grid.account_id]
+    assert h.strat.position > 0, "the grid holds nothing: the test proves nothing"
+    liq = paper.liquidation_price(grid.symbol)
+    assert paper._liquidate(grid.symbol, liq, liq, clock.now_ms()) is not None
+    assert not await paper.fetch_positions([grid.symbol])
+
+    await engine.reconcile_all()  # once: perhaps a trade not listed yet; nothing is done
+    assert (await StrategyBot.get(id=grid.id)).status == BotStatus.RUNNING and h.strat.position > 0
+    await engine.reconcile_all()
+    assert (await StrategyBot.get(id=grid.id)).status == BotStatus.STOPPED
+    pos = await Position.get(bot_id=grid.id)
+    assert (pos.side, pos.size) == (PositionSide.FLAT, 0)
+    notes = await Notification.filter(kind="note").values_list("payload", flat=True)
+    gone = [p for p in notes if p["reason"] == "position_closed_outside"]
+    assert len(gone) == 1 and gone[0]["details"]["contracts"] > 0
+    assert await Notification.filter(kind="bot_stopped").exists()
+    assert not await Order.filter(bot_id=grid.id, status=OrderStatus.OPEN).exists()
+    await engine.shutdown()

@@ -19,7 +19,7 @@ from engine.exchange.protocol import Exchange, ExchangeError, ExchangeUnavailabl
 from engine.market.clock import Clock, RealClock, ReplayClock
 from engine.market.data import MarketData
 from engine.market.replay import ReplaySource
-from engine.runtime import events, fills, grid_runner, hyperrsi_runner, inputs
+from engine.runtime import events, fills, grid_runner, hyperrsi_runner, inputs, positions
 from engine.runtime.bots import BotHandle, make_handle
 from engine.runtime.locks import SymbolLocks
 from engine.runtime.outbox import dedup, notify
@@ -407,6 +407,7 @@ class Engine:
     async def reconcile_all(self) -> Counter:
         total: Counter = Counter()
         for (account_id, symbol), hs in self.groups().items():
+            gone: list[BotHandle] = []
             async with self.locks.hold(account_id, symbol):
                 for h in hs:
                     try:
@@ -414,6 +415,12 @@ class Engine:
                         await self._sync(h)
                     except Exception as e:
                         await self._error([h], e, "reconcile")
+                try:
+                    gone = await positions.vanished(hs, self.clock.now_ms())
+                except Exception as e:
+                    await self._error(hs, e, "reconcile")
+            for h in gone:  # their position is gone at the exchange: their orders go too, and they stop
+                await self.control.stop_bot(h.user_id, h.id, close_position=False)
         return total
 
     async def _error(self, hs: list[BotHandle], e: Exception, where: str) -> None:

@@ -17,7 +17,8 @@ Every payload holds plain JSON values (numbers as strings where they are money).
   stop (new price), previous (old price or null), reason ("trailing", "sl", "break_even_tp1"…), candle_ts.
   Dedup: trailing:<bot>:<candle ts>.
 - "note": a strategy note that is not an order. Keys: bot_id, symbol, reason (e.g. "below_minimum",
-  "blocked_strong_downtrend", "trailing_blocked_by_position", "late_entry_fill", "unexpected_fill"),
+  "blocked_strong_downtrend", "trailing_blocked_by_position", "late_entry_fill", "unexpected_fill",
+  "position_closed_outside": the exchange holds none of the position the bots held, seen twice; the bot stops),
   details (dict of numbers), candle_ts. Dedup: note:<bot>:<candle ts>:<reason>[:<level>].
 - "bot_error": something failed while running a bot; it keeps running and retries. Not written for transient
   exchange trouble (unavailable / unknown outcome), which is only retried. Keys: bot_id, symbol,

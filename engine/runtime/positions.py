@@ -1,0 +1,74 @@
+"""Swap positions checked against the exchange: one closed outside the bots (liquidation, by hand) stops them."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from tortoise.transactions import in_transaction
+
+from engine.runtime import events
+from engine.runtime.bots import BotHandle
+from engine.strategies import grid
+from engine.strategies.grid import GridState
+from engine.strategies.hyperrsi import HyperRsiState
+
+log = logging.getLogger(__name__)
+
+CONFIRMATIONS = 2  # consecutive checks (reconciliations, minutes apart) that must see it: a late trade is no close
+
+
+def held_contracts(h: BotHandle) -> float:
+    """What the bot believes it holds, in contracts, signed (long > 0)."""
+    s = h.strat
+    if isinstance(s, GridState):
+        return s.position
+    if isinstance(s, HyperRsiState) and s.size > 0:
+        return (s.size if s.side == "long" else -s.size) / float(h.contract_size)
+    return 0.0
+
+
+def _flat(h: BotHandle) -> None:
+    s = h.strat
+    if isinstance(s, GridState):
+        h.strat = replace(grid.stop(h.settings, s, False, "position_closed_outside")[0], position=0.0, notes=())
+    elif isinstance(s, HyperRsiState):
+        h.strat = HyperRsiState(atr=s.atr, realized_pnl=s.realized_pnl, fees=s.fees)
+
+
+async def vanished(hs: list[BotHandle], now_ms: int) -> list[BotHandle]:
+    """Bots of one swap (account, symbol), caller holding its lock, after their fills are in: when the exchange has
+    held no position on the symbol for CONFIRMATIONS checks in a row while the bots (net) hold one, each holding
+    bot's books are set flat (PnL of the close unknown, so not booked) with a note of what it held; they are
+    returned for the caller to stop. A position that is merely smaller or larger is left alone and not guessed at."""
+    if not hs or not hs[0].swap:
+        return []
+    tol = max(float(hs[0].market.amount_step or 0) / 2, 1e-12)
+    holding = [h for h in hs if abs(held_contracts(h)) > tol]
+    if not holding or abs(sum(held_contracts(h) for h in hs)) <= tol:  # bots that net out may see a flat account
+        for h in hs:
+            h.meta.pop("flat_seen", None)
+        return []
+    positions = await hs[0].exchange.fetch_positions([hs[0].symbol])
+    actual = sum(float(p.contracts) * (1 if p.side.value == "buy" else -1) for p in positions
+                 if p.symbol == hs[0].symbol)
+    if abs(actual) > tol:
+        for h in hs:
+            h.meta.pop("flat_seen", None)
+        return []
+    seen = max(int(h.meta.get("flat_seen", 0)) for h in holding) + 1
+    for h in holding:
+        h.meta["flat_seen"] = seen
+    if seen < CONFIRMATIONS:
+        return []
+    for h in holding:
+        held = held_contracts(h)
+        log.warning("bot %s: the exchange holds no %s position, the bot held %s contracts", h.id, h.symbol, held)
+        _flat(h)
+        h.meta.pop("flat_seen", None)
+        async with in_transaction() as conn:
+            await h.save(conn)
+            await h.save_position(conn)
+            await events.note(h.user_id, h.id, h.symbol, "position_closed_outside",
+                              {"contracts": held, "base": held * float(h.contract_size)}, now_ms, conn)
+    return holding
