@@ -169,3 +169,14 @@ def test_why_explains():
     info = why(s, st, on_candle(s, st, C(1, 99.0)))
     assert info["side"] == "long" and info["next_add_at"] == pytest.approx(97)
     assert [r[0] for r in info["resting"]] == ["tp1", "tp2", "tp3"]
+
+
+def test_an_entry_that_fills_after_the_bot_gave_it_up_is_adopted_and_protected():
+    s = HyperRsiSettings(use_sl=True)
+    r = on_fill(s, HyperRsiState(), FillEvent("entry", 100.0, 10.0, side="sell"))
+    assert (r.state.side, r.state.size, r.state.average) == ("short", 10.0, 100.0)
+    assert r.notes[0].reason == "late_entry_fill"
+    orders = desired_orders(s, r.state)
+    assert {o.role for o in orders} == {"tp", "stop"} and all(o.side == "buy" for o in orders)
+    with pytest.raises(ValueError):  # without the order's side nothing is guessed
+        on_fill(s, HyperRsiState(), FillEvent("entry", 100.0, 10.0))

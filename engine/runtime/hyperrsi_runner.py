@@ -118,7 +118,8 @@ async def on_fill(h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fil
     if role is None:
         return None
     amount = float(fill.amount * h.contract_size)
-    ev = FillEvent(role, float(fill.price), amount, float(fill.fee), stage=order.level or 0, index=fill.ts // h.tf_ms)
+    ev = FillEvent(role, float(fill.price), amount, float(fill.fee), stage=order.level or 0, index=fill.ts // h.tf_ms,
+                   side=order.side.value)
     try:
         res = hyperrsi.on_fill(h.settings, before, ev)
     except ValueError as e:
@@ -126,6 +127,9 @@ async def on_fill(h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fil
                                                                        "trade": fill.trade_id}, fill.ts, conn)
         return None
     after = h.strat = res.state
+    for n in res.notes:
+        if n.reason == "late_entry_fill":  # the other notes of a fill are said by its own notification
+            await events.note(h.user_id, h.id, h.symbol, n.reason, n.details, fill.ts, conn)
     fill.realized_pnl = Decimal(repr(after.realized_pnl - before.realized_pnl))
     await fill.save(using_db=conn, update_fields=["realized_pnl"])
     await h.save(conn)

@@ -58,6 +58,7 @@ class FillEvent:
     fee: float = 0.0
     stage: int = 0  # TP stage for role "tp"
     index: int = 0  # candle index when it happened (for the cooldown)
+    side: str = ""  # the order's side ("buy" / "sell"): an entry that fills after the bot gave it up is still adopted
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,8 +274,11 @@ def on_fill(settings: HyperRsiSettings, state: HyperRsiState, f: FillEvent) -> S
     before = desired_orders(settings, state)
     notes: list[Note] = []
     if f.role in ("entry", "add"):
-        if state.side == "flat":
-            raise ValueError("an entry fill arrived for a bot that asked for no entry")
+        if state.side == "flat":  # e.g. its order was given up as never sent: the position is real, protect it
+            if f.side not in ("buy", "sell"):
+                raise ValueError("an entry fill arrived for a bot that asked for no entry")
+            state = replace(state, side="long" if f.side == "buy" else "short", pyramid_count=0, tp_stage=0)
+            notes.append(Note("late_entry_fill", {"price": f.price, "amount": f.amount}))
         size = state.size + f.amount
         avg = (state.average * state.size + f.price * f.amount) / size
         state = replace(
