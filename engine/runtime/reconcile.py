@@ -9,7 +9,7 @@ from collections import Counter
 from db.enums import OrderRole, OrderStatus
 from db.models import Order
 from engine.exchange.client_ids import parse_client_id
-from engine.exchange.protocol import OrderNotFound
+from engine.exchange.protocol import OrderInfo, OrderNotFound
 from engine.runtime import fills
 from engine.runtime.bots import BotHandle
 from engine.runtime.orders import OPEN_STATES, apply_info
@@ -31,27 +31,36 @@ async def reconcile(h: BotHandle, *, startup: bool = False) -> Counter:
     counts: Counter = Counter()
     counts["fills"] += await fills.poll([h])
     now = wall_ms() + (h.life.unknown_grace_ms if startup else 0)
+    listed = {i.client_order_id: i for i in await h.exchange.fetch_open_orders(h.symbol) if i.client_order_id}
     for row in await Order.filter(bot_id=h.id, status__in=list(OPEN_STATES)).order_by("id"):
         if row.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN):
             row = await h.life.resolve_unknown(row, now)
             counts["resolved"] += row.status not in (OrderStatus.PENDING, OrderStatus.UNKNOWN)
             continue
+        info = listed.get(row.client_order_id)
+        if info is not None:  # still open: the listing says all there is, no request of its own
+            changed = apply_info(row, info)
+            if changed:
+                await row.save(update_fields=changed)
+            continue
         try:
-            await h.life.refresh(row)
+            await h.life.refresh(row)  # gone from the open ones: filled, cancelled, or vanished
         except OrderNotFound:
             row.status, row.error = OrderStatus.CANCELED, "vanished_at_exchange"
             await row.save(update_fields=["status", "error"])
             counts["closed_out"] += 1
-    counts["adopted"] += await adopt_orphans(h)
+    counts["adopted"] += await adopt_orphans(h, list(listed.values()))
     counts["fills"] += await fills.poll([h])
     h.dirty = True
     return counts
 
 
-async def adopt_orphans(h: BotHandle) -> int:
+async def adopt_orphans(h: BotHandle, open_orders: list[OrderInfo] | None = None) -> int:
     """Open orders carrying this bot's client id that we have no row for (lost between submit and commit)."""
     adopted = 0
-    for info in await h.exchange.fetch_open_orders(h.symbol):
+    if open_orders is None:
+        open_orders = await h.exchange.fetch_open_orders(h.symbol)
+    for info in open_orders:
         cid = parse_client_id(info.client_order_id or "")
         if cid is None or cid.bot_id != h.id or cid.user_id != h.user_id:
             continue
