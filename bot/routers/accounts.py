@@ -21,6 +21,7 @@ from bot.engine_api import NotYours
 from bot.filters import accepted, not_command
 from bot.keyboards import back_markup, back_to_menu
 from bot.markets import EXCHANGES, NEEDS_PASSPHRASE, PAPER, check_key, mask
+from bot.reads import accounts_without_prefix
 from bot.views import show
 from db.enums import BotStatus, MarketType
 from db.models import AuditLog, ExchangeAccount, Order, StrategyBot, User
@@ -47,7 +48,7 @@ class AddPaper(StatesGroup):
 
 
 async def live_accounts(user: User) -> list[ExchangeAccount]:
-    return await ExchangeAccount.filter(user=user).exclude(label__startswith=DELETED_PREFIX).order_by("id")
+    return await accounts_without_prefix(user, DELETED_PREFIX)
 
 
 def describe_account(a: ExchangeAccount) -> str:

@@ -19,11 +19,12 @@ from bot.bot_card import bot_title, status_text
 from bot.callbacks import BotCb, MenuCb, StatusCb
 from bot.filters import accepted
 from bot.markets import last_price, open_exchange
+from bot.reads import fills_since, positions_of, shown_bots
 from bot.routers.accounts import live_accounts
 from bot.settings_editor import fmt_number
 from bot.views import show
-from db.enums import BotStatus, PositionSide
-from db.models import ExchangeAccount, Fill, Position, StrategyBot, User
+from db.enums import PositionSide
+from db.models import ExchangeAccount, Position, User
 
 log = logging.getLogger(__name__)
 router = Router(name="status")
@@ -51,8 +52,8 @@ def _upnl(pos: Position, mark: float | None) -> float | None:
 
 
 async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarkup]:
-    bots = await StrategyBot.filter(user=user).exclude(status=BotStatus.DRAFT).order_by("id")
-    positions = {p.bot_id: p for p in await Position.filter(bot_id__in=[b.id for b in bots])} if bots else {}
+    bots = await shown_bots(user)
+    positions = {p.bot_id: p for p in await positions_of([b.id for b in bots])} if bots else {}
     accounts: dict[int, ExchangeAccount] = {}  # read only when an open position needs a mark price
     lines = [_("status.title")]
     kb = InlineKeyboardBuilder()
@@ -165,7 +166,7 @@ async def pnl_table(user: User, days: int) -> str:
     today = datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
     since_ms = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp() * 1000)
-    rows = await Fill.filter(account__user=user, ts__gte=since_ms).values_list("ts", "realized_pnl", "fee")
+    rows = await fills_since(user, since_ms)
     per_day: dict = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
     for ts, pnl, fee in rows:
         d = datetime.fromtimestamp(ts / 1000, UTC).date()

@@ -1,0 +1,51 @@
+"""bot/reads.py's fixed SQL returns exactly what the ORM queries it replaces return, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.reads import accounts_without_prefix, fills_since, positions_of, shown_bots
+from db.enums import BotKind, BotStatus, MarketType, OrderRole, OrderSide, OrderType, PositionSide
+from db.models import ExchangeAccount, Fill, Order, Position, StrategyBot, User
+
+
+def _rows(models: list) -> list[dict]:
+    return [{f: getattr(m, f) for f in m._meta.db_fields} for m in models]
+
+
+async def test_hot_reads_match_the_orm(db):
+    me, other = await User.create(telegram_id=1), await User.create(telegram_id=2)
+    accs = []
+    for owner, label in [(me, "main"), (me, "deleted#1 old"), (me, "Deleted#x"), (other, "main"), (me, "b_%")]:
+        accs.append(await ExchangeAccount.create(user=owner, exchange="paper", market_type=MarketType.SWAP,
+                                                 label=label, is_paper=True, paper_balances={"USDT": "1"}))
+    bots = []
+    for owner, acc, status in [(me, accs[0], BotStatus.RUNNING), (me, accs[0], BotStatus.DRAFT),
+                               (other, accs[3], BotStatus.RUNNING), (me, accs[2], BotStatus.STOPPED)]:
+        bots.append(await StrategyBot.create(user=owner, account=acc, kind=BotKind.GRID, symbol="BTC/USDT:USDT",
+                                             settings={"a": 1}, status=status))
+    for b in bots[:3]:
+        await Position.create(bot=b, symbol=b.symbol, side=PositionSide.LONG, size=Decimal("0.5"),
+                              average_entry=Decimal("65000.25"), realized_pnl=Decimal("-1.5"))
+    for i, (acc, ts) in enumerate([(accs[0], 1000), (accs[1], 2000), (accs[3], 3000), (accs[0], 10)]):
+        order = await Order.create(bot=bots[0], account=acc, client_order_id=f"c{i}", symbol="BTC/USDT:USDT",
+                                   role=OrderRole.GRID_ENTRY, side=OrderSide.BUY, type=OrderType.LIMIT,
+                                   price=Decimal("65000"), amount=Decimal("0.01"))
+        await Fill.create(order=order, account=acc, trade_id=f"t{i}", price=Decimal("65000"), amount=Decimal("0.01"),
+                          fee=Decimal("0.0123"), realized_pnl=Decimal(f"{i}.5"), ts=ts)
+
+    orm_bots = await StrategyBot.filter(user=me).exclude(status=BotStatus.DRAFT).order_by("id")
+    assert [b.id for b in orm_bots] == [bots[0].id, bots[3].id]
+    mine = await shown_bots(me)  # full rows, as the ORM builds them
+    assert _rows(mine) == _rows(orm_bots)
+    ids = [b.id for b in bots]
+    assert sorted(_rows(await positions_of(ids)), key=lambda r: r["id"]) == sorted(
+        _rows(await Position.filter(bot_id__in=ids)), key=lambda r: r["id"])
+    assert await positions_of([]) == []
+    for prefix in ("deleted#", "b_"):  # the second has LIKE wildcards: the ORM answers it
+        orm_accs = await ExchangeAccount.filter(user=me).exclude(label__startswith=prefix).order_by("id")
+        assert _rows(await accounts_without_prefix(me, prefix)) == _rows(orm_accs)
+    orm_fills = await Fill.filter(account__user=me, ts__gte=100).values_list("ts", "realized_pnl", "fee")
+    assert sorted(await fills_since(me, 100)) == sorted(orm_fills)
+    assert sorted(await fills_since(me, 100)) == [(1000, Decimal("0.5"), Decimal("0.0123")),
+                                                  (2000, Decimal("1.5"), Decimal("0.0123"))]
