@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
+from collections.abc import Callable
 
 from aiogram import Bot
 from pydantic import ValidationError
@@ -17,6 +19,19 @@ from db.database import connect, disconnect
 from db.vault import Vault, VaultError, check_readable, load_master_keys
 
 log = logging.getLogger(__name__)
+
+
+GC_THRESHOLDS = (10_000, 20, 20)  # Python's default is (700, 10, 10)
+
+
+def tune_gc() -> None:
+    """Once start-up is done: freeze what exists (modules, catalogues, dispatcher, engine: never garbage) so the
+    cyclic collector stops re-scanning it, and collect young objects every 10,000 allocations instead of 700.
+    Under chat load (bench/updates.py) the collector's share of the bot's CPU went from ~1.3 s to ~0.3 s per 3,600
+    updates; reference counting still frees everything acyclic at once, cycles wait a little longer."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def load_config() -> AppConfig:
@@ -31,7 +46,8 @@ def make_bot(config: AppConfig) -> Bot:
     return Bot(token=config.require_bot_token().get_secret_value(), session=make_session(config.TELEGRAM_API_URL))
 
 
-async def run(config: AppConfig, vault: Vault) -> None:
+async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | None = None) -> None:
+    """The bot until polling stops; `on_started()` runs once everything is up, just before polling (main: tune_gc)."""
     from bot.dispatcher import build_dispatcher
     from bot.i18n import make_i18n
     from bot.notifier import Notifier
@@ -52,6 +68,8 @@ async def run(config: AppConfig, vault: Vault) -> None:
         # compile (or load) the numba kernels off the event loop, before the first candle close needs them
         await asyncio.to_thread(kernels.warm_up)
         await engine.start()
+        if on_started is not None:
+            on_started()
         notifying = asyncio.create_task(notifier.run_forever(), name="notifier")
         try:
             await dp.start_polling(bot)
@@ -86,7 +104,7 @@ def main() -> int:
         print(e, file=sys.stderr)
         return 2
     try:
-        _run_loop(run(config, vault))
+        _run_loop(run(config, vault, on_started=tune_gc))
     except VaultError as e:
         log.error("%s", e)
         return 1
