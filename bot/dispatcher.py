@@ -20,7 +20,9 @@ from db.vault import Vault
 
 log = logging.getLogger(__name__)
 
-FEATURES = ("start", "accounts", "strategies", "control", "status", "backtest")
+# "status" right after "start": its commands are the most frequent; no earlier router takes a command it handles
+# (the dialog steps skip commands) nor any of its buttons, so the order changes only how soon they match.
+FEATURES = ("start", "status", "accounts", "strategies", "control", "backtest")
 OPTIONAL = ("bot.routers.admin",)  # the admin commands, when that module exists
 MENU_COMMANDS = ("start", "status", "positions", "balance", "pnl", "backtest", "stopall", "cancel", "help")
 
