@@ -4,8 +4,8 @@ A local Bot API stand-in (tests/fakes/bot_api.py) queues updates from many users
 Dispatcher polls it over HTTP exactly as in production (middlewares: throttling, user row, language; then the
 feature routers with their database queries) and each reply's arrival is matched to its update per chat.
 Same-run anchor: a bare aiogram Dispatcher with one echo handler (no database, no middlewares) under the same load,
-on aiogram's own session and Python's default garbage collector; ours runs as bot/app.py runs it (bot/session.py's
-session, bot.app.tune_gc() after start-up).
+on aiogram's own session, Python's default garbage collector and unbounded polling; ours runs as bot/app.py runs it
+(bot/session.py's session, bot.app.tune_gc() after start-up, at most POLLING_CONCURRENCY updates in flight).
 Targets (issue 6): ≥ 500 updates/s, p99 ≤ 100 ms.
 
 Options: --rate 600 (updates/s offered), --seconds 10, --users 600, --db sqlite|postgres.
@@ -36,7 +36,7 @@ from aiogram.types import Message
 from cryptography.fernet import Fernet
 
 from bot.app import tune_gc
-from bot.dispatcher import build_dispatcher
+from bot.dispatcher import POLLING_CONCURRENCY, build_dispatcher
 from bot.session import BotSession
 from db.database import connect, disconnect
 from db.enums import BotKind, BotStatus, MarketType, PositionSide
@@ -109,15 +109,17 @@ async def _load(conn, rate: float, seconds: float, users: list[int]) -> None:
     await api.stop()
 
 
-async def drive(dp: Dispatcher, users: list[int], rate: float, seconds: float, session=AiohttpSession) -> dict:
+async def drive(dp: Dispatcher, users: list[int], rate: float, seconds: float, session=AiohttpSession,
+                **polling: object) -> dict:
     """Run `dp` polling a stand-in in another process that offers `rate` updates/s; returns its measurements.
-    `session(api=...)` builds the Bot's HTTP session: aiogram's own for the anchor, the production one for ours."""
+    `session(api=...)` builds the Bot's HTTP session: aiogram's own for the anchor, the production one for ours;
+    `polling` adds start_polling arguments (ours: the production concurrency limit)."""
     parent, child = mp.Pipe()
     proc = mp.get_context("spawn").Process(target=load_process, args=(child, rate, seconds, users))
     proc.start()
     port = await asyncio.to_thread(parent.recv)
     bot = Bot("42:TEST", session=session(api=TelegramAPIServer.from_base(f"http://127.0.0.1:{port}")))
-    task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=5))
+    task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=5, **polling))
     cpu = time.process_time()
     result = await asyncio.to_thread(parent.recv)
     result["cpu_ms"] = (time.process_time() - cpu) * 1000 / max(result["n"], 1)  # the bot process's CPU per update
@@ -183,7 +185,8 @@ async def main() -> None:
             engine = FakeEngine(prices={"BTC/USDT:USDT": 50_000.0})
             dp = build_dispatcher(vault=Vault([Fernet.generate_key().decode()]), engine=engine)
             tune_gc()  # as bot/app.py does once start-up is done (the anchor, measured before, runs without it)
-            ours = await drive(dp, users, args.rate, args.seconds, session=BotSession)
+            ours = await drive(dp, users, args.rate, args.seconds, session=BotSession,
+                               tasks_concurrency_limit=POLLING_CONCURRENCY)
         finally:
             await disconnect()
             if pg_name:

@@ -48,7 +48,7 @@ def make_bot(config: AppConfig) -> Bot:
 
 async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | None = None) -> None:
     """The bot until polling stops; `on_started()` runs once everything is up, just before polling (main: tune_gc)."""
-    from bot.dispatcher import build_dispatcher
+    from bot.dispatcher import POLLING_CONCURRENCY, build_dispatcher
     from bot.i18n import make_i18n
     from bot.notifier import Notifier
     from engine import kernels
@@ -72,7 +72,7 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
             on_started()
         notifying = asyncio.create_task(notifier.run_forever(), name="notifier")
         try:
-            await dp.start_polling(bot)
+            await dp.start_polling(bot, tasks_concurrency_limit=POLLING_CONCURRENCY)
         finally:
             notifying.cancel()
             with contextlib.suppress(asyncio.CancelledError):
