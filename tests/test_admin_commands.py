@@ -13,19 +13,14 @@ ADMIN = 999
 ADMIN_COMMANDS = ["/stats", "/user 111", "/block 111", "/unblock 111", "/broadcast"]
 
 
-async def _reply(api, user_id: int, text: str) -> str:
-    await api.send_command(user_id, text)
-    return (await api.next_call("sendMessage", chat_id=user_id)).text
-
-
 async def test_admin_commands_behave_as_unknown_commands_for_everyone_else(telegram_factory):
     h = await telegram_factory(admin_ids=[ADMIN])
     api = h.api
     await h.accept_user(111)
     await h.accept_user(ADMIN)
-    unknown = await _reply(api, 111, "/nosuchcommand")
+    unknown = await h.reply(111, "/nosuchcommand")
     for command in ADMIN_COMMANDS:
-        assert await _reply(api, 111, command) == unknown, command
+        assert await h.reply(111, command) == unknown, command
     # after "/broadcast" a non-admin's text is an ordinary message, not a broadcast being composed
     await api.send_message(111, "hello everyone")
     plain = await api.next_call("sendMessage", chat_id=111)
@@ -39,8 +34,8 @@ async def test_admin_commands_behave_as_unknown_commands_for_everyone_else(teleg
     assert not (await User.get(telegram_id=111)).blocked
     assert await AuditLog.filter(action__startswith="admin_").count() == 0
     # a user who has not accepted the risk notice gets exactly what they get for any unknown command
-    first = await _reply(api, 333, "/nosuchcommand")
-    assert await _reply(api, 333, "/stats") == first
+    first = await h.reply(333, "/nosuchcommand")
+    assert await h.reply(333, "/stats") == first
 
 
 async def _seed() -> tuple[User, StrategyBot]:
@@ -71,47 +66,45 @@ async def _seed() -> tuple[User, StrategyBot]:
 
 async def test_stats_and_user_card_for_an_admin(telegram_factory):
     h = await telegram_factory(admin_ids=[ADMIN])
-    api = h.api
     await h.accept_user(111)
     await h.accept_user(ADMIN)
     await _seed()
-    stats = await _reply(api, ADMIN, "/stats")
+    stats = await h.reply(ADMIN, "/stats")
     assert "Users: 2 (reachable 2" in stats
     assert "1 running, 1 paused, 2 in all" in stats
     assert "Orders today: 2" in stats and "Fills today: 2" in stats
     assert "1,930.00 USDT" in stats  # 65000×0.01 + 64000×0.02; the 2020 fill is not today's
-    card = await _reply(api, ADMIN, "/user 111")
+    card = await h.reply(ADMIN, "/user 111")
     assert "👤 User 111" in card
     assert "main: okx swap · key abcd…wxyz" in card and "vault-token" not in card
     assert "practice: paper trading (spot)" in card
     assert "GRID BTC/USDT: running" in card and "HYPERRSI ETH/USDT: paused" in card
-    assert "No user with Telegram id 4242" in await _reply(api, ADMIN, "/user 4242")
-    assert "Usage: /user" in await _reply(api, ADMIN, "/user abc")
+    assert "No user with Telegram id 4242" in await h.reply(ADMIN, "/user 4242")
+    assert "Usage: /user" in await h.reply(ADMIN, "/user abc")
 
 
 async def test_stats_in_korean_for_a_korean_admin(telegram_factory):
     h = await telegram_factory(admin_ids=[ADMIN])
     await h.accept_user(ADMIN, "ko")
-    text = await _reply(h.api, ADMIN, "/stats")
+    text = await h.reply(ADMIN, "/stats")
     assert text.startswith("📊 통계") and "거래대금: 없음" in text
 
 
 async def test_block_and_unblock_with_audit_rows(telegram_factory):
     h = await telegram_factory(admin_ids=[ADMIN])
-    api = h.api
     await h.accept_user(111)
     await h.accept_user(ADMIN)
-    assert "is blocked" in await _reply(api, ADMIN, "/block 111")
+    assert "is blocked" in await h.reply(ADMIN, "/block 111")
     target = await User.get(telegram_id=111)
     assert target.blocked
     row = await AuditLog.get(action="admin_block")
     assert row.actor_telegram_id == ADMIN and row.object_id == str(target.id) and row.user_id == target.id
-    blocked_reply = await _reply(api, 111, "/status")
-    assert blocked_reply != await _reply(api, ADMIN, "/nosuchcommand")
-    assert "already blocked" in await _reply(api, ADMIN, "/block 111")
-    assert "cannot be blocked" in await _reply(api, ADMIN, f"/block {ADMIN}")
-    assert "is unblocked" in await _reply(api, ADMIN, "/unblock 111")
+    blocked_reply = await h.reply(111, "/status")
+    assert blocked_reply != await h.reply(ADMIN, "/nosuchcommand")
+    assert "already blocked" in await h.reply(ADMIN, "/block 111")
+    assert "cannot be blocked" in await h.reply(ADMIN, f"/block {ADMIN}")
+    assert "is unblocked" in await h.reply(ADMIN, "/unblock 111")
     assert not (await User.get(telegram_id=111)).blocked
     assert await AuditLog.filter(action="admin_unblock", actor_telegram_id=ADMIN).count() == 1
-    assert "was not blocked" in await _reply(api, ADMIN, "/unblock 111")
+    assert "was not blocked" in await h.reply(ADMIN, "/unblock 111")
     assert await AuditLog.filter(action__startswith="admin_").count() == 2

@@ -16,22 +16,16 @@ ADMIN = 999
 I18N = make_i18n()
 
 
-async def _reply(api, user_id: int, text: str) -> str:
-    await api.send_command(user_id, text)
-    return (await api.next_call("sendMessage", chat_id=user_id)).text
-
-
 async def test_block_and_unblock_take_effect_on_the_next_update(telegram_factory):
     h = await telegram_factory(admin_ids=[ADMIN])
-    api = h.api
     await h.accept_user(111)
     await h.accept_user(ADMIN)
-    help_text = await _reply(api, 111, "/help")
-    assert await _reply(api, 111, "/help") == help_text  # the row is cached now
-    await _reply(api, ADMIN, "/block 111")
-    assert await _reply(api, 111, "/help") == I18N.gettext("common.blocked", locale="en")
-    await _reply(api, ADMIN, "/unblock 111")
-    assert await _reply(api, 111, "/help") == help_text
+    help_text = await h.reply(111, "/help")
+    assert await h.reply(111, "/help") == help_text  # the row is cached now
+    await h.reply(ADMIN, "/block 111")
+    assert await h.reply(111, "/help") == I18N.gettext("common.blocked", locale="en")
+    await h.reply(ADMIN, "/unblock 111")
+    assert await h.reply(111, "/help") == help_text
 
 
 async def test_a_language_change_shows_on_the_next_reply(telegram):
@@ -46,20 +40,20 @@ async def test_a_language_change_shows_on_the_next_reply(telegram):
     await api.next_call("editMessageText", chat_id=111)
     await asyncio.sleep(0.05)
     api.drain()
-    assert await _reply(api, 111, "/help") == I18N.gettext("start.help", locale="ko")
+    assert await telegram.reply(111, "/help") == I18N.gettext("start.help", locale="ko")
 
 
 async def test_a_user_marked_inactive_by_the_notifier_is_active_again_when_they_write(telegram):
     api = telegram.api
     await telegram.accept_user(111)
-    await _reply(api, 111, "/help")  # cached while active
+    await telegram.reply(111, "/help")  # cached while active
     user = await User.get(telegram_id=111)
     await notify(user.id, "note", {"reason": "x"}, dedup("note", 1))
     api.block(111)
     await Notifier(telegram.bot, i18n=I18N, pacer=Pacer(200, 50)).drain_once()
     assert (await User.get(telegram_id=111)).active is False
     api.unblock(111)
-    await _reply(api, 111, "/help")
+    await telegram.reply(111, "/help")
     assert (await User.get(telegram_id=111)).active is True
 
 

@@ -132,6 +132,11 @@ class TelegramHarness:
         await asyncio.sleep(0.05)
         api.drain()
 
+    async def reply(self, user_id: int, command: str) -> str:
+        """Send `command` as `user_id`; the text of the message the bot answers with."""
+        await self.api.send_command(user_id, command)
+        return (await self.api.next_call("sendMessage", chat_id=user_id)).text
+
     async def stop(self) -> None:
         if self.task is not None and not self.task.done():
             with contextlib.suppress(RuntimeError):
