@@ -84,3 +84,23 @@ async def grid_rows_match(bot_id: int, state) -> None:
 
 async def position_of(bot_id: int) -> Position:
     return await Position.get(bot_id=bot_id)
+
+
+async def grid_on_venue(fake, data_dir, exchange: str, telegram_id: int, minutes: int) -> tuple:
+    """A long GRID bot (DRAFT) on a spot account of `exchange` over the replayed day's range, and that day:
+    returns (user, bot, start ms, candles of the first `minutes` + 1 minutes)."""
+    start = day_start(data_dir)
+    c = load_csv(data_dir / "BTC_USDT-1m.csv")
+    i = int(np.searchsorted(c.ts, start))
+    day = c[i:i + minutes + 1]
+    lo, hi = float(day.low.min()), float(day.high.max())
+    user = await User.create(telegram_id=telegram_id)
+    acc = await ExchangeAccount.create(user=user, exchange=exchange, market_type=MarketType.SPOT, label=exchange,
+                                       api_key_enc="x", secret_enc="x")
+    bot = await StrategyBot.create(
+        user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT", status=BotStatus.DRAFT,
+        settings={"mode": "fixed", "direction": "long", "lower_price": round(lo * 0.999, 1),
+                  "upper_price": round(hi, 1), "levels": 10, "investment": 2000, "tp_min_pct": 0.25,
+                  "timeframe": "5m", "adx_gate": False})
+    fake.set_price("BTC/USDT", day.close[0])
+    return user, bot, start, day

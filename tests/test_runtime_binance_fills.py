@@ -3,38 +3,22 @@ id), books it once and answers it with its counter order."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from db.enums import BotKind, BotStatus, LevelState, MarketType, OrderRole, OrderStatus
-from db.models import ExchangeAccount, Fill, Order, StrategyBot, User
-from engine.candles import load_csv
+from db.enums import LevelState, OrderRole, OrderStatus
+from db.models import Fill, Order
 from engine.exchange.protocol import MarketType as ExMarketType
 from engine.market.clock import ManualClock
 from engine.runtime.engine import Engine
 from tests.fakes.gateways import gateway, venue
-from tests.runtime_kit import day_start, grid_rows_match
+from tests.runtime_kit import grid_on_venue, grid_rows_match
 
 MINUTES = 90
 
 
 async def test_binance_fills_reach_the_grid_without_client_ids(db, shared_data):
-    start = day_start(shared_data)
-    c = load_csv(shared_data / "BTC_USDT-1m.csv")
-    i = int(np.searchsorted(c.ts, start))
-    day = c[i:i + MINUTES + 1]
-    lo, hi = float(day.low.min()), float(day.high.max())
     async with venue("binance", shared_data, balances={"USDT": "100000"}) as fake:
-        user = await User.create(telegram_id=8)
-        acc = await ExchangeAccount.create(user=user, exchange="binance", market_type=MarketType.SPOT, label="bn",
-                                           api_key_enc="x", secret_enc="x")
-        bot = await StrategyBot.create(
-            user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT", status=BotStatus.DRAFT,
-            settings={"mode": "fixed", "direction": "long", "lower_price": round(lo * 0.999, 1),
-                      "upper_price": round(hi, 1), "levels": 10, "investment": 2000, "tp_min_pct": 0.25,
-                      "timeframe": "5m", "adx_gate": False})
+        user, bot, start, day = await grid_on_venue(fake, shared_data, "binance", 8, MINUTES)
         clock = ManualClock(start + 2_000)
         engine = Engine(clock=clock, exchange_factory=lambda a: gateway(fake, ExMarketType.SPOT))
-        fake.set_price("BTC/USDT", day.close[0])
         await engine.start(schedule=False)
         await engine.control.start_bot(user.id, bot.id)
         for k in range(1, MINUTES + 1):

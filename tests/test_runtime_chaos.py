@@ -5,39 +5,23 @@ from __future__ import annotations
 
 import asyncio
 
-import numpy as np
-
-from db.enums import BotKind, BotStatus, LevelState, MarketType, OrderRole, OrderStatus
-from db.models import ExchangeAccount, Fill, Order, StrategyBot, User
-from engine.candles import load_csv
+from db.enums import LevelState, OrderRole, OrderStatus
+from db.models import Fill, Order
 from engine.exchange.protocol import MarketType as ExMarketType
 from engine.market.clock import ManualClock
 from engine.runtime.engine import Engine
 from tests.fakes.gateways import gateway, venue
-from tests.runtime_kit import day_start, grid_rows_match
+from tests.runtime_kit import grid_on_venue, grid_rows_match
 
 MINUTES = 90
 
 
 async def test_thirty_percent_failures_no_duplicate_and_convergence(db, shared_data):
-    start = day_start(shared_data)
-    c = load_csv(shared_data / "BTC_USDT-1m.csv")
-    i = int(np.searchsorted(c.ts, start))
-    day = c[i:i + MINUTES + 1]
-    lo, hi = float(day.low.min()), float(day.high.max())
     async with venue("okx", shared_data, balances={"USDT": "100000"}) as fake:
-        user = await User.create(telegram_id=7)
-        acc = await ExchangeAccount.create(user=user, exchange="okx", market_type=MarketType.SPOT, label="okx",
-                                           api_key_enc="x", secret_enc="x")
-        bot = await StrategyBot.create(
-            user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT", status=BotStatus.DRAFT,
-            settings={"mode": "fixed", "direction": "long", "lower_price": round(lo * 0.999, 1),
-                      "upper_price": round(hi, 1), "levels": 10, "investment": 2000, "tp_min_pct": 0.25,
-                      "timeframe": "5m", "adx_gate": False})
+        user, bot, start, day = await grid_on_venue(fake, shared_data, "okx", 7, MINUTES)
         clock = ManualClock(start + 2_000)
         engine = Engine(clock=clock, exchange_factory=lambda a: gateway(fake, ExMarketType.SPOT),
                         unknown_grace_ms=300)
-        fake.set_price("BTC/USDT", day.close[0])
         await engine.start(schedule=False)
         await engine.control.start_bot(user.id, bot.id)
         fake.chaos(0.3, seed=11)
