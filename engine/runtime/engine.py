@@ -143,28 +143,34 @@ class Engine:
 
     # ---- lifecycle ----
     async def start(self, *, schedule: bool = True) -> Counter:
-        """Attach and reconcile every active bot (one recovery summary per user), then schedule the jobs."""
+        """Attach and reconcile every active bot (one recovery summary per user), then schedule the jobs.
+
+        Bots are attached a page at a time and each page is reconciled `parallel` bots at a time (bots of one
+        account and symbol still one after another, under their lock): with real exchanges every bot costs a few
+        network round trips, which one after another made a restart with thousands of bots last an hour."""
         self.started_ms = self.clock.now_ms()
         per_user: dict[int, Counter] = defaultdict(Counter)
+        sem = asyncio.Semaphore(self.parallel)
+
+        async def recover(h: BotHandle) -> None:
+            async with sem:
+                counts = await self._recover(h)
+            if counts is not None:
+                per_user[h.user_id]["bots"] += 1
+                per_user[h.user_id].update(counts)
+
+        page: list[BotHandle] = []
         async for row in self._active_rows():
             try:
-                h = await self.attach(row)
+                page.append(await self.attach(row))
             except Exception as e:
                 log.exception("bot %s could not be attached", row.id)
                 self._unattached.add(row.id)
                 await events.bot_error(row.user_id, row.id, row.symbol, type(e).__name__, "start", self.started_ms)
-                continue
-            async with self.locks.hold(h.account_id, h.symbol):
-                try:
-                    counts = await reconcile(h, startup=True)
-                    placed = await self._sync(h)
-                    counts["placed"] += placed
-                except Exception as e:
-                    log.exception("bot %s: reconciliation failed", h.id)
-                    await events.bot_error(h.user_id, h.id, h.symbol, type(e).__name__, "reconcile", self.started_ms)
-                    continue
-            per_user[h.user_id]["bots"] += 1
-            per_user[h.user_id].update(counts)
+            if len(page) >= 500:
+                await asyncio.gather(*(recover(h) for h in page))
+                page = []
+        await asyncio.gather(*(recover(h) for h in page))
         total: Counter = Counter()
         for user_id, c in per_user.items():
             total.update(c)
@@ -176,6 +182,18 @@ class Engine:
             self._schedule()
             self.scheduler.start()
         return total
+
+    async def _recover(self, h: BotHandle) -> Counter | None:
+        """Start-up reconciliation of one bot, then its resting orders as wanted; None (and told) if it failed."""
+        async with self.locks.hold(h.account_id, h.symbol):
+            try:
+                counts = await reconcile(h, startup=True)
+                counts["placed"] += await self._sync(h)
+                return counts
+            except Exception as e:
+                log.exception("bot %s: reconciliation failed", h.id)
+                await events.bot_error(h.user_id, h.id, h.symbol, type(e).__name__, "reconcile", self.started_ms)
+                return None
 
     @staticmethod
     async def _active_rows(page: int = 500) -> AsyncIterator[StrategyBot]:
