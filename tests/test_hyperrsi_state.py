@@ -15,6 +15,7 @@ from engine.strategies.hyperrsi import (
     on_candle,
     on_fill,
     on_order_failed,
+    position_gone,
     why,
 )
 from engine.strategies.intents import IntentKind
@@ -180,3 +181,12 @@ def test_an_entry_that_fills_after_the_bot_gave_it_up_is_adopted_and_protected()
     assert {o.role for o in orders} == {"tp", "stop"} and all(o.side == "buy" for o in orders)
     with pytest.raises(ValueError):  # without the order's side nothing is guessed
         on_fill(s, HyperRsiState(), FillEvent("entry", 100.0, 10.0))
+
+
+def test_a_position_gone_at_the_exchange_leaves_the_bot_flat_with_its_books():
+    s = HyperRsiSettings(use_sl=True)
+    st = on_fill(s, open_long(s), FillEvent("tp", 102.0, 3.0, stage=1)).state
+    gone = position_gone(s, st, 7)
+    assert (gone.side, gone.size, gone.stop) == ("flat", 0.0, None) and desired_orders(s, gone) == []
+    assert (gone.realized_pnl, gone.fees) == (st.realized_pnl, st.fees)  # nothing booked for an unknown close
+    assert gone.cooldown_until == 7 + 1 + s.cooldown

@@ -307,10 +307,15 @@ async def typed_value(message: Message, state: FSMContext, db_user: User) -> Non
 
 
 async def _save(b: StrategyBot, user: User, name: str, value: Any) -> None:
-    b.settings = {**b.settings, name: value}
+    await _update_settings(b, user, {name: value}, "bot.setting", {"name": name, "value": value})
+
+
+async def _update_settings(b: StrategyBot, user: User, changes: dict, action: str, details: dict) -> None:
+    """Merge `changes` into the bot's settings and record who did it."""
+    b.settings = {**b.settings, **changes}
     await b.save(update_fields=["settings", "updated_at"])
-    await AuditLog.create(user=user, actor_telegram_id=user.telegram_id, action="bot.setting", object_type="bot",
-                          object_id=str(b.id), details={"name": name, "value": value})
+    await AuditLog.create(user=user, actor_telegram_id=user.telegram_id, action=action, object_type="bot",
+                          object_id=str(b.id), details=details)
 
 
 @router.callback_query(SetCb.filter(F.action == "presets"))
@@ -339,10 +344,7 @@ async def apply_preset(query: CallbackQuery, callback_data: SetCb, db_user: User
         await query.answer(_("common.stale"), show_alert=True)
         return
     name = names[callback_data.idx]
-    b.settings = {**b.settings, **PRESETS[kind][name]}
-    await b.save(update_fields=["settings", "updated_at"])
-    await AuditLog.create(user=db_user, actor_telegram_id=db_user.telegram_id, action="bot.preset",
-                          object_type="bot", object_id=str(b.id), details={"preset": name})
+    await _update_settings(b, db_user, PRESETS[kind][name], "bot.preset", {"preset": name})
     await show(query, *editor_view(b))
     await query.answer(_("editor.preset_applied"))
 

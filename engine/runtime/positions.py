@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 from tortoise.transactions import in_transaction
 
 from engine.runtime import events
 from engine.runtime.bots import BotHandle
-from engine.strategies import grid
+from engine.strategies import grid, hyperrsi
 from engine.strategies.grid import GridState
 from engine.strategies.hyperrsi import HyperRsiState
 
@@ -28,12 +27,12 @@ def held_contracts(h: BotHandle) -> float:
     return 0.0
 
 
-def _flat(h: BotHandle) -> None:
+def _flat(h: BotHandle, now_ms: int) -> None:
     s = h.strat
     if isinstance(s, GridState):
-        h.strat = replace(grid.stop(h.settings, s, False, "position_closed_outside")[0], position=0.0, notes=())
+        h.strat = grid.position_gone(h.settings, s, "position_closed_outside")
     elif isinstance(s, HyperRsiState):
-        h.strat = HyperRsiState(atr=s.atr, realized_pnl=s.realized_pnl, fees=s.fees)
+        h.strat = hyperrsi.position_gone(h.settings, s, now_ms // h.tf_ms)
 
 
 async def vanished(hs: list[BotHandle], now_ms: int) -> list[BotHandle]:
@@ -64,7 +63,7 @@ async def vanished(hs: list[BotHandle], now_ms: int) -> list[BotHandle]:
     for h in holding:
         held = held_contracts(h)
         log.warning("bot %s: the exchange holds no %s position, the bot held %s contracts", h.id, h.symbol, held)
-        _flat(h)
+        _flat(h, now_ms)
         h.meta.pop("flat_seen", None)
         async with in_transaction() as conn:
             await h.save(conn)

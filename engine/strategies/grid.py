@@ -294,6 +294,12 @@ def stop(settings: GridSettings, state: GridState, close_position: bool,
     return out.done(state)
 
 
+def position_gone(settings: GridSettings, state: GridState, reason: str) -> GridState:
+    """The exchange no longer holds the grid's position (liquidated, closed by hand): the grid stops, flat, with no
+    PnL booked for a close whose price is unknown."""
+    return replace(stop(settings, state, False, reason)[0], position=0.0, notes=())
+
+
 def on_close_fill(state: GridState, price: float, amount: float, fee: float,
                   average_entry: float) -> GridState:
     """The market close of a stopped grid filled: book its PnL against the position's average entry."""
@@ -416,4 +422,4 @@ def mark_failed(state: GridState, level: int) -> GridState:
     return state
 
 
-__all__ += ["average_entry", "mark_failed", "on_close_fill"]
+__all__ += ["average_entry", "mark_failed", "on_close_fill", "position_gone"]

@@ -27,7 +27,7 @@ from engine.strategies.intents import Intent, IntentKind
 __all__ = [
     "PRESETS", "TIMEFRAMES", "CandleInputs", "FillEvent", "HyperRsiSettings", "HyperRsiState", "Note",
     "RestingOrder", "StepResult", "dca_levels", "desired_orders", "entry_signal", "on_candle", "on_fill",
-    "on_order_failed", "tp_price", "trend_allows", "why",
+    "on_order_failed", "position_gone", "tp_price", "trend_allows", "why",
 ]
 
 EPS = 1e-12
@@ -314,6 +314,12 @@ def _break_even(settings: HyperRsiSettings, state: HyperRsiState, stage: int) ->
     if state.stop is None or (target - state.stop) * s > 0:
         return replace(state, stop=target, stop_reason=f"break_even_tp{stage}")
     return state
+
+
+def position_gone(settings: HyperRsiSettings, state: HyperRsiState, index: int) -> HyperRsiState:
+    """The exchange no longer holds the position (liquidated, closed by hand): flat, its close price unknown, so
+    no PnL is booked for it."""
+    return _flat(state, settings, index)
 
 
 def on_order_failed(state: HyperRsiState, role: str) -> HyperRsiState:
