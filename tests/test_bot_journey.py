@@ -83,6 +83,7 @@ async def test_journey_paper_grid_start_status_stop(telegram_factory):
     status = await api.next_call("sendMessage", chat_id=U)
     assert f"#{bot.id} GRID BTC/USDT:USDT · running" in status.text
     await api.click(U, status, status.button_data("Refresh"))
+    await api.next_call("editMessageText", chat_id=U, ok=None, text_contains="Your bots")  # before the stop card's edits
     await api.next_call("answerCallbackQuery")
 
     # stop, keeping the position
