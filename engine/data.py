@@ -85,7 +85,7 @@ def _parse_date(text: str) -> int:
 
 
 async def _main(args: argparse.Namespace) -> int:
-    import ccxt.async_support as ccxt
+    from engine.exchange.ccxt_lazy import ccxt
 
     if not hasattr(ccxt, args.exchange):
         print(f"unknown exchange {args.exchange!r}", file=sys.stderr)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import socket
 
-import ccxt.async_support as ccxt
 import pytest
 
 from engine.exchange import protocol as p
 from engine.exchange.ccxt_errors import is_duplicate_id, scrub, to_domain
 from engine.exchange.ccxt_gateway import CcxtGateway
+from engine.exchange.ccxt_lazy import ccxt
 from engine.exchange.ccxt_venues import VENUES
 from engine.exchange.protocol import MarketType
 from tests.fakes.gateways import FAST

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ccxt.async_support as ccxt
 import pytest
 from aiohttp import web
 
 from engine.candles import load_csv
 from engine.data import csv_name, download, main
+from engine.exchange.ccxt_lazy import ccxt
 
 INSTRUMENT = {
     "instType": "SPOT", "instId": "BTC-USDT", "baseCcy": "BTC", "quoteCcy": "USDT", "settleCcy": "", "ctVal": "",

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-import ccxt.async_support as ccxt
-
 from engine.exchange import protocol as p
+from engine.exchange.ccxt_lazy import ccxt
 
 _QUERY = re.compile(r"\?\S*")
 _MIN_HINTS = ("51020", "filter failure: notional", "filter failure: min_notional", "min_notional",

@@ -10,12 +10,11 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-import ccxt.async_support as ccxt
-
 from db.secret_value import Secret
 from engine.exchange.budget import BUDGETS, Budgets, fingerprint
 from engine.exchange.ccxt_convert import dec, to_market, to_order_info
 from engine.exchange.ccxt_errors import is_duplicate_id, scrub, to_domain
+from engine.exchange.ccxt_lazy import ccxt
 from engine.exchange.ccxt_logging import silence_ccxt_debug
 from engine.exchange.ccxt_venues import binance_permissions, bybit_permissions, okx_permissions, venue
 from engine.exchange.protocol import (

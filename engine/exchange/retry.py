@@ -9,9 +9,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import ccxt.async_support as ccxt
-
 from engine.exchange.budget import Budget
+from engine.exchange.ccxt_lazy import ccxt
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
