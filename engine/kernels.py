@@ -15,6 +15,7 @@ import numpy as np
 from numba import njit
 
 _ZERO = 1e-14  # TA-Lib's TA_IS_ZERO band
+_STATES = np.array([0, -1, 2, -2], dtype=np.int8)  # bb_state's states by index
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -248,30 +249,89 @@ def _remember(hist, count, value):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _widths(window, s1, s2, out, at, m, inv, scale):
-    """Bandwidths (upper - lower) * 10 / middle = scale * deviation / window of m bars from their band sums,
-    into out[at:at + m]. A loop of its own because the compiler vectorises it: the square root and the
-    division are most of bb_state's arithmetic."""
+def _widths(window, s1, s2, sd, out, m, inv, scale):
+    """Bandwidths (upper - lower) * 10 / middle = scale * deviation / window of m bars from their band sums into
+    out[:m], the deviations over the window length into sd[:m] (0 for a (near-)zero variance, as `_band`).
+    A loop of its own because the compiler vectorises it: the square root and the division are most of
+    bb_state's arithmetic."""
     for r in range(m):
         var = (s2[r] - s1[r] * s1[r] * inv) * inv
         var = var if var >= _ZERO else 0.0
-        out[at + r] = math.sqrt(var) * scale / window[r]
+        d = math.sqrt(var)
+        sd[r] = d
+        out[r] = d * scale / window[r]
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _band_ratio(x, window, s1, s2, p, k):
-    """Where x sits in the band: (x - lower) / (upper - lower), 0.5 for a flat band."""
-    mid, dev = _band(window, s1, s2, p, k)
+def _band_ratio(x, window, sd, p, k):
+    """Where x sits in the band of a `_widths` deviation: (x - lower) / (upper - lower), 0.5 for a flat band."""
+    mid, dev = window / float(p), (sd * k if sd > 0 else 0.0)  # as `_band`: a positive sd is sqrt(var >= _ZERO)
     up, lo = mid + dev, mid - dev
     return (x - lo) / (up - lo) if up > lo else 0.5
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _transitions(cross, low, ratio, fall, rise):
+    """A bar's next state from each state, as bytes 8 * index in (0, -1, 2, -2), the byte of state index j at
+    bit 8 * j: the rules' first match, without a branch."""
+    every = np.uint32((16 if ratio > 0.5 else 24) if cross else 8) * np.uint32(0x01010101)
+    from_m1 = np.uint32(0 if rise else 8)
+    from_up = np.uint32(24 if ratio < 0.2 else (0 if fall else 16))
+    from_dn = np.uint32(16 if ratio > 0.8 else (0 if fall else 24))
+    own = (from_m1 << np.uint32(8)) | (from_up << np.uint32(16)) | (from_dn << np.uint32(24))
+    return every if cross | low else own
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _pivot_events(wb, cand, count, lnb, b0, lead, left, right, high, exact, hist, nseen, at, val):
+    """Check the block's candidate bars (in bar order) for pivots (none to check if `exact`); at[e], val[e] =
+    the bar and the new mean pivot of the e-th pivot. Returns (the number of pivots, the pivot count)."""
+    ne = 0
+    for e in range(count):
+        r = cand[e]
+        q = lead + r - right
+        if exact:
+            ok = True
+        elif b0 + r - right - left > lnb[r]:
+            ok = _pivot_no_nan(wb, q, left, right, high)
+        else:
+            ok = _pivot(wb, q, left, right, high)
+        if ok:
+            avg, nseen = _remember(hist, nseen, wb[q])
+            val[ne] = avg
+            at[ne] = r
+            ne += 1
+    return ne, nseen
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _pair_extremes(src_hi, src_lo, dst_hi, dst_lo, h, m):
+    """dst[j] = the max (min) of src[j] and src[j + h], j < m."""
+    far_hi, far_lo = src_hi[h:], src_lo[h:]  # views: plain loop indices vectorise, offset ones do not
+    for j in range(m):
+        a, b = src_hi[j], far_hi[j]
+        dst_hi[j] = a if a > b else b
+        a, b = src_lo[j], far_lo[j]
+        dst_lo[j] = a if a < b else b
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sparse_extremes(wb, hi, lo, end):
+    """Sparse tables of a NaN-free wb[:end]: hi[k, j] and lo[k, j] are the max and min of wb[j:j + 2**k], k >= 1
+    (row 0 is unused)."""
+    if len(hi) > 1:
+        _pair_extremes(wb, wb, hi[1], lo[1], 1, end - 1)
+    for k in range(2, len(hi)):
+        h = 1 << (k - 1)
+        _pair_extremes(hi[k - 1], lo[k - 1], hi[k], lo[k], h, end - 2 * h + 1)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
     """The seed's BB_State in one streaming pass over blocks of bars (no full-length temporaries); see
     `engine.trend.bb_state` for the rules. Per block: the band sums (serial), the bandwidths (vectorised),
-    then the pivots and the state machine (serial); the band ratio and the long band are only worked out on
-    the bars whose rules read them."""
+    the SMA of the bandwidth (serial), the pivots (vectorised window extremes, or bar-by-bar tests of the local
+    extremes near a NaN), each bar's next state from every state (vectorised), then the state chain (serial)."""
     n = len(c)
     out = np.zeros(n, dtype=np.int8)
     block = 2048
@@ -282,37 +342,53 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
     mask = size - 1
     w0_ring = np.zeros(size)  # the bandwidth with NaN as 0, for TA-Lib's SMA of it
     wb, mb = np.full(lead + block, np.nan), np.full(lead + block, np.nan)  # bandwidth and its moving sum
-    win1, s11b, s21b = np.empty(block), np.empty(block), np.empty(block)
+    win1, s11b, s21b, sdb = np.empty(block), np.empty(block), np.empty(block), np.empty(block)
     win2, s12b, s22b = np.empty(block), np.empty(block), np.empty(block)
+    lnb = np.empty(block, dtype=np.int64)  # the last bar with a NaN bandwidth, as of each bar
+    kl = kr = 0  # the sparse-table rows whose two lookups cover the left and the right window
+    while 2 << kl <= left:
+        kl += 1
+    while 2 << kr <= right:
+        kr += 1
+    hi, lo = np.empty((max(kl, kr) + 1, lead + block)), np.empty((max(kl, kr) + 1, lead + block))
+    hl, ll = (wb, wb) if kl == 0 else (hi[kl], lo[kl])
+    hr, lr = (wb, wb) if kr == 0 else (hi[kr], lo[kr])
+    base = lead - right  # wb[base + r] is the bar confirmed as a pivot at bar b0 + r
+    flags = np.empty(block, dtype=np.uint8)
+    cand_h, cand_l = np.empty(block, dtype=np.int64), np.empty(block, dtype=np.int64)
+    at_h, at_l = np.empty(block, dtype=np.int64), np.empty(block, dtype=np.int64)
+    val_h, val_l = np.empty(block), np.empty(block)
+    buzzb = np.full(block + 1, np.nan)  # buzzb[r + 1] is bar r's buzz, buzzb[0] the previous bar's
+    alb, llb = np.empty(block), np.empty(block)
+    code = np.empty(block, dtype=np.uint32)
     hist_h, hist_l = np.empty(keep), np.empty(keep)
     nh = nl = 0
-    avg_high = avg_low = buzz = low_line = np.nan
+    avg_high = avg_low = low_line = np.nan
     t1 = a1 = s11 = s21 = t2 = a2 = s12 = s22 = total_ma = 0.0
     k1 = k2 = 0
-    w1 = w2 = np.nan
-    state = 0
+    s = 0  # the state as 8 * its index in (0, -1, 2, -2)
     last_nan = -1
-    pf, pf2, fma = float(length), float(long_length), float(ma_length)
+    pf2, fma = float(long_length), float(ma_length)
     inv2 = 1.0 / pf2
     long_limit = (20.0 * mult * pf2) ** 2  # the long band's width < 1, squared: var * limit < window^2
     for b0 in range(0, n, block):
         m = min(n, b0 + block) - b0
         for j in range(lead):
             wb[j], mb[j] = wb[block + j], mb[block + j]
+        buzzb[0] = buzzb[block]
         for r in range(m):
             win, t1, a1, s11, s21, k1 = _band_sums(c, b0 + r, length, t1, a1, s11, s21, k1)
             win1[r], s11b[r], s21b[r] = win, s11, s21
             win, t2, a2, s12, s22, k2 = _band_sums(c, b0 + r, long_length, t2, a2, s12, s22, k2)
             win2[r], s12b[r], s22b[r] = win, s12, s22
-        _widths(win1, s11b, s21b, wb, lead, m, 1.0 / pf, 20.0 * mult * pf)
+        _widths(win1, s11b, s21b, sdb, wb[lead:], m, 1.0 / float(length), 20.0 * mult * float(length))
         for r in range(m):
             i, k = b0 + r, lead + r
             w = wb[k]
-            if math.isnan(w):
-                w0 = 0.0
-                last_nan = i
-            else:
-                w0 = w
+            nan = math.isnan(w)
+            w0 = 0.0 if nan else w
+            last_nan = i if nan else last_nan
+            lnb[r] = last_nan
             w0_ring[i & mask] = w0
             total_ma += w0
             if i >= ma_length - 1:
@@ -320,54 +396,81 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
                 total_ma -= w0_ring[(i - ma_length + 1) & mask]
             else:
                 mb[k] = np.nan
-            p, q = i - right, k - right  # the pivot bar confirmed at bar i, and its place in wb
-            if p - left >= 0:
-                val, prev, nxt = wb[q], wb[q - 1], wb[q + 1]
-                # bitwise, not short-circuit: one branch per bar on "a local extreme", then the rare rest
-                peak = ~(prev >= val) & ~(nxt > val)
-                dip = ~(prev <= val) & ~(nxt < val)
-                if peak | dip:
-                    ma = mb[q] / fma  # TA-Lib's SMA, divided only where it is read
-                    clean = p - left > last_nan
-                    if (
-                        peak
-                        and val > ma
-                        and (_pivot_no_nan(wb, q, left, right, True) if clean else _pivot(wb, q, left, right, True))
-                    ):
-                        avg_high, nh = _remember(hist_h, nh, val)
-                    if (
-                        dip
-                        and val < ma
-                        and (_pivot_no_nan(wb, q, left, right, False) if clean else _pivot(wb, q, left, right, False))
-                    ):
-                        avg_low, nl = _remember(hist_l, nl, val)
-                        low_line = avg_low / 0.7
-            prev_buzz, buzz = buzz, 0.7 * avg_high
-            # the rules as bitwise flags (no short-circuit) so that most bars take one predictable branch
-            cross = (w > buzz) & (w1 <= prev_buzz)
-            low_w = w < low_line
-            if cross | low_w | (state != 0):
-                flag = False
-                if low_w and i >= long_length - 1:
-                    lw, ls1, ls2 = win2[r], s12b[r], s22b[r]
-                    if lw > 0:  # a price series: compare squares, no root or division
-                        var2 = (ls2 - ls1 * ls1 * inv2) * inv2
-                        flag = var2 * long_limit < lw * lw if var2 >= _ZERO else True
-                    else:
-                        mid2, dev2 = _band(lw, ls1, ls2, long_length, mult)
-                        flag = ((mid2 + dev2) - (mid2 - dev2)) * 10 / mid2 < 1
-                if cross:  # first match wins
-                    state = 2 if _band_ratio(c[i], win1[r], s11b[r], s21b[r], length, mult) > 0.5 else -2
-                elif low_w and flag:
-                    state = -1
-                elif state == 2 and _band_ratio(c[i], win1[r], s11b[r], s21b[r], length, mult) < 0.2:
-                    state = -2
-                elif state == -2 and _band_ratio(c[i], win1[r], s11b[r], s21b[r], length, mult) > 0.8:
-                    state = 2
-                elif ((state == 2 or state == -2) and w < w1 and w1 < w2) or (state == -1 and w > avg_low and w > w1):
-                    state = 0
-            out[i] = state
-            w1, w2 = w, w1
+        # the offset views keep the vectorised loops' indices plain (an offset index costs a gather)
+        val, prev, nxt, sm = wb[base:], wb[base - 1 :], wb[base + 1 :], mb[base:]
+        first = left + right - b0  # bars before it confirm no pivot
+        # no NaN bandwidth in reach: the pivots are exact window extremes; else the local extremes are
+        # candidates for the bar-by-bar tests
+        exact = left > 0 and right > 0 and last_nan < b0 - lead + 2
+        if exact:
+            _sparse_extremes(wb, hi, lo, lead + m)
+            hl0, hl1 = hl[base - left :], hl[base - (1 << kl) :]
+            hr0, hr1 = hr[base + 1 :], hr[base + right - (1 << kr) + 1 :]
+            ll0, ll1 = ll[base - left :], ll[base - (1 << kl) :]
+            lr0, lr1 = lr[base + 1 :], lr[base + right - (1 << kr) + 1 :]
+            for r in range(m):
+                v, ma = val[r], sm[r] / fma  # TA-Lib's SMA
+                peak = (hl0[r] < v) & (hl1[r] < v) & (hr0[r] <= v) & (hr1[r] <= v) & (v > ma)
+                dip = (ll0[r] > v) & (ll1[r] > v) & (lr0[r] >= v) & (lr1[r] >= v) & (v < ma)
+                flags[r] = (r >= first) * (peak + 2 * dip)
+        else:
+            for r in range(m):
+                v, ma = val[r], sm[r] / fma
+                peak = ~(prev[r] >= v) & ~(nxt[r] > v) & (v > ma)
+                dip = ~(prev[r] <= v) & ~(nxt[r] < v) & (v < ma)
+                flags[r] = (r >= first) * (peak + 2 * dip)
+        ch = cl = 0
+        for r in range(m):
+            f = flags[r]
+            cand_h[ch] = r
+            ch += f & 1
+            cand_l[cl] = r
+            cl += f >> 1
+        neh, nh = _pivot_events(wb, cand_h, ch, lnb, b0, lead, left, right, True, exact, hist_h, nh, at_h, val_h)
+        nel, nl = _pivot_events(wb, cand_l, cl, lnb, b0, lead, left, right, False, exact, hist_l, nl, at_l, val_l)
+        buzz, r0 = 0.7 * avg_high, 0
+        for e in range(neh):
+            for j in range(r0, at_h[e]):
+                buzzb[j + 1] = buzz
+            avg_high, r0 = val_h[e], at_h[e]
+            buzz = 0.7 * avg_high
+        for j in range(r0, m):
+            buzzb[j + 1] = buzz
+        r0 = 0
+        for e in range(nel):
+            for j in range(r0, at_l[e]):
+                alb[j], llb[j] = avg_low, low_line
+            avg_low, r0 = val_l[e], at_l[e]
+            low_line = avg_low / 0.7
+        for j in range(r0, m):
+            alb[j], llb[j] = avg_low, low_line
+        w0s, w1s, w2s, cs, buzz1 = wb[lead:], wb[lead - 1 :], wb[lead - 2 :], c[b0:], buzzb[1:]
+        long_from = long_length - 1 - b0
+        slow = 0
+        for r in range(m):
+            w, w1, w2 = w0s[r], w1s[r], w2s[r]
+            cross = (w > buzz1[r]) & (w1 <= buzzb[r])
+            lw = win2[r]
+            var2 = (s22b[r] - s12b[r] * s12b[r] * inv2) * inv2
+            narrow = ~(var2 >= _ZERO) | (var2 * long_limit < lw * lw)  # for a window sum > 0, else below
+            slow += (r >= long_from) & ~(lw > 0)
+            low = (w < llb[r]) & (r >= long_from) & narrow
+            ratio = _band_ratio(cs[r], win1[r], sdb[r], length, mult)
+            code[r] = _transitions(cross, low, ratio, (w < w1) & (w1 < w2), (w > alb[r]) & (w > w1))
+        if slow:  # a window sum <= 0 (not a price series): the squeeze flag takes the long band's width itself
+            for r in range(max(long_from, 0), m):
+                lw = win2[r]
+                if not lw > 0:
+                    w, w1, w2 = w0s[r], w1s[r], w2s[r]
+                    mid2, dev2 = _band(lw, s12b[r], s22b[r], long_length, mult)
+                    low = (w < llb[r]) & (((mid2 + dev2) - (mid2 - dev2)) * 10 / mid2 < 1)
+                    cross = (w > buzz1[r]) & (w1 <= buzzb[r])
+                    ratio = _band_ratio(cs[r], win1[r], sdb[r], length, mult)
+                    code[r] = _transitions(cross, low, ratio, (w < w1) & (w1 < w2), (w > alb[r]) & (w > w1))
+        ob = out[b0:]
+        for r in range(m):
+            s = (code[r] >> s) & 255
+            ob[r] = _STATES[s >> 3]
     return out
 
 
