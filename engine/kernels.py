@@ -151,15 +151,16 @@ def _band_sums(c, i, p, total, anchor, s1, s2, since):
     if i < p - 1:
         return np.nan, total, anchor, s1, s2, since
     window = total
-    total -= c[i - p + 1]
+    start = np.uint64(i - p + 1)  # >= 0 from here on; an unsigned index skips the negative-index wraparound
+    total -= c[start]
     if since == 0:
-        anchor, s1, s2 = c[i - p + 1], 0.0, 0.0
-        for j in range(i - p + 1, i + 1):
-            d = c[j] - anchor
+        anchor, s1, s2 = c[start], 0.0, 0.0
+        for j in range(p):
+            d = c[start + np.uint64(j)] - anchor
             s1 += d
             s2 += d * d
-    else:
-        d_in, d_out = c[i] - anchor, c[i - p] - anchor
+    else:  # a re-base at an earlier bar >= p - 1: i - p >= 0
+        d_in, d_out = c[i] - anchor, c[start - np.uint64(1)] - anchor
         s1 += d_in - d_out
         s2 += d_in * d_in - d_out * d_out
     since = since + 1 if since + 1 < p else 0
@@ -249,6 +250,21 @@ def _remember(hist, count, value):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _block_sums(c, b0, m, p1, p2, st, win1, s11b, s21b, win2, s12b, s22b):
+    """`_band_sums` of two bands for bars b0..b0+m-1, the running state in st (total, anchor, s1, s2, since per
+    band). A function of its own so that the serial sums get the registers to themselves."""
+    t1, a1, s11, s21, k1 = st[0], st[1], st[2], st[3], int(st[4])
+    t2, a2, s12, s22, k2 = st[5], st[6], st[7], st[8], int(st[9])
+    for r in range(m):
+        win, t1, a1, s11, s21, k1 = _band_sums(c, b0 + r, p1, t1, a1, s11, s21, k1)
+        win1[r], s11b[r], s21b[r] = win, s11, s21
+        win, t2, a2, s12, s22, k2 = _band_sums(c, b0 + r, p2, t2, a2, s12, s22, k2)
+        win2[r], s12b[r], s22b[r] = win, s12, s22
+    st[0], st[1], st[2], st[3], st[4] = t1, a1, s11, s21, k1
+    st[5], st[6], st[7], st[8], st[9] = t2, a2, s12, s22, k2
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _widths(window, s1, s2, sd, out, m, inv, scale):
     """Bandwidths (upper - lower) * 10 / middle = scale * deviation / window of m bars from their band sums into
     out[:m], the deviations over the window length into sd[:m] (0 for a (near-)zero variance, as `_band`).
@@ -283,25 +299,11 @@ def _transitions(cross, low, ratio, fall, rise):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
-def _pivot_events(wb, cand, count, lnb, b0, lead, left, right, high, exact, hist, nseen, at, val):
-    """Check the block's candidate bars (in bar order) for pivots (none to check if `exact`); at[e], val[e] =
-    the bar and the new mean pivot of the e-th pivot. Returns (the number of pivots, the pivot count)."""
-    ne = 0
-    for e in range(count):
-        r = cand[e]
-        q = lead + r - right
-        if exact:
-            ok = True
-        elif b0 + r - right - left > lnb[r]:
-            ok = _pivot_no_nan(wb, q, left, right, high)
-        else:
-            ok = _pivot(wb, q, left, right, high)
-        if ok:
-            avg, nseen = _remember(hist, nseen, wb[q])
-            val[ne] = avg
-            at[ne] = r
-            ne += 1
-    return ne, nseen
+def _is_pivot(wb, q, left, right, high, exact, clean):
+    """Whether the candidate wb[q] is a pivot: known if `exact`, else tested bar by bar."""
+    if exact:
+        return True
+    return _pivot_no_nan(wb, q, left, right, high) if clean else _pivot(wb, q, left, right, high)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -315,13 +317,46 @@ def _pair_extremes(src_hi, src_lo, dst_hi, dst_lo, h, m):
         dst_lo[j] = a if a < b else b
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _max(a, b):
+    """The larger of a and b (b if they tie), as maxpd."""
+    return a if a > b else b
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _min(a, b):
+    """The smaller of a and b (b if they tie), as minpd."""
+    return a if a < b else b
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def _sparse_extremes(wb, hi, lo, end):
-    """Sparse tables of a NaN-free wb[:end]: hi[k, j] and lo[k, j] are the max and min of wb[j:j + 2**k], k >= 1
-    (row 0 is unused)."""
-    if len(hi) > 1:
-        _pair_extremes(wb, wb, hi[1], lo[1], 1, end - 1)
-    for k in range(2, len(hi)):
+def _direct_extremes(wb, dst_hi, dst_lo, k, m):
+    """dst[j] = the max (min) of wb[j:j + 2**k] for k <= 3, j < m: straight from wb, which stays in cache."""
+    w1, w2, w3, w4, w5, w6, w7 = wb[1:], wb[2:], wb[3:], wb[4:], wb[5:], wb[6:], wb[7:]
+    if k == 1:
+        for j in range(m):
+            dst_hi[j], dst_lo[j] = _max(wb[j], w1[j]), _min(wb[j], w1[j])
+    elif k == 2:
+        for j in range(m):
+            dst_hi[j] = _max(_max(wb[j], w1[j]), _max(w2[j], w3[j]))
+            dst_lo[j] = _min(_min(wb[j], w1[j]), _min(w2[j], w3[j]))
+    else:
+        for j in range(m):
+            a = _max(_max(wb[j], w1[j]), _max(w2[j], w3[j]))
+            dst_hi[j] = _max(a, _max(_max(w4[j], w5[j]), _max(w6[j], w7[j])))
+            a = _min(_min(wb[j], w1[j]), _min(w2[j], w3[j]))
+            dst_lo[j] = _min(a, _min(_min(w4[j], w5[j]), _min(w6[j], w7[j])))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sparse_extremes(wb, hi, lo, end, kl, kr):
+    """Rows kl and kr of the sparse tables of a NaN-free wb[:end]: hi[k, j] and lo[k, j] are the max and min of
+    wb[j:j + 2**k] (rows 1 to 3 straight from wb, higher ones by doubling; row 0 is wb itself, unused)."""
+    top = len(hi) - 1
+    for k in range(1, 4):
+        if k <= top and (k in (kl, kr) or k == min(top, 3)):
+            _direct_extremes(wb, hi[k], lo[k], k, end - (1 << k) + 1)
+    for k in range(4, top + 1):
         h = 1 << (k - 1)
         _pair_extremes(hi[k - 1], lo[k - 1], hi[k], lo[k], h, end - 2 * h + 1)
 
@@ -355,17 +390,14 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
     hr, lr = (wb, wb) if kr == 0 else (hi[kr], lo[kr])
     base = lead - right  # wb[base + r] is the bar confirmed as a pivot at bar b0 + r
     flags = np.empty(block, dtype=np.uint8)
-    cand_h, cand_l = np.empty(block, dtype=np.int64), np.empty(block, dtype=np.int64)
-    at_h, at_l = np.empty(block, dtype=np.int64), np.empty(block, dtype=np.int64)
-    val_h, val_l = np.empty(block), np.empty(block)
     buzzb = np.full(block + 1, np.nan)  # buzzb[r + 1] is bar r's buzz, buzzb[0] the previous bar's
     alb, llb = np.empty(block), np.empty(block)
     code = np.empty(block, dtype=np.uint32)
     hist_h, hist_l = np.empty(keep), np.empty(keep)
     nh = nl = 0
     avg_high = avg_low = low_line = np.nan
-    t1 = a1 = s11 = s21 = t2 = a2 = s12 = s22 = total_ma = 0.0
-    k1 = k2 = 0
+    sums = np.zeros(10)  # the two bands' running sums, see _block_sums
+    total_ma = 0.0
     s = 0  # the state as 8 * its index in (0, -1, 2, -2)
     last_nan = -1
     pf2, fma = float(long_length), float(ma_length)
@@ -376,11 +408,7 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
         for j in range(lead):
             wb[j], mb[j] = wb[block + j], mb[block + j]
         buzzb[0] = buzzb[block]
-        for r in range(m):
-            win, t1, a1, s11, s21, k1 = _band_sums(c, b0 + r, length, t1, a1, s11, s21, k1)
-            win1[r], s11b[r], s21b[r] = win, s11, s21
-            win, t2, a2, s12, s22, k2 = _band_sums(c, b0 + r, long_length, t2, a2, s12, s22, k2)
-            win2[r], s12b[r], s22b[r] = win, s12, s22
+        _block_sums(c, b0, m, length, long_length, sums, win1, s11b, s21b, win2, s12b, s22b)
         _widths(win1, s11b, s21b, sdb, wb[lead:], m, 1.0 / float(length), 20.0 * mult * float(length))
         for r in range(m):
             i, k = b0 + r, lead + r
@@ -403,7 +431,7 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
         # candidates for the bar-by-bar tests
         exact = left > 0 and right > 0 and last_nan < b0 - lead + 2
         if exact:
-            _sparse_extremes(wb, hi, lo, lead + m)
+            _sparse_extremes(wb, hi, lo, lead + m, kl, kr)
             hl0, hl1 = hl[base - left :], hl[base - (1 << kl) :]
             hr0, hr1 = hr[base + 1 :], hr[base + right - (1 << kr) + 1 :]
             ll0, ll1 = ll[base - left :], ll[base - (1 << kl) :]
@@ -419,31 +447,18 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
                 peak = ~(prev[r] >= v) & ~(nxt[r] > v) & (v > ma)
                 dip = ~(prev[r] <= v) & ~(nxt[r] < v) & (v < ma)
                 flags[r] = (r >= first) * (peak + 2 * dip)
-        ch = cl = 0
         for r in range(m):
             f = flags[r]
-            cand_h[ch] = r
-            ch += f & 1
-            cand_l[cl] = r
-            cl += f >> 1
-        neh, nh = _pivot_events(wb, cand_h, ch, lnb, b0, lead, left, right, True, exact, hist_h, nh, at_h, val_h)
-        nel, nl = _pivot_events(wb, cand_l, cl, lnb, b0, lead, left, right, False, exact, hist_l, nl, at_l, val_l)
-        buzz, r0 = 0.7 * avg_high, 0
-        for e in range(neh):
-            for j in range(r0, at_h[e]):
-                buzzb[j + 1] = buzz
-            avg_high, r0 = val_h[e], at_h[e]
-            buzz = 0.7 * avg_high
-        for j in range(r0, m):
-            buzzb[j + 1] = buzz
-        r0 = 0
-        for e in range(nel):
-            for j in range(r0, at_l[e]):
-                alb[j], llb[j] = avg_low, low_line
-            avg_low, r0 = val_l[e], at_l[e]
-            low_line = avg_low / 0.7
-        for j in range(r0, m):
-            alb[j], llb[j] = avg_low, low_line
+            if f:  # rare: a pivot (or, near a NaN, a candidate)
+                q = base + r
+                clean = b0 + r - right - left > lnb[r]
+                if f & 1 and _is_pivot(wb, q, left, right, True, exact, clean):
+                    avg_high, nh = _remember(hist_h, nh, wb[q])
+                if f >> 1 and _is_pivot(wb, q, left, right, False, exact, clean):
+                    avg_low, nl = _remember(hist_l, nl, wb[q])
+                    low_line = avg_low / 0.7
+            buzzb[r + 1] = 0.7 * avg_high
+            alb[r], llb[r] = avg_low, low_line
         w0s, w1s, w2s, cs, buzz1 = wb[lead:], wb[lead - 1 :], wb[lead - 2 :], c[b0:], buzzb[1:]
         long_from = long_length - 1 - b0
         slow = 0
