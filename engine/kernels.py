@@ -367,6 +367,8 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
     `engine.trend.bb_state` for the rules. Per block: the band sums (serial), the bandwidths (vectorised),
     the SMA of the bandwidth (serial), the pivots (vectorised window extremes, or bar-by-bar tests of the local
     extremes near a NaN), each bar's next state from every state (vectorised), then the state chain (serial)."""
+    if left < 1 or right < 1:  # the pivot windows and the look-ahead buffer assume a bar on each side
+        raise ValueError("bb_state pivots need at least one bar on each side")
     n = len(c)
     out = np.zeros(n, dtype=np.int8)
     block = 2048

@@ -195,6 +195,14 @@ def test_bb_state_equals_the_bar_by_bar_rules(shared_data, name):
     np.testing.assert_array_equal(bb_state(c), ref)
 
 
+@pytest.mark.parametrize(("left", "right"), [(20, 0), (0, 10)])
+def test_bb_state_kernel_refuses_a_pivot_window_without_a_bar_on_one_side(left, right):
+    from engine import kernels
+
+    with pytest.raises(ValueError, match="one bar on each side"):  # it would read past its look-ahead buffer
+        kernels.bb_state(np.linspace(1.0, 2.0, 3000), 15, 1.5, 100, 60, left, right, 50)
+
+
 def test_trend_state_on_gapped_data_maps_only_closed_candles(shared_data):
     h = load_csv(shared_data / "BTC_USDT-1h.csv")[:20_000]  # holds real outages
     assert (np.diff(h.ts) > 3_600_000).any()
