@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import BotCb, MenuCb
+from bot.keyboards import Keyboard
 from bot.settings_editor import fmt_number
 from db.enums import BotKind, BotStatus, PositionSide
 from db.models import ExchangeAccount, Position, StrategyBot, User
@@ -44,7 +44,7 @@ async def bot_card(b: StrategyBot) -> tuple[str, InlineKeyboardMarkup]:
              _("card.status").format(status=status_text(b.status)), await position_text(b)]
     if b.last_error:
         lines.append(_("card.last_error").format(error=b.last_error[:300]))
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     if b.status in EDITABLE:
         kb.button(text=_("card.settings"), callback_data=BotCb(action="settings", bot_id=b.id))
         if b.kind == BotKind.GRID:

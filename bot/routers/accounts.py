@@ -14,12 +14,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import AccCb, MenuCb
 from bot.engine_api import NotYours
 from bot.filters import accepted, not_command
-from bot.keyboards import back_markup, back_to_menu
+from bot.keyboards import Keyboard, back_markup, back_to_menu
 from bot.markets import EXCHANGES, NEEDS_PASSPHRASE, PAPER, check_key, mask
 from bot.reads import accounts_without_prefix
 from bot.views import show
@@ -62,7 +61,7 @@ async def accounts_view(user: User):
     accounts = await live_accounts(user)
     lines = [_("accounts.title")]
     lines += [describe_account(a) for a in accounts] or [_("accounts.none")]
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     kb.button(text=_("accounts.add_exchange"), callback_data=AccCb(action="add"))
     kb.button(text=_("accounts.add_paper"), callback_data=AccCb(action="paper"))
     for a in accounts:
@@ -92,7 +91,7 @@ async def cmd_accounts(message: Message, state: FSMContext, db_user: User) -> No
 @router.callback_query(AccCb.filter(F.action == "add"))
 async def add_exchange(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     for ex in EXCHANGES:
         kb.button(text=ex.upper(), callback_data=AccCb(action="exchange", value=ex))
     kb.button(text=_("common.back"), callback_data=MenuCb(item="accounts"))
@@ -106,7 +105,7 @@ async def chose_exchange(query: CallbackQuery, callback_data: AccCb, state: FSMC
     if callback_data.value not in EXCHANGES:
         await query.answer(_("common.stale"), show_alert=True)
         return
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     for mt in EXCHANGES[callback_data.value]:
         kb.button(text=_(f"market.{mt.value}"), callback_data=AccCb(action="market", value=f"{callback_data.value}."
                                                                                           f"{mt.value}"))
@@ -122,7 +121,7 @@ async def chose_market(query: CallbackQuery, callback_data: AccCb, state: FSMCon
     if exchange == PAPER:
         await state.set_state(AddPaper.balance)
         await state.update_data(market=market)
-        kb = InlineKeyboardBuilder()
+        kb = Keyboard()
         for amount in ("1000", "10000", "100000"):
             kb.button(text=f"{int(amount):,} USDT", callback_data=AccCb(action="paper_balance", value=amount))
         kb.adjust(3)
@@ -247,7 +246,7 @@ async def _free_label(user: User, base: str) -> str:
 @router.callback_query(AccCb.filter(F.action == "paper"))
 async def add_paper(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     for mt in MarketType:
         kb.button(text=_(f"market.{mt.value}"), callback_data=AccCb(action="market", value=f"{PAPER}.{mt.value}"))
     kb.button(text=_("common.back"), callback_data=MenuCb(item="accounts"))
@@ -296,7 +295,7 @@ async def delete_ask(query: CallbackQuery, callback_data: AccCb, db_user: User) 
         await query.answer(_("common.not_found"), show_alert=True)
         return
     n = await StrategyBot.filter(account=acc, status__in=LIVE).count()
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     kb.button(text=_("accounts.delete_yes"), callback_data=AccCb(action="delete_yes", account_id=acc.id))
     kb.button(text=_("common.no"), callback_data=MenuCb(item="accounts"))
     await show(query, _("accounts.delete_confirm").format(label=acc.label, bots=n), kb.as_markup())

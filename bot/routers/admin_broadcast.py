@@ -18,8 +18,8 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message, MessageEntity
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.keyboards import Keyboard
 from bot.pacing import Pacer, pacer_for
 from bot.pacing_errors import Outcome, classify
 from bot.user_cache import forget_users
@@ -117,7 +117,7 @@ async def send_broadcast(
 
 
 def _keyboard() -> Any:
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     kb.button(text=_("admin.broadcast.send"), callback_data=BroadcastCb(action="send"))
     kb.button(text=_("admin.broadcast.cancel"), callback_data=BroadcastCb(action="cancel"))
     return kb.as_markup()

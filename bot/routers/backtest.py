@@ -14,11 +14,11 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.bot_card import bot_title, own_bot
 from bot.callbacks import BotCb, MenuCb
 from bot.filters import accepted
+from bot.keyboards import Keyboard
 from bot.markets import open_exchange
 from bot.settings_editor import fmt_number, problems
 from bot.views import show
@@ -38,7 +38,7 @@ _running: set[int] = set()  # users with a backtest under way
 
 async def _bots_keyboard(user: User):
     bots = await StrategyBot.filter(user=user).order_by("id")
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     for b in bots:
         kb.button(text=bot_title(b), callback_data=BotCb(action="backtest", bot_id=b.id))
     kb.button(text=_("menu.back"), callback_data=MenuCb(item="main"))

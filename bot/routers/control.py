@@ -9,13 +9,13 @@ from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from pydantic import ValidationError
 
 from bot.bot_card import EDITABLE, bot_card, bot_title, own_bot
 from bot.callbacks import BotCb, StopAllCb, StopCb
 from bot.engine_api import NotYours
 from bot.filters import accepted
+from bot.keyboards import Keyboard
 from bot.settings_editor import problems
 from bot.views import show
 from db.enums import BotKind, BotStatus
@@ -93,7 +93,7 @@ async def stop_ask(query: CallbackQuery, callback_data: BotCb, db_user: User) ->
     if b is None:
         await query.answer(_("common.not_found"), show_alert=True)
         return
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     kb.button(text=_("control.stop_close"), callback_data=StopCb(bot_id=b.id, close=True))
     kb.button(text=_("control.stop_keep"), callback_data=StopCb(bot_id=b.id, close=False))
     kb.button(text=_("common.back"), callback_data=BotCb(action="card", bot_id=b.id))
@@ -123,7 +123,7 @@ async def stopall_ask(message: Message, db_user: User) -> None:
     if not n:
         await message.answer(_("control.nothing_running"))
         return
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     kb.button(text=_("control.stopall_keep"), callback_data=StopAllCb(confirm=True, close=False))
     kb.button(text=_("control.stopall_close"), callback_data=StopAllCb(confirm=True, close=True))
     kb.button(text=_("common.no"), callback_data=StopAllCb(confirm=False))

@@ -10,10 +10,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LangCb, MenuCb, RiskCb
-from bot.keyboards import LANGUAGE_NAMES, back_markup, language_choice, main_menu
+from bot.keyboards import LANGUAGE_NAMES, Keyboard, back_markup, language_choice, main_menu
 from bot.views import show
 from db.models import AuditLog, User
 
@@ -45,7 +44,7 @@ async def set_language(query: CallbackQuery, callback_data: LangCb, db_user: Use
     await db_user.save(update_fields=["language", "updated_at"])
     with i18n.use_locale(callback_data.code):
         if db_user.risk_accepted_at is None:
-            kb = InlineKeyboardBuilder()
+            kb = Keyboard()
             kb.button(text=_("start.accept"), callback_data=RiskCb(accept=True))
             kb.button(text=_("start.decline"), callback_data=RiskCb(accept=False))
             await show(query, _("start.risk_notice"), kb.as_markup())

@@ -13,11 +13,11 @@ from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.bot_card import bot_title, status_text
 from bot.callbacks import BotCb, MenuCb, StatusCb
 from bot.filters import accepted
+from bot.keyboards import Keyboard
 from bot.markets import last_price, open_exchange
 from bot.reads import fills_since, positions_of, shown_bots
 from bot.routers.accounts import live_accounts
@@ -56,7 +56,7 @@ async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarku
     positions = {p.bot_id: p for p in await positions_of([b.id for b in bots])} if bots else {}
     accounts: dict[int, ExchangeAccount] = {}  # read only when an open position needs a mark price
     lines = [_("status.title")]
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     total_r = Decimal(0)
     for b in bots:
         pos = positions.get(b.id)

@@ -12,11 +12,11 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.bot_card import EDITABLE, bot_card, bot_title, own_bot, status_text
 from bot.callbacks import BotCb, MenuCb, NewBotCb, SetCb
 from bot.filters import accepted, not_command
+from bot.keyboards import Keyboard
 from bot.markets import last_price, normalise_symbol, open_exchange
 from bot.routers.accounts import live_accounts
 from bot.settings_editor import (
@@ -79,7 +79,7 @@ async def list_bots(query: CallbackQuery, callback_data: MenuCb, state: FSMConte
     await state.clear()
     kind = BotKind(callback_data.item)
     bots = await StrategyBot.filter(user=db_user, kind=kind).order_by("id")
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     for b in bots:
         kb.button(text=f"{bot_title(b)} · {status_text(b.status)}", callback_data=BotCb(action="card", bot_id=b.id))
     kb.button(text=_("bots.new"), callback_data=NewBotCb(kind=kind.value))
@@ -98,7 +98,7 @@ async def pick_account(query: CallbackQuery, callback_data: NewBotCb, db_user: U
         return
     every = await live_accounts(db_user)
     accounts = [a for a in every if fits(kind, a)]
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     for a in accounts:
         kb.button(text=f"{a.label} ({a.market_type})", callback_data=NewBotCb(kind=kind.value, account_id=a.id))
     if not accounts:
@@ -127,7 +127,7 @@ async def pick_symbol(query: CallbackQuery, callback_data: NewBotCb, state: FSMC
         await query.answer(_("bots.needs_swap"), show_alert=True)
         return
     markets = await _markets(account, engine)
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     shown = 0
     for base in POPULAR:
         for symbol, m in markets.items():
@@ -210,7 +210,7 @@ def _sig(x: float, digits: int = 5) -> float:
 def editor_view(b: StrategyBot) -> tuple[str, InlineKeyboardMarkup]:
     kind = BotKind(b.kind)
     text = card(kind, b.settings, _("editor.title").format(title=bot_title(b)))
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     for i, spec in enumerate(specs(kind).values()):
         kb.button(text=_(spec.label_key), callback_data=SetCb(action="edit", bot_id=b.id, idx=i))
     kb.button(text=_("editor.presets"), callback_data=SetCb(action="presets", bot_id=b.id))
@@ -256,7 +256,7 @@ async def edit_setting(query: CallbackQuery, callback_data: SetCb, state: FSMCon
         await show(query, *editor_view(b))
         await query.answer()
         return
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     if spec.kind == "choice":
         for j, choice in enumerate(spec.choices or ()):
             mark = "• " if choice == current else ""
@@ -324,7 +324,7 @@ async def presets(query: CallbackQuery, callback_data: SetCb, db_user: User) -> 
     if b is None:
         return
     kind = BotKind(b.kind)
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     for i, name in enumerate(PRESETS[kind]):
         kb.button(text=_(f"preset.{kind.value}.{name}"), callback_data=SetCb(action="preset", bot_id=b.id, idx=i))
     kb.button(text=_("common.back"), callback_data=BotCb(action="settings", bot_id=b.id))
@@ -365,7 +365,7 @@ async def preview_view(b: StrategyBot, engine: Any) -> tuple[str, InlineKeyboard
     from engine.strategies.grid_ladder import MarketRules, PlanRefused, preview
     from engine.strategies.grid_settings import GridSettings
 
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     kb.button(text=_("card.settings"), callback_data=BotCb(action="settings", bot_id=b.id))
     kb.button(text=_("common.back"), callback_data=BotCb(action="card", bot_id=b.id))
     issues = problems(BotKind.GRID, b.settings)
@@ -410,7 +410,7 @@ async def preview_view(b: StrategyBot, engine: Any) -> tuple[str, InlineKeyboard
     ]
     if p.loss_at_stop is not None:
         lines.append(_("preview.loss_at_stop").format(amount=fmt_number(round(p.loss_at_stop, 2)), quote=quote))
-    start = InlineKeyboardBuilder()
+    start = Keyboard()
     start.button(text=_("card.start"), callback_data=BotCb(action="start", bot_id=b.id))
     start.attach(kb)
     return "\n".join(lines), start.adjust(1, 2).as_markup()
@@ -423,7 +423,7 @@ async def delete_bot(query: CallbackQuery, callback_data: BotCb, db_user: User) 
     b = await _editable(query, db_user, callback_data.bot_id)
     if b is None:
         return
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     kb.button(text=_("bots.delete_yes"), callback_data=BotCb(action="delete_yes", bot_id=b.id))
     kb.button(text=_("common.no"), callback_data=BotCb(action="card", bot_id=b.id))
     await show(query, _("bots.delete_confirm").format(title=bot_title(b)), kb.as_markup())
@@ -443,7 +443,7 @@ async def delete_bot_yes(query: CallbackQuery, callback_data: BotCb, db_user: Us
     await AuditLog.create(user=db_user, actor_telegram_id=db_user.telegram_id, action="bot.delete",
                           object_type="bot", object_id=str(callback_data.bot_id))
     await query.answer(_("bots.deleted"))
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     kb.button(text=_("common.back"), callback_data=MenuCb(item=kind.value))
     await show(query, _("bots.deleted"), kb.as_markup())
 
@@ -451,7 +451,7 @@ async def delete_bot_yes(query: CallbackQuery, callback_data: BotCb, db_user: Us
 @router.message(Command("bots"))
 async def cmd_bots(message: Message, db_user: User) -> None:
     bots = await StrategyBot.filter(user=db_user).order_by("id")
-    kb = InlineKeyboardBuilder()
+    kb = Keyboard()
     for b in bots:
         kb.button(text=f"{bot_title(b)} · {status_text(b.status)}", callback_data=BotCb(action="card", bot_id=b.id))
     kb.adjust(1)
