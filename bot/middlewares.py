@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.types import User as TgUser
 
 from bot.i18n import MergedI18n
+from bot.reads import user_by_telegram_id
 from bot.user_cache import UserCache
 from db.models import User
 
@@ -36,7 +37,7 @@ class DbUserMiddleware(BaseMiddleware):
         user = self.cache.get(tg.id)
         if user is None or not user.active or user.username != tg.username:
             epoch = self.cache.epoch
-            user = await User.get_or_none(telegram_id=tg.id)
+            user = await user_by_telegram_id(tg.id)
             if user is not None and user.active and user.username == tg.username:
                 self.cache.put(user, epoch)
         if user is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.reads import accounts_without_prefix, fills_since, positions_of, shown_bots
+from bot.reads import accounts_without_prefix, fills_since, positions_of, shown_bots, user_by_telegram_id
 from db.enums import BotKind, BotStatus, MarketType, OrderRole, OrderSide, OrderType, PositionSide
 from db.models import ExchangeAccount, Fill, Order, Position, StrategyBot, User
 
@@ -34,6 +34,11 @@ async def test_hot_reads_match_the_orm(db):
         await Fill.create(order=order, account=acc, trade_id=f"t{i}", price=Decimal("65000"), amount=Decimal("0.01"),
                           fee=Decimal("0.0123"), realized_pnl=Decimal(f"{i}.5"), ts=ts)
 
+    for tg in (1, 2, 3):
+        orm_user = await User.get_or_none(telegram_id=tg)
+        got = await user_by_telegram_id(tg)
+        assert (got and _rows([got])) == (orm_user and _rows([orm_user]))
+    assert (await user_by_telegram_id(1)).id == me.id and await user_by_telegram_id(3) is None
     orm_bots = await StrategyBot.filter(user=me).exclude(status=BotStatus.DRAFT).order_by("id")
     assert [b.id for b in orm_bots] == [bots[0].id, bots[3].id]
     mine = await shown_bots(me)  # full rows, as the ORM builds them
@@ -49,3 +54,28 @@ async def test_hot_reads_match_the_orm(db):
     assert sorted(await fills_since(me, 100)) == sorted(orm_fills)
     assert sorted(await fills_since(me, 100)) == [(1000, Decimal("0.5"), Decimal("0.0123")),
                                                   (2000, Decimal("1.5"), Decimal("0.0123"))]
+
+
+async def test_hot_reads_neither_wait_for_nor_see_an_open_transaction(db):
+    """On SQLite they run on a second connection (db/sqlite_reader.py), not behind Tortoise's per-statement lock."""
+    import asyncio
+
+    from tortoise.transactions import in_transaction
+
+    me = await User.create(telegram_id=1)
+    opened, release = asyncio.Event(), asyncio.Event()
+
+    async def writer() -> None:
+        async with in_transaction():
+            await User.create(telegram_id=2)
+            opened.set()
+            await release.wait()
+
+    task = asyncio.create_task(writer())
+    await opened.wait()
+    got = await asyncio.wait_for(user_by_telegram_id(1), 5)
+    assert got is not None and got.id == me.id
+    assert await asyncio.wait_for(user_by_telegram_id(2), 5) is None  # not committed yet
+    release.set()
+    await task
+    assert (await user_by_telegram_id(2)).telegram_id == 2
