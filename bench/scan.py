@@ -33,6 +33,7 @@ from db.models import ExchangeAccount, Order, StrategyBot, User
 from engine.candles import Candles, timeframe_ms
 from engine.exchange.paper import PaperExchange
 from engine.exchange.protocol import Market
+from engine.kernel_cache import load_kernels
 from engine.market.clock import ManualClock
 from engine.market.replay import ReplaySource
 from engine.runtime.engine import Engine
@@ -130,6 +131,7 @@ async def main() -> None:
         return PaperExchange(MarketType.SWAP, {"USDT": Decimal(1_000_000)}, markets=mk)
 
     engine = Engine(clock=clock, replay_source=source, exchange_factory=factory)
+    load_kernels()  # as bot/app.py does before the engine starts
     t = time.perf_counter()
     await engine.start(schedule=False)
     startup = time.perf_counter() - t

@@ -51,7 +51,7 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
     from bot.dispatcher import POLLING_CONCURRENCY, build_dispatcher
     from bot.i18n import make_i18n
     from bot.notifier import Notifier
-    from engine import kernels
+    from engine.kernel_cache import load_kernels
     from engine.runtime.engine import build_engine
 
     await connect(config.DATABASE_URL)
@@ -65,8 +65,8 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
                               default_language=config.DEFAULT_LANGUAGE, i18n=i18n)
         notifier = Notifier(bot, i18n=i18n, default_language=config.DEFAULT_LANGUAGE)
         log.info("TradingBoost starting (env=%s, database=%s)", config.ENV, config.DATABASE_URL.split("://")[0])
-        # compile (or load) the numba kernels off the event loop, before the first candle close needs them
-        await asyncio.to_thread(kernels.warm_up)
+        # the numba kernels, off the event loop, before the first candle close needs them
+        await asyncio.to_thread(load_kernels)
         await engine.start()
         if on_started is not None:
             on_started()
