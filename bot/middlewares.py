@@ -11,8 +11,9 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.types import User as TgUser
 
 from bot.i18n import MergedI18n
-from bot.reads import user_by_telegram_id
+from bot.reads import users_by_telegram_ids
 from bot.user_cache import UserCache
+from bot.user_loader import UserLoader
 from db.models import User
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -21,7 +22,8 @@ Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 class DbUserMiddleware(BaseMiddleware):
     """Puts the caller's `User` row in `data["db_user"]` (created on first contact) and `data["is_admin"]`.
 
-    Rows come from `cache` when it holds them (see bot/user_cache.py for how writes keep it coherent)."""
+    Rows come from `cache` when it holds them (see bot/user_cache.py for how writes keep it coherent), else from
+    the database, read together with the other updates' misses (bot/user_loader.py)."""
 
     def __init__(self, i18n: MergedI18n, admin_ids: frozenset[int], default_language: str,
                  cache: UserCache | None = None):
@@ -29,6 +31,7 @@ class DbUserMiddleware(BaseMiddleware):
         self.admin_ids = admin_ids
         self.default_language = default_language
         self.cache = cache if cache is not None else UserCache(size=0)
+        self.loader = UserLoader(users_by_telegram_ids)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg: TgUser | None = data.get("event_from_user")
@@ -37,7 +40,7 @@ class DbUserMiddleware(BaseMiddleware):
         user = self.cache.get(tg.id)
         if user is None or not user.active or user.username != tg.username:
             epoch = self.cache.epoch
-            user = await user_by_telegram_id(tg.id)
+            user = await self.loader.get(tg.id)
             if user is not None and user.active and user.username == tg.username:
                 self.cache.put(user, epoch)
         if user is None:

@@ -11,6 +11,8 @@ from db.enums import BotStatus
 from db.models import ExchangeAccount, Fill, Position, StrategyBot, User
 
 _sql: dict[tuple[str, str], str] = {}  # (dialect, statement name) -> SQL with that dialect's placeholders
+_BY_KEYS = {"positions": (Position, "positions", "bot_id"), "users": (User, "users", "telegram_id")}  # ... IN (...)
+_CHUNK = 64  # keys per IN (...) on SQLite
 
 
 def _columns(model: type[Model], alias: str = "") -> str:
@@ -20,8 +22,6 @@ def _columns(model: type[Model], alias: str = "") -> str:
 
 def _template(name: str) -> str:
     """`name`'s SQL with `{}` for each parameter (built after Tortoise.init: the models' columns are known then)."""
-    if name == "user":
-        return f'SELECT {_columns(User)} FROM "users" WHERE "telegram_id" = {{}}'
     if name == "bots":
         return (f'SELECT {_columns(StrategyBot)} FROM "strategy_bots" WHERE "user_id" = {{}} AND "status" <> {{}} '
                 'ORDER BY "id"')
@@ -34,32 +34,49 @@ def _template(name: str) -> str:
     raise KeyError(name)
 
 
-def _statement(conn: Any, name: str, n_params: int = 0) -> str | None:
+def _statement(conn: Any, name: str) -> str | None:
     """`name`'s SQL for this connection's dialect (None for a dialect we have no placeholders for)."""
     dialect = conn.capabilities.dialect
-    key = (dialect, name if not n_params else f"{name}/{n_params}")
-    sql = _sql.get(key)
+    sql = _sql.get((dialect, name))
     if sql is None:
         if dialect == "sqlite":
-            marks = ["?"] * 64
+            marks = ["?"] * 4
         elif dialect == "postgres":
-            marks = [f"${i}" for i in range(1, 65)]
+            marks = [f"${i}" for i in range(1, 5)]
         else:
             return None
-        if name == "positions":
-            sql = f'SELECT {_columns(Position)} FROM "positions" WHERE "bot_id" IN ({", ".join(marks[:n_params])})'
-        else:
-            sql = _template(name).format(*marks)
-        _sql[key] = sql
+        sql = _sql[(dialect, name)] = _template(name).format(*marks)
     return sql
 
 
 async def _models(model: type[Model], name: str, params: list, orm) -> list:
     conn = model._meta.db
-    sql = _statement(conn, name, len(params) if name == "positions" else 0)
+    sql = _statement(conn, name)
     if sql is None:
         return list(await orm())
     return [model._init_from_db(**row) for row in await _rows(conn, sql, params)]
+
+
+async def _by_keys(name: str, keys: list[int]) -> list:
+    """The rows of `name`'s table whose key is in `keys`: `= ANY($1)` on PostgreSQL (one prepared statement for any
+    number of keys), `IN (?, …)` of at most 64 keys on SQLite, the ORM elsewhere."""
+    model, table, column = _BY_KEYS[name]
+    conn = model._meta.db
+    dialect = conn.capabilities.dialect
+    select = f'SELECT {_columns(model)} FROM "{table}" WHERE "{column}"'
+    if dialect == "postgres":
+        sql = _sql.get((dialect, name)) or _sql.setdefault((dialect, name), f"{select} = ANY($1)")
+        return [model._init_from_db(**row) for row in await conn.execute_query_dict(sql, [keys])] if keys else []
+    out: list = []
+    for i in range(0, len(keys), _CHUNK):
+        chunk = keys[i: i + _CHUNK]
+        if dialect != "sqlite":
+            out += await model.filter(**{f"{column}__in": chunk})
+            continue
+        key = (dialect, f"{name}/{len(chunk)}")
+        sql = _sql.get(key) or _sql.setdefault(key, f"{select} IN ({', '.join('?' * len(chunk))})")
+        out += [model._init_from_db(**row) for row in await _rows(conn, sql, chunk)]
+    return out
 
 
 async def _rows(conn: Any, sql: str, params: list) -> list:
@@ -71,10 +88,9 @@ async def _rows(conn: Any, sql: str, params: list) -> list:
     return await conn.execute_query_dict(sql, params)
 
 
-async def user_by_telegram_id(telegram_id: int) -> User | None:
-    """`User.get_or_none(telegram_id=telegram_id)`."""
-    rows = await _models(User, "user", [telegram_id], lambda: User.filter(telegram_id=telegram_id).limit(1))
-    return rows[0] if rows else None
+async def users_by_telegram_ids(telegram_ids: list[int]) -> list[User]:
+    """`User.filter(telegram_id__in=telegram_ids)`."""
+    return await _by_keys("users", telegram_ids)
 
 
 async def shown_bots(user: User) -> list[StrategyBot]:
@@ -84,12 +100,8 @@ async def shown_bots(user: User) -> list[StrategyBot]:
 
 
 async def positions_of(bot_ids: list[int]) -> list[Position]:
-    """The positions of these bots (at most 64 ids per statement)."""
-    out: list[Position] = []
-    for i in range(0, len(bot_ids), 64):
-        chunk = bot_ids[i: i + 64]
-        out += await _models(Position, "positions", chunk, lambda chunk=chunk: Position.filter(bot_id__in=chunk))
-    return out
+    """`Position.filter(bot_id__in=bot_ids)`."""
+    return await _by_keys("positions", bot_ids)
 
 
 async def accounts_without_prefix(user: User, prefix: str) -> list[ExchangeAccount]:

@@ -38,13 +38,13 @@ class UserCache:
             del self._rows[telegram_id]
             return None
         self._rows.move_to_end(telegram_id)
-        return _copy(hit[1])
+        return copy_user(hit[1])
 
     def put(self, user: User, epoch: int) -> None:
         """Store `user`, read from the database when `self.epoch` was `epoch`, unless a write came in between."""
         if self.size <= 0 or epoch != self.epoch:
             return
-        self._rows[user.telegram_id] = (time.monotonic() + self.ttl, _copy(user))
+        self._rows[user.telegram_id] = (time.monotonic() + self.ttl, copy_user(user))
         self._rows.move_to_end(user.telegram_id)
         while len(self._rows) > self.size:
             self._rows.popitem(last=False)
@@ -62,7 +62,8 @@ class UserCache:
         return len(self._rows)
 
 
-def _copy(user: User) -> User:
+def copy_user(user: User) -> User:
+    """A private copy of a row: a handler changing it leaves the original as it was."""
     clone = User.__new__(User)
     clone.__dict__.update(user.__dict__)
     clone._await_when_save = {}

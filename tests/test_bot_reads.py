@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from bot.reads import accounts_without_prefix, fills_since, positions_of, shown_bots, user_by_telegram_id
+from bot.reads import accounts_without_prefix, fills_since, positions_of, shown_bots, users_by_telegram_ids
 from db.enums import BotKind, BotStatus, MarketType, OrderRole, OrderSide, OrderType, PositionSide
 from db.models import ExchangeAccount, Fill, Order, Position, StrategyBot, User
 
@@ -34,11 +34,10 @@ async def test_hot_reads_match_the_orm(db):
         await Fill.create(order=order, account=acc, trade_id=f"t{i}", price=Decimal("65000"), amount=Decimal("0.01"),
                           fee=Decimal("0.0123"), realized_pnl=Decimal(f"{i}.5"), ts=ts)
 
-    for tg in (1, 2, 3):
-        orm_user = await User.get_or_none(telegram_id=tg)
-        got = await user_by_telegram_id(tg)
-        assert (got and _rows([got])) == (orm_user and _rows([orm_user]))
-    assert (await user_by_telegram_id(1)).id == me.id and await user_by_telegram_id(3) is None
+    many = list(range(-100, 3))  # more than one statement's worth of ids
+    assert sorted(_rows(await users_by_telegram_ids(many)), key=lambda r: r["id"]) == sorted(
+        _rows(await User.filter(telegram_id__in=many)), key=lambda r: r["id"])
+    assert [u.id for u in await users_by_telegram_ids([1, 3])] == [me.id]
     orm_bots = await StrategyBot.filter(user=me).exclude(status=BotStatus.DRAFT).order_by("id")
     assert [b.id for b in orm_bots] == [bots[0].id, bots[3].id]
     mine = await shown_bots(me)  # full rows, as the ORM builds them
@@ -73,9 +72,8 @@ async def test_hot_reads_neither_wait_for_nor_see_an_open_transaction(db):
 
     task = asyncio.create_task(writer())
     await opened.wait()
-    got = await asyncio.wait_for(user_by_telegram_id(1), 5)
-    assert got is not None and got.id == me.id
-    assert await asyncio.wait_for(user_by_telegram_id(2), 5) is None  # not committed yet
+    got = await asyncio.wait_for(users_by_telegram_ids([1, 2]), 5)
+    assert [u.id for u in got] == [me.id]  # the new row is not committed yet
     release.set()
     await task
-    assert (await user_by_telegram_id(2)).telegram_id == 2
+    assert [u.telegram_id for u in await users_by_telegram_ids([2])] == [2]
