@@ -57,25 +57,33 @@ async def _models(model: type[Model], name: str, params: list, orm) -> list:
     return [model._init_from_db(**row) for row in await _rows(conn, sql, params)]
 
 
+def _in_statement(dialect: str, name: str, n_params: int) -> str:
+    """`name`'s rows whose key is a parameter: `= ANY($1)` on PostgreSQL (one prepared statement for any number of
+    keys), `IN (?, …)` of `n_params` on SQLite."""
+    key = (dialect, name if dialect == "postgres" else f"{name}/{n_params}")
+    sql = _sql.get(key)
+    if sql is None:
+        model, table, column = _BY_KEYS[name]
+        test = "= ANY($1)" if dialect == "postgres" else f"IN ({', '.join('?' * n_params)})"
+        sql = _sql[key] = f'SELECT {_columns(model)} FROM "{table}" WHERE "{column}" {test}'
+    return sql
+
+
 async def _by_keys(name: str, keys: list[int]) -> list:
-    """The rows of `name`'s table whose key is in `keys`: `= ANY($1)` on PostgreSQL (one prepared statement for any
-    number of keys), `IN (?, …)` of at most 64 keys on SQLite, the ORM elsewhere."""
-    model, table, column = _BY_KEYS[name]
+    """The rows of `name`'s table whose key is in `keys` (SQLite: at most 64 keys per statement)."""
+    model, _, column = _BY_KEYS[name]
     conn = model._meta.db
     dialect = conn.capabilities.dialect
-    select = f'SELECT {_columns(model)} FROM "{table}" WHERE "{column}"'
     if dialect == "postgres":
-        sql = _sql.get((dialect, name)) or _sql.setdefault((dialect, name), f"{select} = ANY($1)")
-        return [model._init_from_db(**row) for row in await conn.execute_query_dict(sql, [keys])] if keys else []
+        batches = [[keys]] if keys else []
+    elif dialect == "sqlite":
+        batches = [keys[i: i + _CHUNK] for i in range(0, len(keys), _CHUNK)]
+    else:
+        return list(await model.filter(**{f"{column}__in": keys}))
     out: list = []
-    for i in range(0, len(keys), _CHUNK):
-        chunk = keys[i: i + _CHUNK]
-        if dialect != "sqlite":
-            out += await model.filter(**{f"{column}__in": chunk})
-            continue
-        key = (dialect, f"{name}/{len(chunk)}")
-        sql = _sql.get(key) or _sql.setdefault(key, f"{select} IN ({', '.join('?' * len(chunk))})")
-        out += [model._init_from_db(**row) for row in await _rows(conn, sql, chunk)]
+    for params in batches:
+        sql = _in_statement(dialect, name, len(params))
+        out += [model._init_from_db(**row) for row in await _rows(conn, sql, params)]
     return out
 
 

@@ -43,12 +43,14 @@ class UserLoader:
     async def _read(self, batch: dict[int, asyncio.Future[User | None]]) -> None:
         try:
             rows = {u.telegram_id: u for u in await self._fetch(list(batch))}
-        except BaseException as e:  # every waiter hears of it (the middleware's caller logs it once per update)
+        except asyncio.CancelledError:
+            for fut in batch.values():
+                fut.cancel()
+            raise
+        except Exception as e:  # every waiter hears of it
             for fut in batch.values():
                 if not fut.done():
-                    fut.set_exception(e if isinstance(e, Exception) else RuntimeError("user read cancelled"))
-            if not isinstance(e, Exception):
-                raise
+                    fut.set_exception(e)
             return
         for telegram_id, fut in batch.items():
             if not fut.done():
