@@ -27,6 +27,7 @@ def to_market(m: dict, market_type: MarketType) -> Market:
         contract_size=dec(m.get("contractSize")) or D(1),
         max_leverage=int((limits.get("leverage") or {}).get("max") or 0) or None,
         active=m.get("active") is not False,
+        maker_fee=dec(m.get("maker")), taker_fee=dec(m.get("taker")),
     )
 
 

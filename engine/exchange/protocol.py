@@ -42,6 +42,8 @@ class Market:
     contract_size: Decimal = Decimal(1)  # base units per contract (swaps); 1 for spot
     max_leverage: int | None = None
     active: bool = True
+    maker_fee: Decimal | None = None  # fee rates as fractions of notional (0.0002 = 0.02 %); None: not published
+    taker_fee: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
