@@ -49,6 +49,7 @@ class HyperRsiInputs:
     min_amount: float = 0.0
     min_cost: float = 0.0
     ready: int = 0  # first bar with RSI, previous RSI and ATR defined
+    lot: float = 0.0
 
     def __len__(self) -> int:
         return len(self.close)
@@ -56,7 +57,7 @@ class HyperRsiInputs:
     def at(self, i: int) -> CandleInputs:
         return CandleInputs(int(self.index[i]), float(self.open[i]), float(self.high[i]), float(self.low[i]),
                             float(self.close[i]), float(self.rsi[i]), float(self.rsi_prev[i]), float(self.atr[i]),
-                            int(self.trend_state[i]), self.min_amount, self.min_cost)
+                            int(self.trend_state[i]), self.min_amount, self.min_cost, self.lot)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +107,8 @@ def hyperrsi_inputs(settings: HyperRsiSettings, candles: Candles, timeframe: str
     atr = ind.atr(candles.high, candles.low, candles.close, HYPERRSI_ATR)
     prev = _shift(rsi)
     return HyperRsiInputs(candle_index(candles, tf), candles.open, candles.high, candles.low, candles.close, rsi,
-                          prev, atr, trend_state(candles, tf), rules.min_amount * rules.contract_size,
-                          rules.min_cost, _first_finite(rsi, prev, atr))
+                          prev, atr, trend_state(candles, tf), rules.min_amount, rules.min_cost,
+                          _first_finite(rsi, prev, atr), rules.amount_step)
 
 
 def true_range_mean(high: np.ndarray, low: np.ndarray, close: np.ndarray, length: int) -> np.ndarray:
