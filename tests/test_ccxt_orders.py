@@ -184,7 +184,7 @@ async def test_swap_leverage_margin_mode_one_way_and_contracts(v):
         assert info.filled == amount and fake.orders[info.id].amount == amount
         if v == "okx":
             assert fake.orders[info.id].margin_mode == "isolated"  # tdMode follows the chosen margin mode
-        assert [(p.symbol, p.side, p.contracts, p.leverage) for p in positions] == [(sym, Side.BUY, amount, 5)]
+        assert [(p.symbol, p.side, p.amount, p.leverage) for p in positions] == [(sym, Side.BUY, amount, 5)]
 
 
 async def test_binance_futures_minimum_notional_counts_the_contract_value():

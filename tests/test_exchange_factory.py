@@ -14,6 +14,7 @@ from engine.exchange.ccxt_gateway import CcxtGateway
 from engine.exchange.factory import check_api_key, make_exchange
 from engine.exchange.paper import PaperExchange
 from engine.exchange.protocol import Exchange, ExchangeUnavailable, MarketType
+from engine.exchange.units import BaseUnits
 from engine.market.clock import ManualClock
 from engine.market.replay import ReplaySource
 from tests.fakes.gateways import KEY, PASSPHRASE, SECRET, venue
@@ -35,7 +36,7 @@ async def test_paper_account_gets_its_balances_and_replayed_candles(db, vault, s
     rows = load_csv(shared_data / "BTC_USDT-1m.csv").rows()
     replay = ReplaySource(shared_data, ManualClock(int(rows[500][0])))
     ex = make_exchange(acc, vault, replay_source=replay)
-    assert isinstance(ex, PaperExchange) and isinstance(ex, Exchange)
+    assert isinstance(ex, BaseUnits) and isinstance(ex.inner, PaperExchange) and isinstance(ex, Exchange)
     assert ex.market_type == MarketType.SWAP and ex.balances == {"USDT": D("2500.5")}
     got = await ex.fetch_ohlcv("BTC/USDT:USDT", "1m", limit=3)
     assert got == [list(r) for r in rows[497:500]]  # the candles closed by the replay clock, as in the CSV
@@ -50,7 +51,7 @@ async def test_paper_account_without_replay_trades_on_public_data_of_a_real_exch
             got = await ex.fetch_ohlcv("BTC/USDT", "1m", since=int(rows[10][0]), limit=5)
         finally:
             await ex.close()  # closes the public-data gateway it owns
-    assert isinstance(ex, PaperExchange) and isinstance(ex.source, CcxtGateway)
+    assert isinstance(ex.inner, PaperExchange) and isinstance(ex.source, CcxtGateway)
     assert ex.balances == {"USDT": D(10000)} and got == [list(r) for r in rows[10:15]]
     assert fake.count("balance") == 0  # public data only: no key, no private call
 
@@ -81,7 +82,7 @@ async def test_live_account_gets_a_gateway_with_its_decrypted_key(db, vault, v):
             bal = await ex.fetch_balance()
         finally:
             await ex.close()
-    assert isinstance(ex, CcxtGateway) and ex.exchange_id == v and bal["USDT"].total == D(100000)
+    assert isinstance(ex.inner, CcxtGateway) and ex.exchange_id == v and bal["USDT"].total == D(100000)
     assert KEY not in repr(ex) and SECRET not in repr(ex)
 
 

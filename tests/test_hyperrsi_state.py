@@ -159,7 +159,7 @@ def test_short_side_mirrors():
 
 def test_rejected_entry_returns_to_flat():
     r = on_candle(HyperRsiSettings(), HyperRsiState(), C(0, 100.0, rsi=20))
-    st = on_order_failed(r.state, "entry")
+    st = on_order_failed(HyperRsiSettings(), r.state, "entry", 0)
     assert st.side == "flat" and st.pending == ""
     assert on_candle(HyperRsiSettings(), st, C(1, 100.0, rsi=20)).intents
 

@@ -144,7 +144,7 @@ async def test_reduce_only_never_flips_and_liquidation():
     await ex.create_order(OrderRequest(sym, Side.BUY, OrderType.MARKET, D(2), "o2"))
     await ex.feed(sym, [180_000, 60000, 60000, 60000, 60000, 1])
     pos = (await ex.fetch_positions())[0]
-    assert pos.contracts == 2 and pos.leverage == 20
+    assert pos.amount == 2 and pos.leverage == 20
     liq = ex.liquidation_price(sym)
     assert liq == pos.entry_price * (1 - D(1) / 20 + D("0.005"))
     trades = await ex.feed(sym, [240_000, 60000, 60000, 56000, 57000, 1])

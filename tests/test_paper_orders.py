@@ -69,7 +69,7 @@ async def test_margin_at_leverage_and_leverage_locked_while_a_position_is_open()
     await ex.feed(SWAP, [60_000, 60000, 60000, 60000, 60000, 1])
     bal = (await ex.fetch_balance())["USDT"]
     pos = (await ex.fetch_positions())[0]
-    assert bal.used == pos.contracts * D("0.01") * pos.entry_price / 10  # margin of the position at 10x
+    assert bal.used == pos.amount * D("0.01") * pos.entry_price / 10  # margin of the position at 10x
     assert pos.leverage == 10 and pos.margin_mode == MarginMode.ISOLATED
     with pytest.raises(InvalidOrder, match="open position"):
         await ex.set_leverage(SWAP, 3)

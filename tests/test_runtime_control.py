@@ -146,7 +146,7 @@ async def test_a_position_liquidated_at_the_exchange_stops_the_bot_after_two_che
     assert (pos.side, pos.size) == (PositionSide.FLAT, 0)
     notes = await Notification.filter(kind="note").values_list("payload", flat=True)
     gone = [p for p in notes if p["reason"] == "position_closed_outside"]
-    assert len(gone) == 1 and gone[0]["details"]["contracts"] > 0
+    assert len(gone) == 1 and gone[0]["details"]["amount"] > 0
     assert await Notification.filter(kind="bot_stopped").exists()
     assert not await Order.filter(bot_id=grid.id, status=OrderStatus.OPEN).exists()
     await engine.shutdown()

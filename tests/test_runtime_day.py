@@ -48,7 +48,7 @@ async def test_hyperrsi_and_grid_through_a_day(db, shared_data):
             assert await Order.filter(bot_id=grid.id, role=OrderRole.GRID_EXIT, level=lvl.index,
                                       status=OrderStatus.OPEN).exists()
     pos = await position_of(grid.id)
-    assert abs(float(pos.size) - abs(gh.strat.position) * float(gh.contract_size)) < 1e-9
+    assert abs(float(pos.size) - abs(gh.strat.position)) < 1e-9
 
     hh = engine.handles[hrsi.id]
     assert isinstance(hh.strat, HyperRsiState)

@@ -12,6 +12,7 @@ from engine.backtest.sim import Sim
 from engine.candles import load_csv
 from engine.exchange.paper import DEFAULT_MARKETS, MAKER_FEE, SLIPPAGE, TAKER_FEE
 from engine.market.clock import ManualClock
+from engine.market.rules import market_rules
 from engine.runtime.engine import Engine
 from engine.strategies.grid import GridSettings, MarketRules
 from engine.strategies.hyperrsi import HyperRsiSettings
@@ -26,13 +27,8 @@ LIVE_ROLE = {OrderRole.ENTRY: "entry", OrderRole.PYRAMID: "add", OrderRole.CLOSE
              OrderRole.STOP_LOSS: "stop", OrderRole.GRID_ENTRY: "grid_entry", OrderRole.GRID_EXIT: "grid_exit"}
 
 
-def _rules(symbol: str, base_units: bool) -> MarketRules:
-    m = DEFAULT_MARKETS[symbol]
-    cs = float(m.contract_size)
-    if base_units:  # HYPERRSI backtests count base units: the same lot expressed in base
-        return MarketRules(float(m.price_step), float(m.amount_step) * cs, float(m.min_amount) * cs,
-                           float(m.min_cost), 1.0)
-    return MarketRules(float(m.price_step), float(m.amount_step), float(m.min_amount), float(m.min_cost), cs)
+def _rules(symbol: str) -> MarketRules:
+    return market_rules(DEFAULT_MARKETS[symbol])  # base units, as the live engine sees the market
 
 
 def backtest_orders(kind: str, settings, candles, start_idx: int, rules: MarketRules) -> list[tuple]:
@@ -74,15 +70,14 @@ def collapse(kind: str, sim: Sim) -> list[tuple]:
     return out
 
 
-async def live_orders(bot_id: int, cs: float, kind: str) -> list[tuple]:
+async def live_orders(bot_id: int) -> list[tuple]:
     out = []
     for o in await Order.filter(bot_id=bot_id).order_by("id"):
         px = o.price if o.price is not None else o.trigger_price
         role = "tp" if o.role == OrderRole.TAKE_PROFIT else LIVE_ROLE[o.role]
         level = o.level if role in ("tp", "grid_entry", "grid_exit") else None
-        amount = float(o.amount) * (cs if kind == "hyperrsi" else 1.0)
         out.append((role, level, o.side.value, o.type.value, round(float(px), 6) if px is not None else None,
-                    round(amount, 8)))
+                    round(float(o.amount), 8)))
     return out
 
 
@@ -115,9 +110,8 @@ async def test_live_places_the_backtesters_orders(db, shared_data):
         end = int(np.searchsorted(c.ts, start + MINUTES * 60_000))
         c = c[:end]  # the candles the live run saw close
         start_idx = int(np.searchsorted(c.ts, start - 60_000))  # the candle that closed when the bot started
-        cs = float(DEFAULT_MARKETS[symbol].contract_size)
-        expected = backtest_orders(kind, settings, c, start_idx, _rules(symbol, kind == "hyperrsi"))
-        got = await live_orders(bot.id, cs, kind)
+        expected = backtest_orders(kind, settings, c, start_idx, _rules(symbol))
+        got = await live_orders(bot.id)
         assert len(expected) >= 10, (kind, len(expected))
         assert got == expected, (kind, next((i, a, b) for i, (a, b) in enumerate(zip(got, expected, strict=False))
                                             if a != b) if got != expected else None, len(got), len(expected))

@@ -102,7 +102,7 @@ class HyperRsiDriver:
             opening = role != "close"
             if (opening and not sim.can_open(it.side, it.amount, float(self.x.close[j]))) or \
                     not sim.place(want, int(sim.ts[j]), float(self.x.close[j])):
-                self.state = hr.on_order_failed(self.state, role)
+                self.state = hr.on_order_failed(s, self.state, role, j)
         self._sync(j)
 
     def _sync(self, j: int) -> None:

@@ -28,6 +28,7 @@ def to_market(m: dict, market_type: MarketType) -> Market:
         max_leverage=int((limits.get("leverage") or {}).get("max") or 0) or None,
         active=m.get("active") is not False,
         maker_fee=dec(m.get("maker")), taker_fee=dec(m.get("taker")),
+        amount_unit="contract" if m.get("contract") else "base",
     )
 
 

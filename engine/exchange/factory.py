@@ -12,6 +12,7 @@ from engine.exchange.ccxt_venues import VENUES
 from engine.exchange.paper import PaperExchange
 from engine.exchange.protocol import Exchange, KeyCheck, MarketType
 from engine.exchange.retry import RetryPolicy
+from engine.exchange.units import BaseUnits
 
 PAPER_DEFAULT_BALANCES = {"USDT": "10000"}
 PAPER_DATA_EXCHANGE = "okx"  # whose public candles a paper account trades on when nothing is replayed
@@ -28,11 +29,18 @@ def _urls_for(exchange_id: str, urls_override: str | dict | None) -> str | dict 
 
 def make_exchange(account: ExchangeAccount, vault: Any, *, replay_source: Any = None,
                   urls_override: str | dict | None = None, public_sources: dict | None = None) -> Exchange:
-    """The Exchange of `account`. Paper: simulated balances from `account.paper_balances`, candles from
-    `replay_source` when given, else the public data of a real exchange: one keyless gateway per (exchange,
-    market type) kept in `public_sources` and shared by every paper account (its owner closes them), or one of
-    its own when no such dict is given. Live: the ccxt gateway with the account's decrypted key (kept only
-    inside the gateway)."""
+    """The Exchange of `account`, its amounts in base currency (engine/exchange/units.py)."""
+    return BaseUnits(_venue_exchange(account, vault, replay_source=replay_source, urls_override=urls_override,
+                                     public_sources=public_sources))
+
+
+def _venue_exchange(account: ExchangeAccount, vault: Any, *, replay_source: Any = None,
+                    urls_override: str | dict | None = None, public_sources: dict | None = None) -> Exchange:
+    """The venue's own Exchange of `account` (contracts on contract markets). Paper: simulated balances from
+    `account.paper_balances`, candles from `replay_source` when given, else the public data of a real exchange:
+    one keyless gateway per (exchange, market type) kept in `public_sources` and shared by every paper account
+    (its owner closes them), or one of its own when no such dict is given. Live: the ccxt gateway with the
+    account's decrypted key (kept only inside the gateway)."""
     market_type = MarketType(account.market_type)
     if account.is_paper:
         balances = {k: Decimal(str(v)) for k, v in (account.paper_balances or PAPER_DEFAULT_BALANCES).items()}

@@ -36,7 +36,8 @@ MAKER_FEE, TAKER_FEE, SLIPPAGE, MAINTENANCE = D("0.0002"), D("0.0005"), D("0.000
 def _m(symbol: str, mtype: MarketType, tick: str, lot: str, min_amount: str, min_cost: str, cs: str = "1") -> Market:
     base, rest = symbol.split("/")
     return Market(symbol, base, rest.split(":")[0], mtype, D(tick), D(lot), D(min_amount), D(min_cost), D(cs), 125,
-                  maker_fee=MAKER_FEE, taker_fee=TAKER_FEE)
+                  maker_fee=MAKER_FEE, taker_fee=TAKER_FEE,
+                  amount_unit="contract" if mtype == MarketType.SWAP else "base")
 
 
 DEFAULT_MARKETS = {

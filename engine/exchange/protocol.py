@@ -36,14 +36,17 @@ class Market:
     quote: str
     type: MarketType
     price_step: Decimal  # tick size
-    amount_step: Decimal  # lot size, in contracts for swaps
-    min_amount: Decimal | None = None
+    amount_step: Decimal  # lot size, in `amount_unit`
+    min_amount: Decimal | None = None  # in `amount_unit`
     min_cost: Decimal | None = None  # minimum notional in quote currency
     contract_size: Decimal = Decimal(1)  # base units per contract (swaps); 1 for spot
     max_leverage: int | None = None
     active: bool = True
     maker_fee: Decimal | None = None  # fee rates as fractions of notional (0.0002 = 0.02 %); None: not published
     taker_fee: Decimal | None = None
+    # "contract": amounts of this market's orders, trades and positions count contracts (what a venue speaks);
+    # "base": they are in the base currency (what engine/exchange/units.BaseUnits presents to everything above).
+    amount_unit: str = "base"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,7 @@ class PositionInfo:
 
     symbol: str
     side: Side  # BUY = long, SELL = short
-    contracts: Decimal
+    amount: Decimal  # in the market's amount_unit
     entry_price: Decimal
     mark_price: Decimal | None = None
     leverage: int | None = None
@@ -83,7 +86,7 @@ class OrderRequest:
     symbol: str
     side: Side
     type: OrderType
-    amount: Decimal  # base units for spot, contracts for swaps
+    amount: Decimal  # in the market's amount_unit
     client_order_id: str
     price: Decimal | None = None  # limit price
     trigger_price: Decimal | None = None  # stop orders

@@ -23,6 +23,11 @@ from engine.strategies.hyperrsi import HyperRsiSettings, HyperRsiState
 _tf_ms = lru_cache(maxsize=32)(timeframe_ms)
 
 
+def gross_pnl(s: HyperRsiState | GridState) -> float:
+    """A strategy's realised PnL before fees (the strategies keep it net of fees, beside the fees)."""
+    return s.realized_pnl + s.fees
+
+
 def _dec(x: float) -> Decimal:
     return Decimal(repr(float(x))) if x == x else Decimal(0)
 
@@ -59,10 +64,6 @@ class BotHandle:
     def swap(self) -> bool:
         return self.market.type == MarketType.SWAP
 
-    @property
-    def contract_size(self) -> Decimal:
-        return self.market.contract_size
-
     def state_json(self) -> dict:
         s = self.strat
         enc = None if s is None else hyperrsi_to_json(s) if isinstance(s, HyperRsiState) else grid_to_json(s)
@@ -85,13 +86,13 @@ class BotHandle:
             values = {"side": side, "size": _dec(s.size), "average_entry": _dec(s.average) if s.size else None,
                       "pyramid_count": s.pyramid_count, "tp_stage": s.tp_stage,
                       "trailing": {"active": s.trailing, "best": s.best, "stop": s.stop, "reason": s.stop_reason},
-                      "realized_pnl": _dec(s.realized_pnl), "fees": _dec(s.fees)}
+                      "realized_pnl": _dec(gross_pnl(s)), "fees": _dec(s.fees)}
         elif isinstance(s, GridState):
-            size = s.position * float(self.contract_size)
+            size = s.position if abs(s.position) >= float(self.market.amount_step) / 2 else 0.0  # dust is flat
             side = PositionSide.LONG if size > 0 else PositionSide.SHORT if size < 0 else PositionSide.FLAT
             avg = grid.average_entry(s)
             values = {"side": side, "size": _dec(abs(size)), "average_entry": _dec(avg) if avg else None,
-                      "realized_pnl": _dec(s.realized_pnl), "fees": _dec(s.fees)}
+                      "realized_pnl": _dec(gross_pnl(s)), "fees": _dec(s.fees)}
         else:
             return
         await Position.filter(bot_id=self.id).using_db(conn).update(**values)
@@ -122,7 +123,7 @@ async def make_handle(row: StrategyBot, exchange: Exchange, source: str, *,
     strat, meta = decode_state(row.kind, row.state)
     market = await exchange.market(row.symbol)
     life = OrderLifecycle(exchange, BotRef(row.user_id, row.id, row.account_id, exchange.exchange_id, row.symbol),
-                          unknown_grace_ms=unknown_grace_ms)
+                          unknown_grace_ms=unknown_grace_ms, market=market)
     await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol})
     h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings, strat, meta,
                   exchange, market, life, source)

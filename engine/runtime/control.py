@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from db.enums import BotKind, BotStatus, OrderStatus
 from db.models import AuditLog, Order, StrategyBot
-from engine.runtime import grid_runner, hyperrsi_runner
+from engine.runtime import events, grid_runner, hyperrsi_runner
 from engine.runtime.bots import BotHandle, decode_settings
 from engine.runtime.orders import OPEN_STATES
 from engine.runtime.outbox import dedup, notify
@@ -110,7 +110,8 @@ class Control:
             await StrategyBot.filter(id=bot_id).update(stopped_at=_now())
             await notify(user_id, "bot_stopped",
                          {"bot_id": bot_id, "symbol": h.symbol, "kind": h.kind.value, "close_position": close_position,
-                          "cancelled": cancelled, "closed": str(sent), "emergency": emergency},
+                          "cancelled": cancelled, "closed": str(sent), "emergency": emergency,
+                          "_market": events.market_info(h.market)},
                          dedup("bot_stopped", bot_id, h.meta.get("started_ms", 0)))
             if status == BotStatus.STOPPED:
                 self.engine.detach(bot_id)
@@ -148,7 +149,7 @@ class Control:
         if isinstance(s, HyperRsiState) and close_position and s.size > 0:
             side = "sell" if s.side == "long" else "buy"
             h.strat = replace(s, pending="close")
-            return [Intent(IntentKind.CLOSE, side, "user_stop", amount=s.size / float(h.contract_size),
+            return [Intent(IntentKind.CLOSE, side, "user_stop", amount=s.size,
                            reduce_only=True)]
         return []
 
@@ -161,10 +162,10 @@ class Control:
 
 
 async def _send_close(h: BotHandle, intent: Intent) -> Decimal:
-    """`intent.amount` in exchange units (contracts for swaps)."""
+    """`intent.amount` in base currency; returns what was sent."""
     if h.kind == BotKind.HYPERRSI:
         order = await hyperrsi_runner._send_market(h, hyperrsi_runner.OrderRole.CLOSE, intent.side,
-                                                   intent.amount * float(h.contract_size), intent.reason)
+                                                   intent.amount, intent.reason)
         return order.amount if order is not None and order.status not in (OrderStatus.REJECTED,) else Decimal(0)
     _, sent = await grid_runner.stop_orders(h, [intent])
     return sent

@@ -1,7 +1,11 @@
 """Notification kinds the runtime writes to the outbox, their payload keys, and helpers that write them.
 
 Every payload holds plain JSON values (numbers as strings where they are money). Common keys: `bot_id`,
-`symbol`. The notifier renders unknown kinds generically.
+`symbol`, and `_market` (`market_info`: base and quote currency, tick, lot and contract size, for the notifier to
+show numbers to the market's precision; hidden from the text). Every amount is in the base currency (BTC, not
+contracts); money (pnl, realized_pnl, fee) is in the quote currency. `pnl` and `realized_pnl` are before fees:
+the fee of each fill is its own field, so that balance change = realised PnL - fees.
+The notifier renders unknown kinds generically.
 
 - "fill" (engine/runtime/orders.py): one per execution of a grid order or anything without a more specific kind.
   Keys: bot_id, symbol, side, role, level, price, amount, fee, fee_currency, pnl; the runtime adds
@@ -41,6 +45,7 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from engine.exchange.protocol import Market
 from engine.runtime.outbox import dedup, notify
 
 KINDS = ("fill", "entry", "take_profit", "stop_loss", "trailing_moved", "note", "bot_error", "grid_stopped",
@@ -58,12 +63,18 @@ def plain(value: Any) -> Any:
     return value
 
 
-async def note(user_id: int, bot_id: int, symbol: str, reason: str, details: dict, candle_ts: int,
-               conn: BaseDBAsyncClient | None = None) -> None:
+def market_info(m: Market) -> dict[str, str]:
+    """The `_market` of a payload: what the notifier needs to show a market's numbers (amounts in base units)."""
+    return {"base": m.base, "quote": m.quote, "price_step": str(m.price_step), "amount_step": str(m.amount_step),
+            "contract_size": str(m.contract_size)}
+
+
+async def note(h: Any, reason: str, details: dict, candle_ts: int, conn: BaseDBAsyncClient | None = None) -> None:
+    """A strategy note of the bot `h` (a BotHandle)."""
     level = details.get("level")
-    key = dedup("note", bot_id, candle_ts, reason, *([] if level is None else [level]))
-    await notify(user_id, "note", {"bot_id": bot_id, "symbol": symbol, "reason": reason, "details": plain(details),
-                                   "candle_ts": candle_ts}, key, conn=conn)
+    key = dedup("note", h.id, candle_ts, reason, *([] if level is None else [level]))
+    await notify(h.user_id, "note", {"bot_id": h.id, "symbol": h.symbol, "reason": reason, "details": plain(details),
+                                     "candle_ts": candle_ts, "_market": market_info(h.market)}, key, conn=conn)
 
 
 async def bot_error(user_id: int, bot_id: int, symbol: str, error: str, where: str, now_ms: int) -> None:

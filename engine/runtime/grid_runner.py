@@ -12,8 +12,9 @@ from tortoise.transactions import in_transaction
 from db.enums import BotStatus, LevelState, OrderRole, OrderStatus
 from db.models import Fill, GridLevel, Order
 from engine.exchange.protocol import OrderType, Side
+from engine.market.rules import market_rules
 from engine.runtime import events
-from engine.runtime.bots import BotHandle
+from engine.runtime.bots import BotHandle, gross_pnl
 from engine.runtime.outbox import dedup, notify
 from engine.runtime.sync import SyncResult, Want, placeable, sync_resting, to_amount, to_price
 from engine.strategies import grid
@@ -27,9 +28,7 @@ RESTING = (OrderRole.GRID_ENTRY, OrderRole.GRID_EXIT)
 
 
 def rules(h: BotHandle) -> MarketRules:
-    m = h.market
-    return MarketRules(float(m.price_step), float(m.amount_step), float(m.min_amount or 0), float(m.min_cost or 0),
-                       float(m.contract_size))
+    return market_rules(h.market)
 
 
 async def save_levels(h: BotHandle, before: GridState | None, conn: BaseDBAsyncClient | None) -> None:
@@ -56,7 +55,7 @@ async def _persist(h: BotHandle, before: GridState | None, candle_ts: int, notes
         await save_levels(h, before, conn)
         await h.save_position(conn)
         for reason, details in notes:
-            await events.note(h.user_id, h.id, h.symbol, reason, details, candle_ts, conn)
+            await events.note(h, reason, details, candle_ts, conn)
 
 
 async def start(h: BotHandle, price: float, c: GridCandle | None, now_ms: int) -> None:
@@ -88,7 +87,8 @@ async def on_candle(h: BotHandle, c: GridCandle, candle_ts: int) -> None:
     if state.stopped and not before.stopped:
         await stop_orders(h, closes)
         await notify(h.user_id, "grid_stopped", {"bot_id": h.id, "symbol": h.symbol, "reason": state.stopped,
-                                                 "position": before.position, "realized_pnl": state.realized_pnl},
+                                                 "position": before.position, "realized_pnl": gross_pnl(state),
+                                                 "fees": state.fees, "_market": events.market_info(h.market)},
                      dedup("grid_stopped", h.id, h.meta.get("started_ms", 0)))
         await h.save(status=BotStatus.STOPPING)
     h.dirty = True
@@ -129,23 +129,23 @@ async def on_fill(h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fil
         sign = 1.0 if order.side == Side.BUY else -1.0
         h.strat = replace(before, position=before.position + sign * float(fill.amount),
                           fees=before.fees + float(fill.fee), realized_pnl=before.realized_pnl - float(fill.fee))
-        await events.note(h.user_id, h.id, h.symbol, "unexpected_fill",
+        await events.note(h, "unexpected_fill",
                           {"level": order.level, "role": order.role.value, "error": str(e)[:80]}, fill.ts, conn)
         await h.save(conn)
         await h.save_position(conn)
         return None
     h.strat = state
-    fill.realized_pnl = Decimal(repr(state.realized_pnl - before.realized_pnl))
+    fill.realized_pnl = Decimal(repr(gross_pnl(state) - gross_pnl(before)))
     await fill.save(using_db=conn, update_fields=["realized_pnl"])
     await h.save(conn)
     await save_levels(h, before, conn)
     await h.save_position(conn)
     for reason, details in state.notes:
-        await events.note(h.user_id, h.id, h.symbol, reason, details, fill.ts, conn)
+        await events.note(h, reason, details, fill.ts, conn)
     h.dirty = True
     detail = "close" if order.role == OrderRole.CLOSE else order.role.value
-    return "fill", {"kind_detail": detail, "position": state.position * float(h.contract_size),
-                    "realized_pnl": state.realized_pnl}
+    return "fill", {"kind_detail": detail, "position": state.position, "realized_pnl": gross_pnl(state),
+                    "fees": state.fees}
 
 
 def wants(h: BotHandle) -> list[Want]:

@@ -14,7 +14,7 @@ from db.enums import BotStatus, OrderRole, OrderStatus
 from db.models import Fill, Order
 from engine.exchange.protocol import OrderType, Side
 from engine.runtime import events
-from engine.runtime.bots import BotHandle
+from engine.runtime.bots import BotHandle, gross_pnl
 from engine.runtime.orders import OPEN_STATES
 from engine.runtime.outbox import dedup, notify
 from engine.runtime.sync import SyncResult, Want, placeable, sync_resting, to_amount, to_price
@@ -46,8 +46,7 @@ async def on_candle(h: BotHandle, c: CandleInputs, candle_ts: int) -> None:
     if h.meta.get("candle", -1) >= candle_ts:
         return
     m = h.market
-    cs = float(h.contract_size)
-    c = replace(c, index=candle_ts // h.tf_ms, min_amount=float(m.min_amount or 0) * cs,
+    c = replace(c, index=candle_ts // h.tf_ms, min_amount=float(m.min_amount or 0),
                 min_cost=float(m.min_cost or 0))
     old = _strat(h)
     if h.status == BotStatus.PAUSED and old.side == "flat" and not old.pending:
@@ -70,11 +69,11 @@ async def on_candle(h: BotHandle, c: CandleInputs, candle_ts: int) -> None:
         h.meta["candle"] = candle_ts
         await h.save(conn)
         for n in res.notes:
-            await events.note(h.user_id, h.id, h.symbol, n.reason, n.details, candle_ts, conn)
+            await events.note(h, n.reason, n.details, candle_ts, conn)
         if state.stop is not None and state.stop != old.stop and old.side == state.side != "flat":
             await notify(h.user_id, "trailing_moved",
                          {"bot_id": h.id, "symbol": h.symbol, "stop": state.stop, "previous": old.stop,
-                          "reason": state.stop_reason, "candle_ts": candle_ts},
+                          "reason": state.stop_reason, "candle_ts": candle_ts, "_market": events.market_info(m)},
                          dedup("trailing", h.id, candle_ts), conn=conn)
         await h.save_position(conn)
     for intent in market:
@@ -83,7 +82,7 @@ async def on_candle(h: BotHandle, c: CandleInputs, candle_ts: int) -> None:
 
 
 async def _send_market(h: BotHandle, role: OrderRole, side: str, base_amount: float, reason: str) -> Order | None:
-    amount = to_amount(base_amount / float(h.contract_size), h.market)
+    amount = to_amount(base_amount, h.market)
     reduce_only = role == OrderRole.CLOSE and h.swap
     if not placeable(amount, None, h.market):
         await _market_failed(h, role)
@@ -95,8 +94,17 @@ async def _send_market(h: BotHandle, role: OrderRole, side: str, base_amount: fl
 
 
 async def _market_failed(h: BotHandle, role: OrderRole) -> None:
-    h.strat = hyperrsi.on_order_failed(_strat(h), _PENDING[role])
-    await h.save()
+    await _forget_pending(h, _strat(h), _PENDING[role])
+
+
+async def _forget_pending(h: BotHandle, before: HyperRsiState, role: str) -> None:
+    now_ms = int(h.meta.get("candle", 0))
+    after = h.strat = hyperrsi.on_order_failed(h.settings, before, role, now_ms // h.tf_ms)
+    async with in_transaction() as conn:
+        await h.save(conn)
+        if before.pending == "remainder" and after.side == "flat":  # said once: the bot is free again
+            await events.note(h, "remainder_refused", {"amount": before.size, "side": before.side}, now_ms, conn)
+            await h.save_position(conn)
 
 
 async def check_pending(h: BotHandle) -> None:
@@ -107,8 +115,7 @@ async def check_pending(h: BotHandle) -> None:
     floor = int(h.meta.get("pending_floor", 0))
     rows = await Order.filter(bot_id=h.id, role__in=list(MARKET_ROLES), seq__gt=floor).values_list("status", flat=True)
     if not rows or all(st in (OrderStatus.REJECTED, OrderStatus.CANCELED, OrderStatus.EXPIRED) for st in rows):
-        h.strat = hyperrsi.on_order_failed(s, s.pending)
-        await h.save()
+        await _forget_pending(h, s, s.pending)
 
 
 async def on_fill(h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fill) -> tuple[str, dict] | None:
@@ -117,20 +124,20 @@ async def on_fill(h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fil
     before = _strat(h)
     if role is None:
         return None
-    amount = float(fill.amount * h.contract_size)
+    amount = float(fill.amount)
     ev = FillEvent(role, float(fill.price), amount, float(fill.fee), stage=order.level or 0, index=fill.ts // h.tf_ms,
                    side=order.side.value)
     try:
         res = hyperrsi.on_fill(h.settings, before, ev)
     except ValueError as e:
-        await events.note(h.user_id, h.id, h.symbol, "unexpected_fill", {"role": role, "error": str(e)[:80],
+        await events.note(h, "unexpected_fill", {"role": role, "error": str(e)[:80],
                                                                        "trade": fill.trade_id}, fill.ts, conn)
         return None
     after = h.strat = res.state
     for n in res.notes:
         if n.reason == "late_entry_fill":  # the other notes of a fill are said by its own notification
-            await events.note(h.user_id, h.id, h.symbol, n.reason, n.details, fill.ts, conn)
-    fill.realized_pnl = Decimal(repr(after.realized_pnl - before.realized_pnl))
+            await events.note(h, n.reason, n.details, fill.ts, conn)
+    fill.realized_pnl = Decimal(repr(gross_pnl(after) - gross_pnl(before)))
     await fill.save(using_db=conn, update_fields=["realized_pnl"])
     await h.save(conn)
     await h.save_position(conn)
@@ -139,17 +146,18 @@ async def on_fill(h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fil
         return "entry", {"position_side": after.side, "size": after.size, "average": after.average,
                          "pyramid_count": after.pyramid_count}
     if role == "tp":
-        return "take_profit", {"stage": order.level, "size": after.size, "realized_pnl": after.realized_pnl}
+        return "take_profit", {"stage": order.level, "size": after.size, "realized_pnl": gross_pnl(after),
+                               "fees": after.fees}
     if role == "stop":
         return "stop_loss", {"stop_reason": before.stop_reason, "size": after.size,
-                             "realized_pnl": after.realized_pnl}
-    return "fill", {"position": after.size, "realized_pnl": after.realized_pnl}
+                             "realized_pnl": gross_pnl(after), "fees": after.fees}
+    return "fill", {"position": after.size, "realized_pnl": gross_pnl(after), "fees": after.fees}
 
 
 def wants(h: BotHandle) -> list[Want]:
     out = []
     for o in hyperrsi.desired_orders(h.settings, _strat(h)):
-        amount = to_amount(o.amount / float(h.contract_size), h.market)
+        amount = to_amount(o.amount, h.market)
         if o.role == "tp":
             out.append(Want(OrderRole.TAKE_PROFIT, o.stage, Side(o.side), OrderType.LIMIT, amount,
                             price=to_price(o.price, h.market), reduce_only=h.swap, reason=o.reason))

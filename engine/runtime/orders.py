@@ -18,6 +18,7 @@ from engine.exchange.protocol import (
     Exchange,
     ExchangeError,
     ExchangeUnavailable,
+    Market,
     OrderInfo,
     OrderNotFound,
     OrderRequest,
@@ -27,6 +28,7 @@ from engine.exchange.protocol import (
     UnknownOutcome,
 )
 from engine.exchange.protocol import OrderStatus as ExStatus
+from engine.runtime.events import market_info
 from engine.runtime.outbox import dedup, notify
 
 log = logging.getLogger(__name__)
@@ -75,14 +77,18 @@ def apply_info(order: Order, info: OrderInfo) -> list[str]:
 class OrderLifecycle:
     """Places, cancels and tracks the orders of one bot on one exchange. Callers hold the symbol lock."""
 
-    __slots__ = ("_make_cid", "bot", "exchange", "unknown_grace_ms")  # one per running bot: no __dict__ each
+    __slots__ = ("_make_cid", "bot", "exchange", "market", "unknown_grace_ms")  # one per running bot: no __dict__
 
     def __init__(
         self, exchange: Exchange, bot: BotRef, client_ids: ClientIdMaker = make_client_id, *,
-        unknown_grace_ms: int = 60_000,
+        unknown_grace_ms: int = 60_000, market: Market | None = None,
     ):
         self.exchange, self.bot, self._make_cid = exchange, bot, client_ids
         self.unknown_grace_ms = unknown_grace_ms
+        self.market = market  # the bot's market (base units), for the notifications' `_market`
+
+    def _market(self) -> dict:
+        return {"_market": market_info(self.market)} if self.market is not None else {}
 
     async def _next_seq(self) -> int:
         row = await Order.filter(bot_id=self.bot.bot_id).annotate(m=Max("seq")).first().values("m")
@@ -125,7 +131,8 @@ class OrderLifecycle:
             await notify(
                 self.bot.user_id, "order_rejected",
                 {"bot_id": self.bot.bot_id, "symbol": self.bot.symbol, "reason": e.reason, "role": role.value,
-                 "side": side.value, "amount": str(amount), "price": str(price) if price is not None else None},
+                 "side": side.value, "amount": str(amount), "price": str(price) if price is not None else None,
+                 **self._market()},
                 dedup("rejected", cid),
             )
             return order
@@ -190,7 +197,8 @@ class OrderLifecycle:
                     self.bot.user_id, kind,
                     {"bot_id": self.bot.bot_id, "symbol": self.bot.symbol, "side": order.side.value,
                      "role": order.role.value, "level": order.level, "price": str(t.price), "amount": str(t.amount),
-                     "fee": str(t.fee), "fee_currency": t.fee_currency, "pnl": str(fill.realized_pnl), **extra},
+                     "fee": str(t.fee), "fee_currency": t.fee_currency, "pnl": str(fill.realized_pnl), **self._market(),
+                     **extra},
                     dedup("fill", self.bot.account_id, t.id), conn=conn,
                 )
             new.append(fill)

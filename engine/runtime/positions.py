@@ -17,13 +17,13 @@ log = logging.getLogger(__name__)
 CONFIRMATIONS = 2  # consecutive checks (reconciliations, minutes apart) that must see it: a late trade is no close
 
 
-def held_contracts(h: BotHandle) -> float:
-    """What the bot believes it holds, in contracts, signed (long > 0)."""
+def held(h: BotHandle) -> float:
+    """What the bot believes it holds, in base currency, signed (long > 0)."""
     s = h.strat
     if isinstance(s, GridState):
         return s.position
     if isinstance(s, HyperRsiState) and s.size > 0:
-        return (s.size if s.side == "long" else -s.size) / float(h.contract_size)
+        return s.size if s.side == "long" else -s.size
     return 0.0
 
 
@@ -43,13 +43,13 @@ async def vanished(hs: list[BotHandle], now_ms: int) -> list[BotHandle]:
     if not hs or not hs[0].swap:
         return []
     tol = max(float(hs[0].market.amount_step or 0) / 2, 1e-12)
-    holding = [h for h in hs if abs(held_contracts(h)) > tol]
-    if not holding or abs(sum(held_contracts(h) for h in hs)) <= tol:  # bots that net out may see a flat account
+    holding = [h for h in hs if abs(held(h)) > tol]
+    if not holding or abs(sum(held(h) for h in hs)) <= tol:  # bots that net out may see a flat account
         for h in hs:
             h.meta.pop("flat_seen", None)
         return []
     positions = await hs[0].exchange.fetch_positions([hs[0].symbol])
-    actual = sum(float(p.contracts) * (1 if p.side.value == "buy" else -1) for p in positions
+    actual = sum(float(p.amount) * (1 if p.side.value == "buy" else -1) for p in positions
                  if p.symbol == hs[0].symbol)
     if abs(actual) > tol:
         for h in hs:
@@ -61,13 +61,13 @@ async def vanished(hs: list[BotHandle], now_ms: int) -> list[BotHandle]:
     if seen < CONFIRMATIONS:
         return []
     for h in holding:
-        held = held_contracts(h)
-        log.warning("bot %s: the exchange holds no %s position, the bot held %s contracts", h.id, h.symbol, held)
+        amount = held(h)
+        log.warning("bot %s: the exchange holds no %s position, the bot held %s", h.id, h.symbol, amount)
         _flat(h, now_ms)
         h.meta.pop("flat_seen", None)
         async with in_transaction() as conn:
             await h.save(conn)
             await h.save_position(conn)
-            await events.note(h.user_id, h.id, h.symbol, "position_closed_outside",
-                              {"contracts": held, "base": held * float(h.contract_size)}, now_ms, conn)
+            await events.note(h, "position_closed_outside",
+                              {"amount": amount}, now_ms, conn)
     return holding

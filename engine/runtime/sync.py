@@ -21,7 +21,7 @@ def to_price(value: float, market: Market) -> Decimal:
 
 
 def to_amount(value: float, market: Market) -> Decimal:
-    """Exchange units truncated to the lot: never more than asked for."""
+    """Base currency truncated to the lot: never more than asked for."""
     d = Decimal(repr(float(value)))
     step = market.amount_step
     return (d / step + Decimal("1e-9")).to_integral_value(ROUND_DOWN) * step if step else d
@@ -30,12 +30,12 @@ def to_amount(value: float, market: Market) -> Decimal:
 def placeable(amount: Decimal, price: Decimal | None, market: Market) -> bool:
     if amount <= 0 or (market.min_amount and amount < market.min_amount):
         return False
-    return not (price is not None and market.min_cost and amount * price * market.contract_size < market.min_cost)
+    return not (price is not None and market.min_cost and amount * price < market.min_cost)
 
 
 @dataclass(frozen=True, slots=True)
 class Want:
-    """One resting order a strategy wants, already in exchange units and rounded to the market."""
+    """One resting order a strategy wants, in base currency, rounded to the market."""
 
     role: OrderRole
     level: int | None

@@ -227,7 +227,7 @@ def _late_entry(settings: GridSettings, state: GridState, i: int, side: str, pri
         base = lvl.to(IDLE) if lvl.state == FAILED else lvl.to(CANCELLED) if lvl.state == ENTRY_PLACED else lvl
         lvl = base.to(ENTRY_PLACED, side=side, amount=amount, order_price=price).to(
             ENTRY_FILLED, filled=amount, entry_price=price)
-    state = replace(_with(state, i, lvl), position=state.position + sign * amount)
+    state = replace(_with(state, i, lvl), position=_units(state.position + sign * amount))
     tp = _exit_price(settings, state, i, lvl.entry_price, rules)
     lvl = lvl.to(EXIT_PLACED, order_price=tp, seq=lvl.seq + 1)
     _place(out, lvl, "grid_exit", "grid_late_fill_tp", True, entry=lvl.entry_price)
@@ -252,7 +252,7 @@ def on_fill(settings: GridSettings, state: GridState, level: int, role: str, pri
         filled = lvl.filled + amount
         avg = (lvl.entry_price * lvl.filled + price * amount) / filled
         lvl = replace(lvl, filled=filled, entry_price=avg)
-        state = replace(_with(state, i, lvl), position=state.position + sign * amount)
+        state = replace(_with(state, i, lvl), position=_units(state.position + sign * amount))
         if filled >= lvl.amount * (1 - EPS):
             tp = _exit_price(settings, state, i, avg, rules)
             lvl = lvl.to(ENTRY_FILLED).to(EXIT_PLACED, order_price=tp, seq=lvl.seq + 1)
@@ -263,9 +263,9 @@ def on_fill(settings: GridSettings, state: GridState, level: int, role: str, pri
     if role != "exit" or lvl.state != EXIT_PLACED:
         raise IllegalTransition(f"level {level}: a {role} fill in state {lvl.state}")
     amount = min(amount, lvl.filled)
-    pnl = sign * (price - lvl.entry_price) * amount * rules.contract_size
+    pnl = sign * (price - lvl.entry_price) * amount
     left = lvl.filled - amount
-    state = replace(state, position=state.position - sign * amount, realized_pnl=state.realized_pnl + pnl)
+    state = replace(state, position=_units(state.position - sign * amount), realized_pnl=state.realized_pnl + pnl)
     if left > lvl.amount * EPS:
         return replace(_with(state, i, replace(lvl, filled=left)), notes=()), []
     lvl = lvl.to(COMPLETED, filled=0.0)
@@ -306,8 +306,13 @@ def on_close_fill(state: GridState, price: float, amount: float, fee: float,
     sign = 1.0 if state.position > 0 else -1.0
     amount = min(amount, abs(state.position))
     pnl = sign * (price - average_entry) * amount - fee
-    return replace(state, position=state.position - sign * amount, realized_pnl=state.realized_pnl + pnl,
+    return replace(state, position=_units(state.position - sign * amount), realized_pnl=state.realized_pnl + pnl,
                    fees=state.fees + fee)
+
+
+def _units(x: float) -> float:
+    """A position in base units without float noise: fills are whole lots, so sums keep 12 decimals at most."""
+    return round(x, 12) + 0.0  # + 0.0: no negative zero
 
 
 def average_entry(state: GridState) -> float:

@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 EPS = 1e-12
+TRAILING_FLOOR = 0.001  # the original floors the trailing offset at 0.1 % of the price
+REMAINDER_SHARE = 0.01  # a position left at or below 1 % of its size after the take-profits is closed at market
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,7 @@ class CandleInputs:
     trend_state: int = 0
     min_amount: float = 0.0
     min_cost: float = 0.0
+    lot: float = 0.0  # the market's amount step: less than one lot is dust, no order can carry it
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,6 +232,7 @@ def _trail(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) ->
                      - tp_price(settings, state.side, state.average, 2, state.atr))
     else:
         offset = best * settings.trailing_stop_offset_value / 100
+    offset = max(offset, best * TRAILING_FLOOR)
     stop = best - s * offset
     if state.stop is None or (stop - state.stop) * s > 0:
         return replace(state, best=best, stop=stop, stop_reason="trailing")
@@ -242,10 +246,17 @@ def on_candle(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs)
         return StepResult(state, [], [])
     if state.side == "flat":  # a pending entry already carries its side, so flat means no order is out
         return _entry(settings, state, c)
+    if state.size < c.lot * (1 - 1e-9):  # below one lot: no order can carry it, the bot is flat
+        return StepResult(_flat(state, settings, c.index), _diff(desired_orders(settings, state), []),
+                          [Note("dust_left", {"amount": state.size, "lot": c.lot, "price": c.close})])
     if settings.use_trend_close and c.trend_state == 2 * -_sign(state.side):
         intent = Intent(IntentKind.CLOSE, _order_side(state.side, False), "trend_reversal", amount=state.size,
                         reduce_only=True, details={"trend": c.trend_state, "price": c.close})
         return StepResult(replace(state, pending="close"), [intent], [])
+    if _remainder(settings, state):
+        intent = Intent(IntentKind.CLOSE, _order_side(state.side, False), "tp_remainder", amount=state.size,
+                        reduce_only=True, details={"amount": state.size, "price": c.close})
+        return StepResult(replace(state, pending="remainder"), [intent], [])
     before = desired_orders(settings, state)
     state = _trail(settings, state, c)
     intents = _diff(before, desired_orders(settings, state))
@@ -253,6 +264,20 @@ def on_candle(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs)
     if added is not None:
         return StepResult(added.state, intents + added.intents, added.notes)
     return StepResult(state, intents, [])
+
+
+def _remainder(settings: HyperRsiSettings, state: HyperRsiState) -> bool:
+    """What is left after the take-profits that nothing else will take: every enabled TP has filled and no trailing
+    stop is to take the rest, while the TP shares covered the whole position (a rounding leftover) or what is left
+    is at most 1 % of it."""
+    if state.tp_stage == 0 or (settings.trailing_stop_active and state.trailing):
+        return False
+    if any(settings.tp_enabled(k) and k > state.tp_stage for k in (1, 2, 3)):
+        return False
+    if settings.trailing_stop_active and state.tp_stage < settings.trailing_stage:
+        return False  # the trailing stop starts at a later stage
+    shares = sum(settings.tp_ratio(k) for k in (1, 2, 3) if settings.tp_enabled(k))
+    return shares >= 100 - 1e-9 or state.size <= REMAINDER_SHARE * state.tp_base_size
 
 
 def _protect(settings: HyperRsiSettings, state: HyperRsiState) -> HyperRsiState:
@@ -322,10 +347,13 @@ def position_gone(settings: HyperRsiSettings, state: HyperRsiState, index: int) 
     return _flat(state, settings, index)
 
 
-def on_order_failed(state: HyperRsiState, role: str) -> HyperRsiState:
-    """A market order was rejected: forget it was pending (a failed first entry leaves us flat)."""
+def on_order_failed(settings: HyperRsiSettings, state: HyperRsiState, role: str, index: int) -> HyperRsiState:
+    """A market order was rejected: forget it was pending (a failed first entry leaves us flat; a refused close of
+    a take-profit remainder too, as no order can take it: the runtime tells the user what is left)."""
     if role == "entry" and state.size == 0:
         return replace(state, pending="", side="flat")
+    if state.pending == "remainder":  # the exchange takes no order for the leftover: the user is told, the bot is free
+        return _flat(state, settings, index)
     return replace(state, pending="")
 
 
@@ -336,12 +364,13 @@ def desired_orders(settings: HyperRsiSettings, state: HyperRsiState) -> list[Res
     out: list[RestingOrder] = []
     close_side = _order_side(state.side, False)
     left = state.size
-    for k in (1, 2, 3):
-        if not settings.tp_enabled(k) or k <= state.tp_stage:
-            continue
-        if settings.trailing_stop_active and k >= settings.trailing_stage:
-            break  # from here on the trailing stop takes the rest
+    stages = [k for k in (1, 2, 3) if settings.tp_enabled(k) and k > state.tp_stage
+              and not (settings.trailing_stop_active and k >= settings.trailing_stage)]  # the trailing stop takes those
+    shares = sum(settings.tp_ratio(k) for k in (1, 2, 3) if settings.tp_enabled(k))
+    for k in stages:
         amount = min(left, state.tp_base_size * settings.tp_ratio(k) / 100)
+        if k == stages[-1] and shares >= 100 - 1e-9 and not settings.trailing_stop_active:
+            amount = left  # the last take-profit takes everything left: no lot-rounding leftover survives it
         if amount <= 0:
             continue
         left -= amount
