@@ -123,7 +123,7 @@ class HyperRsiDriver:
         st, x, n = self.state, self.x, self.n
         if i >= n:
             return n
-        if st.pending or self.sim.has_market():
+        if st.pending or self.sim.has_market() or hr.leftover(self.s, st, self.x.lot):
             return i
         if st.side == "flat":
             if self.sim.book:

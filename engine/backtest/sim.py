@@ -180,6 +180,8 @@ class Sim:
         price, amount = self._round(w)
         r = self.rules
         cost = amount * (price or ref or 0.0) * r.contract_size
+        if w.reduce_only and self.market == "swap" and self.position and amount >= abs(self.position) - EPS:
+            cost = max(cost, r.min_cost)  # as the paper exchange: closing a whole position is never too small
         if amount <= 0 or (r.min_amount and amount < r.min_amount) or (r.min_cost and cost < r.min_cost):
             return False
         if w.reduce_only and self.market == "swap" and self._cut(w, amount) <= 0:

@@ -218,6 +218,11 @@ class PaperExchange:
         if ref is None:
             raise InvalidOrder(f"no price yet for {r.symbol}")
         cost = amount * ref * m.contract_size
+        pos = self._positions.get(r.symbol)
+        closes_all = r.reduce_only and pos is not None and pos.contracts and abs(pos.contracts) <= amount \
+            and (pos.contracts > 0) == (r.side == Side.SELL)
+        if closes_all:
+            cost = max(cost, m.min_cost or ZERO)  # like Binance and Bybit: closing a whole position is never too small
         if amount <= 0 or (m.min_amount and amount < m.min_amount) or (m.min_cost and cost < m.min_cost):
             raise BelowMinimum(f"{r.symbol}: amount {amount} (min {m.min_amount}), cost {cost} (min {m.min_cost})")
         if r.type == OrderType.LIMIT and price is None:

@@ -46,7 +46,7 @@ async def on_candle(h: BotHandle, c: CandleInputs, candle_ts: int) -> None:
     if h.meta.get("candle", -1) >= candle_ts:
         return
     m = h.market
-    c = replace(c, index=candle_ts // h.tf_ms, min_amount=float(m.min_amount or 0),
+    c = replace(c, index=candle_ts // h.tf_ms, min_amount=float(m.min_amount or 0), lot=float(m.amount_step),
                 min_cost=float(m.min_cost or 0))
     old = _strat(h)
     if h.status == BotStatus.PAUSED and old.side == "flat" and not old.pending:

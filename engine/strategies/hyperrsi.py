@@ -26,7 +26,7 @@ from engine.strategies.intents import Intent, IntentKind
 
 __all__ = [
     "PRESETS", "TIMEFRAMES", "CandleInputs", "FillEvent", "HyperRsiSettings", "HyperRsiState", "Note",
-    "RestingOrder", "StepResult", "dca_levels", "desired_orders", "entry_signal", "on_candle", "on_fill",
+    "RestingOrder", "StepResult", "dca_levels", "desired_orders", "entry_signal", "leftover", "on_candle", "on_fill",
     "on_order_failed", "position_gone", "tp_price", "trend_allows", "why",
 ]
 
@@ -83,6 +83,7 @@ class HyperRsiState:
     realized_pnl: float = 0.0
     fees: float = 0.0
     entries_notional: float = 0.0  # sum of entry/add amount x price of the current position
+    lot: float = 0.0  # the market's lot (from the candle inputs): take-profit shares are whole lots
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,19 +242,20 @@ def _trail(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) ->
 
 def on_candle(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) -> StepResult:
     """Evaluate one closed candle: entries when flat; trend-reversal close, trailing and pyramiding when in."""
-    state = replace(state, atr=c.atr if not math.isnan(c.atr) else state.atr)
+    state = replace(state, atr=c.atr if not math.isnan(c.atr) else state.atr, lot=c.lot)
     if state.pending:
         return StepResult(state, [], [])
     if state.side == "flat":  # a pending entry already carries its side, so flat means no order is out
         return _entry(settings, state, c)
-    if state.size < c.lot * (1 - 1e-9):  # below one lot: no order can carry it, the bot is flat
+    left = leftover(settings, state, c.lot)
+    if left == "dust":  # below one lot: no order can carry it, the bot is flat
         return StepResult(_flat(state, settings, c.index), _diff(desired_orders(settings, state), []),
                           [Note("dust_left", {"amount": state.size, "lot": c.lot, "price": c.close})])
     if settings.use_trend_close and c.trend_state == 2 * -_sign(state.side):
         intent = Intent(IntentKind.CLOSE, _order_side(state.side, False), "trend_reversal", amount=state.size,
                         reduce_only=True, details={"trend": c.trend_state, "price": c.close})
         return StepResult(replace(state, pending="close"), [intent], [])
-    if _remainder(settings, state):
+    if left == "remainder":
         intent = Intent(IntentKind.CLOSE, _order_side(state.side, False), "tp_remainder", amount=state.size,
                         reduce_only=True, details={"amount": state.size, "price": c.close})
         return StepResult(replace(state, pending="remainder"), [intent], [])
@@ -266,18 +268,22 @@ def on_candle(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs)
     return StepResult(state, intents, [])
 
 
-def _remainder(settings: HyperRsiSettings, state: HyperRsiState) -> bool:
-    """What is left after the take-profits that nothing else will take: every enabled TP has filled and no trailing
-    stop is to take the rest, while the TP shares covered the whole position (a rounding leftover) or what is left
-    is at most 1 % of it."""
+def leftover(settings: HyperRsiSettings, state: HyperRsiState, lot: float) -> str:
+    """What the next candle must clear from a position: "dust" (less than one lot: no order can carry it), a
+    "remainder" (every enabled take-profit filled, no trailing stop is to take the rest, and the shares covered the
+    whole position, so it is a rounding leftover, or what is left is at most 1 % of it), or ""."""
+    if state.side == "flat" or state.pending:
+        return ""
+    if state.size < lot * (1 - 1e-9):
+        return "dust"
     if state.tp_stage == 0 or (settings.trailing_stop_active and state.trailing):
-        return False
+        return ""
     if any(settings.tp_enabled(k) and k > state.tp_stage for k in (1, 2, 3)):
-        return False
+        return ""
     if settings.trailing_stop_active and state.tp_stage < settings.trailing_stage:
-        return False  # the trailing stop starts at a later stage
+        return ""  # the trailing stop starts at a later stage
     shares = sum(settings.tp_ratio(k) for k in (1, 2, 3) if settings.tp_enabled(k))
-    return shares >= 100 - 1e-9 or state.size <= REMAINDER_SHARE * state.tp_base_size
+    return "remainder" if shares >= 100 - 1e-9 or state.size <= REMAINDER_SHARE * state.tp_base_size else ""
 
 
 def _protect(settings: HyperRsiSettings, state: HyperRsiState) -> HyperRsiState:
@@ -291,7 +297,7 @@ def _protect(settings: HyperRsiSettings, state: HyperRsiState) -> HyperRsiState:
 
 def _flat(state: HyperRsiState, settings: HyperRsiSettings, index: int) -> HyperRsiState:
     return HyperRsiState(atr=state.atr, realized_pnl=state.realized_pnl, fees=state.fees,
-                         cooldown_until=index + 1 + settings.cooldown)
+                         cooldown_until=index + 1 + settings.cooldown, lot=state.lot)
 
 
 def on_fill(settings: HyperRsiSettings, state: HyperRsiState, f: FillEvent) -> StepResult:
@@ -368,7 +374,7 @@ def desired_orders(settings: HyperRsiSettings, state: HyperRsiState) -> list[Res
               and not (settings.trailing_stop_active and k >= settings.trailing_stage)]  # the trailing stop takes those
     shares = sum(settings.tp_ratio(k) for k in (1, 2, 3) if settings.tp_enabled(k))
     for k in stages:
-        amount = min(left, state.tp_base_size * settings.tp_ratio(k) / 100)
+        amount = min(left, _lots(state.tp_base_size * settings.tp_ratio(k) / 100, state.lot))
         if k == stages[-1] and shares >= 100 - 1e-9 and not settings.trailing_stop_active:
             amount = left  # the last take-profit takes everything left: no lot-rounding leftover survives it
         if amount <= 0:
@@ -379,6 +385,11 @@ def desired_orders(settings: HyperRsiSettings, state: HyperRsiState) -> list[Res
     if state.stop is not None:
         out.append(RestingOrder("stop", 0, close_side, "stop_market", state.stop, state.size, state.stop_reason))
     return out
+
+
+def _lots(amount: float, lot: float) -> float:
+    """`amount` down to whole lots (the runtime would truncate it anyway; here the last share can take the rest)."""
+    return math.floor(amount / lot + 1e-9) * lot if lot > 0 else amount
 
 
 def _diff(before: list[RestingOrder], after: list[RestingOrder]) -> list[Intent]:
