@@ -53,10 +53,17 @@ def adaptive_levels(centre: float, atr: float, n_levels: int) -> tuple[float, ..
     The seed's formula centred on index 11 works only for 20 levels; this one works for any count.
     """
     step = adaptive_step(centre, atr)
+    return tuple(adaptive_level(centre, step, n_levels, m) for m in range(n_levels))
+
+
+def adaptive_level(centre: float, step: float, n_levels: int, m: int) -> float:
+    """Level m (0 = lowest) of `adaptive_levels`, unrounded; plain arithmetic, so numba can compile it too."""
     half = n_levels // 2
-    below = [centre - k * step for k in range(half, 0, -1)]
-    above = [centre + k * step for k in range(1, half + 1)]
-    return tuple(below + ([centre] if n_levels % 2 else []) + above)
+    if m < half:
+        return centre - (half - m) * step
+    if n_levels % 2 and m == half:
+        return centre
+    return centre + (m - half + 1 - n_levels % 2) * step
 
 
 def seed_levels_20(centre: float, atr: float) -> tuple[float, ...]:
