@@ -51,6 +51,16 @@ def test_seed_ladder_for_m_100(atr, first, second, eleventh, last):
     assert all(b - a == pytest.approx(step) for a, b in itertools.pairwise(lv))
 
 
+def test_seed_ladder_clamps_against_the_clamped_level_below():
+    """ATR 8 (step 6.3): the max-gap clamp compares each level with the level below as already clamped, so once
+    level 12 is pulled to 95 the upper levels keep falling: 95, 90 … 55 (seed-grid.md §1.3), not 112.6 … 156.7."""
+    lv = seed_levels_20(100, 8)
+    assert lv[11] == 100.0
+    assert lv[12:] == pytest.approx((95, 90, 85, 80, 75, 70, 65, 60, 55))
+    assert lv[10] == pytest.approx(95.0)  # 93.7 is 7.2 % above level 9 (87.4), over 5 %: M·(1 − 0.05)
+    assert lv[:10] == pytest.approx(tuple(100 - (11 - n) * 6.3 for n in range(10)))
+
+
 def test_adaptive_ladder_is_symmetric_for_any_count():
     for n in (2, 7, 8, 20, 41):
         lv = adaptive_levels(100, 1, n)

@@ -70,41 +70,58 @@ def seed_levels_20(centre: float, atr: float) -> tuple[float, ...]:
     """The seed's 21 levels (0..20) in steady state, g_n = M - (11 - n)·step, with its gap clamps.
 
     Kept as a regression fixture for the original behaviour; note level 11 is M and only 9 levels lie above.
+    Each level is compared with the level below as already clamped (the original clamps column by column in
+    place), so once a clamp pulls a level down the ones above it are pulled too: ATR 8 gives 95, 90 … 55 above M.
     """
     step = adaptive_step(centre, atr)
-    raw = [centre - (11 - n) * step for n in range(21)]
-    out = list(raw)
+    out = [centre - (11 - n) * step for n in range(21)]
     for n in range(2, 21):
         k = 11 - n
-        d = (raw[n] - raw[n - 1]) / raw[n - 1]
+        below = out[n - 1]
+        d = (out[n] - below) / below  # both clamps test this d, taken before level n's own clamp
         max_gap = min(0.05 * abs(k), 0.5)
         if abs(d) > max_gap:
             out[n] = centre * (1 - max_gap) if d > 0 else centre * (1 + max_gap)
         elif abs(d) < 0.004:
-            out[n] = out[n - 1] * (1 + math.copysign(0.004, d))
+            out[n] = below * (1 + math.copysign(0.004, d))
     return tuple(round(v, 8) for v in out)
 
 
 def fixed_levels(settings: GridSettings) -> tuple[float, ...]:
+    """The ladder from lower_price to upper_price: the first and last levels are the bounds exactly, the others
+    strictly between them (`lo·ratio**i` drifted past the top: 0.6800000000000022 for 0.68)."""
     lo, hi, n = settings.lower_price, settings.upper_price, settings.levels
     if settings.spacing == "arithmetic":
-        step = (hi - lo) / (n - 1)
-        return tuple(lo + i * step for i in range(n))
-    ratio = (hi / lo) ** (1 / (n - 1))
-    return tuple(lo * ratio**i for i in range(n))
+        inner = (lo + (hi - lo) * i / (n - 1) for i in range(1, n - 1))
+    else:
+        log_ratio = math.log(hi / lo)
+        inner = (lo * math.exp(log_ratio * i / (n - 1)) for i in range(1, n - 1))
+    return (lo, *(min(max(p, lo), hi) for p in inner), hi)
+
+
+def _tick_inside(bound: float, step: float, up: bool) -> float:
+    """The multiple of the tick nearest to `bound` on its inner side (>= a lower bound, <= an upper one), as
+    `round_price` writes prices; compared as prices, so float noise in bound / step cannot pick the wrong one."""
+    k = math.floor(bound / step)
+    candidates = [round(c * step, 12) for c in (k - 1, k, k + 1, k + 2)]
+    return min(p for p in candidates if p >= bound) if up else max(p for p in candidates if p <= bound)
 
 
 def finalize(levels: tuple[float, ...], rules: MarketRules, lower: float = 0.0, upper: float = math.inf):
-    """Round to the tick and refuse a ladder that collides or leaves its bounds once rounded."""
-    out = tuple(round_price(p, rules.price_step) for p in levels)
+    """Round to the tick (a level that rounding would put past a bound goes to the tick just inside it) and
+    refuse a ladder that collides or leaves its bounds once rounded."""
+    step = rules.price_step
+    out = [round_price(p, step) for p in levels]
+    if step:
+        out = [_tick_inside(lower, step, True) if p < lower else _tick_inside(upper, step, False)
+               if p > upper else p for p in out]
     if any(p <= 0 for p in out):
         raise PlanRefused("level_not_positive", lowest=min(out))
     if any(b <= a for a, b in itertools.pairwise(out)):
-        raise PlanRefused("levels_collide_after_rounding", tick=rules.price_step, levels=len(out))
-    tol = rules.price_step / 2 if rules.price_step else 0
-    if out[0] < lower - tol or out[-1] > upper + tol:
+        raise PlanRefused("levels_collide_after_rounding", tick=step, levels=len(out))
+    if out[0] < lower or out[-1] > upper:
         raise PlanRefused("level_outside_bounds", lowest=out[0], highest=out[-1], lower=lower, upper=upper)
-    return out
+    return tuple(out)
 
 
 def plan_ladder(settings: GridSettings, rules: MarketRules, centre: float = 0.0, atr: float = math.nan):
