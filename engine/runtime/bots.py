@@ -14,22 +14,13 @@ from db.enums import BotKind, BotStatus, PositionSide
 from db.models import Position, StrategyBot
 from engine.candles import timeframe_ms
 from engine.exchange.protocol import Exchange, Market, MarketType
+from engine.ledger import Book, book_fill
 from engine.runtime.codec import grid_from_json, grid_to_json, hyperrsi_from_json, hyperrsi_to_json
 from engine.runtime.orders import BotRef, OrderLifecycle
-from engine.strategies import grid
 from engine.strategies.grid import GridSettings, GridState
 from engine.strategies.hyperrsi import HyperRsiSettings, HyperRsiState
 
 _tf_ms = lru_cache(maxsize=32)(timeframe_ms)
-
-
-def gross_pnl(s: HyperRsiState | GridState) -> float:
-    """A strategy's realised PnL before fees (the strategies keep it net of fees, beside the fees)."""
-    return s.realized_pnl + s.fees
-
-
-def _dec(x: float) -> Decimal:
-    return Decimal(repr(float(x))) if x == x else Decimal(0)
 
 
 @dataclass(slots=True)
@@ -49,6 +40,7 @@ class BotHandle:
     market: Market
     life: OrderLifecycle
     source: str  # the MarketData source key of its candles
+    book: Book = field(default_factory=Book)  # the books of its fills: what the Position row and the chat show
     dirty: bool = True  # resting orders may differ from the strategy's wish: sync on the next supervision
     last_state: dict | None = field(default=None, repr=False)
 
@@ -79,22 +71,21 @@ class BotHandle:
         await StrategyBot.filter(id=self.id).using_db(conn).update(**values)
         self.last_state = data
 
+    def fill(self, side: str, amount: Decimal, price: Decimal, fee: Decimal) -> Decimal:
+        """Books one fill of the bot's (engine/ledger.py); returns the PnL it realised, before its fee."""
+        self.book, pnl = book_fill(self.book, side, amount, price, fee, self.market.amount_step)
+        return pnl
+
     async def save_position(self, conn: BaseDBAsyncClient | None = None) -> None:
+        """The Position row: the books (position, average, PnL, fees), and the strategy's stage and stops."""
+        b = self.book
+        values: dict[str, Any] = {"side": PositionSide(b.side), "size": abs(b.position),
+                                  "average_entry": b.average if b.position else None, "realized_pnl": b.realized,
+                                  "fees": b.fees}
         s = self.strat
         if isinstance(s, HyperRsiState):
-            side = PositionSide(s.side) if s.size > 0 else PositionSide.FLAT
-            values = {"side": side, "size": _dec(s.size), "average_entry": _dec(s.average) if s.size else None,
-                      "pyramid_count": s.pyramid_count, "tp_stage": s.tp_stage,
-                      "trailing": {"active": s.trailing, "best": s.best, "stop": s.stop, "reason": s.stop_reason},
-                      "realized_pnl": _dec(gross_pnl(s)), "fees": _dec(s.fees)}
-        elif isinstance(s, GridState):
-            size = s.position if abs(s.position) >= float(self.market.amount_step) / 2 else 0.0  # dust is flat
-            side = PositionSide.LONG if size > 0 else PositionSide.SHORT if size < 0 else PositionSide.FLAT
-            avg = grid.average_entry(s)
-            values = {"side": side, "size": _dec(abs(size)), "average_entry": _dec(avg) if avg else None,
-                      "realized_pnl": _dec(gross_pnl(s)), "fees": _dec(s.fees)}
-        else:
-            return
+            values.update(pyramid_count=s.pyramid_count, tp_stage=s.tp_stage,
+                          trailing={"active": s.trailing, "best": s.best, "stop": s.stop, "reason": s.stop_reason})
         await Position.filter(bot_id=self.id).using_db(conn).update(**values)
 
 
@@ -124,8 +115,10 @@ async def make_handle(row: StrategyBot, exchange: Exchange, source: str, *,
     market = await exchange.market(row.symbol)
     life = OrderLifecycle(exchange, BotRef(row.user_id, row.id, row.account_id, exchange.exchange_id, row.symbol),
                           unknown_grace_ms=unknown_grace_ms, market=market)
-    await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol})
+    pos, _ = await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol})
+    sign = -1 if pos.side == PositionSide.SHORT else 1
+    book = Book(sign * pos.size, pos.average_entry or Decimal(0), pos.realized_pnl, pos.fees)
     h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings, strat, meta,
-                  exchange, market, life, source)
+                  exchange, market, life, source, book=book)
     h.last_state = h.state_json() if row.state is not None else None
     return h

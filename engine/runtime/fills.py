@@ -15,10 +15,18 @@ log = logging.getLogger(__name__)
 
 
 def hook(h: BotHandle):
+    """Every fill is booked (engine/ledger.py) whatever the strategy makes of it, then given to the strategy; the
+    notification tells the position, realised PnL and fees from the books."""
     runner = hyperrsi_runner if h.kind == BotKind.HYPERRSI else grid_runner
 
     async def on_fill(conn, order, fill):
-        return await runner.on_fill(h, conn, order, fill)
+        fill.realized_pnl = h.fill(order.side.value, fill.amount, fill.price, fill.fee)
+        await fill.save(using_db=conn, update_fields=["realized_pnl"])
+        told = await runner.on_fill(h, conn, order, fill)
+        await h.save_position(conn)
+        kind, extra = told if told is not None else ("fill", {})
+        b = h.book
+        return kind, {**extra, "position": str(b.position), "realized_pnl": str(b.realized), "fees": str(b.fees)}
 
     return on_fill
 

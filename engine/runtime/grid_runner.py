@@ -14,7 +14,7 @@ from db.models import Fill, GridLevel, Order
 from engine.exchange.protocol import OrderType, Side
 from engine.market.rules import market_rules
 from engine.runtime import events
-from engine.runtime.bots import BotHandle, gross_pnl
+from engine.runtime.bots import BotHandle
 from engine.runtime.outbox import dedup, notify
 from engine.runtime.sync import SyncResult, Want, placeable, sync_resting, to_amount, to_price
 from engine.strategies import grid
@@ -87,8 +87,9 @@ async def on_candle(h: BotHandle, c: GridCandle, candle_ts: int) -> None:
     if state.stopped and not before.stopped:
         await stop_orders(h, closes)
         await notify(h.user_id, "grid_stopped", {"bot_id": h.id, "symbol": h.symbol, "reason": state.stopped,
-                                                 "position": before.position, "realized_pnl": gross_pnl(state),
-                                                 "fees": state.fees, "_market": events.market_info(h.market)},
+                                                 "position": str(h.book.position),
+                                                 "realized_pnl": str(h.book.realized), "fees": str(h.book.fees),
+                                                 "_market": events.market_info(h.market)},
                      dedup("grid_stopped", h.id, h.meta.get("started_ms", 0)))
         await h.save(status=BotStatus.STOPPING)
     h.dirty = True
@@ -132,20 +133,15 @@ async def on_fill(h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fil
         await events.note(h, "unexpected_fill",
                           {"level": order.level, "role": order.role.value, "error": str(e)[:80]}, fill.ts, conn)
         await h.save(conn)
-        await h.save_position(conn)
         return None
     h.strat = state
-    fill.realized_pnl = Decimal(repr(gross_pnl(state) - gross_pnl(before)))
-    await fill.save(using_db=conn, update_fields=["realized_pnl"])
     await h.save(conn)
     await save_levels(h, before, conn)
-    await h.save_position(conn)
     for reason, details in state.notes:
         await events.note(h, reason, details, fill.ts, conn)
     h.dirty = True
     detail = "close" if order.role == OrderRole.CLOSE else order.role.value
-    return "fill", {"kind_detail": detail, "position": state.position, "realized_pnl": gross_pnl(state),
-                    "fees": state.fees}
+    return "fill", {"kind_detail": detail}
 
 
 def wants(h: BotHandle) -> list[Want]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Max
@@ -14,7 +13,7 @@ from db.enums import BotStatus, OrderRole, OrderStatus
 from db.models import Fill, Order
 from engine.exchange.protocol import OrderType, Side
 from engine.runtime import events
-from engine.runtime.bots import BotHandle, gross_pnl
+from engine.runtime.bots import BotHandle
 from engine.runtime.orders import OPEN_STATES
 from engine.runtime.outbox import dedup, notify
 from engine.runtime.sync import SyncResult, Want, placeable, sync_resting, to_amount, to_price
@@ -137,21 +136,16 @@ async def on_fill(h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fil
     for n in res.notes:
         if n.reason == "late_entry_fill":  # the other notes of a fill are said by its own notification
             await events.note(h, n.reason, n.details, fill.ts, conn)
-    fill.realized_pnl = Decimal(repr(gross_pnl(after) - gross_pnl(before)))
-    await fill.save(using_db=conn, update_fields=["realized_pnl"])
     await h.save(conn)
-    await h.save_position(conn)
     h.dirty = True
     if role in ("entry", "add"):
-        return "entry", {"position_side": after.side, "size": after.size, "average": after.average,
+        return "entry", {"position_side": after.side, "average": str(h.book.average),
                          "pyramid_count": after.pyramid_count}
     if role == "tp":
-        return "take_profit", {"stage": order.level, "size": after.size, "realized_pnl": gross_pnl(after),
-                               "fees": after.fees}
+        return "take_profit", {"stage": order.level}
     if role == "stop":
-        return "stop_loss", {"stop_reason": before.stop_reason, "size": after.size,
-                             "realized_pnl": gross_pnl(after), "fees": after.fees}
-    return "fill", {"position": after.size, "realized_pnl": gross_pnl(after), "fees": after.fees}
+        return "stop_loss", {"stop_reason": before.stop_reason}
+    return "fill", {}
 
 
 def wants(h: BotHandle) -> list[Want]:

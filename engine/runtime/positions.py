@@ -6,6 +6,7 @@ import logging
 
 from tortoise.transactions import in_transaction
 
+from engine import ledger
 from engine.runtime import events
 from engine.runtime.bots import BotHandle
 from engine.strategies import grid, hyperrsi
@@ -18,16 +19,12 @@ CONFIRMATIONS = 2  # consecutive checks (reconciliations, minutes apart) that mu
 
 
 def held(h: BotHandle) -> float:
-    """What the bot believes it holds, in base currency, signed (long > 0)."""
-    s = h.strat
-    if isinstance(s, GridState):
-        return s.position
-    if isinstance(s, HyperRsiState) and s.size > 0:
-        return s.size if s.side == "long" else -s.size
-    return 0.0
+    """What the bot's fills say it holds, in base currency, signed (long > 0)."""
+    return float(h.book.position)
 
 
 def _flat(h: BotHandle, now_ms: int) -> None:
+    h.book = ledger.flat(h.book)
     s = h.strat
     if isinstance(s, GridState):
         h.strat = grid.position_gone(h.settings, s, "position_closed_outside")
