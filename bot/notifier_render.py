@@ -5,10 +5,12 @@ from __future__ import annotations
 import string
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from aiogram.utils.i18n import I18n
+
+from bot.notifier_fields import number
+from bot.numbers import MarketNumbers
 
 Translate = Callable[[str, str], str]  # (message key, language) -> text; the key itself when missing
 
@@ -50,9 +52,11 @@ def i18n_translate(i18n: I18n) -> Translate:
 
 
 def render(kind: str, payload: Mapping[str, Any], lang: str, tr: Translate) -> str:
-    """The message for one notification. Missing fields drop their line; extra fields are listed by name."""
+    """The message for one notification. Missing fields drop their line; extra fields are listed by name.
+    Numbers are shown to the precision of the payload's `_market` (bot/notifier_fields.py)."""
+    m = MarketNumbers.from_info(payload.get("_market"))
     values = {
-        k: _display(k, v, lang, tr) for k, v in payload.items()
+        k: _display(k, v, lang, tr, m, payload) for k, v in payload.items()
         if v is not None and not k.startswith("_") and k not in HIDDEN
     }
     used: set[str] = set()
@@ -82,7 +86,7 @@ def _fill(template: str, values: Mapping[str, str], used: set[str]) -> str | Non
     return template.format_map({n: values[n] for n in names})
 
 
-def _display(name: str, value: Any, lang: str, tr: Translate) -> str:
+def _display(name: str, value: Any, lang: str, tr: Translate, m: MarketNumbers, siblings: Mapping[str, Any]) -> str:
     if value is None:
         return "—"
     prefix = WORD_PREFIXES.get(name)
@@ -95,22 +99,10 @@ def _display(name: str, value: Any, lang: str, tr: Translate) -> str:
     if name.endswith("_ts") and isinstance(value, int) and value > 10**11:  # epoch milliseconds
         return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, int | float | str):
-        return _number(value)
+        return number(name, value, m, siblings)
     if isinstance(value, list | tuple):
-        return ", ".join(_number(v) if isinstance(v, int | float | str) else str(v) for v in value)
+        return ", ".join(number(name, v, m, siblings) if isinstance(v, int | float | str) else str(v) for v in value)
     if isinstance(value, dict):  # e.g. a note's details: one "label: value" per entry, on their own lines
-        return "".join(f"\n  {_label(str(k), lang, tr)}: {_display(str(k), v, lang, tr)}" for k, v in value.items())
+        return "".join(f"\n  {_label(str(k), lang, tr)}: {_display(str(k), v, lang, tr, m, value)}"
+                       for k, v in value.items() if not str(k).startswith("_"))
     return str(value)
-
-
-def _number(value: int | float | str) -> str:
-    """Decimal strings without trailing zeros ("0.500000" -> "0.5"); anything else unchanged."""
-    if isinstance(value, int):
-        return str(value)
-    try:
-        d = Decimal(str(value))
-    except InvalidOperation:
-        return str(value)
-    if not d.is_finite():
-        return str(value)
-    return format(d.normalize(), "f")

@@ -45,17 +45,17 @@ def test_same_placeholders_in_both_languages_for_notify_and_admin_keys():
 
 def test_fill_in_both_languages_drops_missing_fields_and_trims_decimals():
     en = render("fill", FILL, "en", TR).splitlines()
-    assert en == ["✅ Order filled", "Bot #3 · BTC/USDT", "Sell 0.5 @ 70000", "Order: take-profit",
+    assert en == ["✅ Order filled", "Bot #3 · BTC/USDT", "Sell 0.5 @ 70,000", "Order: take-profit",
                   "Fee: 1.75 USDT", "This trade's realised PnL: -12.34"]
     ko = render("fill", FILL, "ko", TR).splitlines()
-    assert ko[0] == "✅ 주문 체결" and ko[2] == "매도 0.5 @ 70000" and ko[3] == "주문 종류: 익절"
+    assert ko[0] == "✅ 주문 체결" and ko[2] == "매도 0.5 @ 70,000" and ko[3] == "주문 종류: 익절"
 
 
 def test_extra_fields_are_listed_and_unknown_kinds_are_shown_not_dropped():
     text = render("grid_stopped", {"bot_id": 1, "symbol": "ETH/USDT", "reason": "stop_bound", "levels_open": 4,
                                    "fee": "0.1"}, "en", TR)
     assert text.splitlines() == ["⏹ Grid stopped", "Bot #1 · ETH/USDT", "Reason: price left the grid's lower stop "
-                                 "bound", "levels_open: 4", "Fee: 0.1"]
+                                 "bound", "levels_open: 4", "Fee: 0.10"]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
