@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from engine.backtest.explain import no_trade_reason, notes_json
+from engine.backtest.metrics import EndPosition, end_position
 from engine.backtest.runner import SETTINGS, BacktestResult, run_backtest
 from engine.candles import Candles, load_csv, parse_csv_name
 from engine.exchange.paper import MAKER_FEE, SLIPPAGE, TAKER_FEE
+from engine.strategies.grid_ladder import MarketRules
 
 DEFAULT_GRID_SPAN = 0.10  # a fixed grid without bounds spans ±10 % around the first close
 
@@ -28,6 +32,10 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--maker-fee", type=float, default=float(MAKER_FEE))
     p.add_argument("--taker-fee", type=float, default=float(TAKER_FEE))
     p.add_argument("--slippage", type=float, default=float(SLIPPAGE))
+    p.add_argument("--price-step", type=float, default=0.0, help="the market's tick (default: none)")
+    p.add_argument("--amount-step", type=float, default=0.0, help="its lot, in base currency (default: none)")
+    p.add_argument("--min-amount", type=float, default=0.0, help="its minimum order amount, base currency")
+    p.add_argument("--min-cost", type=float, default=0.0, help="its minimum order value, quote currency")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--plot", type=Path, metavar="FILE.png", help="write the chart")
     return p.parse_args(argv)
@@ -45,21 +53,79 @@ def settings_for(strategy: str, config: Path | None, candles: Candles, warn) -> 
     return data
 
 
-def summary_text(r: BacktestResult) -> str:
+WHY = {
+    "plan_refused": "the plan was refused: {refusal}",
+    "position_open": "a position was opened and is still held at the end (see 'open at end')",
+    "not_reached": "{orders} orders rested but the price never reached them",
+    "no_signal": "no entry signal in {candles:,} candles",
+    "funds": "{signals} entry signals, but the account could not pay the margin ({margin:,.2f} per entry plus "
+             "fees, equity {equity:,.2f})",
+    "below_minimum": "{signals} entry signals, each below the market's minimum order",
+    "blocked_by_trend": "{signals} entry signals, all against a strong trend (the trend filter blocked them)",
+    "orders_refused": "{signals} entry signals, but the simulated account refused the orders",
+    "no_level_armed": "no level on the entry side of the price {price:,.8g} (levels {lowest:,.8g} .. {highest:,.8g})",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A run and what people need to read it: the position held at the end, and why there was no trade."""
+
+    result: BacktestResult
+    end: EndPosition
+    why: tuple[str, dict] | None
+
+    def notes(self) -> list[tuple[str, dict]]:
+        return [*self.result.notes, *([("no_trades", {"cause": self.why[0], **self.why[1]})] if self.why else [])]
+
+    def json(self) -> dict:
+        e = self.end
+        return {**self.result.summary(), "realized_pnl": e.realized_pnl, "unrealized_pnl": e.unrealized_pnl,
+                "end_position": {"amount": e.amount, "entry": e.entry, "mark": e.mark,
+                                 "unrealized_pnl": e.unrealized_pnl},
+                "notes": notes_json(self.notes())}
+
+
+def report(result: BacktestResult, settings, candles: Candles, rules: MarketRules | None, maker_fee: float,
+           taker_fee: float, slippage: float) -> Report:
+    end = end_position(result.fills, float(candles.close[-1]), result.metrics.initial_equity,
+                       result.metrics.final_equity)
+    why = no_trade_reason(result, settings, candles, rules=rules, maker_fee=maker_fee, taker_fee=taker_fee,
+                          slippage=slippage)
+    return Report(result, end, why)
+
+
+def _details(d: dict) -> str:
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in d.items())
+
+
+def summary_text(rep: Report) -> str:
+    r = rep.result
     s = r.summary(max_points=2)
     pf = f"{s['profit_factor']:.2f}" if s["profit_factor"] is not None else \
         "n/a (no losing trade)" if s["trades"] else "n/a"
+    e = rep.end
     lines = [
         f"{r.strategy.upper()} {r.symbol} {r.timeframe} ({r.market}), {s['candles']:,} candles",
         f"  equity       {s['initial_equity']:,.2f} -> {s['final_equity']:,.2f}  ({s['total_return_pct']:+.2f} %)",
+        f"  realised     {e.realized_pnl:+,.2f}  (closed trades, all fees)",
         f"  max drawdown {s['max_drawdown_pct']:.2f} %",
         f"  trades       {s['trades']}  (win rate {s['win_rate']:.1f} %, profit factor {pf})",
         f"  sharpe       {s['sharpe']:.2f}",
         f"  fees paid    {s['fees_paid']:,.2f}",
         f"  fills        {len(r.fills)}  (orders placed {len(r.orders)})",
     ]
+    if e.amount:
+        lines.append(f"  open at end  {'long' if e.amount > 0 else 'short'} {abs(e.amount):g} @ {e.entry:,.8g}, "
+                     f"last {e.mark:,.8g}: unrealised {e.unrealized_pnl:+,.2f} (not in the trades above)")
     for reason, details in r.notes:
-        lines.append(f"  note         {reason} {details}")
+        lines.append(f"  note         {reason} ({_details(details)})")
+    if rep.why:
+        cause, details = rep.why
+        line = f"  no trades    {WHY[cause].format(**details)}"
+        if cause == "plan_refused":
+            line += f" ({_details({k: v for k, v in details.items() if k != 'refusal'})})"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -78,9 +144,11 @@ def main(argv: list[str] | None = None) -> int:
         settings = settings_for(a.strategy, a.config, candles, warn)
         if settings.get("timeframe", timeframe) != timeframe:
             warn(f"settings timeframe {settings['timeframe']} replaced by the data's {timeframe}")
+        rules = MarketRules(a.price_step, a.amount_step, a.min_amount, a.min_cost)
         result = run_backtest(a.strategy, settings, candles, symbol=symbol, timeframe=timeframe,
                               initial_equity=a.initial_equity, maker_fee=a.maker_fee, taker_fee=a.taker_fee,
-                              slippage=a.slippage, market=a.market)
+                              slippage=a.slippage, market=a.market, market_rules=rules)
+        rep = report(result, settings, candles, rules, a.maker_fee, a.taker_fee, a.slippage)
     except ValidationError as e:
         print(f"invalid {a.strategy} settings:", file=sys.stderr)
         for err in e.errors():
@@ -94,9 +162,9 @@ def main(argv: list[str] | None = None) -> int:
 
         plot(result, candles, a.plot)
     if a.json:
-        print(json.dumps(result.summary()))
+        print(json.dumps(rep.json()))
     else:
-        print(summary_text(result))
+        print(summary_text(rep))
         if a.plot:
             print(f"  chart        {a.plot}")
     return 0

@@ -63,3 +63,37 @@ def compute(
         sharpe=sharpe_ratio(curve, candle_ms),
         fees_paid=fees_paid,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class EndPosition:
+    """The position still held when the candles ran out, apart from what was realised.
+
+    `unrealized_pnl` is amount × (mark − average entry), before the fees of a close that never happened;
+    `realized_pnl` is the rest of the change of equity: closed trades after every fee paid (the open position's
+    entry fees included), so initial + realised + unrealised = final equity.
+    """
+
+    amount: float  # signed, base units; 0 when flat
+    entry: float  # average entry price of what is held
+    mark: float  # the last close
+    unrealized_pnl: float
+    realized_pnl: float
+
+
+def end_position(fills: Sequence, mark: float, initial_equity: float, final_equity: float) -> EndPosition:
+    """From the fills (side, price, amount) by average cost, as the simulated account books them."""
+    pos = entry = 0.0
+    for f in fills:
+        d = f.amount if f.side == "buy" else -f.amount
+        if pos == 0 or (pos > 0) == (d > 0):
+            entry = (entry * abs(pos) + f.price * f.amount) / (abs(pos) + f.amount)
+            pos += d
+            continue
+        before, pos = pos, pos + d
+        if abs(pos) <= 1e-12 * max(1.0, abs(before)):
+            pos, entry = 0.0, 0.0
+        elif (pos > 0) != (before > 0):  # flipped: the rest opened at this price
+            entry = f.price
+    unrealized = pos * (mark - entry) if pos else 0.0
+    return EndPosition(pos, entry, mark, unrealized, final_equity - initial_equity - unrealized)

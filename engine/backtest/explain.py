@@ -1,0 +1,81 @@
+"""Why a backtest made no trade: a refused plan, no signal, no funds, below the minimum, or orders never reached."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from engine.backtest.runner import BacktestResult, build
+from engine.candles import Candles
+from engine.strategies import hyperrsi as hr
+from engine.strategies.grid_ladder import MarketRules, PlanRefused, plan_ladder
+from engine.strategies.intents import IntentKind
+
+
+def notes_json(notes: list[tuple[str, dict]]) -> list[dict[str, Any]]:
+    return [{"reason": reason, **details} for reason, details in notes]
+
+
+def no_trade_reason(result: BacktestResult, settings: Any, candles: Candles, *, rules: MarketRules | None = None,
+                    maker_fee: float, taker_fee: float, slippage: float) -> tuple[str, dict] | None:
+    """(cause, numbers) when the run closed no trade, else None. Causes:
+    plan_refused (the grid cannot be placed: `refusal` and its numbers), position_open (entered, never closed),
+    not_reached (orders rested, the price never reached them), no_signal, funds (signals, but the margin or quote
+    was not there), below_minimum and blocked_by_trend (signals the strategy itself declined), no_level_armed."""
+    if result.metrics.trades:
+        return None
+    if result.fills:
+        return "position_open", {"fills": len(result.fills)}
+    if result.strategy == "grid" and result.notes and not result.orders:
+        reason, details = result.notes[0]
+        return "plan_refused", {"refusal": reason, **details}
+    if result.orders:
+        return "not_reached", {"orders": len(result.orders)}
+    s, sim, drv, start = build(result.strategy, settings, candles, symbol=result.symbol, timeframe=result.timeframe,
+                               initial_equity=result.metrics.initial_equity, maker_fee=maker_fee,
+                               taker_fee=taker_fee, slippage=slippage, market=result.market, market_rules=rules)
+    if result.strategy == "grid":
+        return _grid_idle(s, rules or MarketRules(), drv, start)
+    return _hyperrsi_declined(s, sim, drv)
+
+
+def _grid_idle(s, rules: MarketRules, drv, start: int) -> tuple[str, dict]:
+    x = drv.x
+    if start >= len(x):
+        return "no_signal", {"candles": len(x)}
+    c = x.at(start)
+    try:
+        levels = plan_ladder(s, rules, centre=c.centre if s.mode == "adaptive" else c.close, atr=c.atr)
+    except PlanRefused as e:
+        return "plan_refused", {"refusal": e.reason, **e.details}
+    return "no_level_armed", {"price": c.close, "lowest": levels[0], "highest": levels[-1]}
+
+
+def _hyperrsi_declined(s: hr.HyperRsiSettings, sim, drv) -> tuple[str, dict]:
+    """Step every entry-signal candle from flat, as the run did (it never held a position), and count what
+    stopped each one: the strategy's own notes, or the simulated account refusing the order."""
+    causes: Counter[str] = Counter()
+    first: dict[str, dict] = {}
+    for j in drv.entry_idx.tolist():
+        c = drv.x.at(j)
+        res = hr.on_candle(s, hr.HyperRsiState(), c)
+        opens = [it for it in res.intents if it.kind == IntentKind.OPEN]
+        if opens:
+            it = opens[0]
+            if not sim.can_open(it.side, it.amount, c.close):
+                cause, details = "funds", {"margin": float(it.details.get("margin", 0.0)),
+                                           "equity": sim.initial, "amount": it.amount, "price": c.close}
+            else:
+                cause, details = "orders_refused", {"amount": it.amount, "price": c.close}
+        elif res.notes:
+            n = res.notes[0]
+            cause = "below_minimum" if n.reason == "below_minimum" else "blocked_by_trend"
+            details = {k: v for k, v in n.details.items() if isinstance(v, int | float)}
+        else:
+            continue
+        causes[cause] += 1
+        first.setdefault(cause, details)
+    if not causes:
+        return "no_signal", {"candles": len(drv.x) - drv.start}
+    cause, count = causes.most_common(1)[0]
+    return cause, {"signals": count, **first[cause]}
