@@ -16,6 +16,7 @@ from db.models import ExchangeAccount, StrategyBot
 from engine.candles import timeframe_ms
 from engine.exchange.factory import make_exchange
 from engine.exchange.protocol import Exchange, ExchangeError, ExchangeUnavailable, UnknownOutcome
+from engine.exchange.units import BaseUnits
 from engine.market.clock import Clock, RealClock, ReplayClock
 from engine.market.data import MarketData
 from engine.market.replay import ReplaySource
@@ -87,7 +88,8 @@ class Engine:
     async def _make_exchange(self, account: ExchangeAccount) -> Exchange:
         if self._factory is not None:
             made = self._factory(account)
-            return await made if asyncio.iscoroutine(made) else made
+            made = await made if asyncio.iscoroutine(made) else made
+            return made if isinstance(made, BaseUnits) else BaseUnits(made)  # the engine speaks base units only
         return make_exchange(account, self.vault, replay_source=self.replay, urls_override=self.urls_override,
                              public_sources=self.public_sources)
 
