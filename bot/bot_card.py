@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import BotCb, MenuCb
 from bot.keyboards import Keyboard
-from bot.settings_editor import fmt_number
+from bot.market_numbers import for_bot, from_symbol
 from db.enums import BotKind, BotStatus, PositionSide
 from db.models import ExchangeAccount, Position, StrategyBot, User
 
@@ -27,21 +29,23 @@ def status_text(status: BotStatus) -> str:
     return _(f"status.{status.value}")
 
 
-async def position_text(b: StrategyBot) -> str:
+async def position_text(b: StrategyBot, account: ExchangeAccount | None = None, engine: Any = None) -> str:
+    """The position to the market's tick and lot (read through the engine when given), PnL in the quote currency."""
     pos = await Position.get_or_none(bot=b)
     if pos is None or pos.side == PositionSide.FLAT or not pos.size:
-        realised = fmt_number(float(pos.realized_pnl)) if pos else "0"
-        return _("card.flat").format(realised=realised)
+        return _("card.flat").format(realised=from_symbol(b.symbol).money(pos.realized_pnl if pos else 0))
+    nums = await for_bot(account, b.symbol, engine, b.id)
     return _("card.position").format(
-        side=_(f"side.{pos.side.value}"), size=fmt_number(float(pos.size)),
-        entry=fmt_number(float(pos.average_entry or 0)), realised=fmt_number(float(pos.realized_pnl)),
+        side=_(f"side.{pos.side.value}"), size=nums.amount(pos.size), entry=nums.price(pos.average_entry),
+        realised=nums.money(pos.realized_pnl),
     )
 
 
-async def bot_card(b: StrategyBot) -> tuple[str, InlineKeyboardMarkup]:
+async def bot_card(b: StrategyBot, engine: Any = None) -> tuple[str, InlineKeyboardMarkup]:
+    """The card; with the engine, an open position is shown to its market's precision (bounded decimals without)."""
     account = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
     lines = [bot_title(b), _("card.account").format(label=account.label),
-             _("card.status").format(status=status_text(b.status)), await position_text(b)]
+             _("card.status").format(status=status_text(b.status)), await position_text(b, account, engine)]
     if b.last_error:
         lines.append(_("card.last_error").format(error=b.last_error[:300]))
     kb = Keyboard()

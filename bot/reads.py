@@ -30,7 +30,10 @@ def _template(name: str) -> str:
                 "AND NOT (\"label\" LIKE {} ESCAPE '\\') ORDER BY \"id\"")
     if name == "fills":
         return ('SELECT f."ts", f."realized_pnl", f."fee" FROM "fills" f JOIN "exchange_accounts" a '
-                'ON a."id" = f."account_id" WHERE a."user_id" = {} AND f."ts" >= {}')
+                'ON a."id" = f."account_id" WHERE a."user_id" = {} AND f."ts" >= {} AND f."ts" < {}')
+    if name == "newest_fill":
+        return ('SELECT MAX(f."ts") AS "ts" FROM "fills" f JOIN "exchange_accounts" a '
+                'ON a."id" = f."account_id" WHERE a."user_id" = {}')
     raise KeyError(name)
 
 
@@ -120,13 +123,25 @@ async def accounts_without_prefix(user: User, prefix: str) -> list[ExchangeAccou
         user_id=user.id).exclude(label__startswith=prefix).order_by("id"))
 
 
-async def fills_since(user: User, since_ms: int) -> list[tuple[int, Any, Any]]:
-    """(ts, realized_pnl, fee) of every fill on the user's accounts at or after `since_ms`."""
+async def fills_between(user: User, since_ms: int, until_ms: int) -> list[tuple[int, Any, Any]]:
+    """(ts, realized_pnl, fee) of every fill on the user's accounts with since_ms <= ts < until_ms."""
     conn = Fill._meta.db
     sql = _statement(conn, "fills")
     if sql is None:
-        return list(await Fill.filter(account__user_id=user.id, ts__gte=since_ms).values_list(
+        return list(await Fill.filter(account__user_id=user.id, ts__gte=since_ms, ts__lt=until_ms).values_list(
             "ts", "realized_pnl", "fee"))
     pnl, fee = Fill._meta.fields_map["realized_pnl"], Fill._meta.fields_map["fee"]
-    rows = await _rows(conn, sql, [user.id, since_ms])
+    rows = await _rows(conn, sql, [user.id, since_ms, until_ms])
     return [(int(r["ts"]), pnl.to_python_value(r["realized_pnl"]), fee.to_python_value(r["fee"])) for r in rows]
+
+
+async def newest_fill_ts(user: User) -> int | None:
+    """The timestamp of the user's newest fill (market time on a replay), or None without fills."""
+    conn = Fill._meta.db
+    sql = _statement(conn, "newest_fill")
+    if sql is None:
+        fill = await Fill.filter(account__user_id=user.id).order_by("-ts").first()
+        return None if fill is None else int(fill.ts)
+    rows = await _rows(conn, sql, [user.id])
+    ts = rows[0]["ts"] if rows else None
+    return None if ts is None else int(ts)

@@ -39,20 +39,20 @@ async def test_status_positions_and_refresh(telegram_factory):
     await h.api.send_command(A, "/status")
     status = await h.api.next_call("sendMessage", chat_id=A)
     assert f"#{bot.id} HYPERRSI BTC/USDT:USDT · running" in status.text
-    assert "long 0.5 @ 50,000 · unrealised 1,000 · realised 12.5" in status.text
-    assert "Total realised PnL: 12.5" in status.text
+    assert "long 0.5000 BTC @ 50,000.0 · unrealised 1,000.00 USDT · realised 12.50 USDT" in status.text
+    assert "Total realised PnL: 12.50 USDT" in status.text
     h.engine.exchanges[next(iter(h.engine.exchanges))]._last["BTC/USDT:USDT"] = Decimal("49000")
     await h.api.click(A, status, status.button_data("Refresh"))
     edited = await h.api.next_call("editMessageText", chat_id=A)
-    assert "unrealised -500" in edited.text
+    assert "unrealised -500.00 USDT" in edited.text
 
     await h.api.send_command(A, "/positions")
     positions = await h.api.next_call("sendMessage", chat_id=A)
-    assert "long 0.5 @ 50,000, unrealised -500" in positions.text
+    assert "long 0.5000 BTC @ 50,000.0, unrealised -500.00 USDT" in positions.text
 
     await h.api.send_command(A, "/balance")
     balance = await h.api.next_call("sendMessage", chat_id=A)
-    assert "paper-swap (paper, swap)" in balance.text and "USDT: 10,000" in balance.text
+    assert "paper-swap (paper, swap)" in balance.text and "USDT: 10,000.00" in balance.text
 
 
 async def test_pnl_daily_table_from_fills(telegram):
@@ -75,11 +75,56 @@ async def test_pnl_daily_table_from_fills(telegram):
     lines = table.text.splitlines()
     assert "last 3 day(s)" in lines[0]
     row = next(ln for ln in lines if ln.startswith(today.isoformat()))
-    assert row.split() == [today.isoformat(), "7.5", "0.5", "2"]
+    assert row.split() == [today.isoformat(), "7.50", "0.50", "2"]
     row = next(ln for ln in lines if ln.startswith((today - timedelta(days=1)).isoformat()))
-    assert row.split() == [(today - timedelta(days=1)).isoformat(), "7", "0.1", "1"]
-    assert lines[-1] == "Total: PnL 14.5, fees 0.6, 3 fill(s)"
+    assert row.split() == [(today - timedelta(days=1)).isoformat(), "7.00", "0.10", "1"]
+    assert lines[-1] == "Total: PnL 14.50, fees 0.60, 3 fill(s)"
     for bad in ("/pnl abc", "/pnl 0", "/pnl 1000"):
         await telegram.api.send_command(A, bad)
         reply = await telegram.api.next_call("sendMessage", chat_id=A)
         assert "Usage: /pnl [days]" in reply.text, bad
+
+
+async def test_status_positions_card_and_balance_show_the_markets_precision(telegram_factory):
+    """Issue 13 item 8: float noise from the books reached /status; the paper BTC swap has tick 0.1, lot 0.0001 BTC."""
+    h = await telegram_factory(engine=FakeEngine(prices={"BTC/USDT:USDT": 61_700.123456}))
+    user = await User.create(telegram_id=A, language="en", risk_accepted_at=datetime.now(UTC))
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper-swap",
+                                       is_paper=True, paper_balances={"USDT": "10000.123456789"})
+    bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT:USDT",
+                                   settings={}, status=BotStatus.RUNNING)
+    await Position.create(bot=bot, symbol=bot.symbol, side=PositionSide.LONG, size=Decimal("0.0007000000000000001"),
+                          average_entry=Decimal("61633.61234567"), realized_pnl=Decimal("0.24217204799999886"))
+    await h.api.send_command(A, "/status")
+    status = await h.api.next_call("sendMessage", chat_id=A)
+    assert "long 0.0007 BTC @ 61,633.6 · unrealised 0.05 USDT · realised 0.24 USDT" in status.text, status.text
+    assert "Total realised PnL: 0.24 USDT" in status.text
+    await h.api.click(A, status, status.button_data(f"#{bot.id}"))
+    card = await h.api.next_call("editMessageText", chat_id=A)
+    assert "Position: long 0.0007 BTC @ 61,633.6 · realised PnL 0.24 USDT" in card.text, card.text
+
+    await h.api.send_command(A, "/positions")
+    positions = await h.api.next_call("sendMessage", chat_id=A)
+    assert "long 0.0007 BTC @ 61,633.6, unrealised 0.05 USDT" in positions.text, positions.text
+
+    await h.api.send_command(A, "/balance")
+    balance = await h.api.next_call("sendMessage", chat_id=A)
+    assert "USDT: 10,000.12 (free 10,000.12)" in balance.text, balance.text
+
+
+async def test_pnl_counts_replayed_fills_on_the_days_they_happened(telegram):
+    """Issue 13 item 9: fills in replayed market time (2024-08) showed seven empty days and "0 fill(s)"."""
+    _, acc, bot = await _setup()
+    aug5 = int(datetime(2024, 8, 5, tzinfo=UTC).timestamp() * 1000)
+    for n, (ts, pnl, fee) in enumerate([(aug5 + 3_600_000, "0.24217204799999886", "0.0246559998136"),
+                                        (aug5 + 7_200_000, "-0.15", "0.0123"),
+                                        (aug5 + DAY + 60_000, "1.005", "0.02"),
+                                        (aug5 + DAY + 120_000, "0", "0.02")]):
+        await _fill(acc, bot, n, ts, pnl, fee)
+    await telegram.api.send_command(A, "/pnl")
+    lines = (await telegram.api.next_call("sendMessage", chat_id=A)).text.splitlines()
+    assert "UTC" in lines[0] and "2024-08-06" in lines[0], lines[0]
+    assert next(ln for ln in lines if ln.startswith("2024-08-05")).split() == ["2024-08-05", "0.09", "0.04", "2"]
+    assert next(ln for ln in lines if ln.startswith("2024-08-06")).split() == ["2024-08-06", "1.01", "0.04", "2"]
+    assert next(ln[:10] for ln in lines if ln[:4] == "2024") == "2024-07-31"  # seven days up to the newest fill
+    assert lines[-1] == "Total: PnL 1.10, fees 0.08, 4 fill(s)", lines[-1]

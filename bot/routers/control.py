@@ -66,7 +66,7 @@ async def start(query: CallbackQuery, callback_data: BotCb, db_user: User, engin
         return
     if await _run(query, "start", engine.control.start_bot(db_user.id, b.id)):
         await b.refresh_from_db()
-        await show(query, *await bot_card(b))
+        await show(query, *await bot_card(b, engine))
         await query.answer(_("control.started"))
 
 
@@ -83,7 +83,7 @@ async def pause_resume(query: CallbackQuery, callback_data: BotCb, db_user: User
     fn = engine.control.pause_bot if callback_data.action == "pause" else engine.control.resume_bot
     if await _run(query, callback_data.action, fn(db_user.id, b.id)):
         await b.refresh_from_db()
-        await show(query, *await bot_card(b))
+        await show(query, *await bot_card(b, engine))
         await query.answer(_(f"control.{callback_data.action}d"))
 
 
@@ -113,7 +113,7 @@ async def stop(query: CallbackQuery, callback_data: StopCb, db_user: User, engin
         return
     if await _run(query, "stop", engine.control.stop_bot(db_user.id, b.id, close_position=callback_data.close)):
         await b.refresh_from_db()
-        await show(query, *await bot_card(b))
+        await show(query, *await bot_card(b, engine))
         await query.answer(_("control.stopped"))
 
 

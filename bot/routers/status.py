@@ -5,26 +5,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot import numbers
 from bot.bot_card import bot_title, status_text
 from bot.callbacks import BotCb, MenuCb, StatusCb
 from bot.filters import accepted
 from bot.keyboards import Keyboard
+from bot.market_numbers import for_bot, from_symbol
 from bot.markets import last_price, open_exchange
-from bot.reads import fills_since, positions_of, shown_bots
+from bot.reads import fills_between, newest_fill_ts, positions_of, shown_bots
 from bot.routers.accounts import live_accounts
-from bot.settings_editor import fmt_number
 from bot.views import show
 from db.enums import PositionSide
 from db.models import ExchangeAccount, Position, User
+from engine.exchange.units import base_market
 
 log = logging.getLogger(__name__)
 router = Router(name="status")
@@ -33,6 +36,8 @@ router.callback_query.filter(accepted)
 
 MAX_DAYS = 90
 PRICE_TIMEOUT = 5.0
+# balances shown as money (2 decimals); any other currency is a coin, shown to its market's lot
+MONEY_CURRENCIES = frozenset({"USDT", "USDC", "USD", "BUSD", "FDUSD", "TUSD", "DAI", "KRW", "EUR"})
 
 
 async def _mark(account: ExchangeAccount, symbol: str, engine: Any) -> float | None:
@@ -58,31 +63,34 @@ async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarku
     lines = [_("status.title")]
     kb = Keyboard()
     total_r = Decimal(0)
+    quotes: set[str | None] = set()
     for b in bots:
         pos = positions.get(b.id)
         lines.append("")
         lines.append(f"{bot_title(b)} · {status_text(b.status)}")
+        nums = from_symbol(b.symbol)
+        quotes.add(nums.quote)
         if pos is not None:
             total_r += pos.realized_pnl
         if pos is None or pos.side == PositionSide.FLAT or not pos.size:
-            lines.append(_("status.flat").format(realised=fmt_number(float(pos.realized_pnl) if pos else 0)))
+            lines.append(_("status.flat").format(realised=nums.money(pos.realized_pnl if pos else 0)))
         else:
             if b.account_id not in accounts:  # type: ignore[attr-defined]
                 accounts[b.account_id] = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
-            mark = await _mark(accounts[b.account_id], b.symbol, engine)  # type: ignore[attr-defined]
-            upnl = _upnl(pos, mark)
+            account = accounts[b.account_id]  # type: ignore[attr-defined]
+            nums = await for_bot(account, b.symbol, engine, b.id)
+            upnl = _upnl(pos, await _mark(account, b.symbol, engine))
             lines.append(_("status.position").format(
-                side=_(f"side.{pos.side.value}"), size=fmt_number(float(pos.size)),
-                entry=fmt_number(float(pos.average_entry or 0)),
-                upnl="?" if upnl is None else fmt_number(round(upnl, 4)),
-                realised=fmt_number(float(pos.realized_pnl)),
+                side=_(f"side.{pos.side.value}"), size=nums.amount(pos.size), entry=nums.price(pos.average_entry),
+                upnl="?" if upnl is None else nums.money(upnl), realised=nums.money(pos.realized_pnl),
             ))
         kb.button(text=bot_title(b), callback_data=BotCb(action="card", bot_id=b.id))
     if not bots:
         lines.append(_("status.no_bots"))
     else:
         lines.append("")
-        lines.append(_("status.total_realised").format(amount=fmt_number(float(total_r))))
+        one_quote = next(iter(quotes)) if len(quotes) == 1 else None  # never add up two currencies under one name
+        lines.append(_("status.total_realised").format(amount=numbers.money(total_r, one_quote)))
     lines.append(_("status.updated").format(time=datetime.now(UTC).strftime("%H:%M:%S UTC")))
     kb.button(text=_("status.refresh"), callback_data=StatusCb(view="status"))
     kb.button(text=_("menu.back"), callback_data=MenuCb(item="main"))
@@ -118,10 +126,11 @@ async def cmd_positions(message: Message, db_user: User, engine: Any) -> None:
     lines = [_("positions.title")]
     for p in rows:
         account = await ExchangeAccount.get(id=p.bot.account_id)
+        nums = await for_bot(account, p.symbol, engine, p.bot.id)
         upnl = _upnl(p, await _mark(account, p.symbol, engine))
         lines.append(_("positions.line").format(
-            title=bot_title(p.bot), side=_(f"side.{p.side.value}"), size=fmt_number(float(p.size)),
-            entry=fmt_number(float(p.average_entry or 0)), upnl="?" if upnl is None else fmt_number(round(upnl, 4)),
+            title=bot_title(p.bot), side=_(f"side.{p.side.value}"), size=nums.amount(p.size),
+            entry=nums.price(p.average_entry), upnl="?" if upnl is None else nums.money(upnl),
         ))
     await message.answer("\n".join(lines))
 
@@ -144,12 +153,37 @@ async def cmd_balance(message: Message, db_user: User, engine: Any) -> None:
             lines.append(_("balance.unavailable"))
             continue
         shown = [b for b in balances.values() if b.total]
+        lots = await _coin_lots(ex, {b.currency for b in shown} - MONEY_CURRENCIES)
         for b in shown:
-            lines.append(_("balance.line").format(currency=b.currency, total=fmt_number(float(b.total)),
-                                                  free=fmt_number(float(b.free))))
+            lines.append(_("balance.line").format(currency=b.currency, total=_balance(b.total, b.currency, lots),
+                                                  free=_balance(b.free, b.currency, lots)))
         if not shown:
             lines.append(_("balance.empty"))
     await message.answer("\n".join(lines))
+
+
+async def _coin_lots(ex: Any, coins: set[str]) -> dict[str, Decimal]:
+    """The finest lot (base units) of the account's markets in each coin, from the markets the exchange has loaded."""
+    if not coins:
+        return {}
+    try:
+        markets = await asyncio.wait_for(ex.load_markets(), PRICE_TIMEOUT)
+    except Exception as e:
+        log.info("no markets for coin balances: %s", type(e).__name__)
+        return {}
+    lots: dict[str, Decimal] = {}
+    for m in markets.values():
+        step = base_market(m).amount_step
+        if m.base in coins and step > 0 and (m.base not in lots or step < lots[m.base]):
+            lots[m.base] = step
+    return lots
+
+
+def _balance(value: Decimal, currency: str, lots: dict[str, Decimal]) -> str:
+    """Money to 2 decimals; a coin to its finest lot (bounded to 8 decimals when no market says)."""
+    if currency in MONEY_CURRENCIES:
+        return numbers.money(value)
+    return numbers.amount(value, lots.get(currency))
 
 
 @router.message(Command("pnl"))
@@ -162,25 +196,51 @@ async def cmd_pnl(message: Message, command: CommandObject, db_user: User) -> No
     await message.answer(await pnl_table(db_user, days))
 
 
+def _zone(user: User) -> tuple[tzinfo, str]:
+    """The user's view of the day: their time zone when they have one, else UTC."""
+    name = getattr(user, "timezone", None)
+    if name:
+        try:
+            return ZoneInfo(name), name
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return UTC, "UTC"
+
+
+def _day_start_ms(d: date, tz: tzinfo) -> int:
+    return int(datetime(d.year, d.month, d.day, tzinfo=tz).timestamp() * 1000)
+
+
 async def pnl_table(user: User, days: int) -> str:
-    today = datetime.now(UTC).date()
-    first = today - timedelta(days=days - 1)
-    since_ms = int(datetime(first.year, first.month, first.day, tzinfo=UTC).timestamp() * 1000)
-    rows = await fills_since(user, since_ms)
+    """Realised PnL and fees per day of the fills' own timestamps (market time on a replay), in the user's days.
+
+    The window is the last `days` days up to today; when it holds no fill but older fills exist (a replay of
+    past candles, or a quiet spell), it is the `days` days up to the newest fill's day instead, and says so."""
+    tz, tz_name = _zone(user)
+    last = datetime.now(tz).date()
+    shifted = False
+    newest = await newest_fill_ts(user)
+    if newest is not None:
+        newest_day = datetime.fromtimestamp(newest / 1000, tz).date()
+        if newest_day < last - timedelta(days=days - 1):
+            last, shifted = newest_day, True
+    first = last - timedelta(days=days - 1)
+    rows = await fills_between(user, _day_start_ms(first, tz), _day_start_ms(last + timedelta(days=1), tz))
     per_day: dict = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
     for ts, pnl, fee in rows:
-        d = datetime.fromtimestamp(ts / 1000, UTC).date()
+        d = datetime.fromtimestamp(ts / 1000, tz).date()
         per_day[d][0] += pnl
         per_day[d][1] += fee
         per_day[d][2] += 1
-    lines = [_("pnl.title").format(days=days), _("pnl.header")]
+    lines = [_("pnl.title_range").format(days=days, first=first.isoformat(), last=last.isoformat(), tz=tz_name)]
+    if shifted:
+        lines.append(_("pnl.shifted").format(days=days))
+    lines.append(_("pnl.header"))
     total = [Decimal(0), Decimal(0), 0]
     for i in range(days):
         d = first + timedelta(days=i)
         pnl, fee, n = per_day.get(d, (Decimal(0), Decimal(0), 0))
         total = [total[0] + pnl, total[1] + fee, total[2] + n]
-        lines.append(f"{d.isoformat()}  {fmt_number(round(float(pnl), 2)):>10}  {fmt_number(round(float(fee), 2)):>8}"
-                     f"  {n:>4}")
-    lines.append(_("pnl.total").format(pnl=fmt_number(round(float(total[0]), 2)),
-                                       fees=fmt_number(round(float(total[1]), 2)), n=total[2]))
+        lines.append(f"{d.isoformat()}  {numbers.money(pnl):>10}  {numbers.money(fee):>8}  {n:>4}")
+    lines.append(_("pnl.total").format(pnl=numbers.money(total[0]), fees=numbers.money(total[1]), n=total[2]))
     return "\n".join(lines)

@@ -459,11 +459,12 @@ async def cmd_bots(message: Message, db_user: User) -> None:
 
 
 @router.callback_query(BotCb.filter(F.action == "card"))
-async def open_card(query: CallbackQuery, callback_data: BotCb, state: FSMContext, db_user: User) -> None:
+async def open_card(query: CallbackQuery, callback_data: BotCb, state: FSMContext, db_user: User,
+                    engine: Any) -> None:
     b = await own_bot(db_user, callback_data.bot_id)
     if b is None:
         await query.answer(_("common.not_found"), show_alert=True)
         return
     await state.clear()
-    await show(query, *await bot_card(b))
+    await show(query, *await bot_card(b, engine))
     await query.answer()
