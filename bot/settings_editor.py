@@ -8,6 +8,7 @@ from typing import Any
 from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel, ValidationError
 
+from bot import numbers
 from db.enums import BotKind
 from engine.strategies import grid_settings, hyperrsi_settings
 from engine.strategies.fields import SettingSpec, describe
@@ -36,11 +37,10 @@ class BadValue(ValueError):
 
 
 def fmt_number(v: float) -> str:
+    """A setting's value as typed, to at most 8 decimals (prices, amounts and money shown elsewhere: bot/numbers.py)."""
     if isinstance(v, bool):
         return str(v)
-    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) < 1e15):
-        return f"{int(v):,}"
-    return f"{v:,.8f}".rstrip("0").rstrip(".")
+    return numbers.plain(v)
 
 
 def spec_at(kind: BotKind, idx: int) -> SettingSpec | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -15,6 +15,7 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot import numbers
 from bot.callbacks import AccCb, MenuCb
 from bot.engine_api import NotYours
 from bot.filters import accepted, not_command
@@ -33,6 +34,12 @@ router.callback_query.filter(accepted)
 
 DELETED_PREFIX = "deleted#"
 PAPER_MAX = Decimal("1000000000")
+CENT = Decimal("0.01")
+
+
+def _typed_money(v: Any) -> str:
+    """A balance the user typed, as typed but to at most 2 decimals ("100000", "1234.5")."""
+    return numbers.fixed(v, 2, trim=True, group=False)
 LIVE = (BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.ERROR, BotStatus.STOPPING)  # stopped first on deletion
 
 
@@ -52,7 +59,7 @@ async def live_accounts(user: User) -> list[ExchangeAccount]:
 
 def describe_account(a: ExchangeAccount) -> str:
     if a.is_paper:
-        bal = ", ".join(f"{Decimal(v).normalize():f} {k}" for k, v in (a.paper_balances or {}).items())
+        bal = ", ".join(f"{_typed_money(v)} {k}" for k, v in (a.paper_balances or {}).items())
         return _("accounts.line_paper").format(label=a.label, market=a.market_type, balance=bal)
     return _("accounts.line").format(label=a.label, exchange=a.exchange, market=a.market_type, hint=a.key_hint)
 
@@ -271,6 +278,8 @@ async def _create_paper(message: Any, state: FSMContext, user: User, raw: str) -
         amount = Decimal(raw)
     except InvalidOperation:
         amount = None
+    if amount is not None and amount.is_finite():
+        amount = amount.quantize(CENT, rounding=ROUND_DOWN)  # a balance is money: kept and shown to the cent
     if amount is None or not amount.is_finite() or not 0 < amount <= PAPER_MAX:
         await message.answer(_("accounts.paper_bad_balance").format(max=f"{PAPER_MAX:,}"))
         return
@@ -282,7 +291,7 @@ async def _create_paper(message: Any, state: FSMContext, user: User, raw: str) -
     await AuditLog.create(user=user, actor_telegram_id=user.telegram_id, action="account_add",
                           object_type="account", object_id=str(acc.id), details={"exchange": PAPER})
     await state.clear()
-    await message.answer(_("accounts.paper_added").format(label=label, balance=f"{amount.normalize():f}"),
+    await message.answer(_("accounts.paper_added").format(label=label, balance=_typed_money(amount)),
                          reply_markup=back_markup())
 
 

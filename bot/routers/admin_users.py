@@ -12,6 +12,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
+from bot import numbers
 from bot.notifier_split import split_message
 from db.enums import BotStatus
 from db.models import AuditLog, ExchangeAccount, Fill, Order, StrategyBot, User
@@ -40,7 +41,7 @@ async def volume_since(start: datetime) -> dict[str, Decimal]:
 
 
 def _amount(d: Decimal) -> str:
-    return f"{d.quantize(Decimal('0.01')):,}"
+    return numbers.money(d)
 
 
 @router.message(Command("stats"))

@@ -1,0 +1,35 @@
+"""Numbers the chat shows outside notifications and /status: typed paper balances and settings, bounded in decimals."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from bot.settings_editor import fmt_number
+from db.models import ExchangeAccount
+
+U = 1301
+
+
+async def test_a_typed_paper_balance_is_kept_and_shown_to_the_cent(telegram):
+    api = telegram.api
+    await telegram.accept_user(U)
+    await api.send_command(U, "/accounts")
+    accounts = await api.next_call("sendMessage", chat_id=U)
+    await api.click(U, accounts, accounts.button_data("Paper account"))
+    market = await api.next_call("editMessageText", chat_id=U)
+    await api.click(U, market, market.button_data("Perpetual swap"))
+    await api.next_call("editMessageText", chat_id=U)
+    await api.send_message(U, "1,234.56789")
+    added = await api.next_call("sendMessage", chat_id=U)
+    assert "1234.56 USDT" in added.text, added.text
+    acc = await ExchangeAccount.get(user__telegram_id=U)
+    assert Decimal(acc.paper_balances["USDT"]) == Decimal("1234.56")
+    await api.send_command(U, "/accounts")
+    listing = await api.next_call("sendMessage", chat_id=U)
+    assert "balance 1234.56 USDT" in listing.text, listing.text
+
+
+def test_settings_values_are_bounded_in_decimals():
+    assert fmt_number(0.1 + 0.2) == "0.3"
+    assert fmt_number(1e-12) == "0"
+    assert fmt_number(1_000_000) == "1,000,000" and fmt_number(2.5) == "2.5" and fmt_number(True) == "True"
