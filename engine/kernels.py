@@ -257,19 +257,45 @@ def adx_state(h, lo, c, period, threshold):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def persist(cyc, bb):
-    """Pine `var` trend: +2 on a bull cycle with BB +2, back to 0 when the cycle ends; -2 mirror; else hold."""
+def t3(x, alpha, c1, c2, c3, c4):
+    """T3: c1 e6 + c2 e5 + c3 e4 + c4 e3 of six chained EMAs (smoothing factor alpha), each seeded with its
+    input's first value, as the seed's live code (TA-Lib's T3 seeds with means and is NaN for 6 (length-1) bars)."""
+    n = len(x)
+    out = np.empty(n)
+    if n == 0:
+        return out
+    e1 = e2 = e3 = e4 = e5 = e6 = x[0]
+    a, b = alpha, 1 - alpha
+    out[0] = c1 * e6 + c2 * e5 + c3 * e4 + c4 * e3
+    for i in range(1, n):
+        e1 = a * x[i] + b * e1
+        e2 = a * e1 + b * e2
+        e3 = a * e2 + b * e3
+        e4 = a * e3 + b * e4
+        e5 = a * e4 + b * e5
+        e6 = a * e5 + b * e6
+        out[i] = c1 * e6 + c2 * e5 + c3 * e4 + c4 * e3
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def persist(cyc, bb, longer):
+    """HYPERRSI's latched trend state (seed §2.1), per bar, first rule that fires: a bull cycle with BB +2 (or
+    `longer`) -> +2; else +2 without a bull cycle -> 0; else a bear cycle with BB -2 (or `longer`) -> -2; else -2
+    without a bear cycle -> 0; else the state holds. So +2 falls to 0 for a bar before it can turn -2."""
     n = len(cyc)
     out = np.zeros(n, dtype=np.int8)
     state = 0
     for i in range(n):
         bull, bear = cyc[i] == 1, cyc[i] == -1
-        if (state == 2 and not bull) or (state == -2 and not bear):
-            state = 0
-        if state == 0 and bull and bb[i] == 2:
+        if bull and (longer or bb[i] == 2):
             state = 2
-        elif state == 0 and bear and bb[i] == -2:
+        elif state == 2 and not bull:
+            state = 0
+        elif bear and (longer or bb[i] == -2):
             state = -2
+        elif state == -2 and not bear:
+            state = 0
         out[i] = state
     return out
 
@@ -327,10 +353,11 @@ def warm_up() -> None:
     vidya(x, 20, 9)
     rational_quadratic(x, np.ones(7))
     bbands(x, 20, 2.0)
-    bb_state(x, 15, 1.5, 100, 60, 20, 10, 50)
+    bb_state(x, 15, 1.5, 100, 60, 20, 10, 50, 30)
+    t3(x, 2 / 6, -0.343, 2.499, -6.069, 4.913)
     dmi(h, lo, x, 14)
     adx_state(h, lo, x, 28, 20.0)
-    persist(np.zeros(300, dtype=np.int8), np.zeros(300, dtype=np.int8))
+    persist(np.zeros(300, dtype=np.int8), np.zeros(300, dtype=np.int8), False)
     map_closed(ts, 60_000, ts[::15], 900_000, np.zeros(20, dtype=np.int8), np.int8(0))
     map_closed(ts, 60_000, ts[::15], 900_000, np.zeros(20), np.nan)
     resample(ts, x, h, lo, x, x, 900_000)

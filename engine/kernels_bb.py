@@ -159,13 +159,27 @@ def _band_ratio(x, window, sd, p, k):
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _settle(x, ratio, fall, rise):
+    """Steps 3 to 5 of the rules from state byte x (8 * index in (0, -1, 2, -2)): +2 with BBR < 0.2 -> -2,
+    -2 with BBR > 0.8 -> +2, then ±2 with BBW falling three bars -> 0, -1 with BBW rising above pl_avg -> 0."""
+    if x == 16:
+        return 0 if fall else (24 if ratio < 0.2 else 16)
+    if x == 24:
+        return 0 if fall else (16 if ratio > 0.8 else 24)
+    if x == 8:
+        return 0 if rise else 8
+    return 0
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _transitions(cross, low, ratio, fall, rise):
     """A bar's next state from each state, as bytes 8 * index in (0, -1, 2, -2), the byte of state index j at
-    bit 8 * j: the rules' first match, without a branch."""
-    every = np.uint32((16 if ratio > 0.5 else 24) if cross else 8) * np.uint32(0x01010101)
-    from_m1 = np.uint32(0 if rise else 8)
-    from_up = np.uint32(24 if ratio < 0.2 else (0 if fall else 16))
-    from_dn = np.uint32(16 if ratio > 0.8 else (0 if fall else 24))
+    bit 8 * j: the five steps applied in order, without a branch on the state."""
+    first = 8 if low else ((16 if ratio > 0.5 else 24) if cross else 0)  # steps 1 and 2, when either fires
+    every = np.uint32(_settle(first, ratio, fall, rise)) * np.uint32(0x01010101)
+    from_m1 = np.uint32(_settle(8, ratio, fall, rise))
+    from_up = np.uint32(_settle(16, ratio, fall, rise))
+    from_dn = np.uint32(_settle(24, ratio, fall, rise))
     own = (from_m1 << np.uint32(8)) | (from_up << np.uint32(16)) | (from_dn << np.uint32(24))
     return every if cross | low else own
 
@@ -233,26 +247,38 @@ def _sparse_extremes(wb, hi, lo, end, kl, kr):
         _pair_extremes(hi[k - 1], lo[k - 1], hi[k], lo[k], h, end - 2 * h + 1)
 
 
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _fallback(w, cap, high):
+    """A pivot mean before the first pivot: max(w, cap) for highs, min(w, cap) for lows; NaN for a NaN w."""
+    if math.isnan(w):
+        return np.nan
+    if high:
+        return w if w > cap else cap
+    return w if w < cap else cap
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
-def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
+def bb_state(c, length, mult, ma_length, long_length, left, right, keep, long_left):
     """The seed's BB_State in one streaming pass over blocks of bars (no full-length temporaries); see
     `engine.trend.bb_state` for the rules. Per block: the band sums (serial), the bandwidths (vectorised),
     the SMA of the bandwidth (serial), the pivots (vectorised window extremes, or bar-by-bar tests of the local
-    extremes near a NaN), each bar's next state from every state (vectorised), then the state chain (serial)."""
-    if left < 1 or right < 1:  # the pivot windows and the look-ahead buffer assume a bar on each side
+    extremes near a NaN), the pivot means and the long band's squeeze latch (serial), each bar's next state
+    from every state (vectorised), then the state chain (serial)."""
+    if left < 1 or right < 1 or long_left < 1:  # the pivot windows and the look-ahead buffer need a bar each side
         raise ValueError("bb_state pivots need at least one bar on each side")
     n = len(c)
     out = np.zeros(n, dtype=np.int8)
     block = 2048
-    lead = left + right + 2  # bars of the previous block that this block's pivots and rules look back on
+    lead = max(left, long_left) + right + 2  # bars of the previous block that this block's pivots look back on
     size = 1
     while size < ma_length + 1:
         size *= 2
     mask = size - 1
     w0_ring = np.zeros(size)  # the bandwidth with NaN as 0, for TA-Lib's SMA of it
     wb, mb = np.full(lead + block, np.nan), np.full(lead + block, np.nan)  # bandwidth and its moving sum
+    w2b = np.full(lead + block, np.nan)  # the long band's width
     win1, s11b, s21b, sdb = np.empty(block), np.empty(block), np.empty(block), np.empty(block)
-    win2, s12b, s22b = np.empty(block), np.empty(block), np.empty(block)
+    win2, s12b, s22b, sd2b = np.empty(block), np.empty(block), np.empty(block), np.empty(block)
     lnb = np.empty(block, dtype=np.int64)  # the last bar with a NaN bandwidth, as of each bar
     kl = kr = 0  # the sparse-table rows whose two lookups cover the left and the right window
     while 2 << kl <= left:
@@ -266,24 +292,25 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
     flags = np.empty(block, dtype=np.uint8)
     buzzb = np.full(block + 1, np.nan)  # buzzb[r + 1] is bar r's buzz, buzzb[0] the previous bar's
     alb, llb = np.empty(block), np.empty(block)
+    sqb = np.empty(block, dtype=np.bool_)  # the long band's squeeze latch per bar
     code = np.empty(block, dtype=np.uint32)
-    hist_h, hist_l = np.empty(keep), np.empty(keep)
-    nh = nl = 0
-    avg_high = avg_low = low_line = np.nan
+    hist_h, hist_l, hist_2 = np.empty(keep), np.empty(keep), np.empty(keep)
+    nh = nl = n2 = 0
+    avg_high = avg_low = avg_2 = np.nan
+    squeezed = True  # the latch starts true
     sums = np.zeros(10)  # the two bands' running sums, see _block_sums
     total_ma = 0.0
     s = 0  # the state as 8 * its index in (0, -1, 2, -2)
     last_nan = -1
-    pf2, fma = float(long_length), float(ma_length)
-    inv2 = 1.0 / pf2
-    long_limit = (20.0 * mult * pf2) ** 2  # the long band's width < 1, squared: var * limit < window^2
+    fma = float(ma_length)
     for b0 in range(0, n, block):
         m = min(n, b0 + block) - b0
         for j in range(lead):
-            wb[j], mb[j] = wb[block + j], mb[block + j]
+            wb[j], mb[j], w2b[j] = wb[block + j], mb[block + j], w2b[block + j]
         buzzb[0] = buzzb[block]
         _block_sums(c, b0, m, length, long_length, sums, win1, s11b, s21b, win2, s12b, s22b)
         _widths(win1, s11b, s21b, sdb, wb[lead:], m, 1.0 / float(length), 20.0 * mult * float(length))
+        _widths(win2, s12b, s22b, sd2b, w2b[lead:], m, 1.0 / float(long_length), 20.0 * mult * float(long_length))
         for r in range(m):
             i, k = b0 + r, lead + r
             w = wb[k]
@@ -293,8 +320,8 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
             lnb[r] = last_nan
             w0_ring[i & mask] = w0
             total_ma += w0
-            if i >= ma_length - 1:
-                mb[k] = total_ma
+            if i >= ma_length - 1:  # SMA(bbw): only over ma_length defined bandwidths
+                mb[k] = total_ma if last_nan <= i - ma_length else np.nan
                 total_ma -= w0_ring[(i - ma_length + 1) & mask]
             else:
                 mb[k] = np.nan
@@ -303,7 +330,7 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
         first = left + right - b0  # bars before it confirm no pivot
         # no NaN bandwidth in reach: the pivots are exact window extremes; else the local extremes are
         # candidates for the bar-by-bar tests
-        exact = left > 0 and right > 0 and last_nan < b0 - lead + 2
+        exact = last_nan < b0 - lead + 2
         if exact:
             _sparse_extremes(wb, hi, lo, lead + m, kl, kr)
             hl0, hl1 = hl[base - left :], hl[base - (1 << kl) :]
@@ -321,41 +348,39 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep):
                 peak = ~(prev[r] >= v) & ~(nxt[r] > v) & (v > ma)
                 dip = ~(prev[r] <= v) & ~(nxt[r] < v) & (v < ma)
                 flags[r] = (r >= first) * (peak + 2 * dip)
+        # the long band's pivot lows below 1: local minima are the candidates (NaN neighbours never refuse)
+        val2, prev2, nxt2 = w2b[base:], w2b[base - 1 :], w2b[base + 1 :]
+        first2 = long_left + right - b0
+        for r in range(m):
+            v = val2[r]
+            flags[r] |= ((r >= first2) & (v < 1.0) & ~(prev2[r] <= v) & ~(nxt2[r] < v)) * np.uint8(4)
         for r in range(m):
             f = flags[r]
+            k = lead + r
             if f:  # rare: a pivot (or, near a NaN, a candidate)
                 q = base + r
                 clean = b0 + r - right - left > lnb[r]
                 if f & 1 and _is_pivot(wb, q, left, right, True, exact, clean):
                     avg_high, nh = _remember(hist_h, nh, wb[q])
-                if f >> 1 and _is_pivot(wb, q, left, right, False, exact, clean):
+                if f & 2 and _is_pivot(wb, q, left, right, False, exact, clean):
                     avg_low, nl = _remember(hist_l, nl, wb[q])
-                    low_line = avg_low / 0.7
-            buzzb[r + 1] = 0.7 * avg_high
-            alb[r], llb[r] = avg_low, low_line
-        w0s, w1s, w2s, cs, buzz1 = wb[lead:], wb[lead - 1 :], wb[lead - 2 :], c[b0:], buzzb[1:]
-        long_from = long_length - 1 - b0
-        slow = 0
+                if f & 4 and _pivot(w2b, q, long_left, right, False):
+                    avg_2, n2 = _remember(hist_2, n2, w2b[q])
+            w, w2 = wb[k], w2b[k]
+            buzzb[r + 1] = 0.7 * (avg_high if nh else _fallback(w, 5.0, True))
+            alb[r] = avg_low if nl else _fallback(w, 5.0, False)
+            llb[r] = alb[r] / 0.7
+            squeeze2 = (avg_2 if n2 else _fallback(w2, 5.0, False)) / 0.7
+            squeezed = False if w2 > squeeze2 else (True if w2 < squeeze2 else squeezed)
+            sqb[r] = squeezed
+        w0s, w1s, w2s, w3s, cs, buzz1 = wb[lead:], wb[lead - 1 :], wb[lead - 2 :], wb[lead - 3 :], c[b0:], buzzb[1:]
         for r in range(m):
-            w, w1, w2 = w0s[r], w1s[r], w2s[r]
+            w, w1, w2, w3 = w0s[r], w1s[r], w2s[r], w3s[r]
             cross = (w > buzz1[r]) & (w1 <= buzzb[r])
-            lw = win2[r]
-            var2 = (s22b[r] - s12b[r] * s12b[r] * inv2) * inv2
-            narrow = ~(var2 >= _ZERO) | (var2 * long_limit < lw * lw)  # for a window sum > 0, else below
-            slow += (r >= long_from) & ~(lw > 0)
-            low = (w < llb[r]) & (r >= long_from) & narrow
+            low = (w < llb[r]) & sqb[r]
             ratio = _band_ratio(cs[r], win1[r], sdb[r], length, mult)
-            code[r] = _transitions(cross, low, ratio, (w < w1) & (w1 < w2), (w > alb[r]) & (w > w1))
-        if slow:  # a window sum <= 0 (not a price series): the squeeze flag takes the long band's width itself
-            for r in range(max(long_from, 0), m):
-                lw = win2[r]
-                if not lw > 0:
-                    w, w1, w2 = w0s[r], w1s[r], w2s[r]
-                    mid2, dev2 = _band(lw, s12b[r], s22b[r], long_length, mult)
-                    low = (w < llb[r]) & (((mid2 + dev2) - (mid2 - dev2)) * 10 / mid2 < 1)
-                    cross = (w > buzz1[r]) & (w1 <= buzzb[r])
-                    ratio = _band_ratio(cs[r], win1[r], sdb[r], length, mult)
-                    code[r] = _transitions(cross, low, ratio, (w < w1) & (w1 < w2), (w > alb[r]) & (w > w1))
+            fall = (w < w1) & (w1 < w2) & (w2 < w3)
+            code[r] = _transitions(cross, low, ratio, fall, (w > alb[r]) & (w > w1))
         ob = out[b0:]
         for r in range(m):
             s = (code[r] >> s) & 255

@@ -1,4 +1,4 @@
-"""Smoothers the seed strategies need and TA-Lib lacks (JMA, ER-adaptive MAMA/FAMA, VIDYA, RQ kernel), vectorised."""
+"""Smoothers the seed strategies need and TA-Lib lacks (JMA, ER-adaptive MAMA/FAMA, VIDYA, seeded T3, RQ kernel)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,17 @@ def jma(x, length: int = 5, phase: float = 50, power: float = 2) -> np.ndarray:
 def t3(x, length: int = 5, a: float = 0.7) -> np.ndarray:
     """Tillson T3 (six chained EMAs, coefficients summing to 1) through TA-Lib: NaN for 6(length-1) bars."""
     return talib.T3(_arr(x), timeperiod=length, vfactor=a)
+
+
+def t3_seeded(x, length: int = 5, a: float = 0.7) -> np.ndarray:
+    """T3 as the seed's live code computes it: six chained EMAs (alpha 2/(length+1)) each seeded with its input's
+    first value, c1 e6 + c2 e5 + c3 e4 + c4 e3 with Tillson's coefficients; defined from bar 0."""
+    x = _arr(x)
+    if length < 1:
+        raise ValueError("length must be >= 1")
+    c1, c2 = -(a**3), 3 * a**2 + 3 * a**3
+    c3, c4 = -6 * a**2 - 3 * a - 3 * a**3, 1 + 3 * a + a**3 + 3 * a**2
+    return kernels.t3(x, 2.0 / (length + 1), c1, c2, c3, c4)
 
 
 def vidya(x, length: int, cmo_window: int = 9) -> np.ndarray:

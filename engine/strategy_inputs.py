@@ -19,16 +19,18 @@ from engine.smoothing import er_adaptive
 from engine.strategies.grid import GridCandle, GridSettings
 from engine.strategies.grid_ladder import MarketRules
 from engine.strategies.hyperrsi import CandleInputs, HyperRsiSettings
-from engine.trend import MIN_HISTORY, adx_state, higher_timeframe, map_completed, trend_state
+from engine.trend import MIN_HISTORY, adx_state, bb_timeframe, cycle_timeframe, map_completed, trend_state
 
 HYPERRSI_ATR = 14  # the seed's ATR length for ATR-based TP/SL/pyramiding
 GRID_ADX_TIMEFRAME = "4h"  # the seed reads the ADX state on 4h candles
 GRID_ADX_LEN = 28
 # The trend filter and the ADX state are state machines that hold their state between events, so they forget
 # where the history started only slowly. Measured on the shared BTC data (last row of a window vs the whole
-# history, 100 random bars): trend filter 8 / 6 / 1 mismatches with 300 / 600 / 900 higher-timeframe bars;
-# ADX state 10 / 0 with 220 / 440 four-hour bars.
+# history, random bars): the MA cycle settles within 900 bars of its timeframe; BB_State, whose pivot means
+# average the last 50 pivots, differs on 51 / 14 / 2 / 0 of 300 bars with 900 / 1,800 / 3,000 / 4,500 bars of
+# its timeframe (the trend filter on 17 / 3 / 0 / 0); ADX state 10 / 0 with 220 / 440 four-hour bars.
 TREND_HTF_BARS = 900
+TREND_BB_BARS = 3000
 GRID_ADX_BARS = 440
 WILDER_SETTLE = 12  # periods after which a Wilder/EMA recursion has forgotten its seed (e^-12 ≈ 6e-6)
 
@@ -161,7 +163,9 @@ def warmup(settings: HyperRsiSettings | GridSettings, timeframe: str | None = No
     if isinstance(settings, HyperRsiSettings):
         rsi = WILDER_SETTLE * settings.rsi_period + 1
         atr = WILDER_SETTLE * HYPERRSI_ATR + 1
-        trend = max(MIN_HISTORY, _ratio(tf, higher_timeframe(tf)) * TREND_HTF_BARS)
+        cycle = _ratio(tf, cycle_timeframe(tf)) * TREND_HTF_BARS
+        bb = _ratio(tf, bb_timeframe(tf)) * TREND_BB_BARS
+        trend = max(MIN_HISTORY, cycle, bb)
         return max(rsi, atr, trend)
     fama = WILDER_SETTLE * settings.fama_length + 5 * WILDER_SETTLE
     need = max(fama, settings.atr_length)

@@ -107,10 +107,13 @@ def test_adx_gate_off_gives_zero_state(btc_15m):
 
 
 def test_warmup_lengths():
-    assert warmup(HyperRsiSettings(timeframe="1m")) == 15 * 900  # 900 closed 15m candles for the trend filter
-    assert warmup(HyperRsiSettings(timeframe="15m")) == 2 * 900
-    assert warmup(HyperRsiSettings(timeframe="4h", rsi_period=100)) == 2 * 900  # the filter reads 8h candles
-    assert warmup(HyperRsiSettings(timeframe="1d", rsi_period=100)) == 12 * 100 + 1  # here the RSI needs more
+    # the trend filter: 900 closed candles of its cycle timeframe, 3,000 of its BB_State timeframe
+    assert warmup(HyperRsiSettings(timeframe="1m")) == 5 * 3000  # BB_State on 5m (the cycle: 15 * 900)
+    assert warmup(HyperRsiSettings(timeframe="5m")) == 3 * 3000  # BB_State on 15m (the cycle: 6 * 900)
+    assert warmup(HyperRsiSettings(timeframe="15m")) == 3000  # BB_State on 15m itself (the cycle: 2 * 900)
+    assert warmup(HyperRsiSettings(timeframe="30m")) == 2 * 3000  # BB_State on 1h
+    assert warmup(HyperRsiSettings(timeframe="4h", rsi_period=100)) == 3000  # BB_State on 4h itself, cycle 8h
+    assert warmup(HyperRsiSettings(timeframe="1d", rsi_period=100)) == 3000  # more than the RSI's 12 * 100 + 1
     assert warmup(GridSettings(mode="adaptive")) == 16 * 440  # 440 closed 4h candles for the ADX state
     assert warmup(GridSettings(mode="adaptive", adx_gate=False, fama_length=40)) == 12 * 40 + 60
 

@@ -6,31 +6,9 @@ import numpy as np
 import pytest
 
 from engine.candles import Candles, load_csv
-from engine.trend import (
-    adx_state,
-    bb_state,
-    cycle_state,
-    higher_timeframe,
-    map_completed,
-    trend_state,
-)
+from engine.trend import adx_state, bb_state, cycle_state, map_completed, second_cycle_state, trend_state
 
-
-@pytest.mark.parametrize(
-    ("tf", "htf"),
-    [
-        ("1m", "15m"),
-        ("3m", "15m"),
-        ("5m", "30m"),
-        ("30m", "30m"),
-        ("1h", "1h"),
-        ("2h", "1h"),
-        ("4h", "8h"),
-        ("1d", "8h"),
-    ],
-)
-def test_higher_timeframe(tf, htf):
-    assert higher_timeframe(tf) == htf
+# The BB_State and trend_state rules bar by bar against a reference of the spec: tests/test_trend_spec.py.
 
 
 def test_cycle_state_by_hand():
@@ -38,6 +16,14 @@ def test_cycle_state_by_hand():
     ma2 = np.array([2, 3, 2, 2, 1])
     ma3 = np.array([1, 1, 3, 1, 1])
     assert cycle_state(ma1, ma2, ma3).tolist() == [1, 1, -1, 0, 0]
+
+
+def test_second_cycle_state_by_hand():
+    # the six orders of three MAs: m1>m3>m2, m1>m2>m3, m2>m1>m3 bull; m3>m2>m1, m2>m3>m1, m3>m1>m2 bear
+    ma1 = np.array([3, 3, 2, 1, 1, 2, 1, np.nan])
+    ma2 = np.array([1, 2, 3, 2, 3, 1, 1, 1])
+    ma3 = np.array([2, 1, 1, 3, 2, 3, 1, 1])
+    assert second_cycle_state(ma1, ma2, ma3).tolist() == [1, 1, 1, -1, -1, -1, 0, 0]
 
 
 def test_map_completed_uses_only_closed_higher_candles():
@@ -141,66 +127,12 @@ def test_bb_state_expansion_after_a_squeeze():
     assert (st[400:] == 2).any()  # the breakout upward is an upward expansion
 
 
-def _bb_state_loop(close, length=15, mult=1.5, ma_length=100, long_length=60, left=20, right=10, keep=50):
-    """The seed's BB_State written bar by bar from its rules (TA-Lib for the bands), as a reference."""
-    import talib
-
-    up, mid, lo = talib.BBANDS(close, length, mult, mult, 0)
-    up2, mid2, lo2 = talib.BBANDS(close, long_length, mult, mult, 0)
-    bbw = (up - lo) * 10 / mid
-    ma = talib.SMA(np.nan_to_num(bbw, nan=0.0), ma_length)
-    highs, lows, state, out = [], [], 0, []
-    buzz_prev = np.nan
-
-    def pivot(p, high):
-        v, lft, rgt = bbw[p], bbw[p - left : p], bbw[p + 1 : p + right + 1]
-        lft, rgt = lft[~np.isnan(lft)], rgt[~np.isnan(rgt)]
-        if np.isnan(v) or len(lft) == 0 or len(rgt) == 0:
-            return False
-        return (v > lft.max() and v >= rgt.max()) if high else (v < lft.min() and v <= rgt.min())
-
-    for i in range(len(close)):
-        p = i - right
-        if p - left >= 0:
-            if bbw[p] > ma[p] and pivot(p, True):
-                highs.append(bbw[p])
-            if bbw[p] < ma[p] and pivot(p, False):
-                lows.append(bbw[p])
-        avg_high = np.mean(highs[-keep:]) if highs else np.nan
-        avg_low = np.mean(lows[-keep:]) if lows else np.nan
-        buzz = 0.7 * avg_high
-        w, w1, w2 = bbw[i], bbw[i - 1] if i >= 1 else np.nan, bbw[i - 2] if i >= 2 else np.nan
-        bbr = (close[i] - lo[i]) / (up[i] - lo[i]) if up[i] > lo[i] else 0.5
-        flag = (up2[i] - lo2[i]) * 10 / mid2[i] < 1
-        if w > buzz and w1 <= buzz_prev:
-            state = 2 if bbr > 0.5 else -2
-        elif w < avg_low / 0.7 and flag:
-            state = -1
-        elif state == 2 and bbr < 0.2:
-            state = -2
-        elif state == -2 and bbr > 0.8:
-            state = 2
-        elif (abs(state) == 2 and w < w1 < w2) or (state == -1 and w > avg_low and w > w1):
-            state = 0
-        out.append(state)
-        buzz_prev = buzz
-    return np.array(out, dtype=np.int8)
-
-
-@pytest.mark.parametrize("name", ["BTC_USDT-4h.csv", "ETH_USDT-1h.csv"])
-def test_bb_state_equals_the_bar_by_bar_rules(shared_data, name):
-    c = load_csv(shared_data / name).close[:6000]
-    ref = _bb_state_loop(c)
-    assert set(np.unique(ref)) >= {-2, 0, 2}  # the reference itself moves through the states
-    np.testing.assert_array_equal(bb_state(c), ref)
-
-
-@pytest.mark.parametrize(("left", "right"), [(20, 0), (0, 10)])
-def test_bb_state_kernel_refuses_a_pivot_window_without_a_bar_on_one_side(left, right):
+@pytest.mark.parametrize(("left", "right", "long_left"), [(20, 0, 30), (0, 10, 30), (20, 10, 0)])
+def test_bb_state_kernel_refuses_a_pivot_window_without_a_bar_on_one_side(left, right, long_left):
     from engine import kernels
 
     with pytest.raises(ValueError, match="one bar on each side"):  # it would read past its look-ahead buffer
-        kernels.bb_state(np.linspace(1.0, 2.0, 3000), 15, 1.5, 100, 60, left, right, 50)
+        kernels.bb_state(np.linspace(1.0, 2.0, 3000), 15, 1.5, 100, 60, left, right, 50, long_left)
 
 
 def test_trend_state_on_gapped_data_maps_only_closed_candles(shared_data):
