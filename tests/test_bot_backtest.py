@@ -3,7 +3,10 @@ place, then the chart as a photo with the main metrics in the caption."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+
+import pytest
 
 from bot.callbacks import BotCb
 from bot.settings_editor import defaults
@@ -38,7 +41,8 @@ async def test_backtest_of_a_bot_sends_chart_and_metrics(telegram_factory, share
     photo = await api.next_call("sendPhoto", chat_id=A, timeout=10)
     assert photo.files["photo"][:8] == b"\x89PNG\r\n\x1a\n" and len(photo.files["photo"]) > 10_000
     assert f"#{bot.id} HYPERRSI BTC/USDT:USDT · 1h · 1000 candles" in photo.text
-    assert "Return " in photo.text and "max drawdown" in photo.text and "Equity 500 →" in photo.text
+    assert "Return " in photo.text and "max drawdown" in photo.text
+    assert "Starting equity 10,000.00 USDT (the account's balance)" in photo.text, photo.text
 
 
 async def test_backtest_refuses_without_history_and_others_bots(telegram_factory, shared_data):
@@ -58,3 +62,84 @@ async def test_backtest_refuses_without_history_and_others_bots(telegram_factory
     refused = await api.next_call("editMessageText", chat_id=A)
     assert "Not enough history" in refused.text
     assert not api.calls("sendPhoto")
+
+
+async def _paper_bot(kind: BotKind, settings: dict, language: str = "en", balance: str = "10000"):
+    user = await User.create(telegram_id=A, language=language, risk_accepted_at=datetime.now(UTC))
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
+                                       is_paper=True, paper_balances={"USDT": balance})
+    return await StrategyBot.create(user=user, account=acc, kind=kind, symbol="BTC/USDT:USDT",
+                                    settings=defaults(kind) | {"timeframe": "1h"} | settings)
+
+
+async def _caption(api, bot, command: str = "/backtest") -> str:
+    await api.send_command(A, command)
+    pick = await api.next_call("sendMessage", chat_id=A)
+    await api.click(A, pick, pick.button_data(f"#{bot.id} "))
+    photo = await api.next_call("sendPhoto", chat_id=A, timeout=60)
+    return photo.text
+
+
+def _trades(caption: str) -> int:
+    return int(re.search(r"(?:Trades|거래) (\d+)", caption).group(1))
+
+
+async def test_default_hyperrsi_starts_from_the_account_balance(telegram_factory, shared_data):
+    """The seen case: a default HYPERRSI bot (100 USDT per entry) started from equity = its investment and could
+    never pay an entry's margin plus fees: 0 trades. From the account's 10,000 USDT it trades."""
+    h = await telegram_factory(engine=FakeEngine(replay=ReplaySource(shared_data, ManualClock(NOW))))
+    bot = await _paper_bot(BotKind.HYPERRSI, {})
+    caption = await _caption(h.api, bot)
+    assert "Starting equity 10,000.00 USDT (the account's balance)" in caption, caption
+    assert _trades(caption) > 0 and "No trades" not in caption
+
+
+async def test_a_stated_starting_equity_and_why_no_trades(telegram_factory, shared_data):
+    h = await telegram_factory(engine=FakeEngine(replay=ReplaySource(shared_data, ManualClock(NOW))))
+    bot = await _paper_bot(BotKind.HYPERRSI, {})
+    await h.api.send_command(A, "/backtest 100")
+    pick = await h.api.next_call("sendMessage", chat_id=A)
+    assert "Starting equity: 100.00 (in the bot's quote currency)" in pick.text, pick.text
+    await h.api.click(A, pick, pick.button_data(f"#{bot.id} "))
+    caption = (await h.api.next_call("sendPhoto", chat_id=A, timeout=60)).text
+    assert "Starting equity 100.00 USDT (as you asked)" in caption and _trades(caption) == 0, caption
+    assert re.search(r"No trades: \d+ entry signals, but the account could not pay the margin \(100\.00 USDT "
+                     r"per entry plus fees; starting equity 100\.00 USDT\)", caption), caption
+    h.api.drain()
+    await h.api.send_command(A, "/backtest lots")
+    bad = await h.api.next_call("sendMessage", chat_id=A)
+    assert "/backtest 5000" in bad.text and not bad.buttons()
+
+
+async def test_a_refused_grid_says_why(telegram_factory, shared_data):
+    """20 USDT over 20 levels is 1 USDT a level, under the paper market's 5 USDT minimum order."""
+    h = await telegram_factory(engine=FakeEngine(replay=ReplaySource(shared_data, ManualClock(NOW))))
+    bot = await _paper_bot(BotKind.GRID, {"lower_price": 30_000.0, "upper_price": 40_000.0, "levels": 20,
+                                          "investment": 20.0})
+    caption = await _caption(h.api, bot)
+    assert _trades(caption) == 0
+    assert "No trades: the grid cannot be placed: the size per level is below the exchange's minimum order" \
+        in caption, caption
+
+
+async def test_a_position_held_at_the_end_is_told_apart(telegram_factory, shared_data):
+    """A long grid still holding at the end: its unrealised PnL is shown apart from the realised, and the equity
+    adds up: start + realised + unrealised = final."""
+    h = await telegram_factory(engine=FakeEngine(replay=ReplaySource(shared_data, ManualClock(NOW))))
+    bot = await _paper_bot(BotKind.GRID, {"lower_price": 33_000.0, "upper_price": 38_000.0, "levels": 10,
+                                          "investment": 1000.0})
+    caption = await _caption(h.api, bot)
+    m = re.search(r"Open at the end: long ([\d.]+) BTC @ ([\d,.]+), last ([\d,.]+): unrealised "
+                  r"(-?[\d,.]+) USDT", caption)
+    assert m, caption
+    real = re.search(r"Realised (-?[\d,.]+) USDT", caption)
+    eq = re.search(r"Equity ([\d,.]+) USDT → ([\d,.]+) USDT", caption)
+    num = [float(x.replace(",", "")) for x in (*eq.groups(), real.group(1), m.group(4))]
+    assert num[0] + num[2] + num[3] == pytest.approx(num[1], abs=0.02)
+
+
+async def test_backtest_caption_in_korean(telegram_factory, shared_data):
+    h = await telegram_factory(engine=FakeEngine(replay=ReplaySource(shared_data, ManualClock(NOW))))
+    bot = await _paper_bot(BotKind.HYPERRSI, {}, language="ko")
+    caption = await _caption(h.api, bot, "/backtest 100")
+    assert "시작 자산 100.00 USDT (요청한 금액)" in caption and "거래 없음" in caption, caption

@@ -265,8 +265,50 @@ def test_preview_numbers():
     p = preview(G(), RULES, 100.0)
     assert p.levels[0] == 90 and p.levels[-1] == 110 and len(p.amounts) == 11
     assert p.amounts[0] == pytest.approx(round(100 / 90, 4), abs=1e-4)
-    assert p.profit_per_grid_pct[0] == pytest.approx((110 * 0.999 - 108 * 1.001) / 108 * 100)
+    # the top level has no next level: its take-profit is the clamp's minimum, 110 × 1.004 = 110.44; the best is
+    # level 90, whose take-profit is the next level, 92 (within the clamp 90 × 1.004 .. 90 × 1.08)
+    assert p.profit_per_grid_pct == pytest.approx(((110.44 * 0.999 - 110 * 1.001) / 110 * 100,
+                                                   (92 * 0.999 - 90 * 1.001) / 90 * 100))
     assert p.capital_needed == pytest.approx(sum(a * q for a, q in zip(p.amounts, p.levels, strict=True)) * 1.001)
+    assert p.fee_rate == 0.001
+
+
+TIGHT = {"lower_price": 100.0, "upper_price": 102.0, "levels": 11, "investment": 1100.0}  # 0.2 % apart
+
+
+def test_preview_profit_follows_the_take_profit_clamp():
+    """Levels 0.2 % apart: the next level is nearer than tp_min_pct (0.4 %), so the take-profit is the fill × 1.004
+    rounded up to the tick. At 100 it is 100.40: (100.40 × 0.999 − 100 × 1.001) / 100 = +0.1996 % per grid
+    (the preview said about 0.00 %, pricing the next level, 100.20); the best is at 100.20 → 100.61 (100.6008 up
+    to the tick): (100.61 × 0.999 − 100.2 × 1.001) / 100.2 = +0.20877 %."""
+    rules = MarketRules(price_step=0.01, amount_step=0.0001)
+    p = preview(G(**TIGHT), rules, 101.0)
+    assert p.profit_per_grid_pct == pytest.approx((0.1996, (100.61 * 0.999 - 100.2 * 1.001) / 100.2 * 100))
+    a100 = round(100 / 100, 4)  # 1100 / 11 levels = 100 USDT a level: 1 at 100
+    assert p.profit_per_grid_quote[0] == pytest.approx((100.4 * 0.999 - 100 * 1.001) * a100)
+
+
+def test_preview_uses_the_market_fee():
+    """The market's maker fee (0.02 %) instead of the 0.1 % setting: at 100 → 100.40,
+    (100.40 × 0.9998 − 100 × 1.0002) / 100 = +0.35992 %; capital = notional × (1 + 0.0002)."""
+    rules = MarketRules(price_step=0.01, amount_step=0.0001)
+    p = preview(G(**TIGHT), rules, 101.0, maker_fee=0.0002)
+    assert p.fee_rate == 0.0002
+    assert p.profit_per_grid_pct[0] == pytest.approx(0.35992)
+    notional = sum(a * q for a, q in zip(p.amounts, p.levels, strict=True))
+    assert p.capital_needed == pytest.approx(notional * 1.0002)
+
+
+def test_preview_short_and_neutral_use_the_short_clamp():
+    """Short take-profits sit at fill × (1 − 0.7 %) at least, down to the tick: a sell at 100 buys back at 99.30,
+    (100 × 0.999 − 99.30 × 1.001) / 100 = +0.5007 % (the worst level: no rounding gain). A neutral grid at 101 buys
+    at and below it and sells above: its worst is the long side's."""
+    rules = MarketRules(price_step=0.01, amount_step=0.0001)
+    short = preview(G(**TIGHT, direction="short", short_tp_min_pct=0.7), rules, 101.0)
+    assert short.profit_per_grid_pct[0] == pytest.approx(0.5007)
+    neutral = preview(G(**TIGHT, direction="neutral"), rules, 101.0)
+    long = preview(G(**TIGHT), rules, 101.0)
+    assert neutral.profit_per_grid_pct[0] == pytest.approx(min(long.profit_per_grid_pct[0], short.profit_per_grid_pct[0]))
 
 
 @pytest.mark.parametrize(("kw", "msg"), [({"lower_price": 120}, "lower_price < upper_price"),

@@ -1,26 +1,30 @@
-"""Backtest: /backtest (pick a bot) and the card's button run the bot's settings over recent history in a worker
-thread, edit one progress message, then send the chart with the main metrics as its caption."""
+"""Backtest: /backtest [starting equity] (pick a bot) and the card's button run the bot's settings over recent
+history in a worker thread from the account's balance (or the stated equity), edit one progress message, then send
+the chart with the main metrics, the position still held at the end and why there was no trade, as its caption."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot import numbers as nb
 from bot.bot_card import bot_title, own_bot
 from bot.callbacks import BotCb, MenuCb
 from bot.filters import accepted
 from bot.keyboards import Keyboard
 from bot.markets import open_exchange
-from bot.settings_editor import fmt_number, problems
+from bot.settings_editor import problems
 from bot.views import show
 from db.enums import BotKind, MarketType
 from db.models import ExchangeAccount, StrategyBot, User
@@ -32,36 +36,77 @@ router.callback_query.filter(accepted)
 
 HISTORY = 1000  # candles of the bot's timeframe
 MIN_CANDLES = 200
+BALANCE_TIMEOUT = 10.0
 WORKERS = asyncio.Semaphore(2)  # backtests share the process with the bot: at most two at a time
 _running: set[int] = set()  # users with a backtest under way
+DEFAULT_EQUITY = 10_000.0  # when the account's balance cannot be read (or is empty)
+MAX_EQUITY = 1e9
 
 
-async def _bots_keyboard(user: User):
+class BacktestCb(CallbackData, prefix="bt"):
+    bot_id: int
+    equity: float = 0.0  # the stated starting equity; 0: the account's balance
+
+
+async def _bots_keyboard(user: User, equity: float = 0.0):
     bots = await StrategyBot.filter(user=user).order_by("id")
     kb = Keyboard()
     for b in bots:
-        kb.button(text=bot_title(b), callback_data=BotCb(action="backtest", bot_id=b.id))
+        kb.button(text=bot_title(b), callback_data=BacktestCb(bot_id=b.id, equity=equity))
     kb.button(text=_("menu.back"), callback_data=MenuCb(item="main"))
     kb.adjust(1)
     return bool(bots), kb.as_markup()
 
 
+def parse_equity(text: str | None) -> float | None:
+    """The starting equity typed after /backtest ("5000", "5,000", "2500.50"); 0.0 when none; None when bad."""
+    arg = (text or "").strip().replace(",", "").replace("_", "")
+    if not arg:
+        return 0.0
+    try:
+        v = round(float(arg), 2)
+    except ValueError:
+        return None
+    return v if 0 < v <= MAX_EQUITY and math.isfinite(v) else None
+
+
+def _pick_text(has: bool, equity: float) -> str:
+    if not has:
+        return _("backtest.no_bots")
+    start = _("backtest.pick_equity").format(amount=nb.money(equity)) if equity else _("backtest.pick_balance")
+    return "\n".join([_("backtest.pick"), start])
+
+
 @router.message(Command("backtest"))
-async def cmd_backtest(message: Message, db_user: User) -> None:
-    has, markup = await _bots_keyboard(db_user)
-    await message.answer(_("backtest.pick") if has else _("backtest.no_bots"), reply_markup=markup)
+async def cmd_backtest(message: Message, command: CommandObject, db_user: User) -> None:
+    equity = parse_equity(command.args)
+    if equity is None:
+        await message.answer(_("backtest.bad_equity"))
+        return
+    has, markup = await _bots_keyboard(db_user, equity)
+    await message.answer(_pick_text(has, equity), reply_markup=markup)
 
 
 @router.callback_query(MenuCb.filter(F.item == "backtest"))
 async def menu_backtest(query: CallbackQuery, db_user: User) -> None:
     has, markup = await _bots_keyboard(db_user)
-    await show(query, _("backtest.pick") if has else _("backtest.no_bots"), markup)
+    await show(query, _pick_text(has, 0.0), markup)
     await query.answer()
 
 
 @router.callback_query(BotCb.filter(F.action == "backtest"))
 async def bot_backtest(query: CallbackQuery, callback_data: BotCb, db_user: User, engine: Any) -> None:
-    b = await own_bot(db_user, callback_data.bot_id)
+    await _start(query, callback_data.bot_id, 0.0, db_user, engine)
+
+
+@router.callback_query(BacktestCb.filter())
+async def picked_backtest(query: CallbackQuery, callback_data: BacktestCb, db_user: User, engine: Any) -> None:
+    equity = callback_data.equity if 0 < callback_data.equity <= MAX_EQUITY else 0.0
+    await _start(query, callback_data.bot_id, equity, db_user, engine)
+
+
+async def _start(query: CallbackQuery, bot_id: int, equity: float, db_user: User, engine: Any) -> None:
+    b = await own_bot(db_user, bot_id)
     if b is None:
         await query.answer(_("common.not_found"), show_alert=True)
         return
@@ -75,76 +120,130 @@ async def bot_backtest(query: CallbackQuery, callback_data: BotCb, db_user: User
     await query.answer()
     _running.add(db_user.id)
     try:
-        await run_for_chat(query.message.chat.id, query.bot, b, engine)
+        await run_for_chat(query.message.chat.id, query.bot, b, engine, equity)
     finally:
         _running.discard(db_user.id)
 
 
-async def run_for_chat(chat_id: int, bot: Any, b: StrategyBot, engine: Any) -> None:
+async def _account_equity(ex: Any, account: ExchangeAccount, quote: str) -> float | None:
+    """Paper: the account's quote balance; live: the free quote balance (fetch_balance). None when unknown."""
+    try:
+        bal = (await asyncio.wait_for(ex.fetch_balance(), BALANCE_TIMEOUT)).get(quote)
+    except Exception as e:
+        log.info("backtest: balance of account %s unavailable: %s", account.id, type(e).__name__)
+        return None
+    if bal is None:
+        return None
+    v = float(bal.total if account.is_paper else bal.free)
+    return v if v > 0 else None
+
+
+async def run_for_chat(chat_id: int, bot: Any, b: StrategyBot, engine: Any, equity: float = 0.0) -> None:
     from engine.backtest.runner import run_backtest
     from engine.candles import Candles
-    from engine.strategies.grid_ladder import MarketRules
+    from engine.exchange.paper import MAKER_FEE, SLIPPAGE, TAKER_FEE
+    from engine.exchange.units import base_market
+    from engine.market.rules import market_rules
 
     kind = BotKind(b.kind)
     settings = b.settings
     timeframe = settings.get("timeframe", "15m")
     progress = await bot.send_message(chat_id, _("backtest.loading").format(title=bot_title(b), timeframe=timeframe))
     account = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
+    m = None
     try:
         ex = await open_exchange(account, engine)
-        m = await ex.market(b.symbol)
+        m = base_market(await ex.market(b.symbol))
         rows = await ex.fetch_ohlcv(b.symbol, timeframe, limit=HISTORY)
     except Exception as e:
         log.info("backtest of bot %s: no history: %s", b.id, type(e).__name__)
         rows = []
-    if len(rows) < MIN_CANDLES:
+    if len(rows) < MIN_CANDLES or m is None:
         await progress.edit_text(_("backtest.no_history").format(n=len(rows), need=MIN_CANDLES))
         return
     arr = np.asarray(rows, dtype=float)
     candles = Candles(arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
-    cs = float(m.contract_size)
-    if kind == BotKind.HYPERRSI:  # the HYPERRSI backtest sizes in base units
-        rules = MarketRules(float(m.price_step), float(m.amount_step) * cs, float(m.min_amount or 0) * cs,
-                            float(m.min_cost or 0), 1.0)
-    else:
-        rules = MarketRules(float(m.price_step), float(m.amount_step), float(m.min_amount or 0),
-                            float(m.min_cost or 0), cs)
+    source = "asked"
+    if not equity:
+        balance = await _account_equity(ex, account, m.quote)
+        equity, source = (balance, "balance") if balance else (DEFAULT_EQUITY, "default")
+    costs = {"maker_fee": float(m.maker_fee if m.maker_fee is not None else MAKER_FEE),
+             "taker_fee": float(m.taker_fee if m.taker_fee is not None else TAKER_FEE), "slippage": float(SLIPPAGE)}
     market = "swap" if MarketType(account.market_type) == MarketType.SWAP else "spot"
-    equity = float(settings.get("investment", 1000.0))
     await progress.edit_text(_("backtest.running").format(title=bot_title(b), n=len(candles), timeframe=timeframe))
     async with WORKERS:
         try:
-            result, png = await asyncio.to_thread(_run_and_plot, run_backtest, kind.value, settings, candles,
-                                                  b.symbol, timeframe, equity, market, rules)
+            rep, png = await asyncio.to_thread(_run_and_plot, run_backtest, kind.value, settings, candles,
+                                               b.symbol, timeframe, equity, market, market_rules(m), costs)
         except Exception as e:
             log.warning("backtest of bot %s failed: %s", b.id, type(e).__name__, exc_info=True)
             await progress.edit_text(_("backtest.failed"))
             return
-    met = result.metrics
-    caption = _("backtest.caption").format(
-        title=bot_title(b), timeframe=timeframe, n=len(candles),
-        ret=f"{met.total_return_pct:+.2f}", dd=f"{met.max_drawdown_pct:.2f}", trades=met.trades,
-        win=f"{met.win_rate:.0f}", pf=_pf(met),
-        sharpe=f"{met.sharpe:.2f}", fees=fmt_number(round(met.fees_paid, 2)),
-        final=fmt_number(round(met.final_equity, 2)), initial=fmt_number(round(met.initial_equity, 2)),
-    )
+    caption = caption_text(rep, nb.MarketNumbers.from_market(m), title=bot_title(b), timeframe=timeframe,
+                           n=len(candles), source=source)
     await progress.edit_text(_("backtest.done").format(title=bot_title(b)))
     await bot.send_photo(chat_id, BufferedInputFile(png, filename=f"backtest-{b.id}.png"), caption=caption[:1024])
+
+
+def _signed_pct(v: float) -> str:
+    return ("+" if round(v, 2) > 0 else "") + nb.pct(v)
+
+
+def caption_text(rep: Any, mn: nb.MarketNumbers, *, title: str, timeframe: str, n: int, source: str) -> str:
+    met, end = rep.result.metrics, rep.end
+    sources = {"balance": _("backtest.source.balance"), "asked": _("backtest.source.asked"),
+               "default": _("backtest.source.default")}
+    lines = [_("backtest.caption").format(
+        title=title, timeframe=timeframe, n=n, initial=mn.money(met.initial_equity), source=sources[source],
+        ret=_signed_pct(met.total_return_pct), dd=nb.pct(met.max_drawdown_pct), trades=met.trades,
+        win=nb.pct(met.win_rate), pf=_pf(met), sharpe=nb.fixed(met.sharpe, 2), realized=mn.money(end.realized_pnl),
+        fees=mn.money(met.fees_paid), final=mn.money(met.final_equity),
+    )]
+    if end.amount:
+        lines.append(_("backtest.open_at_end").format(
+            side=_("side.long") if end.amount > 0 else _("side.short"), amount=mn.amount(abs(end.amount)),
+            entry=mn.price(end.entry), mark=mn.price(end.mark), upnl=mn.money(end.unrealized_pnl)))
+    if rep.why and rep.why[0] != "position_open":
+        lines.append(why_text(rep.why, mn))
+    lines += [_("backtest.other_equity"), _("backtest.disclaimer")]
+    return "\n".join(lines)
+
+
+def why_text(why: tuple[str, dict], mn: nb.MarketNumbers) -> str:
+    """'No trades: …' for a cause from engine.backtest.explain, with its numbers formatted for people."""
+    cause, d = why
+    texts = {
+        "plan_refused": _("backtest.why.plan_refused"), "not_reached": _("backtest.why.not_reached"),
+        "no_signal": _("backtest.why.no_signal"), "funds": _("backtest.why.funds"),
+        "below_minimum": _("backtest.why.below_minimum"), "blocked_by_trend": _("backtest.why.blocked_by_trend"),
+        "orders_refused": _("backtest.why.orders_refused"), "no_level_armed": _("backtest.why.no_level_armed"),
+    }
+    refusal = d.get("refusal", "")
+    values = {
+        "refusal": _(f"refused.{refusal}") if refusal else "", "orders": d.get("orders", 0),
+        "candles": d.get("candles", 0), "signals": d.get("signals", 0), "margin": mn.money(d.get("margin", 0.0)),
+        "equity": mn.money(d.get("equity", 0.0)), "min_cost": mn.money(d.get("min_cost", 0.0)),
+        "price": mn.price(d.get("price", 0.0)), "lowest": mn.price(d.get("lowest", 0.0)),
+        "highest": mn.price(d.get("highest", 0.0)),
+    }
+    return texts.get(cause, _("backtest.why.orders_refused")).format(**values)
 
 
 def _pf(met: Any) -> str:
     if not met.trades:
         return "—"
-    return "∞" if met.profit_factor is None else f"{met.profit_factor:.2f}"  # None: no losing trade
+    return "∞" if met.profit_factor is None else nb.fixed(met.profit_factor, 2)  # None: no losing trade
 
 
 def _run_and_plot(run_backtest, strategy: str, settings: dict, candles, symbol: str, timeframe: str,
-                  equity: float, market: str, rules) -> tuple[Any, bytes]:
-    """In the worker thread: the simulation, then the chart as PNG bytes."""
+                  equity: float, market: str, rules, costs: dict) -> tuple[Any, bytes]:
+    """In the worker thread: the simulation, what it left open and why it made no trade, then the chart."""
+    from engine.backtest.explain import report
     from engine.backtest.plot import plot
 
     result = run_backtest(strategy, settings, candles, symbol=symbol, timeframe=timeframe, initial_equity=equity,
-                          market=market, market_rules=rules)
+                          market=market, market_rules=rules, **costs)
+    rep = report(result, settings, candles, rules, costs["maker_fee"], costs["taker_fee"], costs["slippage"])
     with tempfile.TemporaryDirectory() as d:
         path = plot(result, candles, Path(d) / "chart.png")
-        return result, path.read_bytes()
+        return rep, path.read_bytes()

@@ -24,7 +24,6 @@ from bot.settings_editor import (
     BadValue,
     card,
     defaults,
-    fmt_number,
     parse,
     problems,
     prompt,
@@ -361,8 +360,13 @@ async def grid_preview(query: CallbackQuery, callback_data: BotCb, db_user: User
 
 
 async def preview_view(b: StrategyBot, engine: Any) -> tuple[str, InlineKeyboardMarkup]:
+    from decimal import Decimal
+
+    from bot import numbers as nb
+    from engine.exchange.units import base_market, contracts
     from engine.indicators import atr as atr_series
-    from engine.strategies.grid_ladder import MarketRules, PlanRefused, preview
+    from engine.market.rules import market_rules
+    from engine.strategies.grid_ladder import PlanRefused, preview
     from engine.strategies.grid_settings import GridSettings
 
     kb = Keyboard()
@@ -374,9 +378,10 @@ async def preview_view(b: StrategyBot, engine: Any) -> tuple[str, InlineKeyboard
     s = GridSettings(**b.settings)
     account = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
     ex = await open_exchange(account, engine)
-    m = await ex.market(b.symbol)
-    rules = MarketRules(float(m.price_step), float(m.amount_step), float(m.min_amount or 0), float(m.min_cost or 0),
-                        float(m.contract_size))
+    venue = await ex.market(b.symbol)
+    m = base_market(venue)  # amounts in the base currency, whichever unit the exchange speaks
+    rules = market_rules(m)
+    mn = nb.MarketNumbers.from_market(m)
     price = await last_price(ex, b.symbol)
     atr = math.nan
     if s.mode == "adaptive":
@@ -393,23 +398,33 @@ async def preview_view(b: StrategyBot, engine: Any) -> tuple[str, InlineKeyboard
     if price is None:
         price = (s.lower_price + s.upper_price) / 2
     try:
-        p = preview(s, rules, price, atr)
+        p = preview(s, rules, price, atr, maker_fee=float(m.maker_fee) if m.maker_fee is not None else None)
     except PlanRefused as e:
-        detail = ", ".join(f"{k}={fmt_number(v)}" for k, v in e.details.items())
+        detail = ", ".join(f"{k}={nb.plain(v)}" for k, v in e.details.items())
         return _("preview.refused").format(reason=_(f"refused.{e.reason}"), detail=detail), kb.adjust(2).as_markup()
+    low, high = min(p.amounts), max(p.amounts)
+    size = {"low": mn.amount(low, unit=False), "high": mn.amount(high)}
+    if m.contract_size != 1:  # a contract market: the count of contracts too, to the venue's contract lot
+        lot = m.amount_step / m.contract_size
+        size |= {"clow": nb.amount(contracts(Decimal(str(low)), m), lot),
+                 "chigh": nb.amount(contracts(Decimal(str(high)), m), lot)}
+        size_line = _("preview.size_contracts").format(**size)
+    else:
+        size_line = _("preview.size").format(**size)
     quote = m.quote
     lines = [
         _("preview.title").format(title=bot_title(b)),
-        _("preview.levels").format(n=len(p.levels), low=fmt_number(min(p.levels)), high=fmt_number(max(p.levels))),
-        _("preview.size").format(low=fmt_number(min(p.amounts)), high=fmt_number(max(p.amounts)), base=m.base),
-        _("preview.profit").format(low=f"{p.profit_per_grid_pct[0]:.3f}", high=f"{p.profit_per_grid_pct[1]:.3f}",
-                                   qlow=fmt_number(round(p.profit_per_grid_quote[0], 4)),
-                                   qhigh=fmt_number(round(p.profit_per_grid_quote[1], 4)), quote=quote),
-        _("preview.capital").format(amount=fmt_number(round(p.capital_needed, 2)), quote=quote),
-        _("preview.price").format(price=fmt_number(price), quote=quote),
+        _("preview.levels").format(n=len(p.levels), low=mn.price(min(p.levels)), high=mn.price(max(p.levels))),
+        size_line,
+        _("preview.profit").format(fee=nb.pct(p.fee_rate * 100), low=nb.pct(p.profit_per_grid_pct[0]),
+                                   high=nb.pct(p.profit_per_grid_pct[1]),
+                                   qlow=mn.money(p.profit_per_grid_quote[0], unit=False),
+                                   qhigh=mn.money(p.profit_per_grid_quote[1])),
+        _("preview.capital").format(amount=mn.money(p.capital_needed, unit=False), quote=quote),
+        _("preview.price").format(price=mn.price(price), quote=quote),
     ]
     if p.loss_at_stop is not None:
-        lines.append(_("preview.loss_at_stop").format(amount=fmt_number(round(p.loss_at_stop, 2)), quote=quote))
+        lines.append(_("preview.loss_at_stop").format(amount=mn.money(p.loss_at_stop, unit=False), quote=quote))
     start = Keyboard()
     start.button(text=_("card.start"), callback_data=BotCb(action="start", bot_id=b.id))
     start.attach(kb)

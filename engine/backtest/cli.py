@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from engine.backtest.explain import no_trade_reason, notes_json
-from engine.backtest.metrics import EndPosition, end_position
-from engine.backtest.runner import SETTINGS, BacktestResult, run_backtest
+from engine.backtest.explain import Report, report
+from engine.backtest.runner import SETTINGS, run_backtest
 from engine.candles import Candles, load_csv, parse_csv_name
 from engine.exchange.paper import MAKER_FEE, SLIPPAGE, TAKER_FEE
 from engine.strategies.grid_ladder import MarketRules
@@ -65,34 +63,6 @@ WHY = {
     "orders_refused": "{signals} entry signals, but the simulated account refused the orders",
     "no_level_armed": "no level on the entry side of the price {price:,.8g} (levels {lowest:,.8g} .. {highest:,.8g})",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class Report:
-    """A run and what people need to read it: the position held at the end, and why there was no trade."""
-
-    result: BacktestResult
-    end: EndPosition
-    why: tuple[str, dict] | None
-
-    def notes(self) -> list[tuple[str, dict]]:
-        return [*self.result.notes, *([("no_trades", {"cause": self.why[0], **self.why[1]})] if self.why else [])]
-
-    def json(self) -> dict:
-        e = self.end
-        return {**self.result.summary(), "realized_pnl": e.realized_pnl, "unrealized_pnl": e.unrealized_pnl,
-                "end_position": {"amount": e.amount, "entry": e.entry, "mark": e.mark,
-                                 "unrealized_pnl": e.unrealized_pnl},
-                "notes": notes_json(self.notes())}
-
-
-def report(result: BacktestResult, settings, candles: Candles, rules: MarketRules | None, maker_fee: float,
-           taker_fee: float, slippage: float) -> Report:
-    end = end_position(result.fills, float(candles.close[-1]), result.metrics.initial_equity,
-                       result.metrics.final_equity)
-    why = no_trade_reason(result, settings, candles, rules=rules, maker_fee=maker_fee, taker_fee=taker_fee,
-                          slippage=slippage)
-    return Report(result, end, why)
 
 
 def _details(d: dict) -> str:

@@ -1,10 +1,13 @@
-"""Why a backtest made no trade: a refused plan, no signal, no funds, below the minimum, or orders never reached."""
+"""A backtest for people: the position still held at the end, and why a run made no trade (a refused plan, no
+signal, no funds, below the minimum, orders never reached)."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
+from engine.backtest.metrics import EndPosition, end_position
 from engine.backtest.runner import BacktestResult, build
 from engine.candles import Candles
 from engine.strategies import hyperrsi as hr
@@ -14,6 +17,34 @@ from engine.strategies.intents import IntentKind
 
 def notes_json(notes: list[tuple[str, dict]]) -> list[dict[str, Any]]:
     return [{"reason": reason, **details} for reason, details in notes]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A run and what people need to read it: the position held at the end, and why there was no trade."""
+
+    result: BacktestResult
+    end: EndPosition
+    why: tuple[str, dict] | None
+
+    def notes(self) -> list[tuple[str, dict]]:
+        return [*self.result.notes, *([("no_trades", {"cause": self.why[0], **self.why[1]})] if self.why else [])]
+
+    def json(self) -> dict:
+        e = self.end
+        return {**self.result.summary(), "realized_pnl": e.realized_pnl, "unrealized_pnl": e.unrealized_pnl,
+                "end_position": {"amount": e.amount, "entry": e.entry, "mark": e.mark,
+                                 "unrealized_pnl": e.unrealized_pnl},
+                "notes": notes_json(self.notes())}
+
+
+def report(result: BacktestResult, settings, candles: Candles, rules: MarketRules | None, maker_fee: float,
+           taker_fee: float, slippage: float) -> Report:
+    end = end_position(result.fills, float(candles.close[-1]), result.metrics.initial_equity,
+                       result.metrics.final_equity)
+    why = no_trade_reason(result, settings, candles, rules=rules, maker_fee=maker_fee, taker_fee=taker_fee,
+                          slippage=slippage)
+    return Report(result, end, why)
 
 
 def no_trade_reason(result: BacktestResult, settings: Any, candles: Candles, *, rules: MarketRules | None = None,

@@ -134,13 +134,14 @@ def plan_ladder(settings: GridSettings, rules: MarketRules, centre: float = 0.0,
 
 
 def level_amount(settings: GridSettings, rules: MarketRules, price: float) -> float:
-    """Base units (contracts when contract_size ≠ 1) for one level: investment × leverage / levels at `price`.
+    """Base units for one level: investment × leverage / levels at `price`, truncated to the lot (rules in base
+    units: `engine.market.rules.market_rules`).
 
     Refused, never rounded up, when below the exchange's minimum amount or cost.
     """
     quote = settings.investment * settings.leverage / settings.levels
-    amount = round_amount(quote / price / rules.contract_size, rules.amount_step)
-    cost = amount * price * rules.contract_size
+    amount = round_amount(quote / price, rules.amount_step)
+    cost = amount * price
     if amount <= 0 or amount < rules.min_amount or cost < rules.min_cost:
         raise PlanRefused("below_minimum", amount=amount, cost=cost, min_amount=rules.min_amount,
                           min_cost=rules.min_cost, price=price)
@@ -150,29 +151,42 @@ def level_amount(settings: GridSettings, rules: MarketRules, price: float) -> fl
 @dataclass(frozen=True, slots=True)
 class GridPreview:
     levels: tuple[float, ...]
-    amounts: tuple[float, ...]
-    profit_per_grid_pct: tuple[float, float]  # (min, max) over the ladder, after fees on both legs
+    amounts: tuple[float, ...]  # base units
+    profit_per_grid_pct: tuple[float, float]  # (min, max) over the levels: entry → its take-profit, after fees
     profit_per_grid_quote: tuple[float, float]
     capital_needed: float  # margin if every entry fills, fees included
     loss_at_stop: float | None  # what the whole grid loses if it fills down to the stop-loss price
+    fee_rate: float = 0.0  # per leg, as a fraction: the market's maker fee, or the fee_rate setting
 
 
-def preview(settings: GridSettings, rules: MarketRules, price: float, atr: float = math.nan) -> GridPreview:
-    """What the chat shows before Start; raises PlanRefused exactly when start() would."""
+def preview(settings: GridSettings, rules: MarketRules, price: float, atr: float = math.nan,
+            maker_fee: float | None = None) -> GridPreview:
+    """What the chat shows before Start; raises PlanRefused exactly when start() would.
+
+    Profit per grid is each level's entry to the take-profit the strategy itself would place for it (its clamps
+    and tick rounding: `grid._exit_price`), both legs paying `maker_fee` (resting limit orders) when the market
+    publishes one, else the fee_rate setting. Long grids buy at every level, short ones sell, neutral ones buy
+    at and below the price and sell above it.
+    """
+    from engine.strategies import grid  # grid builds on this module: imported when used
+
     levels = plan_ladder(settings, rules, centre=price, atr=atr)
     amounts = tuple(level_amount(settings, rules, p) for p in levels)
-    f = settings.fee
+    f = settings.fee if maker_fee is None else maker_fee
+    sides = [("buy" if settings.direction == "long" or (settings.direction == "neutral" and p <= price) else "sell")
+             for p in levels]
+    state = grid.GridState(levels=tuple(grid.Level(i, p, side=side) for i, (p, side) in
+                                        enumerate(zip(levels, sides, strict=True))))
     pct, quote = [], []
-    for i in range(len(levels) - 1):
-        buy, sell = levels[i], levels[i + 1]
-        a = amounts[i] * rules.contract_size
-        gain = sell * (1 - f) - buy * (1 + f)
-        pct.append(gain / buy * 100)
+    for i, (p, a, side) in enumerate(zip(levels, amounts, sides, strict=True)):
+        tp = grid._exit_price(settings, state, i, p, rules)
+        gain = tp * (1 - f) - p * (1 + f) if side == "buy" else p * (1 - f) - tp * (1 + f)
+        pct.append(gain / p * 100)
         quote.append(gain * a)
-    notional = sum(p * a * rules.contract_size for p, a in zip(levels, amounts, strict=True))
+    notional = sum(p * a for p, a in zip(levels, amounts, strict=True))
     loss = None
     if settings.stop_loss_price:
         sl = settings.stop_loss_price
-        loss = sum(abs(p - sl) * a * rules.contract_size for p, a in zip(levels, amounts, strict=True))
+        loss = sum(abs(p - sl) * a for p, a in zip(levels, amounts, strict=True))
     return GridPreview(levels, amounts, (min(pct), max(pct)), (min(quote), max(quote)),
-                       notional / settings.leverage + notional * f, loss)
+                       notional / settings.leverage + notional * f, loss, f)
