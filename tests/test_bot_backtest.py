@@ -143,3 +143,23 @@ async def test_backtest_caption_in_korean(telegram_factory, shared_data):
     bot = await _paper_bot(BotKind.HYPERRSI, {}, language="ko")
     caption = await _caption(h.api, bot, "/backtest 100")
     assert "시작 자산 100.00 USDT (요청한 금액)" in caption and "거래 없음" in caption, caption
+
+
+async def test_starting_equity_paper_total_live_free(db):
+    """Paper: the account's quote balance (total); live: fetch_balance's free quote. A resting buy of 0.01 BTC at
+    30,000 on paper spot reserves 300 USDT (plus its fee): total 10,000, free about 9,700."""
+    from decimal import Decimal
+
+    from bot.routers.backtest import _account_equity
+    from engine.exchange.paper import PaperExchange
+    from engine.exchange.protocol import OrderRequest, OrderType, Side
+
+    ex = PaperExchange(MarketType.SPOT, {"USDT": Decimal("10000")})
+    ex._last["BTC/USDT"] = Decimal("35000")
+    await ex.create_order(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, Decimal("0.01"), "c1",
+                                       price=Decimal("30000")))
+    free = float((await ex.fetch_balance())["USDT"].free)
+    assert 9_600 < free < 9_700.01
+    assert await _account_equity(ex, ExchangeAccount(id=1, is_paper=True), "USDT") == 10_000.0
+    assert await _account_equity(ex, ExchangeAccount(id=2, is_paper=False), "USDT") == free
+    assert await _account_equity(ex, ExchangeAccount(id=3, is_paper=True), "USDC") is None  # none held: stated
