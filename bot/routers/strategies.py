@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from bot.bot_card import EDITABLE, bot_card, bot_title, own_bot, status_text
 from bot.callbacks import BotCb, MenuCb, NewBotCb, SetCb
 from bot.filters import accepted, not_command
+from bot.grid_preview import preview_view
 from bot.keyboards import Keyboard
 from bot.markets import last_price, normalise_symbol, open_exchange
 from bot.routers.accounts import live_accounts
@@ -25,7 +26,6 @@ from bot.settings_editor import (
     card,
     defaults,
     parse,
-    problems,
     prompt,
     spec_at,
     specs,
@@ -357,78 +357,6 @@ async def grid_preview(query: CallbackQuery, callback_data: BotCb, db_user: User
         return
     await query.answer()
     await show(query, *await preview_view(b, engine))
-
-
-async def preview_view(b: StrategyBot, engine: Any) -> tuple[str, InlineKeyboardMarkup]:
-    from decimal import Decimal
-
-    from bot import numbers as nb
-    from engine.exchange.units import base_market, contracts
-    from engine.indicators import atr as atr_series
-    from engine.market.rules import market_rules
-    from engine.strategies.grid_ladder import PlanRefused, preview
-    from engine.strategies.grid_settings import GridSettings
-
-    kb = Keyboard()
-    kb.button(text=_("card.settings"), callback_data=BotCb(action="settings", bot_id=b.id))
-    kb.button(text=_("common.back"), callback_data=BotCb(action="card", bot_id=b.id))
-    issues = problems(BotKind.GRID, b.settings)
-    if issues:
-        return "\n".join([_("preview.invalid"), *[f"⚠️ {p}" for p in issues]]), kb.adjust(2).as_markup()
-    s = GridSettings(**b.settings)
-    account = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
-    ex = await open_exchange(account, engine)
-    venue = await ex.market(b.symbol)
-    m = base_market(venue)  # amounts in the base currency, whichever unit the exchange speaks
-    rules = market_rules(m)
-    mn = nb.MarketNumbers.from_market(m)
-    price = await last_price(ex, b.symbol)
-    atr = math.nan
-    if s.mode == "adaptive":
-        try:
-            import numpy as np
-
-            rows = await ex.fetch_ohlcv(b.symbol, s.timeframe, limit=s.atr_length * 4)
-            arr = np.asarray(rows, dtype=float)
-            atr = float(atr_series(arr[:, 2], arr[:, 3], arr[:, 4], s.atr_length)[-1])
-        except Exception as e:  # no candles: the preview says so below
-            log.info("no candles for the preview of bot %s: %s", b.id, type(e).__name__)
-        if price is None or not math.isfinite(atr):
-            return _("preview.no_market_data"), kb.adjust(2).as_markup()
-    if price is None:
-        price = (s.lower_price + s.upper_price) / 2
-    try:
-        p = preview(s, rules, price, atr, maker_fee=float(m.maker_fee) if m.maker_fee is not None else None)
-    except PlanRefused as e:
-        detail = ", ".join(f"{k}={nb.plain(v)}" for k, v in e.details.items())
-        return _("preview.refused").format(reason=_(f"refused.{e.reason}"), detail=detail), kb.adjust(2).as_markup()
-    low, high = min(p.amounts), max(p.amounts)
-    size = {"low": mn.amount(low, unit=False), "high": mn.amount(high)}
-    if m.contract_size != 1:  # a contract market: the count of contracts too, to the venue's contract lot
-        lot = m.amount_step / m.contract_size
-        size |= {"clow": nb.amount(contracts(Decimal(str(low)), m), lot),
-                 "chigh": nb.amount(contracts(Decimal(str(high)), m), lot)}
-        size_line = _("preview.size_contracts").format(**size)
-    else:
-        size_line = _("preview.size").format(**size)
-    quote = m.quote
-    lines = [
-        _("preview.title").format(title=bot_title(b)),
-        _("preview.levels").format(n=len(p.levels), low=mn.price(min(p.levels)), high=mn.price(max(p.levels))),
-        size_line,
-        _("preview.profit").format(fee=nb.pct(p.fee_rate * 100), low=nb.pct(p.profit_per_grid_pct[0]),
-                                   high=nb.pct(p.profit_per_grid_pct[1]),
-                                   qlow=mn.money(p.profit_per_grid_quote[0], unit=False),
-                                   qhigh=mn.money(p.profit_per_grid_quote[1])),
-        _("preview.capital").format(amount=mn.money(p.capital_needed, unit=False), quote=quote),
-        _("preview.price").format(price=mn.price(price), quote=quote),
-    ]
-    if p.loss_at_stop is not None:
-        lines.append(_("preview.loss_at_stop").format(amount=mn.money(p.loss_at_stop, unit=False), quote=quote))
-    start = Keyboard()
-    start.button(text=_("card.start"), callback_data=BotCb(action="start", bot_id=b.id))
-    start.attach(kb)
-    return "\n".join(lines), start.adjust(1, 2).as_markup()
 
 
 # ---- delete a bot ----
