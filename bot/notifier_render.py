@@ -29,7 +29,8 @@ UNKNOWN_TITLE = "notify.unknown.title"  # "{kind}"
 LINES = (
     "notify.bot_with_kind", "notify.bot", "notify.trade", "notify.trade_amount", "notify.price", "notify.role",
     "notify.level", "notify.stage", "notify.fee", "notify.stop_move", "notify.stop", "notify.best",
-    "notify.stop_reason", "notify.position_entry", "notify.position", "notify.size", "notify.pyramid_count",
+    "notify.stop_reason", "notify.position_entry", "notify.position_side_average", "notify.position", "notify.size",
+    "notify.pyramid_count",
     "notify.pnl", "notify.realized_pnl", "notify.cancelled", "notify.closed", "notify.close_position",
     "notify.emergency", "notify.reason", "notify.error", "notify.where", "notify.candle",
 )
@@ -55,9 +56,10 @@ def render(kind: str, payload: Mapping[str, Any], lang: str, tr: Translate) -> s
     """The message for one notification. Missing fields drop their line; extra fields are listed by name.
     Numbers are shown to the precision of the payload's `_market` (bot/notifier_fields.py)."""
     m = MarketNumbers.from_info(payload.get("_market"))
+    hidden = HIDDEN if _is_grid_order(payload) else HIDDEN | {"level"}
     values = {
         k: _display(k, v, lang, tr, m, payload) for k, v in payload.items()
-        if v is not None and not k.startswith("_") and k not in HIDDEN
+        if v is not None and not k.startswith("_") and k not in hidden
     }
     used: set[str] = set()
     title = KINDS.get(kind)
@@ -71,6 +73,12 @@ def render(kind: str, payload: Mapping[str, Any], lang: str, tr: Translate) -> s
             sep = "" if value.startswith("\n") else " "  # a dict's entries follow on their own lines
             lines.append(f"{_label(name, lang, tr)}:{sep}{value}")
     return "\n".join(lines)
+
+
+def _is_grid_order(payload: Mapping[str, Any]) -> bool:
+    """A grid order's `level` is its rung; other orders' (a HYPERRSI stage, 0 for a stop) repeat other fields."""
+    role = payload.get("role")
+    return not isinstance(role, str) or role.startswith("grid")
 
 
 def _label(name: str, lang: str, tr: Translate) -> str:

@@ -90,3 +90,22 @@ def test_without_a_market_the_fallback_is_bounded():
 def test_a_fee_in_the_base_coin_is_not_rounded_to_cents():
     text = render("fill", {**SEEN, "fee": "0.000000812", "fee_currency": "BTC"}, "en", TR)
     assert "Fee: 0.00000081 BTC" in text
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_a_hyperrsi_entry_as_the_runtime_writes_it_reads_as_sentences(lang):
+    """The runtime's entry has position_side and average beside `position` (no `size`): no raw key may show, and a
+    HYPERRSI order's `level` (0 for a stop, the stage for a take-profit) is not called a grid level."""
+    entry = {"bot_id": 3, "symbol": "BTC/USDT:USDT", "side": "buy", "role": "entry", "level": None,
+             "price": "63896.07666", "amount": "0.0156", "fee": "0.4983893979480", "fee_currency": "USDT", "pnl": "0",
+             "_market": SWAP, "position_side": "long", "average": "63896.0766600", "pyramid_count": 0,
+             "position": "0.015600000000000000", "realized_pnl": "0", "fees": "0.498389397948"}
+    text = render("entry", entry, lang, TR)
+    assert not re.search(r"^(position_side|average):", text, re.M), text
+    assert "63,896.1" in text.split("\n", 3)[-1], text  # the average, to the tick
+    stop = {**entry, "role": "sl", "level": 0, "stop_reason": "sl"}
+    for k in ("position_side", "average", "pyramid_count"):
+        stop.pop(k)
+    assert render("stop_loss", stop, "en", TR).count("Grid level") == 0
+    grid = render("fill", {**SEEN, "level": 0}, "en", TR)
+    assert "Grid level: 0" in grid
