@@ -88,7 +88,8 @@ def summary_text(rep: Report) -> str:
     if e.amount:
         lines.append(f"  open at end  {'long' if e.amount > 0 else 'short'} {abs(e.amount):g} @ {e.entry:,.8g}, "
                      f"last {e.mark:,.8g}: unrealised {e.unrealized_pnl:+,.2f} (not in the trades above)")
-    for reason, details in r.notes:
+    explained = rep.why is not None and rep.why[0] == "plan_refused"  # the refusal is the note: said once below
+    for reason, details in [] if explained else r.notes:
         lines.append(f"  note         {reason} ({_details(details)})")
     if rep.why:
         cause, details = rep.why
