@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import fields
+
 import numpy as np
 
+from engine.backtest import adaptive_scan
 from engine.backtest.scan import first_true
 from engine.backtest.sim import Sim, Want
 from engine.strategies import grid as gr
@@ -13,6 +17,7 @@ from engine.strategies.intents import IntentKind
 from engine.strategy_inputs import GridInputs
 
 SLACK = 1e-9
+INSUFFICIENT_FUNDS = "insufficient_funds"  # the paper exchange's reason key (engine.exchange.margin)
 
 
 class _Levels:
@@ -26,7 +31,12 @@ class _Levels:
 
 class GridDriver:
     """The grid starts at the close of candle `start`. Per candle j: fills on candle j → `on_fill`s → book synced;
-    then `on_candle(j)` → a market close if a bound was hit, and the book synced to `desired_orders`."""
+    then `on_candle(j)` → a market close if a bound was hit, and the book synced to `desired_orders`.
+
+    An adaptive grid that re-centres on every candle is stepped on the candle before each event as well: the
+    skipped candles only moved entries that did not fill, and that candle's re-centre puts them where stepping
+    every candle would have (see `adaptive_scan`). `.orders` then holds the orders of the stepped candles only.
+    """
 
     def __init__(self, settings: gr.GridSettings, x: GridInputs, sim: Sim, start: int, rules: MarketRules):
         self.s, self.x, self.sim, self.start, self.rules = settings, x, sim, start, rules
@@ -39,6 +49,9 @@ class GridDriver:
         self.seen: dict[int, gr.Level] = {}  # the level objects the book was last synced with
         self.sizable: dict[float, bool] = {}
         self.synced_levels: tuple | None = None
+        self.every_candle = settings.mode == "adaptive" and settings.recenter_candles == 1
+        self.last = start  # the last candle the strategy was stepped on
+        self.advanced = 0  # candles stepped only to catch up with the re-centring (no matching)
 
     def begin(self) -> None:
         j = self.start
@@ -55,6 +68,9 @@ class GridDriver:
     def process(self, j: int) -> None:
         if self.state is None:
             return
+        if self.every_candle and j - 1 > self.last and not self.state.stopped:
+            self._catch_up(j - 1)
+        self.last = j
         s, sim = self.s, self.sim
         execs = sim.match(j)
         for w in sim.dropped:
@@ -77,6 +93,40 @@ class GridDriver:
                     self.entry_fees[w.level] = self.entry_fees.get(w.level, 0.0) + e.fee
                 self.state, _ = gr.on_fill(s, self.state, w.level, role, e.price, e.amount, e.fee, self.rules)
         self._sync(j)
+        self._candle(j)
+
+    def _catch_up(self, k: int) -> None:
+        """Step candle k alone after skipped ones: nothing filled since `last`, so k's re-centre puts the entries
+        where stepping every candle would have. Unless the account refused one for want of funds (which ones
+        depends on the order they are placed in, which differs): then undo it and step every skipped candle."""
+        saved = self._save()
+        refusals = getattr(self.sim, "refusals", [])
+        before = len(refusals)
+        self._candle(k)
+        if all(r.reason != INSUFFICIENT_FUNDS for r in refusals[before:]):
+            self.advanced += 1
+            return
+        self._restore(saved)
+        for i in range(self.last + 1, k + 1):
+            self.process(i)
+            self.advanced += 1
+
+    def _save(self) -> tuple:
+        sim = {f.name: (len(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+               for f in fields(self.sim) if not isinstance(v := getattr(self.sim, f.name), np.ndarray)}
+        return sim, self.state, dict(self.seen), self.synced_levels, dict(self.entry_fees), self.close_entry
+
+    def _restore(self, saved: tuple) -> None:
+        sim, self.state, self.seen, self.synced_levels, self.entry_fees, self.close_entry = saved
+        for name, v in sim.items():
+            if isinstance(v, int) and isinstance(cur := getattr(self.sim, name), list):
+                del cur[v:]  # lists are only appended to
+            else:
+                setattr(self.sim, name, v)
+
+    def _candle(self, j: int) -> None:
+        """`on_candle(j)`, its market close, and the book synced."""
+        s, sim = self.s, self.sim
         avg = gr.average_entry(self.state)
         self.state, intents = gr.on_candle(s, self.state, self.x.at(j), self.rules)
         for it in intents:
@@ -130,10 +180,34 @@ class GridDriver:
             return i
         if st.stopped:
             return i if self.sim.book else n
+        if self.every_candle:
+            return self._next_recentred(i)
         if self.s.mode == "adaptive" and self.x.index[i] >= st.last_recenter + self.s.recenter_candles and \
                 np.isfinite(self.x.centre[i]):
             return i  # re-centring is due now (every candle by default): no need to look further
         return first_true(self._condition(st), i, n)
+
+    def _next_recentred(self, i: int) -> int:
+        st, s, x, sim = self.state, self.s, self.x, self.sim
+        up0, dn0 = sim.thresholds()
+        up_x, dn_x = np.inf, -np.inf  # what stays on the book while entries move: exits and the liquidation level
+        for w, so in sim.book.values():
+            if so.type == "limit" and w.role != "grid_entry":
+                if w.side == "sell":
+                    up_x = min(up_x, so.price)
+                else:
+                    dn_x = max(dn_x, so.price)
+        liq = sim.liquidation_price()
+        if liq is not None:
+            up_x, dn_x = (up_x, max(dn_x, liq)) if sim.position > 0 else (min(up_x, liq), dn_x)
+        free = np.array([not lvl.holds for lvl in st.levels])
+        q0 = np.array([lvl.order_price if lvl.state == ENTRY_PLACED and lvl.filled == 0 else math.nan
+                       for lvl in st.levels])
+        return adaptive_scan.next_event(
+            i, x.high, x.low, x.close, x.centre, x.atr, x.adx_state, up0 * (1 - SLACK), dn0 * (1 + SLACK),
+            up_x * (1 - SLACK), dn_x * (1 + SLACK), free, q0, float(self.rules.price_step),
+            s.direction in ("long", "neutral"), s.direction in ("short", "neutral"), s.adx_gate,
+            float(s.stop_loss_price), float(s.take_profit_price), s.direction in ("long", "neutral"))
 
     def _armable(self, st: gr.GridState) -> tuple[float, float]:
         """(lowest idle level a buy could arm at, highest idle level a sell could arm at), sizes permitting."""

@@ -98,7 +98,7 @@ def build(strategy: Strategy, settings: Any, candles: Candles, *, symbol: str, t
 def run_backtest(strategy: Strategy, settings: Any, candles: Candles, *, symbol: str = "BTC/USDT",
                  timeframe: str = "15m", initial_equity: float = 10_000.0, maker_fee: float = float(MAKER_FEE),
                  taker_fee: float = float(TAKER_FEE), slippage: float = float(SLIPPAGE), market: str | None = None,
-                 market_rules: MarketRules | None = None) -> BacktestResult:
+                 market_rules: MarketRules | None = None, step_every_candle: bool = False) -> BacktestResult:
     """Run `strategy` with `settings` over `candles` of `timeframe` (the settings' timeframe is set to it).
 
     Each candle j is handled as the live runner handles a closed candle on the paper exchange:
@@ -109,8 +109,9 @@ def run_backtest(strategy: Strategy, settings: Any, candles: Candles, *, symbol:
     3. `on_candle(j)`; the market orders it asks for are placed (they fill at candle j+1's open), and the book is
        synced again. An order placed while handling candle j is recorded in `.orders` with ts = candle j's open
        time and can fill from candle j+1 on.
-    Candles where none of this can change anything are skipped (found vectorised); the result is the same as
-    stepping every candle, which the tests check against such a loop.
+    Candles where none of this can change anything are skipped (found vectorised, or by a compiled scan for an
+    adaptive grid); the fills, equity and metrics are the same as stepping every candle, which
+    `step_every_candle=True` does (the reference the tests compare with; it also lists every order placed).
     """
     settings, sim, drv, start = build(strategy, settings, candles, symbol=symbol, timeframe=timeframe,
                                       initial_equity=initial_equity, maker_fee=maker_fee, taker_fee=taker_fee,
@@ -121,7 +122,7 @@ def run_backtest(strategy: Strategy, settings: Any, candles: Candles, *, symbol:
     drv.begin()
     events, i = 0, drv.first
     while i < n:
-        j = drv.next_event(i)
+        j = i if step_every_candle else drv.next_event(i)
         equity[i:j] = sim.cash + sim.position * close[i:j]
         if j >= n:
             break
@@ -129,6 +130,7 @@ def run_backtest(strategy: Strategy, settings: Any, candles: Candles, *, symbol:
         events += 1
         equity[j] = sim.cash + sim.position * close[j]
         i = j + 1
+    events += getattr(drv, "advanced", 0)
     return finish(strategy, symbol, timeframe, sim, drv, candles, equity, start, events)
 
 
