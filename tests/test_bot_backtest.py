@@ -15,6 +15,7 @@ from db.models import ExchangeAccount, StrategyBot, User
 from engine.market.clock import ManualClock
 from engine.market.replay import ReplaySource
 from tests.fakes.telegram_fixtures import FakeEngine
+from tests.number_scan import Rules, too_precise
 
 A = 1001
 NOW = 1_700_000_000_000  # inside the shared BTC candles
@@ -77,6 +78,7 @@ async def _caption(api, bot, command: str = "/backtest") -> str:
     pick = await api.next_call("sendMessage", chat_id=A)
     await api.click(A, pick, pick.button_data(f"#{bot.id} "))
     photo = await api.next_call("sendPhoto", chat_id=A, timeout=60)
+    assert not too_precise(photo.text, [Rules("BTC", "USDT", 1, 4)]), photo.text  # tick 0.1, lot 0.0001 BTC
     return photo.text
 
 
