@@ -63,9 +63,9 @@ async def test_each_pending_notification_is_delivered_once_in_the_users_language
         assert Counter(c.chat_id for c in sends) == {1001: 2, 1002: 2}
         en_texts = [c.text for c in sends if c.chat_id == 1001]
         ko_texts = [c.text for c in sends if c.chat_id == 1002]
-        assert en_texts[0].startswith("✅ Order filled") and "Buy 0.001 @ 65000.5" in en_texts[0]
+        assert en_texts[0].startswith("✅ Order filled") and "Buy 0.001 @ 65,000.5" in en_texts[0]
         assert "Event: brand_new_kind" in en_texts[1] and "something new" in en_texts[1]
-        assert ko_texts[0].startswith("✅ 주문 체결") and "매수 0.001 @ 65000.5" in ko_texts[0]
+        assert ko_texts[0].startswith("✅ 주문 체결") and "매수 0.001 @ 65,000.5" in ko_texts[0]
         assert "잔고 부족" in ko_texts[1] and "매도 1" in ko_texts[1]
     rows = await Notification.exclude(id=later.id)
     assert all(r.status == NotificationStatus.SENT and r.sent_at and r.attempts == 1 and r.last_error is None

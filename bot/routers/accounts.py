@@ -278,7 +278,7 @@ async def _create_paper(message: Any, state: FSMContext, user: User, raw: str) -
         amount = Decimal(raw)
     except InvalidOperation:
         amount = None
-    if amount is not None and amount.is_finite():
+    if amount is not None and amount.is_finite() and amount.as_tuple().exponent < CENT.as_tuple().exponent:
         amount = amount.quantize(CENT, rounding=ROUND_DOWN)  # a balance is money: kept and shown to the cent
     if amount is None or not amount.is_finite() or not 0 < amount <= PAPER_MAX:
         await message.answer(_("accounts.paper_bad_balance").format(max=f"{PAPER_MAX:,}"))
