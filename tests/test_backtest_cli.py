@@ -160,3 +160,16 @@ def test_no_funds_and_an_open_position_are_explained(slice_csv):
                          "--json").stdout)
     why = next(n for n in out["notes"] if n["reason"] == "no_trades")
     assert why["cause"] == "funds" and why["margin"] == 100.0 and why["equity"] == 100.0 and why["signals"] > 0
+
+
+def test_chart_title_tells_the_open_position_apart(slice_csv):
+    from engine.backtest.metrics import end_position
+    from engine.backtest.plot import title
+    from engine.backtest.runner import run_backtest
+
+    c = load_csv(slice_csv)
+    r = run_backtest("hyperrsi", {}, c, timeframe="1m")
+    end = end_position(r.fills, float(c.close[-1]), r.metrics.initial_equity, r.metrics.final_equity)
+    assert end.amount < 0  # the slice ends holding a short (see the summary test)
+    assert title(r, end.unrealized_pnl).endswith(f"· open at the end: unrealised {end.unrealized_pnl:+,.2f}")
+    assert "open at the end" not in title(r, 0.0)

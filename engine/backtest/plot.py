@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from engine.backtest.metrics import end_position
 from engine.backtest.runner import BacktestResult
 from engine.candles import Candles
 
@@ -23,6 +24,14 @@ def _dates(ts: np.ndarray) -> np.ndarray:
 
 def _thin(n: int) -> np.ndarray:
     return np.unique(np.r_[np.arange(0, n, max(1, n // MAX_POINTS)), n - 1]) if n else np.arange(0)
+
+
+def title(result: BacktestResult, unrealized: float) -> str:
+    """The chart's headline; a position still held at the end shows its unrealised PnL, apart from the trades."""
+    m = result.metrics
+    held = f" · open at the end: unrealised {unrealized:+,.2f}" if unrealized else ""
+    return (f"{result.strategy.upper()} {result.symbol} {result.timeframe} · return {m.total_return_pct:+.2f} % · "
+            f"max DD {m.max_drawdown_pct:.2f} % · trades {m.trades} · win {m.win_rate:.0f} %{held}")
 
 
 def plot(result: BacktestResult, candles: Candles, out: str | Path | BinaryIO) -> Path | BinaryIO:
@@ -45,12 +54,15 @@ def plot(result: BacktestResult, candles: Candles, out: str | Path | BinaryIO) -
             if pts:
                 ax1.scatter(_dates(np.array([f.ts for f in pts])), [f.price for f in pts], s=22, marker=marker,
                             color=color, label=f"{label} ({side})", zorder=3)
+    end = end_position(fills, float(candles.close[-1]), m.initial_equity, m.final_equity) if len(candles) else None
+    if end is not None and end.amount:
+        ax1.axhline(end.entry, color="#1a9850" if end.amount > 0 else "#d73027", lw=0.8, ls=":",
+                    label=f"held at the end: {'long' if end.amount > 0 else 'short'} {abs(end.amount):.6g} "
+                          f"@ {end.entry:.6g}")
     ax1.set_ylabel("price")
     ax1.legend(loc="upper left", fontsize=8)
     ax1.grid(alpha=0.3)
-    ax1.set_title(f"{result.strategy.upper()} {result.symbol} {result.timeframe} · "
-                  f"return {m.total_return_pct:+.2f} % · max DD {m.max_drawdown_pct:.2f} % · "
-                  f"trades {m.trades} · win {m.win_rate:.0f} %")
+    ax1.set_title(title(result, end.unrealized_pnl if end is not None else 0.0))
     e = _thin(len(result.ts))
     ax2.plot(_dates(result.ts[e]), result.equity[e], color="#2c7bb6", lw=1.0)
     ax2.axhline(m.initial_equity, color="#999", lw=0.8, ls="--")
