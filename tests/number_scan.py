@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# a number, its decimals, and the word right after it (a currency shows what kind of number it is)
-NUMBER = re.compile(r"(?<![\w.])-?\d[\d,]*(?:\.(\d+))?(?:e[-+]?\d+)?(?:\s?([A-Z]{2,6}\b))?")
+# a number, its decimals, and the word right after it (a currency shows what kind of number it is); a number glued
+# to Korean text is still a number, one glued to Latin letters or digits is part of a name ("#3", "5m", "e5")
+NUMBER = re.compile(r"(?<![A-Za-z0-9_.])-?\d[\d,]*(?:\.(\d+))?(?:e[-+]?\d+)?(?:\s?([A-Z]{2,6}\b))?")
 
 
 @dataclass(frozen=True)

@@ -33,3 +33,20 @@ def test_settings_values_are_bounded_in_decimals():
     assert fmt_number(0.1 + 0.2) == "0.3"
     assert fmt_number(1e-12) == "0"
     assert fmt_number(1_000_000) == "1,000,000" and fmt_number(2.5) == "2.5" and fmt_number(True) == "True"
+
+
+async def test_a_market_the_exchange_cannot_describe_falls_back_to_the_symbols_currencies(db):
+    from bot.market_numbers import for_bot
+    from db.enums import MarketType
+    from db.models import User
+    from tests.fakes.telegram_fixtures import FakeEngine
+
+    user = await User.create(telegram_id=U)
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
+                                       is_paper=True, paper_balances={"USDT": "1000"})
+    engine = FakeEngine()
+    known = await for_bot(acc, "BTC/USDT:USDT", engine)  # the paper swap: 0.01 contracts of 0.01 BTC
+    assert (known.price_step, known.amount_step, known.base) == (Decimal("0.1"), Decimal("0.0001"), "BTC")
+    unknown = await for_bot(acc, "DOGE/USDT:USDT", engine)  # not listed by the paper exchange
+    assert (unknown.base, unknown.quote, unknown.price_step, unknown.amount_step) == ("DOGE", "USDT", None, None)
+    assert unknown.amount(0.1 + 0.2) == "0.3 DOGE" and unknown.money(-0.004) == "0.00 USDT"
