@@ -59,7 +59,7 @@ def naive(strategy, settings, candles, timeframe, **kw):
     drv.begin()
     for j in range(drv.first, n):
         drv.process(j)
-        equity[j] = sim.cash + sim.position * sim.rules.contract_size * candles.close[j]
+        equity[j] = sim.cash + sim.position * candles.close[j]
         assert book_matches_desired(strategy, drv, sim), j
     return finish(strategy, kw["symbol"], timeframe, sim, drv, candles, equity, start, n - drv.first)
 

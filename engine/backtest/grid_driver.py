@@ -143,13 +143,13 @@ class GridDriver:
         sign = 1.0 if lvl.side == "buy" else -1.0
         share = self.entry_fees.get(level, 0.0) * amount / lvl.filled if lvl.filled else 0.0
         self.entry_fees[level] = self.entry_fees.get(level, 0.0) - share
-        self.sim.trades.append(sign * (price - lvl.entry_price) * amount * self.rules.contract_size - fee - share)
+        self.sim.trades.append(sign * (price - lvl.entry_price) * amount - fee - share)
 
     def _book_close(self, price: float, amount: float, fee: float) -> None:
         sign = 1.0 if self.state.position > 0 else -1.0
         held = sum(self.entry_fees.values())
         self.entry_fees.clear()
-        self.sim.trades.append(sign * (price - self.close_entry) * amount * self.rules.contract_size - fee - held)
+        self.sim.trades.append(sign * (price - self.close_entry) * amount - fee - held)
 
     def _sync(self, j: int) -> None:
         """Bring the book in line with `desired_orders`, looking only at levels whose object changed."""

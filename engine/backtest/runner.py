@@ -118,7 +118,7 @@ def run_backtest(strategy: Strategy, settings: Any, candles: Candles, *, symbol:
                                       slippage=slippage, market=market, market_rules=market_rules)
     n = len(candles)
     equity = np.full(n, float(initial_equity))
-    close = candles.close * sim.rules.contract_size
+    close = candles.close
     drv.begin()
     events, i = 0, drv.first
     while i < n:
