@@ -86,21 +86,28 @@ def test_swap_short_stop_and_spot_cannot_short():
     assert spot.fills == [] and [o.role for o in spot.orders] == []  # refused: no base to sell
 
 
-def test_liquidation_closes_at_the_paper_level():
+def test_liquidation_at_the_cross_margin_price_of_the_whole_account():
     rows = [(100.0 - k, 100.0 - k, 100.0 - k, 100.0 - k) for k in range(16)]
-    rows += [(84.0, 84.0, 84.0, 84.0),  # 16: long 1000/85 at 84, leverage 10
-             (84.0, 84.0, 70.0, 72.0),  # 17: through 84·(1 − 1/10 + 0.005) = 76.02: liquidated there, no fee
+    rows += [(84.0, 84.0, 84.0, 84.0),  # 16: long 1000/85 at 84, leverage 10, on an account of 150
+             (84.0, 84.0, 70.0, 72.0),  # 17: through the level where equity = maintenance margin: liquidated there
              (72.0, 72.0, 72.0, 72.0)]
     c = candles(rows)
     s = {"direction": "long", "pyramiding_enabled": False, "use_trend_close": False, "cooldown": 10}
-    r = run_backtest("hyperrsi", s, c, timeframe="1m", maker_fee=MAKER, taker_fee=TAKER, slippage=SLIP)
+    r = run_backtest("hyperrsi", s, c, timeframe="1m", maker_fee=MAKER, taker_fee=TAKER, slippage=SLIP,
+                     initial_equity=150.0)
     qty = 1000 / 85
+    wallet = 150 - 84 * qty * TAKER
+    liq = (84 * qty - wallet) / (qty * (1 - 0.005))  # wallet + qty·(p − 84) = qty·p·0.005
     assert [(f.side, f.reason, f.fee) for f in r.fills] == [("buy", "rsi_threshold_long", pytest.approx(84 * qty * TAKER)),
                                                            ("sell", "liquidation", 0.0)]
-    assert r.fills[1].price == pytest.approx(84 * 0.905) and r.fills[1].amount == pytest.approx(qty)
-    assert r.metrics.final_equity == pytest.approx(10_000 - 84 * qty * TAKER - 84 * 0.095 * qty)
+    assert r.fills[1].price == pytest.approx(liq) and r.fills[1].amount == pytest.approx(qty)
+    assert 70 < liq < 84 * (1 - 1 / 10 + 0.005)  # below the isolated-style level: the whole account backs it
+    assert r.metrics.final_equity == pytest.approx(qty * liq * 0.005)  # the maintenance margin is what is left
     assert r.metrics.trades == 1 and r.metrics.win_rate == 0.0
     assert r.orders[-1].role == "tp3"  # the resting orders went with the position; nothing placed after
+    assert ("liquidation", {"count": 1, "ts": [int(c.ts[17])], "prices": [pytest.approx(liq)]}) in r.notes
+    rich = run_backtest("hyperrsi", s, c, timeframe="1m", maker_fee=MAKER, taker_fee=TAKER, slippage=SLIP)
+    assert [f.reason for f in rich.fills] == ["rsi_threshold_long"]  # 10,000 of equity: cross margin holds
 
 
 def test_orders_below_the_market_minimum_are_refused():

@@ -146,7 +146,11 @@ async def test_reduce_only_never_flips_and_liquidation():
     pos = (await ex.fetch_positions())[0]
     assert pos.amount == 2 and pos.leverage == 20
     liq = ex.liquidation_price(sym)
-    assert liq == pos.entry_price * (1 - D(1) / 20 + D("0.005"))
-    trades = await ex.feed(sym, [240_000, 60000, 60000, 56000, 57000, 1])
+    wallet, q = ex.balances["USDT"], D(2) * D("0.01")  # cross margin: the whole account backs the position
+    assert wallet + q * (liq - pos.entry_price) == pytest.approx(q * liq * D("0.005"), abs=D("1e-18"))
+    assert liq < pos.entry_price * (1 - D(1) / 20)  # far below the isolated level: the account's equity backs it
+    assert await ex.feed(sym, [240_000, 60000, 60000, liq + 1, 57000, 1]) == []
+    trades = await ex.feed(sym, [300_000, 57000, 57000, liq - 1, liq, 1])
     assert trades[-1].order_id == "liquidation" and trades[-1].price == liq
     assert (await ex.fetch_positions()) == []
+    assert ex.balances["USDT"] == pytest.approx(q * liq * D("0.005"), abs=D("1e-18"))  # the maintenance margin left

@@ -77,21 +77,38 @@ async def test_margin_at_leverage_and_leverage_locked_while_a_position_is_open()
         await ex.set_leverage("ETH/USDT:USDT", 500)
 
 
-async def test_short_liquidation_at_its_price_loses_the_margin():
+async def test_short_liquidation_on_cross_margin_leaves_the_maintenance_margin():
     ex = PaperExchange(MarketType.SWAP, {"USDT": D(1000)})
     await ex.set_leverage(SWAP, 10)
     await ex.feed(SWAP, [0, 60000, 60000, 60000, 60000, 1])
-    await ex.create_order(OrderRequest(SWAP, Side.SELL, OrderType.MARKET, D(1), "e"))
+    await ex.create_order(OrderRequest(SWAP, Side.SELL, OrderType.MARKET, D(16), "e"))  # 0.16 BTC, 9,600 USDT
     await ex.feed(SWAP, [60_000, 60000, 60000, 60000, 60000, 1])
-    entry = (await ex.fetch_positions())[0].entry_price
+    entry, wallet, q = (await ex.fetch_positions())[0].entry_price, ex.balances["USDT"], D("0.16")
     liq = ex.liquidation_price(SWAP)
-    assert liq == entry * (1 + D(1) / 10 - ex.maintenance)
-    cash = ex.balances["USDT"]
+    # equity = wallet − q·(p − entry) meets the maintenance margin q·p·0.005 (cross: the whole wallet backs it)
+    assert liq == pytest.approx((wallet + q * entry) / (q * (1 + ex.maintenance)), abs=D("1e-18"))
+    assert 65_000 < liq < entry * (1 + D(1) / 10)
     assert await ex.feed(SWAP, [120_000, 60000, liq - 1, 59000, 60500, 1]) == []  # just below: still alive
     trades = await ex.feed(SWAP, [180_000, 60500, 67000, 60400, 66000, 1])
     assert trades[-1].order_id == "liquidation" and trades[-1].price == liq and trades[-1].side == Side.BUY
-    assert ex.balances["USDT"] == cash - (liq - entry) * D("0.01")
+    assert ex.balances["USDT"] == pytest.approx(q * liq * ex.maintenance, abs=D("1e-18"))
     assert await ex.fetch_positions() == []
+
+
+async def test_liquidation_gapped_through_fills_at_the_open_and_cancels_every_order_and_floors_at_zero():
+    ex = PaperExchange(MarketType.SWAP, {"USDT": D(1000)})
+    await ex.set_leverage(SWAP, 10)
+    await ex.set_leverage("ETH/USDT:USDT", 10)
+    await ex.feed(SWAP, [0, 60000, 60000, 60000, 60000, 1])
+    await ex.feed("ETH/USDT:USDT", [0, 3000, 3000, 3000, 3000, 1])
+    await ex.create_order(OrderRequest(SWAP, Side.BUY, OrderType.MARKET, D(16), "e"))
+    await ex.feed(SWAP, [60_000, 60000, 60000, 60000, 60000, 1])
+    eth = await ex.create_order(OrderRequest("ETH/USDT:USDT", Side.BUY, OrderType.LIMIT, D(1), "x", price=D(2000)))
+    liq = ex.liquidation_price(SWAP)
+    trades = await ex.feed(SWAP, [120_000, 50000, 50100, 49000, 49500, 1])  # opened far below the level
+    assert liq > 50000 and trades[-1].order_id == "liquidation" and trades[-1].price == D(50000)
+    assert ex.balances["USDT"] == 0  # the loss beyond the wallet is the venue's
+    assert (await ex.fetch_order("ETH/USDT:USDT", eth.id)).status == OrderStatus.CANCELED  # cross: all orders
 
 
 async def test_paper_trading_on_replayed_csv_candles(shared_data):

@@ -129,12 +129,12 @@ class GridDriver:
         s, sim = self.s, self.sim
         avg = gr.average_entry(self.state)
         self.state, intents = gr.on_candle(s, self.state, self.x.at(j), self.rules)
+        self._sync(j)  # first, as the live runner: the resting orders are cancelled before a close is sent
         for it in intents:
             if it.kind == IntentKind.CLOSE:
                 self.close_entry = avg
                 sim.place(Want(("market", "close"), it.side, "market", None, it.amount, True, "close", it.reason),
                           int(sim.ts[j]), float(self.x.close[j]))
-        self._sync(j)
 
     def _book_exit(self, level: int, price: float, amount: float, fee: float) -> None:
         """A grid trade is one level's round trip: entry to take-profit, both fees included."""

@@ -138,6 +138,6 @@ def finish(strategy: str, symbol: str, timeframe: str, sim: Sim, drv, candles: C
            start: int, events: int) -> BacktestResult:
     eq = equity[start:]
     m = mt.compute(eq, sim.trades, sim.fees, timeframe_ms(timeframe), sim.initial)
-    notes = [drv.refused] if getattr(drv, "refused", None) else []
+    notes = ([drv.refused] if getattr(drv, "refused", None) else []) + sim.notes()
     return BacktestResult(strategy, symbol, timeframe, sim.market, candles.ts[start:], eq, sim.fills, sim.orders, m,
                           len(candles), events, notes)

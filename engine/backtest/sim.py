@@ -7,11 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from engine.exchange import margin as mg
 from engine.exchange.paper import MAINTENANCE as PAPER_MAINTENANCE
 from engine.exchange.paper_matching import SimOrder, match
 from engine.strategies.grid_ladder import MarketRules, round_amount, round_price
 
 EPS = 1e-12
+FUNDS_TOLERANCE = 1e-9  # relative: float sums of what orders hold may overshoot the exact (Decimal) ones
 MAINTENANCE = float(PAPER_MAINTENANCE)
 
 
@@ -44,6 +46,20 @@ class FillRecord:
     type: str = ""  # the order's type
     order_price: float | None = None  # its limit price or stop trigger
     taker: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An order the simulated venue refused, as the paper exchange would have, with the same reason key."""
+
+    ts: int
+    reason: str  # margin.BELOW_MINIMUM, INVALID_ORDER or INSUFFICIENT_FUNDS
+    role: str
+    side: str
+    type: str
+    price: float | None
+    amount: float
+    level: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,9 +98,12 @@ def _reachable(so: SimOrder, h: float, lo: float) -> bool:
 class Sim:
     """Cash-flow ledger (cash = initial − Σ signed notional − Σ fees; equity = cash + position × mark) and a book.
 
-    Spot cannot go short: sells beyond the base held are cut to it. Swap reduce-only orders are cut to the
-    position and dropped when there is nothing to reduce, as the paper exchange does. Opening market orders
-    are refused when the margin (swap) or the quote (spot) is not there.
+    Amounts are in base units (`rules` are base-unit rules). Funds follow `engine.exchange.margin`, as on the
+    paper exchange: every order placed holds its reservation while it rests and is refused (recorded in
+    `.refusals` with the paper exchange's reason key) when it is below the minimums, reduce-only with nothing to
+    reduce, or needs more than is free; a swap account is cross margin and liquidated from its equity. Spot
+    cannot go short: sells beyond the base held are cut to it. Swap reduce-only orders are cut to the position
+    and dropped when there is nothing to reduce, as the paper exchange does.
     """
 
     open: np.ndarray
@@ -109,9 +128,14 @@ class Sim:
     trades: list[float] = field(default_factory=list)
     fills: list[FillRecord] = field(default_factory=list)
     orders: list[OrderRecord] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
     book: dict[str, tuple[Want, SimOrder]] = field(default_factory=dict)
     keys: dict[Any, str] = field(default_factory=dict)
+    held: dict[str, float] = field(default_factory=dict)  # per order id, what it holds (quote, or base: spot sell)
+    held_quote: float = 0.0
+    held_base: float = 0.0
     dropped: list[Want] = field(default_factory=list)  # orders cancelled for having nothing to reduce
+    unfunded: tuple[float, float] = (np.inf, -np.inf)  # marks at which a refused order would have the funds
     seq: int = 0
 
     def __post_init__(self) -> None:
@@ -119,12 +143,15 @@ class Sim:
 
     # ---- ledger ----
     def equity_at(self, price: float) -> float:
-        return self.cash + self.position * self.rules.contract_size * price
+        return self.cash + self.position * price
+
+    def wallet(self) -> float:
+        """The paper exchange's wallet balance (realised PnL and fees in it, no unrealised PnL)."""
+        return self.cash + self.position * self.entry
 
     def _apply(self, side: str, amount: float, price: float, fee: float) -> None:
-        cs = self.rules.contract_size
         d = amount if side == "buy" else -amount
-        self.cash -= d * price * cs + fee
+        self.cash -= d * price + fee
         self.fees += fee
         pos = self.position
         if pos == 0 or (pos > 0) == (d > 0):
@@ -135,7 +162,7 @@ class Sim:
             return
         closed = min(amount, abs(pos))
         share = self.open_fees * closed / abs(pos)
-        pnl = (price - self.entry) * closed * cs * (1 if pos > 0 else -1) - fee * closed / amount - share
+        pnl = (price - self.entry) * closed * (1 if pos > 0 else -1) - fee * closed / amount - share
         self.open_fees -= share
         self.position = pos + d
         if abs(self.position) <= EPS * max(1.0, abs(pos)):
@@ -159,14 +186,50 @@ class Sim:
             return min(amount, abs(self.position)) if closing else 0.0
         return amount
 
+    # ---- funds ----
+    def _mark(self, ts: int) -> float:
+        """The last price when handling the candle opened at `ts` (its close), as the paper exchange's."""
+        j = min(int(np.searchsorted(self.ts, ts)), len(self.close) - 1)
+        return float(self.close[j])
+
+    def _mpos(self, mark: float) -> list[mg.Position]:
+        return [mg.Position(self.position, self.entry, mark, self.leverage)] if self.position else []
+
+    def free(self, mark: float) -> tuple[float, float]:
+        """(free quote or margin, free base) at `mark`, as the paper exchange computes them."""
+        if self.market == "spot":
+            return self.cash - self.held_quote, self.position - self.held_base
+        return mg.free_margin(self.wallet(), self._mpos(mark), self.held_quote), 0.0
+
+    def verdict(self, side: str, type_: str, price: float | None, amount: float, reduce_only: bool,
+                mark: float, ref: float | None = None) -> mg.Verdict:
+        """The margin model's verdict on an order (amount and price already rounded) at the last price `mark`."""
+        r = self.rules
+        fq, fb = self.free(mark)
+        return mg.check_order(
+            spot=self.market == "spot", side=side, type_=type_, amount=amount,
+            price=price if type_ == "limit" else None, trigger=price if type_ == "stop_market" else None,
+            ref=ref if ref is not None else mark, reduce_only=reduce_only, position=self.position,
+            free_quote=fq + FUNDS_TOLERANCE * (1.0 + abs(fq)), free_base=fb + FUNDS_TOLERANCE * (EPS + abs(fb)),
+            leverage=self.leverage, taker_fee=self.taker_fee, slippage=self.slippage,
+            min_amount=r.min_amount, min_cost=r.min_cost)
+
     def can_open(self, side: str, amount: float, price: float) -> bool:
         """Whether an opening market order of `amount` at about `price` has the funds behind it."""
-        cs = self.rules.contract_size
-        worst = price * (1 + self.slippage) * (1 + self.taker_fee)
-        if self.market == "spot":
-            return side == "buy" and amount * worst * cs <= self.cash + EPS
-        used = abs(self.position) * self.entry * cs / self.leverage
-        return amount * cs * worst / self.leverage <= self.equity_at(price) - used + EPS
+        v = self.verdict(side, "market", None, round_amount(amount, self.rules.amount_step), False, price, price)
+        return v.refusal != mg.INSUFFICIENT_FUNDS
+
+    def _note_unfunded(self, need: float) -> None:
+        """Remember the mark at which `need` of margin would be free (swap: free margin moves with the mark), so
+        the drivers visit the candle where a refused order could be placed again."""
+        if self.market == "spot" or not self.position:
+            return
+        k = self.position - abs(self.position) / self.leverage  # d(free margin)/d(mark)
+        if k == 0:
+            return
+        p = (need - (self.cash - self.held_quote)) / k
+        up, dn = self.unfunded
+        self.unfunded = (min(up, p), dn) if k > 0 else (up, max(dn, p))
 
     # ---- book ----
     def _round(self, w: Want) -> tuple[float | None, float]:
@@ -174,17 +237,17 @@ class Sim:
         return price, round_amount(w.amount, self.rules.amount_step)
 
     def place(self, w: Want, ts: int, ref: float | None = None) -> bool:
-        """Put an order on the book, refused as the paper exchange refuses it: nothing left after rounding the
-        amount down to the lot, below the minimum amount or cost (priced at its price, else at `ref`), or
-        reduce-only with nothing to reduce."""
+        """Put an order on the book unless the paper exchange would refuse it (`margin.check_order`, at the close
+        of the candle opened at `ts`; a market order priced at `ref`); a refusal is added to `.refusals`."""
         price, amount = self._round(w)
-        r = self.rules
-        cost = amount * (price or ref or 0.0) * r.contract_size
-        if w.reduce_only and self.market == "swap" and self.position and amount >= abs(self.position) - EPS:
-            cost = max(cost, r.min_cost)  # as the paper exchange: closing a whole position is never too small
-        if amount <= 0 or (r.min_amount and amount < r.min_amount) or (r.min_cost and cost < r.min_cost):
-            return False
-        if w.reduce_only and self.market == "swap" and self._cut(w, amount) <= 0:
+        mark = self._mark(ts)
+        v = self.verdict(w.side, w.type, price, amount, w.reduce_only, mark, ref)
+        if v.refusal is not None:
+            self.refusals.append(Refusal(ts, v.refusal, w.role, w.side, w.type, price, amount, w.level))
+            if v.refusal == mg.INSUFFICIENT_FUNDS and w.type != "market":
+                at = mg.reserve_price(w.type, price, price, mark, self.slippage)
+                _, need = mg.reservation(self.market == "spot", w.side, amount, at, self.leverage, self.taker_fee)
+                self._note_unfunded(need * (1 - 2 * FUNDS_TOLERANCE) - FUNDS_TOLERANCE)
             return False
         self.seq += 1
         oid = str(self.seq)
@@ -192,13 +255,33 @@ class Sim:
                       price if w.type == "stop_market" else None, self.seq)
         self.book[oid] = (w, so)
         self.keys[w.key] = oid
+        self._hold(oid, v.reserved if v.currency == "quote" else -v.reserved)
         self.orders.append(OrderRecord(ts, w.role, w.side, w.type, price, amount, w.reason, w.level))
         return True
+
+    def _hold(self, oid: str, signed: float) -> None:
+        """Book what an order holds: + quote, − base (a spot sell)."""
+        if signed:
+            self.held[oid] = signed
+            if signed > 0:
+                self.held_quote += signed
+            else:
+                self.held_base -= signed
+
+    def _release(self, oid: str) -> None:
+        signed = self.held.pop(oid, 0.0)
+        if signed > 0:
+            self.held_quote -= signed
+        elif signed < 0:
+            self.held_base += signed
+        if not self.held:
+            self.held_quote = self.held_base = 0.0  # no float crumbs once nothing is held
 
     def cancel(self, key: Any) -> None:
         oid = self.keys.pop(key, None)
         if oid is not None:
             self.book.pop(oid, None)
+            self._release(oid)
 
     def sync(self, wants: list[Want], ts: int, keep: Any = None) -> None:
         """Make the resting part of the book equal to `wants` (market orders, and keys for which `keep(key)` is
@@ -221,8 +304,9 @@ class Sim:
         return any(w.type == "market" for w, _ in self.book.values())
 
     def thresholds(self) -> tuple[float, float]:
-        """(up, down): the candle reaches a resting order iff high ≥ up or low ≤ down."""
-        up, dn = np.inf, -np.inf
+        """(up, down): the candle reaches a resting order, the liquidation price, or a mark at which a refused
+        order would have the funds, iff high ≥ up or low ≤ down."""
+        up, dn = self.unfunded
         for w, so in self.book.values():
             if so.type == "market":
                 continue
@@ -238,25 +322,28 @@ class Sim:
         return up, dn
 
     def liquidation_price(self) -> float | None:
-        """The paper exchange's isolated-style level: entry·(1 ∓ 1/leverage ± maintenance); swap only."""
+        """Cross margin (`margin.liquidation_price`): where the account's equity meets its maintenance margin."""
         if self.market != "swap" or self.position == 0:
             return None
-        if self.position > 0:
-            return self.entry * (1 - 1 / self.leverage + MAINTENANCE)
-        return self.entry * (1 + 1 / self.leverage - MAINTENANCE)
+        return mg.liquidation_price(self.wallet(), mg.Position(self.position, self.entry, 0.0, self.leverage), (),
+                                    MAINTENANCE)
 
     def _liquidate(self, j: int) -> Execution | None:
-        """After the candle's fills, as the paper exchange does: close everything at the liquidation price (kept
-        inside the candle), no fee, and the exchange cancels every resting order."""
-        liq = self.liquidation_price()
-        h, lo = float(self.high[j]), float(self.low[j])
-        if liq is None or not ((self.position > 0 and lo <= liq) or (self.position < 0 and h >= liq)):
+        """After the candle's fills, as the paper exchange does (`margin`'s rules): close everything at the
+        liquidation price (the open if the candle opened beyond it), no fee, every resting order cancelled, the
+        balance not below zero."""
+        o, h, lo = float(self.open[j]), float(self.high[j]), float(self.low[j])
+        price = mg.liquidation_fill(self.position, self.liquidation_price(), o, h, lo)
+        if price is None:
             return None
         side = "sell" if self.position > 0 else "buy"
-        amount, price = abs(self.position), min(max(liq, lo), h)
+        amount = abs(self.position)
         self._apply(side, amount, price, 0.0)
+        self.cash = mg.after_liquidation(self.cash)
         self.book.clear()
         self.keys.clear()
+        self.held.clear()
+        self.held_quote = self.held_base = 0.0
         w = Want(("liquidation",), side, "market", None, amount, True, "liquidation", "liquidation")
         self.fills.append(FillRecord(int(self.ts[j]), side, price, amount, 0.0, "liquidation", "liquidation", None,
                                      "market", None, True))
@@ -264,6 +351,7 @@ class Sim:
 
     def match(self, j: int) -> list[Execution]:
         """Fill what candle j reaches (all of it, like the paper exchange's feed), in path order."""
+        self.unfunded = (np.inf, -np.inf)  # the strategy retries what was refused while handling this candle
         if not self.book:
             liq = self._liquidate(j)
             return [liq] if liq else []
@@ -273,13 +361,14 @@ class Sim:
         fills = match(sims, o, h, lo, c, self.slippage)
         for f in fills:
             w, so = self.book.pop(f.order_id)
+            self._release(f.order_id)
             if self.keys.get(w.key) == f.order_id:
                 del self.keys[w.key]
             amount = self._cut(w, so.amount)
             if amount <= 0:
                 self.dropped.append(w)
                 continue
-            fee = f.price * amount * self.rules.contract_size * (self.taker_fee if f.taker else self.maker_fee)
+            fee = f.price * amount * (self.taker_fee if f.taker else self.maker_fee)
             self._apply(w.side, amount, f.price, fee)
             self.fills.append(FillRecord(int(self.ts[j]), w.side, float(f.price), amount, fee, w.reason, w.role,
                                          w.level, so.type, so.price if so.type == "limit" else so.trigger,
@@ -287,3 +376,19 @@ class Sim:
             out.append(Execution(w, float(f.price), amount, fee))
         liq = self._liquidate(j)
         return [*out, liq] if liq else out
+
+    def notes(self) -> list[tuple[str, dict]]:
+        """What the output should say about refusals and liquidations: one note per reason."""
+        out: list[tuple[str, dict]] = []
+        by: dict[str, list[Refusal]] = {}
+        for r in self.refusals:
+            by.setdefault(r.reason, []).append(r)
+        for reason, rs in by.items():
+            roles = sorted({r.role for r in rs})
+            out.append((f"refused_{reason}", {"orders": len(rs), "first_ts": rs[0].ts, "last_ts": rs[-1].ts,
+                                              "roles": roles}))
+        liqs = [f for f in self.fills if f.reason == "liquidation"]
+        if liqs:
+            out.append(("liquidation", {"count": len(liqs), "ts": [f.ts for f in liqs],
+                                        "prices": [f.price for f in liqs]}))
+        return out

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from engine.exchange import margin as mg
 from engine.exchange.paper_matching import SimOrder, match
 from engine.exchange.protocol import (
     Balance,
@@ -68,8 +69,10 @@ class _Position:
 class PaperExchange:
     """Simulated matching on candles fed in with `feed()`. Deterministic: no clock, no randomness.
 
-    Fees are charged in the quote currency. Swaps are one-way, USDT-margined, isolated-style liquidation at
-    entry·(1 ∓ 1/leverage ± maintenance) checked on every candle after the candle's fills.
+    Fees are charged in the quote currency. Swaps are one-way and USDT-margined, in cross margin whatever mode
+    is set (live sets cross): funds, reservations and liquidation follow `engine.exchange.margin`, the model
+    the backtester uses too (amounts converted from contracts to base units with the market's contract size),
+    and liquidation is checked on every candle after the candle's fills.
     """
 
     market_type: MarketType
@@ -87,7 +90,7 @@ class PaperExchange:
     _trades: list[Trade] = field(default_factory=list)
     _positions: dict[str, _Position] = field(default_factory=dict)
     _leverage: dict[str, int] = field(default_factory=dict)
-    _margin_mode: dict[str, MarginMode] = field(default_factory=dict)  # reported; liquidation is isolated-style
+    _margin_mode: dict[str, MarginMode] = field(default_factory=dict)  # reported; funds are always cross margin
     _last: dict[str, Decimal] = field(default_factory=dict)
     _ts: dict[str, int] = field(default_factory=dict)
     _seq: int = 0
@@ -95,13 +98,19 @@ class PaperExchange:
 
     # ---- market data ----
     async def load_markets(self) -> dict[str, Market]:
-        return {s: m for s, m in self.markets.items() if m.type == self.market_type}
+        return {s: self._own_fees(m) for s, m in self.markets.items() if m.type == self.market_type}
 
     async def market(self, symbol: str) -> Market:
         m = self.markets.get(symbol)
         if m is None or m.type != self.market_type:
             raise InvalidOrder(f"unknown market {symbol}")
-        return m
+        return self._own_fees(m)
+
+    def _own_fees(self, m: Market) -> Market:
+        """The market with the fee rates this account really charges."""
+        if m.maker_fee == self.maker_fee and m.taker_fee == self.taker_fee:
+            return m
+        return replace(m, maker_fee=self.maker_fee, taker_fee=self.taker_fee)
 
     async def fetch_ohlcv(self, symbol, timeframe, since=None, limit=None):
         if self.source is None:
@@ -133,12 +142,20 @@ class PaperExchange:
         px = mark if mark is not None else self._last.get(symbol, pos.entry)
         return (px - pos.entry) * pos.contracts * self.markets[symbol].contract_size
 
+    def _mpos(self, symbol: str) -> mg.Position:
+        """The position of `symbol` for the margin model: base units, marked at the last price."""
+        pos = self._positions[symbol]
+        return mg.Position(pos.contracts * self.markets[symbol].contract_size, pos.entry,
+                           self._last.get(symbol, pos.entry), self._leverage.get(symbol, 1))
+
+    def _mpositions(self, skip: str | None = None) -> list[mg.Position]:
+        return [self._mpos(s) for s, p in self._positions.items() if p.contracts and s != skip]
+
+    def _order_margin(self) -> Decimal:
+        return sum((o.reserved for o in self._orders.values() if o.info.status == OrderStatus.OPEN), ZERO)
+
     def _margin_used(self) -> Decimal:
-        used = ZERO
-        for sym, pos in self._positions.items():
-            if pos.contracts:
-                used += abs(pos.contracts) * self.markets[sym].contract_size * pos.entry / self._leverage.get(sym, 1)
-        return used + sum((o.reserved for o in self._orders.values() if o.info.status == OrderStatus.OPEN), ZERO)
+        return mg.initial_margin(self._mpositions()) + self._order_margin()
 
     def equity(self, marks: dict[str, Decimal] | None = None) -> Decimal:
         """Cash plus positions at mark (fees are already out of cash)."""
@@ -169,10 +186,8 @@ class PaperExchange:
 
     async def fetch_balance(self) -> dict[str, Balance]:
         if self.market_type == MarketType.SWAP:
-            cash = self.balances.get("USDT", ZERO)
-            upnl = sum((self._upnl(s) for s in self._positions), ZERO)
+            total = mg.equity(self.balances.get("USDT", ZERO), self._mpositions())
             used = self._margin_used()
-            total = cash + upnl
             return {"USDT": Balance("USDT", total - used, used, total)}
         return {c: Balance(c, a - self._reserved(c), self._reserved(c), a) for c, a in self.balances.items()}
 
@@ -189,13 +204,12 @@ class PaperExchange:
         return out
 
     def liquidation_price(self, symbol: str) -> Decimal | None:
+        """Cross margin: the price of `symbol` at which the account's equity meets its maintenance margin."""
         pos = self._positions.get(symbol)
         if not pos or not pos.contracts:
             return None
-        lev = D(self._leverage.get(symbol, 1))
-        if pos.contracts > 0:
-            return pos.entry * (1 - 1 / lev + self.maintenance)
-        return pos.entry * (1 + 1 / lev - self.maintenance)
+        return mg.liquidation_price(self.balances.get("USDT", ZERO), self._mpos(symbol), self._mpositions(symbol),
+                                    self.maintenance)
 
     async def set_leverage(self, symbol: str, leverage: int, margin_mode: MarginMode = MarginMode.CROSS) -> None:
         if not 1 <= leverage <= (self.markets[symbol].max_leverage or 125):
@@ -217,19 +231,11 @@ class PaperExchange:
         ref = price or trigger or self._last.get(r.symbol)
         if ref is None:
             raise InvalidOrder(f"no price yet for {r.symbol}")
-        cost = amount * ref * m.contract_size
-        pos = self._positions.get(r.symbol)
-        closes_all = r.reduce_only and pos is not None and pos.contracts and abs(pos.contracts) <= amount \
-            and (pos.contracts > 0) == (r.side == Side.SELL)
-        if closes_all:
-            cost = max(cost, m.min_cost or ZERO)  # like Binance and Bybit: closing a whole position is never too small
-        if amount <= 0 or (m.min_amount and amount < m.min_amount) or (m.min_cost and cost < m.min_cost):
-            raise BelowMinimum(f"{r.symbol}: amount {amount} (min {m.min_amount}), cost {cost} (min {m.min_cost})")
         if r.type == OrderType.LIMIT and price is None:
             raise InvalidOrder("a limit order needs a price")
         if r.type == OrderType.STOP_MARKET and trigger is None:
             raise InvalidOrder("a stop order needs a trigger price")
-        reserved = self._reservation(m, r, amount, ref)
+        reserved = self._admit(m, r, amount, price, trigger)
         self._seq += 1
         oid = f"O{self._seq}"
         info = OrderInfo(oid, r.client_order_id, r.symbol, r.side, r.type, OrderStatus.OPEN, amount, ZERO, price,
@@ -238,28 +244,29 @@ class PaperExchange:
         self._by_client[r.client_order_id] = oid
         return info
 
-    def _reservation(self, m: Market, r: OrderRequest, amount: Decimal, ref: Decimal) -> Decimal:
-        worst = ref * (1 + self.slippage) * (1 + self.taker_fee)
-        if self.market_type == MarketType.SWAP:
-            if r.reduce_only:
-                pos = self._positions.get(r.symbol)
-                closing = pos and pos.contracts and ((pos.contracts > 0) == (r.side == Side.SELL))
-                if not closing:
-                    raise InvalidOrder("reduce-only order with no position to reduce")
-                return ZERO
-            need = amount * m.contract_size * worst / self._leverage.get(r.symbol, 1)
-            free = self.balances.get("USDT", ZERO) + sum((self._upnl(s) for s in self._positions), ZERO)
-            if need > free - self._margin_used():
-                raise InsufficientFunds(f"needs {need:.2f} USDT margin")
-            return need
-        if r.side == Side.BUY:
-            need = amount * worst
-            if need > self.balances.get(m.quote, ZERO) - self._reserved(m.quote):
-                raise InsufficientFunds(f"needs {need:.2f} {m.quote}")
-            return need
-        if amount > self.balances.get(m.base, ZERO) - self._reserved(m.base):
-            raise InsufficientFunds(f"needs {amount} {m.base}")
-        return amount
+    def _admit(self, m: Market, r: OrderRequest, amount: Decimal, price: Decimal | None,
+               trigger: Decimal | None) -> Decimal:
+        """The margin model's verdict on the order (in base units); what it holds, or the refusal raised."""
+        cs, spot = m.contract_size, self.market_type == MarketType.SPOT
+        if spot:
+            position = self.balances.get(m.base, ZERO)
+            free_quote = self.balances.get(m.quote, ZERO) - self._reserved(m.quote)
+            free_base = position - self._reserved(m.base)
+        else:
+            pos = self._positions.get(r.symbol)
+            position = pos.contracts * cs if pos else ZERO
+            free_quote, free_base = mg.free_margin(self.balances.get("USDT", ZERO), self._mpositions(),
+                                                   self._order_margin()), ZERO
+        v = mg.check_order(spot=spot, side=r.side.value, type_=r.type.value, amount=amount * cs, price=price,
+                           trigger=trigger, ref=self._last.get(r.symbol), reduce_only=r.reduce_only,
+                           position=position, free_quote=free_quote, free_base=free_base,
+                           leverage=self._leverage.get(r.symbol, 1), taker_fee=self.taker_fee,
+                           slippage=self.slippage, min_amount=(m.min_amount or ZERO) * cs, min_cost=m.min_cost)
+        if v.refusal is not None:
+            error = {mg.BELOW_MINIMUM: BelowMinimum, mg.INSUFFICIENT_FUNDS: InsufficientFunds}.get(v.refusal,
+                                                                                                 InvalidOrder)
+            raise error(f"{r.symbol}: {v.detail}")
+        return v.reserved if v.currency == "quote" else v.reserved / cs  # base held for a spot sell (cs is 1)
 
     def _get(self, order_id: str | None, client_order_id: str | None) -> _Order:
         oid = order_id or self._by_client.get(client_order_id or "")
@@ -302,7 +309,7 @@ class PaperExchange:
             if t is not None:
                 new.append(t)
         self._last[symbol] = c
-        liq = self._liquidate(symbol, h, lo, ts)
+        liq = self._liquidate(symbol, o, h, lo, ts)
         return new + ([liq] if liq else [])
 
     def _fill(self, od: _Order, price: Decimal, taker: bool, ts: int) -> Trade | None:
@@ -356,20 +363,23 @@ class PaperExchange:
             pos.contracts += delta
         self.balances["USDT"] = cash
 
-    def _liquidate(self, symbol: str, h: Decimal, lo: Decimal, ts: int) -> Trade | None:
-        liq = self.liquidation_price(symbol)
+    def _liquidate(self, symbol: str, o: Decimal, h: Decimal, lo: Decimal, ts: int) -> Trade | None:
+        """Cross margin: the position is closed where the account's equity met its maintenance margin, and the
+        exchange cancels every open order of the account (`margin`'s rules)."""
         pos = self._positions.get(symbol)
-        if liq is None or not pos:
+        if not pos or not pos.contracts:
             return None
-        if (pos.contracts > 0 and lo <= liq) or (pos.contracts < 0 and h >= liq):
-            side = Side.SELL if pos.contracts > 0 else Side.BUY
-            amount = abs(pos.contracts)
-            self._swap_fill(symbol, side, amount, liq, ZERO)
-            for x in self._orders.values():  # the exchange cancels what was resting on the symbol
-                if x.info.symbol == symbol and x.info.status == OrderStatus.OPEN:
-                    x.info, x.reserved = replace(x.info, status=OrderStatus.CANCELED), ZERO
-            trade = Trade(f"T{len(self._trades) + 1}", "liquidation", None, symbol, side, liq, amount, ZERO,
-                          self._quote(), ts, True)
-            self._trades.append(trade)
-            return trade
-        return None
+        price = mg.liquidation_fill(pos.contracts, self.liquidation_price(symbol), o, h, lo)
+        if price is None:
+            return None
+        side = Side.SELL if pos.contracts > 0 else Side.BUY
+        amount = abs(pos.contracts)
+        self._swap_fill(symbol, side, amount, price, ZERO)
+        self.balances["USDT"] = mg.after_liquidation(self.balances["USDT"])
+        for x in self._orders.values():
+            if x.info.status == OrderStatus.OPEN:
+                x.info, x.reserved = replace(x.info, status=OrderStatus.CANCELED), ZERO
+        trade = Trade(f"T{len(self._trades) + 1}", "liquidation", None, symbol, side, price, amount, ZERO,
+                      self._quote(), ts, True)
+        self._trades.append(trade)
+        return trade
