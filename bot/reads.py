@@ -29,8 +29,9 @@ def _template(name: str) -> str:
         return (f'SELECT {_columns(ExchangeAccount)} FROM "exchange_accounts" WHERE "user_id" = {{}} '
                 "AND NOT (\"label\" LIKE {} ESCAPE '\\') ORDER BY \"id\"")
     if name == "fills":
-        return ('SELECT f."ts", f."realized_pnl", f."fee" FROM "fills" f JOIN "exchange_accounts" a '
-                'ON a."id" = f."account_id" WHERE a."user_id" = {} AND f."ts" >= {} AND f."ts" < {}')
+        return ('SELECT f."ts", f."realized_pnl", f."fee", o."symbol" FROM "fills" f JOIN "exchange_accounts" a '
+                'ON a."id" = f."account_id" JOIN "orders" o ON o."id" = f."order_id" '
+                'WHERE a."user_id" = {} AND f."ts" >= {} AND f."ts" < {}')
     if name == "newest_fill":
         return ('SELECT MAX(f."ts") AS "ts" FROM "fills" f JOIN "exchange_accounts" a '
                 'ON a."id" = f."account_id" WHERE a."user_id" = {}')
@@ -123,16 +124,17 @@ async def accounts_without_prefix(user: User, prefix: str) -> list[ExchangeAccou
         user_id=user.id).exclude(label__startswith=prefix).order_by("id"))
 
 
-async def fills_between(user: User, since_ms: int, until_ms: int) -> list[tuple[int, Any, Any]]:
-    """(ts, realized_pnl, fee) of every fill on the user's accounts with since_ms <= ts < until_ms."""
+async def fills_between(user: User, since_ms: int, until_ms: int) -> list[tuple[int, Any, Any, str]]:
+    """(ts, realized_pnl, fee, symbol of its order) of every fill on the user's accounts with since <= ts < until."""
     conn = Fill._meta.db
     sql = _statement(conn, "fills")
     if sql is None:
         return list(await Fill.filter(account__user_id=user.id, ts__gte=since_ms, ts__lt=until_ms).values_list(
-            "ts", "realized_pnl", "fee"))
+            "ts", "realized_pnl", "fee", "order__symbol"))
     pnl, fee = Fill._meta.fields_map["realized_pnl"], Fill._meta.fields_map["fee"]
     rows = await _rows(conn, sql, [user.id, since_ms, until_ms])
-    return [(int(r["ts"]), pnl.to_python_value(r["realized_pnl"]), fee.to_python_value(r["fee"])) for r in rows]
+    return [(int(r["ts"]), pnl.to_python_value(r["realized_pnl"]), fee.to_python_value(r["fee"]), r["symbol"])
+            for r in rows]
 
 
 async def newest_fill_ts(user: User) -> int | None:

@@ -56,10 +56,12 @@ async def test_hot_reads_match_the_orm(db):
     for prefix in ("deleted#", "b_"):  # the second has LIKE wildcards: the ORM answers it
         orm_accs = await ExchangeAccount.filter(user=me).exclude(label__startswith=prefix).order_by("id")
         assert _rows(await accounts_without_prefix(me, prefix)) == _rows(orm_accs)
-    orm_fills = await Fill.filter(account__user=me, ts__gte=100, ts__lt=2000).values_list("ts", "realized_pnl", "fee")
-    assert sorted(await fills_between(me, 100, 2000)) == sorted(orm_fills) == [(1000, Decimal("0.5"), Decimal("0.0123"))]
-    assert sorted(await fills_between(me, 100, 2001)) == [(1000, Decimal("0.5"), Decimal("0.0123")),
-                                                          (2000, Decimal("1.5"), Decimal("0.0123"))]
+    orm_fills = await Fill.filter(account__user=me, ts__gte=100, ts__lt=2000).values_list(
+        "ts", "realized_pnl", "fee", "order__symbol")
+    one = [(1000, Decimal("0.5"), Decimal("0.0123"), "BTC/USDT:USDT")]
+    assert sorted(await fills_between(me, 100, 2000)) == sorted(orm_fills) == one
+    assert sorted(await fills_between(me, 100, 2001)) == [*one, (2000, Decimal("1.5"), Decimal("0.0123"),
+                                                                 "BTC/USDT:USDT")]
     assert await newest_fill_ts(me) == 2000 and await newest_fill_ts(other) == 3000
     assert await newest_fill_ts(await User.create(telegram_id=9)) is None
 

@@ -78,7 +78,7 @@ async def test_pnl_daily_table_from_fills(telegram):
     assert row.split() == [today.isoformat(), "7.50", "0.50", "2"]
     row = next(ln for ln in lines if ln.startswith((today - timedelta(days=1)).isoformat()))
     assert row.split() == [(today - timedelta(days=1)).isoformat(), "7.00", "0.10", "1"]
-    assert lines[-1] == "Total: PnL 14.50, fees 0.60, 3 fill(s)"
+    assert lines[-1] == "Total: PnL 14.50 USDT, fees 0.60 USDT, 3 fill(s)"
     for bad in ("/pnl abc", "/pnl 0", "/pnl 1000"):
         await telegram.api.send_command(A, bad)
         reply = await telegram.api.next_call("sendMessage", chat_id=A)
@@ -127,4 +127,20 @@ async def test_pnl_counts_replayed_fills_on_the_days_they_happened(telegram):
     assert next(ln for ln in lines if ln.startswith("2024-08-05")).split() == ["2024-08-05", "0.09", "0.04", "2"]
     assert next(ln for ln in lines if ln.startswith("2024-08-06")).split() == ["2024-08-06", "1.01", "0.04", "2"]
     assert next(ln[:10] for ln in lines if ln[:4] == "2024") == "2024-07-31"  # seven days up to the newest fill
-    assert lines[-1] == "Total: PnL 1.10, fees 0.08, 4 fill(s)", lines[-1]
+    assert lines[-1] == "Total: PnL 1.10 USDT, fees 0.08 USDT, 4 fill(s)", lines[-1]
+
+
+async def test_pnl_never_adds_two_currencies_together(telegram):
+    """Fills of a USDT market and a KRW market: one table per quote currency, each total with its currency."""
+    user, acc, bot = await _setup()
+    upbit = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SPOT, label="krw",
+                                         is_paper=True, paper_balances={"KRW": "1000000"})
+    krw_bot = await StrategyBot.create(user=user, account=upbit, kind=BotKind.GRID, symbol="BTC/KRW", settings={},
+                                       status=BotStatus.RUNNING)
+    now = int(time.time() * 1000)
+    await _fill(acc, bot, 1, now - 1000, "1.25", "0.1")
+    await _fill(upbit, krw_bot, 2, now - 2000, "1500", "50")
+    await telegram.api.send_command(A, "/pnl 2")
+    text = (await telegram.api.next_call("sendMessage", chat_id=A)).text
+    assert "Total: PnL 1.25 USDT, fees 0.10 USDT, 1 fill(s)" in text, text
+    assert "Total: PnL 1,500.00 KRW, fees 50.00 KRW, 1 fill(s)" in text, text

@@ -212,7 +212,8 @@ def _day_start_ms(d: date, tz: tzinfo) -> int:
 
 
 async def pnl_table(user: User, days: int) -> str:
-    """Realised PnL and fees per day of the fills' own timestamps (market time on a replay), in the user's days.
+    """Realised PnL and fees per day of the fills' own timestamps (market time on a replay), in the user's days,
+    one table per quote currency (never two currencies added together).
 
     The window is the last `days` days up to today; when it holds no fill but older fills exist (a replay of
     past candles, or a quiet spell), it is the `days` days up to the newest fill's day instead, and says so."""
@@ -225,22 +226,33 @@ async def pnl_table(user: User, days: int) -> str:
         if newest_day < last - timedelta(days=days - 1):
             last, shifted = newest_day, True
     first = last - timedelta(days=days - 1)
-    rows = await fills_between(user, _day_start_ms(first, tz), _day_start_ms(last + timedelta(days=1), tz))
-    per_day: dict = defaultdict(lambda: [Decimal(0), Decimal(0), 0])
-    for ts, pnl, fee in rows:
-        d = datetime.fromtimestamp(ts / 1000, tz).date()
-        per_day[d][0] += pnl
-        per_day[d][1] += fee
-        per_day[d][2] += 1
+    rows = [] if newest is None else await fills_between(
+        user, _day_start_ms(first, tz), _day_start_ms(last + timedelta(days=1), tz))
+    per_quote: dict[str | None, dict] = defaultdict(lambda: defaultdict(lambda: [Decimal(0), Decimal(0), 0]))
+    for ts, pnl, fee, symbol in rows:
+        day = per_quote[from_symbol(symbol).quote][datetime.fromtimestamp(ts / 1000, tz).date()]
+        day[0] += pnl
+        day[1] += fee
+        day[2] += 1
     lines = [_("pnl.title_range").format(days=days, first=first.isoformat(), last=last.isoformat(), tz=tz_name)]
     if shifted:
         lines.append(_("pnl.shifted").format(days=days))
-    lines.append(_("pnl.header"))
+    for quote in sorted(per_quote, key=str) or [None]:
+        if len(per_quote) > 1:
+            lines.append("")
+            lines.append(quote or "?")
+        lines += _pnl_days(per_quote.get(quote, {}), first, days, quote)
+    return "\n".join(lines)
+
+
+def _pnl_days(per_day: dict, first: date, days: int, quote: str | None) -> list[str]:
+    lines = [_("pnl.header")]
     total = [Decimal(0), Decimal(0), 0]
     for i in range(days):
         d = first + timedelta(days=i)
         pnl, fee, n = per_day.get(d, (Decimal(0), Decimal(0), 0))
         total = [total[0] + pnl, total[1] + fee, total[2] + n]
         lines.append(f"{d.isoformat()}  {numbers.money(pnl):>10}  {numbers.money(fee):>8}  {n:>4}")
-    lines.append(_("pnl.total").format(pnl=numbers.money(total[0]), fees=numbers.money(total[1]), n=total[2]))
-    return "\n".join(lines)
+    lines.append(_("pnl.total").format(pnl=numbers.money(total[0], quote), fees=numbers.money(total[1], quote),
+                                       n=total[2]))
+    return lines
