@@ -144,3 +144,16 @@ async def test_pnl_never_adds_two_currencies_together(telegram):
     text = (await telegram.api.next_call("sendMessage", chat_id=A)).text
     assert "Total: PnL 1.25 USDT, fees 0.10 USDT, 1 fill(s)" in text, text
     assert "Total: PnL 1,500.00 KRW, fees 50.00 KRW, 1 fill(s)" in text, text
+
+
+async def test_status_totals_each_currency_apart(telegram):
+    user, _, _ = await _setup()  # a USDT bot with 12.5 realised
+    upbit = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SPOT, label="krw",
+                                         is_paper=True, paper_balances={"KRW": "1000000"})
+    krw_bot = await StrategyBot.create(user=user, account=upbit, kind=BotKind.GRID, symbol="BTC/KRW", settings={},
+                                       status=BotStatus.RUNNING)
+    await Position.create(bot=krw_bot, symbol=krw_bot.symbol, side=PositionSide.FLAT, size=Decimal(0),
+                          realized_pnl=Decimal("1500"))
+    await telegram.api.send_command(A, "/status")
+    text = (await telegram.api.next_call("sendMessage", chat_id=A)).text
+    assert "Total realised PnL: 1,500.00 KRW, 12.50 USDT" in text, text

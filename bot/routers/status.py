@@ -62,16 +62,13 @@ async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarku
     accounts: dict[int, ExchangeAccount] = {}  # read only when an open position needs a mark price
     lines = [_("status.title")]
     kb = Keyboard()
-    total_r = Decimal(0)
-    quotes: set[str | None] = set()
+    totals: dict[str | None, Decimal] = defaultdict(Decimal)  # realised PnL per quote currency
     for b in bots:
         pos = positions.get(b.id)
         lines.append("")
         lines.append(f"{bot_title(b)} · {status_text(b.status)}")
         nums = from_symbol(b.symbol)
-        quotes.add(nums.quote)
-        if pos is not None:
-            total_r += pos.realized_pnl
+        totals[nums.quote] += pos.realized_pnl if pos is not None else 0
         if pos is None or pos.side == PositionSide.FLAT or not pos.size:
             lines.append(_("status.flat").format(realised=nums.money(pos.realized_pnl if pos else 0)))
         else:
@@ -89,8 +86,8 @@ async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarku
         lines.append(_("status.no_bots"))
     else:
         lines.append("")
-        one_quote = next(iter(quotes)) if len(quotes) == 1 else None  # never add up two currencies under one name
-        lines.append(_("status.total_realised").format(amount=numbers.money(total_r, one_quote)))
+        amount = ", ".join(numbers.money(v, q) for q, v in sorted(totals.items(), key=lambda kv: str(kv[0])))
+        lines.append(_("status.total_realised").format(amount=amount))
     lines.append(_("status.updated").format(time=datetime.now(UTC).strftime("%H:%M:%S UTC")))
     kb.button(text=_("status.refresh"), callback_data=StatusCb(view="status"))
     kb.button(text=_("menu.back"), callback_data=MenuCb(item="main"))
