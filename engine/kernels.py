@@ -315,6 +315,26 @@ def map_closed(base_ts, base_ms, htf_ts, htf_ms, values, fill):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def resample_close(ts, c, step):
+    """(open time, last close) of the `step`-ms buckets of `resample`, for what reads closes only."""
+    n = len(ts)
+    m, end = 0, ts[0] - 1
+    for i in range(n):
+        if ts[i] >= end:
+            m += 1
+            end = ts[i] - ts[i] % step + step
+    rts, rc = np.empty(m, dtype=np.int64), np.empty(m)
+    k, end = -1, ts[0] - 1
+    for i in range(n):
+        if ts[i] >= end:
+            k += 1
+            rts[k] = ts[i] - ts[i] % step
+            end = rts[k] + step
+        rc[k] = c[i]
+    return rts, rc
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def resample(ts, o, h, lo, c, v, step):
     """OHLCV buckets of `step` ms aligned to the epoch from ascending candles, in one pass after counting them
     (see engine.candles.resample); a bucket's bounds are worked out only when a candle leaves the last one."""
@@ -361,3 +381,4 @@ def warm_up() -> None:
     map_closed(ts, 60_000, ts[::15], 900_000, np.zeros(20, dtype=np.int8), np.int8(0))
     map_closed(ts, 60_000, ts[::15], 900_000, np.zeros(20), np.nan)
     resample(ts, x, h, lo, x, x, 900_000)
+    resample_close(ts, x, 900_000)

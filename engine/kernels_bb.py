@@ -296,7 +296,7 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep, long_le
     code = np.empty(block, dtype=np.uint32)
     hist_h, hist_l, hist_2 = np.empty(keep), np.empty(keep), np.empty(keep)
     nh = nl = n2 = 0
-    avg_high = avg_low = avg_2 = np.nan
+    avg_high = avg_low = avg_2 = buzz = low_line = squeeze2 = np.nan
     squeezed = True  # the latch starts true
     sums = np.zeros(10)  # the two bands' running sums, see _block_sums
     total_ma = 0.0
@@ -362,15 +362,22 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep, long_le
                 clean = b0 + r - right - left > lnb[r]
                 if f & 1 and _is_pivot(wb, q, left, right, True, exact, clean):
                     avg_high, nh = _remember(hist_h, nh, wb[q])
+                    buzz = 0.7 * avg_high
                 if f & 2 and _is_pivot(wb, q, left, right, False, exact, clean):
                     avg_low, nl = _remember(hist_l, nl, wb[q])
+                    low_line = avg_low / 0.7
                 if f & 4 and _pivot(w2b, q, long_left, right, False):
                     avg_2, n2 = _remember(hist_2, n2, w2b[q])
-            w, w2 = wb[k], w2b[k]
-            buzzb[r + 1] = 0.7 * (avg_high if nh else _fallback(w, 5.0, True))
-            alb[r] = avg_low if nl else _fallback(w, 5.0, False)
-            llb[r] = alb[r] / 0.7
-            squeeze2 = (avg_2 if n2 else _fallback(w2, 5.0, False)) / 0.7
+                    squeeze2 = avg_2 / 0.7
+            w2 = w2b[k]
+            if nh and nl and n2:
+                buzzb[r + 1], alb[r], llb[r] = buzz, avg_low, low_line
+            else:  # before the first pivots: the fallbacks of the bar's own widths
+                w = wb[k]
+                buzzb[r + 1] = 0.7 * (avg_high if nh else _fallback(w, 5.0, True))
+                alb[r] = avg_low if nl else _fallback(w, 5.0, False)
+                llb[r] = alb[r] / 0.7
+                squeeze2 = avg_2 / 0.7 if n2 else _fallback(w2, 5.0, False) / 0.7
             squeezed = False if w2 > squeeze2 else (True if w2 < squeeze2 else squeezed)
             sqb[r] = squeezed
         w0s, w1s, w2s, w3s, cs, buzz1 = wb[lead:], wb[lead - 1 :], wb[lead - 2 :], wb[lead - 3 :], c[b0:], buzzb[1:]

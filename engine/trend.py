@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine import kernels
-from engine.candles import Candles, resample, timeframe_ms
+from engine.candles import Candles, timeframe_ms
 from engine.smoothing import jma, rational_quadratic, t3_seeded, vidya
 
 MIN_HISTORY = 200  # base candles below which the trend filter says 0 (no gating)
@@ -59,12 +59,13 @@ def _on_chart(candles: Candles, timeframe: str, mtf: str, fn) -> np.ndarray:
     """fn(closes of `mtf`) per chart candle, from the last `mtf` candle closed by its close (0 before any)."""
     if mtf == timeframe:
         return fn(candles.close)
-    h = resample(candles, mtf)
     hms, bms = timeframe_ms(mtf), timeframe_ms(timeframe)
-    h = h[: int((h.ts + hms <= candles.ts[-1] + bms).sum())]  # the last bucket may be partly covered
-    if len(h) == 0:
+    ts = np.ascontiguousarray(candles.ts, dtype=np.int64)
+    hts, hc = kernels.resample_close(ts, np.ascontiguousarray(candles.close, dtype=np.float64), hms)
+    k = int(np.searchsorted(hts + hms, candles.ts[-1] + bms, side="right"))  # the last may be partly covered
+    if k == 0:
         return np.zeros(len(candles), dtype=np.int8)
-    return map_completed(candles.ts, bms, h.ts, hms, fn(h.close))
+    return map_completed(candles.ts, bms, hts[:k], hms, fn(hc[:k]))
 
 
 def cycle_state(ma1: np.ndarray, ma2: np.ndarray, ma3: np.ndarray) -> np.ndarray:

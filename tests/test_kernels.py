@@ -66,3 +66,13 @@ def test_resample_keeps_gaps_and_partial_buckets():
 
 def test_warm_up_runs_every_kernel():
     kernels.warm_up()  # fails on any kernel that no longer compiles for the types the engine passes
+
+
+def test_resample_close_is_resample_s_closes():
+    m = 60_000
+    ts = np.array([0, 1, 2, 5, 6, 14, 15, 31, 44, 45], dtype=np.int64) * m
+    x = np.arange(1, 11, dtype=np.float64)
+    r = resample(Candles(ts, x, x, x, x, x), "15m")
+    rts, rc = kernels.resample_close(ts, x, 900_000)
+    assert rts.tolist() == r.ts.tolist() == [0, 15 * m, 30 * m, 45 * m]
+    assert rc.tolist() == r.close.tolist() == [6, 7, 9, 10]
