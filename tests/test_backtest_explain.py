@@ -75,3 +75,17 @@ def test_a_position_never_closed():
 def test_a_run_with_trades_has_no_reason():
     rep = run("grid", {"lower_price": 92.0, "upper_price": 108.0, "levels": 9}, wave())
     assert rep.result.metrics.trades > 0 and rep.why is None and rep.json()["notes"] == []
+
+
+def test_grid_entries_the_account_cannot_fund():
+    """50,000 invested on 100 of equity: each of the 5 levels asks 10,000 of margin. Whether the simulated account
+    refuses the entries for funds or places them, the run is never explained as a refused plan or a grid with no
+    level to arm: the plan itself is fine."""
+    rep = run("grid", {"lower_price": 96.0, "upper_price": 99.0, "levels": 5, "investment": 50_000.0},
+              wave(), equity=100.0)
+    if rep.result.metrics.trades:
+        return
+    cause, d = rep.why
+    assert cause in ("grid_funds", "not_reached", "position_open"), rep.why
+    if cause == "grid_funds":
+        assert d == {"margin": 10_000.0, "equity": 100.0}

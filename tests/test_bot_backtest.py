@@ -165,3 +165,15 @@ async def test_starting_equity_paper_total_live_free(db):
     assert await _account_equity(ex, ExchangeAccount(id=1, is_paper=True), "USDT") == 10_000.0
     assert await _account_equity(ex, ExchangeAccount(id=2, is_paper=False), "USDT") == free
     assert await _account_equity(ex, ExchangeAccount(id=3, is_paper=True), "USDC") is None  # none held: stated
+
+
+async def test_a_grid_the_account_cannot_fund(telegram_factory, shared_data):
+    """50,000 USDT over 10 levels on 100 USDT of equity: the simulated account refuses every entry for funds, as
+    the paper exchange would; the caption says so (not 'cannot be placed': the plan itself is fine)."""
+    h = await telegram_factory(engine=FakeEngine(replay=ReplaySource(shared_data, ManualClock(NOW))))
+    bot = await _paper_bot(BotKind.GRID, {"lower_price": 25_000.0, "upper_price": 30_000.0, "levels": 10,
+                                          "investment": 50_000.0})
+    caption = await _caption(h.api, bot, "/backtest 100")
+    assert _trades(caption) == 0
+    assert "No trades: the account could not pay the margin of the grid's entries (5,000.00 USDT per level plus " \
+           "fees; starting equity 100.00 USDT)" in caption, caption

@@ -215,6 +215,7 @@ def why_text(why: tuple[str, dict], mn: nb.MarketNumbers) -> str:
     texts = {
         "plan_refused": _("backtest.why.plan_refused"), "not_reached": _("backtest.why.not_reached"),
         "no_signal": _("backtest.why.no_signal"), "funds": _("backtest.why.funds"),
+        "grid_funds": _("backtest.why.grid_funds"),
         "below_minimum": _("backtest.why.below_minimum"), "blocked_by_trend": _("backtest.why.blocked_by_trend"),
         "orders_refused": _("backtest.why.orders_refused"), "no_level_armed": _("backtest.why.no_level_armed"),
     }

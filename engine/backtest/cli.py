@@ -58,9 +58,11 @@ WHY = {
     "no_signal": "no entry signal in {candles:,} candles",
     "funds": "{signals} entry signals, but the account could not pay the margin ({margin:,.2f} per entry plus "
              "fees, equity {equity:,.2f})",
+    "grid_funds": "the account could not pay the margin of the grid's entries ({margin:,.2f} per level plus fees, "
+                  "equity {equity:,.2f})",
     "below_minimum": "{signals} entry signals, each below the market's minimum order",
     "blocked_by_trend": "{signals} entry signals, all against a strong trend (the trend filter blocked them)",
-    "orders_refused": "{signals} entry signals, but the simulated account refused the orders",
+    "orders_refused": "the simulated account refused the orders",
     "no_level_armed": "no level on the entry side of the price {price:,.8g} (levels {lowest:,.8g} .. {highest:,.8g})",
 }
 

@@ -10,8 +10,9 @@ from typing import Any
 from engine.backtest.metrics import EndPosition, end_position
 from engine.backtest.runner import BacktestResult, build
 from engine.candles import Candles
+from engine.strategies import grid as gr
 from engine.strategies import hyperrsi as hr
-from engine.strategies.grid_ladder import MarketRules, PlanRefused, plan_ladder
+from engine.strategies.grid_ladder import MarketRules, PlanRefused
 from engine.strategies.intents import IntentKind
 
 
@@ -50,36 +51,46 @@ def report(result: BacktestResult, settings, candles: Candles, rules: MarketRule
 def no_trade_reason(result: BacktestResult, settings: Any, candles: Candles, *, rules: MarketRules | None = None,
                     maker_fee: float, taker_fee: float, slippage: float) -> tuple[str, dict] | None:
     """(cause, numbers) when the run closed no trade, else None. Causes:
-    plan_refused (the grid cannot be placed: `refusal` and its numbers), position_open (entered, never closed),
-    not_reached (orders rested, the price never reached them), no_signal, funds (signals, but the margin or quote
-    was not there), below_minimum and blocked_by_trend (signals the strategy itself declined), no_level_armed."""
+    position_open (entered, never closed), not_reached (orders rested, the price never reached them),
+    plan_refused (the grid cannot be placed: `refusal` and its numbers), no_level_armed (no level on the entry
+    side of the price), grid_funds / funds (the account could not pay the entries' margin), no_signal,
+    below_minimum and blocked_by_trend (signals the strategy itself declined), orders_refused (anything else the
+    simulated account refused)."""
     if result.metrics.trades:
         return None
     if result.fills:
         return "position_open", {"fills": len(result.fills)}
-    if result.strategy == "grid" and result.notes and not result.orders:
-        reason, details = result.notes[0]
-        return "plan_refused", {"refusal": reason, **details}
     if result.orders:
         return "not_reached", {"orders": len(result.orders)}
     s, sim, drv, start = build(result.strategy, settings, candles, symbol=result.symbol, timeframe=result.timeframe,
                                initial_equity=result.metrics.initial_equity, maker_fee=maker_fee,
                                taker_fee=taker_fee, slippage=slippage, market=result.market, market_rules=rules)
-    if result.strategy == "grid":
-        return _grid_idle(s, rules or MarketRules(), drv, start)
-    return _hyperrsi_declined(s, sim, drv)
+    if result.strategy == "hyperrsi":
+        return _hyperrsi_declined(s, sim, drv)
+    idle = _grid_idle(s, rules or MarketRules(), drv, start)
+    if idle is not None:
+        return idle
+    refused = [(r.removeprefix("refused_"), d) for r, d in result.notes if r.startswith("refused_")]
+    if refused and refused[0][0] == "insufficient_funds":
+        return "grid_funds", {"margin": s.investment / s.levels, "equity": sim.initial}
+    return "orders_refused", {"refusal": refused[0][0]} if refused else {}
 
 
-def _grid_idle(s, rules: MarketRules, drv, start: int) -> tuple[str, dict]:
+def _grid_idle(s, rules: MarketRules, drv, start: int) -> tuple[str, dict] | None:
+    """Start the grid as the run did (the strategy's own `start`): a refused plan, or no entry to place; None when
+    it places entries (so the account must have refused them)."""
     x = drv.x
     if start >= len(x):
         return "no_signal", {"candles": len(x)}
     c = x.at(start)
     try:
-        levels = plan_ladder(s, rules, centre=c.centre if s.mode == "adaptive" else c.close, atr=c.atr)
+        state, intents = gr.start(s, rules, c.close, c.centre, c.atr, c.adx_state, c.index)
     except PlanRefused as e:
         return "plan_refused", {"refusal": e.reason, **e.details}
-    return "no_level_armed", {"price": c.close, "lowest": levels[0], "highest": levels[-1]}
+    if any(it.kind == IntentKind.PLACE for it in intents):
+        return None
+    prices = [lvl.price for lvl in state.levels]
+    return "no_level_armed", {"price": c.close, "lowest": min(prices), "highest": max(prices)}
 
 
 def _hyperrsi_declined(s: hr.HyperRsiSettings, sim, drv) -> tuple[str, dict]:
