@@ -32,9 +32,11 @@ def status_text(status: BotStatus) -> str:
 async def position_text(b: StrategyBot, account: ExchangeAccount | None = None, engine: Any = None) -> str:
     """The position to the market's tick and lot (read through the engine when given), PnL in the quote currency."""
     pos = await Position.get_or_none(bot=b)
-    if pos is None or pos.side == PositionSide.FLAT or not pos.size:
-        return _("card.flat").format(realised=from_symbol(b.symbol).money(pos.realized_pnl if pos else 0))
-    nums = await for_bot(account, b.symbol, engine, b.id)
+    nums = from_symbol(b.symbol)
+    if pos is not None and pos.side != PositionSide.FLAT and pos.size:
+        nums = await for_bot(account, b.symbol, engine, b.id)
+    if pos is None or pos.side == PositionSide.FLAT or nums.is_dust(pos.size):
+        return _("card.flat").format(realised=nums.money(pos.realized_pnl if pos else 0))
     return _("card.position").format(
         side=_(f"side.{pos.side.value}"), size=nums.amount(pos.size), entry=nums.price(pos.average_entry),
         realised=nums.money(pos.realized_pnl),

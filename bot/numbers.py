@@ -136,6 +136,14 @@ class MarketNumbers:
         p, a = decimals_of(self.price_step), decimals_of(self.amount_step)
         return max(FALLBACK_DECIMALS if p is None else p, FALLBACK_DECIMALS if a is None else a)
 
+    def is_dust(self, v: Any) -> bool:
+        """True when the amount rounds to nothing at the lot (less than half a lot): shown as flat, never as 0."""
+        d = to_decimal(v)
+        if d is None:
+            return False
+        half = (self.amount_step if self.amount_step is not None else Decimal(1).scaleb(-FALLBACK_DECIMALS)) / 2
+        return abs(d) < half
+
     def price(self, v: Any) -> str:
         return price(v, self.price_step)
 

@@ -157,3 +157,18 @@ async def test_status_totals_each_currency_apart(telegram):
     await telegram.api.send_command(A, "/status")
     text = (await telegram.api.next_call("sendMessage", chat_id=A)).text
     assert "Total realised PnL: 1,500.00 KRW, 12.50 USDT" in text, text
+
+
+async def test_dust_below_half_a_lot_is_shown_as_flat_everywhere(telegram_factory):
+    """Issue 13 item 3: after 'Stop and close' a 2.8e-19 BTC leftover showed as 'Position: long 0 @ 0' and was listed."""
+    h = await telegram_factory(engine=FakeEngine(prices={"BTC/USDT:USDT": 52_000.0}))
+    _, _, bot = await _setup()
+    await Position.filter(bot=bot).update(size=Decimal("0.000000000000000280"), average_entry=Decimal(0))
+    await h.api.send_command(A, "/status")
+    status = await h.api.next_call("sendMessage", chat_id=A)
+    assert "no position · realised 12.50 USDT" in status.text, status.text
+    await h.api.click(A, status, status.button_data(f"#{bot.id}"))
+    card = await h.api.next_call("editMessageText", chat_id=A)
+    assert "Position: none · realised PnL 12.50 USDT" in card.text, card.text
+    await h.api.send_command(A, "/positions")
+    assert (await h.api.next_call("sendMessage", chat_id=A)).text == "No open positions."

@@ -46,3 +46,10 @@ def test_market_numbers_from_a_payload_market():
     assert m.max_decimals == 4
     assert n.MarketNumbers.from_info(None).amount(0.1 + 0.2) == "0.3"
     assert n.decimals_of("1E-8") == 8 and n.decimals_of("0") is None
+
+
+def test_dust_is_less_than_half_a_lot():
+    m = n.MarketNumbers(base="BTC", amount_step=Decimal("0.0001"))
+    assert m.is_dust("2.8E-19") and m.is_dust(0.0000499) and m.is_dust(0)
+    assert not m.is_dust(0.00005) and not m.is_dust(-0.0001) and not m.is_dust("nan")
+    assert n.MarketNumbers().is_dust(4e-9) and not n.MarketNumbers().is_dust(1e-8)

@@ -69,13 +69,14 @@ async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarku
         lines.append(f"{bot_title(b)} · {status_text(b.status)}")
         nums = from_symbol(b.symbol)
         totals[nums.quote] += pos.realized_pnl if pos is not None else 0
-        if pos is None or pos.side == PositionSide.FLAT or not pos.size:
-            lines.append(_("status.flat").format(realised=nums.money(pos.realized_pnl if pos else 0)))
-        else:
+        if pos is not None and pos.side != PositionSide.FLAT and pos.size:
             if b.account_id not in accounts:  # type: ignore[attr-defined]
                 accounts[b.account_id] = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
+            nums = await for_bot(accounts[b.account_id], b.symbol, engine, b.id)  # type: ignore[attr-defined]
+        if pos is None or pos.side == PositionSide.FLAT or nums.is_dust(pos.size):
+            lines.append(_("status.flat").format(realised=nums.money(pos.realized_pnl if pos else 0)))
+        else:
             account = accounts[b.account_id]  # type: ignore[attr-defined]
-            nums = await for_bot(account, b.symbol, engine, b.id)
             upnl = _upnl(pos, await _mark(account, b.symbol, engine))
             lines.append(_("status.position").format(
                 side=_(f"side.{pos.side.value}"), size=nums.amount(pos.size), entry=nums.price(pos.average_entry),
@@ -116,14 +117,18 @@ async def menu_status(query: CallbackQuery, db_user: User, engine: Any) -> None:
 @router.message(Command("positions"))
 async def cmd_positions(message: Message, db_user: User, engine: Any) -> None:
     rows = await Position.filter(bot__user=db_user).exclude(side=PositionSide.FLAT).prefetch_related("bot")
-    rows = [p for p in rows if p.size]
-    if not rows:
+    shown = []
+    for p in rows:
+        if p.size:
+            account = await ExchangeAccount.get(id=p.bot.account_id)
+            nums = await for_bot(account, p.symbol, engine, p.bot.id)
+            if not nums.is_dust(p.size):
+                shown.append((p, account, nums))
+    if not shown:
         await message.answer(_("positions.none"))
         return
     lines = [_("positions.title")]
-    for p in rows:
-        account = await ExchangeAccount.get(id=p.bot.account_id)
-        nums = await for_bot(account, p.symbol, engine, p.bot.id)
+    for p, account, nums in shown:
         upnl = _upnl(p, await _mark(account, p.symbol, engine))
         lines.append(_("positions.line").format(
             title=bot_title(p.bot), side=_(f"side.{p.side.value}"), size=nums.amount(p.size),
