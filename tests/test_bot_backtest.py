@@ -177,3 +177,15 @@ async def test_a_grid_the_account_cannot_fund(telegram_factory, shared_data):
     assert _trades(caption) == 0
     assert "No trades: the account could not pay the margin of the grid's entries (5,000.00 USDT per level plus " \
            "fees; starting equity 100.00 USDT)" in caption, caption
+
+
+async def test_refusals_and_a_liquidation_are_told(telegram_factory, shared_data):
+    """A 10× short grid from 1,000 USDT while BTC rises from 27,500 to 35,600: entries the margin cannot carry are
+    refused, and the position is liquidated; the caption says both."""
+    h = await telegram_factory(engine=FakeEngine(replay=ReplaySource(shared_data, ManualClock(NOW))))
+    bot = await _paper_bot(BotKind.GRID, {"lower_price": 27_000.0, "upper_price": 30_000.0, "levels": 10,
+                                          "investment": 1000.0, "leverage": 10, "direction": "short"})
+    caption = await _caption(h.api, bot, "/backtest 1000")
+    assert re.search(r"Orders the simulated exchange refused: \d+ \(not enough balance on the account\)", caption), \
+        caption
+    assert re.search(r"Liquidated \d+ time\(s\)", caption), caption

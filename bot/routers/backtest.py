@@ -203,6 +203,13 @@ def caption_text(rep: Any, mn: nb.MarketNumbers, *, title: str, timeframe: str, 
         lines.append(_("backtest.open_at_end").format(
             side=_("side.long") if end.amount > 0 else _("side.short"), amount=mn.amount(abs(end.amount)),
             entry=mn.price(end.entry), mark=mn.price(end.mark), upnl=mn.money(end.unrealized_pnl)))
+    explained = rep.why is not None and rep.why[0] in ("funds", "grid_funds")
+    for reason, d in rep.result.notes:  # what the simulated account refused, and liquidations
+        if reason.startswith("refused_") and not explained:
+            lines.append(_("backtest.refusals").format(orders=d.get("orders", 0),
+                                                       reason=_(f"refused.{reason.removeprefix('refused_')}")))
+        elif reason == "liquidation":
+            lines.append(_("backtest.liquidations").format(count=d.get("count", 0)))
     if rep.why and rep.why[0] != "position_open":
         lines.append(why_text(rep.why, mn))
     lines += [_("backtest.other_equity"), _("backtest.disclaimer")]
