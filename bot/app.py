@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import signal
 import sys
 from collections.abc import Callable
 
@@ -14,8 +15,9 @@ from pydantic import ValidationError
 
 from bot.logging_setup import setup_logging
 from bot.session import make_session
+from bot.startup import StartupError, connect_database, reach_telegram
 from db.config import AppConfig, ConfigError
-from db.database import connect, disconnect
+from db.database import disconnect
 from db.vault import Vault, VaultError, check_readable, load_master_keys
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ def load_config() -> AppConfig:
 
 
 def make_bot(config: AppConfig) -> Bot:
+    """The Bot on the checked token (require_bot_token strips what a copy-paste adds)."""
     return Bot(token=config.require_bot_token().get_secret_value(), session=make_session(config.TELEGRAM_API_URL))
 
 
@@ -54,10 +57,11 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
     from engine.kernel_cache import load_kernels
     from engine.runtime.engine import build_engine
 
-    await connect(config.DATABASE_URL)
+    await connect_database(config.DATABASE_URL)
     try:
         await check_readable(vault)
         bot = make_bot(config)
+        await reach_telegram(bot, config.TELEGRAM_API_URL)
         i18n = make_i18n(config.DEFAULT_LANGUAGE)
         engine = build_engine(vault=vault, redis_url=config.REDIS_URL, replay_dir=config.MARKET_REPLAY_DIR,
                               replay_speed=config.MARKET_REPLAY_SPEED)
@@ -92,6 +96,10 @@ def _run_loop(coro) -> None:
     uvloop.run(coro)
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     try:
         config = load_config()
@@ -103,11 +111,17 @@ def main() -> int:
     except (ConfigError, VaultError) as e:
         print(e, file=sys.stderr)
         return 2
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped while still starting (polling installs its own later)
+    if config.bot_token_was_padded:
+        log.warning("BOT_TOKEN had spaces or quotes around it in the configuration: they were ignored")
     try:
         _run_loop(run(config, vault, on_started=tune_gc))
     except VaultError as e:
         log.error("%s", e)
         return 1
+    except StartupError as e:
+        log.error("%s", e)
+        return e.code
     except KeyboardInterrupt:
         pass
     return 0

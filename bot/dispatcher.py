@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
+from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
@@ -94,4 +95,8 @@ async def set_commands(bot: Bot, i18n: MergedI18n) -> None:
     for lang in (None, *LANGUAGES):
         locale = lang or i18n.default_locale
         commands = [BotCommand(command=c, description=i18n.gettext(f"cmd.{c}", locale=locale)) for c in MENU_COMMANDS]
-        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)
+        try:
+            await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=lang)
+        except (TelegramNetworkError, TelegramServerError) as e:  # the menu is a nicety: polling retries by itself
+            log.warning("the command menu could not be set (%s); it is set again on the next start", type(e).__name__)
+            return

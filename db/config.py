@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -9,6 +10,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TELEGRAM_API = "https://api.telegram.org"
+_TOKEN = re.compile(r"\d+:[A-Za-z0-9_-]+")
 DEFAULT_DATABASE_URL = "sqlite://data/tradingboost.sqlite3"
 
 
@@ -70,9 +72,19 @@ class AppConfig(BaseSettings):
             raise ConfigError("ENV=production requires a PostgreSQL DATABASE_URL (postgres://...), not SQLite.")
 
     def require_bot_token(self) -> SecretStr:
+        """The token without stray spaces or quotes (a copy-paste habit); refused when it is not token-shaped."""
         if self.BOT_TOKEN is None:
             raise ConfigError(
                 "BOT_TOKEN is not set: create a bot with @BotFather in Telegram (/newbot), then put the token "
                 "it gives you in a file named .env in the project folder as BOT_TOKEN=123456:ABC..."
             )
-        return self.BOT_TOKEN
+        token = self.BOT_TOKEN.get_secret_value().strip().strip("'\"").strip()
+        if not _TOKEN.fullmatch(token):
+            raise ConfigError("BOT_TOKEN does not look like a token from @BotFather (digits, a colon, then letters, "
+                              "digits, - or _, like 123456:ABC-def); copy it again from @BotFather (/token).")
+        return SecretStr(token)
+
+    @property
+    def bot_token_was_padded(self) -> bool:
+        return self.BOT_TOKEN is not None and self.BOT_TOKEN.get_secret_value() != \
+            self.require_bot_token().get_secret_value()
