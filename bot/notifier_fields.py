@@ -7,6 +7,7 @@ falls back to a bounded number of decimals (bot/numbers.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,6 +26,7 @@ MONEY = frozenset({
 })
 PCTS = frozenset({"pct", "percent", "return_pct", "drawdown_pct"})
 INDICATORS = frozenset({"rsi", "rsi_prev", "atr"})  # shown to 2 decimals, no unit
+_INTEGER = re.compile(r"-?\d+")
 HYPERRSI_LEVEL_IS_PRICE = "reference"  # a pyramid note's `level` is a price when `reference` is beside it
 
 
@@ -62,8 +64,8 @@ def number(name: str, value: int | float | str, m: MarketNumbers, siblings: Mapp
         return numbers.pct(value)
     if kind == "indicator":
         return numbers.fixed(value, 2)
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)  # ids, counts, levels, stages
+    if _INTEGER.fullmatch(str(value).strip()):
+        return str(value).strip()  # ids, counts, levels, stages: never grouped or rounded
     return numbers.plain(value, m.max_decimals)
 
 

@@ -109,3 +109,10 @@ def test_a_hyperrsi_entry_as_the_runtime_writes_it_reads_as_sentences(lang):
     assert render("stop_loss", stop, "en", TR).count("Grid level") == 0
     grid = render("fill", {**SEEN, "level": 0}, "en", TR)
     assert "Grid level: 0" in grid
+
+
+def test_ids_and_counts_are_not_grouped_or_rounded():
+    text = render("note", {"reason": "unexpected_fill", "_market": SWAP,
+                           "details": {"trade": "1234567890", "level": 12, "seq": 3, "ratio": "0.123456789"}}, "en", TR)
+    assert "1234567890" in text and "1,234,567,890" not in text
+    assert "0.1235" in text  # a number of no known kind: to the market's most decimals
