@@ -172,3 +172,20 @@ async def test_dust_below_half_a_lot_is_shown_as_flat_everywhere(telegram_factor
     assert "Position: none · realised PnL 12.50 USDT" in card.text, card.text
     await h.api.send_command(A, "/positions")
     assert (await h.api.next_call("sendMessage", chat_id=A)).text == "No open positions."
+
+
+async def test_pnl_days_are_the_users_days_when_they_have_a_time_zone(db):
+    """A fill at 16:30 UTC is the next day in Seoul (UTC+9): with a time zone the table counts it there."""
+    from bot.i18n import make_i18n
+    from bot.routers.status import pnl_table
+
+    user, acc, bot = await _setup()
+    late = int(datetime(2024, 8, 5, 16, 30, tzinfo=UTC).timestamp() * 1000)
+    await _fill(acc, bot, 1, late, "2", "0.1")
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        utc = (await pnl_table(user, 2)).splitlines()
+        user.timezone = "Asia/Seoul"  # no column yet: the table reads it when the user row has one
+        seoul = (await pnl_table(user, 2)).splitlines()
+    assert "(UTC)" in utc[0] and next(ln for ln in utc if ln.startswith("2024-08-05")).split()[-1] == "1"
+    assert "(Asia/Seoul)" in seoul[0] and next(ln for ln in seoul if ln.startswith("2024-08-06")).split()[-1] == "1"
