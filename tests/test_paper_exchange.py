@@ -154,3 +154,12 @@ async def test_reduce_only_never_flips_and_liquidation():
     assert trades[-1].order_id == "liquidation" and trades[-1].price == liq
     assert (await ex.fetch_positions()) == []
     assert ex.balances["USDT"] == pytest.approx(q * liq * D("0.005"), abs=D("1e-18"))  # the maintenance margin left
+
+
+async def test_market_reports_the_fees_this_account_charges():
+    ex = PaperExchange(MarketType.SWAP, {"USDT": D(1000)}, maker_fee=D("0.0001"), taker_fee=D("0.0004"))
+    m = await ex.market("BTC/USDT:USDT")
+    assert (m.maker_fee, m.taker_fee) == (D("0.0001"), D("0.0004"))
+    assert all((x.maker_fee, x.taker_fee) == (D("0.0001"), D("0.0004")) for x in (await ex.load_markets()).values())
+    plain = await PaperExchange(MarketType.SPOT, {"USDT": D(1000)}).market("BTC/USDT")
+    assert (plain.maker_fee, plain.taker_fee) == (D("0.0002"), D("0.0005"))

@@ -13,6 +13,7 @@ from engine.exchange.paper_matching import SimOrder, match
 from engine.strategies.grid_ladder import MarketRules, round_amount, round_price
 
 EPS = 1e-12
+MAX_REFUSALS = 1_000  # refusals kept one by one (a starved grid is refused again at every sync); all are counted
 FUNDS_TOLERANCE = 1e-9  # relative: float sums of what orders hold may overshoot the exact (Decimal) ones
 MAINTENANCE = float(PAPER_MAINTENANCE)
 
@@ -128,7 +129,9 @@ class Sim:
     trades: list[float] = field(default_factory=list)
     fills: list[FillRecord] = field(default_factory=list)
     orders: list[OrderRecord] = field(default_factory=list)
-    refusals: list[Refusal] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)  # the first MAX_REFUSALS
+    refused: dict[str, dict] = field(default_factory=dict)  # per reason: orders, first_ts, last_ts, roles
+    last_refusal: Refusal | None = None
     book: dict[str, tuple[Want, SimOrder]] = field(default_factory=dict)
     keys: dict[Any, str] = field(default_factory=dict)
     held: dict[str, float] = field(default_factory=dict)  # per order id, what it holds (quote, or base: spot sell)
@@ -243,7 +246,7 @@ class Sim:
         mark = self._mark(ts)
         v = self.verdict(w.side, w.type, price, amount, w.reduce_only, mark, ref)
         if v.refusal is not None:
-            self.refusals.append(Refusal(ts, v.refusal, w.role, w.side, w.type, price, amount, w.level))
+            self._refuse(Refusal(ts, v.refusal, w.role, w.side, w.type, price, amount, w.level))
             if v.refusal == mg.INSUFFICIENT_FUNDS and w.type != "market":
                 at = mg.reserve_price(w.type, price, price, mark, self.slippage)
                 _, need = mg.reservation(self.market == "spot", w.side, amount, at, self.leverage, self.taker_fee)
@@ -258,6 +261,19 @@ class Sim:
         self._hold(oid, v.reserved if v.currency == "quote" else -v.reserved)
         self.orders.append(OrderRecord(ts, w.role, w.side, w.type, price, amount, w.reason, w.level))
         return True
+
+    def _refuse(self, r: Refusal) -> None:
+        self.last_refusal = r
+        if len(self.refusals) < MAX_REFUSALS:
+            self.refusals.append(r)
+        n = self.refused.get(r.reason)
+        if n is None:
+            self.refused[r.reason] = {"orders": 1, "first_ts": r.ts, "last_ts": r.ts, "roles": [r.role]}
+            return
+        n["orders"] += 1
+        n["last_ts"] = r.ts
+        if r.role not in n["roles"]:
+            n["roles"] = sorted([*n["roles"], r.role])
 
     def _hold(self, oid: str, signed: float) -> None:
         """Book what an order holds: + quote, − base (a spot sell)."""
@@ -379,14 +395,7 @@ class Sim:
 
     def notes(self) -> list[tuple[str, dict]]:
         """What the output should say about refusals and liquidations: one note per reason."""
-        out: list[tuple[str, dict]] = []
-        by: dict[str, list[Refusal]] = {}
-        for r in self.refusals:
-            by.setdefault(r.reason, []).append(r)
-        for reason, rs in by.items():
-            roles = sorted({r.role for r in rs})
-            out.append((f"refused_{reason}", {"orders": len(rs), "first_ts": rs[0].ts, "last_ts": rs[-1].ts,
-                                              "roles": roles}))
+        out = [(f"refused_{reason}", dict(n)) for reason, n in self.refused.items()]
         liqs = [f for f in self.fills if f.reason == "liquidation"]
         if liqs:
             out.append(("liquidation", {"count": len(liqs), "ts": [f.ts for f in liqs],
