@@ -289,6 +289,7 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep, long_le
     hl, ll = (wb, wb) if kl == 0 else (hi[kl], lo[kl])
     hr, lr = (wb, wb) if kr == 0 else (hi[kr], lo[kr])
     base = lead - right  # wb[base + r] is the bar confirmed as a pivot at bar b0 + r
+    near = 3 if min(long_left, right) >= 3 else 1  # the long band's candidate test: bars 1, 2 and 3 (or just 1)
     flags = np.empty(block, dtype=np.uint8)
     buzzb = np.full(block + 1, np.nan)  # buzzb[r + 1] is bar r's buzz, buzzb[0] the previous bar's
     alb, llb = np.empty(block), np.empty(block)
@@ -348,12 +349,16 @@ def bb_state(c, length, mult, ma_length, long_length, left, right, keep, long_le
                 peak = ~(prev[r] >= v) & ~(nxt[r] > v) & (v > ma)
                 dip = ~(prev[r] <= v) & ~(nxt[r] < v) & (v < ma)
                 flags[r] = (r >= first) * (peak + 2 * dip)
-        # the long band's pivot lows below 1: local minima are the candidates (NaN neighbours never refuse)
-        val2, prev2, nxt2 = w2b[base:], w2b[base - 1 :], w2b[base + 1 :]
-        first2 = long_left + right - b0
+        # the long band's pivot lows below 1: the candidates are below their nearest `near` bars on each side
+        # (NaN neighbours never refuse); the long band is smooth, so a local minimum is often no pivot
+        val2, first2 = w2b[base:], long_left + right - b0
+        half = (near + 1) // 2
+        p1, p2, p3 = w2b[base - 1 :], w2b[base - half :], w2b[base - near :]
+        n1, n2_, n3 = w2b[base + 1 :], w2b[base + half :], w2b[base + near :]
         for r in range(m):
             v = val2[r]
-            flags[r] |= ((r >= first2) & (v < 1.0) & ~(prev2[r] <= v) & ~(nxt2[r] < v)) * np.uint8(4)
+            below = ~(p1[r] <= v) & ~(p2[r] <= v) & ~(p3[r] <= v) & ~(n1[r] < v) & ~(n2_[r] < v) & ~(n3[r] < v)
+            flags[r] |= ((r >= first2) & (v < 1.0) & below) * np.uint8(4)
         for r in range(m):
             f = flags[r]
             k = lead + r

@@ -176,7 +176,7 @@ def ref_pivot(x, p, left, right, high):
     return all(v < u for u in lft) and all(v <= u for u in rgt)
 
 
-def ref_bb_state(close, length=15, mult=1.5, ma_length=100, long_length=60):
+def ref_bb_state(close, length=15, mult=1.5, ma_length=100, long_length=60, right=10, long_left=30):
     n = len(close)
     bands = [ref_band(close, i, length, mult) for i in range(n)]
     bbw = [b[0] for b in bands]
@@ -191,12 +191,12 @@ def ref_bb_state(close, length=15, mult=1.5, ma_length=100, long_length=60):
     lows2: list[float] = []
     state, sq2, out, buzz_prev = 0, True, [], NAN
     for i in range(n):
-        p = i - 10  # the bar a pivot confirmed now stands at
-        if p - 20 >= 0 and bbw[p] > bbw_ma[p] and ref_pivot(bbw, p, 20, 10, True):
+        p = i - right  # the bar a pivot confirmed now stands at
+        if p - 20 >= 0 and bbw[p] > bbw_ma[p] and ref_pivot(bbw, p, 20, right, True):
             highs = [*highs, bbw[p]][-50:]
-        if p - 20 >= 0 and bbw[p] < bbw_ma[p] and ref_pivot(bbw, p, 20, 10, False):
+        if p - 20 >= 0 and bbw[p] < bbw_ma[p] and ref_pivot(bbw, p, 20, right, False):
             lows = [*lows, bbw[p]][-50:]
-        if p - 30 >= 0 and bbw2[p] < 1 and ref_pivot(bbw2, p, 30, 10, False):
+        if p - long_left >= 0 and bbw2[p] < 1 and ref_pivot(bbw2, p, long_left, right, False):
             lows2 = [*lows2, bbw2[p]][-50:]
         w = bbw[i]
         ph_avg = sum(highs) / len(highs) if highs else (NAN if math.isnan(w) else max(w, 5))
@@ -365,3 +365,11 @@ def test_a_warmup_window_gives_the_long_history_state(shared_data, name, tf):
     full, w = trend_state(c, tf), warmup(HyperRsiSettings(timeframe=tf))
     ends = np.random.default_rng(5).integers(w, len(c), 60)
     assert sum(trend_state(c[i - w + 1 : i + 1], tf)[-1] != full[i] for i in ends) == 0
+
+
+@pytest.mark.parametrize(("long_left", "right"), [(30, 10), (2, 10), (30, 2), (1, 1)])
+def test_bb_state_kernel_long_band_pivots_for_any_window(long_left, right):
+    """The kernel's shortcuts (exact window extremes, candidate tests) hold for short pivot windows too."""
+    c = 100 + np.cumsum(np.random.default_rng(long_left + right).normal(0, 0.2, 4000))
+    got = kernels.bb_state(c, 15, 1.5, 100, 60, 20, right, 50, long_left)
+    np.testing.assert_array_equal(got, np.array(ref_bb_state(c.tolist(), right=right, long_left=long_left)))
