@@ -14,6 +14,7 @@ from aiogram import Bot
 from pydantic import ValidationError
 
 from bot.logging_setup import setup_logging
+from bot.ops import OpsServer
 from bot.session import make_session
 from bot.startup import StartupError, connect_database, reach_telegram
 from db.config import AppConfig, ConfigError
@@ -72,6 +73,9 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
         # the numba kernels, off the event loop, before the first candle close needs them
         await asyncio.to_thread(load_kernels)
         await engine.start()
+        ops = OpsServer(engine, host=config.HEALTH_HOST, port=config.HEALTH_PORT, redis_url=config.REDIS_URL)
+        if config.HEALTH_PORT:
+            await ops.start()
         if on_started is not None:
             on_started()
         notifying = asyncio.create_task(notifier.run_forever(), name="notifier")
@@ -82,6 +86,7 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
             with contextlib.suppress(asyncio.CancelledError):
                 await notifying
             await engine.shutdown()
+            await ops.stop()
     finally:
         await disconnect()
 

@@ -15,6 +15,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 
 from bot.errors import make_error_handler
 from bot.i18n import LANGUAGES, MergedI18n, UserLanguageMiddleware, make_i18n
+from bot.metrics import UpdateMetrics
 from bot.middlewares import DbUserMiddleware, ThrottlingMiddleware
 from bot.user_cache import UserCache
 from db.vault import Vault
@@ -79,6 +80,7 @@ def build_dispatcher(
     dp = Dispatcher(
         storage=make_storage(redis_url), engine=engine, vault=vault, i18n=i18n, admin_ids=admins, **workflow_data
     )
+    dp.update.outer_middleware(UpdateMetrics())  # first: times everything after it, throttled updates too
     dp.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst))
     if user_cache_size is None:
         user_cache_size = 0 if redis_url else 10_000

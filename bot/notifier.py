@@ -14,6 +14,7 @@ from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from tortoise.expressions import F, Q
 
+from bot.metrics import NOTIFICATIONS
 from bot.notifier_render import Translate, i18n_translate, render
 from bot.notifier_split import split_message
 from bot.pacing import GLOBAL_RATE, PER_CHAT_RATE, Pacer, pacer_for
@@ -183,6 +184,7 @@ class Notifier:
                 except Exception:  # a bug must not kill the chat's worker: the row is retried later
                     log.exception("notifier: delivering notification %s failed", row.id)
                     outcome = await self._retry_later(row, row.attempts + 1, "internal error")
+                NOTIFICATIONS.labels(outcome.value).inc()
                 if queue and queue[0] is row:
                     queue.popleft()
                 self._held.discard(row.id)

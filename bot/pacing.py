@@ -12,6 +12,8 @@ from typing import TypeVar
 from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
 
+from bot.metrics import TELEGRAM_429
+
 T = TypeVar("T")
 
 GLOBAL_RATE = 30.0  # messages per second to all chats (Telegram's bulk limit)
@@ -107,6 +109,7 @@ class Pacer:
                     try:
                         return await call()
                     except TelegramRetryAfter as e:
+                        TELEGRAM_429.inc()
                         self.pause(float(e.retry_after))
                     finally:
                         # Spacing counts from the answer too: the next message to this chat cannot overtake it.

@@ -33,6 +33,8 @@ class AppConfig(BaseSettings):
     MARKET_REPLAY_DIR: Path | None = None
     MARKET_REPLAY_SPEED: float = Field(60.0, gt=0)
     ENV: Literal["development", "production"] = "development"
+    HEALTH_HOST: str = "127.0.0.1"
+    HEALTH_PORT: int = Field(8081, ge=0, le=65535)  # 0: no operations surface
 
     @field_validator("ADMIN_IDS", mode="before")
     @classmethod

@@ -18,7 +18,8 @@ async def test_run_wires_everything_and_stops_cleanly(tmp_path):
     api = await BotAPIStandIn().start()
     key = Fernet.generate_key().decode()
     config = AppConfig(BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url, MASTER_KEY=key,
-                       DATABASE_URL=f"sqlite://{tmp_path}/app.sqlite3", REDIS_URL=None, DEFAULT_LANGUAGE="ko")
+                       DATABASE_URL=f"sqlite://{tmp_path}/app.sqlite3", REDIS_URL=None, DEFAULT_LANGUAGE="ko",
+                       HEALTH_PORT=0)
     started: list[bool] = []  # main() passes tune_gc here; the test process keeps its own collector settings
     task = asyncio.create_task(run(config, Vault([key]), on_started=lambda: started.append(True)))
     try:

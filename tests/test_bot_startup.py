@@ -30,7 +30,7 @@ def _closed_port() -> int:
 async def _start(tmp_path: Path, **env: str) -> asyncio.subprocess.Process:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "DATABASE_", "MASTER_"))}
     base.update({"MASTER_KEY": KEY, "DATABASE_URL": f"sqlite://{tmp_path}/bot.sqlite3", "REDIS_URL": "",
-                 "ENV": "development", **env})
+                 "ENV": "development", "HEALTH_PORT": "0", **env})
     return await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp_path, env=base,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 

@@ -63,5 +63,14 @@ class Budgets:
     def names(self) -> list[str]:
         return sorted(self._by_key)
 
+    def waited_by_venue(self) -> dict[str, float]:
+        """Seconds callers were held back, per "<exchange>:public" and "<exchange>:accounts" (all keys summed)."""
+        out: dict[str, float] = {}
+        for key, b in self._by_key.items():
+            venue, kind = key.split(":")[:2]
+            name = f"{venue}:{'public' if kind == 'public' else 'accounts'}"
+            out[name] = out.get(name, 0.0) + b.waited
+        return out
+
 
 BUDGETS = Budgets()  # shared by every gateway of the process, whichever user it serves

@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from db.enums import BotKind, BotStatus
 from db.models import ExchangeAccount, StrategyBot
+from engine import metrics
 from engine.candles import timeframe_ms
 from engine.exchange.factory import make_exchange
 from engine.exchange.protocol import Exchange, ExchangeError, ExchangeUnavailable, UnknownOutcome
@@ -347,7 +348,21 @@ class Engine:
         runner = hyperrsi_runner if h.kind == BotKind.HYPERRSI else grid_runner
         return len((await runner.sync(h)).placed)
 
+    def last_closes(self) -> dict[str, int]:
+        """The last candle close (epoch ms) evaluated per timeframe."""
+        return dict(self._last_close)
+
+    def waiting(self) -> set[int]:
+        """Active bots not attached yet because their exchange could not be reached (retried)."""
+        return set(self._unattached)
+
     async def on_close(self, tf: str, close_ms: int) -> None:
+        """One candle close of `tf`, timed for /metrics (see `_on_close`)."""
+        with metrics.CANDLE_CYCLE.labels(tf).time():
+            await self._on_close(tf, close_ms)
+        metrics.LAST_CLOSE.labels(tf).set(close_ms / 1000)
+
+    async def _on_close(self, tf: str, close_ms: int) -> None:
         """One candle close of `tf`: one fetch and one indicator computation per symbol, then every bot on it.
 
         Fetches run concurrently, and so do the (account, symbol) groups of bots (each under its lock), at most

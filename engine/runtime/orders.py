@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from db.enums import OrderRole, OrderStatus
 from db.models import Fill, Order
+from engine import metrics
 from engine.exchange.client_ids import make_client_id
 from engine.exchange.protocol import (
     Exchange,
@@ -122,10 +123,12 @@ class OrderLifecycle:
             info = await self.exchange.create_order(request)
         except (UnknownOutcome, ExchangeUnavailable) as e:
             # It may exist: never call it failed. Reconciliation looks it up by client id.
+            metrics.ORDERS.labels(self.bot.exchange_id, "unknown").inc()
             order.status, order.error = OrderStatus.UNKNOWN, e.reason
             await order.save(update_fields=["status", "error"])
             return order
         except ExchangeError as e:
+            metrics.ORDERS.labels(self.bot.exchange_id, "rejected").inc()
             order.status, order.error = OrderStatus.REJECTED, e.reason
             await order.save(update_fields=["status", "error"])
             await notify(
@@ -136,6 +139,7 @@ class OrderLifecycle:
                 dedup("rejected", cid),
             )
             return order
+        metrics.ORDERS.labels(self.bot.exchange_id, "accepted").inc()
         changed = apply_info(order, info)
         if changed:
             await order.save(update_fields=changed)
@@ -202,6 +206,7 @@ class OrderLifecycle:
                     dedup("fill", self.bot.account_id, t.id), conn=conn,
                 )
             new.append(fill)
+            metrics.FILLS.labels(self.bot.exchange_id).inc()
         return new
 
     async def _order_for(self, t: Trade) -> Order | None:
