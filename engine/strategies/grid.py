@@ -177,7 +177,8 @@ def start(settings: GridSettings, rules: MarketRules, price: float, centre: floa
     return out.done(state)
 
 
-def _exit_price(settings: GridSettings, state: GridState, i: int, fill: float, rules: MarketRules) -> float:
+def exit_price(settings: GridSettings, state: GridState, i: int, fill: float, rules: MarketRules) -> float:
+    """The take-profit of level `i` filled at `fill`: the next level, clamped to the tp min/max and past both fees."""
     lvl, f = state.levels[i], settings.fee
     if lvl.side == "buy":
         lo_pct, hi_pct = settings.tp_min_pct / 100, settings.tp_max_pct / 100
@@ -228,7 +229,7 @@ def _late_entry(settings: GridSettings, state: GridState, i: int, side: str, pri
         lvl = base.to(ENTRY_PLACED, side=side, amount=amount, order_price=price).to(
             ENTRY_FILLED, filled=amount, entry_price=price)
     state = replace(_with(state, i, lvl), position=_units(state.position + sign * amount))
-    tp = _exit_price(settings, state, i, lvl.entry_price, rules)
+    tp = exit_price(settings, state, i, lvl.entry_price, rules)
     lvl = lvl.to(EXIT_PLACED, order_price=tp, seq=lvl.seq + 1)
     _place(out, lvl, "grid_exit", "grid_late_fill_tp", True, entry=lvl.entry_price)
     out.notes.append(("late_entry_fill", {"level": lvl.index, "price": price, "amount": amount, "take_profit": tp}))
@@ -254,7 +255,7 @@ def on_fill(settings: GridSettings, state: GridState, level: int, role: str, pri
         lvl = replace(lvl, filled=filled, entry_price=avg)
         state = replace(_with(state, i, lvl), position=_units(state.position + sign * amount))
         if filled >= lvl.amount * (1 - EPS):
-            tp = _exit_price(settings, state, i, avg, rules)
+            tp = exit_price(settings, state, i, avg, rules)
             lvl = lvl.to(ENTRY_FILLED).to(EXIT_PLACED, order_price=tp, seq=lvl.seq + 1)
             _place(out, lvl, "grid_exit", "grid_counter_tp", True, entry=avg)
             state = _with(state, i, lvl)
@@ -427,4 +428,4 @@ def mark_failed(state: GridState, level: int) -> GridState:
     return state
 
 
-__all__ += ["average_entry", "mark_failed", "on_close_fill", "position_gone"]
+__all__ += ["average_entry", "exit_price", "mark_failed", "on_close_fill", "position_gone"]

@@ -164,7 +164,7 @@ def preview(settings: GridSettings, rules: MarketRules, price: float, atr: float
     """What the chat shows before Start; raises PlanRefused exactly when start() would.
 
     Profit per grid is each level's entry to the take-profit the strategy itself would place for it (its clamps
-    and tick rounding: `grid._exit_price`), both legs paying `maker_fee` (resting limit orders) when the market
+    and tick rounding: `grid.exit_price`), both legs paying `maker_fee` (resting limit orders) when the market
     publishes one, else the fee_rate setting. Long grids buy at every level, short ones sell, neutral ones buy
     at and below the price and sell above it.
     """
@@ -179,7 +179,7 @@ def preview(settings: GridSettings, rules: MarketRules, price: float, atr: float
                                         enumerate(zip(levels, sides, strict=True))))
     pct, quote = [], []
     for i, (p, a, side) in enumerate(zip(levels, amounts, sides, strict=True)):
-        tp = grid._exit_price(settings, state, i, p, rules)
+        tp = grid.exit_price(settings, state, i, p, rules)
         gain = tp * (1 - f) - p * (1 + f) if side == "buy" else p * (1 - f) - tp * (1 + f)
         pct.append(gain / p * 100)
         quote.append(gain * a)
