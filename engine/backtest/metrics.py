@@ -5,8 +5,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
+
+from engine.ledger import ZERO, Book, book_fill
 
 MS_PER_YEAR = 365 * 24 * 3_600_000  # crypto trades every day
 
@@ -82,18 +85,10 @@ class EndPosition:
 
 
 def end_position(fills: Sequence, mark: float, initial_equity: float, final_equity: float) -> EndPosition:
-    """From the fills (side, price, amount) by average cost, as the simulated account books them."""
-    pos = entry = 0.0
+    """From the fills (side, price, amount), booked as every fill is (engine/ledger.py: average cost)."""
+    book = Book()
     for f in fills:
-        d = f.amount if f.side == "buy" else -f.amount
-        if pos == 0 or (pos > 0) == (d > 0):
-            entry = (entry * abs(pos) + f.price * f.amount) / (abs(pos) + f.amount)
-            pos += d
-            continue
-        before, pos = pos, pos + d
-        if abs(pos) <= 1e-12 * max(1.0, abs(before)):
-            pos, entry = 0.0, 0.0
-        elif (pos > 0) != (before > 0):  # flipped: the rest opened at this price
-            entry = f.price
+        book, _ = book_fill(book, f.side, Decimal(repr(f.amount)), Decimal(repr(f.price)), ZERO)
+    pos, entry = float(book.position), float(book.average)
     unrealized = pos * (mark - entry) if pos else 0.0
     return EndPosition(pos, entry, mark, unrealized, final_equity - initial_equity - unrealized)
