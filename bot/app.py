@@ -111,7 +111,7 @@ def main() -> int:
         token = config.require_bot_token()
         config.check_production()
         keys = load_master_keys(config)
-        setup_logging(secrets=[token.get_secret_value(), *keys])
+        setup_logging(secrets=[token.get_secret_value(), *keys], fmt=config.LOG_FORMAT)
         vault = Vault(keys)
     except (ConfigError, VaultError) as e:
         print(e, file=sys.stderr)

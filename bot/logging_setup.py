@@ -1,10 +1,16 @@
-"""Logging for the process, with a filter that blanks known secrets and anything shaped like a bot token."""
+"""Logging for the process, with a filter that blanks known secrets and anything shaped like a bot token.
+
+Text for people by default; `LOG_FORMAT=json` writes one JSON object a line for log collectors. Either way the
+secrets are blanked before formatting, and the scheduler's per-job lines are kept below the default level.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 _TOKEN_SHAPE = re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b")
 
@@ -43,11 +49,30 @@ def cap_secret_bearing_loggers() -> None:
             logger.setLevel(logging.INFO)
 
 
-def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO) -> None:
+# Loggers that say something on every job run or request (APScheduler: "Running job ..." twice per job, about 40
+# lines a second on a fast replay): warnings and errors only.
+CHATTY_LOGGERS = ("apscheduler.scheduler", "apscheduler.executors.default", "aiohttp.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per record: time (UTC, ISO 8601), level, logger, message, and the exception if any."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        out = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+               "level": record.levelname, "logger": record.name, "msg": record.getMessage()}
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, ensure_ascii=False)
+
+
+def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO, fmt: str = "text") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     cap_secret_bearing_loggers()
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))

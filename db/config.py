@@ -35,6 +35,7 @@ class AppConfig(BaseSettings):
     ENV: Literal["development", "production"] = "development"
     HEALTH_HOST: str = "127.0.0.1"
     HEALTH_PORT: int = Field(8081, ge=0, le=65535)  # 0: no operations surface
+    LOG_FORMAT: Literal["text", "json"] = "text"
 
     @field_validator("ADMIN_IDS", mode="before")
     @classmethod

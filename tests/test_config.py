@@ -15,7 +15,8 @@ from db.config import AppConfig, ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
 VARS = ("BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_URL", "REDIS_URL", "MASTER_KEY", "ADMIN_IDS",
-        "DEFAULT_LANGUAGE", "MARKET_REPLAY_DIR", "MARKET_REPLAY_SPEED", "ENV", "HEALTH_HOST", "HEALTH_PORT")
+        "DEFAULT_LANGUAGE", "MARKET_REPLAY_DIR", "MARKET_REPLAY_SPEED", "ENV", "HEALTH_HOST", "HEALTH_PORT",
+        "LOG_FORMAT")
 
 
 @pytest.fixture
