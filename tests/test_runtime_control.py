@@ -134,8 +134,7 @@ async def test_a_position_liquidated_at_the_exchange_stops_the_bot_after_two_che
     await _drive(engine, clock, start, 0, 720)
     h, paper = engine.handles[grid.id], papers[grid.account_id]
     assert h.strat.position > 0, "the grid holds nothing: the test proves nothing"
-    liq = paper.liquidation_price(grid.symbol)
-    assert paper._liquidate(grid.symbol, liq, liq, clock.now_ms()) is not None
+    assert paper.liquidate(grid.symbol, paper._last[grid.symbol], clock.now_ms()) is not None
     assert not await paper.fetch_positions([grid.symbol])
 
     await engine.reconcile_all()  # once: perhaps a trade not listed yet; nothing is done

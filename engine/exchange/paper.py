@@ -370,7 +370,13 @@ class PaperExchange:
         if not pos or not pos.contracts:
             return None
         price = mg.liquidation_fill(pos.contracts, self.liquidation_price(symbol), o, h, lo)
-        if price is None:
+        return None if price is None else self.liquidate(symbol, price, ts)
+
+    def liquidate(self, symbol: str, price: Decimal, ts: int) -> Trade | None:
+        """Close the whole position of `symbol` at `price` as the venue's liquidation engine does: no fee, every
+        open order of the account cancelled, the balance not below zero (also how a test has the venue do it)."""
+        pos = self._positions.get(symbol)
+        if not pos or not pos.contracts:
             return None
         side = Side.SELL if pos.contracts > 0 else Side.BUY
         amount = abs(pos.contracts)
