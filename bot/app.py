@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from bot.logging_setup import setup_logging
 from bot.ops import OpsServer
 from bot.session import make_session
-from bot.startup import StartupError, connect_database, reach_telegram
+from bot.startup import StartupError, connect_database, reach_telegram, sync_admins
 from db.config import AppConfig, ConfigError
 from db.database import disconnect
 from db.vault import Vault, VaultError, check_readable, load_master_keys
@@ -60,6 +60,7 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
 
     await connect_database(config.DATABASE_URL)
     try:
+        await sync_admins(config.ADMIN_IDS)
         await check_readable(vault)
         bot = make_bot(config)
         await reach_telegram(bot, config.TELEGRAM_API_URL)

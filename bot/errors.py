@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from typing import Any
 
 from aiogram import Bot
 from aiogram.types import ErrorEvent
 
 from bot.i18n import MergedI18n
+from engine.runtime.events import alert_admins
 
 log = logging.getLogger("bot.errors")
 
@@ -28,6 +30,13 @@ def make_error_handler(i18n: MergedI18n):
             exc_info=event.exception,
         )
         user = data.get("db_user")
+        try:  # the admins hear of it once per distinct error and 10 minutes; the user gets the apology regardless
+            await alert_admins("handler_error", {"error_id": error_id, "error": type(event.exception).__name__,
+                                                 "where": update.event_type,
+                                                 "user": getattr(user, "telegram_id", None)},
+                               (type(event.exception).__name__, update.event_type), int(time.time() * 1000))
+        except Exception as e:  # the database may be what failed
+            log.warning("error %s: the admins could not be told: %s", error_id, type(e).__name__)
         locale = getattr(user, "language", None) or i18n.default_locale
         text = i18n.gettext("common.error", locale=locale).format(error_id=error_id)
         try:

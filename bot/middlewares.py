@@ -14,6 +14,7 @@ from bot.i18n import MergedI18n
 from bot.reads import users_by_telegram_ids
 from bot.user_cache import UserCache
 from bot.user_loader import UserLoader
+from db.enums import Role
 from db.models import User
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -45,8 +46,10 @@ class DbUserMiddleware(BaseMiddleware):
                 self.cache.put(user, epoch)
         if user is None:
             lang = tg.language_code if tg.language_code in self.i18n.available_locales else self.default_language
+            role = Role.ADMIN if tg.id in self.admin_ids else Role.USER  # start-up syncs the existing rows
             user, _ = await User.get_or_create(
-                telegram_id=tg.id, defaults={"username": tg.username, "first_name": tg.first_name, "language": lang}
+                telegram_id=tg.id, defaults={"username": tg.username, "first_name": tg.first_name, "language": lang,
+                                             "role": role}
             )
         elif not user.active or user.username != tg.username:
             user.active = True  # writing to us again means they no longer block the bot

@@ -21,7 +21,7 @@ KINDS: dict[str, str] = {
     kind: f"notify.{kind}.title"
     for kind in (
         "fill", "order_rejected", "entry", "take_profit", "stop_loss", "trailing_moved", "bot_error",
-        "recovery_summary", "bot_stopped", "grid_stopped", "note",
+        "recovery_summary", "bot_stopped", "grid_stopped", "note", "admin_alert",
     )
 }
 UNKNOWN_TITLE = "notify.unknown.title"  # "{kind}"
@@ -38,7 +38,7 @@ LINES = (
 WORD_PREFIXES = {
     "side": "notify.side.", "position_side": "notify.position_side.", "role": "notify.role.",
     "reason": "notify.reason_code.", "stop_reason": "notify.reason_code.", "where": "notify.where_code.",
-    "kind": "notify.kind.",
+    "kind": "notify.kind.", "what": "notify.reason_code.",
 }
 FIELD_PREFIX = "notify.field."
 HIDDEN = frozenset({"kind_detail"})  # repeats `role` in other words

@@ -14,9 +14,11 @@ from urllib.parse import urlsplit
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
-from aiogram.types import User
+from aiogram.types import User as TelegramUser
 
 from db.database import connect
+from db.enums import Role
+from db.models import User
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +66,14 @@ async def connect_database(url: str) -> None:
                            f"{_reason(e, url)}). Check DATABASE_URL and that the server is running.") from None
 
 
-async def reach_telegram(bot: Bot, api_url: str, *, backoff: tuple[float, ...] = BACKOFF) -> User:
+async def sync_admins(admin_ids: tuple[int, ...]) -> None:
+    """User.role follows ADMIN_IDS: admins get the alerts (engine/runtime/events.alert_admins)."""
+    await User.filter(role=Role.ADMIN).exclude(telegram_id__in=list(admin_ids)).update(role=Role.USER)
+    if admin_ids:
+        await User.filter(telegram_id__in=list(admin_ids)).update(role=Role.ADMIN)
+
+
+async def reach_telegram(bot: Bot, api_url: str, *, backoff: tuple[float, ...] = BACKOFF) -> TelegramUser:
     """getMe until Telegram answers. A refused token ends the process; an unreachable Telegram is retried."""
     attempt = 0
     while True:

@@ -37,6 +37,10 @@ The notifier renders unknown kinds generically.
   fills (processed while down), closed_out (orders vanished), adopted (our own orphans adopted),
   resolved (unknown orders resolved), placed (missing resting orders re-placed). Dedup: recovery:<user>:<start ms>.
 - "order_rejected" (engine/runtime/orders.py): bot_id, symbol, reason, role, side, amount, price.
+- "admin_alert": to every admin (User.role admin, synced from ADMIN_IDS at start-up): something failed. Keys: what
+  ("bot_error", "handler_error"), error (a class or reason key), and what is known of where: bot_id, symbol,
+  user (Telegram id), where, error_id (the id the user was shown). One per admin and distinct error per
+  ALERT_WINDOW_MS: dedup admin_alert:<what>:<identity>:<window>:<admin>.
 """
 
 from __future__ import annotations
@@ -45,11 +49,14 @@ from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from db.enums import Role
+from db.models import User
 from engine.exchange.protocol import Market
 from engine.runtime.outbox import dedup, notify
 
 KINDS = ("fill", "entry", "take_profit", "stop_loss", "trailing_moved", "note", "bot_error", "grid_stopped",
-         "bot_stopped", "recovery_summary", "order_rejected")
+         "bot_stopped", "recovery_summary", "order_rejected", "admin_alert")
+ALERT_WINDOW_MS = 600_000  # an error that repeats reaches each admin once per 10 minutes
 
 
 def plain(value: Any) -> Any:
@@ -80,3 +87,14 @@ async def note(h: Any, reason: str, details: dict, candle_ts: int, conn: BaseDBA
 async def bot_error(user_id: int, bot_id: int, symbol: str, error: str, where: str, now_ms: int) -> None:
     await notify(user_id, "bot_error", {"bot_id": bot_id, "symbol": symbol, "error": error[:120], "where": where},
                  dedup("bot_error", bot_id, where, error[:60], now_ms // 60_000))
+    owner = await User.filter(id=user_id).values_list("telegram_id", flat=True)
+    await alert_admins("bot_error", {"bot_id": bot_id, "symbol": symbol, "where": where, "error": error[:120],
+                                     "user": owner[0] if owner else None}, (bot_id, where, error[:40]), now_ms)
+
+
+async def alert_admins(what: str, payload: dict[str, Any], identity: tuple, now_ms: int) -> None:
+    """One "admin_alert" per admin for this error (`identity`), at most once per ALERT_WINDOW_MS."""
+    window = now_ms // ALERT_WINDOW_MS
+    for admin in await User.filter(role=Role.ADMIN, active=True).values_list("id", flat=True):
+        key = dedup("admin_alert", what, *(str(p)[:40] for p in identity), window, admin)
+        await notify(admin, "admin_alert", {"what": what, **payload}, key)
