@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiogram.filters.callback_data import CallbackData
 
+from bot.ids import RowId
+
 
 class LangCb(CallbackData, prefix="lang"):
     code: str
@@ -19,30 +21,30 @@ class MenuCb(CallbackData, prefix="menu"):
 
 class AccCb(CallbackData, prefix="acc"):
     action: str  # add, paper, exchange, market, delete, delete_yes, delete_no, show
-    account_id: int = 0
+    account_id: RowId = 0
     value: str = ""
 
 
 class NewBotCb(CallbackData, prefix="nb"):
     kind: str
-    account_id: int = 0
+    account_id: RowId = 0
     symbol: str = ""
 
 
 class BotCb(CallbackData, prefix="bot"):
     action: str  # card, settings, preview, start, stop, pause, resume, delete, backtest
-    bot_id: int
+    bot_id: RowId
 
 
 class SetCb(CallbackData, prefix="set"):
     action: str  # edit, choose, presets, preset
-    bot_id: int
-    idx: int = 0  # the setting's position in describe() order, or the preset's position
+    bot_id: RowId
+    idx: RowId = 0  # the setting's position in describe() order, or the preset's position
     value: str = ""
 
 
 class StopCb(CallbackData, prefix="stop"):
-    bot_id: int
+    bot_id: RowId
     close: bool
 
 

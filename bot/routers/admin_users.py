@@ -13,6 +13,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import numbers
+from bot.ids import telegram_id
 from bot.notifier_split import split_message
 from db.enums import BotStatus
 from db.models import AuditLog, ExchangeAccount, Fill, Order, StrategyBot, User
@@ -65,11 +66,10 @@ async def stats(message: Message) -> None:
 
 
 async def _target(message: Message, command: CommandObject) -> tuple[int | None, User | None]:
-    arg = (command.args or "").strip()
-    if not arg.lstrip("-").isdigit() or len(arg) > 20:
+    tg = telegram_id(command.args or "")
+    if tg is None:
         await message.answer(_("admin.user.usage").format(command=f"/{command.command}"))
         return None, None
-    tg = int(arg)
     user = await User.get_or_none(telegram_id=tg)
     if user is None:
         await message.answer(_("admin.user.not_found").format(tg=tg))
