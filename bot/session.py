@@ -9,6 +9,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import Response, TelegramMethod
 
+from bot.telegram_limits import TelegramLimits
+
 
 class BotSession(AiohttpSession):
     """aiogram reads every reply as `Response[T]`, a pydantic generic class that pydantic caches only weakly; the
@@ -25,5 +27,8 @@ class BotSession(AiohttpSession):
 
 
 def make_session(api_url: str) -> BotSession:
-    """A session for the Bot API server at `api_url` (Telegram's, a self-hosted one or a local stand-in)."""
-    return BotSession(api=TelegramAPIServer.from_base(api_url.rstrip("/")))
+    """A session for the Bot API server at `api_url` (Telegram's, a self-hosted one or a local stand-in), keeping
+    Telegram's length limits on every request (bot/telegram_limits.py)."""
+    session = BotSession(api=TelegramAPIServer.from_base(api_url.rstrip("/")))
+    session.middleware(TelegramLimits())
+    return session

@@ -116,6 +116,27 @@ class Call:
         raise AssertionError(f"{self.method} call has no message result")
 
 
+# Telegram's own limits, counted in UTF-16 code units, as the real Bot API refuses them.
+TEXT_LIMIT, CAPTION_LIMIT, CALLBACK_ANSWER_LIMIT = 4096, 1024, 200
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _check_limits(method: str, params: dict) -> None:
+    if method in ("sendMessage", "editMessageText"):
+        text = params.get("text") or ""
+        if not text.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if _utf16(text) > TEXT_LIMIT:
+            raise _ApiError(400, "Bad Request: message is too long")
+    if method in ("sendPhoto", "editMessageCaption") and _utf16(params.get("caption") or "") > CAPTION_LIMIT:
+        raise _ApiError(400, "Bad Request: message caption is too long")
+    if method == "answerCallbackQuery" and _utf16(params.get("text") or "") > CALLBACK_ANSWER_LIMIT:
+        raise _ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+
+
 def _as_int(v: Any) -> Any:
     try:
         return int(v)
@@ -301,6 +322,7 @@ class BotAPIStandIn:
             if handler is None:
                 raise _ApiError(404, "Not Found")
             self._check_send(method, params)
+            _check_limits(method, params)
             call.result = handler(params, files)
         except _ApiError as e:
             call.ok, call.error_code, call.description = False, e.code, e.description
