@@ -69,6 +69,7 @@ def test_hyperrsi_at_30x_is_not_liquidated_while_the_account_backs_it(shared_dat
               "leverage": 12, "direction": "long"}, 10_000.0),
     ("grid", {"mode": "fixed", "lower_price": 50000, "upper_price": 70000, "levels": 16, "investment": 30_000,
               "leverage": 3, "direction": "neutral"}, 10_000.0),
+    ("grid", {"mode": "adaptive", "levels": 10, "investment": 25_000, "leverage": 5, "direction": "long"}, 10_000.0),
     ("hyperrsi", {"rsi_entry_option": "threshold", "rsi_oversold": 35, "rsi_overbought": 65, "investment": 300,
                   "leverage": 20, "use_sl": False, "direction": "long", "pyramiding_limit": 3,
                   "use_trend_close": False}, 400.0),

@@ -180,8 +180,8 @@ class GridDriver:
             return i
         if st.stopped:
             return i if self.sim.book else n
-        if self.every_candle:
-            return self._next_recentred(i)
+        if self.every_candle:  # short of funds, which entries re-placing can take turns with the mark: every candle
+            return i if self.sim.tight(float(self.x.close[i - 1])) else self._next_recentred(i)
         if self.s.mode == "adaptive" and self.x.index[i] >= st.last_recenter + self.s.recenter_candles and \
                 np.isfinite(self.x.centre[i]):
             return i  # re-centring is due now (every candle by default): no need to look further
@@ -200,6 +200,7 @@ class GridDriver:
         liq = sim.liquidation_price()
         if liq is not None:
             up_x, dn_x = (up_x, max(dn_x, liq)) if sim.position > 0 else (min(up_x, liq), dn_x)
+        up_x, dn_x = min(up_x, sim.unfunded[0]), max(dn_x, sim.unfunded[1])  # where funds would run short
         free = np.array([not lvl.holds for lvl in st.levels])
         q0 = np.array([lvl.order_price if lvl.state == ENTRY_PLACED and lvl.filled == 0 else math.nan
                        for lvl in st.levels])

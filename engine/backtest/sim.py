@@ -139,6 +139,7 @@ class Sim:
     held_base: float = 0.0
     dropped: list[Want] = field(default_factory=list)  # orders cancelled for having nothing to reduce
     unfunded: tuple[float, float] = (np.inf, -np.inf)  # marks at which a refused order would have the funds
+    starved: bool = False  # refused for funds since the last candle was matched
     seq: int = 0
 
     def __post_init__(self) -> None:
@@ -222,9 +223,20 @@ class Sim:
         v = self.verdict(side, "market", None, round_amount(amount, self.rules.amount_step), False, price, price)
         return v.refusal != mg.INSUFFICIENT_FUNDS
 
-    def _note_unfunded(self, need: float) -> None:
-        """Remember the mark at which `need` of margin would be free (swap: free margin moves with the mark), so
-        the drivers visit the candle where a refused order could be placed again."""
+    def tight(self, mark: float) -> bool:
+        """Whether re-placing the resting orders at other prices on a later candle could be refused: funds were
+        short while handling the last candle, or less is free than the orders hold (then the mark at which that
+        happens is in `unfunded`, so the drivers visit it)."""
+        if self.starved:
+            return True
+        short = self.free(mark)[0] < self.held_quote
+        if not short:
+            self._note_unfunded(self.held_quote, falling=True)
+        return short
+
+    def _note_unfunded(self, need: float, falling: bool = False) -> None:
+        """Remember the mark at which free margin reaches `need` (swap: it moves with the mark) — from below (a
+        refused order could be placed again) or, `falling`, from above — so the drivers visit that candle."""
         if self.market == "spot" or not self.position:
             return
         k = self.position - abs(self.position) / self.leverage  # d(free margin)/d(mark)
@@ -232,7 +244,7 @@ class Sim:
             return
         p = (need - (self.cash - self.held_quote)) / k
         up, dn = self.unfunded
-        self.unfunded = (min(up, p), dn) if k > 0 else (up, max(dn, p))
+        self.unfunded = (min(up, p), dn) if (k > 0) != falling else (up, max(dn, p))
 
     # ---- book ----
     def _round(self, w: Want) -> tuple[float | None, float]:
@@ -247,6 +259,7 @@ class Sim:
         v = self.verdict(w.side, w.type, price, amount, w.reduce_only, mark, ref)
         if v.refusal is not None:
             self._refuse(Refusal(ts, v.refusal, w.role, w.side, w.type, price, amount, w.level))
+            self.starved |= v.refusal == mg.INSUFFICIENT_FUNDS
             if v.refusal == mg.INSUFFICIENT_FUNDS and w.type != "market":
                 at = mg.reserve_price(w.type, price, price, mark, self.slippage)
                 _, need = mg.reservation(self.market == "spot", w.side, amount, at, self.leverage, self.taker_fee)
@@ -367,7 +380,7 @@ class Sim:
 
     def match(self, j: int) -> list[Execution]:
         """Fill what candle j reaches (all of it, like the paper exchange's feed), in path order."""
-        self.unfunded = (np.inf, -np.inf)  # the strategy retries what was refused while handling this candle
+        self.unfunded, self.starved = (np.inf, -np.inf), False  # the strategy retries what it had refused
         if not self.book:
             liq = self._liquidate(j)
             return [liq] if liq else []
