@@ -16,7 +16,7 @@ from aiogram.types import BotCommand, BotCommandScopeDefault
 from bot.errors import make_error_handler
 from bot.i18n import LANGUAGES, MergedI18n, UserLanguageMiddleware, make_i18n
 from bot.metrics import UpdateMetrics
-from bot.middlewares import DbUserMiddleware, ThrottlingMiddleware
+from bot.middlewares import DbUserMiddleware, PrivateChatsOnly, ThrottlingMiddleware
 from bot.user_cache import UserCache
 from db.vault import Vault
 
@@ -84,6 +84,7 @@ def build_dispatcher(
     dp.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst))
     if user_cache_size is None:
         user_cache_size = 0 if redis_url else 10_000
+    dp.update.outer_middleware(PrivateChatsOnly(i18n, default_language))
     dp.update.outer_middleware(DbUserMiddleware(i18n, admins, default_language, UserCache(user_cache_size)))
     UserLanguageMiddleware(i18n, i18n_key="i18n").setup(dp)
     dp.errors.register(make_error_handler(i18n))

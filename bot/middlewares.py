@@ -20,6 +20,28 @@ from db.models import User
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
+class PrivateChatsOnly(BaseMiddleware):
+    """The bot trades people's money: it talks only to a person in a private chat. In a group (an anonymous group
+    admin writes as a bot) a command or a button gets one line saying so; anything else there is ignored."""
+
+    def __init__(self, i18n: MergedI18n, default_language: str):
+        self.i18n, self.default_language = i18n, default_language
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        chat, tg = data.get("event_chat"), data.get("event_from_user")
+        if (chat is None or chat.type == "private") and (tg is None or not tg.is_bot):
+            return await handler(event, data)
+        inner = event.event if isinstance(event, Update) else event
+        lang = getattr(tg, "language_code", None)
+        text = self.i18n.gettext("common.private_only",
+                                 locale=lang if lang in self.i18n.available_locales else self.default_language)
+        if isinstance(inner, Message) and (inner.text or "").startswith("/"):
+            await inner.answer(text)
+        elif isinstance(inner, CallbackQuery):
+            await inner.answer(text, show_alert=True)
+        return None
+
+
 class DbUserMiddleware(BaseMiddleware):
     """Puts the caller's `User` row in `data["db_user"]` (created on first contact) and `data["is_admin"]`.
 

@@ -30,3 +30,21 @@ async def test_odd_admin_arguments_get_the_usage(telegram_factory, arg):
     await User.create(telegram_id=ADMIN, risk_accepted_at=datetime.now(UTC))
     for command in ("/user", "/block", "/unblock"):
         assert f"Usage: {command}" in await h.reply(ADMIN, f"{command} {arg}")
+
+
+GROUP = {"id": -100123, "type": "supergroup", "title": "Traders"}
+ANONYMOUS_ADMIN = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+
+
+async def test_an_anonymous_group_admin_is_told_to_use_a_private_chat(telegram_factory):
+    """Seen: /start from an anonymous group admin (Telegram sends it as a bot) ended in the error apology."""
+    h = await telegram_factory()
+    await h.api.inject({"message": {"message_id": 1, "date": 1_800_000_000, "chat": GROUP, "sender_chat": GROUP,
+                                    "from": ANONYMOUS_ADMIN, "text": "/start",
+                                    "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}})
+    reply = await h.api.next_call("sendMessage", chat_id=GROUP["id"])
+    assert "private chat" in reply.text
+    await h.api.inject({"message": {"message_id": 2, "date": 1_800_000_000, "chat": GROUP,
+                                    "from": {"id": 55, "is_bot": False, "first_name": "P"}, "text": "hello"}})
+    await h.api.no_call("sendMessage", chat_id=GROUP["id"])  # plain group chatter is ignored
+    assert not await User.filter(telegram_id__in=[ANONYMOUS_ADMIN["id"], 55]).exists()
