@@ -11,7 +11,7 @@ from db.models import User
 
 ADMIN, MALLORY = 901, 902
 FORGED = ["bot:card:9223372036854775808", "acc:delete:1000000000000000000000", "set:edit:1:99999999999", "stop:1e400:1",
-          "bot:card:-1", "acc:show:2147483648"]
+          "bot:card:-1", "acc:show:2147483648", "acc:market:0:paper.bogus", "acc:market:0:okx.bogus"]
 
 
 @pytest.mark.parametrize("data", FORGED)

@@ -125,6 +125,9 @@ async def chose_exchange(query: CallbackQuery, callback_data: AccCb, state: FSMC
 @router.callback_query(AccCb.filter(F.action == "market"))
 async def chose_market(query: CallbackQuery, callback_data: AccCb, state: FSMContext) -> None:
     exchange, _sep, market = callback_data.value.partition(".")
+    if market not in {m.value for m in MarketType}:  # a forged button (seen: "paper.bogus" ended in a ValueError)
+        await query.answer(_("common.stale"), show_alert=True)
+        return
     if exchange == PAPER:
         await state.set_state(AddPaper.balance)
         await state.update_data(market=market)
