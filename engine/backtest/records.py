@@ -1,0 +1,75 @@
+"""What a backtest's simulated account records and is asked for: orders, fills, refusals, wanted orders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """An order the strategy had placed: `ts` is the open time of the candle after (or in) which it was sent."""
+
+    ts: int
+    role: str
+    side: str
+    type: str  # "market", "limit", "stop_market"
+    price: float | None
+    amount: float
+    reason: str
+    level: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    """One execution; `ts` is the open time of the candle in which it filled."""
+
+    ts: int
+    side: str
+    price: float
+    amount: float
+    fee: float
+    reason: str
+    role: str = ""
+    level: int | None = None
+    type: str = ""  # the order's type
+    order_price: float | None = None  # its limit price or stop trigger
+    taker: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """An order the simulated venue refused, as the paper exchange would have, with the same reason key."""
+
+    ts: int
+    reason: str  # margin.BELOW_MINIMUM, INVALID_ORDER or INSUFFICIENT_FUNDS
+    role: str
+    side: str
+    type: str
+    price: float | None
+    amount: float
+    level: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Want:
+    """An order a strategy wants on the book, under a key that names it (e.g. ("tp", 1), (level, role, seq))."""
+
+    key: Any
+    side: str
+    type: str
+    price: float | None
+    amount: float
+    reduce_only: bool
+    role: str
+    reason: str
+    level: int | None = None
+    meta: Any = None
+
+
+@dataclass(slots=True)
+class Execution:
+    want: Want
+    price: float
+    amount: float
+    fee: float
