@@ -36,11 +36,18 @@ async def position_text(b: StrategyBot, account: ExchangeAccount | None = None, 
     if pos is not None and pos.side != PositionSide.FLAT and pos.size:
         nums = await for_bot(account, b.symbol, engine, b.id)
     if pos is None or pos.side == PositionSide.FLAT or nums.is_dust(pos.size):
-        return _("card.flat").format(realised=nums.money(pos.realized_pnl if pos else 0))
+        return _("card.flat").format(**realised(nums, pos))
     return _("card.position").format(
         side=_(f"side.{pos.side.value}"), size=nums.amount(pos.size), entry=nums.price(pos.average_entry),
-        realised=nums.money(pos.realized_pnl),
+        **realised(nums, pos),
     )
+
+
+def realised(nums: Any, pos: Position | None) -> dict[str, str]:
+    """A bot's realised PnL after fees, and the fees: the books say balance change = realised PnL - fees."""
+    if pos is None:
+        return {"realised": nums.money(0), "fees": nums.money(0)}
+    return {"realised": nums.money(pos.realized_pnl - pos.fees), "fees": nums.money(pos.fees)}
 
 
 async def bot_card(b: StrategyBot, engine: Any = None) -> tuple[str, InlineKeyboardMarkup]:

@@ -21,7 +21,7 @@ async def _setup():
     bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.HYPERRSI, symbol="BTC/USDT:USDT",
                                    settings={}, status=BotStatus.RUNNING)
     await Position.create(bot=bot, symbol=bot.symbol, side=PositionSide.LONG, size=Decimal("0.5"),
-                          average_entry=Decimal("50000"), realized_pnl=Decimal("12.5"))
+                          average_entry=Decimal("50000"), realized_pnl=Decimal("13.75"), fees=Decimal("1.25"))
     return user, acc, bot
 
 
@@ -39,8 +39,9 @@ async def test_status_positions_and_refresh(telegram_factory):
     await h.api.send_command(A, "/status")
     status = await h.api.next_call("sendMessage", chat_id=A)
     assert f"#{bot.id} HYPERRSI BTC/USDT:USDT · running" in status.text
-    assert "long 0.5000 BTC @ 50,000.0 · unrealised 1,000.00 USDT · realised 12.50 USDT" in status.text
-    assert "Total realised PnL: 12.50 USDT" in status.text
+    assert "long 0.5000 BTC @ 50,000.0 · unrealised 1,000.00 USDT · realised 12.50 USDT after 1.25 USDT fees" \
+        in status.text
+    assert "Total realised PnL after fees: 12.50 USDT (fees paid: 1.25 USDT)" in status.text
     h.engine.exchanges[next(iter(h.engine.exchanges))]._last["BTC/USDT:USDT"] = Decimal("49000")
     await h.api.click(A, status, status.button_data("Refresh"))
     edited = await h.api.next_call("editMessageText", chat_id=A)
@@ -97,11 +98,11 @@ async def test_status_positions_card_and_balance_show_the_markets_precision(tele
                           average_entry=Decimal("61633.61234567"), realized_pnl=Decimal("0.24217204799999886"))
     await h.api.send_command(A, "/status")
     status = await h.api.next_call("sendMessage", chat_id=A)
-    assert "long 0.0007 BTC @ 61,633.6 · unrealised 0.05 USDT · realised 0.24 USDT" in status.text, status.text
-    assert "Total realised PnL: 0.24 USDT" in status.text
+    assert "long 0.0007 BTC @ 61,633.6 · unrealised 0.05 USDT · realised 0.24 USDT after" in status.text, status.text
+    assert "Total realised PnL after fees: 0.24 USDT" in status.text
     await h.api.click(A, status, status.button_data(f"#{bot.id}"))
     card = await h.api.next_call("editMessageText", chat_id=A)
-    assert "Position: long 0.0007 BTC @ 61,633.6 · realised PnL 0.24 USDT" in card.text, card.text
+    assert "Position: long 0.0007 BTC @ 61,633.6 · realised PnL 0.24 USDT after" in card.text, card.text
 
     await h.api.send_command(A, "/positions")
     positions = await h.api.next_call("sendMessage", chat_id=A)
@@ -156,7 +157,7 @@ async def test_status_totals_each_currency_apart(telegram):
                           realized_pnl=Decimal("1500"))
     await telegram.api.send_command(A, "/status")
     text = (await telegram.api.next_call("sendMessage", chat_id=A)).text
-    assert "Total realised PnL: 1,500.00 KRW, 12.50 USDT" in text, text
+    assert "Total realised PnL after fees: 1,500.00 KRW, 12.50 USDT" in text, text
 
 
 async def test_dust_below_half_a_lot_is_shown_as_flat_everywhere(telegram_factory):
@@ -166,10 +167,10 @@ async def test_dust_below_half_a_lot_is_shown_as_flat_everywhere(telegram_factor
     await Position.filter(bot=bot).update(size=Decimal("0.000000000000000280"), average_entry=Decimal(0))
     await h.api.send_command(A, "/status")
     status = await h.api.next_call("sendMessage", chat_id=A)
-    assert "no position · realised 12.50 USDT" in status.text, status.text
+    assert "no position · realised 12.50 USDT after 1.25 USDT fees" in status.text, status.text
     await h.api.click(A, status, status.button_data(f"#{bot.id}"))
     card = await h.api.next_call("editMessageText", chat_id=A)
-    assert "Position: none · realised PnL 12.50 USDT" in card.text, card.text
+    assert "Position: none · realised PnL 12.50 USDT after 1.25 USDT fees" in card.text, card.text
     await h.api.send_command(A, "/positions")
     assert (await h.api.next_call("sendMessage", chat_id=A)).text == "No open positions."
 

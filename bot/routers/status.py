@@ -16,7 +16,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import numbers
-from bot.bot_card import bot_title, status_text
+from bot.bot_card import bot_title, realised, status_text
 from bot.callbacks import BotCb, MenuCb, StatusCb
 from bot.filters import accepted
 from bot.keyboards import Keyboard
@@ -62,33 +62,38 @@ async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarku
     accounts: dict[int, ExchangeAccount] = {}  # read only when an open position needs a mark price
     lines = [_("status.title")]
     kb = Keyboard()
-    totals: dict[str | None, Decimal] = defaultdict(Decimal)  # realised PnL per quote currency
+    totals: dict[str | None, Decimal] = defaultdict(Decimal)  # realised PnL after fees per quote currency
+    fees: dict[str | None, Decimal] = defaultdict(Decimal)
     for b in bots:
         pos = positions.get(b.id)
         lines.append("")
         lines.append(f"{bot_title(b)} · {status_text(b.status)}")
         nums = from_symbol(b.symbol)
-        totals[nums.quote] += pos.realized_pnl if pos is not None else 0
+        if pos is not None:
+            totals[nums.quote] += pos.realized_pnl - pos.fees
+            fees[nums.quote] += pos.fees
         if pos is not None and pos.side != PositionSide.FLAT and pos.size:
             if b.account_id not in accounts:  # type: ignore[attr-defined]
                 accounts[b.account_id] = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
             nums = await for_bot(accounts[b.account_id], b.symbol, engine, b.id)  # type: ignore[attr-defined]
         if pos is None or pos.side == PositionSide.FLAT or nums.is_dust(pos.size):
-            lines.append(_("status.flat").format(realised=nums.money(pos.realized_pnl if pos else 0)))
+            lines.append(_("status.flat").format(**realised(nums, pos)))
         else:
             account = accounts[b.account_id]  # type: ignore[attr-defined]
             upnl = _upnl(pos, await _mark(account, b.symbol, engine))
             lines.append(_("status.position").format(
                 side=_(f"side.{pos.side.value}"), size=nums.amount(pos.size), entry=nums.price(pos.average_entry),
-                upnl="?" if upnl is None else nums.money(upnl), realised=nums.money(pos.realized_pnl),
+                upnl="?" if upnl is None else nums.money(upnl), **realised(nums, pos),
             ))
         kb.button(text=bot_title(b), callback_data=BotCb(action="card", bot_id=b.id))
     if not bots:
         lines.append(_("status.no_bots"))
     else:
         lines.append("")
-        amount = ", ".join(numbers.money(v, q) for q, v in sorted(totals.items(), key=lambda kv: str(kv[0])))
-        lines.append(_("status.total_realised").format(amount=amount))
+        quotes = sorted(totals, key=str)
+        lines.append(_("status.total_realised").format(
+            amount=", ".join(numbers.money(totals[q], q) for q in quotes),
+            fees=", ".join(numbers.money(fees[q], q) for q in quotes)))
     lines.append(_("status.updated").format(time=datetime.now(UTC).strftime("%H:%M:%S UTC")))
     kb.button(text=_("status.refresh"), callback_data=StatusCb(view="status"))
     kb.button(text=_("menu.back"), callback_data=MenuCb(item="main"))
