@@ -156,3 +156,17 @@ def test_an_entry_left_within_eps_of_its_level_is_followed():
                       base.close[: k + 20], base.volume[: k + 20])
     fast, _ = both(s, candles, "1m")
     assert fast.fills
+
+
+def test_same_price_fills_keep_the_placement_order():
+    """A neutral grid's take-profit can rest at the price of the next level's sell entry; when one candle fills
+    both, the one placed first goes first. Stepping every candle re-places the entry each time the ladder leaves
+    that price and comes back; the skipping run must visit those candles too."""
+    c = synthetic(3_000, 2, 1.0)
+    s = {"mode": "adaptive", "direction": "neutral", "levels": 8, "adx_gate": False, "fama_length": 4,
+         "tp_min_pct": 0.3, "reentry_gap_pct": 0.1}
+    fast, _ = both(s, c, "1m", MarketRules(price_step=1.0))
+    same_candle = {}
+    for f in fast.fills:
+        same_candle.setdefault((f.ts, f.price), set()).add(f.role)
+    assert {"grid_entry", "grid_exit"} in same_candle.values()

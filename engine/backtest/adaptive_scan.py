@@ -42,19 +42,32 @@ def _ladder(centre: float, atr: float, n_levels: int, tick: float, out: np.ndarr
 
 
 @njit(nogil=True)
+def _same(p: float, q: float, tick: float) -> bool:
+    return abs(p - q) <= tick / 4 if tick > 0 else p == q
+
+
+@njit(nogil=True)
+def _rests(p: float, side: int, c: float, a: int, gate: bool) -> bool:
+    """Whether an entry of `side` (+1 buy, -1 sell) at p surely stays armed on a candle closing at c, ADX state a."""
+    if side > 0:
+        return p < c * (1 - SLACK) and not (gate and a <= -2)
+    return p > c * (1 + SLACK) and not (gate and a >= 2)
+
+
+@njit(nogil=True)
 def _kept(p: float, q: float, c: float, tick: float) -> bool:
     """Whether an entry resting at q might stay there (or keep its side) when its level moves to p on a candle
     closing at c: the strategy leaves an entry within EPS of its new price alone, so the state would remember q."""
     if abs(p - q) > NEAR * p:
         return False
-    same = abs(p - q) <= tick / 4 if tick > 0 else p == q
-    return not same or abs(c - p) <= NEAR * p
+    return not _same(p, q, tick) or abs(c - p) <= NEAR * p
 
 
 @njit(nogil=True)
 def next_event(i: int, high: np.ndarray, low: np.ndarray, close: np.ndarray, centre: np.ndarray, atr: np.ndarray,
                adx: np.ndarray, up0: float, dn0: float, up_x: float, dn_x: float, free: np.ndarray, q0: np.ndarray,
-               tick: float, can_buy: bool, can_sell: bool, gate: bool, sl: float, tp: float, below: bool) -> int:
+               side0: np.ndarray, tie0: np.ndarray, tick: float, can_buy: bool, can_sell: bool, gate: bool,
+               sl: float, tp: float, below: bool) -> int:
     """The first candle k >= i where the grid could act; len(high) if none.
 
     Candle i is matched against the book as it is (an order reached when high >= up0 or low <= dn0); a later
@@ -63,10 +76,13 @@ def next_event(i: int, high: np.ndarray, low: np.ndarray, close: np.ndarray, cen
     below that close unless the ADX gate blocks buys, a sell above it unless it blocks sells. Also an event: a
     stop-loss or take-profit bound reached; a candle whose ladder could be refused or that has no centre (the
     strategy would not re-centre, so the old ladder stays); an entry that may stay at its old price `q0` (the
-    book now) or at the previous candle's ladder price.
+    book now) or at the previous candle's ladder price; an entry that rests at the price of another order
+    (`tie0`, its side `side0`) coming back to it after it moved or was cancelled (when both fill on one candle,
+    the one placed first fills first, and stepping every candle would have placed this one again).
     """
     n, n_levels = len(high), len(free)
     prev, cur = np.empty(n_levels), np.empty(n_levels)
+    away = np.zeros(n_levels, dtype=np.bool_)
     for k in range(i, n):
         h, lo, c = high[k], low[k], close[k]
         if k == i:
@@ -95,6 +111,12 @@ def next_event(i: int, high: np.ndarray, low: np.ndarray, close: np.ndarray, cen
             if free[m]:
                 if not math.isnan(q0[m]) and _kept(cur[m], q0[m], c, tick):
                     return k
+                if tie0[m]:
+                    if _same(cur[m], q0[m], tick) and _rests(cur[m], side0[m], c, adx[k], gate):
+                        if away[m]:
+                            return k
+                    else:
+                        away[m] = True
                 if k > i and _kept(cur[m], prev[m], c, tick):
                     return k
         prev, cur = cur, prev

@@ -202,11 +202,16 @@ class GridDriver:
             up_x, dn_x = (up_x, max(dn_x, liq)) if sim.position > 0 else (min(up_x, liq), dn_x)
         up_x, dn_x = min(up_x, sim.unfunded[0]), max(dn_x, sim.unfunded[1])  # where funds would run short
         free = np.array([not lvl.holds for lvl in st.levels])
-        q0 = np.array([lvl.order_price if lvl.state == ENTRY_PLACED and lvl.filled == 0 else math.nan
-                       for lvl in st.levels])
+        entries = [lvl.state == ENTRY_PLACED and lvl.filled == 0 for lvl in st.levels]
+        q0 = np.array([lvl.order_price if e else math.nan for lvl, e in zip(st.levels, entries, strict=True)])
+        side0 = np.array([1 if lvl.side == "buy" else -1 for lvl in st.levels], dtype=np.int8)
+        others = {w.price for w, so in sim.book.values() if so.type == "limit" and w.role != "grid_entry"}
+        tick = float(self.rules.price_step)
+        tie0 = np.array([e and any(abs(lvl.order_price - p) <= max(tick, 1e-9 * p) for p in others)
+                         for lvl, e in zip(st.levels, entries, strict=True)])
         return adaptive_scan.next_event(
             i, x.high, x.low, x.close, x.centre, x.atr, x.adx_state, up0 * (1 - SLACK), dn0 * (1 + SLACK),
-            up_x * (1 - SLACK), dn_x * (1 + SLACK), free, q0, float(self.rules.price_step),
+            up_x * (1 - SLACK), dn_x * (1 + SLACK), free, q0, side0, tie0, tick,
             s.direction in ("long", "neutral"), s.direction in ("short", "neutral"), s.adx_gate,
             float(s.stop_loss_price), float(s.take_profit_price), s.direction in ("long", "neutral"))
 
