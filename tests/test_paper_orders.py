@@ -135,3 +135,31 @@ async def test_paper_trading_on_replayed_csv_candles(shared_data):
             break
     assert fills and fills[0].order_id == buy.id and fills[0].price == buy.price
     assert ex.balances["BTC"] == D("0.1")
+
+
+async def test_cross_margin_a_losing_position_on_another_market_brings_the_liquidation_closer():
+    ex = PaperExchange(MarketType.SWAP, {"USDT": D(3000)})
+    eth = "ETH/USDT:USDT"  # contract size 0.1 ETH
+    for sym, px in ((SWAP, 60000), (eth, 3000)):
+        await ex.set_leverage(sym, 10)
+        await ex.feed(sym, [0, px, px, px, px, 1])
+    await ex.create_order(OrderRequest(SWAP, Side.BUY, OrderType.MARKET, D(20), "b"))  # 0.2 BTC
+    await ex.create_order(OrderRequest(eth, Side.BUY, OrderType.MARKET, D(30), "e"))  # 3 ETH
+    await ex.feed(SWAP, [60_000, 60000, 60000, 60000, 60000, 1])
+    await ex.feed(eth, [60_000, 3000, 3000, 3000, 3000, 1])
+    before = ex.liquidation_price(SWAP)
+    free_before = (await ex.fetch_balance())["USDT"].free
+    await ex.feed(eth, [120_000, 3000, 3000, 2700, 2700, 1])  # ETH loses 900 USDT
+    after = ex.liquidation_price(SWAP)
+    wallet, m = ex.balances["USDT"], ex.maintenance
+    btc_entry, eth_entry = ex._positions[SWAP].entry, ex._positions[eth].entry
+    # at `after`, the account's equity equals the maintenance margin of both positions, ETH held at its mark
+    equity = wallet + D("0.2") * (after - btc_entry) + D(3) * (D(2700) - eth_entry)
+    assert equity == pytest.approx(D("0.2") * after * m + D(3) * D(2700) * m, abs=D("1e-12"))
+    assert after > before
+    free = (await ex.fetch_balance())["USDT"].free
+    assert free < free_before - 800  # the loss, less the margin the smaller ETH notional releases
+    n = int(free / D("59.3")) + 1  # contracts of 0.01 BTC at 59,000 that need more than is free at 10x
+    with pytest.raises(InsufficientFunds):
+        await ex.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D(n), "x", price=D(59000)))
+    await ex.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D(n - 1), "y", price=D(59000)))
