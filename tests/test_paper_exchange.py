@@ -15,6 +15,7 @@ from engine.exchange.protocol import (
     Exchange,
     InsufficientFunds,
     InvalidOrder,
+    MarginMode,
     MarketType,
     OrderNotFound,
     OrderRequest,
@@ -163,3 +164,11 @@ async def test_market_reports_the_fees_this_account_charges():
     assert all((x.maker_fee, x.taker_fee) == (D("0.0001"), D("0.0004")) for x in (await ex.load_markets()).values())
     plain = await PaperExchange(MarketType.SPOT, {"USDT": D(1000)}).market("BTC/USDT")
     assert (plain.maker_fee, plain.taker_fee) == (D("0.0002"), D("0.0005"))
+
+
+async def test_a_position_reports_cross_margin_unless_told_otherwise():
+    ex = PaperExchange(MarketType.SWAP, {"USDT": D(1000)})
+    await ex.feed("BTC/USDT:USDT", [0, 60000, 60000, 60000, 60000, 1])
+    await ex.create_order(OrderRequest("BTC/USDT:USDT", Side.BUY, OrderType.MARKET, D(1), "a"))
+    await ex.feed("BTC/USDT:USDT", [60_000, 60000, 60000, 60000, 60000, 1])
+    assert (await ex.fetch_positions())[0].margin_mode == MarginMode.CROSS  # what its funds follow

@@ -200,7 +200,7 @@ class PaperExchange:
             sign = 1 if pos.contracts > 0 else -1
             out.append(PositionInfo(sym, Side.BUY if sign > 0 else Side.SELL, abs(pos.contracts), pos.entry,
                                     self._last.get(sym), lev, self.liquidation_price(sym), self._upnl(sym),
-                                    self._margin_mode.get(sym, MarginMode.ISOLATED)))
+                                    self._margin_mode.get(sym, MarginMode.CROSS)))
         return out
 
     def liquidation_price(self, symbol: str) -> Decimal | None:
