@@ -26,9 +26,9 @@ def test_the_seen_float_noise_is_shown_to_the_markets_precision():
     lines = render("fill", SEEN, "en", TR).splitlines()
     assert "Buy 0.0008 BTC @ 61,633.6" in lines
     assert "Fee: 0.02 USDT" in lines
-    assert "This trade's realised PnL: 0.24 USDT" in lines
+    assert "This trade's realised PnL (before fees): 0.24 USDT" in lines
     assert "Position after this: 0.0007 BTC" in lines
-    assert "Bot's realised PnL in total: -10.59 USDT" in lines
+    assert "Bot's realised PnL in total (before fees): -10.59 USDT" in lines
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -82,7 +82,7 @@ def test_a_pyramid_notes_level_is_a_price_and_a_grid_notes_level_an_index():
 
 def test_without_a_market_the_fallback_is_bounded():
     text = render("fill", {k: v for k, v in SEEN.items() if k != "_market"}, "en", TR)
-    assert "Position after this: 0.0007" in text and "PnL: 0.24" in text and "Fee: 0.02 USDT" in text
+    assert "Position after this: 0.0007" in text and "PnL (before fees): 0.24" in text and "Fee: 0.02 USDT" in text
     assert not too_precise(text, [Rules("BTC", "USDT", 8, 8)])
     assert "0.0007000000000000001" not in text
 

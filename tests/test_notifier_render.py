@@ -46,7 +46,7 @@ def test_same_placeholders_in_both_languages_for_notify_and_admin_keys():
 def test_fill_in_both_languages_drops_missing_fields_and_trims_decimals():
     en = render("fill", FILL, "en", TR).splitlines()
     assert en == ["✅ Order filled", "Bot #3 · BTC/USDT", "Sell 0.5 @ 70,000", "Order: take-profit",
-                  "Fee: 1.75 USDT", "This trade's realised PnL: -12.34"]
+                  "Fee: 1.75 USDT", "This trade's realised PnL (before fees): -12.34"]
     ko = render("fill", FILL, "ko", TR).splitlines()
     assert ko[0] == "✅ 주문 체결" and ko[2] == "매도 0.5 @ 70,000" and ko[3] == "주문 종류: 익절"
 
