@@ -29,6 +29,8 @@ SYM = "BTC/USDT:USDT"
 MAKER, TAKER, SLIP = 0.0002, 0.0005, 0.0002
 VENUE = Market(SYM, "BTC", "USDT", MarketType.SWAP, D("0.1"), D("1"), D("1"), D("5"), D("0.001"), 125,
                maker_fee=D("0.0002"), taker_fee=D("0.0005"), amount_unit="contract")  # 1 contract = 0.001 BTC
+SPOT = Market("BTC/USDT", "BTC", "USDT", MarketType.SPOT, D("0.01"), D("0.00001"), D("0.00001"), D("5"),
+              maker_fee=D("0.0002"), taker_fee=D("0.0005"))
 AUG_5_2024 = 1722816000000  # the BTC crash from 62k to 49k
 
 
@@ -63,10 +65,10 @@ class Journal(Sim):
             self.log.append(("cancel", oid))
 
 
-def run_backtest_journal(kind: str, settings, c, equity: float) -> tuple[Journal, int]:
-    rules = market_rules(VENUE)
+def run_backtest_journal(kind: str, settings, c, equity: float, venue: Market = VENUE) -> tuple[Journal, int]:
+    rules = market_rules(venue)
     x = hyperrsi_inputs(settings, c, "1h", rules) if kind == "hyperrsi" else grid_inputs(settings, c, "1h")
-    sim = Journal(c.open, c.high, c.low, c.close, c.ts, "swap", equity, MAKER, TAKER, SLIP, rules,
+    sim = Journal(c.open, c.high, c.low, c.close, c.ts, venue.type.value, equity, MAKER, TAKER, SLIP, rules,
                   float(settings.leverage), round_trips=kind == "hyperrsi")
     start = min(x.ready, len(c))
     drv = HyperRsiDriver(settings, x, sim, start) if kind == "hyperrsi" else GridDriver(settings, x, sim, start, rules)
@@ -76,11 +78,13 @@ def run_backtest_journal(kind: str, settings, c, equity: float) -> tuple[Journal
     return sim, start
 
 
-async def replay_on_paper(sim: Journal, c, equity: float, leverage: int) -> dict:
-    inner = PaperExchange(MarketType.SWAP, {"USDT": D(str(equity))}, markets={SYM: VENUE}, maker_fee=D(str(MAKER)),
+async def replay_on_paper(sim: Journal, c, equity: float, leverage: int, venue: Market = VENUE) -> dict:
+    SYM = venue.symbol
+    inner = PaperExchange(venue.type, {"USDT": D(str(equity))}, markets={SYM: venue}, maker_fee=D(str(MAKER)),
                           taker_fee=D(str(TAKER)), slippage=D(str(SLIP)))
     ex = BaseUnits(inner)
-    await ex.set_leverage(SYM, leverage)
+    if venue.type == MarketType.SWAP:
+        await ex.set_leverage(SYM, leverage)
     cursor, fed, seen = 0, -1, {"refused": 0, "placed": 0, "fills": 0, "liquidations": 0}
     oid_map: dict[str, str] = {}
 
@@ -135,8 +139,12 @@ async def replay_on_paper(sim: Journal, c, equity: float, leverage: int) -> dict
             await ex.cancel_order(SYM, client_order_id=oid_map[oid])
     last = int(len(c) - 1)
     await feed_to(last)
-    assert float(inner.balances["USDT"]) == pytest.approx(sim.wallet(), rel=1e-9, abs=1e-6)
     assert float(inner.equity()) == pytest.approx(sim.equity_at(float(c.close[last])), rel=1e-9, abs=1e-6)
+    if venue.type == MarketType.SPOT:
+        assert float(inner.balances["USDT"]) == pytest.approx(sim.cash, rel=1e-9, abs=1e-6)
+        assert float(inner.balances.get("BTC", 0)) == pytest.approx(sim.position, abs=1e-12)
+        return seen
+    assert float(inner.balances["USDT"]) == pytest.approx(sim.wallet(), rel=1e-9, abs=1e-6)
     pos = await ex.fetch_positions()
     assert (float(pos[0].amount) * (1 if pos[0].side == Side.BUY else -1) if pos else 0.0) == \
         pytest.approx(sim.position, abs=1e-12)
@@ -169,3 +177,14 @@ async def test_hyperrsi_on_a_small_account_is_refused_and_liquidated_alike(crash
     assert seen["fills"] >= 2
     assert "insufficient_funds" in sim.refused
     assert seen["liquidations"] >= 1
+
+
+async def test_spot_grid_with_more_invested_than_the_account_has_and_a_stop_is_refused_and_closed_alike(crash):
+    first = float(crash.close[0])
+    s = GridSettings(mode="fixed", lower_price=round(first * 0.92, 2), upper_price=round(first * 1.1, 2), levels=10,
+                     investment=15_000, stop_loss_price=round(first * 0.89, 2), timeframe="1h")
+    sim, _ = run_backtest_journal("grid", s, crash, 10_000.0, SPOT)
+    seen = await replay_on_paper(sim, crash, 10_000.0, 1, SPOT)
+    assert seen["refused"] >= 1 and seen["fills"] >= 5
+    assert set(sim.refused) == {"insufficient_funds"}
+    assert [f.reason for f in sim.fills if f.role == "close"] == ["grid_stop_loss"]

@@ -315,7 +315,7 @@ class PaperExchange:
     def _fill(self, od: _Order, price: Decimal, taker: bool, ts: int) -> Trade | None:
         info, m = od.info, self.markets[od.info.symbol]
         amount = info.remaining
-        if info.reduce_only:
+        if info.reduce_only and self.market_type == MarketType.SWAP:  # spot has no reduce-only: a sell is a sell
             pos = self._positions.get(info.symbol, _Position())
             closing = pos.contracts and ((pos.contracts > 0) == (info.side == Side.SELL))
             amount = min(amount, abs(pos.contracts)) if closing else ZERO
