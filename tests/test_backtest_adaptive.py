@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.backtest.grid_driver import GridDriver
 from engine.backtest.runner import build, run_backtest
+from engine.backtest.sim import Sim
 from engine.candles import Candles, load_csv
 from engine.strategies import grid as gr
 from engine.strategies.grid_ladder import MarketRules
@@ -170,3 +172,16 @@ def test_same_price_fills_keep_the_placement_order():
     for f in fast.fills:
         same_candle.setdefault((f.ts, f.price), set()).add(f.role)
     assert {"grid_entry", "grid_exit"} in same_candle.values()
+
+
+def test_a_catch_up_refused_for_funds_is_undone(btc_1h, monkeypatch):
+    """Even when the account does not say it is short of funds beforehand, a catch-up candle the account refuses
+    an entry on for funds is undone and the skipped candles stepped (which entries are refused depends on the
+    order they are placed in)."""
+    undone = []
+    restore = GridDriver._restore
+    monkeypatch.setattr(Sim, "tight", lambda self, mark: False)
+    monkeypatch.setattr(GridDriver, "_restore", lambda self, saved: undone.append(1) or restore(self, saved))
+    _, settings, rules, _ = SETTINGS[[s[0] for s in SETTINGS].index("more invested than the account has")]
+    fast, _ = both(settings, btc_1h, "1h", rules)
+    assert undone and fast.fills

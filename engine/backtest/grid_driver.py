@@ -10,6 +10,7 @@ import numpy as np
 from engine.backtest import adaptive_scan
 from engine.backtest.scan import first_true
 from engine.backtest.sim import Sim, Want
+from engine.exchange.margin import INSUFFICIENT_FUNDS
 from engine.strategies import grid as gr
 from engine.strategies.grid_ladder import MarketRules, PlanRefused, level_amount
 from engine.strategies.grid_levels import CANCELLED, COMPLETED, ENTRY_PLACED, IDLE
@@ -17,7 +18,10 @@ from engine.strategies.intents import IntentKind
 from engine.strategy_inputs import GridInputs
 
 SLACK = 1e-9
-INSUFFICIENT_FUNDS = "insufficient_funds"  # the paper exchange's reason key (engine.exchange.margin)
+
+
+def _copy(d: dict) -> dict:
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
 
 
 class _Levels:
@@ -100,10 +104,9 @@ class GridDriver:
         where stepping every candle would have. Unless the account refused one for want of funds (which ones
         depends on the order they are placed in, which differs): then undo it and step every skipped candle."""
         saved = self._save()
-        refusals = getattr(self.sim, "refusals", [])
-        before = len(refusals)
+        before = self._short_of_funds()
         self._candle(k)
-        if all(r.reason != INSUFFICIENT_FUNDS for r in refusals[before:]):
+        if self._short_of_funds() == before:
             self.advanced += 1
             return
         self._restore(saved)
@@ -111,8 +114,13 @@ class GridDriver:
             self.process(i)
             self.advanced += 1
 
+    def _short_of_funds(self) -> int:
+        """How many orders the account has refused for want of funds so far."""
+        return self.sim.refused.get(INSUFFICIENT_FUNDS, {}).get("orders", 0)
+
     def _save(self) -> tuple:
-        sim = {f.name: (len(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+        """The simulated account and the driver as they are (dicts copied two levels deep, lists by length)."""
+        sim = {f.name: (len(v) if isinstance(v, list) else _copy(v) if isinstance(v, dict) else v)
                for f in fields(self.sim) if not isinstance(v := getattr(self.sim, f.name), np.ndarray)}
         return sim, self.state, dict(self.seen), self.synced_levels, dict(self.entry_fees), self.close_entry
 
