@@ -53,3 +53,28 @@ async def test_cancel_of_an_already_filled_order_learns_the_fill(db):
     await ex.feed("BTC/USDT", [60_000, 60000, 60100, 58900, 59500, 1])
     order = await life.cancel(order)
     assert order.status == OrderStatus.CLOSED  # never guessed as cancelled
+
+
+async def test_a_refusal_storm_is_one_notice_with_a_count_and_a_back_off(db):
+    """Seen: after kill -9 and restarts, 22,615 order_rejected notices were pending, one per attempt, and fill
+    notices waited behind them. Now a refused order waits 5 s x 2^(n-1) (at most 15 min) before it is tried again,
+    and the user hears of the 1st, 10th, 100th... refusal in a row, with the count."""
+    from engine.runtime.sync import Want, sync_resting
+
+    _, life, ex = await _setup()
+    now = [1_800_000_000_000]
+    life.clock = lambda: now[0]
+    want = Want(OrderRole.GRID_ENTRY, 4, Side.BUY, OrderType.LIMIT, D(5), price=D(59000))  # 295k USDT: too much
+    tries = 0
+    for _ in range(3600):  # a supervision every second for an hour
+        res = await sync_resting(life, await ex.market("BTC/USDT"), [want], (OrderRole.GRID_ENTRY,))
+        tries += len(res.failed)
+        now[0] += 1000
+    told = await Notification.filter(kind="order_rejected").order_by("id").values_list("payload", flat=True)
+    assert 10 <= tries <= 14, tries  # 5, 10, 20 ... 640 s, then every 15 min: not 3,600
+    assert [p["attempts"] for p in told] == [1, 10] and told[1]["retry_in_s"] == 900
+    assert await Order.filter(status=OrderStatus.REJECTED).count() == tries
+    ok = Want(OrderRole.GRID_ENTRY, 4, Side.BUY, OrderType.LIMIT, D("0.01"), price=D(59000))
+    now[0] += 900_000
+    placed = await sync_resting(life, await ex.market("BTC/USDT"), [ok], (OrderRole.GRID_ENTRY,))
+    assert len(placed.placed) == 1 and life.refused == {}  # accepted: the streak is over

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -109,12 +110,12 @@ def decode_state(kind: BotKind, state: dict | None) -> tuple[HyperRsiState | Gri
 
 
 async def make_handle(row: StrategyBot, exchange: Exchange, source: str, *,
-                      unknown_grace_ms: int = 60_000) -> BotHandle:
+                      unknown_grace_ms: int = 60_000, clock: Callable[[], int] | None = None) -> BotHandle:
     settings = decode_settings(row.kind, row.settings)
     strat, meta = decode_state(row.kind, row.state)
     market = await exchange.market(row.symbol)
     life = OrderLifecycle(exchange, BotRef(row.user_id, row.id, row.account_id, exchange.exchange_id, row.symbol),
-                          unknown_grace_ms=unknown_grace_ms, market=market)
+                          unknown_grace_ms=unknown_grace_ms, market=market, clock=clock)
     pos, _ = await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol})
     sign = -1 if pos.side == PositionSide.SHORT else 1
     book = Book(sign * pos.size, pos.average_entry or Decimal(0), pos.realized_pnl, pos.fees)

@@ -104,7 +104,8 @@ class Engine:
     async def attach(self, row: StrategyBot) -> BotHandle:
         account = await ExchangeAccount.get(id=row.account_id)
         ex = await self.exchange_for(account)
-        h = await make_handle(row, ex, self.source_for(account, ex), unknown_grace_ms=self.unknown_grace_ms)
+        h = await make_handle(row, ex, self.source_for(account, ex), unknown_grace_ms=self.unknown_grace_ms,
+                              clock=self.clock.now_ms)
         if h.swap:
             try:
                 await ex.set_leverage(h.symbol, h.settings.leverage)

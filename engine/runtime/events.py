@@ -36,7 +36,9 @@ The notifier renders unknown kinds generically.
 - "recovery_summary": one per user after a start-up reconciliation that found anything. Keys: bots (count),
   fills (processed while down), closed_out (orders vanished), adopted (our own orphans adopted),
   resolved (unknown orders resolved), placed (missing resting orders re-placed). Dedup: recovery:<user>:<start ms>.
-- "order_rejected" (engine/runtime/orders.py): bot_id, symbol, reason, role, side, amount, price.
+- "order_rejected" (engine/runtime/orders.py): bot_id, symbol, reason, role, side, amount, price, attempts
+  (refusals of that order in a row), retry_in_s (its back-off before the next try). Said at the 1st, 10th, 100th
+  and 1000th refusal in a row only. Dedup: rejected:<bot>:<role>:<level>:<first refusal ms>:<attempts>.
 - "admin_alert": to every admin (User.role admin, synced from ADMIN_IDS at start-up): something failed. Keys: what
   ("bot_error", "handler_error"), error (a class or reason key), and what is known of where: bot_id, symbol,
   user (Telegram id), where, error_id (the id the user was shown). One per admin and distinct error per

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -43,6 +44,14 @@ _FINAL = {
     ExStatus.EXPIRED: OrderStatus.EXPIRED,
 }
 
+REFUSAL_BACKOFF_MS, REFUSAL_BACKOFF_CAP_MS = 5_000, 900_000  # an order refused n times waits 5 s x 2^(n-1), <= 15 min
+TOLD_AT = frozenset({1, 10, 100, 1000})  # refusals in a row that the user hears of
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
 ClientIdMaker = Callable[[str, int, int, str, int | None, int], str]
 # A fill hook may return (kind, extra payload) to tell the fill as e.g. "entry" or "take_profit" instead of "fill".
 FillHook = Callable[[BaseDBAsyncClient, Order, Fill], Awaitable[tuple[str, dict] | None]]
@@ -78,15 +87,31 @@ def apply_info(order: Order, info: OrderInfo) -> list[str]:
 class OrderLifecycle:
     """Places, cancels and tracks the orders of one bot on one exchange. Callers hold the symbol lock."""
 
-    __slots__ = ("_make_cid", "bot", "exchange", "market", "unknown_grace_ms")  # one per running bot: no __dict__
+    __slots__ = ("_make_cid", "bot", "clock", "exchange", "market", "refused", "unknown_grace_ms")
 
     def __init__(
         self, exchange: Exchange, bot: BotRef, client_ids: ClientIdMaker = make_client_id, *,
-        unknown_grace_ms: int = 60_000, market: Market | None = None,
+        unknown_grace_ms: int = 60_000, market: Market | None = None, clock: Callable[[], int] | None = None,
     ):
         self.exchange, self.bot, self._make_cid = exchange, bot, client_ids
         self.unknown_grace_ms = unknown_grace_ms
         self.market = market  # the bot's market (base units), for the notifications' `_market`
+        self.clock = clock or _wall_ms  # the engine's clock (market time on a replay)
+        # (role, level) -> (refusals in a row, ms before which it is not tried again, ms of the first refusal)
+        self.refused: dict[tuple[str, int | None], tuple[int, int, int]] = {}
+
+    def backing_off(self, role: str, level: int | None) -> bool:
+        """Whether the order of (role, level) was refused lately and waits before it is tried again."""
+        r = self.refused.get((role, level))
+        return r is not None and self.clock() < r[1]
+
+    def _refused(self, role: str, level: int | None) -> tuple[int, int, int]:
+        """Counts a refusal of (role, level); returns (refusals in a row, ms before the next try, first refusal)."""
+        now = self.clock()
+        n, _, since = self.refused.get((role, level), (0, 0, now))
+        wait = min(REFUSAL_BACKOFF_MS * 2**n, REFUSAL_BACKOFF_CAP_MS)
+        self.refused[(role, level)] = (n + 1, now + wait, since)
+        return n + 1, wait, since
 
     def _market(self) -> dict:
         return {"_market": market_info(self.market)} if self.market is not None else {}
@@ -131,14 +156,17 @@ class OrderLifecycle:
             metrics.ORDERS.labels(self.bot.exchange_id, "rejected").inc()
             order.status, order.error = OrderStatus.REJECTED, e.reason
             await order.save(update_fields=["status", "error"])
-            await notify(
-                self.bot.user_id, "order_rejected",
-                {"bot_id": self.bot.bot_id, "symbol": self.bot.symbol, "reason": e.reason, "role": role.value,
-                 "side": side.value, "amount": str(amount), "price": str(price) if price is not None else None,
-                 **self._market()},
-                dedup("rejected", cid),
-            )
+            attempts, retry_in, since = self._refused(role.value, level)
+            if attempts in TOLD_AT:  # one notice when it starts, then at 10, 100, 1000 refusals in a row
+                await notify(
+                    self.bot.user_id, "order_rejected",
+                    {"bot_id": self.bot.bot_id, "symbol": self.bot.symbol, "reason": e.reason, "role": role.value,
+                     "side": side.value, "amount": str(amount), "price": str(price) if price is not None else None,
+                     "attempts": attempts, "retry_in_s": retry_in // 1000, **self._market()},
+                    dedup("rejected", self.bot.bot_id, role.value, level, since, attempts),
+                )
             return order
+        self.refused.pop((role.value, level), None)
         metrics.ORDERS.labels(self.bot.exchange_id, "accepted").inc()
         changed = apply_info(order, info)
         if changed:

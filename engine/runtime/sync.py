@@ -101,6 +101,10 @@ async def sync_resting(life: OrderLifecycle, market: Market, wants: list[Want], 
         if not placeable(w.amount, w.price or w.trigger, market):
             hold_keys.add(w.key)  # cannot place the new one: keep whatever protects now
             continue
+        if life.backing_off(*w.key):  # refused lately: tried again after its back-off, not on every supervision
+            out.waiting += 1
+            hold_keys.add(w.key)
+            continue
         order = await life.place(w.role, w.side, w.type, w.amount, price=w.price, trigger_price=w.trigger,
                                  reduce_only=w.reduce_only, level=w.level, reason=w.reason[:64])
         if order.status in (OrderStatus.OPEN, OrderStatus.CLOSED):
