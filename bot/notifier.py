@@ -23,6 +23,8 @@ from bot.user_cache import forget_users
 from db.enums import NotificationStatus
 from db.models import Notification, User
 
+# What happened to a user's money is delivered before anything else that is waiting (warnings, notes).
+URGENT = ("fill", "entry", "take_profit", "stop_loss", "bot_stopped", "grid_stopped")
 log = logging.getLogger(__name__)
 
 PENDING = NotificationStatus.PENDING
@@ -149,12 +151,12 @@ class Notifier:
             return 0
         now = self._now()
         due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-        ids = await (
-            Notification.filter(due, status=PENDING)
-            .order_by("id")
-            .limit(min(self.batch, room))
-            .values_list("id", flat=True)
-        )
+        ids: list[int] = []
+        for kinds in (Q(kind__in=URGENT), ~Q(kind__in=URGENT)):  # fills first: never behind a pile of warnings
+            left = min(self.batch, room) - len(ids)
+            if left > 0:
+                ids += await (Notification.filter(due, kinds, status=PENDING).order_by("id").limit(left)
+                              .values_list("id", flat=True))
         ids = [i for i in ids if i not in self._held]  # a lease that ran out under a long queue: still ours
         if not ids:
             return 0
@@ -164,6 +166,7 @@ class Notifier:
             last_error=marker, next_attempt_at=now + timedelta(seconds=self.lease)
         )
         rows = await Notification.filter(id__in=list(ids), last_error=marker).order_by("id").select_related("user")
+        rows.sort(key=lambda r: r.kind not in URGENT)  # stable: by id within each of the two groups
         for row in rows:
             self._queues.setdefault(row.user_id, deque()).append(row)  # type: ignore[attr-defined]
             self._held.add(row.id)

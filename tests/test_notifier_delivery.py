@@ -270,3 +270,16 @@ async def test_a_split_message_interrupted_mid_way_resumes_without_repeating_par
     assert row.status == NotificationStatus.SENT and row.attempts == 2
     assert len(parts) == len(set(parts)) >= 3  # each part once: the retry started at the failed part
     assert details in "\n".join(parts)
+
+
+async def test_fills_are_never_queued_behind_a_pile_of_warnings(db):
+    """Seen: 22 fill notices waited behind 22,615 rejection notices. Fills are claimed and sent first."""
+    u = await user(1301)
+    for i in range(300):
+        await notify(u.id, "order_rejected", {"bot_id": 3, "reason": "insufficient_funds"}, dedup("rj", i))
+    await notify(u.id, "fill", FILL, dedup("fill", 1, "late"))
+    async with stand_in() as (api, bot):
+        n = Notifier(bot, i18n=I18N, pacer=fast_pacer(), batch=50)
+        await n.drain_once()
+        first = await api.next_call("sendMessage", chat_id=1301, timeout=10)
+    assert first.text.startswith("✅"), first.text  # the fill, although 300 warnings are older
