@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from engine.backtest import adaptive_scan
 from engine.backtest.grid_driver import GridDriver
 from engine.backtest.runner import build, run_backtest
 from engine.backtest.sim import Sim
@@ -185,3 +186,32 @@ def test_a_catch_up_refused_for_funds_is_undone(btc_1h, monkeypatch):
     _, settings, rules, _ = SETTINGS[[s[0] for s in SETTINGS].index("more invested than the account has")]
     fast, _ = both(settings, btc_1h, "1h", rules)
     assert undone and fast.fills
+
+
+def test_the_scan_reads_the_strategy_ladder():
+    """The compiled scan prices levels with the strategy's own functions: as plan_ladder does (bit for bit without
+    a tick; with one, the same tick multiple), and refuses where it refuses."""
+    rng = np.random.default_rng(5)
+    for _ in range(2_000):
+        centre = float(rng.uniform(0.01, 100_000))
+        atr = float(rng.choice([np.nan, rng.uniform(0, centre * 0.03)]))
+        levels = int(rng.integers(2, 40))
+        tick = float(rng.choice([0.0, 0.01, 0.1, 1.0, 10.0]))
+        s = gr.GridSettings(mode="adaptive", levels=levels)
+        out = np.empty(levels)
+        ok = adaptive_scan._ladder(centre, atr, levels, tick, out)
+        try:
+            want = gr.plan_ladder(s, MarketRules(price_step=tick), centre=centre, atr=atr)
+        except gr.PlanRefused:
+            assert not ok
+            continue
+        if ok:
+            assert np.allclose(out, want, rtol=0, atol=tick / 4) if tick else np.array_equal(out, want)
+
+
+def test_the_scan_cache_matches_the_strategy_ladder():
+    fp = adaptive_scan.ladder_fingerprint()
+    assert fp == adaptive_scan.COMPILED_LADDER, (
+        "grid_ladder's adaptive_step / adaptive_level / round_price changed: set COMPILED_LADDER in "
+        f"engine/backtest/adaptive_scan.py to {fp!r} (numba's cache of the scan is keyed on that file only)")
+    assert adaptive_scan.CACHE

@@ -10,6 +10,8 @@ ladder through the strategy's own functions, compiled here, so there is one ladd
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import math
 
 import numpy as np
@@ -17,15 +19,30 @@ from numba import njit
 
 from engine.strategies import grid_ladder as gl
 
-_step = njit(nogil=True)(gl.adaptive_step)
-_level = njit(nogil=True)(gl.adaptive_level)
-_round = njit(nogil=True)(gl.round_price)
+LADDER = (gl.adaptive_step, gl.adaptive_level, gl.round_price)
+_step, _level, _round = (njit(nogil=True)(f) for f in LADDER)
+
+
+def ladder_fingerprint() -> str:
+    """A hash of the source of the strategy's ladder functions compiled into the scan ("" if it cannot be read)."""
+    try:
+        src = "".join(inspect.getsource(f) for f in LADDER)
+    except (OSError, TypeError):
+        return ""
+    return hashlib.sha256(src.encode()).hexdigest()[:16]
+
+
+# numba's disk cache is keyed on this file only, not on the strategy functions compiled into the scan: it is used
+# while they are the ones this file was last updated for. Changing them means updating COMPILED_LADDER (which
+# also renews the cache); a test says so.
+COMPILED_LADDER = "f50351fea7b55e50"
+CACHE = ladder_fingerprint() == COMPILED_LADDER
 
 SLACK = 1e-8  # price comparisons lean towards "could happen" by this much (the strategy's EPS is 1e-9)
 NEAR = 4e-9  # an entry within this of its new price may be left where it is (the strategy's EPS, with room)
 
 
-@njit(nogil=True)
+@njit(nogil=True, cache=CACHE)
 def _ladder(centre: float, atr: float, n_levels: int, tick: float, out: np.ndarray) -> bool:
     """The ladder `plan_ladder` gives on this candle into `out`; False where it could refuse it (no re-centre)."""
     if not (centre > 0) or not math.isfinite(centre):
@@ -41,12 +58,12 @@ def _ladder(centre: float, atr: float, n_levels: int, tick: float, out: np.ndarr
     return True
 
 
-@njit(nogil=True)
+@njit(nogil=True, cache=CACHE)
 def _same(p: float, q: float, tick: float) -> bool:
     return abs(p - q) <= tick / 4 if tick > 0 else p == q
 
 
-@njit(nogil=True)
+@njit(nogil=True, cache=CACHE)
 def _rests(p: float, side: int, c: float, a: int, gate: bool) -> bool:
     """Whether an entry of `side` (+1 buy, -1 sell) at p surely stays armed on a candle closing at c, ADX state a."""
     if side > 0:
@@ -54,7 +71,7 @@ def _rests(p: float, side: int, c: float, a: int, gate: bool) -> bool:
     return p > c * (1 + SLACK) and not (gate and a >= 2)
 
 
-@njit(nogil=True)
+@njit(nogil=True, cache=CACHE)
 def _kept(p: float, q: float, c: float, tick: float) -> bool:
     """Whether an entry resting at q might stay there (or keep its side) when its level moves to p on a candle
     closing at c: the strategy leaves an entry within EPS of its new price alone, so the state would remember q."""
@@ -63,7 +80,7 @@ def _kept(p: float, q: float, c: float, tick: float) -> bool:
     return not _same(p, q, tick) or abs(c - p) <= NEAR * p
 
 
-@njit(nogil=True)
+@njit(nogil=True, cache=CACHE)
 def next_event(i: int, high: np.ndarray, low: np.ndarray, close: np.ndarray, centre: np.ndarray, atr: np.ndarray,
                adx: np.ndarray, up0: float, dn0: float, up_x: float, dn_x: float, free: np.ndarray, q0: np.ndarray,
                side0: np.ndarray, tie0: np.ndarray, tick: float, can_buy: bool, can_sell: bool, gate: bool,
