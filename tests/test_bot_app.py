@@ -23,9 +23,9 @@ async def test_run_wires_everything_and_stops_cleanly(tmp_path):
     started: list[bool] = []  # main() passes tune_gc here; the test process keeps its own collector settings
     task = asyncio.create_task(run(config, Vault([key]), on_started=lambda: started.append(True)))
     try:
-        await api.next_call("getMe", timeout=30)
+        await api.next_call("getMe", timeout=30)  # start-up reaches Telegram first (bot/startup.py)
+        await api.next_call("setMyCommands", timeout=30)  # the dispatcher's start-up, once polling begins
         assert started == [True]  # once everything is up, before polling
-        await api.next_call("setMyCommands", timeout=10)
         await api.send_command(4242, "/start")
         hello = await api.next_call("sendMessage", chat_id=4242, timeout=10)
         assert "TradingBoost에 오신 것을 환영합니다" in hello.text  # DEFAULT_LANGUAGE for a new user
