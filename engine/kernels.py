@@ -315,14 +315,21 @@ def map_closed(base_ts, base_ms, htf_ts, htf_ms, values, fill):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def resample_close(ts, c, step):
-    """(open time, last close) of the `step`-ms buckets of `resample`, for what reads closes only."""
-    n = len(ts)
+def _bucket_count(ts, step):
+    """How many `step`-ms buckets aligned to the epoch ascending candles fall into."""
     m, end = 0, ts[0] - 1
-    for i in range(n):
+    for i in range(len(ts)):
         if ts[i] >= end:
             m += 1
             end = ts[i] - ts[i] % step + step
+    return m
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def resample_close(ts, c, step):
+    """(open time, last close) of the `step`-ms buckets of `resample`, for what reads closes only."""
+    n = len(ts)
+    m = _bucket_count(ts, step)
     rts, rc = np.empty(m, dtype=np.int64), np.empty(m)
     k, end = -1, ts[0] - 1
     for i in range(n):
@@ -339,11 +346,7 @@ def resample(ts, o, h, lo, c, v, step):
     """OHLCV buckets of `step` ms aligned to the epoch from ascending candles, in one pass after counting them
     (see engine.candles.resample); a bucket's bounds are worked out only when a candle leaves the last one."""
     n = len(ts)
-    m, end = 0, ts[0] - 1
-    for i in range(n):
-        if ts[i] >= end:
-            m += 1
-            end = ts[i] - ts[i] % step + step
+    m = _bucket_count(ts, step)
     rts = np.empty(m, dtype=np.int64)
     ro, rh, rl, rc, rv = np.empty(m), np.empty(m), np.empty(m), np.empty(m), np.empty(m)
     k, end = -1, ts[0] - 1
