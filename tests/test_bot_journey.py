@@ -22,10 +22,7 @@ async def test_journey_paper_grid_start_status_stop(telegram_factory):
     await api.click(U, menu, menu.button_data("Accounts"))
     accounts = await api.next_call("editMessageText", chat_id=U)
     assert "No accounts yet" in accounts.text
-    await api.click(U, accounts, accounts.button_data("Paper account"))
-    market = await api.next_call("editMessageText", chat_id=U)
-    await api.click(U, market, market.button_data("Perpetual swap"))
-    balance = await api.next_call("editMessageText", chat_id=U)
+    balance = await h.paper_balance_prompt(U, accounts, "Perpetual swap")
     await api.send_message(U, "25,000")
     added = await api.next_call("sendMessage", chat_id=U)
     assert "paper-swap" in added.text and "25000 USDT" in added.text

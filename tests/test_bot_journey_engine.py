@@ -33,10 +33,7 @@ async def test_journey_with_the_engine_until_a_fill_reaches_the_chat(telegram_fa
 
     await api.send_command(U, "/accounts")
     accounts = await api.next_call("sendMessage", chat_id=U)
-    await api.click(U, accounts, accounts.button_data("Paper account"))
-    market = await api.next_call("editMessageText", chat_id=U)
-    await api.click(U, market, market.button_data("Perpetual swap"))
-    balance = await api.next_call("editMessageText", chat_id=U)
+    balance = await h.paper_balance_prompt(U, accounts, "Perpetual swap")
     await api.click(U, balance, balance.button_data("100,000"))
     added = await api.next_call("sendMessage", chat_id=U)
     assert "100000 USDT" in added.text

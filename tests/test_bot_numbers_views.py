@@ -15,10 +15,7 @@ async def test_a_typed_paper_balance_is_kept_and_shown_to_the_cent(telegram):
     await telegram.accept_user(U)
     await api.send_command(U, "/accounts")
     accounts = await api.next_call("sendMessage", chat_id=U)
-    await api.click(U, accounts, accounts.button_data("Paper account"))
-    market = await api.next_call("editMessageText", chat_id=U)
-    await api.click(U, market, market.button_data("Perpetual swap"))
-    await api.next_call("editMessageText", chat_id=U)
+    await telegram.paper_balance_prompt(U, accounts, "Perpetual swap")
     await api.send_message(U, "1,234.56789")
     added = await api.next_call("sendMessage", chat_id=U)
     assert "1234.56 USDT" in added.text, added.text

@@ -36,7 +36,7 @@ from db.enums import BotStatus, MarketType
 from db.models import AuditLog, ExchangeAccount, StrategyBot
 from db.vault import Vault
 from engine.exchange.paper import PaperExchange
-from tests.fakes.bot_api import BotAPIStandIn, RateLimit
+from tests.fakes.bot_api import BotAPIStandIn, Call, RateLimit
 
 __all__ = ["FakeControl", "FakeEngine", "RateLimit", "TelegramHarness", "telegram", "telegram_factory"]
 
@@ -131,6 +131,13 @@ class TelegramHarness:
         await api.next_call("editMessageText", chat_id=user_id)
         await asyncio.sleep(0.05)
         api.drain()
+
+    async def paper_balance_prompt(self, user_id: int, accounts: Call, market: str) -> Call:
+        """From the accounts view: "Paper account", then the market button `market`; the balance prompt."""
+        await self.api.click(user_id, accounts, accounts.button_data("Paper account"))
+        choose = await self.api.next_call("editMessageText", chat_id=user_id)
+        await self.api.click(user_id, choose, choose.button_data(market))
+        return await self.api.next_call("editMessageText", chat_id=user_id)
 
     async def reply(self, user_id: int, command: str) -> str:
         """Send `command` as `user_id`; the text of the message the bot answers with."""
