@@ -25,6 +25,19 @@ def day_start(data_dir, symbol: str = "BTC_USDT") -> int:
     return start - start % 60_000
 
 
+async def replay_engine(data_dir):
+    """An Engine on the shared candles replayed from `day_start` by a manual clock, started without its jobs:
+    returns (engine, clock, start ms); tests move the clock and call engine.tick()."""
+    from engine.market.clock import ManualClock
+    from engine.runtime.engine import Engine
+
+    start = day_start(data_dir)
+    clock = ManualClock(start + 2_000)
+    engine = Engine(clock=clock, replay_dir=data_dir)
+    await engine.start(schedule=False)
+    return engine, clock, start
+
+
 def price_range(data_dir, symbol: str, start: int, minutes: int) -> tuple[float, float]:
     c = load_csv(data_dir / f"{symbol}-1m.csv")
     i = int(np.searchsorted(c.ts, start))

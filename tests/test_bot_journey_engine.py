@@ -6,9 +6,7 @@ from __future__ import annotations
 from bot.notifier import Notifier
 from db.enums import BotStatus
 from db.models import Fill, Notification, StrategyBot
-from engine.market.clock import ManualClock
-from engine.runtime.engine import Engine
-from tests.runtime_kit import day_start, price_range
+from tests.runtime_kit import price_range, replay_engine
 
 U = 1101
 
@@ -23,10 +21,7 @@ async def _edit(api, editor, label: str, value: str):
 
 
 async def test_journey_with_the_engine_until_a_fill_reaches_the_chat(telegram_factory, shared_data):
-    start = day_start(shared_data)
-    clock = ManualClock(start + 2_000)
-    engine = Engine(clock=clock, replay_dir=shared_data)
-    await engine.start(schedule=False)
+    engine, clock, start = await replay_engine(shared_data)
     h = await telegram_factory(engine=engine)
     api = h.api
     await h.accept_user(U)

@@ -15,10 +15,8 @@ from bot.callbacks import BotCb, StopCb
 from bot.notifier import Notifier
 from db.enums import BotKind, BotStatus, MarketType
 from db.models import ExchangeAccount, Fill, StrategyBot, User
-from engine.market.clock import ManualClock
-from engine.runtime.engine import Engine
 from tests.number_scan import Rules, too_precise
-from tests.runtime_kit import HYPERRSI_SETTINGS, day_start, grid_settings, price_range
+from tests.runtime_kit import HYPERRSI_SETTINGS, grid_settings, price_range, replay_engine
 
 USERS = {"en": 1401, "ko": 1402}
 RULES = [Rules("BTC", "USDT", 1, 4), Rules("ETH", "USDT", 2, 4)]
@@ -64,10 +62,7 @@ async def _fills(b: StrategyBot) -> int:
 
 
 async def test_every_number_the_chat_shows_keeps_to_the_markets_decimals(telegram_factory, shared_data):
-    start = day_start(shared_data)
-    clock = ManualClock(start + 2_000)
-    engine = Engine(clock=clock, replay_dir=shared_data)
-    await engine.start(schedule=False)
+    engine, clock, start = await replay_engine(shared_data)
     h = await telegram_factory(engine=engine)
     api = h.api
     bots: dict[int, list[StrategyBot]] = {}
