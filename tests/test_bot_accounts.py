@@ -126,6 +126,6 @@ async def test_delete_account_stops_its_bots_first(telegram):
     await api.click(U, ask, ask.button_data("Yes, delete"))
     listing = await api.next_call("editMessageText", chat_id=U)
     assert "No accounts yet" in listing.text
-    assert telegram.engine.control.calls == [("stop_bot", user.id, running.id, False)]
+    assert telegram.engine.control.calls == [("stop_bot", user.id, running.id, False), ("forget_account", acc.id)]
     assert not await ExchangeAccount.filter(id=acc.id).exists()
     assert await AuditLog.filter(action="account_delete").count() == 1

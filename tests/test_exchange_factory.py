@@ -112,3 +112,21 @@ async def test_check_api_key_needs_the_passphrase_where_the_exchange_does():
     check = await check_api_key("okx", MarketType.SPOT, KEY, SECRET, None)
     assert not check.valid and "passphrase" in check.detail
     assert not (await check_api_key("kraken", MarketType.SPOT, KEY, SECRET, None)).valid
+
+
+async def test_a_deleted_account_leaves_no_gateway_holding_its_key(db, vault):
+    """Seen: deleting an account wiped its secrets in the database, but the engine kept the gateway holding the
+    decrypted key until a restart."""
+    from engine.runtime.engine import Engine
+
+    acc = await _account(vault, exchange="okx", market_type=MarketType.SPOT, api_key_enc=vault.encrypt(KEY),
+                         secret_enc=vault.encrypt(SECRET), passphrase_enc=vault.encrypt(PASSPHRASE))
+    async with venue("okx") as fake:
+        engine = Engine(vault=vault, clock=ManualClock(1_800_000_000_000), urls_override={"okx": fake.url})
+        ex = await engine.exchange_for(acc)
+        await ex.fetch_balance()
+        closed: list[bool] = []
+        real_close = ex.inner.close
+        ex.inner.close = lambda: closed.append(True) or real_close()
+        await engine.forget_account(acc.id)
+    assert acc.id not in engine.exchanges and closed == [True]

@@ -339,6 +339,7 @@ async def delete_do(query: CallbackQuery, callback_data: AccCb, db_user: User, e
         await acc.save()
     else:
         await acc.delete()
+    await engine.forget_account(callback_data.account_id)
     await AuditLog.create(user=db_user, actor_telegram_id=db_user.telegram_id, action="account_delete",
                           object_type="account", object_id=str(callback_data.account_id))
     await query.answer(_("accounts.deleted"))

@@ -135,6 +135,15 @@ class Engine:
     def detach(self, bot_id: int) -> None:
         self.handles.pop(bot_id, None)
 
+    async def forget_account(self, account_id: int) -> None:
+        """A deleted account: its bots leave the engine, and its exchange, which holds the decrypted key, is closed
+        and forgotten (it stayed in memory until a restart)."""
+        for bot_id in [h.id for h in self.handles.values() if h.account_id == account_id]:
+            self.detach(bot_id)
+        ex = self.exchanges.pop(account_id, None)
+        if ex is not None:
+            await ex.close()
+
     def groups(self, pred: Callable[[BotHandle], bool] = lambda h: True) -> dict[tuple[int, str], list[BotHandle]]:
         out: dict[tuple[int, str], list[BotHandle]] = defaultdict(list)
         for h in self.handles.values():

@@ -110,6 +110,10 @@ class FakeEngine:
             self.exchanges[account.id] = ex
         return ex
 
+    async def forget_account(self, account_id: int) -> None:
+        self.control.calls.append(("forget_account", account_id))
+        self.exchanges.pop(account_id, None)
+
 
 @dataclass
 class TelegramHarness:
