@@ -172,7 +172,7 @@ class GridDriver:
         part = _Levels(tuple(lvl for k, lvl in now.items() if k in changed))
         wants = [Want((o.level, o.role, o.seq), o.side, "limit", o.price, o.amount, o.reduce_only, o.role,
                       "grid_counter_tp" if o.role == "grid_exit" else "grid_entry", o.level)
-                 for o in gr.desired_orders(part)]
+                 for o in gr.desired_orders(part, neutral=self.s.direction == "neutral")]
         self.sim.sync(wants, int(self.sim.ts[j]), keep=lambda key: key[0] not in changed)
         for w in wants:
             if w.key not in self.sim.keys:  # refused: try again at the next sync

@@ -149,7 +149,7 @@ def wants(h: BotHandle) -> list[Want]:
     if not isinstance(s, GridState) or s.stopped:
         return []
     out = []
-    for o in grid.desired_orders(s):
+    for o in grid.desired_orders(s, neutral=h.settings.direction == "neutral"):
         role = OrderRole.GRID_ENTRY if o.role == "grid_entry" else OrderRole.GRID_EXIT
         out.append(Want(role, o.level, Side(o.side), OrderType.LIMIT, to_amount(o.amount, h.market),
                         price=to_price(o.price, h.market), reduce_only=o.reduce_only and h.swap, reason=o.role))

@@ -142,6 +142,15 @@ def _gate_blocks(settings: GridSettings, side: str, adx_state: int) -> bool:
     return settings.adx_gate and ((side == "buy" and adx_state <= -2) or (side == "sell" and adx_state >= 2))
 
 
+def _amount_or_note(settings: GridSettings, rules: MarketRules, price: float, level: int, out: _Out) -> float:
+    """Level `level`'s amount at `price`, or 0.0 with a note when the market would refuse it (below its minimum)."""
+    try:
+        return level_amount(settings, rules, price)
+    except PlanRefused as e:
+        out.notes.append((e.reason, {**e.details, "level": level}))
+        return 0.0
+
+
 def _arm(settings: GridSettings, state: GridState, rules: MarketRules, market: float, adx: int, out: _Out,
          price_override: dict[int, float] | None = None, reason: str = "grid_entry") -> GridState:
     for i, lvl in enumerate(state.levels):
@@ -151,10 +160,8 @@ def _arm(settings: GridSettings, state: GridState, rules: MarketRules, market: f
         side = _entry_side(settings, price, market)
         if side is None or _gate_blocks(settings, side, adx):
             continue
-        try:
-            amount = level_amount(settings, rules, price)
-        except PlanRefused as e:
-            out.notes.append((e.reason, {**e.details, "level": lvl.index}))
+        amount = _amount_or_note(settings, rules, price, lvl.index, out)
+        if not amount:
             continue
         lvl = lvl.to(ENTRY_PLACED, side=side, amount=amount, filled=0.0, entry_price=0.0, order_price=price,
                      seq=lvl.seq + 1)
@@ -369,9 +376,9 @@ def _recenter(settings: GridSettings, state: GridState, c: GridCandle, rules: Ma
     for lvl, p in zip(state.levels, prices, strict=True):
         if lvl.state == ENTRY_PLACED and lvl.filled == 0 and abs(p - lvl.order_price) > EPS * p:
             side = _entry_side(settings, p, c.close)
-            if side == lvl.side and not _gate_blocks(settings, side, c.adx_state):
-                moved = replace(lvl, price=p, order_price=p, seq=lvl.seq + 1,
-                                amount=level_amount(settings, rules, p))
+            amount = _amount_or_note(settings, rules, p, lvl.index, out)
+            if side == lvl.side and amount and not _gate_blocks(settings, side, c.adx_state):
+                moved = replace(lvl, price=p, order_price=p, seq=lvl.seq + 1, amount=amount)
                 _place(out, moved, "grid_entry", "grid_recenter", False, previous=lvl.order_price)
                 _cancel(out, lvl, "grid_recenter_cancel")
                 levels.append(moved)
@@ -406,7 +413,10 @@ def on_candle(settings: GridSettings, state: GridState, c: GridCandle,
     return out.done(state)
 
 
-def desired_orders(state: GridState) -> list[RestingOrder]:
+def desired_orders(state: GridState, neutral: bool = False) -> list[RestingOrder]:
+    """Every level's resting order. Exits are reduce-only, except in a `neutral` grid: on a one-way account its
+    long and short levels net out, so a long level's exit can meet a flat or short net position, and a reduce-only
+    sell would then be refused (the level would lose its take-profit)."""
     out = []
     for lvl in state.levels:
         if lvl.state == ENTRY_PLACED:
@@ -414,7 +424,7 @@ def desired_orders(state: GridState) -> list[RestingOrder]:
                                     lvl.amount - lvl.filled, False))
         elif lvl.state == EXIT_PLACED:
             side = "sell" if lvl.side == "buy" else "buy"
-            out.append(RestingOrder(lvl.index, "grid_exit", lvl.seq, side, lvl.order_price, lvl.filled, True))
+            out.append(RestingOrder(lvl.index, "grid_exit", lvl.seq, side, lvl.order_price, lvl.filled, not neutral))
     return out
 
 
