@@ -66,7 +66,7 @@ async def preview_view(b: StrategyBot, engine: Any) -> tuple[str, InlineKeyboard
     low, high = min(p.amounts), max(p.amounts)
     size = {"low": mn.amount(low, unit=False), "high": mn.amount(high)}
     if m.contract_size != 1:  # a contract market: the count of contracts too, to the venue's contract lot
-        lot = m.amount_step / m.contract_size
+        lot = contracts(m.amount_step, m)
         size |= {"clow": nb.amount(contracts(Decimal(str(low)), m), lot),
                  "chigh": nb.amount(contracts(Decimal(str(high)), m), lot)}
         size_line = _("preview.size_contracts").format(**size)

@@ -73,7 +73,8 @@ def test_summary_plot_config_and_overrides(slice_csv, tmp_path):
     assert "GRID BTC/USDT:USDT 1m (swap), 6,000 candles" in p.stdout
     for word in ("equity", "max drawdown", "trades", "sharpe", "fees paid", "fills", "realised"):
         assert word in p.stdout
-    assert "open at end  long 0.00804194 @ 66,089.025, last 65,988.53: unrealised -0.81" in p.stdout, p.stdout
+    # a neutral grid: its exits are not reduce-only, so none is refused against the netted position
+    assert "open at end  long 0.0100256 @ 66,146.685, last 65,988.53: unrealised -1.59" in p.stdout, p.stdout
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
 

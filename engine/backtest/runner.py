@@ -82,8 +82,6 @@ def build(strategy: Strategy, settings: Any, candles: Candles, *, symbol: str, t
     rules = market_rules or MarketRules()
     market = market or default_market(strategy, settings, symbol)
     if strategy == "hyperrsi":
-        if rules.contract_size != 1:
-            raise ValueError("HYPERRSI backtests take amounts in base units: use contract_size 1")
         x = hyperrsi_inputs(settings, candles, timeframe, rules)
     else:
         x = grid_inputs(settings, candles, timeframe)

@@ -19,13 +19,12 @@ class PlanRefused(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class MarketRules:
-    """The exchange's rules for the market, as plain numbers (0 = no rule)."""
+    """The exchange's rules for the market in base units (engine/market/rules.py), as plain numbers (0 = no rule)."""
 
     price_step: float = 0.0
     amount_step: float = 0.0
     min_amount: float = 0.0
     min_cost: float = 0.0
-    contract_size: float = 1.0
 
 
 def round_price(price: float, step: float) -> float:
