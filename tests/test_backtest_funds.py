@@ -46,10 +46,10 @@ def test_a_spot_grid_never_spends_quote_it_does_not_have(btc_5m):
 
 
 def test_an_over_invested_swap_grid_is_refused_and_listed_and_liquidated_at_the_cross_level(btc_5m):
-    r = run_backtest("grid", _grid(btc_5m, 50_000, direction="neutral", leverage=2), btc_5m, timeframe="5m")
+    r = run_backtest("grid", _grid(btc_5m, 50_000, direction="short", leverage=2), btc_5m, timeframe="5m")
     notes = dict(r.notes)
     assert notes["refused_insufficient_funds"]["orders"] > 0
-    assert "grid_entry" in notes["refused_insufficient_funds"]["roles"]  # (a neutral grid's exits hold margin too)
+    assert notes["refused_insufficient_funds"]["roles"] == ["grid_entry"]
     liq = [f for f in r.fills if f.role == "liquidation"]
     assert len(liq) == notes["liquidation"]["count"] == 1
     assert r.equity.min() > 0  # liquidated at the maintenance margin, not run into debt
