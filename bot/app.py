@@ -73,10 +73,10 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
         log.info("TradingBoost starting (env=%s, database=%s)", config.ENV, config.DATABASE_URL.split("://")[0])
         # the numba kernels, off the event loop, before the first candle close needs them
         await asyncio.to_thread(load_kernels)
-        await engine.start()
         ops = OpsServer(engine, host=config.HEALTH_HOST, port=config.HEALTH_PORT, redis_url=config.REDIS_URL)
-        if config.HEALTH_PORT:
+        if config.HEALTH_PORT:  # before the engine starts trading: a busy port ends the start-up cleanly
             await ops.start()
+        await engine.start()
         if on_started is not None:
             on_started()
         notifying = asyncio.create_task(notifier.run_forever(), name="notifier")

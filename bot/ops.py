@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 
+from bot.startup import StartupError
 from db.enums import BotStatus, NotificationStatus
 from db.models import Notification, StrategyBot
 from engine.exchange.budget import BUDGETS
@@ -56,7 +57,13 @@ class OpsServer:
     async def start(self) -> None:
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
+        try:
+            await web.TCPSite(self._runner, self.host, self.port).start()
+        except OSError as e:
+            await self._runner.cleanup()
+            raise StartupError(f"The health and metrics port {self.host}:{self.port} cannot be opened "
+                               f"({e.strerror or type(e).__name__}): set HEALTH_PORT to a free port, or 0 to turn "
+                               "it off.") from None
         log.info("health and metrics on http://%s:%s (/health/live, /health/ready, /metrics)", self.host, self.port)
 
     async def stop(self) -> None:

@@ -131,3 +131,14 @@ async def test_metrics_move_when_an_update_is_handled(telegram_factory):
     key = "tb_updates_total{outcome=ok,type=message}"
     assert after[key] >= before.get(key, 0) + 1
     assert after["tb_update_seconds_count"] > before.get("tb_update_seconds_count", 0)
+
+
+async def test_a_busy_health_port_is_one_sentence(db):
+    from bot.startup import StartupError
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(StartupError, match=f"127.0.0.1:{port} cannot be opened .*HEALTH_PORT"):
+            await OpsServer(engine=None, host="127.0.0.1", port=port).start()
