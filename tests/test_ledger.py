@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -88,3 +89,35 @@ async def test_the_position_row_shows_the_books(db):
     assert shown == position and (pos.side == PositionSide.FLAT) == (position == 0)
     assert abs((pos.average_entry or 0) - average) < D("1e-9")
     assert abs(pos.realized_pnl - realised) < D("1e-9") and pos.fees == fees
+
+
+async def test_a_fill_whose_transaction_rolls_back_is_booked_once_when_it_comes_again(db, monkeypatch):
+    """The handle's books (and strategy state) follow the database: a fill whose transaction failed half-way is
+    not left booked in memory, then booked a second time when the trade is ingested again."""
+    from db.enums import OrderRole
+    from db.models import Fill
+    from engine.exchange.protocol import OrderType, Side
+    from engine.runtime import fills, grid_runner
+
+    user = await User.create(telegram_id=4)
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
+                                       is_paper=True)
+    row = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT:USDT",
+                                   settings={"mode": "fixed", "lower_price": 50_000, "upper_price": 70_000},
+                                   status=BotStatus.RUNNING)
+    paper = PaperExchange(MarketType.SWAP, {"USDT": D(100_000)})
+    await paper.feed("BTC/USDT:USDT", [0, 60_000, 60_000, 60_000, 60_000, 1])
+    h = await make_handle(row, BaseUnits(paper), "replay")
+    await h.life.place(OrderRole.GRID_ENTRY, Side.BUY, OrderType.LIMIT, D("0.01"), price=D(59_000), level=1)
+    await paper.feed("BTC/USDT:USDT", [60_000, 60_000, 60_000, 58_000, 59_500, 1])
+
+    async def broken(*a, **kw):
+        raise RuntimeError("the database went away mid-transaction")
+
+    with monkeypatch.context() as m:
+        m.setattr(grid_runner, "on_fill", broken)
+        with pytest.raises(RuntimeError):
+            await fills.poll([h])
+    assert h.book == Book() and not await Fill.exists()
+    assert await fills.poll([h]) == 1 and await fills.poll([h]) == 0
+    assert h.book.position == D("0.01") and (await Position.get(bot_id=row.id)).size == D("0.01")

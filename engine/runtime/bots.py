@@ -72,6 +72,15 @@ class BotHandle:
         await StrategyBot.filter(id=self.id).using_db(conn).update(**values)
         self.last_state = data
 
+    async def reload(self) -> None:
+        """The strategy state and the books as the database has them: after a fill's transaction rolled back, the
+        in-memory ones are ahead of it (the fill is ingested again on the next poll)."""
+        row = await StrategyBot.get(id=self.id)
+        self.strat, self.meta = decode_state(self.kind, row.state)
+        self.last_state = self.state_json() if row.state is not None else None
+        self.book = _book(await Position.get(bot_id=self.id))
+        self.dirty = True
+
     def fill(self, side: str, amount: Decimal, price: Decimal, fee: Decimal) -> Decimal:
         """Books one fill of the bot's (engine/ledger.py); returns the PnL it realised, before its fee."""
         self.book, pnl = book_fill(self.book, side, amount, price, fee, self.market.amount_step)
@@ -88,6 +97,11 @@ class BotHandle:
             values.update(pyramid_count=s.pyramid_count, tp_stage=s.tp_stage,
                           trailing={"active": s.trailing, "best": s.best, "stop": s.stop, "reason": s.stop_reason})
         await Position.filter(bot_id=self.id).using_db(conn).update(**values)
+
+
+def _book(pos: Position) -> Book:
+    sign = -1 if pos.side == PositionSide.SHORT else 1
+    return Book(sign * pos.size, pos.average_entry or Decimal(0), pos.realized_pnl, pos.fees)
 
 
 def decode_settings(kind: BotKind, settings: dict) -> HyperRsiSettings | GridSettings:
@@ -117,9 +131,7 @@ async def make_handle(row: StrategyBot, exchange: Exchange, source: str, *,
     life = OrderLifecycle(exchange, BotRef(row.user_id, row.id, row.account_id, exchange.exchange_id, row.symbol),
                           unknown_grace_ms=unknown_grace_ms, market=market, clock=clock)
     pos, _ = await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol})
-    sign = -1 if pos.side == PositionSide.SHORT else 1
-    book = Book(sign * pos.size, pos.average_entry or Decimal(0), pos.realized_pnl, pos.fees)
     h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings, strat, meta,
-                  exchange, market, life, source, book=book)
+                  exchange, market, life, source, book=_book(pos))
     h.last_state = h.state_json() if row.state is not None else None
     return h

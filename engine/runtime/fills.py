@@ -58,7 +58,11 @@ async def poll(handles: list[BotHandle]) -> int:
     for h in handles:
         trades = mine.get(h.id, [])
         if trades:
-            count += len(await h.life.ingest_trades(trades, hook(h)))
+            try:
+                count += len(await h.life.ingest_trades(trades, hook(h)))
+            except Exception:
+                await h.reload()  # the failed trade's transaction rolled back: so do its in-memory effects
+                raise
             # advanced only once every trade is in: a failure half-way refetches them (each is recorded once)
             h.meta["cursor"] = page.cursor if page.cursor is not None else h.meta.get("cursor")
             await h.save()
