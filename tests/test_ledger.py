@@ -66,16 +66,20 @@ def test_books_equal_an_independent_recomputation(fills):
     assert abs(book.realized - realised) < D("1e-12") and book.realized == told
 
 
+async def _running_grid(telegram_id: int, symbol: str, lower: float, upper: float) -> StrategyBot:
+    user = await User.create(telegram_id=telegram_id)
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
+                                       is_paper=True)
+    return await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol=symbol,
+                                    settings={"mode": "fixed", "lower_price": lower, "upper_price": upper},
+                                    status=BotStatus.RUNNING)
+
+
 async def test_the_position_row_shows_the_books(db):
     rnd = random.Random(7)
     fills = [(rnd.choice(["buy", "sell"]), rnd.randint(1, 30) * LOT, D(rnd.randint(95_000, 105_000)) / 1000,
               D(rnd.randint(0, 300)) / 1000) for _ in range(200)]
-    user = await User.create(telegram_id=3)
-    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
-                                       is_paper=True)
-    row = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="ETH/USDT:USDT",
-                                   settings={"mode": "fixed", "lower_price": 90, "upper_price": 110},
-                                   status=BotStatus.RUNNING)
+    row = await _running_grid(3, "ETH/USDT:USDT", 90, 110)
     ex = BaseUnits(PaperExchange(MarketType.SWAP, {"USDT": D(1000)}))
     h = await make_handle(row, ex, "replay")
     for i, (side, amount, price, fee) in enumerate(fills):
@@ -99,12 +103,7 @@ async def test_a_fill_whose_transaction_rolls_back_is_booked_once_when_it_comes_
     from engine.exchange.protocol import OrderType, Side
     from engine.runtime import fills, grid_runner
 
-    user = await User.create(telegram_id=4)
-    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
-                                       is_paper=True)
-    row = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT:USDT",
-                                   settings={"mode": "fixed", "lower_price": 50_000, "upper_price": 70_000},
-                                   status=BotStatus.RUNNING)
+    row = await _running_grid(4, "BTC/USDT:USDT", 50_000, 70_000)
     paper = PaperExchange(MarketType.SWAP, {"USDT": D(100_000)})
     await paper.feed("BTC/USDT:USDT", [0, 60_000, 60_000, 60_000, 60_000, 1])
     h = await make_handle(row, BaseUnits(paper), "replay")
