@@ -75,6 +75,13 @@ class LevelState(StrEnum):
     FAILED = "failed"
 
 
+class Delivery(StrEnum):
+    """Where a PENDING notification held by a notifier is (`Notification.delivery`; null when none holds it)."""
+
+    QUEUED = "queued"  # claimed, waiting for its turn: never reached Telegram
+    SENDING = "sending"  # handed to Telegram: it may have arrived if the process died now
+
+
 class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 from aerich import Command
+from aerich.migrate import Migrate
 from tortoise.context import TortoiseContext
 
 from db.database import MIGRATIONS, migrate, tortoise_config
@@ -61,7 +62,17 @@ def _body(text: str, fn: str) -> str:
     return m.group(1)
 
 
+def _reset_aerich() -> None:
+    """Aerich keeps the statements of a diff in class attributes: without this, the SQLite run's statements
+    were written again into the PostgreSQL migration."""
+    for name in ("upgrade_operators", "downgrade_operators", "_upgrade_fk_m2m_index_operators",
+                 "_downgrade_fk_m2m_index_operators", "_upgrade_m2m", "_downgrade_m2m"):
+        setattr(Migrate, name, [])
+    Migrate._rename_fields = {}
+
+
 async def _generate(url: str, work: Path, name: str) -> Path | None:
+    _reset_aerich()
     shutil.copytree(MIGRATIONS, work, dirs_exist_ok=True)
     await migrate(url)
     async with TortoiseContext(), Command(tortoise_config(url), app="models", location=str(work)) as cmd:

@@ -8,6 +8,7 @@ from tortoise.models import Model
 from db.enums import (
     BotKind,
     BotStatus,
+    Delivery,
     LevelState,
     MarketType,
     NotificationStatus,
@@ -56,6 +57,7 @@ class ExchangeAccount(Model):
     key_hint = fields.CharField(max_length=16, default="")  # masked: first and last 4 characters
     is_paper = fields.BooleanField(default=False)
     paper_balances = fields.JSONField(null=True)  # {"USDT": "10000"} as strings of Decimals
+    deleted_at = fields.DatetimeField(null=True)  # deleted by its user: secrets wiped, kept for the bots' history
     last_verified_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -193,6 +195,10 @@ class Notification(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(null=True)
+    delivery = fields.CharEnumField(Delivery, null=True)
+    parts_sent = fields.IntField(default=0)  # parts of a split message Telegram has accepted
+    claimed_by = fields.CharField(max_length=32, null=True)  # the notifier holding a QUEUED or SENDING row
+    claimed_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
 
