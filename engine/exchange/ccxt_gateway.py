@@ -71,6 +71,8 @@ class CcxtGateway:
     `UnknownOutcome` is raised for reconciliation to settle later.
     """
 
+    simulated = False  # the venue matches its own orders: candles fed to it are ignored
+
     def __init__(
         self,
         exchange_id: str,
@@ -490,6 +492,9 @@ class CcxtGateway:
             return KeyCheck(True, False, None, e.reason)
         detail = "withdrawal enabled: refuse this key" if can_withdraw else ("read only" if not can_trade else "ok")
         return KeyCheck(True, can_trade, can_withdraw, detail)
+
+    async def feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
+        return []
 
     async def close(self) -> None:
         await self._ex.close()

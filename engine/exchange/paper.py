@@ -75,6 +75,8 @@ class PaperExchange:
     and liquidation is checked on every candle after the candle's fills.
     """
 
+    simulated = True
+
     market_type: MarketType
     balances: dict[str, Decimal]
     markets: dict[str, Market] = field(default_factory=lambda: dict(DEFAULT_MARKETS))

@@ -211,6 +211,12 @@ class Exchange(Protocol):
 
     exchange_id: str
     market_type: MarketType
+    simulated: bool  # matches its orders on the 1m candles it is fed (paper); a real venue matches by itself
+
+    async def feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
+        """One closed 1m candle [ts, o, h, l, c, v] of `symbol`: a simulated exchange matches its resting orders
+        on it and returns the trades; a real venue ignores it (returns [])."""
+        ...
 
     async def load_markets(self) -> dict[str, Market]: ...
 

@@ -40,10 +40,16 @@ class BaseUnits:
     def __init__(self, inner: Exchange):
         self.inner = inner
         self.exchange_id, self.market_type = inner.exchange_id, inner.market_type
+        self.simulated = inner.simulated
         self._venue: dict[str, Market] = {}
 
-    def __getattr__(self, name: str) -> Any:  # what is not about amounts (a paper account's feed, ...) passes through
+    def __getattr__(self, name: str) -> Any:  # what is not about amounts (a paper account's equity, ...) passes through
         return getattr(self.inner, name)
+
+    async def feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
+        trades = await self.inner.feed(symbol, candle)
+        m = await self._conv(symbol) if trades else None
+        return [replace(t, amount=base(t.amount, m)) for t in trades] if m else trades
 
     async def _m(self, symbol: str) -> Market:
         m = self._venue.get(symbol)
