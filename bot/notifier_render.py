@@ -11,21 +11,33 @@ from aiogram.utils.i18n import I18n
 
 from bot.notifier_fields import number
 from bot.numbers import MarketNumbers
+from engine import notices
 
 Translate = Callable[[str, str], str]  # (message key, language) -> text; the key itself when missing
 
-# Each kind has a title; the body lines are shared: a line shows when every field it names is in the payload and
-# at least one of them is not shown yet. Payload fields no line names are listed after them by name, so nothing
-# the engine reports is ever hidden.
-KINDS: dict[str, str] = {
-    kind: f"notify.{kind}.title"
-    for kind in (
-        "fill", "order_rejected", "entry", "take_profit", "stop_loss", "trailing_moved", "bot_error",
-        "recovery_summary", "bot_stopped", "grid_stopped", "note", "admin_alert",
-    )
+# One formatter per kind: its title and its lines, in order. A line shows when every field it names is in the payload
+# and at least one of them is not shown yet; payload fields no line names are listed after them by name, so nothing
+# the engine reports is ever hidden. The fields of each kind are its model in engine/notices.py.
+BOT = ("notify.bot",)
+FILL_LINES = (*BOT, "notify.trade", "notify.trade_amount", "notify.price", "notify.role", "notify.level",
+              "notify.stage", "notify.fee", "notify.stop_reason", "notify.position_entry",
+              "notify.position_side_average", "notify.position", "notify.size", "notify.pyramid_count", "notify.pnl",
+              "notify.realized_pnl")
+FORMATS: dict[str, tuple[str, ...]] = {
+    "fill": FILL_LINES, "entry": FILL_LINES, "take_profit": FILL_LINES, "stop_loss": FILL_LINES,
+    "trailing_moved": (*BOT, "notify.stop_move", "notify.stop", "notify.reason", "notify.candle"),
+    "note": (*BOT, "notify.reason", "notify.candle"),
+    "bot_error": (*BOT, "notify.error", "notify.where"),
+    "grid_stopped": (*BOT, "notify.position", "notify.realized_pnl", "notify.reason"),
+    "bot_stopped": ("notify.bot_with_kind", *BOT, "notify.cancelled", "notify.closed", "notify.close_position",
+                    "notify.emergency"),
+    "recovery_summary": (),
+    "order_rejected": (*BOT, "notify.trade", "notify.trade_amount", "notify.price", "notify.role", "notify.reason"),
+    "admin_alert": (*BOT, "notify.error", "notify.where"),
 }
+KINDS: dict[str, str] = {kind: f"notify.{kind}.title" for kind in FORMATS}
 UNKNOWN_TITLE = "notify.unknown.title"  # "{kind}"
-# Payload keys: engine/runtime/events.py documents them per kind.
+# A payload its kind's model refuses (an older row, a hand-written one) is shown with every line that fits.
 LINES = (
     "notify.bot_with_kind", "notify.bot", "notify.trade", "notify.trade_amount", "notify.price", "notify.role",
     "notify.level", "notify.stage", "notify.fee", "notify.stop_move", "notify.stop", "notify.best",
@@ -64,7 +76,7 @@ def render(kind: str, payload: Mapping[str, Any], lang: str, tr: Translate) -> s
     used: set[str] = set()
     title = KINDS.get(kind)
     lines = [tr(title, lang) if title else tr(UNKNOWN_TITLE, lang).format(kind=kind)]
-    for key in LINES:
+    for key in FORMATS[kind] if notices.parse(kind, dict(payload)) is not None else LINES:
         line = _fill(tr(key, lang), values, used)
         if line is not None:
             lines.append(line)

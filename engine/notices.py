@@ -60,7 +60,7 @@ class MarketInfo(BaseModel):
 class Notice(BaseModel):
     """One notification; subclasses set `kind` and `dedup_key()`."""
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, ser_json_inf_nan="null")
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="forbid")
     kind: ClassVar[str]
     urgent: ClassVar[bool] = False  # about the user's money: delivered before anything else that waits
 
@@ -97,6 +97,7 @@ class FillNotice(BotNotice):
     market: MarketInfo | None = Field(default=None, alias="_market")
     kind_detail: str | None = None
     position_side: str | None = None
+    size: Decimal | None = None  # the strategy's position after the fill (HYPERRSI)
     average: Decimal | None = None
     pyramid_count: int | None = None
     stage: int | None = None

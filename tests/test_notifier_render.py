@@ -102,3 +102,18 @@ def test_an_unknown_reason_code_is_shown_raw_and_odd_values_survive():
 
 def test_field_labels_exist_for_some_common_fields():
     assert TR(FIELD_PREFIX + "symbol", "ko") == "심볼"
+
+
+def test_each_kind_has_its_own_formatter_covering_every_field_of_its_model():
+    """One formatter per kind (bot/notifier_render.FORMATS): exactly the lines whose fields its model
+    (engine/notices.py) can carry, in the common order; kinds and models are the same set."""
+    from bot.notifier_render import FORMATS
+    from engine.notices import KINDS as MODELS
+
+    en = read_catalogue(LOCALES_DIR / "en", "en")
+    assert set(FORMATS) == set(MODELS) == set(KINDS)
+    for kind, model in MODELS.items():
+        fields = {f.alias or name for name, f in model.model_fields.items() if not f.exclude}
+        expected = tuple(key for key in LINES
+                         if {f for _, f, _, _ in string.Formatter().parse(en[key].string) if f} <= fields)
+        assert FORMATS[kind] == expected, kind
