@@ -220,3 +220,52 @@ class AuditLog(Model):
 
     class Meta:
         table = "audit_log"
+
+
+class PaperVenue(Model):
+    """A paper account's simulated exchange, what is not an order or a trade: balances, positions, leverage, the last
+    candle fed per symbol and the id sequences (engine/exchange/paper_state.VenueState as JSON). `version` grows by
+    one with every change, written in one transaction with the order and trade rows that change touched."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.OneToOneRelation[ExchangeAccount] = fields.OneToOneField(
+        "models.ExchangeAccount", related_name="paper_venue", on_delete=fields.CASCADE
+    )
+    version = fields.IntField(default=0)
+    state = fields.JSONField()
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "paper_venues"
+
+
+class PaperVenueOrder(Model):
+    """One order of a paper account as its venue holds it (paper_state.order_to_json); `seq` is its id "O{seq}"."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[ExchangeAccount] = fields.ForeignKeyField(
+        "models.ExchangeAccount", related_name="paper_orders", on_delete=fields.CASCADE
+    )
+    seq = fields.IntField()
+    open = fields.BooleanField(default=True)
+    data = fields.JSONField()
+
+    class Meta:
+        table = "paper_orders"
+        unique_together = (("account", "seq"),)
+
+
+class PaperVenueTrade(Model):
+    """One execution on a paper account (paper_state.trade_to_json); `seq` is its id "T{seq}" and the fills cursor."""
+
+    id = fields.IntField(primary_key=True)
+    account: fields.ForeignKeyRelation[ExchangeAccount] = fields.ForeignKeyField(
+        "models.ExchangeAccount", related_name="paper_trades", on_delete=fields.CASCADE
+    )
+    seq = fields.IntField()
+    symbol = fields.CharField(max_length=40)
+    data = fields.JSONField()
+
+    class Meta:
+        table = "paper_trades"
+        unique_together = (("account", "seq"),)

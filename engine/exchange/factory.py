@@ -10,6 +10,7 @@ from db.secret_value import Secret
 from engine.exchange.ccxt_gateway import CcxtGateway
 from engine.exchange.ccxt_venues import VENUES
 from engine.exchange.paper import PaperExchange
+from engine.exchange.paper_store import PaperStore
 from engine.exchange.protocol import Exchange, KeyCheck, MarketType
 from engine.exchange.retry import RetryPolicy
 from engine.exchange.units import BaseUnits
@@ -36,25 +37,27 @@ def make_exchange(account: ExchangeAccount, vault: Any, *, replay_source: Any = 
 
 def _venue_exchange(account: ExchangeAccount, vault: Any, *, replay_source: Any = None,
                     urls_override: str | dict | None = None, public_sources: dict | None = None) -> Exchange:
-    """The venue's own Exchange of `account` (contracts on contract markets). Paper: simulated balances from
-    `account.paper_balances`, candles from `replay_source` when given, else the public data of a real exchange:
-    one keyless gateway per (exchange, market type) kept in `public_sources` and shared by every paper account
-    (its owner closes them), or one of its own when no such dict is given. Live: the ccxt gateway with the
-    account's decrypted key (kept only inside the gateway)."""
+    """The venue's own Exchange of `account` (contracts on contract markets). Paper: a simulated venue stored in
+    the database (engine/exchange/paper_persist.py: balances, positions, orders, trades and id sequences survive a
+    restart), starting from `account.paper_balances`; candles from `replay_source` when given, else the public data
+    of a real exchange: one keyless gateway per (exchange, market type) kept in `public_sources` and shared by every
+    paper account (its owner closes them), or one of its own when no such dict is given. Live: the ccxt gateway with
+    the account's decrypted key (kept only inside the gateway)."""
     market_type = MarketType(account.market_type)
     if account.is_paper:
         balances = {k: Decimal(str(v)) for k, v in (account.paper_balances or PAPER_DEFAULT_BALANCES).items()}
+        store = PaperStore(account.id)
         if replay_source is not None:
-            return PaperExchange(market_type, balances, source=replay_source, owns_source=False)
+            return PaperExchange(market_type, balances, source=replay_source, owns_source=False, store=store)
         data_id = account.exchange if account.exchange in VENUES else PAPER_DATA_EXCHANGE
         if public_sources is None:
             source = CcxtGateway(data_id, market_type, urls_override=_urls_for(data_id, urls_override))
-            return PaperExchange(market_type, balances, source=source)
+            return PaperExchange(market_type, balances, source=source, store=store)
         source = public_sources.get((data_id, market_type))
         if source is None:  # about 150 kB a ccxt instance, before its markets: one per venue, not per account
             source = public_sources[(data_id, market_type)] = CcxtGateway(
                 data_id, market_type, urls_override=_urls_for(data_id, urls_override))
-        return PaperExchange(market_type, balances, source=source, owns_source=False)
+        return PaperExchange(market_type, balances, source=source, owns_source=False, store=store)
     if not account.api_key_enc or not account.secret_enc:
         raise ValueError(f"account {account.id} has no stored API key")
     return CcxtGateway(

@@ -7,7 +7,10 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.exchange import margin as mg
+from engine.exchange.paper_markets import DEFAULT_MARKETS, MAINTENANCE, MAKER_FEE, SLIPPAGE, TAKER_FEE
 from engine.exchange.paper_matching import SimOrder, match
+from engine.exchange.paper_persist import Persisted, VenueLock, changing, reading
+from engine.exchange.paper_state import PaperOrder, PaperPosition
 from engine.exchange.protocol import (
     Balance,
     BelowMinimum,
@@ -31,48 +34,20 @@ from engine.exchange.protocol import (
 
 D = Decimal
 ZERO = D(0)
-MAKER_FEE, TAKER_FEE, SLIPPAGE, MAINTENANCE = D("0.0002"), D("0.0005"), D("0.0002"), D("0.005")
-
-
-def _m(symbol: str, mtype: MarketType, tick: str, lot: str, min_amount: str, min_cost: str, cs: str = "1") -> Market:
-    base, rest = symbol.split("/")
-    return Market(symbol, base, rest.split(":")[0], mtype, D(tick), D(lot), D(min_amount), D(min_cost), D(cs), 125,
-                  maker_fee=MAKER_FEE, taker_fee=TAKER_FEE,
-                  amount_unit="contract" if mtype == MarketType.SWAP else "base")
-
-
-DEFAULT_MARKETS = {
-    m.symbol: m
-    for m in (
-        _m("BTC/USDT", MarketType.SPOT, "0.01", "0.00001", "0.00001", "5"),
-        _m("ETH/USDT", MarketType.SPOT, "0.01", "0.0001", "0.0001", "5"),
-        _m("BTC/USDT:USDT", MarketType.SWAP, "0.1", "0.01", "0.01", "5", "0.01"),
-        _m("ETH/USDT:USDT", MarketType.SWAP, "0.01", "0.01", "0.01", "5", "0.1"),
-    )
-}
+__all__ = ["DEFAULT_MARKETS", "MAINTENANCE", "MAKER_FEE", "SLIPPAGE", "TAKER_FEE", "PaperExchange"]
 
 
 @dataclass(slots=True)
-class _Order:
-    info: OrderInfo
-    seq: int
-    reserved: Decimal = ZERO  # quote (spot buys, swap margin) or base (spot sells) held for it
-
-
-@dataclass(slots=True)
-class _Position:
-    contracts: Decimal = ZERO  # signed
-    entry: Decimal = ZERO
-
-
-@dataclass(slots=True)
-class PaperExchange:
+class PaperExchange(Persisted):
     """Simulated matching on candles fed in with `feed()`. Deterministic: no clock, no randomness.
 
     Fees are charged in the quote currency. Swaps are one-way and USDT-margined, in cross margin whatever mode
     is set (live sets cross): funds, reservations and liquidation follow `engine.exchange.margin`, the model
     the backtester uses too (amounts converted from contracts to base units with the market's contract size),
-    and liquidation is checked on every candle after the candle's fills.
+    and liquidation is checked on every candle after the candle's fills. A candle older than the last one fed
+    for its symbol is ignored: the venue never matches the same minute twice.
+
+    With a `store` (a real paper account) the venue outlives the process: engine/exchange/paper_persist.py.
     """
 
     simulated = True
@@ -87,22 +62,30 @@ class PaperExchange:
     source: Any = None  # anything with fetch_ohlcv, for candles (a replay or live public data)
     owns_source: bool = True  # close() closes the source too (False when it is shared)
     exchange_id: str = "paper"
-    _orders: dict[str, _Order] = field(default_factory=dict)
+    _orders: dict[str, PaperOrder] = field(default_factory=dict)
     _by_client: dict[str, str] = field(default_factory=dict)
     _trades: list[Trade] = field(default_factory=list)
-    _positions: dict[str, _Position] = field(default_factory=dict)
+    _positions: dict[str, PaperPosition] = field(default_factory=dict)
     _leverage: dict[str, int] = field(default_factory=dict)
     _margin_mode: dict[str, MarginMode] = field(default_factory=dict)  # reported; funds are always cross margin
     _last: dict[str, Decimal] = field(default_factory=dict)
     _ts: dict[str, int] = field(default_factory=dict)
     _seq: int = 0
     fees_paid: Decimal = ZERO
+    store: Any = None  # engine.exchange.paper_store.PaperStore, or None: the venue lives in memory only
+    _lock: VenueLock = field(default_factory=VenueLock)
+    _version: int = -1  # of the stored venue this copy is; -1: (re)load it first
+    _initial: dict[str, Decimal] | None = None  # the balances before anything was stored
+    _saved: dict | None = None  # the venue document last stored
 
     # ---- market data ----
     async def load_markets(self) -> dict[str, Market]:
         return {s: self._own_fees(m) for s, m in self.markets.items() if m.type == self.market_type}
 
     async def market(self, symbol: str) -> Market:
+        return self._market(symbol)
+
+    def _market(self, symbol: str) -> Market:
         m = self.markets.get(symbol)
         if m is None or m.type != self.market_type:
             raise InvalidOrder(f"unknown market {symbol}")
@@ -119,6 +102,7 @@ class PaperExchange:
             raise InvalidOrder("this paper exchange has no candle source")
         return await self.source.fetch_ohlcv(symbol, timeframe, since=since, limit=limit)
 
+    @reading
     async def fetch_ticker(self, symbol: str) -> Ticker:
         last = self._last.get(symbol)
         if last is None:
@@ -186,6 +170,7 @@ class PaperExchange:
                 out += o.reserved
         return out
 
+    @reading
     async def fetch_balance(self) -> dict[str, Balance]:
         if self.market_type == MarketType.SWAP:
             total = mg.equity(self.balances.get("USDT", ZERO), self._mpositions())
@@ -193,6 +178,7 @@ class PaperExchange:
             return {"USDT": Balance("USDT", total - used, used, total)}
         return {c: Balance(c, a - self._reserved(c), self._reserved(c), a) for c, a in self.balances.items()}
 
+    @reading
     async def fetch_positions(self, symbols: list[str] | None = None) -> list[PositionInfo]:
         out = []
         for sym, pos in sorted(self._positions.items()):
@@ -213,6 +199,7 @@ class PaperExchange:
         return mg.liquidation_price(self.balances.get("USDT", ZERO), self._mpos(symbol), self._mpositions(symbol),
                                     self.maintenance)
 
+    @changing
     async def set_leverage(self, symbol: str, leverage: int, margin_mode: MarginMode = MarginMode.CROSS) -> None:
         if not 1 <= leverage <= (self.markets[symbol].max_leverage or 125):
             raise InvalidOrder(f"leverage {leverage} out of range")
@@ -223,8 +210,9 @@ class PaperExchange:
         self._margin_mode[symbol] = MarginMode(margin_mode)
 
     # ---- orders ----
+    @changing
     async def create_order(self, r: OrderRequest) -> OrderInfo:
-        m = await self.market(r.symbol)
+        m = self._market(r.symbol)
         if r.client_order_id in self._by_client:
             raise InvalidOrder(f"duplicate client order id {r.client_order_id}")
         amount = (r.amount / m.amount_step).to_integral_value(ROUND_DOWN) * m.amount_step
@@ -242,7 +230,7 @@ class PaperExchange:
         oid = f"O{self._seq}"
         info = OrderInfo(oid, r.client_order_id, r.symbol, r.side, r.type, OrderStatus.OPEN, amount, ZERO, price,
                          None, trigger, r.reduce_only, ZERO, self._quote(), self._ts.get(r.symbol))
-        self._orders[oid] = _Order(info, self._seq, reserved)
+        self._orders[oid] = PaperOrder(info, self._seq, reserved)
         self._by_client[r.client_order_id] = oid
         return info
 
@@ -270,15 +258,17 @@ class PaperExchange:
             raise error(f"{r.symbol}: {v.detail}")
         return v.reserved if v.currency == "quote" else v.reserved / cs  # base held for a spot sell (cs is 1)
 
-    def _get(self, order_id: str | None, client_order_id: str | None) -> _Order:
+    def _get(self, order_id: str | None, client_order_id: str | None) -> PaperOrder:
         oid = order_id or self._by_client.get(client_order_id or "")
         if oid is None or oid not in self._orders:
             raise OrderNotFound(f"order {order_id or client_order_id} not found")
         return self._orders[oid]
 
+    @reading
     async def fetch_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
         return self._get(order_id, client_order_id).info
 
+    @changing
     async def cancel_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
         o = self._get(order_id, client_order_id)
         if o.info.status != OrderStatus.OPEN:
@@ -287,10 +277,12 @@ class PaperExchange:
         o.reserved = ZERO
         return o.info
 
+    @reading
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderInfo]:
         return [o.info for o in self._orders.values()
                 if o.info.status == OrderStatus.OPEN and (symbol is None or o.info.symbol == symbol)]
 
+    @reading
     async def fetch_my_trades(self, symbol: str, since: int | None = None, limit: int | None = None) -> TradesPage:
         """Trades of `symbol` with a sequence number above the cursor `since` (pass back `cursor`)."""
         start = since or 0
@@ -298,9 +290,12 @@ class PaperExchange:
         return TradesPage(page, len(self._trades))
 
     # ---- simulation ----
+    @changing
     async def feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
         """One closed candle [ts, o, h, l, c, v] of `symbol`: match its open orders, then check liquidation."""
         ts, o, h, lo, c = int(candle[0]), *(D(str(v)) for v in candle[1:5])
+        if ts <= self._ts.get(symbol, ts - 1):
+            return []
         self._ts[symbol] = ts
         open_ = [x for x in self._orders.values() if x.info.symbol == symbol and x.info.status == OrderStatus.OPEN]
         sims = [SimOrder(x.info.id, x.info.side.value, x.info.type.value, x.info.remaining, x.info.price,
@@ -314,11 +309,11 @@ class PaperExchange:
         liq = self._liquidate(symbol, o, h, lo, ts)
         return new + ([liq] if liq else [])
 
-    def _fill(self, od: _Order, price: Decimal, taker: bool, ts: int) -> Trade | None:
+    def _fill(self, od: PaperOrder, price: Decimal, taker: bool, ts: int) -> Trade | None:
         info, m = od.info, self.markets[od.info.symbol]
         amount = info.remaining
         if info.reduce_only and self.market_type == MarketType.SWAP:  # spot has no reduce-only: a sell is a sell
-            pos = self._positions.get(info.symbol, _Position())
+            pos = self._positions.get(info.symbol, PaperPosition())
             closing = pos.contracts and ((pos.contracts > 0) == (info.side == Side.SELL))
             amount = min(amount, abs(pos.contracts)) if closing else ZERO
             if amount <= 0:  # nothing left to reduce: the exchange cancels it
@@ -346,7 +341,7 @@ class PaperExchange:
 
     def _swap_fill(self, symbol: str, side: Side, amount: Decimal, price: Decimal, fee: Decimal) -> None:
         cs = self.markets[symbol].contract_size
-        pos = self._positions.setdefault(symbol, _Position())
+        pos = self._positions.setdefault(symbol, PaperPosition())
         delta = amount if side == Side.BUY else -amount
         cash = self.balances.get("USDT", ZERO) - fee
         if pos.contracts and (pos.contracts > 0) != (delta > 0):  # reducing (maybe flipping)

@@ -1,0 +1,119 @@
+"""A paper venue that outlives its process: restored from its store before it answers, each change stored first.
+
+A PaperExchange with a `store` (engine/exchange/paper_store.PaperStore) loads the stored venue on its first call that
+reads or changes the account, and writes every change (an order accepted, a cancel, a candle's matches, a leverage)
+in one transaction with the orders and trades it touched before the call returns. A call whose write fails leaves
+nothing behind: the copy in memory is dropped, reloaded from the store on the next call, and the caller gets
+ExchangeUnavailable (for an order: unknown outcome, resolved by client id). Without a store nothing of this runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from typing import Any
+
+from engine.exchange.paper_state import PaperOrder, VenueState
+from engine.exchange.paper_store import Change, Stored
+from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderStatus
+
+
+class VenueLock(asyncio.Lock):
+    """One call at a time on a venue; a pickled venue (a test's exchange that outlives its process) gets a new one."""
+
+    def __reduce__(self):
+        return VenueLock, ()
+
+
+def reading(fn):
+    """A call that reads the account: after the stored venue is loaded, never half-way through a change."""
+
+    @functools.wraps(fn)
+    async def call(self, *a, **kw):
+        async with self._lock:
+            await self._ensure()
+            return await fn(self, *a, **kw)
+
+    return call
+
+
+def changing(fn):
+    """A call that may change the account: stored before it returns. Refusals (ExchangeError) change nothing."""
+
+    @functools.wraps(fn)
+    async def call(self, *a, **kw):
+        async with self._lock:
+            await self._ensure()
+            mark = self._mark()
+            try:
+                out = await fn(self, *a, **kw)
+            except ExchangeError:
+                raise
+            except BaseException:
+                self._forget()  # may have changed half of it: the stored venue is the truth
+                raise
+            await self._commit(mark)
+            return out
+
+    return call
+
+
+class Persisted:
+    """The persistence half of PaperExchange (which declares every field used here)."""
+
+    __slots__ = ()
+
+    async def _ensure(self) -> None:
+        if self.store is None or self._version >= 0:
+            return
+        if self._initial is None:
+            self._initial = dict(self.balances)
+        self._restore(await self.store.load())
+
+    def _forget(self) -> None:
+        if self.store is not None:
+            self._version = -1
+
+    def _restore(self, stored: Stored | None) -> None:
+        v = stored.venue if stored else VenueState(dict(self._initial), {}, {}, {}, {}, {}, 0, 0, self.fees_paid * 0)
+        self.balances, self._positions, self._leverage, self._margin_mode = (v.balances, v.positions, v.leverage,
+                                                                           v.margin_mode)
+        self._last, self._ts, self._seq, self.fees_paid = v.last, v.ts, v.seq, v.fees_paid
+        orders = stored.orders if stored else []
+        self._orders = {o.info.id: o for o in orders}
+        self._by_client = {o.info.client_order_id: o.info.id for o in orders if o.info.client_order_id}
+        self._trades = stored.trades if stored else []
+        if len(self._trades) != v.trades:
+            raise ExchangeUnavailable(f"stored paper venue holds {len(self._trades)} trades of {v.trades}")
+        self._version = stored.version if stored else 0
+        self._saved = v.to_json()
+
+    def venue_state(self) -> VenueState:
+        return VenueState(self.balances, self._positions, self._leverage, self._margin_mode, self._last, self._ts,
+                          self._seq, len(self._trades), self.fees_paid)
+
+    def _mark(self) -> tuple[int, int, dict[str, tuple[Any, Any]]] | None:
+        """What a change is measured from: the order and trade counts, and the open orders (only they change)."""
+        if self.store is None:
+            return None
+        return self._seq, len(self._trades), {i: (o.info, o.reserved) for i, o in self._orders.items()
+                                              if o.info.status == OrderStatus.OPEN}
+
+    async def _commit(self, mark) -> None:
+        if mark is None:
+            return
+        seq, n, was_open = mark
+        new = [self._orders[f"O{s}"] for s in range(seq + 1, self._seq + 1)]
+        changed: list[PaperOrder] = [o for i, (info, held) in was_open.items()
+                                     if (o := self._orders[i]).info is not info or o.reserved != held]
+        doc = self.venue_state().to_json()
+        if not new and not changed and len(self._trades) == n and doc == self._saved:
+            return
+        try:
+            self._version = await self.store.save(self._version, Change(doc, new, changed, self._trades[n:]))
+        except BaseException as e:
+            self._version = -1
+            if isinstance(e, ExchangeError) or not isinstance(e, Exception):
+                raise
+            raise ExchangeUnavailable(f"paper venue not stored ({type(e).__name__})") from e
+        self._saved = doc

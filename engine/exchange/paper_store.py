@@ -1,0 +1,87 @@
+"""A paper account's venue in the database: loaded once on first use, each change written in one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tortoise.transactions import in_transaction
+
+from db.models import PaperVenue, PaperVenueOrder, PaperVenueTrade
+from engine.exchange.paper_state import (
+    PaperOrder,
+    VenueState,
+    order_from_json,
+    order_to_json,
+    trade_from_json,
+    trade_to_json,
+)
+from engine.exchange.protocol import ExchangeUnavailable, OrderStatus, Trade
+
+
+class StaleVenue(ExchangeUnavailable):
+    """The stored venue moved on without us (another process wrote it): this copy reloads before answering."""
+
+
+@dataclass(slots=True)
+class Stored:
+    version: int
+    venue: VenueState
+    orders: list[PaperOrder]  # by seq
+    trades: list[Trade]  # by seq
+
+
+@dataclass(slots=True)
+class Change:
+    """What one call did to the venue: the new venue document (VenueState.to_json), its new and changed orders, its
+    new trades."""
+
+    venue: dict
+    new_orders: list[PaperOrder]
+    changed_orders: list[PaperOrder]
+    new_trades: list[Trade]
+
+
+class PaperStore:
+    """The stored venue of one paper account (rows of db.models.PaperVenue, PaperVenueOrder, PaperVenueTrade)."""
+
+    def __init__(self, account_id: int):
+        self.account_id = account_id
+
+    async def load(self) -> Stored | None:
+        """The stored venue, or None when this account never changed its venue (the initial balances hold)."""
+        row = await PaperVenue.get_or_none(account_id=self.account_id)
+        if row is None:
+            return None
+        orders = await PaperVenueOrder.filter(account_id=self.account_id).order_by("seq").values_list("data",
+                                                                                                     flat=True)
+        trades = await PaperVenueTrade.filter(account_id=self.account_id).order_by("seq").values_list("data",
+                                                                                                     flat=True)
+        return Stored(row.version, VenueState.from_json(row.state), [order_from_json(d) for d in orders],
+                      [trade_from_json(d) for d in trades])
+
+    async def save(self, version: int, change: Change) -> int:
+        """Writes `change` over the stored `version` atomically; returns the new version. StaleVenue when the
+        stored version is not `version` (nothing is written then)."""
+        a, state = self.account_id, change.venue
+        async with in_transaction() as conn:
+            if version == 0:
+                await PaperVenue.create(account_id=a, version=1, state=state, using_db=conn)
+            elif not await PaperVenue.filter(account_id=a, version=version).using_db(conn).update(
+                    version=version + 1, state=state):
+                raise StaleVenue(f"paper account {a}: stored venue is not version {version}")
+            if change.new_orders:
+                await PaperVenueOrder.bulk_create([_order_row(a, o) for o in change.new_orders], using_db=conn)
+            for o in change.changed_orders:
+                await PaperVenueOrder.filter(account_id=a, seq=o.seq).using_db(conn).update(
+                    open=o.info.status == OrderStatus.OPEN, data=order_to_json(o))
+            if change.new_trades:
+                first = state["trades"] - len(change.new_trades) + 1
+                await PaperVenueTrade.bulk_create(
+                    [PaperVenueTrade(account_id=a, seq=first + i, symbol=t.symbol, data=trade_to_json(t))
+                     for i, t in enumerate(change.new_trades)], using_db=conn)
+        return version + 1
+
+
+def _order_row(account_id: int, o: PaperOrder) -> PaperVenueOrder:
+    return PaperVenueOrder(account_id=account_id, seq=o.seq, open=o.info.status == OrderStatus.OPEN,
+                           data=order_to_json(o))
