@@ -17,8 +17,9 @@ from engine.strategies.hyperrsi import (
     on_fill,
 )
 from engine.strategies.intents import IntentKind
+from engine.strategies.roles import OrderRole
 
-ROLE = {IntentKind.OPEN: "entry", IntentKind.ADD: "add", IntentKind.CLOSE: "close"}
+MARKET = (IntentKind.OPEN, IntentKind.ADD, IntentKind.CLOSE)
 
 
 def simulate(s: HyperRsiSettings, closes: list[float], rsis: list[float], trends: list[int]):
@@ -28,7 +29,7 @@ def simulate(s: HyperRsiSettings, closes: list[float], rsis: list[float], trends
     for i, (c, r, t) in enumerate(zip(closes, rsis, trends, strict=True)):
         hi, lo = c * 1.01, c * 0.99
         for o in desired_orders(s, state):  # resting orders first, stops before TPs (conservative)
-            hit = (lo <= o.price if o.side == "sell" else hi >= o.price) if o.role == "stop" else \
+            hit = (lo <= o.price if o.side == "sell" else hi >= o.price) if o.role == OrderRole.STOP_LOSS else \
                   (hi >= o.price if o.side == "sell" else lo <= o.price)
             if hit and state.size > 0:
                 state = on_fill(s, state, FillEvent(o.role, o.price, min(o.amount, state.size), stage=o.stage,
@@ -37,8 +38,8 @@ def simulate(s: HyperRsiSettings, closes: list[float], rsis: list[float], trends
         res = on_candle(s, state, CandleInputs(i, c, hi, lo, c, r, prev_rsi, c * 0.01, t))
         state = res.state
         for intent in res.intents:
-            if intent.kind in ROLE:
-                state = on_fill(s, state, FillEvent(ROLE[intent.kind], c, intent.amount, index=i)).state
+            if intent.kind in MARKET:
+                state = on_fill(s, state, FillEvent(intent.role, c, intent.amount, index=i)).state
                 log.append((i, intent.kind.value, c))
         prev_rsi = r
         checks.append((state, desired_orders(s, state)))

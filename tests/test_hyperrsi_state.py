@@ -19,6 +19,7 @@ from engine.strategies.hyperrsi import (
     why,
 )
 from engine.strategies.intents import IntentKind
+from engine.strategies.roles import OrderRole
 
 
 def C(i, close, rsi=50.0, prev=50.0, trend=0, high=None, low=None, atr=math.nan, **kw):
@@ -178,7 +179,7 @@ def test_an_entry_that_fills_after_the_bot_gave_it_up_is_adopted_and_protected()
     assert (r.state.side, r.state.size, r.state.average) == ("short", 10.0, 100.0)
     assert r.notes[0].reason == "late_entry_fill"
     orders = desired_orders(s, r.state)
-    assert {o.role for o in orders} == {"tp", "stop"} and all(o.side == "buy" for o in orders)
+    assert {o.role for o in orders} == {OrderRole.TAKE_PROFIT, OrderRole.STOP_LOSS} and all(o.side == "buy" for o in orders)
     with pytest.raises(ValueError):  # without the order's side nothing is guessed
         on_fill(s, HyperRsiState(), FillEvent("entry", 100.0, 10.0))
 

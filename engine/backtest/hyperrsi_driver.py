@@ -7,6 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from engine.backtest.records import label
 from engine.backtest.scan import first_true
 from engine.backtest.sim import Sim, Want
 from engine.strategies import hyperrsi as hr
@@ -110,8 +111,8 @@ class HyperRsiDriver:
         if key == self.synced:
             return  # desired_orders reads only these: the book is already right
         self.synced = key
-        wants = [Want((o.role, o.stage), o.side, o.kind, o.price, o.amount, True, o.role if o.role == "stop"
-                      else f"tp{o.stage}", o.reason, o.stage) for o in hr.desired_orders(self.s, self.state)]
+        wants = [Want((o.role, o.stage), o.side, o.kind, o.price, o.amount, True, label(o.role, o.stage), o.reason,
+                      o.stage) for o in hr.desired_orders(self.s, self.state)]
         self.sim.sync(wants, int(self.sim.ts[j]))
         if any(w.key not in self.sim.keys for w in wants):
             self.synced = None  # refused: try again at the next sync

@@ -5,6 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine.strategies.roles import STOPS, OrderRole
+
+# How the records name an order: its OrderRole's value, except HYPERRSI's "add", "stop" and "tp<stage>" (the
+# labels backtest output has always used, which the live/backtest parity test compares with)
+LABELS = {OrderRole.PYRAMID: "add", **{r: "stop" for r in STOPS}}
+
+
+def label(role: OrderRole | str, level: int | None = None) -> str:
+    """The records' name for an order of `role` (and `level`: a take-profit's stage)."""
+    if role == OrderRole.TAKE_PROFIT:
+        return f"tp{level}"
+    return LABELS.get(role, str(role))
+
 
 @dataclass(frozen=True, slots=True)
 class OrderRecord:

@@ -3,10 +3,11 @@
 Contract with the runtime (live, paper and backtest alike):
 - `start(settings, rules, price, centre, atr)` plans the ladder (refusing below-minimum sizes with numbers) and
   places the first entries; `on_candle(...)` after each closed candle of `settings.timeframe` (bounds, trailing,
-  re-centring, the ADX gate, arming idle levels); `on_fill(...)` for every execution of a grid order, naming
-  the level index and the role ("entry", "exit" or "close"); `stop(...)` cancels everything (and closes).
+  re-centring, the ADX gate, arming idle levels); `on_fill(...)` for every execution of a level's order,
+  naming the level index and its OrderRole (GRID_ENTRY or GRID_EXIT); `stop(...)` cancels everything (and
+  closes, remembering the average entry the close is booked against: `on_close_fill`).
 - Every resting order belongs to one level: `desired_orders(state)` lists them, each with the level index, the
-  role ("grid_entry" / "grid_exit") and the level's `seq` — (bot, level, role, seq) is a deterministic client id.
+  role (GRID_ENTRY / GRID_EXIT) and the level's `seq` — (bot, level, role, seq) is a deterministic client id.
   The runtime keeps the exchange equal to it, which also repairs a crash between a fill and its counter order.
 - PLACE intents always come before the CANCEL intents they replace, so a filled level is never without its
   take-profit and the grid is never emptier than it needs to be.
@@ -41,6 +42,8 @@ from engine.strategies.grid_levels import (
 )
 from engine.strategies.grid_settings import PRESETS, GridSettings
 from engine.strategies.intents import Intent, IntentKind
+from engine.strategies.intents import StandingOrder as RestingOrder
+from engine.strategies.roles import OrderRole, as_role
 
 __all__ = [
     "PRESETS", "GridCandle", "GridPreview", "GridSettings", "GridState", "IllegalTransition", "Level", "MarketRules",
@@ -74,17 +77,7 @@ class GridState:
     stopped: str = ""  # reason once the whole grid stopped
     next_index: int = 0  # the id the next level added by trailing gets
     notes: tuple[tuple[str, dict], ...] = ()  # what the last step could not do, for the user: (reason, numbers)
-
-
-@dataclass(frozen=True, slots=True)
-class RestingOrder:
-    level: int
-    role: str  # "grid_entry" or "grid_exit"
-    seq: int
-    side: str
-    price: float
-    amount: float
-    reduce_only: bool
+    close_average: float = 0.0  # the average entry when the grid stopped: what its closing fill is booked against
 
 
 @dataclass(slots=True)
@@ -115,18 +108,18 @@ def _with(state: GridState, i: int, lvl: Level) -> GridState:
     return replace(state, levels=tuple(levels))
 
 
-def _place(out: _Out, lvl: Level, role: str, reason: str, reduce_only: bool, **details) -> None:
-    side = lvl.side if role == "grid_entry" else ("sell" if lvl.side == "buy" else "buy")
-    amount = lvl.amount if role == "grid_entry" else lvl.filled
+def _place(out: _Out, lvl: Level, role: OrderRole, reason: str, reduce_only: bool, **details) -> None:
+    side = lvl.side if role == OrderRole.GRID_ENTRY else ("sell" if lvl.side == "buy" else "buy")
+    amount = lvl.amount if role == OrderRole.GRID_ENTRY else lvl.filled
     out.places.append(Intent(IntentKind.PLACE, side, reason, amount=amount, price=lvl.order_price, level=lvl.index,
-                             reduce_only=reduce_only, details={"role": role, "seq": lvl.seq, **details}))
+                             reduce_only=reduce_only, details={"role": role, "seq": lvl.seq, **details}, role=role))
 
 
 def _cancel(out: _Out, lvl: Level, reason: str) -> None:
-    role = "grid_entry" if lvl.state == ENTRY_PLACED else "grid_exit"
-    side = lvl.side if role == "grid_entry" else ("sell" if lvl.side == "buy" else "buy")
+    role = OrderRole.GRID_ENTRY if lvl.state == ENTRY_PLACED else OrderRole.GRID_EXIT
+    side = lvl.side if role == OrderRole.GRID_ENTRY else ("sell" if lvl.side == "buy" else "buy")
     out.cancels.append(Intent(IntentKind.CANCEL, side, reason, price=lvl.order_price, level=lvl.index,
-                              details={"role": role, "seq": lvl.seq}))
+                              details={"role": role, "seq": lvl.seq}, role=role))
 
 
 def _entry_side(settings: GridSettings, level_price: float, market: float) -> str | None:
@@ -165,7 +158,7 @@ def _arm(settings: GridSettings, state: GridState, rules: MarketRules, market: f
             continue
         lvl = lvl.to(ENTRY_PLACED, side=side, amount=amount, filled=0.0, entry_price=0.0, order_price=price,
                      seq=lvl.seq + 1)
-        _place(out, lvl, "grid_entry", reason, False, market=market)
+        _place(out, lvl, OrderRole.GRID_ENTRY, reason, False, market=market)
         state = _with(state, i, lvl)
     return state
 
@@ -238,21 +231,22 @@ def _late_entry(settings: GridSettings, state: GridState, i: int, side: str, pri
     state = replace(_with(state, i, lvl), position=_units(state.position + sign * amount))
     tp = exit_price(settings, state, i, lvl.entry_price, rules)
     lvl = lvl.to(EXIT_PLACED, order_price=tp, seq=lvl.seq + 1)
-    _place(out, lvl, "grid_exit", "grid_late_fill_tp", True, entry=lvl.entry_price)
+    _place(out, lvl, OrderRole.GRID_EXIT, "grid_late_fill_tp", True, entry=lvl.entry_price)
     out.notes.append(("late_entry_fill", {"level": lvl.index, "price": price, "amount": amount, "take_profit": tp}))
     return _with(state, i, lvl)
 
 
 def on_fill(settings: GridSettings, state: GridState, level: int, role: str, price: float, amount: float,
             fee: float, rules: MarketRules, side: str = "") -> tuple[GridState, list[Intent]]:
-    """One execution of the order of `level` (role "entry" or "exit", `side` the order's side); returns the
-    counter orders."""
+    """One execution of the order of `level` (role GRID_ENTRY or GRID_EXIT; the legacy "entry" / "exit" too;
+    `side` the order's side); returns the counter orders."""
+    role = as_role(role, grid=True)
     i = _pos(state, level)
     lvl = state.levels[i]
     sign = 1.0 if lvl.side == "buy" else -1.0
     out = _Out()
     state = replace(state, fees=state.fees + fee, realized_pnl=state.realized_pnl - fee)
-    if role == "entry":
+    if role == OrderRole.GRID_ENTRY:
         if lvl.state != ENTRY_PLACED or (side and side != lvl.side):
             if not side or state.stopped:
                 raise IllegalTransition(f"level {level}: an entry fill in state {lvl.state}")
@@ -264,11 +258,11 @@ def on_fill(settings: GridSettings, state: GridState, level: int, role: str, pri
         if filled >= lvl.amount * (1 - EPS):
             tp = exit_price(settings, state, i, avg, rules)
             lvl = lvl.to(ENTRY_FILLED).to(EXIT_PLACED, order_price=tp, seq=lvl.seq + 1)
-            _place(out, lvl, "grid_exit", "grid_counter_tp", True, entry=avg)
+            _place(out, lvl, OrderRole.GRID_EXIT, "grid_counter_tp", True, entry=avg)
             state = _with(state, i, lvl)
             state = _reentry(settings, state, i, avg, rules, out)
         return out.done(state)
-    if role != "exit" or lvl.state != EXIT_PLACED:
+    if role != OrderRole.GRID_EXIT or lvl.state != EXIT_PLACED:
         raise IllegalTransition(f"level {level}: a {role} fill in state {lvl.state}")
     amount = min(amount, lvl.filled)
     pnl = sign * (price - lvl.entry_price) * amount
@@ -284,6 +278,7 @@ def on_fill(settings: GridSettings, state: GridState, level: int, role: str, pri
 
 
 def _stop_all(state: GridState, reason: str, close: bool, out: _Out) -> GridState:
+    average = average_entry(state)
     levels = []
     for lvl in state.levels:
         if lvl.resting:
@@ -291,8 +286,8 @@ def _stop_all(state: GridState, reason: str, close: bool, out: _Out) -> GridStat
         levels.append(Level(lvl.index, lvl.price, seq=lvl.seq))
     if close and abs(state.position) > EPS:
         out.closes.append(Intent(IntentKind.CLOSE, "sell" if state.position > 0 else "buy", reason,
-                                 amount=abs(state.position), reduce_only=True))
-    return replace(state, levels=tuple(levels), stopped=reason)
+                                 amount=abs(state.position), reduce_only=True, role=OrderRole.CLOSE))
+    return replace(state, levels=tuple(levels), stopped=reason, close_average=average)
 
 
 def stop(settings: GridSettings, state: GridState, close_position: bool,
@@ -309,8 +304,11 @@ def position_gone(settings: GridSettings, state: GridState, reason: str) -> Grid
 
 
 def on_close_fill(state: GridState, price: float, amount: float, fee: float,
-                  average_entry: float) -> GridState:
-    """The market close of a stopped grid filled: book its PnL against the position's average entry."""
+                  average_entry: float | None = None) -> GridState:
+    """The market close of a stopped grid filled: book its PnL against the position's average entry (by default
+    the one the grid had when it stopped)."""
+    if average_entry is None:
+        average_entry = state.close_average
     sign = 1.0 if state.position > 0 else -1.0
     amount = min(amount, abs(state.position))
     pnl = sign * (price - average_entry) * amount - fee
@@ -379,7 +377,7 @@ def _recenter(settings: GridSettings, state: GridState, c: GridCandle, rules: Ma
             amount = _amount_or_note(settings, rules, p, lvl.index, out)
             if side == lvl.side and amount and not _gate_blocks(settings, side, c.adx_state):
                 moved = replace(lvl, price=p, order_price=p, seq=lvl.seq + 1, amount=amount)
-                _place(out, moved, "grid_entry", "grid_recenter", False, previous=lvl.order_price)
+                _place(out, moved, OrderRole.GRID_ENTRY, "grid_recenter", False, previous=lvl.order_price)
                 _cancel(out, lvl, "grid_recenter_cancel")
                 levels.append(moved)
             else:
@@ -420,11 +418,12 @@ def desired_orders(state: GridState, neutral: bool = False) -> list[RestingOrder
     out = []
     for lvl in state.levels:
         if lvl.state == ENTRY_PLACED:
-            out.append(RestingOrder(lvl.index, "grid_entry", lvl.seq, lvl.side, lvl.order_price,
-                                    lvl.amount - lvl.filled, False))
+            out.append(RestingOrder(OrderRole.GRID_ENTRY, lvl.index, lvl.side, "limit", lvl.order_price,
+                                    lvl.amount - lvl.filled, False, "grid_entry", lvl.seq))
         elif lvl.state == EXIT_PLACED:
             side = "sell" if lvl.side == "buy" else "buy"
-            out.append(RestingOrder(lvl.index, "grid_exit", lvl.seq, side, lvl.order_price, lvl.filled, not neutral))
+            out.append(RestingOrder(OrderRole.GRID_EXIT, lvl.index, side, "limit", lvl.order_price, lvl.filled,
+                                    not neutral, "grid_counter_tp", lvl.seq))
     return out
 
 

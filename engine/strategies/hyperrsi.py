@@ -4,14 +4,14 @@ Contract with the runtime (live, paper and backtest alike):
 - `on_candle(settings, state, inputs)` after each CLOSED candle of the bot's timeframe. It may ask for
   immediate MARKET orders: OPEN (first entry), ADD (pyramiding) and CLOSE (trend reversal). Their fills come
   back through `on_fill`; until then the state carries a `pending` marker so nothing is asked twice.
-- `on_fill(settings, state, fill)` for every execution of one of the bot's orders (role: entry, add, tp,
-  stop, close; `stage` = the TP stage 1-3 for tp fills).
+- `on_fill(settings, state, fill)` for every execution of one of the bot's orders (its OrderRole: ENTRY,
+  PYRAMID, TAKE_PROFIT, STOP_LOSS/TRAILING, CLOSE; `stage` = the TP stage 1-3 for take-profit fills).
 - Resting orders (reduce-only TP limits per stage, one stop-market for SL / break-even / trailing) are not
   commands but a function of the state: `desired_orders(settings, state)`. The runtime keeps the exchange
   equal to it (place missing, cancel or replace changed), which also repairs everything after a crash.
   The PLACE / MOVE_STOP / CANCEL intents returned by each step describe that change, for the chat and /why.
-- Resting orders are identified by (role, stage): ("tp", 1..3) and ("stop", 0); market orders by their
-  role and the pyramid count. Amounts are base units, prices floats; the runtime rounds to the market.
+- Resting orders are identified by (role, stage): (TAKE_PROFIT, 1..3) and (STOP_LOSS, 0); market orders by
+  their role and the pyramid count. Amounts are base units, prices floats; the runtime rounds to the market.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from typing import Any
 
 from engine.strategies.hyperrsi_settings import PRESETS, TIMEFRAMES, HyperRsiSettings
 from engine.strategies.hyperrsi_signals import entry_signal, side_signal, trend_allows
-from engine.strategies.intents import Intent, IntentKind
+from engine.strategies.intents import Intent, IntentKind, Note
+from engine.strategies.intents import StandingOrder as RestingOrder
+from engine.strategies.roles import STOPS, OrderRole, as_role
 
 __all__ = [
     "PRESETS", "TIMEFRAMES", "CandleInputs", "FillEvent", "HyperRsiSettings", "HyperRsiState", "Note",
@@ -31,6 +33,7 @@ __all__ = [
 ]
 
 EPS = 1e-12
+_FILLED = {OrderRole.TAKE_PROFIT: "tp_filled", OrderRole.STOP_LOSS: "stop_filled", OrderRole.TRAILING: "stop_filled"}
 TRAILING_FLOOR = 0.001  # the original floors the trailing offset at 0.1 % of the price
 REMAINDER_SHARE = 0.01  # a position left at or below 1 % of its size after the take-profits is closed at market
 
@@ -55,11 +58,11 @@ class CandleInputs:
 
 @dataclass(frozen=True, slots=True)
 class FillEvent:
-    role: str  # "entry", "add", "tp", "stop", "close"
+    role: OrderRole  # the legacy strings "add" and "stop" are read as PYRAMID and STOP_LOSS
     price: float
     amount: float
     fee: float = 0.0
-    stage: int = 0  # TP stage for role "tp"
+    stage: int = 0  # TP stage of a take-profit fill
     index: int = 0  # candle index when it happened (for the cooldown)
     side: str = ""  # the order's side ("buy" / "sell"): an entry that fills after the bot gave it up is still adopted
 
@@ -84,25 +87,6 @@ class HyperRsiState:
     fees: float = 0.0
     entries_notional: float = 0.0  # sum of entry/add amount x price of the current position
     lot: float = 0.0  # the market's lot (from the candle inputs): take-profit shares are whole lots
-
-
-@dataclass(frozen=True, slots=True)
-class RestingOrder:
-    role: str  # "tp" or "stop"
-    stage: int
-    side: str  # "buy" / "sell"
-    kind: str  # "limit" or "stop_market"
-    price: float
-    amount: float
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class Note:
-    """Something the user should hear about that is not an order, e.g. an entry skipped below the minimum."""
-
-    reason: str
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +173,8 @@ def _entry(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) ->
         return StepResult(state, [], [Note("below_minimum", {**details, "amount": qty, "cost": qty * c.close,
                                                               "min_amount": c.min_amount, "min_cost": c.min_cost})])
     intent = Intent(IntentKind.OPEN, _order_side(side, True), f"rsi_{settings.rsi_entry_option}_{side}",
-                    amount=qty, details={**details, "price": c.close, "margin": settings.investment})
+                    amount=qty, details={**details, "price": c.close, "margin": settings.investment},
+                    role=OrderRole.ENTRY)
     return StepResult(replace(state, pending="entry", side=side, best=c.close), [intent], [])
 
 
@@ -211,7 +196,7 @@ def _pyramid(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) 
     if _below_minimum(qty, c.close, c):
         return StepResult(state, [], [Note("below_minimum", {**details, "amount": qty})])
     intent = Intent(IntentKind.ADD, _order_side(side, True), "pyramid_level_reached", amount=qty, level=n,
-                    details=details)
+                    details=details, role=OrderRole.PYRAMID)
     return StepResult(replace(state, pending="add"), [intent], [])
 
 
@@ -253,11 +238,11 @@ def on_candle(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs)
                           [Note("dust_left", {"amount": state.size, "lot": c.lot, "price": c.close})])
     if settings.use_trend_close and c.trend_state == 2 * -_sign(state.side):
         intent = Intent(IntentKind.CLOSE, _order_side(state.side, False), "trend_reversal", amount=state.size,
-                        reduce_only=True, details={"trend": c.trend_state, "price": c.close})
+                        reduce_only=True, details={"trend": c.trend_state, "price": c.close}, role=OrderRole.CLOSE)
         return StepResult(replace(state, pending="close"), [intent], [])
     if left == "remainder":
         intent = Intent(IntentKind.CLOSE, _order_side(state.side, False), "tp_remainder", amount=state.size,
-                        reduce_only=True, details={"amount": state.size, "price": c.close})
+                        reduce_only=True, details={"amount": state.size, "price": c.close}, role=OrderRole.CLOSE)
         return StepResult(replace(state, pending="remainder"), [intent], [])
     before = desired_orders(settings, state)
     state = _trail(settings, state, c)
@@ -304,7 +289,8 @@ def on_fill(settings: HyperRsiSettings, state: HyperRsiState, f: FillEvent) -> S
     """Account for one execution and return how the resting orders change."""
     before = desired_orders(settings, state)
     notes: list[Note] = []
-    if f.role in ("entry", "add"):
+    kind = as_role(f.role)
+    if kind in (OrderRole.ENTRY, OrderRole.PYRAMID):
         if state.side == "flat":  # e.g. its order was given up as never sent: the position is real, protect it
             if f.side not in ("buy", "sell"):
                 raise ValueError("an entry fill arrived for a bot that asked for no entry")
@@ -314,7 +300,8 @@ def on_fill(settings: HyperRsiSettings, state: HyperRsiState, f: FillEvent) -> S
         avg = (state.average * state.size + f.price * f.amount) / size
         state = replace(
             state, size=size, average=avg, last_fill=f.price, tp_base_size=size, fees=state.fees + f.fee,
-            pyramid_count=state.pyramid_count + (f.role == "add"), pending="", realized_pnl=state.realized_pnl - f.fee,
+            pyramid_count=state.pyramid_count + (kind == OrderRole.PYRAMID), pending="",
+            realized_pnl=state.realized_pnl - f.fee,
             entries_notional=state.entries_notional + f.amount * f.price, best=state.best or f.price,
         )
         state = _protect(settings, state)
@@ -324,14 +311,15 @@ def on_fill(settings: HyperRsiSettings, state: HyperRsiState, f: FillEvent) -> S
         pnl = (f.price - state.average) * amount * s - f.fee
         state = replace(state, size=state.size - amount, realized_pnl=state.realized_pnl + pnl,
                         fees=state.fees + f.fee)
-        notes.append(Note(f"{f.role}_filled", {"price": f.price, "amount": amount, "pnl": pnl, "stage": f.stage}))
+        notes.append(Note(_FILLED.get(kind, f"{kind}_filled"), {"price": f.price, "amount": amount, "pnl": pnl,
+                                                               "stage": f.stage}))
         if state.size <= EPS * max(1.0, state.tp_base_size):
             after = _flat(state, settings, f.index)
             return StepResult(after, _diff(before, []), notes)
-        if f.role == "tp":
+        if kind == OrderRole.TAKE_PROFIT:
             state = replace(state, tp_stage=max(state.tp_stage, f.stage))
             state = _break_even(settings, state, f.stage)
-        elif f.role == "close":
+        elif kind == OrderRole.CLOSE:
             state = replace(state, pending="")
     return StepResult(state, _diff(before, desired_orders(settings, state)), notes)
 
@@ -380,10 +368,11 @@ def desired_orders(settings: HyperRsiSettings, state: HyperRsiState) -> list[Res
         if amount <= 0:
             continue
         left -= amount
-        out.append(RestingOrder("tp", k, close_side, "limit",
-                                tp_price(settings, state.side, state.average, k, state.atr), amount, f"tp{k}"))
+        out.append(RestingOrder(OrderRole.TAKE_PROFIT, k, close_side, "limit",
+                                tp_price(settings, state.side, state.average, k, state.atr), amount, True, f"tp{k}"))
     if state.stop is not None:
-        out.append(RestingOrder("stop", 0, close_side, "stop_market", state.stop, state.size, state.stop_reason))
+        out.append(RestingOrder(OrderRole.STOP_LOSS, 0, close_side, "stop_market", state.stop, state.size, True,
+                                state.stop_reason))
     return out
 
 
@@ -400,14 +389,14 @@ def _diff(before: list[RestingOrder], after: list[RestingOrder]) -> list[Intent]
         prev = old.get(key)
         if prev == o:
             continue
-        kind = IntentKind.MOVE_STOP if o.role == "stop" and prev is not None else IntentKind.PLACE
+        kind = IntentKind.MOVE_STOP if o.role in STOPS and prev is not None else IntentKind.PLACE
         intents.append(Intent(kind, o.side, o.reason, amount=o.amount, price=o.price, level=o.stage,
                               reduce_only=True, details={"role": o.role, "order": o.kind,
-                                                         "previous": prev.price if prev else None}))
+                                                         "previous": prev.price if prev else None}, role=o.role))
     for key, o in old.items():
         if key not in new:
             intents.append(Intent(IntentKind.CANCEL, o.side, f"{o.reason}_cancel", amount=o.amount, price=o.price,
-                                  level=o.stage, details={"role": o.role}))
+                                  level=o.stage, details={"role": o.role}, role=o.role))
     return intents
 
 

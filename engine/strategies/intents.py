@@ -1,4 +1,4 @@
-"""What a strategy asks for: intents with machine-readable reasons, shared by HYPERRSI and GRID."""
+"""What a strategy asks for: intents with machine-readable reasons, the resting orders it wants, and notes."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from engine.strategies.roles import OrderRole
+
 
 class IntentKind(StrEnum):
+    """What changes (the verb); which order it concerns is its `role` (engine.strategies.roles)."""
+
     OPEN = "open"  # open a new position (market or limit)
     ADD = "add"  # pyramid / DCA into the open position
     CLOSE = "close"  # close the whole position
@@ -29,3 +33,39 @@ class Intent:
     level: int | None = None  # grid level index or pyramid / tp stage
     reduce_only: bool = False
     details: dict[str, Any] = field(default_factory=dict)  # the numbers behind the reason, for /why
+    role: OrderRole | None = None  # the order it sends, places, moves or cancels: what the runtime persists
+
+
+@dataclass(frozen=True, slots=True)
+class StandingOrder:
+    """A resting order a strategy wants on the exchange (its `desired_orders`), identified by (role, level[, seq]).
+
+    `level` is the take-profit stage (HYPERRSI; 0 for the stop) or the grid level's index; `seq` counts a grid
+    level's orders (a deterministic client id). Amounts are base units, prices floats; the runtime rounds them.
+    """
+
+    role: OrderRole
+    level: int
+    side: str  # "buy" / "sell"
+    type: str  # "limit" or "stop_market"
+    price: float
+    amount: float
+    reduce_only: bool
+    reason: str
+    seq: int = 0
+
+    @property
+    def stage(self) -> int:  # HYPERRSI's name for the level
+        return self.level
+
+    @property
+    def kind(self) -> str:  # HYPERRSI's name for the type
+        return self.type
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """Something the user should hear about that is not an order, e.g. an entry skipped below the minimum."""
+
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
