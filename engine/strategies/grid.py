@@ -415,8 +415,13 @@ def desired_orders(state: GridState, neutral: bool = False) -> list[RestingOrder
     """Every level's resting order. Exits are reduce-only, except in a `neutral` grid: on a one-way account its
     long and short levels net out, so a long level's exit can meet a flat or short net position, and a reduce-only
     sell would then be refused (the level would lose its take-profit)."""
+    return level_orders(state.levels, neutral)
+
+
+def level_orders(levels: tuple[Level, ...], neutral: bool = False) -> list[RestingOrder]:
+    """The resting orders of `levels` (`desired_orders` of a state holding them)."""
     out = []
-    for lvl in state.levels:
+    for lvl in levels:
         if lvl.state == ENTRY_PLACED:
             out.append(RestingOrder(OrderRole.GRID_ENTRY, lvl.index, lvl.side, "limit", lvl.order_price,
                                     lvl.amount - lvl.filled, False, "grid_entry", lvl.seq))
@@ -437,4 +442,4 @@ def mark_failed(state: GridState, level: int) -> GridState:
     return state
 
 
-__all__ += ["average_entry", "exit_price", "mark_failed", "on_close_fill", "position_gone"]
+__all__ += ["average_entry", "exit_price", "level_orders", "mark_failed", "on_close_fill", "position_gone"]
