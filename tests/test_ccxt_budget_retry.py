@@ -23,6 +23,21 @@ def times(fake, op: str) -> list[float]:
     return [t for t, o, _ in fake.requests if o == op]
 
 
+async def balance_weight(fake) -> float:
+    """The weight the venue publishes for a balance request, as charged to an account's budget (the first call
+    also loads the markets)."""
+    budgets = Budgets()
+    g = gateway(fake, budgets=budgets)
+    budget = budgets.private(fake.venue, KEY, 1000.0)
+    try:
+        await g.fetch_balance()
+        before = budget.spent
+        await g.fetch_balance()
+    finally:
+        await g.close()
+    return budget.spent - before
+
+
 def test_backoff_grows_exponentially_with_bounded_jitter_and_a_cap():
     p = RetryPolicy(attempts=6, base=0.5, factor=2.0, cap=3.0, jitter=0.5)
     rng = random.Random(1)
@@ -106,9 +121,10 @@ async def test_okx_rate_limit_without_retry_after_backs_off_and_succeeds():
 
 @pytest.mark.parametrize("v", VENUES)
 async def test_private_budget_is_shared_by_gateways_of_one_account_not_across_accounts(v):
-    rate = 40.0  # per second, bursts of 5
     async with venue(v) as fake:
         fake.add_account("other-key-123456", "other-secret-123456", "other-pass", {"USDT": "1"})
+        w = await balance_weight(fake)
+        rate = 40.0 * w  # weight units per second: 40 balances a second, bursts of 5 units
         budgets = Budgets()
         mine = [gateway(fake, budgets=budgets, rates=(1000.0, rate)) for _ in range(2)]
         other = gateway(fake, budgets=budgets, rates=(1000.0, rate), api_key="other-key-123456",
@@ -123,8 +139,8 @@ async def test_private_budget_is_shared_by_gateways_of_one_account_not_across_ac
         finally:
             for g in (*mine, other):
                 await g.close()
-        # 20 calls through one budget: 5 at once, then one every 1/40 s
-        assert shared >= (20 - 5) / rate * 0.9
+        # 20 calls of weight w through one budget: 5 units at once, then one unit every 1/rate s
+        assert shared >= (20 * w - 5) / rate * 0.9
         assert alone < 0.2  # the other account has its own, untouched budget
         assert len([k for k in budgets.names() if ":account:" in k]) == 2
         assert f"{v}:account:{fingerprint(KEY)}" in budgets.names()

@@ -15,7 +15,9 @@ def fingerprint(api_key: str) -> str:
 
 @dataclass(slots=True)
 class Budget:
-    """Spacing limiter (GCRA): at most `rate` requests per second on average, bursts of up to `burst`.
+    """Spacing limiter (GCRA): at most `rate` units of request weight per second on average, bursts of up to
+    `burst` units. A request costs its endpoint's weight as the venue publishes it (1 when not given), so a heavy
+    endpoint holds the next caller back longer than a light one.
 
     A slot is reserved synchronously before sleeping, so concurrent callers queue in call order without a
     lock (and without being bound to one event loop). `pause()` holds every caller back, e.g. after a 429.
@@ -26,13 +28,15 @@ class Budget:
     _tat: float = 0.0  # theoretical arrival time of the next request
     _paused_until: float = 0.0
     waited: float = field(default=0.0)  # total seconds callers were held back (for tests and metrics)
+    spent: float = field(default=0.0)  # total weight charged
 
-    async def acquire(self) -> None:
+    async def acquire(self, cost: float = 1.0) -> None:
         now = time.monotonic()
         interval = 1.0 / self.rate
         tat = max(self._tat, now, self._paused_until)
-        allow_at = max(tat - (self.burst - 1) * interval, self._paused_until)
-        self._tat = tat + interval
+        allow_at = max(tat + (cost - self.burst) * interval, self._paused_until)
+        self._tat = tat + cost * interval
+        self.spent += cost
         wait = allow_at - now
         if wait > 0:
             self.waited += wait
@@ -43,7 +47,7 @@ class Budget:
 
 
 class Budgets:
-    """Budgets by key; the first caller of a key fixes its rate."""
+    """Budgets by key; the first caller of a key fixes its rate (weight units per second, as the venue counts)."""
 
     def __init__(self) -> None:
         self._by_key: dict[str, Budget] = {}

@@ -17,6 +17,7 @@ from engine.exchange.ccxt_errors import is_duplicate_id, scrub, to_domain
 from engine.exchange.ccxt_lazy import ccxt
 from engine.exchange.ccxt_logging import silence_ccxt_debug
 from engine.exchange.ccxt_venues import binance_permissions, bybit_permissions, okx_permissions, venue
+from engine.exchange.ccxt_weights import budgeted, charging, units_per_second
 from engine.exchange.protocol import (
     Balance,
     BelowMinimum,
@@ -96,20 +97,21 @@ class CcxtGateway:
         self.lookup_delay = lookup_delay  # let a lost create become visible before looking it up
         key, sec, pw = _plain(api_key), _plain(secret), _plain(passphrase)
         self._secrets = tuple(s for s in (key, sec, pw) if s)
-        config: dict[str, Any] = {"enableRateLimit": False, "timeout": timeout_ms,
+        config: dict[str, Any] = {"enableRateLimit": True, "timeout": timeout_ms,
                                   "options": {"defaultType": self.venue.default_type[self.market_type],
                                               "fetchMarkets": {"types": self.venue.market_kinds[self.market_type]},
                                               **self.venue.options}}
         if key:
             config.update(apiKey=key, secret=sec or "", password=pw or "")
-        self._ex: ccxt.Exchange = getattr(ccxt, self.venue.ccxt_id)(config)
+        self._ex: ccxt.Exchange = budgeted(getattr(ccxt, self.venue.ccxt_id))(config)
         self._ex.has["fetchCurrencies"] = False  # one private call per start-up that nothing here needs
         if isinstance(urls_override, str):
             point_at(self._ex, urls_override)
         elif urls_override:
             self._ex.urls["api"] = dict(urls_override)
         budgets = budgets or BUDGETS
-        public_rate, private_rate = rates or (self.venue.public_rate, self.venue.private_rate)
+        ccxt_rate = units_per_second(self._ex)
+        public_rate, private_rate = rates or (self.venue.public_rate or ccxt_rate, self.venue.private_rate or ccxt_rate)
         self.account = fingerprint(key) if key else None
         self._public = budgets.public(exchange_id, public_rate, self.venue.burst)
         self._private = (budgets.private(exchange_id, key, private_rate, self.venue.burst) if key else None)
@@ -142,13 +144,15 @@ class CcxtGateway:
                          self._retry_after(e) if isinstance(e, RATE_LIMITED) else None)
 
     async def _call(self, what: str, fn: Callable[[], Awaitable[T]], *, private: bool = False) -> T:
-        """A retried, budgeted ccxt call; ccxt errors come out as domain errors."""
+        """A retried ccxt call, each of its requests charged its weight to the public or the account's budget;
+        ccxt errors come out as domain errors."""
         budget = self._private if private else self._public
         if budget is None:
             raise InvalidKey(f"{self.exchange_id}: {what} needs an API key")
         try:
-            return await retrying(fn, self.policy, budget, what=f"{self.exchange_id} {what}",
-                                  retry_after=self._retry_after, describe=self._describe)
+            with charging(budget):
+                return await retrying(fn, self.policy, budget, what=f"{self.exchange_id} {what}",
+                                      retry_after=self._retry_after, describe=self._describe)
         except ExchangeError:
             raise
         except ccxt.BaseError as e:
@@ -317,9 +321,10 @@ class CcxtGateway:
         ccxt_type = "market" if r.type in (OrderType.MARKET, OrderType.STOP_MARKET) else "limit"
         lost = False  # an earlier attempt may have reached the exchange
         for attempt in range(1, self.policy.attempts + 1):
-            await self._private.acquire()
             try:
-                raw = await self._ex.create_order(r.symbol, ccxt_type, r.side.value, amount, price, dict(params))
+                with charging(self._private):
+                    raw = await self._ex.create_order(r.symbol, ccxt_type, r.side.value, amount, price,
+                                                      dict(params))
             except Exception as e:
                 if not isinstance(e, ccxt.BaseError):
                     raise

@@ -15,34 +15,45 @@ class Venue:
     market_kinds: dict[MarketType, list[str]]  # ccxt options.fetchMarkets.types to load
     client_id_param: str  # the exchange's own name of the client order id on create
     needs_passphrase: bool = False
-    public_rate: float = 10.0  # requests per second shared by every user of the process
-    private_rate: float = 5.0  # requests per second per account
-    burst: int = 5
+    # weight units per second (the unit of ccxt's per-endpoint `cost`) shared by every user of the process, and
+    # per account; None: the venue's allowance as ccxt states it (1000 / rateLimit)
+    public_rate: float | None = None
+    private_rate: float | None = None
+    burst: int = 5  # weight units
     # where stop orders live apart (fetched, cancelled, listed with ccxt's trigger=True) and name their client id
     triggers_apart: frozenset[MarketType] = frozenset()
     trigger_client_id_param: dict[MarketType, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    demo: str | None = None  # how ccxt reaches the venue's demo/testnet (SANDBOX or DEMO_TRADING); None: none
+
+
+SANDBOX, DEMO_TRADING = "sandbox", "demo_trading"  # ccxt's set_sandbox_mode(True) / enable_demo_trading(True)
 
 
 VENUES: dict[str, Venue] = {
     "okx": Venue("okx", {MarketType.SPOT: "spot", MarketType.SWAP: "swap"},
                  {MarketType.SPOT: ["spot"], MarketType.SWAP: ["swap"]}, "clOrdId", needs_passphrase=True,
-                 public_rate=10, private_rate=10, triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP}),
-                 trigger_client_id_param={MarketType.SPOT: "algoClOrdId", MarketType.SWAP: "algoClOrdId"}),
+                 triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP}),
+                 trigger_client_id_param={MarketType.SPOT: "algoClOrdId", MarketType.SWAP: "algoClOrdId"},
+                 demo=SANDBOX),  # Demo Trading: the `x-simulated-trading: 1` header, demo keys
     "binance": Venue("binance", {MarketType.SPOT: "spot", MarketType.SWAP: "future"},
                      {MarketType.SPOT: ["spot"], MarketType.SWAP: ["linear"]}, "newClientOrderId",
-                     public_rate=10, private_rate=10, options={"fetchMargins": False},
+                     options={"fetchMargins": False},
                      # USDT-M conditional orders are algo orders named by clientAlgoId; spot stops are plain orders
                      triggers_apart=frozenset({MarketType.SWAP}),
-                     trigger_client_id_param={MarketType.SWAP: "clientAlgoId"}),
+                     trigger_client_id_param={MarketType.SWAP: "clientAlgoId"},
+                     demo=DEMO_TRADING),  # demo.binance.com (ccxt refuses the retired futures testnet)
     "bybit": Venue("bybit", {MarketType.SPOT: "spot", MarketType.SWAP: "swap"},
                    {MarketType.SPOT: ["spot"], MarketType.SWAP: ["linear"]}, "orderLinkId",
-                   public_rate=10, private_rate=8, triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP})),
+                   triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP}),
+                   # v5 unified trading accounts only: ccxt need not ask the account kind before every balance
+                   options={"enableUnifiedAccount": True, "enableUnifiedMargin": False},
+                   demo=DEMO_TRADING),  # api-demo.bybit.com: the live market with demo funds
     "bitget": Venue("bitget", {MarketType.SPOT: "spot", MarketType.SWAP: "swap"},
                     {MarketType.SPOT: ["spot"], MarketType.SWAP: ["swap"]}, "clientOid", needs_passphrase=True,
-                    public_rate=10, private_rate=8, triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP})),
-    "upbit": Venue("upbit", {MarketType.SPOT: "spot"}, {MarketType.SPOT: ["spot"]}, "identifier",
-                   public_rate=8, private_rate=6),
+                    triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP}),
+                    demo=SANDBOX),  # Demo Trading: the `PAPTRADING: 1` header, demo keys
+    "upbit": Venue("upbit", {MarketType.SPOT: "spot"}, {MarketType.SPOT: ["spot"]}, "identifier"),  # no demo
 }
 
 

@@ -46,13 +46,13 @@ async def retrying(
     retry_after: Callable[[BaseException], float | None] = lambda e: None,
     describe: Callable[[BaseException], str] = lambda e: type(e).__name__,
 ) -> T:
-    """Run `call` through `budget`, retrying network-class errors; the last error propagates.
+    """Run `call`, retrying network-class errors; the last error propagates. The call's requests charge their
+    weights to `budget` themselves (engine/exchange/ccxt_weights.py).
 
     A rate-limit answer pauses the whole shared budget for the venue's Retry-After (or the backoff delay), so
     every user of that exchange/account slows down, not only the one who hit it.
     """
     for attempt in range(1, policy.attempts + 1):
-        await budget.acquire()
         try:
             return await call()
         except Exception as e:
