@@ -16,7 +16,7 @@ from engine.exchange.ccxt_convert import dec, to_market, to_order_info
 from engine.exchange.ccxt_errors import is_duplicate_id, scrub, to_domain
 from engine.exchange.ccxt_lazy import ccxt
 from engine.exchange.ccxt_logging import silence_ccxt_debug
-from engine.exchange.ccxt_venues import binance_permissions, bybit_permissions, okx_permissions, venue
+from engine.exchange.ccxt_venues import SANDBOX, binance_permissions, bybit_permissions, okx_permissions, venue
 from engine.exchange.ccxt_weights import budgeted, charging, units_per_second
 from engine.exchange.protocol import (
     Balance,
@@ -50,7 +50,7 @@ _NO_CHANGE = ("no need to change", "not modified", "already")
 MARKETS_TTL_S = 3600.0
 OKX_TRADES_PAGE = 100  # OKX's page of fills (the newest first)
 # ccxt's parsed markets per (exchange, market type, API base): loaded once for every user of the process
-_MARKETS: dict[tuple[str, str, str], tuple[float, dict]] = {}
+_MARKETS: dict[tuple[str, str, str, bool], tuple[float, dict]] = {}
 silence_ccxt_debug()
 
 
@@ -88,11 +88,16 @@ class CcxtGateway:
         timeout_ms: int = 10_000,
         lookup_delay: float = 0.3,
         rates: tuple[float, float] | None = None,
+        sandbox: bool = False,
     ):
+        """`sandbox`: the venue's demo/testnet environment (demo keys, no real money), where it has one."""
         self.exchange_id, self.market_type = exchange_id, MarketType(market_type)
         self.venue = venue(exchange_id)
         if self.market_type not in self.venue.default_type:
             raise ValueError(f"{exchange_id} has no {self.market_type} market here")
+        if sandbox and self.venue.demo is None:
+            raise ValueError(f"{exchange_id} has no demo or testnet environment")
+        self.sandbox = sandbox
         self.policy = policy or RetryPolicy()
         self.lookup_delay = lookup_delay  # let a lost create become visible before looking it up
         key, sec, pw = _plain(api_key), _plain(secret), _plain(passphrase)
@@ -105,6 +110,11 @@ class CcxtGateway:
             config.update(apiKey=key, secret=sec or "", password=pw or "")
         self._ex: ccxt.Exchange = budgeted(getattr(ccxt, self.venue.ccxt_id))(config)
         self._ex.has["fetchCurrencies"] = False  # one private call per start-up that nothing here needs
+        if sandbox:  # before any URL override, which then applies to the demo URLs
+            if self.venue.demo == SANDBOX:
+                self._ex.set_sandbox_mode(True)
+            else:
+                self._ex.enable_demo_trading(True)
         if isinstance(urls_override, str):
             point_at(self._ex, urls_override)
         elif urls_override:
@@ -113,8 +123,9 @@ class CcxtGateway:
         ccxt_rate = units_per_second(self._ex)
         public_rate, private_rate = rates or (self.venue.public_rate or ccxt_rate, self.venue.private_rate or ccxt_rate)
         self.account = fingerprint(key) if key else None
-        self._public = budgets.public(exchange_id, public_rate, self.venue.burst)
-        self._private = (budgets.private(exchange_id, key, private_rate, self.venue.burst) if key else None)
+        env = f"{exchange_id}-demo" if sandbox else exchange_id  # the demo environment has its own limits
+        self._public = budgets.public(env, public_rate, self.venue.burst)
+        self._private = (budgets.private(env, key, private_rate, self.venue.burst) if key else None)
         self._markets: dict[str, Market] | None = None
         self._markets_lock: asyncio.Lock | None = None
         self._one_way_done = False
@@ -123,7 +134,8 @@ class CcxtGateway:
         self._algo_ids: dict[str, str | None] = {}  # OKX: child order id -> its trigger order's client id
 
     def __repr__(self) -> str:
-        return f"CcxtGateway({self.exchange_id}, {self.market_type}, account={self.account})"
+        demo = ", sandbox" if self.sandbox else ""
+        return f"CcxtGateway({self.exchange_id}, {self.market_type}, account={self.account}{demo})"
 
     # ---- plumbing ----
     def _retry_after(self, e: BaseException) -> float | None:
@@ -164,7 +176,8 @@ class CcxtGateway:
             self._markets_lock = self._markets_lock or asyncio.Lock()
             async with self._markets_lock:
                 if self._markets is None:
-                    key = (self.exchange_id, self.market_type.value, repr(sorted(self._ex.urls["api"].items())))
+                    key = (self.exchange_id, self.market_type.value, repr(sorted(self._ex.urls["api"].items())),
+                           self.sandbox)
                     cached = _MARKETS.get(key)
                     if cached is not None and time.monotonic() - cached[0] < MARKETS_TTL_S:
                         self._ex.set_markets(cached[1])
@@ -483,6 +496,9 @@ class CcxtGateway:
         except (InvalidKey, MissingPermission) as e:
             return KeyCheck(False, False, None, e.reason)
         can_trade, can_withdraw = True, None
+        if self.sandbox and self.venue.demo != SANDBOX:
+            # Binance's and Bybit's demo trading serve no key-permission endpoint; demo funds cannot leave anyway
+            return KeyCheck(True, True, None, "ok")
         try:
             if self.exchange_id == "okx":
                 cfg = await self._call("account_config", self._ex.private_get_account_config, private=True)

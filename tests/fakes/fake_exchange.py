@@ -1,5 +1,8 @@
 """A local fake exchange speaking enough OKX v5 and Binance (spot + USDT-M futures) for real ccxt, with failure injection.
 
+Bybit v5, Bitget v2 and Upbit speak through subclasses in tests/fakes/fake_<venue>.py (`FakeExchange("bybit")`
+builds one), on the same accounts, orders, fills and failure injection.
+
 It runs on 127.0.0.1 at a random port, verifies request signatures like the real venue (OKX OK-ACCESS-SIGN,
 Binance HMAC `signature`), keeps accounts, orders, fills and swap positions, and records every order it
 accepted so a test can count duplicates.
@@ -37,6 +40,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import importlib
 import json
 import random
 import re
@@ -115,6 +119,7 @@ class Account:
     leverage: dict[str, int] = field(default_factory=dict)
     margin_mode: dict[str, str] = field(default_factory=dict)
     pos_mode: str = "long_short_mode"  # the venue's default is hedge mode; the gateway must switch it
+    demo: bool = False  # a demo-trading key: only valid in the venue's demo environment
     positions: dict[str, list[Decimal]] = field(default_factory=dict)  # inst -> [signed contracts, entry]
 
 
@@ -176,10 +181,18 @@ def _s(x: Decimal | None) -> str:
     return "" if x is None else format(x.normalize(), "f")
 
 
+DIALECTS = {"bybit": "FakeBybit", "bitget": "FakeBitget", "upbit": "FakeUpbit"}  # in tests/fakes/fake_<venue>.py
+
+
 class FakeExchange:
+    def __new__(cls, venue: str, **kw):
+        if cls is FakeExchange and venue in DIALECTS:
+            cls = getattr(importlib.import_module(f"tests.fakes.fake_{venue}"), DIALECTS[venue])
+        return super().__new__(cls)
+
     def __init__(self, venue: str, *, data_dir: str | Path | None = None, hang_seconds: float = 2.0,
                  retry_after: float = 1.0):
-        if venue not in ("okx", "binance"):
+        if venue not in ("okx", "binance", *DIALECTS):
             raise ValueError(f"unsupported venue {venue}")
         self.venue, self.data_dir, self.hang_seconds = venue, Path(data_dir) if data_dir else None, hang_seconds
         self.retry_after = retry_after  # seconds, sent in Binance's Retry-After header on a 429
@@ -202,7 +215,7 @@ class FakeExchange:
     # ---- lifecycle ----
     async def start(self) -> FakeExchange:
         app = web.Application()
-        (self._okx_routes if self.venue == "okx" else self._binance_routes)(app)
+        self._routes(app)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1, handler_cancellation=True)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -222,6 +235,9 @@ class FakeExchange:
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
+    def _routes(self, app: web.Application) -> None:
+        (self._okx_routes if self.venue == "okx" else self._binance_routes)(app)
+
     def ccxt_urls(self, exchange) -> dict:
         """`exchange.urls['api']` with every host replaced by this server."""
         return {k: re.sub(r"^https?://[^/]+", self.url, v) if isinstance(v, str) else v
@@ -229,9 +245,9 @@ class FakeExchange:
 
     # ---- test controls ----
     def add_account(self, api_key: str, secret: str, passphrase: str = "", balances: dict | None = None, *,
-                    can_trade: bool = True, can_withdraw: bool = False) -> Account:
+                    can_trade: bool = True, can_withdraw: bool = False, demo: bool = False) -> Account:
         acc = Account(api_key, secret, passphrase, {k: D(str(v)) for k, v in (balances or {}).items()},
-                      can_trade, can_withdraw)
+                      can_trade, can_withdraw, demo=demo)
         self.accounts[api_key] = acc
         return acc
 
@@ -502,6 +518,8 @@ class FakeExchange:
             raise Refused("50111", f"Invalid OK-ACCESS-KEY {h.get('OK-ACCESS-KEY', '')}", 401)
         if h.get("OK-ACCESS-PASSPHRASE") != acc.passphrase:
             raise Refused("50105", "OK-ACCESS-PASSPHRASE incorrect", 401)
+        if (h.get("x-simulated-trading") == "1") != acc.demo:  # demo keys live in Demo Trading only, and back
+            raise Refused("50101", "APIKey does not match current environment.", 401)
         prehash = h.get("OK-ACCESS-TIMESTAMP", "") + request.method + request.raw_path + body
         want = base64.b64encode(hmac.new(acc.secret.encode(), prehash.encode(), hashlib.sha256).digest()).decode()
         if not hmac.compare_digest(want, h.get("OK-ACCESS-SIGN", "")):
