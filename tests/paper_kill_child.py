@@ -1,0 +1,90 @@
+"""Child process of the paper kill loop: the engine, minute by minute on replayed candles, with its paper accounts
+made by the real factory (so stored in the database, nothing kept outside it). A first run sets the bots up.
+
+    python -m tests.paper_kill_child DB_URL DATA_DIR STATE_DIR MINUTES
+
+STATE_DIR/progress is the last minute done; STATE_DIR/arm-fill makes the run SIGKILL itself right after the first
+venue write that holds a fill of a bot; the run that reaches MINUTES writes STATE_DIR/result.json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+from db.database import connect, disconnect
+from db.enums import BotStatus
+from db.models import Fill, Notification, Order, Position, StrategyBot
+from engine.exchange.paper_state import trade_to_json
+from engine.exchange.paper_store import PaperStore
+from engine.market.clock import ManualClock
+from engine.runtime.engine import Engine
+from tests.runtime_kit import day_start, make_bots
+
+
+def _die_after_a_fill(arm: Path) -> None:
+    real = PaperStore.save
+
+    async def save(self, version, change):
+        out = await real(self, version, change)
+        if any(t.client_order_id for t in change.new_trades):  # stored at the venue, not yet seen by the engine
+            arm.unlink()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return out
+
+    PaperStore.save = save
+
+
+async def _result(engine: Engine) -> dict:
+    """The venues, and what the database says of the bots: orders, fills, positions, notifications."""
+    venues = {}
+    for account_id, ex in sorted(engine.exchanges.items()):
+        paper = ex.inner
+        venues[account_id] = {
+            "venue": paper.venue_state().to_json(),
+            "orders": {o.info.client_order_id: [o.info.id, o.info.status, str(o.info.amount), str(o.info.filled),
+                                                str(o.info.price), str(o.info.average), str(o.reserved)]
+                       for o in paper._orders.values()},
+            "trades": [trade_to_json(t) for t in paper._trades]}
+    rows = await Order.all().order_by("id").values("client_order_id", "status", "filled", "exchange_order_id")
+    fills = await Fill.all().order_by("id").values("account_id", "trade_id", "price", "amount", "fee", "realized_pnl")
+    positions = await Position.all().order_by("bot_id").values("bot_id", "side", "size", "average_entry",
+                                                                "realized_pnl", "fees")
+    notes = await Notification.all().order_by("id").values("kind", "dedup_key")
+    return json.loads(json.dumps({"venues": venues, "orders": rows, "fills": fills, "positions": positions,
+                                  "notifications": notes}, default=str))
+
+
+async def main(db_url: str, data_dir: str, state_dir: str, minutes: int) -> None:
+    data, state = Path(data_dir), Path(state_dir)
+    progress = state / "progress"
+    start = day_start(data)
+    await connect(db_url, apply_migrations=False)
+    if not await StrategyBot.exists():
+        _, bots = await make_bots(data, start)
+        await StrategyBot.filter(id__in=[b.id for b in bots]).update(status=BotStatus.RUNNING)
+    if (state / "arm-fill").exists():
+        _die_after_a_fill(state / "arm-fill")
+    done = int(progress.read_text()) if progress.exists() else 0
+    clock = ManualClock(start + done * 60_000 + 2_000)
+    engine = Engine(clock=clock, replay_dir=data)  # paper accounts from make_exchange: stored venues
+    await engine.start(schedule=False)
+    for k in range(done, minutes + 1):
+        clock.set(start + k * 60_000 + 2_000)
+        await engine.tick()
+        tmp = state / "progress.tmp"  # atomic: a kill never leaves a half-written progress file
+        tmp.write_text(str(k))
+        os.replace(tmp, progress)
+    await engine.reconcile_all()
+    (state / "result.json").write_text(json.dumps(await _result(engine)))
+    await engine.shutdown()
+    await disconnect()
+
+
+if __name__ == "__main__":
+    a = sys.argv[1:]
+    asyncio.run(main(a[0], a[1], a[2], int(a[3])))
