@@ -130,3 +130,46 @@ def test_every_setting_is_described_for_the_editor():
 
 def test_margin_loss_of_a_stop():
     assert S(use_sl=True, sl_value=2, leverage=20).stop_margin_loss_pct() == 40
+
+
+@pytest.fixture(scope="module")
+def btc_15m_inputs(shared_data):
+    from engine.candles import load_csv
+    from engine.strategy_inputs import hyperrsi_inputs
+
+    return hyperrsi_inputs(HyperRsiSettings(timeframe="15m"), load_csv(shared_data / "BTC_USDT-15m.csv"))
+
+
+@pytest.mark.parametrize("mode", ["threshold", "cross", "cross_back", "turn"])
+@pytest.mark.parametrize(("direction", "entry_option"), [("both", "rsi_trend"), ("long", "rsi_only"),
+                                                          ("short", "rsi_trend")])
+def test_vectorised_signals_equal_the_scalar_ones_on_real_candles(btc_15m_inputs, mode, direction, entry_option):
+    """The backtest asks the vectorised forms where a flat bot opens, where an add's RSI and trend conditions
+    hold and where the trend closes a position; on every real candle they say what the scalar steps say."""
+    from engine.strategies.hyperrsi_signals import (
+        add_mask,
+        entry_mask,
+        side_signal,
+        side_signals,
+        trend_close_mask,
+        trend_closes,
+    )
+
+    x = btc_15m_inputs
+    s = S(rsi_entry_option=mode, direction=direction, entry_option=entry_option, rsi_oversold=35,
+          rsi_overbought=65)
+    long, short = side_signals(s, x.rsi_prev, x.rsi)
+    entry = entry_mask(s, x.rsi_prev, x.rsi, x.trend_state)
+    adds = {side: add_mask(s, side, sig, x.trend_state) for side, sig in (("long", long), ("short", short))}
+    closes = {side: trend_close_mask(side, x.trend_state) for side in ("long", "short")}
+    assert entry.any() and long.any() and short.any()
+    for i in range(len(x)):
+        p, r, t = float(x.rsi_prev[i]), float(x.rsi[i]), int(x.trend_state[i])
+        assert (bool(long[i]), bool(short[i])) == (side_signal(s, "long", p, r), side_signal(s, "short", p, r)), i
+        side = entry_signal(s, p, r)
+        assert bool(entry[i]) == (side is not None and (entry_option == "rsi_only" or trend_allows(side, t))), i
+        for sd in ("long", "short"):
+            assert bool(adds[sd][i]) == (side_signal(s, sd, p, r) and trend_allows(sd, t)), i
+            assert bool(closes[sd][i]) == trend_closes(sd, t), i
+    slack_long, _ = side_signals(s, x.rsi_prev, x.rsi, 1e-9)
+    assert not (long & ~slack_long).any()  # with slack: a superset

@@ -9,12 +9,14 @@ import numpy as np
 
 from engine.backtest import adaptive_scan
 from engine.backtest.scan import first_true
-from engine.backtest.sim import Sim, Want
+from engine.backtest.sim import BookOrder, Sim
 from engine.exchange.margin import INSUFFICIENT_FUNDS
 from engine.strategies import grid as gr
 from engine.strategies.grid_ladder import MarketRules, PlanRefused, level_amount
 from engine.strategies.grid_levels import CANCELLED, COMPLETED, ENTRY_PLACED, IDLE
-from engine.strategies.intents import IntentKind
+from engine.strategies.roles import OrderRole
+from engine.strategies.runner import Fill, Holding
+from engine.strategies.runner_grid import GridRunner
 from engine.strategy_inputs import GridInputs
 
 SLACK = 1e-9
@@ -24,18 +26,9 @@ def _copy(d: dict) -> dict:
     return {k: dict(v) if isinstance(v, dict) else v for k, v in d.items()}
 
 
-class _Levels:
-    """Just the `levels` of a state, for `desired_orders` on the levels that changed."""
-
-    __slots__ = ("levels",)
-
-    def __init__(self, levels: tuple[gr.Level, ...]):
-        self.levels = levels
-
-
 class GridDriver:
-    """The grid starts at the close of candle `start`. Per candle j: fills on candle j → `on_fill`s → book synced;
-    then `on_candle(j)` → a market close if a bound was hit, and the book synced to `desired_orders`.
+    """The grid starts at the close of candle `start`. Per candle j: fills on candle j → the runner's `on_fill`s →
+    book synced; then `on_candle(j)` → a market close if a bound was hit, and the book synced to `desired_orders`.
 
     An adaptive grid that re-centres on every candle is stepped on the candle before each event as well: the
     skipped candles only moved entries that did not fill, and that candle's re-centre puts them where stepping
@@ -46,9 +39,8 @@ class GridDriver:
         self.s, self.x, self.sim, self.start, self.rules = settings, x, sim, start, rules
         self.n = len(x)
         self.first = start + 1  # started at the close of `start`; stepped from the next candle
-        self.state: gr.GridState | None = None
+        self.runner = GridRunner(settings, rules)
         self.refused: tuple[str, dict] | None = None
-        self.close_entry = 0.0  # the position's average entry when the grid asked to close it
         self.entry_fees: dict[int, float] = {}  # per level, the entry fees not yet booked into a trade
         self.seen: dict[int, gr.Level] = {}  # the level objects the book was last synced with
         self.sizable: dict[float, bool] = {}
@@ -57,13 +49,17 @@ class GridDriver:
         self.last = start  # the last candle the strategy was stepped on
         self.advanced = 0  # candles stepped only to catch up with the re-centring (no matching)
 
+    @property
+    def state(self) -> gr.GridState | None:
+        return self.runner.state
+
     def begin(self) -> None:
         j = self.start
         if j >= self.n:
             return
         c = self.x.at(j)
         try:
-            self.state, _ = gr.start(self.s, self.rules, c.close, c.centre, c.atr, c.adx_state, c.index)
+            self.runner.start(c.close, c)
         except PlanRefused as e:
             self.refused = (e.reason, dict(e.details))
             return
@@ -75,7 +71,7 @@ class GridDriver:
         if self.every_candle and j - 1 > self.last and not self.state.stopped:
             self._catch_up(j - 1)
         self.last = j
-        s, sim = self.s, self.sim
+        sim, runner = self.sim, self.runner
         execs = sim.match(j)
         for w in sim.dropped:
             self.seen.pop(w.level, None)
@@ -83,19 +79,16 @@ class GridDriver:
         sim.dropped.clear()
         for e in execs:
             w = e.want
-            if w.role == "liquidation":  # the exchange closed everything: the grid stops
-                self.close_entry = gr.average_entry(self.state)
-                self.state, _ = gr.stop(s, self.state, False, "liquidation")
-            if w.role in ("close", "liquidation"):
-                self._book_close(e.price, e.amount, e.fee)
-                self.state = gr.on_close_fill(self.state, e.price, e.amount, e.fee, self.close_entry)
+            forced = w.role == "liquidation"  # the exchange closed everything: the grid stops
+            if forced or w.role == OrderRole.CLOSE:
+                self._book_close(e.price, e.amount, e.fee, runner.holds())
+                runner.on_fill(Fill(OrderRole.CLOSE, e.price, e.amount, e.fee, forced=forced))
+                continue
+            if w.role == OrderRole.GRID_EXIT:
+                self._book_exit(w.level, e.price, e.amount, e.fee)
             else:
-                role = "entry" if w.role == "grid_entry" else "exit"
-                if role == "exit":
-                    self._book_exit(w.level, e.price, e.amount, e.fee)
-                else:
-                    self.entry_fees[w.level] = self.entry_fees.get(w.level, 0.0) + e.fee
-                self.state, _ = gr.on_fill(s, self.state, w.level, role, e.price, e.amount, e.fee, self.rules)
+                self.entry_fees[w.level] = self.entry_fees.get(w.level, 0.0) + e.fee
+            runner.on_fill(Fill(w.role, e.price, e.amount, e.fee, w.level))
         self._sync(j)
         self._candle(j)
 
@@ -122,10 +115,10 @@ class GridDriver:
         """The simulated account and the driver as they are (dicts copied two levels deep, lists by length)."""
         sim = {f.name: (len(v) if isinstance(v, list) else _copy(v) if isinstance(v, dict) else v)
                for f in fields(self.sim) if not isinstance(v := getattr(self.sim, f.name), np.ndarray)}
-        return sim, self.state, dict(self.seen), self.synced_levels, dict(self.entry_fees), self.close_entry
+        return sim, self.runner.state, dict(self.seen), self.synced_levels, dict(self.entry_fees)
 
     def _restore(self, saved: tuple) -> None:
-        sim, self.state, self.seen, self.synced_levels, self.entry_fees, self.close_entry = saved
+        sim, self.runner.state, self.seen, self.synced_levels, self.entry_fees = saved
         for name, v in sim.items():
             if isinstance(v, int) and isinstance(cur := getattr(self.sim, name), list):
                 del cur[v:]  # lists are only appended to
@@ -134,15 +127,12 @@ class GridDriver:
 
     def _candle(self, j: int) -> None:
         """`on_candle(j)`, its market close, and the book synced."""
-        s, sim = self.s, self.sim
-        avg = gr.average_entry(self.state)
-        self.state, intents = gr.on_candle(s, self.state, self.x.at(j), self.rules)
+        sim = self.sim
+        step = self.runner.on_candle(self.x.at(j))
         self._sync(j)  # first, as the live runner: the resting orders are cancelled before a close is sent
-        for it in intents:
-            if it.kind == IntentKind.CLOSE:
-                self.close_entry = avg
-                sim.place(Want(("market", "close"), it.side, "market", None, it.amount, True, "close", it.reason),
-                          int(sim.ts[j]), float(self.x.close[j]))
+        for it in step.market:
+            sim.place(BookOrder(("market", it.role), it.side, "market", None, it.amount, True, it.role, it.reason),
+                      int(sim.ts[j]), float(self.x.close[j]))
 
     def _book_exit(self, level: int, price: float, amount: float, fee: float) -> None:
         """A grid trade is one level's round trip: entry to take-profit, both fees included."""
@@ -153,11 +143,12 @@ class GridDriver:
         self.entry_fees[level] = self.entry_fees.get(level, 0.0) - share
         self.sim.trades.append(sign * (price - lvl.entry_price) * amount - fee - share)
 
-    def _book_close(self, price: float, amount: float, fee: float) -> None:
-        sign = 1.0 if self.state.position > 0 else -1.0
-        held = sum(self.entry_fees.values())
+    def _book_close(self, price: float, amount: float, fee: float, held: Holding) -> None:
+        """The close of what the grid holds, against the average it is booked at (the runner's), entry fees in."""
+        sign = 1.0 if held.position > 0 else -1.0
+        fees = sum(self.entry_fees.values())
         self.entry_fees.clear()
-        self.sim.trades.append(sign * (price - self.close_entry) * amount - fee - held)
+        self.sim.trades.append(sign * (price - held.average) * amount - fee - fees)
 
     def _sync(self, j: int) -> None:
         """Bring the book in line with `desired_orders`, looking only at levels whose object changed."""
@@ -169,10 +160,9 @@ class GridDriver:
         if not changed:
             return
         self.seen = now
-        part = _Levels(tuple(lvl for k, lvl in now.items() if k in changed))
-        wants = [Want((o.level, o.role, o.seq), o.side, "limit", o.price, o.amount, o.reduce_only, o.role,
-                      "grid_counter_tp" if o.role == "grid_exit" else "grid_entry", o.level)
-                 for o in gr.desired_orders(part, neutral=self.s.direction == "neutral")]
+        part = tuple(lvl for k, lvl in now.items() if k in changed)
+        wants = [BookOrder((o.level, o.role, o.seq), o.side, o.type, o.price, o.amount, o.reduce_only, o.role,
+                           o.reason, o.level) for o in self.runner.desired_orders(part)]
         self.sim.sync(wants, int(self.sim.ts[j]), keep=lambda key: key[0] not in changed)
         for w in wants:
             if w.key not in self.sim.keys:  # refused: try again at the next sync

@@ -7,50 +7,30 @@ from dataclasses import replace
 
 import numpy as np
 
-from engine.backtest.records import label
 from engine.backtest.scan import first_true
-from engine.backtest.sim import Sim, Want
+from engine.backtest.sim import BookOrder, Sim
 from engine.strategies import hyperrsi as hr
-from engine.strategies.intents import IntentKind
+from engine.strategies.hyperrsi_signals import add_mask, entry_mask, side_signals, trend_close_mask
+from engine.strategies.roles import OrderRole
+from engine.strategies.runner import Fill
+from engine.strategies.runner_hyperrsi import HyperRsiRunner
 from engine.strategy_inputs import HyperRsiInputs
 
 SLACK = 1e-9  # detection is a superset: a candle that nearly qualifies is visited and the strategy decides
-MARKET_ROLES = {IntentKind.OPEN: "entry", IntentKind.ADD: "add", IntentKind.CLOSE: "close"}
-
-
-def rsi_masks(settings: hr.HyperRsiSettings, prev: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Candles where the long / short RSI condition can hold (vectorised `side_signal`, with slack)."""
-    lo, hi, mode = settings.rsi_oversold, settings.rsi_overbought, settings.rsi_entry_option
-    e = SLACK
-    with np.errstate(invalid="ignore"):
-        if mode == "threshold":
-            long, short = r < lo + e, r > hi - e
-        elif mode == "cross":
-            long, short = (prev > lo - e) & (r <= lo + e), (prev < hi + e) & (r >= hi - e)
-        elif mode == "cross_back":
-            long, short = (prev < lo + e) & (r >= lo - e), (prev > hi - e) & (r <= hi + e)
-        else:
-            long = ((prev < lo + e) | (r < lo + e)) & (r > prev - e)
-            short = ((prev > hi - e) | (r > hi - e)) & (r < prev + e)
-    return long, short
 
 
 class HyperRsiDriver:
-    """Per candle j: fills of the book on candle j → `on_fill`s → book synced; then `on_candle(j)` → market
-    orders (filled at the next open) and the book synced to `desired_orders`."""
+    """Per candle j: fills of the book on candle j → the runner's `on_fill`s → book synced; then `on_candle(j)` →
+    market orders (filled at the next open) and the book synced to `desired_orders`."""
 
     def __init__(self, settings: hr.HyperRsiSettings, x: HyperRsiInputs, sim: Sim, start: int):
         self.s, self.x, self.sim, self.start = settings, x, sim, start
-        self.state = hr.HyperRsiState()
+        self.runner = HyperRsiRunner(settings)
         self.n = len(x)
         self.first = start  # the first candle stepped with on_candle
-        self.long_sig, self.short_sig = rsi_masks(settings, x.rsi_prev, x.rsi)
-        entry = np.zeros(self.n, dtype=bool)
-        gated = settings.entry_option == "rsi_trend"  # a signal against a strong trend is only a note
-        if settings.direction in ("long", "both"):
-            entry |= self.long_sig & (x.trend_state != -2) if gated else self.long_sig
-        if settings.direction in ("short", "both"):
-            entry |= self.short_sig & (x.trend_state != 2) if gated else self.short_sig
+        t = x.trend_state
+        self.long_sig, self.short_sig = side_signals(settings, x.rsi_prev, x.rsi, SLACK)
+        entry = entry_mask(settings, x.rsi_prev, x.rsi, t, SLACK)
         entry[:start] = False
         self.entry_idx = np.flatnonzero(entry)
         atr = np.where(np.arange(self.n) >= start, x.atr, np.nan)
@@ -61,58 +41,53 @@ class HyperRsiDriver:
         self.atr_in_fills = self.atr_moves_orders or (settings.use_sl and settings.sl_option == "atr")
         self.synced: tuple | None = None  # what the book was last synced from
         # per side (+1 long, -1 short), the candle masks that do not depend on the position's numbers
-        t = x.trend_state
-        self.trend_close = {1: t == -2, -1: t == 2} if settings.use_trend_close else None
-        self.pyramid_ok = {}
-        for sgn, sig in ((1, self.long_sig), (-1, self.short_sig)):
-            ok = sig.copy() if settings.use_rsi_with_pyramiding else np.ones(self.n, dtype=bool)
-            if settings.use_trend_logic:
-                ok &= t != -2 * sgn
-            self.pyramid_ok[sgn] = ok
+        sides = {1: ("long", self.long_sig), -1: ("short", self.short_sig)}
+        self.trend_close = {sgn: trend_close_mask(side, t) for sgn, (side, _) in sides.items()} \
+            if settings.use_trend_close else None
+        self.pyramid_ok = {sgn: add_mask(settings, side, sig, t) for sgn, (side, sig) in sides.items()}
+
+    @property
+    def state(self) -> hr.HyperRsiState:
+        return self.runner.state
 
     def begin(self) -> None:
         return None
 
     # ---- one candle ----
     def process(self, j: int) -> None:
-        s, sim = self.s, self.sim
+        sim, runner = self.sim, self.runner
         index = int(self.x.index[j])
         execs = sim.match(j)
         if execs and self.atr_in_fills and j > self.start and not math.isnan(self.atr_ff[j - 1]):
             # the candles skipped before j were no-ops for on_candle except for carrying the ATR, which these
             # settings read when a fill places the take-profits or the stop
-            self.state = replace(self.state, atr=float(self.atr_ff[j - 1]))
+            runner.state = replace(runner.state, atr=float(self.atr_ff[j - 1]))
         for e in execs:
             w = e.want
-            role, stage = (w.role, 0) if w.type == "market" else w.key
-            if role == "liquidation":
-                role = "stop"  # to the strategy a liquidation is a forced exit of the whole position
-            ev = hr.FillEvent(role, e.price, e.amount, e.fee, stage, index)
-            self.state = hr.on_fill(s, self.state, ev).state
+            forced = w.role == "liquidation"
+            role = OrderRole.CLOSE if forced else w.role
+            runner.on_fill(Fill(role, e.price, e.amount, e.fee, 0 if w.type == "market" else w.level, index,
+                                forced=forced))
         if execs or sim.dropped:
             sim.dropped.clear()
             self.synced = None
             self._sync(j)
-        res = hr.on_candle(s, self.state, self.x.at(j))
-        self.state = res.state
-        for it in res.intents:
-            role = MARKET_ROLES.get(it.kind)
-            if role is None:
-                continue
-            want = Want(("market", role), it.side, "market", None, it.amount, it.reduce_only, role, it.reason)
+        for it in runner.on_candle(self.x.at(j)).market:
+            want = BookOrder(("market", it.role), it.side, "market", None, it.amount, it.reduce_only, it.role,
+                             it.reason)
             if not sim.place(want, int(sim.ts[j]), float(self.x.close[j])):  # refused as the paper exchange would
-                self.state = hr.on_order_failed(s, self.state, role, j)
+                runner.on_refused(it.role, index=j)
         self._sync(j)
 
     def _sync(self, j: int) -> None:
-        st = self.state
+        st = self.runner.state
         key = (st.side, st.size, st.tp_stage, st.tp_base_size, st.average, st.stop, st.stop_reason,
                st.atr if self.atr_moves_orders else None)
         if key == self.synced:
             return  # desired_orders reads only these: the book is already right
         self.synced = key
-        wants = [Want((o.role, o.stage), o.side, o.kind, o.price, o.amount, True, label(o.role, o.stage), o.reason,
-                      o.stage) for o in hr.desired_orders(self.s, self.state)]
+        wants = [BookOrder((o.role, o.stage), o.side, o.type, o.price, o.amount, o.reduce_only, o.role, o.reason,
+                           o.stage) for o in self.runner.desired_orders()]
         self.sim.sync(wants, int(self.sim.ts[j]))
         if any(w.key not in self.sim.keys for w in wants):
             self.synced = None  # refused: try again at the next sync
@@ -122,7 +97,7 @@ class HyperRsiDriver:
         st, x, n = self.state, self.x, self.n
         if i >= n:
             return n
-        if st.pending or self.sim.has_market() or hr.leftover(self.s, st, self.x.lot):
+        if st.pending or self.sim.has_market() or self.runner.leftover(self.x.lot):
             return i
         if st.side == "flat":
             if self.sim.book:

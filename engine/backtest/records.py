@@ -1,4 +1,4 @@
-"""What a backtest's simulated account records and is asked for: orders, fills, refusals, wanted orders."""
+"""What a backtest's simulated account records and is asked for: orders, fills, refusals, orders for its book."""
 
 from __future__ import annotations
 
@@ -65,8 +65,9 @@ class Refusal:
 
 
 @dataclass(frozen=True, slots=True)
-class Want:
-    """An order a strategy wants on the book, under a key that names it (e.g. ("tp", 1), (level, role, seq))."""
+class BookOrder:
+    """An order a driver puts on the simulated book, under a key that names it (e.g. (TAKE_PROFIT, 1),
+    (level, role, seq)); `role` is its OrderRole ("liquidation" for the venue's own close)."""
 
     key: Any
     side: str
@@ -74,15 +75,14 @@ class Want:
     price: float | None
     amount: float
     reduce_only: bool
-    role: str
+    role: OrderRole | str
     reason: str
     level: int | None = None
-    meta: Any = None
 
 
 @dataclass(slots=True)
 class Execution:
-    want: Want
+    want: BookOrder
     price: float
     amount: float
     fee: float

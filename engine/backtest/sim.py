@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.backtest.records import Execution, FillRecord, OrderRecord, Refusal, Want
+from engine.backtest.records import BookOrder, Execution, FillRecord, OrderRecord, Refusal, label
 from engine.exchange import margin as mg
 from engine.exchange.paper import MAINTENANCE as PAPER_MAINTENANCE
 from engine.exchange.paper_matching import SimOrder, match
@@ -17,7 +17,7 @@ EPS = 1e-12
 MAX_REFUSALS = 1_000  # refusals kept one by one (a starved grid is refused again at every sync); all are counted
 FUNDS_TOLERANCE = 1e-9  # relative: float sums of what orders hold may overshoot the exact (Decimal) ones
 MAINTENANCE = float(PAPER_MAINTENANCE)
-__all__ = ["Execution", "FillRecord", "OrderRecord", "Refusal", "Sim", "Want"]  # the records, where callers import them
+__all__ = ["BookOrder", "Execution", "FillRecord", "OrderRecord", "Refusal", "Sim"]  # the records, imported from here
 
 
 def _reachable(so: SimOrder, h: float, lo: float) -> bool:
@@ -65,12 +65,12 @@ class Sim:
     refusals: list[Refusal] = field(default_factory=list)  # the first MAX_REFUSALS
     refused: dict[str, dict] = field(default_factory=dict)  # per reason: orders, first_ts, last_ts, roles
     last_refusal: Refusal | None = None
-    book: dict[str, tuple[Want, SimOrder]] = field(default_factory=dict)
+    book: dict[str, tuple[BookOrder, SimOrder]] = field(default_factory=dict)
     keys: dict[Any, str] = field(default_factory=dict)
     held: dict[str, float] = field(default_factory=dict)  # per order id, what it holds (quote, or base: spot sell)
     held_quote: float = 0.0
     held_base: float = 0.0
-    dropped: list[Want] = field(default_factory=list)  # orders cancelled for having nothing to reduce
+    dropped: list[BookOrder] = field(default_factory=list)  # orders cancelled for having nothing to reduce
     unfunded: tuple[float, float] = (np.inf, -np.inf)  # marks at which a refused order would have the funds
     starved: bool = False  # refused for funds since the last candle was matched
     seq: int = 0
@@ -114,7 +114,7 @@ class Sim:
         elif (self.position > 0) != (pos > 0):  # flipped: the rest opened at this price
             self.entry, self.open_fees = price, fee * (amount - closed) / amount
 
-    def _cut(self, w: Want, amount: float) -> float:
+    def _cut(self, w: BookOrder, amount: float) -> float:
         """The amount that can really execute (reduce-only against the position, spot sells against the base)."""
         if self.market == "spot" and w.side == "sell":
             return min(amount, max(self.position, 0.0))
@@ -180,18 +180,18 @@ class Sim:
         self.unfunded = (min(up, p), dn) if (k > 0) != falling else (up, max(dn, p))
 
     # ---- book ----
-    def _round(self, w: Want) -> tuple[float | None, float]:
+    def _round(self, w: BookOrder) -> tuple[float | None, float]:
         price = round_price(w.price, self.rules.price_step) if w.price is not None else None
         return price, round_amount(w.amount, self.rules.amount_step)
 
-    def place(self, w: Want, ts: int, ref: float | None = None) -> bool:
+    def place(self, w: BookOrder, ts: int, ref: float | None = None) -> bool:
         """Put an order on the book unless the paper exchange would refuse it (`margin.check_order`, at the close
         of the candle opened at `ts`; a market order priced at `ref`); a refusal is added to `.refusals`."""
         price, amount = self._round(w)
         mark = self._mark(ts)
         v = self.verdict(w.side, w.type, price, amount, w.reduce_only, mark, ref)
         if v.refusal is not None:
-            self._refuse(Refusal(ts, v.refusal, w.role, w.side, w.type, price, amount, w.level))
+            self._refuse(Refusal(ts, v.refusal, label(w.role, w.level), w.side, w.type, price, amount, w.level))
             self.starved |= v.refusal == mg.INSUFFICIENT_FUNDS
             if v.refusal == mg.INSUFFICIENT_FUNDS and w.type != "market":
                 at = mg.reserve_price(w.type, price, price, mark, self.slippage)
@@ -205,7 +205,8 @@ class Sim:
         self.book[oid] = (w, so)
         self.keys[w.key] = oid
         self._hold(oid, v.reserved if v.currency == "quote" else -v.reserved)
-        self.orders.append(OrderRecord(ts, w.role, w.side, w.type, price, amount, w.reason, w.level))
+        self.orders.append(OrderRecord(ts, label(w.role, w.level), w.side, w.type, price, amount, w.reason,
+                                       w.level))
         return True
 
     def _refuse(self, r: Refusal) -> None:
@@ -245,7 +246,7 @@ class Sim:
             self.book.pop(oid, None)
             self._release(oid)
 
-    def sync(self, wants: list[Want], ts: int, keep: Any = None) -> None:
+    def sync(self, wants: list[BookOrder], ts: int, keep: Any = None) -> None:
         """Make the resting part of the book equal to `wants` (market orders, and keys for which `keep(key)` is
         true, are left alone); an unchanged order stays, a changed one is replaced."""
         new = {w.key: w for w in wants}
@@ -259,7 +260,7 @@ class Sim:
             if w.key not in self.keys:
                 self.place(w, ts)
 
-    def resting(self) -> dict[Any, Want]:
+    def resting(self) -> dict[Any, BookOrder]:
         return {w.key: w for w, so in self.book.values() if so.type != "market"}
 
     def has_market(self) -> bool:
@@ -306,7 +307,7 @@ class Sim:
         self.keys.clear()
         self.held.clear()
         self.held_quote = self.held_base = 0.0
-        w = Want(("liquidation",), side, "market", None, amount, True, "liquidation", "liquidation")
+        w = BookOrder(("liquidation",), side, "market", None, amount, True, "liquidation", "liquidation")
         self.fills.append(FillRecord(int(self.ts[j]), side, price, amount, 0.0, "liquidation", "liquidation", None,
                                      "market", None, True))
         return Execution(w, price, amount, 0.0)
@@ -332,9 +333,9 @@ class Sim:
                 continue
             fee = f.price * amount * (self.taker_fee if f.taker else self.maker_fee)
             self._apply(w.side, amount, f.price, fee)
-            self.fills.append(FillRecord(int(self.ts[j]), w.side, float(f.price), amount, fee, w.reason, w.role,
-                                         w.level, so.type, so.price if so.type == "limit" else so.trigger,
-                                         f.taker))
+            self.fills.append(FillRecord(int(self.ts[j]), w.side, float(f.price), amount, fee, w.reason,
+                                         label(w.role, w.level), w.level, so.type,
+                                         so.price if so.type == "limit" else so.trigger, f.taker))
             out.append(Execution(w, float(f.price), amount, fee))
         liq = self._liquidate(j)
         return [*out, liq] if liq else out

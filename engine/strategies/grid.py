@@ -278,7 +278,7 @@ def on_fill(settings: GridSettings, state: GridState, level: int, role: str, pri
 
 
 def _stop_all(state: GridState, reason: str, close: bool, out: _Out) -> GridState:
-    average = average_entry(state)
+    average = state.close_average if state.stopped else average_entry(state)  # a stopped grid's levels hold nothing
     levels = []
     for lvl in state.levels:
         if lvl.resting:

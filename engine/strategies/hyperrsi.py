@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from engine.strategies.hyperrsi_settings import PRESETS, TIMEFRAMES, HyperRsiSettings
-from engine.strategies.hyperrsi_signals import entry_signal, side_signal, trend_allows
+from engine.strategies.hyperrsi_signals import entry_signal, side_signal, trend_allows, trend_closes
 from engine.strategies.intents import Intent, IntentKind, Note
 from engine.strategies.intents import StandingOrder as RestingOrder
 from engine.strategies.roles import STOPS, OrderRole, as_role
@@ -236,7 +236,7 @@ def on_candle(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs)
     if left == "dust":  # below one lot: no order can carry it, the bot is flat
         return StepResult(_flat(state, settings, c.index), _diff(desired_orders(settings, state), []),
                           [Note("dust_left", {"amount": state.size, "lot": c.lot, "price": c.close})])
-    if settings.use_trend_close and c.trend_state == 2 * -_sign(state.side):
+    if settings.use_trend_close and trend_closes(state.side, c.trend_state):
         intent = Intent(IntentKind.CLOSE, _order_side(state.side, False), "trend_reversal", amount=state.size,
                         reduce_only=True, details={"trend": c.trend_state, "price": c.close}, role=OrderRole.CLOSE)
         return StepResult(replace(state, pending="close"), [intent], [])
