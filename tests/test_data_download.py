@@ -1,4 +1,4 @@
-"""`engine.data` downloads candles through real ccxt (OKX) from a local server, resumably, into the CSV format."""
+"""`engine.market.download` downloads candles through real ccxt (OKX) from a local server, resumably, into the CSV format."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from aiohttp import web
 
 from engine.candles import load_csv
-from engine.data import csv_name, download, main
 from engine.exchange.ccxt_lazy import ccxt
+from engine.market.download import csv_name, download, main
 
 INSTRUMENT = {
     "instType": "SPOT", "instId": "BTC-USDT", "baseCcy": "BTC", "quoteCcy": "USDT", "settleCcy": "", "ctVal": "",

@@ -10,6 +10,7 @@ from engine.exchange.client_ids import parse_client_id
 from engine.exchange.paper import PaperExchange
 from engine.exchange.protocol import MarketType as ExMarketType
 from engine.exchange.protocol import OrderType, Side
+from engine.runtime.fills import ingest
 from engine.runtime.orders import BotRef, OrderLifecycle
 
 
@@ -29,8 +30,8 @@ async def test_place_fill_once_and_notify_once(db):
     assert parse_client_id(order.client_order_id) == (user.id, order.bot_id, "grid_entry", 3, 1)
     assert order.status == OrderStatus.OPEN and order.exchange_order_id
     trades = await ex.feed("BTC/USDT", [60_000, 60000, 60100, 58900, 59500, 1])
-    first = await life.ingest_trades(trades)
-    again = await life.ingest_trades(trades)  # a replay after a restart changes nothing
+    first = await ingest(life, trades)
+    again = await ingest(life, trades)  # a replay after a restart changes nothing
     assert len(first) == 1 and again == []
     o = await Order.get(id=order.id)
     assert (o.status, o.filled, o.average) == (OrderStatus.CLOSED, D("0.01"), D(59000))
@@ -59,12 +60,12 @@ async def test_a_refusal_storm_is_one_notice_with_a_count_and_a_back_off(db):
     """Seen: after kill -9 and restarts, 22,615 order_rejected notices were pending, one per attempt, and fill
     notices waited behind them. Now a refused order waits 5 s x 2^(n-1) (at most 15 min) before it is tried again,
     and the user hears of the 1st, 10th, 100th... refusal in a row, with the count."""
-    from engine.runtime.sync import Want, sync_resting
+    from engine.runtime.sync import WantedOrder, sync_resting
 
     _, life, ex = await _setup()
     now = [1_800_000_000_000]
     life.clock = lambda: now[0]
-    want = Want(OrderRole.GRID_ENTRY, 4, Side.BUY, OrderType.LIMIT, D(5), price=D(59000))  # 295k USDT: too much
+    want = WantedOrder(OrderRole.GRID_ENTRY, 4, Side.BUY, OrderType.LIMIT, D(5), price=D(59000))  # 295k USDT: too much
     tries = 0
     for _ in range(3600):  # a supervision every second for an hour
         res = await sync_resting(life, await ex.market("BTC/USDT"), [want], (OrderRole.GRID_ENTRY,))
@@ -74,7 +75,7 @@ async def test_a_refusal_storm_is_one_notice_with_a_count_and_a_back_off(db):
     assert 10 <= tries <= 14, tries  # 5, 10, 20 ... 640 s, then every 15 min: not 3,600
     assert [p["attempts"] for p in told] == [1, 10] and told[1]["retry_in_s"] == 900
     assert await Order.filter(status=OrderStatus.REJECTED).count() == tries
-    ok = Want(OrderRole.GRID_ENTRY, 4, Side.BUY, OrderType.LIMIT, D("0.01"), price=D(59000))
+    ok = WantedOrder(OrderRole.GRID_ENTRY, 4, Side.BUY, OrderType.LIMIT, D("0.01"), price=D(59000))
     now[0] += 900_000
     placed = await sync_resting(life, await ex.market("BTC/USDT"), [ok], (OrderRole.GRID_ENTRY,))
     assert len(placed.placed) == 1 and life.refused == {}  # accepted: the streak is over

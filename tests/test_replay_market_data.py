@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from engine.candles import load_csv
+from engine.market.candle_cache import CandleCache
 from engine.market.clock import ManualClock, ReplayClock
-from engine.market.data import MarketData
 from engine.market.replay import ReplaySource
 
 MIN = 60_000
@@ -50,7 +50,7 @@ async def test_market_data_fetches_once_for_all_subscribers_and_then_incremental
     src, clock = replay
     csv = load_csv(shared_data / "BTC_USDT-1m.csv")
     clock.set(int(csv.ts[1000]) + MIN + 2000)
-    md = MarketData({"replay": src}, clock)
+    md = CandleCache({"replay": src}, clock)
     got = await asyncio.gather(*(md.closed_candles("replay", "BTC/USDT", "1m", 200) for _ in range(50)))
     key = ("replay", "BTC/USDT", "1m")
     assert md.requests[key] == 1 and all(g.rows() == csv[801:1001].rows() for g in got)
@@ -64,7 +64,7 @@ async def test_market_data_fetches_once_for_all_subscribers_and_then_incremental
 async def test_gaps_are_tolerated_and_counted(shared_data):
     h = load_csv(shared_data / "BTC_USDT-1h.csv")
     clock = ManualClock(int(h.ts[3000]) + 3_600_000)
-    md = MarketData({"replay": ReplaySource(shared_data, clock)}, clock)
+    md = CandleCache({"replay": ReplaySource(shared_data, clock)}, clock)
     c = await md.closed_candles("replay", "BTC/USDT", "1h", 3000)
     assert len(c) > 2800 and (np.diff(c.ts) > 3_600_000).any()
     assert md.gaps[("replay", "BTC/USDT", "1h")] >= 1
@@ -81,7 +81,7 @@ async def test_the_cache_keeps_only_as_deep_as_asked(replay, shared_data):
     src, clock = replay
     csv = load_csv(shared_data / "BTC_USDT-1m.csv")
     clock.set(int(csv.ts[100]) + MIN)
-    md = MarketData({"replay": src}, clock, keep=5000)
+    md = CandleCache({"replay": src}, clock, keep=5000)
     key = ("replay", "BTC/USDT", "1m")
     for _ in range(300):  # a paper feed reading the last two candles of every minute
         c = await md.closed_candles("replay", "BTC/USDT", "1m", 2)

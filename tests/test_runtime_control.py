@@ -15,6 +15,7 @@ from engine.exchange.protocol import OrderRequest, OrderType, Side
 from engine.market.clock import ManualClock
 from engine.runtime.control import NotYours
 from engine.runtime.engine import Engine
+from engine.runtime.reconcile import active_rows
 from tests.runtime_kit import day_start, make_bots
 
 
@@ -51,7 +52,7 @@ async def test_ownership_pause_resume_and_stop_all(db, shared_data):
     assert (await StrategyBot.get(id=hrsi.id)).status == BotStatus.PAUSED
     await _drive(engine, clock, start, 0, 240)
     assert not await Order.filter(bot_id=hrsi.id).exists(), "a paused flat bot opens nothing"
-    assert engine.handles[hrsi.id].meta["candle"] >= start + 235 * 60_000  # still evaluated
+    assert engine.handles[hrsi.id].rt.candle >= start + 235 * 60_000  # still evaluated
     await engine.control.resume_bot(user.id, hrsi.id)
     await engine.control.start_bot(user.id, grid.id)
     await _drive(engine, clock, start, 241, 720)
@@ -121,7 +122,7 @@ async def test_start_reads_active_bots_a_page_at_a_time(db, shared_data):
         await StrategyBot.filter(id=row.id).update(status=status)
     want = [r.id for r, s in zip(rows, (1, 0, 1, 1), strict=True) if s]
     for page in (1, 2, 3, 500):
-        assert [r.id async for r in Engine._active_rows(page)] == want
+        assert [r.id async for r in active_rows(page)] == want
 
 
 async def test_a_position_liquidated_at_the_exchange_stops_the_bot_after_two_checks(db, shared_data):

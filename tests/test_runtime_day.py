@@ -54,7 +54,7 @@ async def test_hyperrsi_and_grid_through_a_day(db, shared_data):
     assert isinstance(hh.strat, HyperRsiState)
     saved = (await StrategyBot.get(id=hrsi.id)).state
     # quiet candles are not written (re-evaluating one after a restart is the same no-op)
-    assert saved["strategy"]["size"] == hh.strat.size and saved["candle"] <= hh.meta["candle"]
+    assert saved["strategy"]["size"] == hh.strat.size and saved["candle"] <= hh.rt.candle
     hpos = await position_of(hrsi.id)
     assert hpos.size == Decimal(repr(hh.strat.size))
 

@@ -31,13 +31,13 @@ async def test_jobs_run_on_the_scheduler_and_shutdown_finishes_in_flight_work(db
         await engine.tick()
         finished.set()
 
-    task = asyncio.create_task(engine._guard(slow))
+    task = asyncio.create_task(engine.jobs.guard(slow))
     await asyncio.sleep(0.05)
     await engine.shutdown()
     assert finished.is_set() and task.done()
     assert not engine.scheduler.running
     gh = engine.handles[grid.id]
-    assert gh.meta.get("candle", 0) >= start + 60 * 60_000, "candle closes were processed by the jobs"
+    assert (gh.rt.candle or 0) >= start + 60 * 60_000, "candle closes were processed by the jobs"
     assert await Order.filter(bot_id=grid.id).count() > 0
     before = await Fill.all().count(), await Order.all().count()
     await asyncio.sleep(0.3)

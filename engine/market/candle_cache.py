@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 PAGE = 300
 
 
-class MarketData:
+class CandleCache:
     """Shared candle cache. Concurrent callers for one key wait for one fetch; later calls fetch only what is new."""
 
     def __init__(self, sources: dict[str, Any], clock: Clock, *, keep: int = 5000):

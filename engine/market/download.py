@@ -1,4 +1,4 @@
-"""`python -m engine.data download`: fetch candles with ccxt into the shared CSV format, resumable."""
+"""`python -m engine.market.download download`: fetch candles with ccxt into the shared CSV format, resumable."""
 
 from __future__ import annotations
 
@@ -106,7 +106,7 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m engine.data")
+    p = argparse.ArgumentParser(prog="python -m engine.market.download")
     sub = p.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("download", help="fetch candles into a CSV file (resumes where the file ends)")
     d.add_argument("--exchange", required=True)

@@ -1,4 +1,5 @@
-"""One running bot as the engine holds it: its settings, strategy state, exchange, market and order lifecycle."""
+"""One running bot as the engine holds it (settings, strategy and runtime state, exchange, books), and the protocol of
+the live runner that every strategy-specific step goes through."""
 
 from __future__ import annotations
 
@@ -7,40 +8,68 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
+from pydantic import BaseModel
 from tortoise.backends.base.client import BaseDBAsyncClient
 
-from db.enums import BotKind, BotStatus, PositionSide
-from db.models import Position, StrategyBot
-from engine.candles import timeframe_ms
+from db.enums import BotKind, BotStatus, OrderRole, PositionSide
+from db.models import Fill, Order, Position, StrategyBot
+from engine.candles import Candles, timeframe_ms
 from engine.exchange.protocol import Exchange, Market, MarketType
 from engine.ledger import Book, book_fill
-from engine.runtime.codec import grid_from_json, grid_to_json, hyperrsi_from_json, hyperrsi_to_json
+from engine.market.candle_cache import CandleCache
+from engine.notices import FillNotice
 from engine.runtime.orders import BotRef, OrderLifecycle
-from engine.strategies.grid import GridSettings, GridState
-from engine.strategies.hyperrsi import HyperRsiSettings, HyperRsiState
+from engine.runtime.state import RuntimeState
+from engine.runtime.sync import SyncResult
 
 _tf_ms = lru_cache(maxsize=32)(timeframe_ms)
+
+# What a fill was, for its notice: the notice's model (fill, entry, take-profit…) and the fields the strategy adds.
+FillTold = tuple[type[FillNotice], dict[str, Any]]
+
+
+class LiveRunner(Protocol):
+    """A strategy in live trading, one object per kind, chosen once when its bot is attached. Callers hold the bot's
+    (account, symbol) lock; each method writes what it changed (state, rows, notices) itself."""
+
+    kind: BotKind
+    settings_model: type[BaseModel]
+    resting_roles: tuple[OrderRole, ...]  # the roles of the orders `sync` keeps resting
+    fresh_on_start: bool  # the strategy state starts afresh each time the user starts the bot
+
+    def decode(self, raw: dict | None) -> Any: ...  # the strategy state from its JSON in StrategyBot.state
+    def encode(self, strat: Any) -> dict | None: ...
+    def params_key(self, settings: Any) -> tuple: ...  # bots with equal keys share one indicator computation
+    def inputs(self, settings: Any, candles: Candles) -> Any: ...  # the indicator series; `.at(-1)` is the last
+    def holds(self, strat: Any) -> dict[str, Any]: ...  # the strategy's part of the Position row
+
+    async def start(self, h: BotHandle, candles: CandleCache, now_ms: int) -> None: ...  # the user started it
+    async def on_candle(self, h: BotHandle, c: Any, close: float, candle_ts: int, now_ms: int) -> None: ...
+    async def on_fill(self, h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fill) -> FillTold: ...
+    async def check_pending(self, h: BotHandle) -> None: ...  # a market order asked for that never went out
+    async def sync(self, h: BotHandle) -> SyncResult: ...  # resting orders made equal to the wanted ones
+    async def stop(self, h: BotHandle, close_position: bool) -> Decimal: ...  # what was sent to close
+    def position_gone(self, h: BotHandle, now_ms: int) -> None: ...  # closed outside the bot
 
 
 @dataclass(slots=True)
 class BotHandle:
-    """`meta` is the runtime's part of StrategyBot.state: trade cursor, last candle evaluated, start time."""
-
     id: int
     user_id: int
     account_id: int
     kind: BotKind
     symbol: str
     status: BotStatus
-    settings: HyperRsiSettings | GridSettings
-    strat: HyperRsiState | GridState | None
-    meta: dict[str, Any]
+    settings: Any  # the runner's settings model (frozen)
+    strat: Any  # the runner's strategy state, None before a GRID is planned
+    rt: RuntimeState
+    runner: LiveRunner
     exchange: Exchange
     market: Market
     life: OrderLifecycle
-    source: str  # the MarketData source key of its candles
+    source: str  # the CandleCache source key of its candles
     book: Book = field(default_factory=Book)  # the books of its fills: what the Position row and the chat show
     dirty: bool = True  # resting orders may differ from the strategy's wish: sync on the next supervision
     last_state: dict | None = field(default=None, repr=False)
@@ -58,9 +87,7 @@ class BotHandle:
         return self.market.type == MarketType.SWAP
 
     def state_json(self) -> dict:
-        s = self.strat
-        enc = None if s is None else hyperrsi_to_json(s) if isinstance(s, HyperRsiState) else grid_to_json(s)
-        return {**self.meta, "strategy": enc}
+        return {**self.rt.to_json(), "strategy": self.runner.encode(self.strat)}
 
     async def save(self, conn: BaseDBAsyncClient | None = None, *, status: BotStatus | None = None) -> None:
         data = self.state_json()
@@ -76,10 +103,16 @@ class BotHandle:
         """The strategy state and the books as the database has them: after a fill's transaction rolled back, the
         in-memory ones are ahead of it (the fill is ingested again on the next poll)."""
         row = await StrategyBot.get(id=self.id)
-        self.strat, self.meta = decode_state(self.kind, row.state)
+        self.strat, self.rt = self.runner.decode((row.state or {}).get("strategy")), RuntimeState.from_json(row.state)
         self.last_state = self.state_json() if row.state is not None else None
         self.book = _book(await Position.get(bot_id=self.id))
         self.dirty = True
+
+    async def resync(self) -> int:
+        """Resting orders made equal to the strategy's wish (not while stopping); returns how many were placed."""
+        if self.status == BotStatus.STOPPING:
+            return 0
+        return len((await self.runner.sync(self)).placed)
 
     def fill(self, side: str, amount: Decimal, price: Decimal, fee: Decimal) -> Decimal:
         """Books one fill of the bot's (engine/ledger.py); returns the PnL it realised, before its fee."""
@@ -91,11 +124,7 @@ class BotHandle:
         b = self.book
         values: dict[str, Any] = {"side": PositionSide(b.side), "size": abs(b.position),
                                   "average_entry": b.average if b.position else None, "realized_pnl": b.realized,
-                                  "fees": b.fees}
-        s = self.strat
-        if isinstance(s, HyperRsiState):
-            values.update(pyramid_count=s.pyramid_count, tp_stage=s.tp_stage,
-                          trailing={"active": s.trailing, "best": s.best, "stop": s.stop, "reason": s.stop_reason})
+                                  "fees": b.fees, **self.runner.holds(self.strat)}
         await Position.filter(bot_id=self.id).using_db(conn).update(**values)
 
 
@@ -104,34 +133,26 @@ def _book(pos: Position) -> Book:
     return Book(sign * pos.size, pos.average_entry or Decimal(0), pos.realized_pnl, pos.fees)
 
 
-def decode_settings(kind: BotKind, settings: dict) -> HyperRsiSettings | GridSettings:
+def decode_settings(model: type[BaseModel], settings: dict) -> Any:
     """The validated settings; bots with equal settings (presets, copies) share one instance, which is safe because
     the models are frozen and saves kilobytes per bot when thousands run."""
-    return _decode_settings(kind, json.dumps(settings, sort_keys=True))
+    return _decode_settings(model, json.dumps(settings, sort_keys=True))
 
 
 @lru_cache(maxsize=4096)
-def _decode_settings(kind: BotKind, settings_json: str) -> HyperRsiSettings | GridSettings:
-    model = HyperRsiSettings if kind == BotKind.HYPERRSI else GridSettings
+def _decode_settings(model: type[BaseModel], settings_json: str) -> Any:
     return model(**json.loads(settings_json))
 
 
-def decode_state(kind: BotKind, state: dict | None) -> tuple[HyperRsiState | GridState | None, dict]:
-    state = dict(state or {})
-    raw = state.pop("strategy", None)
-    strat = hyperrsi_from_json(raw) if kind == BotKind.HYPERRSI else grid_from_json(raw)
-    return strat, state
-
-
-async def make_handle(row: StrategyBot, exchange: Exchange, source: str, *,
+async def make_handle(row: StrategyBot, exchange: Exchange, source: str, runner: LiveRunner, *,
                       unknown_grace_ms: int = 60_000, clock: Callable[[], int] | None = None) -> BotHandle:
-    settings = decode_settings(row.kind, row.settings)
-    strat, meta = decode_state(row.kind, row.state)
+    settings = decode_settings(runner.settings_model, row.settings)
     market = await exchange.market(row.symbol)
     life = OrderLifecycle(exchange, BotRef(row.user_id, row.id, row.account_id, exchange.exchange_id, row.symbol),
                           unknown_grace_ms=unknown_grace_ms, market=market, clock=clock)
     pos, _ = await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol})
-    h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings, strat, meta,
+    h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings,
+                  runner.decode((row.state or {}).get("strategy")), RuntimeState.from_json(row.state), runner,
                   exchange, market, life, source, book=_book(pos))
     h.last_state = h.state_json() if row.state is not None else None
     return h

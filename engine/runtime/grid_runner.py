@@ -1,34 +1,34 @@
-"""GRID live: the ladder started, fills to counter orders, bounds/trailing/re-centring on closes, GridLevel rows."""
+"""GRID live: the ladder planned, fills to counter orders, bounds/trailing/re-centring on closes, GridLevel rows."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
 from decimal import Decimal
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
-from db.enums import BotStatus, LevelState, OrderRole, OrderStatus
+from db.enums import BotKind, BotStatus, LevelState, OrderRole, OrderStatus
 from db.models import Fill, GridLevel, Order
+from engine.candles import Candles
 from engine.exchange.protocol import OrderType, Side
+from engine.market.candle_cache import CandleCache
 from engine.market.rules import market_rules
+from engine.notices import FillNotice, GridStopped, MarketInfo
 from engine.runtime import events
-from engine.runtime.bots import BotHandle
-from engine.runtime.outbox import dedup, notify
-from engine.runtime.sync import SyncResult, Want, placeable, sync_resting, to_amount, to_price
+from engine.runtime.bots import BotHandle, FillTold
+from engine.runtime.codec import grid_from_json, grid_to_json
+from engine.runtime.outbox import notify
+from engine.runtime.sync import SyncResult, WantedOrder, placeable, sync_resting, to_amount, to_price
 from engine.strategies import grid
-from engine.strategies.grid import GridCandle, GridState, MarketRules
+from engine.strategies.grid import GridCandle, GridSettings, GridState, PlanRefused
 from engine.strategies.grid_levels import IllegalTransition
-from engine.strategies.intents import IntentKind
+from engine.strategies.intents import Intent, IntentKind
+from engine.strategy_inputs import grid_inputs, warmup
 
 log = logging.getLogger(__name__)
-
-RESTING = (OrderRole.GRID_ENTRY, OrderRole.GRID_EXIT)
-
-
-def rules(h: BotHandle) -> MarketRules:
-    return market_rules(h.market)
 
 
 async def save_levels(h: BotHandle, before: GridState | None, conn: BaseDBAsyncClient | None) -> None:
@@ -58,116 +58,158 @@ async def _persist(h: BotHandle, before: GridState | None, candle_ts: int, notes
             await events.note(h, reason, details, candle_ts, conn)
 
 
-async def start(h: BotHandle, price: float, c: GridCandle | None, now_ms: int) -> None:
-    """Plan and arm the ladder. PlanRefused propagates (with its numbers) to the caller."""
-    c = c or GridCandle(0, price, price, price)
-    state, _ = grid.start(h.settings, rules(h), price, c.centre, c.atr, c.adx_state, index=c.index)
-    h.strat = state
-    h.meta["started_ms"] = now_ms
-    await _persist(h, None, now_ms, state.notes)
-    h.dirty = True
+class GridRunner:
+    kind = BotKind.GRID
+    settings_model = GridSettings
+    fresh_on_start = True  # a fresh ladder every start
+    resting_roles = (OrderRole.GRID_ENTRY, OrderRole.GRID_EXIT)
 
+    @staticmethod
+    def decode(raw: dict | None) -> GridState | None:
+        return grid_from_json(raw)
 
-async def on_candle(h: BotHandle, c: GridCandle, candle_ts: int) -> None:
-    if h.meta.get("candle", -1) >= candle_ts or not isinstance(h.strat, GridState):
-        return
-    before = h.strat
-    h.meta["candle"] = candle_ts
-    if h.status == BotStatus.PAUSED or before.stopped:
-        await h.save()
-        return
-    c = replace(c, index=candle_ts // h.tf_ms)
-    avg = grid.average_entry(before)
-    state, intents = grid.on_candle(h.settings, before, c, rules(h))
-    h.strat = state
-    closes = [i for i in intents if i.kind == IntentKind.CLOSE]
-    if state.stopped and not before.stopped:
-        h.meta["close_avg"] = avg
-    await _persist(h, before, candle_ts, state.notes)
-    if state.stopped and not before.stopped:
-        await stop_orders(h, closes)
-        await notify(h.user_id, "grid_stopped", {"bot_id": h.id, "symbol": h.symbol, "reason": state.stopped,
-                                                 "position": str(h.book.position),
-                                                 "realized_pnl": str(h.book.realized), "fees": str(h.book.fees),
-                                                 "_market": events.market_info(h.market)},
-                     dedup("grid_stopped", h.id, h.meta.get("started_ms", 0)))
-        await h.save(status=BotStatus.STOPPING)
-    h.dirty = True
+    @staticmethod
+    def encode(strat: GridState | None) -> dict | None:
+        return None if strat is None else grid_to_json(strat)
 
+    @staticmethod
+    def params_key(settings: GridSettings) -> tuple:
+        return ("grid", settings.timeframe, settings.fama_length, settings.atr_length, settings.adx_gate,
+                settings.adx_threshold)
 
-async def stop_orders(h: BotHandle, closes) -> tuple[int, Decimal]:
-    """Cancel every resting grid order, then send the closing market order(s)."""
-    cancelled = 0
-    rows = await Order.filter(bot_id=h.id, role__in=list(RESTING), status=OrderStatus.OPEN)
-    for r in rows:
-        await h.life.cancel(r)
-        cancelled += 1
-    sent = Decimal(0)
-    for i in closes:
-        amount = to_amount(i.amount, h.market)
-        if placeable(amount, None, h.market):
-            await h.life.place(OrderRole.CLOSE, Side(i.side), OrderType.MARKET, amount, reduce_only=h.swap,
-                               reason=i.reason[:64])
-            sent += amount
-    return cancelled, sent
+    @staticmethod
+    def inputs(settings: GridSettings, candles: Candles) -> Any:
+        return grid_inputs(settings, candles)
 
+    @staticmethod
+    def holds(strat: GridState | None) -> dict[str, Any]:
+        return {}
 
-async def on_fill(h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fill) -> tuple[str, dict] | None:
-    before = h.strat
-    if not isinstance(before, GridState):
-        return None
-    r = rules(h)
-    try:
-        if order.role == OrderRole.CLOSE:
-            state = grid.on_close_fill(before, float(fill.price), float(fill.amount), float(fill.fee),
-                                       float(h.meta.get("close_avg", 0.0)))
-        else:
-            role = "entry" if order.role == OrderRole.GRID_ENTRY else "exit"
-            state, _ = grid.on_fill(h.settings, before, order.level, role, float(fill.price), float(fill.amount),
-                                    float(fill.fee), r, side=order.side.value)
-    except (IllegalTransition, KeyError) as e:
-        # a fill no level can take (its level trailed away, a stopped grid): keep the books right, tell the user.
-        sign = 1.0 if order.side == Side.BUY else -1.0
-        h.strat = replace(before, position=before.position + sign * float(fill.amount),
-                          fees=before.fees + float(fill.fee), realized_pnl=before.realized_pnl - float(fill.fee))
-        await events.note(h, "unexpected_fill",
-                          {"level": order.level, "role": order.role.value, "error": str(e)[:80]}, fill.ts, conn)
-        await h.save(conn)
-        return None
-    h.strat = state
-    await h.save(conn)
-    await save_levels(h, before, conn)
-    for reason, details in state.notes:
-        await events.note(h, reason, details, fill.ts, conn)
-    h.dirty = True
-    detail = "close" if order.role == OrderRole.CLOSE else order.role.value
-    return "fill", {"kind_detail": detail}
+    async def start(self, h: BotHandle, candles: CandleCache, now_ms: int) -> None:
+        """Plan the ladder at the last close. PlanRefused (with its numbers) propagates."""
+        got = await candles.closed_candles(h.source, h.symbol, h.timeframe, warmup(h.settings))
+        if len(got) == 0:
+            raise PlanRefused("no_price_yet")
+        await self._plan(h, float(got.close[-1]), grid_inputs(h.settings, got).at(-1), now_ms)
 
+    async def _plan(self, h: BotHandle, price: float, c: GridCandle, now_ms: int) -> None:
+        c = replace(c, index=now_ms // h.tf_ms)
+        h.strat, _ = grid.start(h.settings, market_rules(h.market), price, c.centre, c.atr, c.adx_state,
+                                index=c.index)
+        h.rt.started_ms = now_ms
+        await _persist(h, None, now_ms, h.strat.notes)
+        h.dirty = True
 
-def wants(h: BotHandle) -> list[Want]:
-    s = h.strat
-    if not isinstance(s, GridState) or s.stopped:
-        return []
-    out = []
-    for o in grid.desired_orders(s, neutral=h.settings.direction == "neutral"):
-        role = OrderRole.GRID_ENTRY if o.role == "grid_entry" else OrderRole.GRID_EXIT
-        out.append(Want(role, o.level, Side(o.side), OrderType.LIMIT, to_amount(o.amount, h.market),
-                        price=to_price(o.price, h.market), reduce_only=o.reduce_only and h.swap, reason=o.role))
-    return out
-
-
-async def sync(h: BotHandle) -> SyncResult:
-    if not isinstance(h.strat, GridState) or h.strat.stopped:
-        h.dirty = False
-        return SyncResult()
-    res = await sync_resting(h.life, h.market, wants(h), RESTING)
-    entry_refused = [w for w in res.failed if w.role == OrderRole.GRID_ENTRY]
-    if entry_refused:  # back to idle, to be re-armed on a later candle
+    async def on_candle(self, h: BotHandle, c: GridCandle, close: float, candle_ts: int, now_ms: int) -> None:
+        if h.strat is None:  # attached at start-up before its ladder was planned: planned at this close
+            await self._plan(h, close, c, now_ms)
+            return
+        if h.rt.candle is not None and h.rt.candle >= candle_ts:
+            return
         before = h.strat
-        state = before
-        for w in entry_refused:
-            state = grid.mark_failed(state, w.level)
+        h.rt.candle = candle_ts
+        if h.status == BotStatus.PAUSED or before.stopped:
+            await h.save()
+            return
+        c = replace(c, index=candle_ts // h.tf_ms)
+        avg = grid.average_entry(before)
+        state, intents = grid.on_candle(h.settings, before, c, market_rules(h.market))
         h.strat = state
-        await _persist(h, before, 0)
-    h.dirty = bool(res.waiting or any(w.role == OrderRole.GRID_EXIT for w in res.failed))
-    return res
+        closes = [i for i in intents if i.kind == IntentKind.CLOSE]
+        if state.stopped and not before.stopped:
+            h.rt.close_avg = avg
+        await _persist(h, before, candle_ts, state.notes)
+        if state.stopped and not before.stopped:
+            await self._close(h, closes)
+            b = h.book
+            await notify(h.user_id, GridStopped(bot_id=h.id, symbol=h.symbol, reason=state.stopped,
+                                                position=b.position, realized_pnl=b.realized, fees=b.fees,
+                                                market=MarketInfo.of(h.market), started_ms=h.rt.started_ms or 0))
+            await h.save(status=BotStatus.STOPPING)
+        h.dirty = True
+
+    async def _close(self, h: BotHandle, closes: list[Intent]) -> Decimal:
+        """Cancel every resting grid order, then send the closing market order(s); returns the amount sent."""
+        for r in await Order.filter(bot_id=h.id, role__in=list(self.resting_roles), status=OrderStatus.OPEN):
+            await h.life.cancel(r)
+        sent = Decimal(0)
+        for i in closes:
+            amount = to_amount(i.amount, h.market)
+            if placeable(amount, None, h.market):
+                await h.life.place(OrderRole.CLOSE, Side(i.side), OrderType.MARKET, amount, reduce_only=h.swap,
+                                   reason=i.reason[:64])
+                sent += amount
+        return sent
+
+    async def stop(self, h: BotHandle, close_position: bool) -> Decimal:
+        s = h.strat
+        if not isinstance(s, GridState):
+            return Decimal(0)
+        h.rt.close_avg = grid.average_entry(s)
+        h.strat, intents = grid.stop(h.settings, s, close_position)
+        return await self._close(h, [i for i in intents if i.kind == IntentKind.CLOSE])
+
+    async def check_pending(self, h: BotHandle) -> None:
+        """A grid sends no market order it waits for."""
+
+    async def on_fill(self, h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fill) -> FillTold:
+        before = h.strat
+        if not isinstance(before, GridState):
+            return FillNotice, {}
+        try:
+            if order.role == OrderRole.CLOSE:
+                state = grid.on_close_fill(before, float(fill.price), float(fill.amount), float(fill.fee),
+                                           float(h.rt.close_avg or 0.0))
+            else:
+                role = "entry" if order.role == OrderRole.GRID_ENTRY else "exit"
+                state, _ = grid.on_fill(h.settings, before, order.level, role, float(fill.price),
+                                        float(fill.amount), float(fill.fee), market_rules(h.market),
+                                        side=order.side.value)
+        except (IllegalTransition, KeyError) as e:
+            # a fill no level can take (its level trailed away, a stopped grid): keep the books right, tell the user.
+            sign = 1.0 if order.side == Side.BUY else -1.0
+            h.strat = replace(before, position=before.position + sign * float(fill.amount),
+                              fees=before.fees + float(fill.fee), realized_pnl=before.realized_pnl - float(fill.fee))
+            await events.note(h, "unexpected_fill",
+                              {"level": order.level, "role": order.role.value, "error": str(e)[:80]}, fill.ts, conn)
+            await h.save(conn)
+            return FillNotice, {}
+        h.strat = state
+        await h.save(conn)
+        await save_levels(h, before, conn)
+        for reason, details in state.notes:
+            await events.note(h, reason, details, fill.ts, conn)
+        h.dirty = True
+        return FillNotice, {"kind_detail": "close" if order.role == OrderRole.CLOSE else order.role.value}
+
+    @staticmethod
+    def wanted(h: BotHandle) -> list[WantedOrder]:
+        s = h.strat
+        if not isinstance(s, GridState) or s.stopped:
+            return []
+        out = []
+        for o in grid.desired_orders(s, neutral=h.settings.direction == "neutral"):
+            out.append(WantedOrder(o.role, o.level, Side(o.side), OrderType.LIMIT, to_amount(o.amount, h.market),
+                                   price=to_price(o.price, h.market), reduce_only=o.reduce_only and h.swap,
+                                   reason=o.role.value))
+        return out
+
+    async def sync(self, h: BotHandle) -> SyncResult:
+        if not isinstance(h.strat, GridState) or h.strat.stopped:
+            h.dirty = False
+            return SyncResult()
+        res = await sync_resting(h.life, h.market, self.wanted(h), self.resting_roles)
+        entry_refused = [w for w in res.failed if w.role == OrderRole.GRID_ENTRY]
+        if entry_refused:  # back to idle, to be re-armed on a later candle
+            before = state = h.strat
+            for w in entry_refused:
+                state = grid.mark_failed(state, w.level)
+            h.strat = state
+            await _persist(h, before, 0)
+        h.dirty = bool(res.waiting or any(w.role == OrderRole.GRID_EXIT for w in res.failed))
+        return res
+
+    @staticmethod
+    def position_gone(h: BotHandle, now_ms: int) -> None:
+        if isinstance(h.strat, GridState):
+            h.strat = grid.position_gone(h.settings, h.strat, "position_closed_outside")

@@ -1,16 +1,15 @@
-"""Order lifecycle: a database row before every submit, unknown outcomes resolved by client id, fills once."""
+"""Order lifecycle: a database row before every submit, unknown outcomes resolved by client id, fills recorded once."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Max
-from tortoise.transactions import in_transaction
 
 from db.enums import OrderRole, OrderStatus
 from db.models import Fill, Order
@@ -30,8 +29,8 @@ from engine.exchange.protocol import (
     UnknownOutcome,
 )
 from engine.exchange.protocol import OrderStatus as ExStatus
-from engine.runtime.events import market_info
-from engine.runtime.outbox import dedup, notify
+from engine.notices import MarketInfo, OrderRejected
+from engine.runtime.outbox import notify
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +52,6 @@ def _wall_ms() -> int:
 
 
 ClientIdMaker = Callable[[str, int, int, str, int | None, int], str]
-# A fill hook may return (kind, extra payload) to tell the fill as e.g. "entry" or "take_profit" instead of "fill".
-FillHook = Callable[[BaseDBAsyncClient, Order, Fill], Awaitable[tuple[str, dict] | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +110,9 @@ class OrderLifecycle:
         self.refused[(role, level)] = (n + 1, now + wait, since)
         return n + 1, wait, since
 
-    def _market(self) -> dict:
-        return {"_market": market_info(self.market)} if self.market is not None else {}
+    def market_field(self) -> dict:
+        """The `_market` of the bot's notices, when the market is known."""
+        return {"market": MarketInfo.of(self.market)} if self.market is not None else {}
 
     async def _next_seq(self) -> int:
         row = await Order.filter(bot_id=self.bot.bot_id).annotate(m=Max("seq")).first().values("m")
@@ -158,13 +156,10 @@ class OrderLifecycle:
             await order.save(update_fields=["status", "error"])
             attempts, retry_in, since = self._refused(role.value, level)
             if attempts in TOLD_AT:  # one notice when it starts, then at 10, 100, 1000 refusals in a row
-                await notify(
-                    self.bot.user_id, "order_rejected",
-                    {"bot_id": self.bot.bot_id, "symbol": self.bot.symbol, "reason": e.reason, "role": role.value,
-                     "side": side.value, "amount": str(amount), "price": str(price) if price is not None else None,
-                     "attempts": attempts, "retry_in_s": retry_in // 1000, **self._market()},
-                    dedup("rejected", self.bot.bot_id, role.value, level, since, attempts),
-                )
+                await notify(self.bot.user_id, OrderRejected(
+                    bot_id=self.bot.bot_id, symbol=self.bot.symbol, reason=e.reason, role=role.value, side=side.value,
+                    amount=amount, price=price, attempts=attempts, retry_in_s=retry_in // 1000,
+                    **self.market_field(), level=level, since_ms=since))
             return order
         self.refused.pop((role.value, level), None)
         metrics.ORDERS.labels(self.bot.exchange_id, "accepted").inc()
@@ -208,36 +203,19 @@ class OrderLifecycle:
                 await order.save(update_fields=["status", "error"])
             return order
 
-    async def ingest_trades(self, trades: list[Trade], on_fill: FillHook | None = None) -> list[Fill]:
-        """Record our trades once each (keyed by exchange trade id); `on_fill` runs in the same transaction."""
-        new: list[Fill] = []
-        for t in sorted(trades, key=lambda t: (t.ts, t.id)):
-            order = await self._order_for(t)
-            if order is None:
-                continue
-            async with in_transaction() as conn:
-                if await Fill.filter(account_id=self.bot.account_id, trade_id=t.id).using_db(conn).exists():
-                    continue
-                fill = await Fill.create(
-                    order=order, account_id=self.bot.account_id, trade_id=t.id, price=t.price, amount=t.amount,
-                    fee=t.fee, fee_currency=t.fee_currency, ts=t.ts, using_db=conn,
-                )
-                await self._apply_fill(order, fill, conn)
-                told = await on_fill(conn, order, fill) if on_fill is not None else None
-                kind, extra = told if told is not None else ("fill", {})
-                await notify(
-                    self.bot.user_id, kind,
-                    {"bot_id": self.bot.bot_id, "symbol": self.bot.symbol, "side": order.side.value,
-                     "role": order.role.value, "level": order.level, "price": str(t.price), "amount": str(t.amount),
-                     "fee": str(t.fee), "fee_currency": t.fee_currency, "pnl": str(fill.realized_pnl), **self._market(),
-                     **extra},
-                    dedup("fill", self.bot.account_id, t.id), conn=conn,
-                )
-            new.append(fill)
-            metrics.FILLS.labels(self.bot.exchange_id).inc()
-        return new
+    async def record_fill(self, order: Order, t: Trade, conn: BaseDBAsyncClient) -> Fill | None:
+        """The trade's Fill row and the order's filled amount, average and status, in the caller's transaction;
+        None if the trade was recorded before (keyed by exchange trade id per account)."""
+        if await Fill.filter(account_id=self.bot.account_id, trade_id=t.id).using_db(conn).exists():
+            return None
+        fill = await Fill.create(
+            order=order, account_id=self.bot.account_id, trade_id=t.id, price=t.price, amount=t.amount,
+            fee=t.fee, fee_currency=t.fee_currency, ts=t.ts, using_db=conn,
+        )
+        await self._apply_fill(order, fill, conn)
+        return fill
 
-    async def _order_for(self, t: Trade) -> Order | None:
+    async def order_for(self, t: Trade) -> Order | None:
         q = Order.filter(bot_id=self.bot.bot_id)
         if t.client_order_id:
             order = await q.filter(client_order_id=t.client_order_id).first()

@@ -9,9 +9,6 @@ from tortoise.transactions import in_transaction
 from engine import ledger
 from engine.runtime import events
 from engine.runtime.bots import BotHandle
-from engine.strategies import grid, hyperrsi
-from engine.strategies.grid import GridState
-from engine.strategies.hyperrsi import HyperRsiState
 
 log = logging.getLogger(__name__)
 
@@ -21,15 +18,6 @@ CONFIRMATIONS = 2  # consecutive checks (reconciliations, minutes apart) that mu
 def held(h: BotHandle) -> float:
     """What the bot's fills say it holds, in base currency, signed (long > 0)."""
     return float(h.book.position)
-
-
-def _flat(h: BotHandle, now_ms: int) -> None:
-    h.book = ledger.flat(h.book)
-    s = h.strat
-    if isinstance(s, GridState):
-        h.strat = grid.position_gone(h.settings, s, "position_closed_outside")
-    elif isinstance(s, HyperRsiState):
-        h.strat = hyperrsi.position_gone(h.settings, s, now_ms // h.tf_ms)
 
 
 async def vanished(hs: list[BotHandle], now_ms: int) -> list[BotHandle]:
@@ -43,25 +31,26 @@ async def vanished(hs: list[BotHandle], now_ms: int) -> list[BotHandle]:
     holding = [h for h in hs if abs(held(h)) > tol]
     if not holding or abs(sum(held(h) for h in hs)) <= tol:  # bots that net out may see a flat account
         for h in hs:
-            h.meta.pop("flat_seen", None)
+            h.rt.flat_seen = None
         return []
     positions = await hs[0].exchange.fetch_positions([hs[0].symbol])
     actual = sum(float(p.amount) * (1 if p.side.value == "buy" else -1) for p in positions
                  if p.symbol == hs[0].symbol)
     if abs(actual) > tol:
         for h in hs:
-            h.meta.pop("flat_seen", None)
+            h.rt.flat_seen = None
         return []
-    seen = max(int(h.meta.get("flat_seen", 0)) for h in holding) + 1
+    seen = max(h.rt.flat_seen or 0 for h in holding) + 1
     for h in holding:
-        h.meta["flat_seen"] = seen
+        h.rt.flat_seen = seen
     if seen < CONFIRMATIONS:
         return []
     for h in holding:
         amount = held(h)
         log.warning("bot %s: the exchange holds no %s position, the bot held %s", h.id, h.symbol, amount)
-        _flat(h, now_ms)
-        h.meta.pop("flat_seen", None)
+        h.book = ledger.flat(h.book)
+        h.runner.position_gone(h, now_ms)
+        h.rt.flat_seen = None
         async with in_transaction() as conn:
             await h.save(conn)
             await h.save_position(conn)

@@ -1,13 +1,24 @@
-"""APScheduler triggers aligned to candle closes, and the job options every engine job uses."""
+"""The engine's APScheduler jobs, their triggers aligned to candle closes, and the options every job uses."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import timedelta
 
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from engine.candles import timeframe_ms
+from engine.market.clock import Clock, ReplayClock
+from engine.runtime.cycle import CandleCycle
+from engine.runtime.paper_feed import PaperFeeder
+from engine.runtime.reconcile import Reconciler
+from engine.runtime.registry import Registry
+from engine.runtime.supervise import Supervisor
+
+log = logging.getLogger(__name__)
 
 # Seconds after a candle's close before it is fetched: exchanges publish the closed candle a moment later.
 CLOSE_DELAY_S = 2
@@ -55,3 +66,78 @@ def close_time_ms(fire_time_ms: int, timeframe: str) -> int:
 
 def as_timedelta(timeframe: str) -> timedelta:
     return timedelta(milliseconds=timeframe_ms(timeframe))
+
+
+class Jobs:
+    """The engine's APScheduler jobs: candle closes (or the replay tick), supervision, reconciliation. Every job is
+    guarded: refused once shutting down, tracked so that shutdown waits for it, never crashing the loop."""
+
+    def __init__(self, registry: Registry, feeder: PaperFeeder, supervisor: Supervisor, cycle: CandleCycle,
+                 reconciler: Reconciler, clock: Clock, *, replay_speed: float = 60.0, grid_interval_s: float = 5.0,
+                 reconcile_interval_s: float = 600.0):
+        self.registry, self.feeder, self.supervisor, self.cycle = registry, feeder, supervisor, cycle
+        self.reconciler, self.clock, self.replay_speed = reconciler, clock, replay_speed
+        self.grid_interval_s, self.reconcile_interval_s = grid_interval_s, reconcile_interval_s
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self._inflight: set[asyncio.Task] = set()
+        self._closing = False
+
+    async def feed_paper(self, now_ms: int) -> int:
+        return await self.feeder.feed(self.registry.groups(), now_ms)
+
+    async def tick(self, now_ms: int | None = None) -> None:
+        """Replay/test driver: feed paper exchanges, process fills, then every candle close reached by now."""
+        now = self.clock.now_ms() if now_ms is None else now_ms
+        await self.feed_paper(now)
+        await self.supervisor.supervise()
+        for tf in sorted(self.registry.timeframes(), key=timeframe_ms):
+            await self.cycle.close_reached(tf, now)
+
+    async def run_close(self, tf: str) -> None:
+        """The candle-close job of `tf` (live clock): paper fed, fills in, then the close evaluated."""
+        now = self.clock.now_ms()
+        await self.feed_paper(now)
+        await self.supervisor.supervise()
+        await self.cycle.close_reached(tf, now)
+
+    def start(self) -> None:
+        if isinstance(self.clock, ReplayClock):
+            self._add(self.tick, every(max(0.05, 60.0 / self.replay_speed)), "tick", 10)
+        else:
+            for tf in sorted(self.registry.timeframes() | {"1m"}, key=timeframe_ms):
+                self._add(self.run_close, candle_close_trigger(tf), f"close:{tf}", misfire_grace(tf), tf)
+        grace = max(5, int(self.grid_interval_s))
+        self._add(self.supervisor.supervise, every(self.grid_interval_s), "supervise", grace)
+        self._add(self.reconciler.reconcile_all, every(self.reconcile_interval_s), "reconcile", 60)
+        self.scheduler.start()
+
+    def _add(self, fn, trigger, job_id: str, grace: int, *args) -> None:
+        self.scheduler.add_job(self.guard, trigger, args=[fn, *args], id=job_id, replace_existing=True,
+                               **job_options(grace))
+
+    def ensure_timeframe_job(self, tf: str) -> None:
+        """A bot started later on a new timeframe gets its candle-close job (live clock only)."""
+        if self.scheduler.running and not isinstance(self.clock, ReplayClock) and \
+                self.scheduler.get_job(f"close:{tf}") is None:
+            self._add(self.run_close, candle_close_trigger(tf), f"close:{tf}", misfire_grace(tf), tf)
+
+    async def guard(self, fn, *args) -> None:
+        if self._closing:
+            return
+        task = asyncio.current_task()
+        self._inflight.add(task)
+        try:
+            await fn(*args)
+        except Exception:
+            log.exception("job %s failed", getattr(fn, "__name__", fn))
+        finally:
+            self._inflight.discard(task)
+
+    async def shutdown(self, timeout: float = 60.0) -> None:
+        """No new jobs; the running ones finish (each DB change is one transaction)."""
+        self._closing = True
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        pending = [t for t in self._inflight if t is not asyncio.current_task()]
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)

@@ -34,7 +34,7 @@ def placeable(amount: Decimal, price: Decimal | None, market: Market) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class Want:
+class WantedOrder:
     """One resting order a strategy wants, in base currency, rounded to the market."""
 
     role: OrderRole
@@ -62,7 +62,7 @@ class Want:
 class SyncResult:
     placed: list[Order] = field(default_factory=list)
     cancelled: list[Order] = field(default_factory=list)
-    failed: list[Want] = field(default_factory=list)
+    failed: list[WantedOrder] = field(default_factory=list)
     waiting: int = 0  # keys skipped because an order of theirs has an unknown outcome
 
     @property
@@ -74,7 +74,7 @@ async def open_rows(bot_id: int, roles: tuple[OrderRole, ...]) -> list[Order]:
     return await Order.filter(bot_id=bot_id, role__in=list(roles), status__in=list(OPEN_STATES)).order_by("id")
 
 
-async def sync_resting(life: OrderLifecycle, market: Market, wants: list[Want], roles: tuple[OrderRole, ...],
+async def sync_resting(life: OrderLifecycle, market: Market, wants: list[WantedOrder], roles: tuple[OrderRole, ...],
                        rows: list[Order] | None = None) -> SyncResult:
     """Place every wanted order that is not resting yet, then cancel what is no longer wanted.
 

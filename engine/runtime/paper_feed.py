@@ -1,0 +1,65 @@
+"""Simulated (paper) exchanges fed the 1m candles closed since they last saw one, so they match their orders."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from engine.exchange.protocol import ExchangeError
+from engine.market.candle_cache import CandleCache
+from engine.runtime.bots import BotHandle
+
+
+class PaperFeeder:
+    """Remembers, per (account, symbol), the open time of the last candle fed."""
+
+    def __init__(self, candles: CandleCache):
+        self.candles = candles
+        self._fed: dict[tuple[int, str], int] = {}
+        self._lock = asyncio.Lock()
+
+    def forget(self, account_id: int, symbol: str) -> None:
+        self._fed.pop((account_id, symbol), None)
+
+    async def prime(self, h: BotHandle) -> None:
+        """A simulated exchange that has no price for the symbol yet learns it from the last closed 1m candle
+        before any order is placed, so nothing placed now is matched against a candle that closed before it."""
+        if not h.exchange.simulated:
+            return
+        try:
+            await h.exchange.fetch_ticker(h.symbol)
+            return
+        except ExchangeError:
+            pass
+        candles = await self.candles.closed_candles(h.source, h.symbol, "1m", 1)
+        if len(candles):
+            await h.exchange.feed(h.symbol, candles.rows()[-1])
+            self._fed[(h.account_id, h.symbol)] = int(candles.ts[-1])
+
+    async def feed(self, groups: Mapping[tuple[int, str], list[BotHandle]], now_ms: int) -> int:
+        """Every 1m candle closed by `now_ms` that each simulated (account, symbol) has not seen; returns how many."""
+        fed = 0
+        rows_of: dict[tuple[str, str, int], list[list[float]]] = {}  # one fetch per symbol for every account
+        async with self._lock:
+            for (account_id, symbol), hs in groups.items():
+                ex = hs[0].exchange
+                if not ex.simulated:
+                    continue
+                last = self._fed.get((account_id, symbol))
+                if last is None:
+                    try:
+                        last = (await ex.fetch_ticker(symbol)).ts
+                    except ExchangeError:
+                        last = None
+                n = 1 if last is None else int(min(max((now_ms - last) // 60_000, 1), 1440))
+                key = (hs[0].source, symbol, n)
+                if key not in rows_of:
+                    rows_of[key] = (await self.candles.closed_candles(hs[0].source, symbol, "1m", n)).rows()
+                for row in rows_of[key]:
+                    if last is None or row[0] > last:
+                        await ex.feed(symbol, row)
+                        last = row[0]
+                        fed += 1
+                if last is not None:
+                    self._fed[(account_id, symbol)] = int(last)
+        return fed

@@ -1,0 +1,54 @@
+"""Supervision, every few seconds: bots waiting for their exchange attached, fills taken in, resting orders repaired."""
+
+from __future__ import annotations
+
+import logging
+
+from db.enums import BotStatus
+from db.models import StrategyBot
+from engine.market.clock import Clock
+from engine.runtime import events, fills
+from engine.runtime.locks import SymbolLocks
+from engine.runtime.registry import ACTIVE, Registry
+from engine.runtime.stopping import finish_stopping
+
+log = logging.getLogger(__name__)
+
+
+class Supervisor:
+    def __init__(self, registry: Registry, locks: SymbolLocks, clock: Clock):
+        self.registry, self.locks, self.clock = registry, locks, clock
+
+    async def supervise(self) -> int:
+        """Fills of every bot (one trades request per account and symbol), then repairs; returns the fills."""
+        await self._retry_unattached()
+        total = 0
+        for (account_id, symbol), hs in self.registry.groups().items():
+            async with self.locks.hold(account_id, symbol):
+                try:
+                    total += await fills.poll(hs)
+                except Exception as e:
+                    await events.report(hs, e, "supervise", self.clock.now_ms())
+                    continue
+                for h in hs:
+                    try:
+                        await h.runner.check_pending(h)
+                        if h.status == BotStatus.STOPPING:
+                            await finish_stopping(self.registry, h)
+                        elif h.dirty:
+                            await h.resync()
+                    except Exception as e:
+                        await events.report([h], e, "supervise", self.clock.now_ms())
+        return total
+
+    async def _retry_unattached(self) -> None:
+        for bot_id in list(self.registry.unattached):
+            row = await StrategyBot.get_or_none(id=bot_id, status__in=list(ACTIVE))
+            if row is None:
+                self.registry.unattached.discard(bot_id)
+                continue
+            try:
+                h = await self.registry.attach(row)
+                h.dirty = True
+            except Exception:
+                log.info("bot %s: still cannot attach", bot_id)
