@@ -10,7 +10,8 @@ import pytest
 from engine.exchange.protocol import InvalidKey, OrderRequest, OrderType, Side, UnknownOutcome
 from tests.fakes.gateways import KEY, PASSPHRASE, SECRET, gateway, venue
 
-VENUES = ["okx", "binance"]
+VENUES = ["okx", "binance", "bybit"]
+UNKNOWN_KEY_REASON = {"okx": "OK-ACCESS-KEY", "binance": "Invalid API-key", "bybit": "API key is invalid"}
 UNKNOWN_KEY = "tb-unknown-key-77aa31"
 
 
@@ -31,7 +32,8 @@ WRONG = {"secret": "not-the-secret-0000", "api_key": UNKNOWN_KEY, "passphrase": 
 
 
 @pytest.mark.parametrize(("v", "wrong"), [("okx", "secret"), ("okx", "api_key"), ("okx", "passphrase"),
-                                          ("binance", "secret"), ("binance", "api_key")])
+                                          ("binance", "secret"), ("binance", "api_key"), ("bybit", "secret"),
+                                          ("bybit", "api_key")])
 async def test_a_wrong_credential_is_an_invalid_key(v, wrong):
     async with venue(v) as fake:
         g = gateway(fake, **{wrong: WRONG[wrong]})
@@ -72,7 +74,7 @@ async def test_no_secret_in_any_exception_or_log_record(v, caplog):
             await g.close()
             await bad.close()
     assert len(errors) == 2
-    assert any("Invalid API-key" in str(e) or "OK-ACCESS-KEY" in str(e) for e in errors)  # the venue's reason kept
+    assert any(UNKNOWN_KEY_REASON[v] in str(e) for e in errors)  # the venue's reason kept
     texts = [str(e) for e in errors] + [repr(g), repr(bad)]
     texts += [r.getMessage() + (r.exc_text or "") for r in caplog.records]
     assert len(caplog.records) >= 3  # retries and the lost answer were logged

@@ -23,8 +23,16 @@ from engine.exchange.protocol import (
 )
 from tests.fakes.gateways import gateway, venue
 
-VENUES = ["okx", "binance"]
+VENUES = ["okx", "binance", "bybit"]
 SPOT = "BTC/USDT"
+# each fake's BTC/USDT spot lot and tick, and minimum amount
+LOT_TICK = {"okx": (D("0.00000001"), D("0.1")), "binance": (D("0.00001"), D("0.01")),
+            "bybit": (D("0.000001"), D("0.01"))}
+MIN_AMOUNT = {"okx": "0.00001", "binance": "0.00001", "bybit": "0.000048"}
+# BTC/USDT:USDT: an order size in the venue's unit, its instrument id and contract size
+SWAP = {"okx": (D(3), "BTC-USDT-SWAP", D("0.01")), "binance": (D("0.002"), "BTCUSDT", D(1)),
+        "bybit": (D("0.002"), "BTCUSDT", D(1))}
+CHAOS_SEED = {"okx": 11, "binance": 5, "bybit": 5}
 
 
 def cid(venue_id: str, seq: int, role: str = "entry") -> str:
@@ -45,7 +53,7 @@ async def test_precision_and_client_id_reach_the_exchange(v):
             filled = await g.create_order(market(v, 2, "0.0020000009"))
         finally:
             await g.close()
-        step, tick = (D("0.00000001"), D("0.1")) if v == "okx" else (D("0.00001"), D("0.01"))
+        step, tick = LOT_TICK[v]
         sent = fake.orders[placed.id]
         # amounts truncate to the lot (never buy more than asked), prices round to the tick
         assert sent.amount == D("0.0012345678").quantize(step, rounding="ROUND_DOWN")
@@ -71,7 +79,7 @@ async def test_below_minimum_is_refused_before_sending_with_the_numbers(v):
                 assert "4.8" in str(cheap.value) and "minimum 5 USDT" in str(cheap.value)
         finally:
             await g.close()
-        assert "0.00001" in str(small.value) and "below" in str(small.value)
+        assert MIN_AMOUNT[v] in str(small.value) and "below" in str(small.value)
         assert fake.count("create") == 0 and not fake.created
 
 
@@ -134,7 +142,7 @@ async def test_chaos_thirty_percent_failures_never_duplicate_an_order(v):
     async with venue(v) as fake:
         g = gateway(fake)
         await g.load_markets()
-        fake.chaos(0.3, seed=11 if v == "okx" else 5)
+        fake.chaos(0.3, seed=CHAOS_SEED[v])
         reported, unknown, refused = {}, set(), set()
         try:
             for seq in range(1, 13):
@@ -170,7 +178,7 @@ async def test_swap_leverage_margin_mode_one_way_and_contracts(v):
         try:
             m = await g.market(sym)
             await g.set_leverage(sym, 5, MarginMode.ISOLATED)
-            amount = D(3) if v == "okx" else D("0.002")  # OKX: 3 contracts of 0.01 BTC
+            amount, inst, contract_size = SWAP[v]  # OKX: 3 contracts of 0.01 BTC
             info = await g.create_order(OrderRequest(sym, Side.BUY, OrderType.MARKET, amount, cid(v, 1)))
             positions = await g.fetch_positions()
             with pytest.raises(InvalidOrder):
@@ -178,9 +186,8 @@ async def test_swap_leverage_margin_mode_one_way_and_contracts(v):
         finally:
             await g.close()
         acc = next(iter(fake.accounts.values()))
-        inst = "BTC-USDT-SWAP" if v == "okx" else "BTCUSDT"
         assert acc.pos_mode == "net_mode" and acc.leverage[inst] == 5 and acc.margin_mode[inst] == "isolated"
-        assert m.contract_size == (D("0.01") if v == "okx" else D(1))
+        assert m.contract_size == contract_size
         assert info.filled == amount and fake.orders[info.id].amount == amount
         if v == "okx":
             assert fake.orders[info.id].margin_mode == "isolated"  # tdMode follows the chosen margin mode

@@ -10,7 +10,9 @@ from engine.exchange.ccxt_lazy import ccxt
 
 _QUERY = re.compile(r"\?\S*")
 _MIN_HINTS = ("51020", "filter failure: notional", "filter failure: min_notional", "min_notional",
-              "minimum amount", "less than the minimum", "below the minimum", "too small")
+              "minimum amount", "less than the minimum", "below the minimum", "too small",
+              "lower than the minimum", "minimum order value", "110094", "170136", "170140",  # Bybit
+              "45110", "minimum trading", "under_min_total")  # Bitget, Upbit
 _DUPLICATE_HINTS = ("51016", "duplicate", "duplicated")
 
 

@@ -48,6 +48,7 @@ T = TypeVar("T")
 D = Decimal
 _NO_CHANGE = ("no need to change", "not modified", "already")
 MARKETS_TTL_S = 3600.0
+_TRADE_CLIENT_ID = ("clOrdId", "clientOrderId", "orderLinkId", "clientOid")  # the venues' names on a fill
 OKX_TRADES_PAGE = 100  # OKX's page of fills (the newest first)
 # ccxt's parsed markets per (exchange, market type, API base): loaded once for every user of the process
 _MARKETS: dict[tuple[str, str, str, bool], tuple[float, dict]] = {}
@@ -323,6 +324,9 @@ class CcxtGateway:
                 params["tgtCcy"] = "base_ccy"  # market buys in base units like every other order
         elif self.market_type == MarketType.SWAP and r.symbol in self._modes:
             params["marginMode"] = self._modes[r.symbol]
+        if trigger is not None and self.exchange_id == "bybit" and self.market_type == MarketType.SWAP:
+            # a stop: a sell fires as the price falls to the trigger, a buy as it rises
+            params["triggerDirection"] = "descending" if r.side == Side.SELL else "ascending"
         return params
 
     async def create_order(self, r: OrderRequest) -> OrderInfo:
@@ -394,7 +398,7 @@ class CcxtGateway:
             return order_id, {}
         if not client_order_id:
             raise InvalidOrder("an order id or a client order id is needed")
-        return None, {"clientOrderId": client_order_id}
+        return None, {self.venue.lookup_client_id_param: client_order_id}
 
     async def fetch_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
         return await self._fetch(symbol, order_id, client_order_id, trigger=None)
@@ -407,13 +411,20 @@ class CcxtGateway:
         if trigger:
             params["trigger"] = True
         try:
-            raw = await self._call("fetch_order", lambda: self._ex.fetch_order(oid, symbol, dict(params)),
-                                   private=True)
+            raw = await self._call("fetch_order", lambda: self._fetch_raw(oid, symbol, dict(params)), private=True)
         except OrderNotFound:
             if trigger is None and self._triggers_apart:
                 return await self._fetch(symbol, order_id, client_order_id, trigger=True)
             raise
         return to_order_info(raw)
+
+    async def _fetch_raw(self, oid: str | None, symbol: str, params: dict) -> dict:
+        if oid is None and self.venue.client_id_lookup_in_open_orders:
+            found = await self._ex.fetch_open_orders(symbol, None, None, params)
+            if not found:
+                raise ccxt.OrderNotFound(f"{self.exchange_id}: no order {params}")
+            return found[0]
+        return await self._ex.fetch_order(oid, symbol, params)
 
     async def cancel_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
         """Cancel and return the order's state. A cancel retried after a lost answer, or of an order that just
@@ -455,7 +466,7 @@ class CcxtGateway:
         for t in sorted(raw, key=lambda t: (t.get("timestamp") or 0, str(t.get("id")))):
             fee = t.get("fee") or {}
             info = t.get("info") or {}
-            cid = info.get("clOrdId") or info.get("clientOrderId")
+            cid = next((info[k] for k in _TRADE_CLIENT_ID if info.get(k)), None)
             if not cid and self._triggers_apart and self.exchange_id == "okx" and t.get("order"):
                 cid = await self._algo_client_id(symbol, str(t["order"]))
             trades.append(Trade(str(t["id"]), str(t.get("order")), cid or None,

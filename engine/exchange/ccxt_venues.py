@@ -24,6 +24,10 @@ class Venue:
     triggers_apart: frozenset[MarketType] = frozenset()
     trigger_client_id_param: dict[MarketType, str] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
+    lookup_client_id_param: str = "clientOrderId"  # how ccxt's fetch/cancel take a client id for this venue
+    # where ccxt's fetch_order needs an order id, an order by client id is asked of the open-orders endpoint
+    # (Bybit's /v5/order/realtime answers an orderLinkId among the account's last 500 orders, whatever their state)
+    client_id_lookup_in_open_orders: bool = False
     demo: str | None = None  # how ccxt reaches the venue's demo/testnet (SANDBOX or DEMO_TRADING); None: none
 
 
@@ -47,7 +51,9 @@ VENUES: dict[str, Venue] = {
                    {MarketType.SPOT: ["spot"], MarketType.SWAP: ["linear"]}, "orderLinkId",
                    triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP}),
                    # v5 unified trading accounts only: ccxt need not ask the account kind before every balance
-                   options={"enableUnifiedAccount": True, "enableUnifiedMargin": False},
+                   options={"enableUnifiedAccount": True, "enableUnifiedMargin": False,
+                            "fetchOrder": {"acknowledged": True}},  # an order by id: among the last 500
+                   lookup_client_id_param="orderLinkId", client_id_lookup_in_open_orders=True,
                    demo=DEMO_TRADING),  # api-demo.bybit.com: the live market with demo funds
     "bitget": Venue("bitget", {MarketType.SPOT: "spot", MarketType.SWAP: "swap"},
                     {MarketType.SPOT: ["spot"], MarketType.SWAP: ["swap"]}, "clientOid", needs_passphrase=True,
