@@ -5,33 +5,40 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import BotCb, MenuCb
+from bot.engine_port import EnginePort
 from bot.keyboards import Keyboard
 from bot.market_numbers import for_bot, from_symbol
+from bot.replies import alert
+from bot.services import accounts, bots
+from bot.services.accounts import ExchangeAccount
+from bot.services.bots import EDITABLE, Position, StrategyBot
 from db.enums import BotKind, BotStatus, PositionSide
-from db.models import ExchangeAccount, Position, StrategyBot, User
-
-EDITABLE = (BotStatus.DRAFT, BotStatus.STOPPED, BotStatus.ERROR)
-
-
-async def own_bot(user: User, bot_id: int) -> StrategyBot | None:
-    """The bot if it belongs to `user` (every button handler goes through this)."""
-    return await StrategyBot.get_or_none(id=bot_id, user=user)
 
 
 def bot_title(b: StrategyBot) -> str:
     return f"#{b.id} {b.kind.value.upper()} {b.symbol}"
 
 
+def editable(b: StrategyBot, callback_answer: CallbackAnswer) -> bool:
+    """Settings, preview and deletion wait until the bot stops trading; else the press says so."""
+    if b.status in EDITABLE:
+        return True
+    alert(callback_answer, _("editor.stop_first"))
+    return False
+
+
 def status_text(status: BotStatus) -> str:
     return _(f"status.{status.value}")
 
 
-async def position_text(b: StrategyBot, account: ExchangeAccount | None = None, engine: Any = None) -> str:
+async def position_text(b: StrategyBot, account: ExchangeAccount | None = None, engine: EnginePort | None = None
+                        ) -> str:
     """The position to the market's tick and lot (read through the engine when given), PnL in the quote currency."""
-    pos = await Position.get_or_none(bot=b)
+    pos = await bots.position(b)
     nums = from_symbol(b.symbol)
     if pos is not None and pos.side != PositionSide.FLAT and pos.size:
         nums = await for_bot(account, b.symbol, engine, b.id)
@@ -50,9 +57,9 @@ def realised(nums: Any, pos: Position | None) -> dict[str, str]:
     return {"realised": nums.money(pos.realized_pnl - pos.fees), "fees": nums.money(pos.fees)}
 
 
-async def bot_card(b: StrategyBot, engine: Any = None) -> tuple[str, InlineKeyboardMarkup]:
+async def bot_card(b: StrategyBot, engine: EnginePort | None = None) -> tuple[str, InlineKeyboardMarkup]:
     """The card; with the engine, an open position is shown to its market's precision (bounded decimals without)."""
-    account = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
+    account = await accounts.by_id(b.account_id)  # type: ignore[attr-defined]
     lines = [bot_title(b), _("card.account").format(label=account.label),
              _("card.status").format(status=status_text(b.status)), await position_text(b, account, engine)]
     if b.last_error:

@@ -55,3 +55,8 @@ class StopAllCb(CallbackData, prefix="stopall"):
 
 class StatusCb(CallbackData, prefix="st"):
     view: str  # status, positions, balance
+
+
+class BacktestCb(CallbackData, prefix="bt"):
+    bot_id: RowId
+    equity: float = 0.0  # the stated starting equity; 0: the account's balance

@@ -12,9 +12,12 @@ from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.callback_answer import CallbackAnswerMiddleware
 
+from bot.engine_port import EnginePort
 from bot.errors import make_error_handler
 from bot.i18n import LANGUAGES, MergedI18n, UserLanguageMiddleware, make_i18n
+from bot.markets import ExchangeReader
 from bot.metrics import UpdateMetrics
 from bot.middlewares import DbUserMiddleware, PrivateChatsOnly, ThrottlingMiddleware
 from bot.user_cache import UserCache
@@ -24,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # "status" right after "start": its commands are the most frequent; no earlier router takes a command it handles
 # (the dialog steps skip commands) nor any of its buttons, so the order changes only how soon they match.
-FEATURES = ("start", "status", "accounts", "strategies", "control", "backtest")
+FEATURES = ("start", "status", "accounts", "new_bot", "bot_settings", "bot_actions", "backtest")
 OPTIONAL = ("bot.routers.admin",)  # the admin commands, when that module exists
 # Updates handled at once (`start_polling(tasks_concurrency_limit=...)`): past it, polling waits and the backlog stays
 # with Telegram. Unbounded, an overload pulled thousands of updates into memory and the garbage collector then cost
@@ -42,26 +45,22 @@ def make_storage(redis_url: str | None) -> BaseStorage:
 
 
 def feature_routers() -> list[Router]:
-    routers = [importlib.import_module(f"bot.routers.{name}").router for name in FEATURES]
+    """A fresh router of every feature (each module's `make_router()`), the fallback last."""
+    routers = [importlib.import_module(f"bot.routers.{name}").make_router() for name in FEATURES]
     for module in OPTIONAL:
         try:
-            routers.append(importlib.import_module(module).router)
+            routers.append(importlib.import_module(module).make_router())
         except ModuleNotFoundError as e:
             if e.name != module:
                 raise
-    routers.append(importlib.import_module("bot.routers.fallback").router)
-    for r in routers:  # routers are module singletons: detach them from an earlier dispatcher (tests build many)
-        old = r.parent_router
-        if old is not None:
-            old.sub_routers.remove(r)
-            r._parent_router = None
+    routers.append(importlib.import_module("bot.routers.fallback").make_router())
     return routers
 
 
 def build_dispatcher(
     *,
     vault: Vault,
-    engine: Any,
+    engine: EnginePort,
     admin_ids: Iterable[int] = (),
     redis_url: str | None = None,
     default_language: str = "en",
@@ -71,15 +70,17 @@ def build_dispatcher(
     user_cache_size: int | None = None,
     **workflow_data: Any,
 ) -> Dispatcher:
-    """The whole chat side. Handlers receive `engine`, `vault`, `i18n`, `admin_ids`, `db_user` and `is_admin`.
+    """The whole chat side. Handlers receive `engine`, `exchanges` (an ExchangeReader), `vault`, `i18n`,
+    `admin_ids`, `db_user` and `is_admin`; button handlers also `callback_answer` (every press is answered once,
+    after its handler, by aiogram's CallbackAnswerMiddleware).
 
     User rows are cached in memory (`user_cache_size` rows; 10,000 by default) only while this process is the only
     one serving the chat: with `redis_url` set (bot replicas sharing a database) every update reads its row."""
     i18n = i18n or make_i18n(default_language)
     admins = frozenset(int(a) for a in admin_ids)
-    dp = Dispatcher(
-        storage=make_storage(redis_url), engine=engine, vault=vault, i18n=i18n, admin_ids=admins, **workflow_data
-    )
+    exchanges = ExchangeReader(engine, vault, workflow_data.get("exchange_urls"))
+    dp = Dispatcher(storage=make_storage(redis_url), engine=engine, exchanges=exchanges, vault=vault, i18n=i18n,
+                    admin_ids=admins, **workflow_data)
     dp.update.outer_middleware(UpdateMetrics())  # first: times everything after it, throttled updates too
     dp.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst))
     if user_cache_size is None:
@@ -87,6 +88,7 @@ def build_dispatcher(
     dp.update.outer_middleware(PrivateChatsOnly(i18n, default_language))
     dp.update.outer_middleware(DbUserMiddleware(i18n, admins, default_language, UserCache(user_cache_size)))
     UserLanguageMiddleware(i18n, i18n_key="i18n").setup(dp)
+    dp.callback_query.middleware(CallbackAnswerMiddleware())
     dp.errors.register(make_error_handler(i18n))
     dp.include_routers(*feature_routers())
     dp.startup.register(set_commands)

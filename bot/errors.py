@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import time
@@ -39,13 +40,15 @@ def make_error_handler(i18n: MergedI18n):
             log.warning("error %s: the admins could not be told: %s", error_id, type(e).__name__)
         locale = getattr(user, "language", None) or i18n.default_locale
         text = i18n.gettext("common.error", locale=locale).format(error_id=error_id)
+        query = update.callback_query
+        if query is not None:  # unanswered when a filter failed; else the answer middleware has answered already
+            with contextlib.suppress(Exception):
+                await query.answer()
+        chat = query.message.chat if query is not None and query.message is not None else \
+            update.message.chat if update.message is not None else None
         try:
-            if update.callback_query is not None:
-                await update.callback_query.answer()
-                if update.callback_query.message is not None:
-                    await bot.send_message(update.callback_query.message.chat.id, text)
-            elif update.message is not None:
-                await bot.send_message(update.message.chat.id, text)
+            if chat is not None:
+                await bot.send_message(chat.id, text)
         except Exception as e:  # the apology itself failed (blocked, network): the log line is what remains
             log.warning("error %s: could not tell the user: %s", error_id, type(e).__name__)
         return True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
@@ -15,17 +15,21 @@ from bot import numbers as nb
 from bot.bot_card import bot_title
 from bot.callbacks import BotCb
 from bot.keyboards import Keyboard
-from bot.markets import last_price, open_exchange
+from bot.markets import ExchangeReader, last_price
+from bot.services import accounts
+from bot.services.bots import StrategyBot
 from bot.settings_editor import problems
 from db.enums import BotKind
-from db.models import ExchangeAccount, StrategyBot
+
+if TYPE_CHECKING:
+    from engine.exchange.protocol import Exchange
+    from engine.strategies.grid_settings import GridSettings
 
 log = logging.getLogger(__name__)
 
 
-async def preview_view(b: StrategyBot, engine: Any) -> tuple[str, InlineKeyboardMarkup]:
+async def preview_view(b: StrategyBot, exchanges: ExchangeReader) -> tuple[str, InlineKeyboardMarkup]:
     from engine.exchange.units import base_market, contracts
-    from engine.indicators import atr as atr_series
     from engine.market.rules import market_rules
     from engine.strategies.grid_ladder import PlanRefused, preview
     from engine.strategies.grid_settings import GridSettings
@@ -37,25 +41,16 @@ async def preview_view(b: StrategyBot, engine: Any) -> tuple[str, InlineKeyboard
     if issues:
         return "\n".join([_("preview.invalid"), *[f"⚠️ {p}" for p in issues]]), kb.adjust(2).as_markup()
     s = GridSettings(**b.settings)
-    account = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
-    ex = await open_exchange(account, engine)
-    venue = await ex.market(b.symbol)
+    account = await accounts.by_id(b.account_id)  # type: ignore[attr-defined]
+    async with exchanges.reading(account) as ex:
+        venue = await ex.market(b.symbol)
+        price = await last_price(ex, b.symbol)
+        atr = await _atr(ex, b, s) if s.mode == "adaptive" else math.nan
     m = base_market(venue)  # amounts in the base currency, whichever unit the exchange speaks
     rules = market_rules(m)
     mn = nb.MarketNumbers.from_market(m)
-    price = await last_price(ex, b.symbol)
-    atr = math.nan
-    if s.mode == "adaptive":
-        try:
-            import numpy as np
-
-            rows = await ex.fetch_ohlcv(b.symbol, s.timeframe, limit=s.atr_length * 4)
-            arr = np.asarray(rows, dtype=float)
-            atr = float(atr_series(arr[:, 2], arr[:, 3], arr[:, 4], s.atr_length)[-1])
-        except Exception as e:  # no candles: the preview says so below
-            log.info("no candles for the preview of bot %s: %s", b.id, type(e).__name__)
-        if price is None or not math.isfinite(atr):
-            return _("preview.no_market_data"), kb.adjust(2).as_markup()
+    if s.mode == "adaptive" and (price is None or not math.isfinite(atr)):
+        return _("preview.no_market_data"), kb.adjust(2).as_markup()
     if price is None:
         price = (s.lower_price + s.upper_price) / 2
     try:
@@ -90,3 +85,18 @@ async def preview_view(b: StrategyBot, engine: Any) -> tuple[str, InlineKeyboard
     start.button(text=_("card.start"), callback_data=BotCb(action="start", bot_id=b.id))
     start.attach(kb)
     return "\n".join(lines), start.adjust(1, 2).as_markup()
+
+
+async def _atr(ex: Exchange, b: StrategyBot, s: GridSettings) -> float:
+    """The last ATR of the bot's timeframe, for an adaptive grid's spacing; NaN without candles."""
+    import numpy as np
+
+    from engine.indicators import atr as atr_series
+
+    try:
+        rows = await ex.fetch_ohlcv(b.symbol, s.timeframe, limit=s.atr_length * 4)
+        arr = np.asarray(rows, dtype=float)
+        return float(atr_series(arr[:, 2], arr[:, 3], arr[:, 4], s.atr_length)[-1])
+    except Exception as e:  # no candles: the preview says so
+        log.info("no candles for the preview of bot %s: %s", b.id, type(e).__name__)
+        return math.nan

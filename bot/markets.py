@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+from bot.engine_port import EnginePort, attached
 from db.enums import MarketType
 from db.models import ExchangeAccount
+from db.vault import Vault
+from engine.exchange.protocol import Exchange
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +26,33 @@ NEEDS_PASSPHRASE = frozenset({"okx", "bitget"})
 PAPER = "paper"
 
 
-async def open_exchange(account: ExchangeAccount, engine: Any):
+async def open_exchange(account: ExchangeAccount, engine: EnginePort) -> Exchange:
     """The account's Exchange as the engine holds it (shared with the running bots; do not close it)."""
     return await engine.exchange_for(account)
+
+
+class ExchangeReader:
+    """Exchanges for the chat's views, which only read (markets, prices, candles, balances).
+
+    A paper account's simulated balances live in the engine's exchange, and a live account with an attached bot has
+    its gateway open in the engine anyway: both are read there. Any other live account gets a gateway opened for the
+    read and closed right after it, so no decrypted key stays in memory because someone looked at a view."""
+
+    def __init__(self, engine: EnginePort, vault: Vault, urls: str | dict | None = None):
+        self.engine, self.vault, self.urls = engine, vault, urls
+
+    @contextlib.asynccontextmanager
+    async def reading(self, account: ExchangeAccount) -> AsyncIterator[Exchange]:
+        if account.is_paper or attached(self.engine, account.id):
+            yield await self.engine.exchange_for(account)
+            return
+        from engine.exchange.factory import make_exchange
+
+        ex = make_exchange(account, self.vault, urls_override=self.urls)
+        try:
+            yield ex
+        finally:
+            await ex.close()
 
 
 async def check_key(exchange_id: str, market_type: MarketType, api_key: str, secret: str, passphrase: str | None,

@@ -1,17 +1,22 @@
-"""The generic settings editor's logic, driven by `describe(model)`: values, parsing, validation, the card."""
+"""The generic settings editor, driven by `describe(model)`: values, parsing, validation, the card and its keys."""
 
 from __future__ import annotations
 
 import math
 from typing import Any
 
+from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from pydantic import BaseModel, ValidationError
 
 from bot import numbers
+from bot.bot_card import bot_title
+from bot.callbacks import BotCb, SetCb
+from bot.keyboards import Keyboard
+from bot.services.bots import StrategyBot
 from db.enums import BotKind
 from engine.strategies import grid_settings, hyperrsi_settings
-from engine.strategies.fields import SettingSpec, describe
+from engine.strategies.fields import PROBLEM, SettingSpec, describe
 
 MODELS: dict[BotKind, type[BaseModel]] = {
     BotKind.HYPERRSI: hyperrsi_settings.HyperRsiSettings,
@@ -101,41 +106,19 @@ def parse(spec: SettingSpec, text: str) -> Any:
 
 
 def problems(kind: BotKind, values: dict[str, Any]) -> list[str]:
-    """Whole-model problems (e.g. lower ≥ upper), translated where the engine's message is known."""
+    """Whole-model problems (e.g. lower ≥ upper) in the user's language, each known by its code; any other error
+    (a stored value of the wrong type) as pydantic words it."""
     try:
         MODELS[kind](**values)
     except ValidationError as e:
-        return [translate_problem(err.get("msg", "")) for err in e.errors()]
+        return [problem_text(err) for err in e.errors()]
     return []
 
 
-_PROBLEMS = {
-    "a fixed grid needs 0 < lower_price < upper_price": "problem.grid_range",
-    "stop_loss_price must lie outside the grid": "problem.grid_stop",
-    "take_profit_price must lie outside the grid": "problem.grid_take_profit",
-    "tp_min_pct must be below": "problem.grid_tp_order",
-    "short_tp_min_pct must be below": "problem.grid_tp_order",
-    "_min_pct must exceed the round-trip fees": "problem.grid_fees",
-    "trailing_up_limit must be above": "problem.grid_trailing_up",
-    "trailing_down_limit must be below": "problem.grid_trailing_down",
-    "an adaptive grid follows the market": "problem.grid_adaptive_trailing",
-    "rsi_oversold must be below rsi_overbought": "problem.rsi_levels",
-    "the close ratios of the enabled take-profits": "problem.tp_ratios",
-    "each enabled take-profit must be further": "problem.tp_order",
-    "pyramiding_value for": "problem.pyramiding_value",
-    "a short take-profit of 100 %": "problem.short_tp",
-    "a stop-loss of 100 %": "problem.stop_loss",
-    "trailing starts at": "problem.trailing_stage",
-    "a trailing offset of |TP3 - TP2|": "problem.trailing_offset",
-}
-
-
-def translate_problem(msg: str) -> str:
-    text = msg.removeprefix("Value error, ")
-    for needle, key in _PROBLEMS.items():
-        if needle in text:
-            return _(key)
-    return text
+def problem_text(err: Any) -> str:
+    if err.get("type") == PROBLEM:
+        return _(f"problem.{err['ctx']['code']}")
+    return err.get("msg", "")
 
 
 def card(kind: BotKind, values: dict[str, Any], title: str) -> str:
@@ -161,3 +144,16 @@ def prompt(spec: SettingSpec, current: Any) -> str:
         lines.append(range_text(spec) + (f" ({_(f'unit.{spec.unit}')})" if spec.unit else ""))
         lines.append(_("editor.send_number"))
     return "\n".join(lines)
+
+
+def editor_view(b: StrategyBot) -> tuple[str, InlineKeyboardMarkup]:
+    """The settings card with a button per setting, the presets and "done"."""
+    kind = BotKind(b.kind)
+    text = card(kind, b.settings, _("editor.title").format(title=bot_title(b)))
+    kb = Keyboard()
+    for i, spec in enumerate(specs(kind).values()):
+        kb.button(text=_(spec.label_key), callback_data=SetCb(action="edit", bot_id=b.id, idx=i))
+    kb.button(text=_("editor.presets"), callback_data=SetCb(action="presets", bot_id=b.id))
+    kb.button(text=_("editor.done"), callback_data=BotCb(action="card", bot_id=b.id))
+    kb.adjust(2)
+    return text, kb.as_markup()

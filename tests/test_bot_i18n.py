@@ -11,7 +11,7 @@ from babel.messages.pofile import read_po
 from bot.dispatcher import MENU_COMMANDS
 from bot.i18n import LANGUAGES, LOCALES_DIR, make_i18n, read_catalogue
 from bot.keyboards import MENU_ITEMS
-from bot.settings_editor import _PROBLEMS, PRESETS, specs
+from bot.settings_editor import PRESETS, specs
 from db.enums import BotKind, BotStatus, MarketType, PositionSide
 from engine.exchange.protocol import ExchangeError
 
@@ -31,7 +31,6 @@ def dynamic_keys() -> set[str]:
     keys = {f"menu.{i}" for i in MENU_ITEMS} | {f"cmd.{c}" for c in MENU_COMMANDS}
     keys |= {f"market.{m.value}" for m in MarketType} | {f"status.{s.value}" for s in BotStatus}
     keys |= {f"side.{s.value}" for s in PositionSide} | {"control.paused", "control.resumed"}
-    keys |= set(_PROBLEMS.values())
     for kind in BotKind:
         keys.add(f"bots.intro.{kind.value}")
         keys |= {f"preset.{kind.value}.{name}" for name in PRESETS[kind]}
@@ -41,6 +40,7 @@ def dynamic_keys() -> set[str]:
                 keys.add(f"unit.{spec.unit}")
     for py in [*(ROOT / "engine" / "strategies").glob("*.py"), *(ROOT / "engine" / "runtime").glob("*.py")]:
         keys |= {f"refused.{r}" for r in re.findall(r'PlanRefused\(\s*"([a-z_]+)"', py.read_text())}
+        keys |= {f"problem.{c}" for c in re.findall(r'\bproblem\(\s*"([a-z_]+)"', py.read_text())}
     keys |= {f"refused.{cls.reason}" for cls in _subclasses(ExchangeError)}
     return keys
 
@@ -60,6 +60,7 @@ def test_every_used_key_is_translated_in_both_languages():
     catalogues = {lang: read_catalogue(LOCALES_DIR / lang, lang) for lang in LANGUAGES}
     used = code_keys() | dynamic_keys()
     assert len(used) > 300  # the scan found the chat's keys (a broken regex would pass vacuously)
+    assert len({k for k in used if k.startswith("problem.")}) >= 16  # every settings problem code, as raised
     for lang, cat in catalogues.items():
         missing = sorted(k for k in used if k not in cat or not cat[k].string)
         assert not missing, f"{lang}: {len(missing)} keys without a translation: {missing[:20]}"

@@ -13,26 +13,24 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot import numbers
 from bot.callbacks import AccCb, MenuCb
-from bot.engine_api import NotYours
-from bot.filters import accepted, not_command
+from bot.engine_port import EnginePort, NotYours
+from bot.filters import OwnAccount, accepted, not_command
 from bot.keyboards import Keyboard, back_markup, back_to_menu
 from bot.markets import EXCHANGES, NEEDS_PASSPHRASE, PAPER, check_key, mask
-from bot.reads import accounts_without_prefix
-from bot.views import show
-from db.enums import BotStatus, MarketType
-from db.models import AuditLog, ExchangeAccount, Order, StrategyBot, User
+from bot.replies import alert, show, toast
+from bot.services import accounts
+from bot.services.accounts import ExchangeAccount
+from bot.services.users import User
+from db.enums import MarketType
 from db.vault import Vault
 
 log = logging.getLogger(__name__)
-router = Router(name="accounts")
-router.message.filter(accepted)
-router.callback_query.filter(accepted)
 
-DELETED_PREFIX = "deleted#"
 PAPER_MAX = Decimal("1000000000")
 CENT = Decimal("0.01")
 
@@ -40,7 +38,6 @@ CENT = Decimal("0.01")
 def _typed_money(v: Any) -> str:
     """A balance the user typed, as typed but to at most 2 decimals ("100000", "1234.5")."""
     return numbers.fixed(v, 2, trim=True, group=False)
-LIVE = (BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.ERROR, BotStatus.STOPPING)  # stopped first on deletion
 
 
 class AddAccount(StatesGroup):
@@ -53,10 +50,6 @@ class AddPaper(StatesGroup):
     balance = State()
 
 
-async def live_accounts(user: User) -> list[ExchangeAccount]:
-    return await accounts_without_prefix(user, DELETED_PREFIX)
-
-
 def describe_account(a: ExchangeAccount) -> str:
     if a.is_paper:
         bal = ", ".join(f"{_typed_money(v)} {k}" for k, v in (a.paper_balances or {}).items())
@@ -65,28 +58,25 @@ def describe_account(a: ExchangeAccount) -> str:
 
 
 async def accounts_view(user: User):
-    accounts = await live_accounts(user)
+    live = await accounts.live(user)
     lines = [_("accounts.title")]
-    lines += [describe_account(a) for a in accounts] or [_("accounts.none")]
+    lines += [describe_account(a) for a in live] or [_("accounts.none")]
     kb = Keyboard()
     kb.button(text=_("accounts.add_exchange"), callback_data=AccCb(action="add"))
     kb.button(text=_("accounts.add_paper"), callback_data=AccCb(action="paper"))
-    for a in accounts:
+    for a in live:
         kb.button(text=_("accounts.delete_button").format(label=a.label), callback_data=AccCb(action="delete",
                                                                                           account_id=a.id))
     back_to_menu(kb)
-    kb.adjust(2, *([1] * (len(accounts) + 1)))
+    kb.adjust(2, *([1] * (len(live) + 1)))
     return "\n".join(lines), kb.as_markup()
 
 
-@router.callback_query(MenuCb.filter(F.item == "accounts"))
 async def menu_accounts(query: CallbackQuery, state: FSMContext, db_user: User) -> None:
     await state.clear()
     await show(query, *await accounts_view(db_user))
-    await query.answer()
 
 
-@router.message(Command("accounts"))
 async def cmd_accounts(message: Message, state: FSMContext, db_user: User) -> None:
     await state.clear()
     text, markup = await accounts_view(db_user)
@@ -95,7 +85,6 @@ async def cmd_accounts(message: Message, state: FSMContext, db_user: User) -> No
 
 # ---- exchange account dialog ----
 
-@router.callback_query(AccCb.filter(F.action == "add"))
 async def add_exchange(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     kb = Keyboard()
@@ -104,13 +93,11 @@ async def add_exchange(query: CallbackQuery, state: FSMContext) -> None:
     kb.button(text=_("common.back"), callback_data=MenuCb(item="accounts"))
     kb.adjust(3)
     await show(query, _("accounts.choose_exchange"), kb.as_markup())
-    await query.answer()
 
 
-@router.callback_query(AccCb.filter(F.action == "exchange"))
-async def chose_exchange(query: CallbackQuery, callback_data: AccCb, state: FSMContext) -> None:
+async def chose_exchange(query: CallbackQuery, callback_data: AccCb, callback_answer: CallbackAnswer) -> None:
     if callback_data.value not in EXCHANGES:
-        await query.answer(_("common.stale"), show_alert=True)
+        alert(callback_answer, _("common.stale"))
         return
     kb = Keyboard()
     for mt in EXCHANGES[callback_data.value]:
@@ -119,14 +106,13 @@ async def chose_exchange(query: CallbackQuery, callback_data: AccCb, state: FSMC
     kb.button(text=_("common.back"), callback_data=AccCb(action="add"))
     kb.adjust(2)
     await show(query, _("accounts.choose_market").format(exchange=callback_data.value.upper()), kb.as_markup())
-    await query.answer()
 
 
-@router.callback_query(AccCb.filter(F.action == "market"))
-async def chose_market(query: CallbackQuery, callback_data: AccCb, state: FSMContext) -> None:
+async def chose_market(query: CallbackQuery, callback_data: AccCb, state: FSMContext,
+                       callback_answer: CallbackAnswer) -> None:
     exchange, _sep, market = callback_data.value.partition(".")
     if market not in {m.value for m in MarketType}:  # a forged button (seen: "paper.bogus" ended in a ValueError)
-        await query.answer(_("common.stale"), show_alert=True)
+        alert(callback_answer, _("common.stale"))
         return
     if exchange == PAPER:
         await state.set_state(AddPaper.balance)
@@ -136,15 +122,13 @@ async def chose_market(query: CallbackQuery, callback_data: AccCb, state: FSMCon
             kb.button(text=f"{int(amount):,} USDT", callback_data=AccCb(action="paper_balance", value=amount))
         kb.adjust(3)
         await show(query, _("accounts.paper_balance_prompt"), kb.as_markup())
-        await query.answer()
         return
     if exchange not in EXCHANGES or market not in {m.value for m in EXCHANGES[exchange]}:
-        await query.answer(_("common.stale"), show_alert=True)
+        alert(callback_answer, _("common.stale"))
         return
     await state.set_state(AddAccount.api_key)
     await state.update_data(exchange=exchange, market=market)
     await show(query, _("accounts.send_api_key").format(exchange=exchange.upper()), None)
-    await query.answer()
 
 
 async def _read_secret(message: Message, bot: Bot) -> str | None:
@@ -159,7 +143,6 @@ def _looks_like_key(text: str | None) -> bool:
     return bool(text) and 8 <= len(text) <= 256 and not text.startswith("/") and not any(c.isspace() for c in text)
 
 
-@router.message(StateFilter(AddAccount.api_key), not_command)
 async def got_api_key(message: Message, state: FSMContext, bot: Bot, vault: Vault) -> None:
     text = await _read_secret(message, bot)
     if not _looks_like_key(text):
@@ -170,7 +153,6 @@ async def got_api_key(message: Message, state: FSMContext, bot: Bot, vault: Vaul
     await message.answer(_("accounts.key_received_send_secret"))
 
 
-@router.message(StateFilter(AddAccount.secret), not_command)
 async def got_secret(message: Message, state: FSMContext, bot: Bot, vault: Vault, db_user: User,
                      exchange_urls: dict | None = None) -> None:
     text = await _read_secret(message, bot)
@@ -186,7 +168,6 @@ async def got_secret(message: Message, state: FSMContext, bot: Bot, vault: Vault
     await _finish(message, state, vault, db_user, exchange_urls)
 
 
-@router.message(StateFilter(AddAccount.passphrase), not_command)
 async def got_passphrase(message: Message, state: FSMContext, bot: Bot, vault: Vault, db_user: User,
                          exchange_urls: dict | None = None) -> None:
     text = await _read_secret(message, bot)
@@ -220,16 +201,10 @@ async def _finish(message: Message, state: FSMContext, vault: Vault, user: User,
     if not check.can_trade:
         await _refuse(progress, state, _("accounts.key_cannot_trade"))
         return
-    label = await _free_label(user, f"{exchange}-{market.value}")
-    acc = await ExchangeAccount.create(
-        user=user, exchange=exchange, market_type=market, label=label,
-        api_key_enc=data["api_key"], secret_enc=data["secret"], passphrase_enc=data.get("passphrase"),
-        key_hint=mask(key), is_paper=False,
-    )
-    await AuditLog.create(user=user, actor_telegram_id=user.telegram_id, action="account_add",
-                          object_type="account", object_id=str(acc.id), details={"exchange": exchange})
+    acc = await accounts.create_live(user, exchange, market, api_key_enc=data["api_key"], secret_enc=data["secret"],
+                                     passphrase_enc=data.get("passphrase"), key_hint=mask(key))
     await state.clear()
-    text = _("accounts.added").format(label=label, hint=acc.key_hint)
+    text = _("accounts.added").format(label=acc.label, hint=acc.key_hint)
     if check.can_withdraw is None:
         text += "\n\n" + _("accounts.withdraw_unknown")
     await progress.edit_text(text, reply_markup=back_markup())
@@ -242,18 +217,8 @@ async def _refuse(progress: Message, state: FSMContext, reason: str) -> None:
     await progress.edit_text(reason + "\n\n" + _("accounts.try_again"))
 
 
-async def _free_label(user: User, base: str) -> str:
-    taken = set(await ExchangeAccount.filter(user=user).values_list("label", flat=True))
-    label, n = base, 1
-    while label in taken:
-        n += 1
-        label = f"{base}-{n}"
-    return label
-
-
 # ---- paper account ----
 
-@router.callback_query(AccCb.filter(F.action == "paper"))
 async def add_paper(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
     kb = Keyboard()
@@ -262,16 +227,12 @@ async def add_paper(query: CallbackQuery, state: FSMContext) -> None:
     kb.button(text=_("common.back"), callback_data=MenuCb(item="accounts"))
     kb.adjust(2)
     await show(query, _("accounts.paper_market"), kb.as_markup())
-    await query.answer()
 
 
-@router.callback_query(AccCb.filter(F.action == "paper_balance"), StateFilter(AddPaper.balance))
 async def paper_balance_button(query: CallbackQuery, callback_data: AccCb, state: FSMContext, db_user: User) -> None:
     await _create_paper(query.message, state, db_user, callback_data.value)
-    await query.answer()
 
 
-@router.message(StateFilter(AddPaper.balance), not_command)
 async def paper_balance_text(message: Message, state: FSMContext, db_user: User) -> None:
     await _create_paper(message, state, db_user, (message.text or "").replace(",", "").strip())
 
@@ -288,59 +249,49 @@ async def _create_paper(message: Any, state: FSMContext, user: User, raw: str) -
         return
     data = await state.get_data()
     market = MarketType(data.get("market", MarketType.SWAP.value))
-    label = await _free_label(user, f"paper-{market.value}")
-    acc = await ExchangeAccount.create(user=user, exchange=PAPER, market_type=market, label=label, is_paper=True,
-                                       paper_balances={"USDT": str(amount)})
-    await AuditLog.create(user=user, actor_telegram_id=user.telegram_id, action="account_add",
-                          object_type="account", object_id=str(acc.id), details={"exchange": PAPER})
+    acc = await accounts.create_paper(user, PAPER, market, amount)
     await state.clear()
-    await message.answer(_("accounts.paper_added").format(label=label, balance=_typed_money(amount)),
+    await message.answer(_("accounts.paper_added").format(label=acc.label, balance=_typed_money(amount)),
                          reply_markup=back_markup())
 
 
 # ---- delete ----
 
-@router.callback_query(AccCb.filter(F.action == "delete"))
-async def delete_ask(query: CallbackQuery, callback_data: AccCb, db_user: User) -> None:
-    acc = await ExchangeAccount.get_or_none(id=callback_data.account_id, user=db_user)
-    if acc is None or acc.label.startswith(DELETED_PREFIX):
-        await query.answer(_("common.not_found"), show_alert=True)
-        return
-    n = await StrategyBot.filter(account=acc, status__in=LIVE).count()
+async def delete_ask(query: CallbackQuery, account: ExchangeAccount) -> None:
+    n = await accounts.active_bots(account)
     kb = Keyboard()
-    kb.button(text=_("accounts.delete_yes"), callback_data=AccCb(action="delete_yes", account_id=acc.id))
+    kb.button(text=_("accounts.delete_yes"), callback_data=AccCb(action="delete_yes", account_id=account.id))
     kb.button(text=_("common.no"), callback_data=MenuCb(item="accounts"))
-    await show(query, _("accounts.delete_confirm").format(label=acc.label, bots=n), kb.as_markup())
-    await query.answer()
+    await show(query, _("accounts.delete_confirm").format(label=account.label, bots=n), kb.as_markup())
 
 
-@router.callback_query(AccCb.filter(F.action == "delete_yes"))
-async def delete_do(query: CallbackQuery, callback_data: AccCb, db_user: User, engine: Any) -> None:
-    acc = await ExchangeAccount.get_or_none(id=callback_data.account_id, user=db_user)
-    if acc is None or acc.label.startswith(DELETED_PREFIX):
-        await query.answer(_("common.not_found"), show_alert=True)
+async def delete_do(query: CallbackQuery, account: ExchangeAccount, db_user: User, engine: EnginePort,
+                    callback_answer: CallbackAnswer) -> None:
+    try:
+        await accounts.delete(db_user, account, engine)
+    except NotYours:
+        alert(callback_answer, _("common.not_found"))
         return
-    bots = await StrategyBot.filter(account=acc)
-    for b in bots:
-        if b.status in LIVE:
-            try:
-                await engine.control.stop_bot(db_user.id, b.id, close_position=False)
-            except NotYours:
-                await query.answer(_("common.not_found"), show_alert=True)
-                return
-    traded = set(await Order.filter(account=acc).values_list("bot_id", flat=True))
-    for b in bots:
-        if b.id not in traded:
-            await b.delete()
-    if traded:
-        # Orders and fills keep their history, so the row stays; its secrets go and it leaves every list.
-        acc.label = f"{DELETED_PREFIX}{acc.id}"
-        acc.api_key_enc = acc.secret_enc = acc.passphrase_enc = None
-        await acc.save()
-    else:
-        await acc.delete()
-    await engine.forget_account(callback_data.account_id)
-    await AuditLog.create(user=db_user, actor_telegram_id=db_user.telegram_id, action="account_delete",
-                          object_type="account", object_id=str(callback_data.account_id))
-    await query.answer(_("accounts.deleted"))
+    toast(callback_answer, _("accounts.deleted"))
     await show(query, *await accounts_view(db_user))
+
+
+def make_router() -> Router:
+    router = Router(name="accounts")
+    router.message.filter(accepted)
+    router.callback_query.filter(accepted)
+    cb, msg = router.callback_query, router.message
+    cb.register(menu_accounts, MenuCb.filter(F.item == "accounts"))
+    msg.register(cmd_accounts, Command("accounts"))
+    cb.register(add_exchange, AccCb.filter(F.action == "add"))
+    cb.register(chose_exchange, AccCb.filter(F.action == "exchange"))
+    cb.register(chose_market, AccCb.filter(F.action == "market"))
+    msg.register(got_api_key, StateFilter(AddAccount.api_key), not_command)
+    msg.register(got_secret, StateFilter(AddAccount.secret), not_command)
+    msg.register(got_passphrase, StateFilter(AddAccount.passphrase), not_command)
+    cb.register(add_paper, AccCb.filter(F.action == "paper"))
+    cb.register(paper_balance_button, AccCb.filter(F.action == "paper_balance"), StateFilter(AddPaper.balance))
+    msg.register(paper_balance_text, StateFilter(AddPaper.balance), not_command)
+    cb.register(delete_ask, AccCb.filter(F.action == "delete"), OwnAccount())
+    cb.register(delete_do, AccCb.filter(F.action == "delete_yes"), OwnAccount())
+    return router

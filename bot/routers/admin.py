@@ -8,8 +8,7 @@ from typing import Any
 from aiogram import Router
 from aiogram.types import User as TgUser
 
-from bot.routers.admin_broadcast import router as broadcast_router
-from bot.routers.admin_users import router as users_router
+from bot.routers import admin_broadcast, admin_users
 
 
 async def is_admin(event: Any, event_from_user: TgUser | None = None, admin_ids: Iterable[int] = ()) -> bool:
@@ -18,9 +17,11 @@ async def is_admin(event: Any, event_from_user: TgUser | None = None, admin_ids:
     return event_from_user is not None and event_from_user.id in admin_ids
 
 
-# A failing root filter leaves the update unhandled here, so it reaches the fallback router exactly like any
-# unknown command would: non-admins cannot tell these commands apart from commands that do not exist.
-router = Router(name="admin")
-router.message.filter(is_admin)
-router.callback_query.filter(is_admin)
-router.include_routers(users_router, broadcast_router)
+def make_router() -> Router:
+    """A failing root filter leaves the update unhandled here, so it reaches the fallback router exactly like any
+    unknown command would: non-admins cannot tell these commands apart from commands that do not exist."""
+    router = Router(name="admin")
+    router.message.filter(is_admin)
+    router.callback_query.filter(is_admin)
+    router.include_routers(admin_users.make_router(), admin_broadcast.make_router())
+    return router

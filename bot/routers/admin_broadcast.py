@@ -22,11 +22,10 @@ from aiogram.utils.i18n import gettext as _
 from bot.keyboards import Keyboard
 from bot.pacing import Pacer, pacer_for
 from bot.pacing_errors import Outcome, classify
-from bot.user_cache import forget_users
-from db.models import AuditLog, User
+from bot.services import users
+from bot.services.users import User
 
 log = logging.getLogger(__name__)
-router = Router(name="admin_broadcast")
 
 PROGRESS_EVERY = 3.0  # seconds between progress edits (the admin's chat has its own 1/s limit)
 _running: set[asyncio.Task] = set()  # keeps background broadcasts referenced until they finish
@@ -123,50 +122,39 @@ def _keyboard() -> Any:
     return kb.as_markup()
 
 
-async def _recipients() -> list[int]:
-    return list(await User.filter(active=True, blocked=False).order_by("id").values_list("telegram_id", flat=True))
-
-
-@router.message(Command("broadcast"))
 async def start(message: Message, state: FSMContext) -> None:
     await state.set_state(Broadcast.compose)
     await message.answer(_("admin.broadcast.prompt"))
 
 
-@router.message(StateFilter(Broadcast.compose), F.text, ~F.text.startswith("/"))
 async def composed(message: Message, state: FSMContext) -> None:
     entities = [e.model_dump(exclude_none=True) for e in message.entities or []]
     await state.update_data(text=message.text, entities=entities)
     await state.set_state(Broadcast.confirm)
     await message.answer(message.text or "", entities=message.entities, parse_mode=None)  # exactly as users see it
-    count = len(await _recipients())
+    count = len(await users.recipients())
     await message.answer(_("admin.broadcast.preview").format(count=count), reply_markup=_keyboard())
 
 
-@router.message(StateFilter(Broadcast.compose), ~F.text.startswith("/"))
 async def not_text(message: Message) -> None:
     await message.answer(_("admin.broadcast.text_only"))
 
 
-@router.callback_query(StateFilter(Broadcast.confirm), BroadcastCb.filter(F.action == "cancel"))
 async def cancel(query: CallbackQuery, state: FSMContext) -> None:
     await state.clear()
-    await query.answer()
     if isinstance(query.message, Message):
         await query.message.edit_text(_("admin.broadcast.cancelled"))
 
 
-@router.callback_query(StateFilter(Broadcast.confirm), BroadcastCb.filter(F.action == "send"))
 async def confirm(
     query: CallbackQuery, state: FSMContext, bot: Bot, i18n: I18n, db_user: User | None = None,
     pacer: Pacer | None = None,
 ) -> None:
     data = await state.get_data()
     await state.clear()  # a second press finds no confirm state: it cannot send twice
-    await query.answer()
     if not isinstance(query.message, Message) or not data.get("text"):
         return
-    recipients = await _recipients()
+    recipients = await users.recipients()
     if not recipients:
         await query.message.edit_text(_("admin.broadcast.nobody"))
         return
@@ -202,12 +190,17 @@ async def _run(
     except Exception:
         log.exception("broadcast failed")
         raise
-    if receipt.blocked_chats:
-        await User.filter(telegram_id__in=receipt.blocked_chats).update(active=False)
-        forget_users(*receipt.blocked_chats)
-    await AuditLog.create(
-        actor_telegram_id=admin_tg, action="admin_broadcast", object_type="broadcast",
-        details={"recipients": receipt.total, "delivered": receipt.delivered, "blocked": receipt.blocked,
-                 "failed": receipt.failed, "chars": len(text)},
-    )
+    await users.broadcast_sent(admin_tg, receipt.blocked_chats,
+                               {"recipients": receipt.total, "delivered": receipt.delivered, "blocked": receipt.blocked,
+                                "failed": receipt.failed, "chars": len(text)})
     await show("admin.broadcast.done", receipt)  # the receipt is also in the audit log
+
+
+def make_router() -> Router:
+    router = Router(name="admin_broadcast")
+    router.message.register(start, Command("broadcast"))
+    router.message.register(composed, StateFilter(Broadcast.compose), F.text, ~F.text.startswith("/"))
+    router.message.register(not_text, StateFilter(Broadcast.compose), ~F.text.startswith("/"))
+    router.callback_query.register(cancel, StateFilter(Broadcast.confirm), BroadcastCb.filter(F.action == "cancel"))
+    router.callback_query.register(confirm, StateFilter(Broadcast.confirm), BroadcastCb.filter(F.action == "send"))
+    return router

@@ -14,25 +14,26 @@ from typing import Any
 import numpy as np
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot import numbers as nb
-from bot.bot_card import bot_title, own_bot
-from bot.callbacks import BotCb, MenuCb
-from bot.filters import accepted
+from bot.bot_card import bot_title
+from bot.callbacks import BacktestCb, BotCb, MenuCb
+from bot.filters import OwnBot, accepted
 from bot.keyboards import Keyboard
-from bot.markets import open_exchange
+from bot.markets import ExchangeReader
+from bot.replies import alert, answer_now, show
+from bot.services import accounts, bots
+from bot.services.accounts import ExchangeAccount
+from bot.services.bots import StrategyBot
+from bot.services.users import User
 from bot.settings_editor import problems
-from bot.views import show
 from db.enums import BotKind, MarketType
-from db.models import ExchangeAccount, StrategyBot, User
+from engine.exchange.protocol import Exchange
 
 log = logging.getLogger(__name__)
-router = Router(name="backtest")
-router.message.filter(accepted)
-router.callback_query.filter(accepted)
 
 HISTORY = 1000  # candles of the bot's timeframe
 MIN_CANDLES = 200
@@ -43,19 +44,14 @@ DEFAULT_EQUITY = 10_000.0  # when the account's balance cannot be read (or is em
 MAX_EQUITY = 1e9
 
 
-class BacktestCb(CallbackData, prefix="bt"):
-    bot_id: int
-    equity: float = 0.0  # the stated starting equity; 0: the account's balance
-
-
 async def _bots_keyboard(user: User, equity: float = 0.0):
-    bots = await StrategyBot.filter(user=user).order_by("id")
+    every = await bots.every(user)
     kb = Keyboard()
-    for b in bots:
+    for b in every:
         kb.button(text=bot_title(b), callback_data=BacktestCb(bot_id=b.id, equity=equity))
     kb.button(text=_("menu.back"), callback_data=MenuCb(item="main"))
     kb.adjust(1)
-    return bool(bots), kb.as_markup()
+    return bool(every), kb.as_markup()
 
 
 def parse_equity(text: str | None) -> float | None:
@@ -77,7 +73,6 @@ def _pick_text(has: bool, equity: float) -> str:
     return "\n".join([_("backtest.pick"), start])
 
 
-@router.message(Command("backtest"))
 async def cmd_backtest(message: Message, command: CommandObject, db_user: User) -> None:
     equity = parse_equity(command.args)
     if equity is None:
@@ -87,45 +82,40 @@ async def cmd_backtest(message: Message, command: CommandObject, db_user: User) 
     await message.answer(_pick_text(has, equity), reply_markup=markup)
 
 
-@router.callback_query(MenuCb.filter(F.item == "backtest"))
 async def menu_backtest(query: CallbackQuery, db_user: User) -> None:
     has, markup = await _bots_keyboard(db_user)
     await show(query, _pick_text(has, 0.0), markup)
-    await query.answer()
 
 
-@router.callback_query(BotCb.filter(F.action == "backtest"))
-async def bot_backtest(query: CallbackQuery, callback_data: BotCb, db_user: User, engine: Any) -> None:
-    await _start(query, callback_data.bot_id, 0.0, db_user, engine)
+async def bot_backtest(query: CallbackQuery, strategy_bot: StrategyBot, db_user: User, exchanges: ExchangeReader,
+                       callback_answer: CallbackAnswer) -> None:
+    await _start(query, strategy_bot, 0.0, db_user, exchanges, callback_answer)
 
 
-@router.callback_query(BacktestCb.filter())
-async def picked_backtest(query: CallbackQuery, callback_data: BacktestCb, db_user: User, engine: Any) -> None:
+async def picked_backtest(query: CallbackQuery, callback_data: BacktestCb, strategy_bot: StrategyBot, db_user: User,
+                          exchanges: ExchangeReader, callback_answer: CallbackAnswer) -> None:
     equity = callback_data.equity if 0 < callback_data.equity <= MAX_EQUITY else 0.0
-    await _start(query, callback_data.bot_id, equity, db_user, engine)
+    await _start(query, strategy_bot, equity, db_user, exchanges, callback_answer)
 
 
-async def _start(query: CallbackQuery, bot_id: int, equity: float, db_user: User, engine: Any) -> None:
-    b = await own_bot(db_user, bot_id)
-    if b is None:
-        await query.answer(_("common.not_found"), show_alert=True)
-        return
+async def _start(query: CallbackQuery, b: StrategyBot, equity: float, db_user: User, exchanges: ExchangeReader,
+                 callback_answer: CallbackAnswer) -> None:
     issues = problems(BotKind(b.kind), b.settings)
     if issues:
-        await query.answer(("⚠️ " + issues[0])[:190], show_alert=True)
+        alert(callback_answer, "⚠️ " + issues[0])
         return
     if db_user.id in _running:
-        await query.answer(_("backtest.busy"), show_alert=True)
+        alert(callback_answer, _("backtest.busy"))
         return
-    await query.answer()
+    await answer_now(query, callback_answer)
     _running.add(db_user.id)
     try:
-        await run_for_chat(query.message.chat.id, query.bot, b, engine, equity)
+        await run_for_chat(query.message.chat.id, query.bot, b, exchanges, equity)
     finally:
         _running.discard(db_user.id)
 
 
-async def _account_equity(ex: Any, account: ExchangeAccount, quote: str) -> float | None:
+async def _account_equity(ex: Exchange, account: ExchangeAccount, quote: str) -> float | None:
     """Paper: the account's quote balance; live: the free quote balance (fetch_balance). None when unknown."""
     try:
         bal = (await asyncio.wait_for(ex.fetch_balance(), BALANCE_TIMEOUT)).get(quote)
@@ -138,7 +128,8 @@ async def _account_equity(ex: Any, account: ExchangeAccount, quote: str) -> floa
     return v if v > 0 else None
 
 
-async def run_for_chat(chat_id: int, bot: Any, b: StrategyBot, engine: Any, equity: float = 0.0) -> None:
+async def run_for_chat(chat_id: int, bot: Any, b: StrategyBot, exchanges: ExchangeReader, equity: float = 0.0
+                       ) -> None:
     from engine.backtest.runner import run_backtest
     from engine.candles import Candles
     from engine.exchange.paper import MAKER_FEE, SLIPPAGE, TAKER_FEE
@@ -149,24 +140,24 @@ async def run_for_chat(chat_id: int, bot: Any, b: StrategyBot, engine: Any, equi
     settings = b.settings
     timeframe = settings.get("timeframe", "15m")
     progress = await bot.send_message(chat_id, _("backtest.loading").format(title=bot_title(b), timeframe=timeframe))
-    account = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
-    m = None
-    try:
-        ex = await open_exchange(account, engine)
-        m = base_market(await ex.market(b.symbol))
-        rows = await ex.fetch_ohlcv(b.symbol, timeframe, limit=HISTORY)
-    except Exception as e:
-        log.info("backtest of bot %s: no history: %s", b.id, type(e).__name__)
-        rows = []
-    if len(rows) < MIN_CANDLES or m is None:
-        await progress.edit_text(_("backtest.no_history").format(n=len(rows), need=MIN_CANDLES))
-        return
+    account = await accounts.by_id(b.account_id)  # type: ignore[attr-defined]
+    async with exchanges.reading(account) as ex:
+        m = None
+        try:
+            m = base_market(await ex.market(b.symbol))
+            rows = await ex.fetch_ohlcv(b.symbol, timeframe, limit=HISTORY)
+        except Exception as e:
+            log.info("backtest of bot %s: no history: %s", b.id, type(e).__name__)
+            rows = []
+        if len(rows) < MIN_CANDLES or m is None:
+            await progress.edit_text(_("backtest.no_history").format(n=len(rows), need=MIN_CANDLES))
+            return
+        source = "asked"
+        if not equity:
+            balance = await _account_equity(ex, account, m.quote)
+            equity, source = (balance, "balance") if balance else (DEFAULT_EQUITY, "default")
     arr = np.asarray(rows, dtype=float)
     candles = Candles(arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
-    source = "asked"
-    if not equity:
-        balance = await _account_equity(ex, account, m.quote)
-        equity, source = (balance, "balance") if balance else (DEFAULT_EQUITY, "default")
     costs = {"maker_fee": float(m.maker_fee if m.maker_fee is not None else MAKER_FEE),
              "taker_fee": float(m.taker_fee if m.taker_fee is not None else TAKER_FEE), "slippage": float(SLIPPAGE)}
     market = "swap" if MarketType(account.market_type) == MarketType.SWAP else "spot"
@@ -255,3 +246,14 @@ def _run_and_plot(run_backtest, strategy: str, settings: dict, candles, symbol: 
     with tempfile.TemporaryDirectory() as d:
         path = plot(result, candles, Path(d) / "chart.png")
         return rep, path.read_bytes()
+
+
+def make_router() -> Router:
+    router = Router(name="backtest")
+    router.message.filter(accepted)
+    router.callback_query.filter(accepted)
+    router.message.register(cmd_backtest, Command("backtest"))
+    router.callback_query.register(menu_backtest, MenuCb.filter(F.item == "backtest"))
+    router.callback_query.register(bot_backtest, BotCb.filter(F.action == "backtest"), OwnBot())
+    router.callback_query.register(picked_backtest, BacktestCb.filter(), OwnBot())
+    return router

@@ -13,26 +13,26 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot import numbers
 from bot.bot_card import bot_title, realised, status_text
 from bot.callbacks import BotCb, MenuCb, StatusCb
+from bot.engine_port import EnginePort
 from bot.filters import accepted
 from bot.keyboards import Keyboard
 from bot.market_numbers import for_bot, from_symbol
-from bot.markets import last_price, open_exchange
-from bot.reads import fills_between, newest_fill_ts, positions_of, shown_bots
-from bot.routers.accounts import live_accounts
-from bot.views import show
+from bot.markets import ExchangeReader, last_price
+from bot.replies import show, toast
+from bot.services import accounts, bots
+from bot.services.accounts import ExchangeAccount
+from bot.services.bots import Position
+from bot.services.users import User
 from db.enums import PositionSide
-from db.models import ExchangeAccount, Position, User
 from engine.exchange.units import base_market
 
 log = logging.getLogger(__name__)
-router = Router(name="status")
-router.message.filter(accepted)
-router.callback_query.filter(accepted)
 
 MAX_DAYS = 90
 PRICE_TIMEOUT = 5.0
@@ -40,10 +40,10 @@ PRICE_TIMEOUT = 5.0
 MONEY_CURRENCIES = frozenset({"USDT", "USDC", "USD", "BUSD", "FDUSD", "TUSD", "DAI", "KRW", "EUR"})
 
 
-async def _mark(account: ExchangeAccount, symbol: str, engine: Any) -> float | None:
+async def _mark(exchanges: ExchangeReader, account: ExchangeAccount, symbol: str) -> float | None:
     try:
-        ex = await open_exchange(account, engine)
-        return await asyncio.wait_for(last_price(ex, symbol), PRICE_TIMEOUT)
+        async with exchanges.reading(account) as ex:
+            return await asyncio.wait_for(last_price(ex, symbol), PRICE_TIMEOUT)
     except Exception as e:  # the status still shows everything else
         log.info("no mark price for %s: %s", symbol, type(e).__name__)
         return None
@@ -56,15 +56,15 @@ def _upnl(pos: Position, mark: float | None) -> float | None:
     return sign * (mark - float(pos.average_entry)) * float(pos.size)
 
 
-async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarkup]:
-    bots = await shown_bots(user)
-    positions = {p.bot_id: p for p in await positions_of([b.id for b in bots])} if bots else {}
-    accounts: dict[int, ExchangeAccount] = {}  # read only when an open position needs a mark price
+async def status_view(user: User, engine: EnginePort, exchanges: ExchangeReader) -> tuple[str, InlineKeyboardMarkup]:
+    shown = await bots.shown_bots(user)
+    positions = {p.bot_id: p for p in await bots.positions_of([b.id for b in shown])} if shown else {}
+    held: dict[int, ExchangeAccount] = {}  # read only when an open position needs a mark price
     lines = [_("status.title")]
     kb = Keyboard()
     totals: dict[str | None, Decimal] = defaultdict(Decimal)  # realised PnL after fees per quote currency
     fees: dict[str | None, Decimal] = defaultdict(Decimal)
-    for b in bots:
+    for b in shown:
         pos = positions.get(b.id)
         lines.append("")
         lines.append(f"{bot_title(b)} · {status_text(b.status)}")
@@ -73,20 +73,20 @@ async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarku
             totals[nums.quote] += pos.realized_pnl - pos.fees
             fees[nums.quote] += pos.fees
         if pos is not None and pos.side != PositionSide.FLAT and pos.size:
-            if b.account_id not in accounts:  # type: ignore[attr-defined]
-                accounts[b.account_id] = await ExchangeAccount.get(id=b.account_id)  # type: ignore[attr-defined]
-            nums = await for_bot(accounts[b.account_id], b.symbol, engine, b.id)  # type: ignore[attr-defined]
+            if b.account_id not in held:  # type: ignore[attr-defined]
+                held[b.account_id] = await accounts.by_id(b.account_id)  # type: ignore[attr-defined]
+            nums = await for_bot(held[b.account_id], b.symbol, engine, b.id)  # type: ignore[attr-defined]
         if pos is None or pos.side == PositionSide.FLAT or nums.is_dust(pos.size):
             lines.append(_("status.flat").format(**realised(nums, pos)))
         else:
-            account = accounts[b.account_id]  # type: ignore[attr-defined]
-            upnl = _upnl(pos, await _mark(account, b.symbol, engine))
+            account = held[b.account_id]  # type: ignore[attr-defined]
+            upnl = _upnl(pos, await _mark(exchanges, account, b.symbol))
             lines.append(_("status.position").format(
                 side=_(f"side.{pos.side.value}"), size=nums.amount(pos.size), entry=nums.price(pos.average_entry),
                 upnl="?" if upnl is None else nums.money(upnl), **realised(nums, pos),
             ))
         kb.button(text=bot_title(b), callback_data=BotCb(action="card", bot_id=b.id))
-    if not bots:
+    if not shown:
         lines.append(_("status.no_bots"))
     else:
         lines.append("")
@@ -101,31 +101,26 @@ async def status_view(user: User, engine: Any) -> tuple[str, InlineKeyboardMarku
     return "\n".join(lines), kb.as_markup()
 
 
-@router.message(Command("status"))
-async def cmd_status(message: Message, db_user: User, engine: Any) -> None:
-    text, markup = await status_view(db_user, engine)
+async def cmd_status(message: Message, db_user: User, engine: EnginePort, exchanges: ExchangeReader) -> None:
+    text, markup = await status_view(db_user, engine, exchanges)
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(StatusCb.filter(F.view == "status"))
-async def refresh_status(query: CallbackQuery, db_user: User, engine: Any) -> None:
-    await show(query, *await status_view(db_user, engine))
-    await query.answer(_("status.refreshed"))
+async def refresh_status(query: CallbackQuery, db_user: User, engine: EnginePort, exchanges: ExchangeReader,
+                         callback_answer: CallbackAnswer) -> None:
+    await show(query, *await status_view(db_user, engine, exchanges))
+    toast(callback_answer, _("status.refreshed"))
 
 
-@router.callback_query(MenuCb.filter(F.item == "status"))
-async def menu_status(query: CallbackQuery, db_user: User, engine: Any) -> None:
-    await show(query, *await status_view(db_user, engine))
-    await query.answer()
+async def menu_status(query: CallbackQuery, db_user: User, engine: EnginePort, exchanges: ExchangeReader) -> None:
+    await show(query, *await status_view(db_user, engine, exchanges))
 
 
-@router.message(Command("positions"))
-async def cmd_positions(message: Message, db_user: User, engine: Any) -> None:
-    rows = await Position.filter(bot__user=db_user).exclude(side=PositionSide.FLAT).prefetch_related("bot")
+async def cmd_positions(message: Message, db_user: User, engine: EnginePort, exchanges: ExchangeReader) -> None:
     shown = []
-    for p in rows:
+    for p in await bots.open_positions(db_user):
         if p.size:
-            account = await ExchangeAccount.get(id=p.bot.account_id)
+            account = await accounts.by_id(p.bot.account_id)
             nums = await for_bot(account, p.symbol, engine, p.bot.id)
             if not nums.is_dust(p.size):
                 shown.append((p, account, nums))
@@ -134,7 +129,7 @@ async def cmd_positions(message: Message, db_user: User, engine: Any) -> None:
         return
     lines = [_("positions.title")]
     for p, account, nums in shown:
-        upnl = _upnl(p, await _mark(account, p.symbol, engine))
+        upnl = _upnl(p, await _mark(exchanges, account, p.symbol))
         lines.append(_("positions.line").format(
             title=bot_title(p.bot), side=_(f"side.{p.side.value}"), size=nums.amount(p.size),
             entry=nums.price(p.average_entry), upnl="?" if upnl is None else nums.money(upnl),
@@ -142,25 +137,24 @@ async def cmd_positions(message: Message, db_user: User, engine: Any) -> None:
     await message.answer("\n".join(lines))
 
 
-@router.message(Command("balance"))
-async def cmd_balance(message: Message, db_user: User, engine: Any) -> None:
-    accounts = await live_accounts(db_user)
-    if not accounts:
+async def cmd_balance(message: Message, db_user: User, exchanges: ExchangeReader) -> None:
+    live = await accounts.live(db_user)
+    if not live:
         await message.answer(_("balance.no_accounts"))
         return
     lines = [_("balance.title")]
-    for a in accounts:
+    for a in live:
         lines.append("")
         lines.append(f"{a.label} ({a.exchange}, {a.market_type})")
         try:
-            ex = await open_exchange(a, engine)
-            balances = await asyncio.wait_for(ex.fetch_balance(), PRICE_TIMEOUT)
+            async with exchanges.reading(a) as ex:
+                balances = await asyncio.wait_for(ex.fetch_balance(), PRICE_TIMEOUT)
+                shown = [b for b in balances.values() if b.total]
+                lots = await _coin_lots(ex, {b.currency for b in shown} - MONEY_CURRENCIES)
         except Exception as e:
             log.info("balance of account %s unavailable: %s", a.id, type(e).__name__)
             lines.append(_("balance.unavailable"))
             continue
-        shown = [b for b in balances.values() if b.total]
-        lots = await _coin_lots(ex, {b.currency for b in shown} - MONEY_CURRENCIES)
         for b in shown:
             lines.append(_("balance.line").format(currency=b.currency, total=_balance(b.total, b.currency, lots),
                                                   free=_balance(b.free, b.currency, lots)))
@@ -193,7 +187,6 @@ def _balance(value: Decimal, currency: str, lots: dict[str, Decimal]) -> str:
     return numbers.amount(value, lots.get(currency))
 
 
-@router.message(Command("pnl"))
 async def cmd_pnl(message: Message, command: CommandObject, db_user: User) -> None:
     arg = (command.args or "").strip()
     if arg and (not arg.isdigit() or not 1 <= int(arg) <= MAX_DAYS):
@@ -227,13 +220,13 @@ async def pnl_table(user: User, days: int) -> str:
     tz, tz_name = _zone(user)
     last = datetime.now(tz).date()
     shifted = False
-    newest = await newest_fill_ts(user)
+    newest = await bots.newest_fill_ts(user)
     if newest is not None:
         newest_day = datetime.fromtimestamp(newest / 1000, tz).date()
         if newest_day < last - timedelta(days=days - 1):
             last, shifted = newest_day, True
     first = last - timedelta(days=days - 1)
-    rows = [] if newest is None else await fills_between(
+    rows = [] if newest is None else await bots.fills_between(
         user, _day_start_ms(first, tz), _day_start_ms(last + timedelta(days=1), tz))
     per_quote: dict[str | None, dict] = defaultdict(lambda: defaultdict(lambda: [Decimal(0), Decimal(0), 0]))
     for ts, pnl, fee, symbol in rows:
@@ -263,3 +256,16 @@ def _pnl_days(per_day: dict, first: date, days: int, quote: str | None) -> list[
     lines.append(_("pnl.total").format(pnl=numbers.money(total[0], quote), fees=numbers.money(total[1], quote),
                                        n=total[2]))
     return lines
+
+
+def make_router() -> Router:
+    router = Router(name="status")
+    router.message.filter(accepted)
+    router.callback_query.filter(accepted)
+    router.message.register(cmd_status, Command("status"))
+    router.callback_query.register(refresh_status, StatusCb.filter(F.view == "status"))
+    router.callback_query.register(menu_status, MenuCb.filter(F.item == "status"))
+    router.message.register(cmd_positions, Command("positions"))
+    router.message.register(cmd_balance, Command("balance"))
+    router.message.register(cmd_pnl, Command("pnl"))
+    return router

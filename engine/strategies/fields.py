@@ -7,6 +7,9 @@ from typing import Any, get_args
 
 from pydantic import BaseModel, Field
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
+
+PROBLEM = "settings_problem"  # the error type of every cross-field problem; its ctx["code"] names which one
 
 
 def setting(
@@ -29,6 +32,12 @@ def setting(
     if unit is not None:
         extra["unit"] = unit
     return Field(default, ge=ge, le=le, gt=gt, lt=lt, json_schema_extra=extra)
+
+
+def problem(code: str, message: str) -> PydanticCustomError:
+    """A cross-field settings problem to raise from a model validator: `code` names it for the chat (the catalogue's
+    `problem.<code>`), `message` says it in English for logs and the backtest CLI."""
+    return PydanticCustomError(PROBLEM, message, {"code": code})
 
 
 @dataclass(frozen=True, slots=True)

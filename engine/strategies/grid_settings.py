@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from engine.strategies.fields import setting
+from engine.strategies.fields import problem, setting
 
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "4h", "1d")
 
@@ -61,29 +61,32 @@ class GridSettings(BaseModel):
     def _coherent(self) -> GridSettings:
         if self.mode == "fixed":
             if not 0 < self.lower_price < self.upper_price:
-                raise ValueError("a fixed grid needs 0 < lower_price < upper_price")
+                raise problem("grid_range", "a fixed grid needs 0 < lower_price < upper_price")
             lo, hi = self.lower_price, self.upper_price
             sl, tp = self.stop_loss_price, self.take_profit_price
             below = self.direction in ("long", "neutral")
             if sl and ((below and sl >= lo) or (not below and sl <= hi)):
-                raise ValueError("stop_loss_price must lie outside the grid, on the losing side")
+                raise problem("grid_stop", "stop_loss_price must lie outside the grid, on the losing side")
             if tp and ((below and tp <= hi) or (not below and tp >= lo)):
-                raise ValueError("take_profit_price must lie outside the grid, on the winning side")
+                raise problem("grid_take_profit",
+                              "take_profit_price must lie outside the grid, on the winning side")
         round_trip = 2 * self.fee_rate
         for lo, hi, name in ((self.tp_min_pct, self.tp_max_pct, "tp"), (self.short_tp_min_pct,
                                                                       self.short_tp_max_pct, "short_tp")):
             if lo >= hi:
-                raise ValueError(f"{name}_min_pct must be below {name}_max_pct")
+                raise problem("grid_tp_order", f"{name}_min_pct must be below {name}_max_pct")
             if lo <= round_trip:
-                raise ValueError(f"{name}_min_pct must exceed the round-trip fees ({round_trip:g} %): grids would lose")
+                raise problem("grid_fees",
+                              f"{name}_min_pct must exceed the round-trip fees ({round_trip:g} %): grids would lose")
         if self.trailing_up and self.trailing_up_limit and self.mode == "fixed" and \
                 self.trailing_up_limit <= self.upper_price:
-            raise ValueError("trailing_up_limit must be above upper_price")
+            raise problem("grid_trailing_up", "trailing_up_limit must be above upper_price")
         if self.trailing_down and self.trailing_down_limit and self.mode == "fixed" and \
                 self.trailing_down_limit >= self.lower_price:
-            raise ValueError("trailing_down_limit must be below lower_price")
+            raise problem("grid_trailing_down", "trailing_down_limit must be below lower_price")
         if self.mode == "adaptive" and (self.trailing_up or self.trailing_down):
-            raise ValueError("an adaptive grid follows the market by re-centring; trailing is for fixed grids")
+            raise problem("grid_adaptive_trailing",
+                          "an adaptive grid follows the market by re-centring; trailing is for fixed grids")
         return self
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from engine.strategies.fields import setting
+from engine.strategies.fields import problem, setting
 
 Timeframe = Literal["1m", "3m", "5m", "15m", "30m", "1h", "4h", "1d"]
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "4h", "1d")
@@ -87,26 +87,29 @@ class HyperRsiSettings(BaseModel):
     @model_validator(mode="after")
     def _coherent(self) -> HyperRsiSettings:
         if self.rsi_oversold >= self.rsi_overbought:
-            raise ValueError("rsi_oversold must be below rsi_overbought")
+            raise problem("rsi_levels", "rsi_oversold must be below rsi_overbought")
         stages = [k for k in (1, 2, 3) if self.tp_enabled(k)]
         if sum(self.tp_ratio(k) for k in stages) > 100:
-            raise ValueError("the close ratios of the enabled take-profits add up to more than 100 %")
+            raise problem("tp_ratios", "the close ratios of the enabled take-profits add up to more than 100 %")
         values = [self.tp_value(k) for k in stages]
         if any(b <= a for a, b in pairwise(values)):
-            raise ValueError("each enabled take-profit must be further from the entry than the one before")
+            raise problem("tp_order",
+                          "each enabled take-profit must be further from the entry than the one before")
         limits = {"percent": (0.1, 50), "atr": (0.1, 20), "price": (0, 1e9)}
         lo, hi = limits[self.pyramiding_entry_type]
         if not lo <= self.pyramiding_value <= hi:
-            raise ValueError(f"pyramiding_value for {self.pyramiding_entry_type} spacing must be from {lo} to {hi}")
+            raise problem("pyramiding_value",
+                          f"pyramiding_value for {self.pyramiding_entry_type} spacing must be from {lo} to {hi}")
         if self.tp_option == "percentage" and values and max(values) >= 100 and self.direction != "long":
-            raise ValueError("a short take-profit of 100 % or more is below zero")
+            raise problem("short_tp", "a short take-profit of 100 % or more is below zero")
         if self.sl_option == "percentage" and self.sl_value >= 100:
-            raise ValueError("a stop-loss of 100 % or more of the price is never reached")
+            raise problem("stop_loss", "a stop-loss of 100 % or more of the price is never reached")
         if self.trailing_stop_active:
             if stages and not self.tp_enabled(self.trailing_stage):
-                raise ValueError(f"trailing starts at {self.trailing_start_point}, which is not enabled")
+                raise problem("trailing_stage",
+                              f"trailing starts at {self.trailing_start_point}, which is not enabled")
             if self.use_trailing_stop_value_with_tp2_tp3_difference and not (self.use_tp2 and self.use_tp3):
-                raise ValueError("a trailing offset of |TP3 - TP2| needs TP2 and TP3 enabled")
+                raise problem("trailing_offset", "a trailing offset of |TP3 - TP2| needs TP2 and TP3 enabled")
         return self
 
     def stop_margin_loss_pct(self) -> float | None:

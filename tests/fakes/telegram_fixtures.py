@@ -50,7 +50,7 @@ class FakeControl:
     async def _own(self, user_id: int, bot_id: int) -> StrategyBot:
         b = await StrategyBot.get_or_none(id=bot_id)
         if b is None or b.user_id != user_id:  # type: ignore[attr-defined]
-            from bot.engine_api import NotYours
+            from bot.engine_port import NotYours
 
             raise NotYours(f"bot {bot_id}")
         return b
@@ -93,12 +93,14 @@ class FakeControl:
 
 @dataclass
 class FakeEngine:
-    """Control on the db only; paper exchanges per account, priced by `prices` ({symbol: last}) when given."""
+    """The chat's engine port (bot.engine_port.EnginePort): control on the db only, no bot ever attached; paper
+    exchanges per account, priced by `prices` ({symbol: last}) when given."""
 
     control: FakeControl = field(default_factory=FakeControl)
     replay: Any = None
     prices: dict[str, float] = field(default_factory=dict)
     exchanges: dict[int, Any] = field(default_factory=dict)
+    handles: dict[int, Any] = field(default_factory=dict)
 
     async def exchange_for(self, account: ExchangeAccount):
         ex = self.exchanges.get(account.id)
