@@ -16,7 +16,7 @@ Contract with the runtime (live, paper and backtest alike):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 from engine.strategies.grid_ladder import (
     GridPreview,
@@ -40,9 +40,19 @@ from engine.strategies.grid_levels import (
     IllegalTransition,
     Level,
 )
+from engine.strategies.grid_orders import RestingOrder, cancel, desired_orders, exit_price, level_orders, place
 from engine.strategies.grid_settings import PRESETS, GridSettings
+from engine.strategies.grid_state import (
+    EPS,
+    GridCandle,
+    GridState,
+    StepOut,
+    average_entry,
+    level_pos,
+    units,
+    with_level,
+)
 from engine.strategies.intents import Intent, IntentKind
-from engine.strategies.intents import StandingOrder as RestingOrder
 from engine.strategies.roles import OrderRole, as_role
 
 __all__ = [
@@ -50,76 +60,6 @@ __all__ = [
     "PlanRefused", "RestingOrder", "adaptive_levels", "desired_orders", "on_candle", "on_fill", "plan_ladder",
     "preview", "seed_levels_20", "start", "stop",
 ]
-
-EPS = 1e-9
-
-
-@dataclass(frozen=True, slots=True)
-class GridCandle:
-    index: int
-    high: float
-    low: float
-    close: float
-    centre: float = math.nan  # the FAMA centre (adaptive grids)
-    atr: float = math.nan
-    adx_state: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class GridState:
-    levels: tuple[Level, ...]
-    position: float = 0.0  # signed, base units
-    realized_pnl: float = 0.0
-    fees: float = 0.0
-    centre: float = 0.0
-    last_recenter: int = -1
-    shifts: int = 0
-    stopped: str = ""  # reason once the whole grid stopped
-    next_index: int = 0  # the id the next level added by trailing gets
-    notes: tuple[tuple[str, dict], ...] = ()  # what the last step could not do, for the user: (reason, numbers)
-    close_average: float = 0.0  # the average entry when the grid stopped: what its closing fill is booked against
-
-
-@dataclass(slots=True)
-class _Out:
-    places: list[Intent] = field(default_factory=list)
-    cancels: list[Intent] = field(default_factory=list)
-    closes: list[Intent] = field(default_factory=list)
-    notes: list[tuple[str, dict]] = field(default_factory=list)
-
-    def intents(self) -> list[Intent]:
-        return self.places + self.closes + self.cancels
-
-    def done(self, state: GridState) -> tuple[GridState, list[Intent]]:
-        """The step's result; its notes go on the state for the runtime to tell the user."""
-        return replace(state, notes=tuple(self.notes)), self.intents()
-
-
-def _pos(state: GridState, index: int) -> int:
-    for i, lvl in enumerate(state.levels):
-        if lvl.index == index:
-            return i
-    raise KeyError(f"no level {index}")
-
-
-def _with(state: GridState, i: int, lvl: Level) -> GridState:
-    levels = list(state.levels)
-    levels[i] = lvl
-    return replace(state, levels=tuple(levels))
-
-
-def _place(out: _Out, lvl: Level, role: OrderRole, reason: str, reduce_only: bool, **details) -> None:
-    side = lvl.side if role == OrderRole.GRID_ENTRY else ("sell" if lvl.side == "buy" else "buy")
-    amount = lvl.amount if role == OrderRole.GRID_ENTRY else lvl.filled
-    out.places.append(Intent(IntentKind.PLACE, side, reason, amount=amount, price=lvl.order_price, level=lvl.index,
-                             reduce_only=reduce_only, details={"role": role, "seq": lvl.seq, **details}, role=role))
-
-
-def _cancel(out: _Out, lvl: Level, reason: str) -> None:
-    role = OrderRole.GRID_ENTRY if lvl.state == ENTRY_PLACED else OrderRole.GRID_EXIT
-    side = lvl.side if role == OrderRole.GRID_ENTRY else ("sell" if lvl.side == "buy" else "buy")
-    out.cancels.append(Intent(IntentKind.CANCEL, side, reason, price=lvl.order_price, level=lvl.index,
-                              details={"role": role, "seq": lvl.seq}, role=role))
 
 
 def _entry_side(settings: GridSettings, level_price: float, market: float) -> str | None:
@@ -135,7 +75,7 @@ def _gate_blocks(settings: GridSettings, side: str, adx_state: int) -> bool:
     return settings.adx_gate and ((side == "buy" and adx_state <= -2) or (side == "sell" and adx_state >= 2))
 
 
-def _amount_or_note(settings: GridSettings, rules: MarketRules, price: float, level: int, out: _Out) -> float:
+def _amount_or_note(settings: GridSettings, rules: MarketRules, price: float, level: int, out: StepOut) -> float:
     """Level `level`'s amount at `price`, or 0.0 with a note when the market would refuse it (below its minimum)."""
     try:
         return level_amount(settings, rules, price)
@@ -144,7 +84,7 @@ def _amount_or_note(settings: GridSettings, rules: MarketRules, price: float, le
         return 0.0
 
 
-def _arm(settings: GridSettings, state: GridState, rules: MarketRules, market: float, adx: int, out: _Out,
+def _arm(settings: GridSettings, state: GridState, rules: MarketRules, market: float, adx: int, out: StepOut,
          price_override: dict[int, float] | None = None, reason: str = "grid_entry") -> GridState:
     for i, lvl in enumerate(state.levels):
         if lvl.state not in (IDLE, COMPLETED, CANCELLED):
@@ -158,8 +98,8 @@ def _arm(settings: GridSettings, state: GridState, rules: MarketRules, market: f
             continue
         lvl = lvl.to(ENTRY_PLACED, side=side, amount=amount, filled=0.0, entry_price=0.0, order_price=price,
                      seq=lvl.seq + 1)
-        _place(out, lvl, OrderRole.GRID_ENTRY, reason, False, market=market)
-        state = _with(state, i, lvl)
+        place(out, lvl, OrderRole.GRID_ENTRY, reason, False, market=market)
+        state = with_level(state, i, lvl)
     return state
 
 
@@ -172,31 +112,13 @@ def start(settings: GridSettings, rules: MarketRules, price: float, centre: floa
         level_amount(settings, rules, p)  # refuse the whole plan if any level is below the minimum
     state = GridState(levels=tuple(Level(i, p) for i, p in enumerate(prices)), centre=c, last_recenter=index,
                       next_index=len(prices))
-    out = _Out()
+    out = StepOut()
     state = _arm(settings, state, rules, price, adx_state, out)
     return out.done(state)
 
 
-def exit_price(settings: GridSettings, state: GridState, i: int, fill: float, rules: MarketRules) -> float:
-    """The take-profit of level `i` filled at `fill`: the next level, clamped to the tp min/max and past both fees."""
-    lvl, f = state.levels[i], settings.fee
-    if lvl.side == "buy":
-        lo_pct, hi_pct = settings.tp_min_pct / 100, settings.tp_max_pct / 100
-        nxt = state.levels[i + 1].price if i + 1 < len(state.levels) else fill * (1 + lo_pct)
-        tp = min(max(nxt, fill * (1 + lo_pct)), fill * (1 + hi_pct))
-        tp = max(tp, fill * (1 + f) / (1 - f) * (1 + EPS))  # both fees paid, still a profit
-        step = rules.price_step
-        return math.ceil(tp / step - EPS) * step if step else tp
-    lo_pct, hi_pct = settings.short_tp_min_pct / 100, settings.short_tp_max_pct / 100  # the seed: [0.93, 0.993]
-    nxt = state.levels[i - 1].price if i > 0 else fill * (1 - lo_pct)
-    tp = max(min(nxt, fill * (1 - lo_pct)), fill * (1 - hi_pct))
-    tp = min(tp, fill * (1 - f) / (1 + f) * (1 - EPS))
-    step = rules.price_step
-    return math.floor(tp / step + EPS) * step if step else tp
-
-
 def _reentry(settings: GridSettings, state: GridState, i: int, fill: float, rules: MarketRules,
-             out: _Out) -> GridState:
+             out: StepOut) -> GridState:
     """After a fill at level i, make sure the next level on the entry side is armed, at least the gap away."""
     lvl = state.levels[i]
     j = i - 1 if lvl.side == "buy" else i + 1
@@ -211,7 +133,7 @@ def _reentry(settings: GridSettings, state: GridState, i: int, fill: float, rule
 
 
 def _late_entry(settings: GridSettings, state: GridState, i: int, side: str, price: float, amount: float,
-                rules: MarketRules, out: _Out) -> GridState:
+                rules: MarketRules, out: StepOut) -> GridState:
     """An entry order the grid had already replaced or cancelled filled before its cancel arrived: the level
     takes the amount as its position and gets a take-profit for all it holds (merged with what it held)."""
     lvl = state.levels[i]
@@ -228,12 +150,12 @@ def _late_entry(settings: GridSettings, state: GridState, i: int, side: str, pri
         base = lvl.to(IDLE) if lvl.state == FAILED else lvl.to(CANCELLED) if lvl.state == ENTRY_PLACED else lvl
         lvl = base.to(ENTRY_PLACED, side=side, amount=amount, order_price=price).to(
             ENTRY_FILLED, filled=amount, entry_price=price)
-    state = replace(_with(state, i, lvl), position=_units(state.position + sign * amount))
+    state = replace(with_level(state, i, lvl), position=units(state.position + sign * amount))
     tp = exit_price(settings, state, i, lvl.entry_price, rules)
     lvl = lvl.to(EXIT_PLACED, order_price=tp, seq=lvl.seq + 1)
-    _place(out, lvl, OrderRole.GRID_EXIT, "grid_late_fill_tp", True, entry=lvl.entry_price)
+    place(out, lvl, OrderRole.GRID_EXIT, "grid_late_fill_tp", True, entry=lvl.entry_price)
     out.notes.append(("late_entry_fill", {"level": lvl.index, "price": price, "amount": amount, "take_profit": tp}))
-    return _with(state, i, lvl)
+    return with_level(state, i, lvl)
 
 
 def on_fill(settings: GridSettings, state: GridState, level: int, role: str, price: float, amount: float,
@@ -241,10 +163,10 @@ def on_fill(settings: GridSettings, state: GridState, level: int, role: str, pri
     """One execution of the order of `level` (role GRID_ENTRY or GRID_EXIT; the legacy "entry" / "exit" too;
     `side` the order's side); returns the counter orders."""
     role = as_role(role, grid=True)
-    i = _pos(state, level)
+    i = level_pos(state, level)
     lvl = state.levels[i]
     sign = 1.0 if lvl.side == "buy" else -1.0
-    out = _Out()
+    out = StepOut()
     state = replace(state, fees=state.fees + fee, realized_pnl=state.realized_pnl - fee)
     if role == OrderRole.GRID_ENTRY:
         if lvl.state != ENTRY_PLACED or (side and side != lvl.side):
@@ -254,12 +176,12 @@ def on_fill(settings: GridSettings, state: GridState, level: int, role: str, pri
         filled = lvl.filled + amount
         avg = (lvl.entry_price * lvl.filled + price * amount) / filled
         lvl = replace(lvl, filled=filled, entry_price=avg)
-        state = replace(_with(state, i, lvl), position=_units(state.position + sign * amount))
+        state = replace(with_level(state, i, lvl), position=units(state.position + sign * amount))
         if filled >= lvl.amount * (1 - EPS):
             tp = exit_price(settings, state, i, avg, rules)
             lvl = lvl.to(ENTRY_FILLED).to(EXIT_PLACED, order_price=tp, seq=lvl.seq + 1)
-            _place(out, lvl, OrderRole.GRID_EXIT, "grid_counter_tp", True, entry=avg)
-            state = _with(state, i, lvl)
+            place(out, lvl, OrderRole.GRID_EXIT, "grid_counter_tp", True, entry=avg)
+            state = with_level(state, i, lvl)
             state = _reentry(settings, state, i, avg, rules, out)
         return out.done(state)
     if role != OrderRole.GRID_EXIT or lvl.state != EXIT_PLACED:
@@ -267,22 +189,22 @@ def on_fill(settings: GridSettings, state: GridState, level: int, role: str, pri
     amount = min(amount, lvl.filled)
     pnl = sign * (price - lvl.entry_price) * amount
     left = lvl.filled - amount
-    state = replace(state, position=_units(state.position - sign * amount), realized_pnl=state.realized_pnl + pnl)
+    state = replace(state, position=units(state.position - sign * amount), realized_pnl=state.realized_pnl + pnl)
     if left > lvl.amount * EPS:
-        return replace(_with(state, i, replace(lvl, filled=left)), notes=()), []
+        return replace(with_level(state, i, replace(lvl, filled=left)), notes=()), []
     lvl = lvl.to(COMPLETED, filled=0.0)
-    state = _with(state, i, lvl)
+    state = with_level(state, i, lvl)
     if not state.stopped:
         state = _arm(settings, state, rules, price, 0, out, reason="grid_rearm")
     return out.done(state)
 
 
-def _stop_all(state: GridState, reason: str, close: bool, out: _Out) -> GridState:
+def _stop_all(state: GridState, reason: str, close: bool, out: StepOut) -> GridState:
     average = state.close_average if state.stopped else average_entry(state)  # a stopped grid's levels hold nothing
     levels = []
     for lvl in state.levels:
         if lvl.resting:
-            _cancel(out, lvl, f"{reason}_cancel")
+            cancel(out, lvl, f"{reason}_cancel")
         levels.append(Level(lvl.index, lvl.price, seq=lvl.seq))
     if close and abs(state.position) > EPS:
         out.closes.append(Intent(IntentKind.CLOSE, "sell" if state.position > 0 else "buy", reason,
@@ -292,7 +214,7 @@ def _stop_all(state: GridState, reason: str, close: bool, out: _Out) -> GridStat
 
 def stop(settings: GridSettings, state: GridState, close_position: bool,
          reason: str = "user_stop") -> tuple[GridState, list[Intent]]:
-    out = _Out()
+    out = StepOut()
     state = _stop_all(state, reason, close_position, out)
     return out.done(state)
 
@@ -312,19 +234,8 @@ def on_close_fill(state: GridState, price: float, amount: float, fee: float,
     sign = 1.0 if state.position > 0 else -1.0
     amount = min(amount, abs(state.position))
     pnl = sign * (price - average_entry) * amount - fee
-    return replace(state, position=_units(state.position - sign * amount), realized_pnl=state.realized_pnl + pnl,
+    return replace(state, position=units(state.position - sign * amount), realized_pnl=state.realized_pnl + pnl,
                    fees=state.fees + fee)
-
-
-def _units(x: float) -> float:
-    """A position in base units without float noise: fills are whole lots, so sums keep 12 decimals at most."""
-    return round(x, 12) + 0.0  # + 0.0: no negative zero
-
-
-def average_entry(state: GridState) -> float:
-    held = [(lvl.entry_price, lvl.filled) for lvl in state.levels if lvl.filled > 0]
-    total = sum(a for _, a in held)
-    return sum(p * a for p, a in held) / total if total else 0.0
 
 
 def _bounds(settings: GridSettings, c: GridCandle) -> str:
@@ -337,7 +248,7 @@ def _bounds(settings: GridSettings, c: GridCandle) -> str:
     return ""
 
 
-def _trail(settings: GridSettings, state: GridState, c: GridCandle, out: _Out) -> GridState:
+def _trail(settings: GridSettings, state: GridState, c: GridCandle, out: StepOut) -> GridState:
     levels = state.levels
     if len(levels) < 2:
         return state
@@ -359,12 +270,12 @@ def _trail(settings: GridSettings, state: GridState, c: GridCandle, out: _Out) -
         new_price = levels[-1].price + d if up else levels[0].price - d
     new = Level(state.next_index, new_price)
     if drop.resting:
-        _cancel(out, drop, "trailing_shift_cancel")
+        cancel(out, drop, "trailing_shift_cancel")
     kept = (*levels[1:], new) if up else (new, *levels[:-1])
     return replace(state, levels=kept, shifts=state.shifts + 1, next_index=state.next_index + 1)
 
 
-def _recenter(settings: GridSettings, state: GridState, c: GridCandle, rules: MarketRules, out: _Out) -> GridState:
+def _recenter(settings: GridSettings, state: GridState, c: GridCandle, rules: MarketRules, out: StepOut) -> GridState:
     try:
         prices = plan_ladder(settings, rules, centre=c.centre, atr=c.atr)
     except PlanRefused as e:
@@ -377,11 +288,11 @@ def _recenter(settings: GridSettings, state: GridState, c: GridCandle, rules: Ma
             amount = _amount_or_note(settings, rules, p, lvl.index, out)
             if side == lvl.side and amount and not _gate_blocks(settings, side, c.adx_state):
                 moved = replace(lvl, price=p, order_price=p, seq=lvl.seq + 1, amount=amount)
-                _place(out, moved, OrderRole.GRID_ENTRY, "grid_recenter", False, previous=lvl.order_price)
-                _cancel(out, lvl, "grid_recenter_cancel")
+                place(out, moved, OrderRole.GRID_ENTRY, "grid_recenter", False, previous=lvl.order_price)
+                cancel(out, lvl, "grid_recenter_cancel")
                 levels.append(moved)
             else:
-                _cancel(out, lvl, "grid_recenter_cancel")
+                cancel(out, lvl, "grid_recenter_cancel")
                 levels.append(lvl.to(CANCELLED, price=p))
         else:  # filled levels keep their take-profit; idle ones just move
             levels.append(replace(lvl, price=p))
@@ -391,7 +302,7 @@ def _recenter(settings: GridSettings, state: GridState, c: GridCandle, rules: Ma
 def on_candle(settings: GridSettings, state: GridState, c: GridCandle,
               rules: MarketRules) -> tuple[GridState, list[Intent]]:
     """Bounds, trailing, re-centring and the ADX gate for one closed candle, then arm whatever can be armed."""
-    out = _Out()
+    out = StepOut()
     if state.stopped:
         return state, []
     reason = _bounds(settings, c)
@@ -405,41 +316,19 @@ def on_candle(settings: GridSettings, state: GridState, c: GridCandle,
     if settings.adx_gate and abs(c.adx_state) >= 2:
         for i, lvl in enumerate(state.levels):
             if lvl.state == ENTRY_PLACED and lvl.filled == 0 and _gate_blocks(settings, lvl.side, c.adx_state):
-                _cancel(out, lvl, "adx_gate_cancel")
-                state = _with(state, i, lvl.to(CANCELLED))
+                cancel(out, lvl, "adx_gate_cancel")
+                state = with_level(state, i, lvl.to(CANCELLED))
     state = _arm(settings, state, rules, c.close, c.adx_state, out)
     return out.done(state)
-
-
-def desired_orders(state: GridState, neutral: bool = False) -> list[RestingOrder]:
-    """Every level's resting order. Exits are reduce-only, except in a `neutral` grid: on a one-way account its
-    long and short levels net out, so a long level's exit can meet a flat or short net position, and a reduce-only
-    sell would then be refused (the level would lose its take-profit)."""
-    return level_orders(state.levels, neutral)
-
-
-def level_orders(levels: tuple[Level, ...], neutral: bool = False) -> list[RestingOrder]:
-    """The resting orders of `levels` (`desired_orders` of a state holding them)."""
-    out = []
-    for lvl in levels:
-        if lvl.state == ENTRY_PLACED:
-            out.append(RestingOrder(OrderRole.GRID_ENTRY, lvl.index, lvl.side, "limit", lvl.order_price,
-                                    lvl.amount - lvl.filled, False, "grid_entry", lvl.seq))
-        elif lvl.state == EXIT_PLACED:
-            side = "sell" if lvl.side == "buy" else "buy"
-            out.append(RestingOrder(OrderRole.GRID_EXIT, lvl.index, side, "limit", lvl.order_price, lvl.filled,
-                                    not neutral, "grid_counter_tp", lvl.seq))
-    return out
 
 
 def mark_failed(state: GridState, level: int) -> GridState:
     """The exchange refused the level's entry: back to idle to be re-armed. A refused exit is kept as desired
     (the position still needs its take-profit), so the runtime retries it."""
-    i = _pos(state, level)
+    i = level_pos(state, level)
     lvl = state.levels[i]
     if lvl.state == ENTRY_PLACED and lvl.filled == 0:
-        return _with(state, i, lvl.to(FAILED).to(IDLE))
+        return with_level(state, i, lvl.to(FAILED).to(IDLE))
     return state
-
 
 __all__ += ["average_entry", "exit_price", "level_orders", "mark_failed", "on_close_fill", "position_gone"]

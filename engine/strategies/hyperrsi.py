@@ -17,14 +17,25 @@ Contract with the runtime (live, paper and backtest alike):
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
+from engine.strategies.hyperrsi_orders import (
+    RestingOrder,
+    dca_levels,
+    desired_orders,
+    leftover,
+    order_changes,
+    order_side,
+    sign,
+    sl_price,
+    tp_price,
+)
 from engine.strategies.hyperrsi_settings import PRESETS, TIMEFRAMES, HyperRsiSettings
 from engine.strategies.hyperrsi_signals import entry_signal, side_signal, trend_allows, trend_closes
+from engine.strategies.hyperrsi_state import CandleInputs, FillEvent, HyperRsiState, StepResult
 from engine.strategies.intents import Intent, IntentKind, Note
-from engine.strategies.intents import StandingOrder as RestingOrder
-from engine.strategies.roles import STOPS, OrderRole, as_role
+from engine.strategies.roles import OrderRole, as_role
 
 __all__ = [
     "PRESETS", "TIMEFRAMES", "CandleInputs", "FillEvent", "HyperRsiSettings", "HyperRsiState", "Note",
@@ -35,119 +46,6 @@ __all__ = [
 EPS = 1e-12
 _FILLED = {OrderRole.TAKE_PROFIT: "tp_filled", OrderRole.STOP_LOSS: "stop_filled", OrderRole.TRAILING: "stop_filled"}
 TRAILING_FLOOR = 0.001  # the original floors the trailing offset at 0.1 % of the price
-REMAINDER_SHARE = 0.01  # a position left at or below 1 % of its size after the take-profits is closed at market
-
-
-@dataclass(frozen=True, slots=True)
-class CandleInputs:
-    """The last closed candle and what the runtime computed for it."""
-
-    index: int
-    open: float
-    high: float
-    low: float
-    close: float
-    rsi: float
-    rsi_prev: float
-    atr: float = math.nan
-    trend_state: int = 0
-    min_amount: float = 0.0
-    min_cost: float = 0.0
-    lot: float = 0.0  # the market's amount step: less than one lot is dust, no order can carry it
-
-
-@dataclass(frozen=True, slots=True)
-class FillEvent:
-    role: OrderRole  # the legacy strings "add" and "stop" are read as PYRAMID and STOP_LOSS
-    price: float
-    amount: float
-    fee: float = 0.0
-    stage: int = 0  # TP stage of a take-profit fill
-    index: int = 0  # candle index when it happened (for the cooldown)
-    side: str = ""  # the order's side ("buy" / "sell"): an entry that fills after the bot gave it up is still adopted
-
-
-@dataclass(frozen=True, slots=True)
-class HyperRsiState:
-    side: str = "flat"  # "flat", "long", "short"
-    size: float = 0.0
-    average: float = 0.0
-    last_fill: float = 0.0
-    pyramid_count: int = 0
-    tp_base_size: float = 0.0  # the size the TP shares are taken from (after the last entry/add)
-    tp_stage: int = 0  # highest TP stage filled
-    stop: float | None = None
-    stop_reason: str = ""
-    trailing: bool = False
-    best: float = 0.0
-    atr: float = math.nan
-    cooldown_until: int = -1
-    pending: str = ""  # "entry", "add", "close" while a market order is out
-    realized_pnl: float = 0.0
-    fees: float = 0.0
-    entries_notional: float = 0.0  # sum of entry/add amount x price of the current position
-    lot: float = 0.0  # the market's lot (from the candle inputs): take-profit shares are whole lots
-
-
-@dataclass(frozen=True, slots=True)
-class StepResult:
-    state: HyperRsiState
-    intents: list[Intent]
-    notes: list[Note] = field(default_factory=list)
-
-    def __iter__(self):  # `state, intents = on_candle(...)` also works
-        return iter((self.state, self.intents))
-
-
-def _sign(side: str) -> int:
-    return 1 if side == "long" else -1
-
-
-def _order_side(side: str, opening: bool) -> str:
-    return ("buy" if side == "long" else "sell") if opening else ("sell" if side == "long" else "buy")
-
-
-def _atr_or_floor(atr: float, entry: float) -> float:
-    floor = 0.001 * entry
-    return floor if math.isnan(atr) or atr < floor else atr
-
-
-def tp_price(settings: HyperRsiSettings, side: str, entry: float, stage: int, atr: float) -> float:
-    """TP of `stage` from the entry per tp_option, clamped to stay profitable (≥ entry·1.0001 long)."""
-    v, s = settings.tp_value(stage), _sign(side)
-    if settings.tp_option == "percentage":
-        p = entry * (1 + s * v / 100)
-    elif settings.tp_option == "atr":
-        p = entry + s * _atr_or_floor(atr, entry) * v
-    else:
-        p = entry + s * v
-    return max(p, entry * 1.0001) if side == "long" else min(p, entry * 0.9999)
-
-
-def sl_price(settings: HyperRsiSettings, side: str, entry: float, atr: float) -> float:
-    v, s = settings.sl_value, _sign(side)
-    if settings.sl_option == "percentage":
-        return entry * (1 - s * v / 100)
-    if settings.sl_option == "atr":
-        return entry - s * _atr_or_floor(atr, entry) * v
-    return entry - s * v
-
-
-def dca_levels(settings: HyperRsiSettings, side: str, ref: float, atr: float, count: int) -> list[float]:
-    """Chained pyramiding levels from `ref`: 100, 3 % → 97, 94.09, 91.2673 (long). ATR missing → 3 %."""
-    levels, s, p = [], _sign(side), ref
-    kind, v = settings.pyramiding_entry_type, settings.pyramiding_value
-    if kind == "atr" and math.isnan(atr):
-        kind, v = "percent", 3.0
-    for _ in range(count):
-        if kind == "percent":
-            p = p * (1 - s * v / 100)
-        elif kind == "atr":
-            p = p - s * atr * v
-        else:
-            p = p - s * v
-        levels.append(p)
-    return levels
 
 
 def _below_minimum(qty: float, price: float, inputs: CandleInputs) -> bool:
@@ -172,7 +70,7 @@ def _entry(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) ->
     if _below_minimum(qty, c.close, c):
         return StepResult(state, [], [Note("below_minimum", {**details, "amount": qty, "cost": qty * c.close,
                                                               "min_amount": c.min_amount, "min_cost": c.min_cost})])
-    intent = Intent(IntentKind.OPEN, _order_side(side, True), f"rsi_{settings.rsi_entry_option}_{side}",
+    intent = Intent(IntentKind.OPEN, order_side(side, True), f"rsi_{settings.rsi_entry_option}_{side}",
                     amount=qty, details={**details, "price": c.close, "margin": settings.investment},
                     role=OrderRole.ENTRY)
     return StepResult(replace(state, pending="entry", side=side, best=c.close), [intent], [])
@@ -195,7 +93,7 @@ def _pyramid(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) 
     details = {"level": level, "reference": ref, "price": c.close, "n": n, "margin": _add_margin(settings, n)}
     if _below_minimum(qty, c.close, c):
         return StepResult(state, [], [Note("below_minimum", {**details, "amount": qty})])
-    intent = Intent(IntentKind.ADD, _order_side(side, True), "pyramid_level_reached", amount=qty, level=n,
+    intent = Intent(IntentKind.ADD, order_side(side, True), "pyramid_level_reached", amount=qty, level=n,
                     details=details, role=OrderRole.PYRAMID)
     return StepResult(replace(state, pending="add"), [intent], [])
 
@@ -203,7 +101,7 @@ def _pyramid(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) 
 def _trail(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) -> HyperRsiState:
     if not settings.trailing_stop_active:
         return state
-    s = _sign(state.side)
+    s = sign(state.side)
     extreme = c.high if s > 0 else c.low
     if not state.trailing:
         start = state.average * (1 + s * 1e-9)
@@ -234,41 +132,23 @@ def on_candle(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs)
         return _entry(settings, state, c)
     left = leftover(settings, state, c.lot)
     if left == "dust":  # below one lot: no order can carry it, the bot is flat
-        return StepResult(_flat(state, settings, c.index), _diff(desired_orders(settings, state), []),
+        return StepResult(_flat(state, settings, c.index), order_changes(desired_orders(settings, state), []),
                           [Note("dust_left", {"amount": state.size, "lot": c.lot, "price": c.close})])
     if settings.use_trend_close and trend_closes(state.side, c.trend_state):
-        intent = Intent(IntentKind.CLOSE, _order_side(state.side, False), "trend_reversal", amount=state.size,
+        intent = Intent(IntentKind.CLOSE, order_side(state.side, False), "trend_reversal", amount=state.size,
                         reduce_only=True, details={"trend": c.trend_state, "price": c.close}, role=OrderRole.CLOSE)
         return StepResult(replace(state, pending="close"), [intent], [])
     if left == "remainder":
-        intent = Intent(IntentKind.CLOSE, _order_side(state.side, False), "tp_remainder", amount=state.size,
+        intent = Intent(IntentKind.CLOSE, order_side(state.side, False), "tp_remainder", amount=state.size,
                         reduce_only=True, details={"amount": state.size, "price": c.close}, role=OrderRole.CLOSE)
         return StepResult(replace(state, pending="remainder"), [intent], [])
     before = desired_orders(settings, state)
     state = _trail(settings, state, c)
-    intents = _diff(before, desired_orders(settings, state))
+    intents = order_changes(before, desired_orders(settings, state))
     added = _pyramid(settings, state, c)
     if added is not None:
         return StepResult(added.state, intents + added.intents, added.notes)
     return StepResult(state, intents, [])
-
-
-def leftover(settings: HyperRsiSettings, state: HyperRsiState, lot: float) -> str:
-    """What the next candle must clear from a position: "dust" (less than one lot: no order can carry it), a
-    "remainder" (every enabled take-profit filled, no trailing stop is to take the rest, and the shares covered the
-    whole position, so it is a rounding leftover, or what is left is at most 1 % of it), or ""."""
-    if state.side == "flat" or state.pending:
-        return ""
-    if state.size < lot * (1 - 1e-9):
-        return "dust"
-    if state.tp_stage == 0 or (settings.trailing_stop_active and state.trailing):
-        return ""
-    if any(settings.tp_enabled(k) and k > state.tp_stage for k in (1, 2, 3)):
-        return ""
-    if settings.trailing_stop_active and state.tp_stage < settings.trailing_stage:
-        return ""  # the trailing stop starts at a later stage
-    shares = sum(settings.tp_ratio(k) for k in (1, 2, 3) if settings.tp_enabled(k))
-    return "remainder" if shares >= 100 - 1e-9 or state.size <= REMAINDER_SHARE * state.tp_base_size else ""
 
 
 def _protect(settings: HyperRsiSettings, state: HyperRsiState) -> HyperRsiState:
@@ -306,7 +186,7 @@ def on_fill(settings: HyperRsiSettings, state: HyperRsiState, f: FillEvent) -> S
         )
         state = _protect(settings, state)
     else:
-        s = _sign(state.side)
+        s = sign(state.side)
         amount = min(f.amount, state.size)
         pnl = (f.price - state.average) * amount * s - f.fee
         state = replace(state, size=state.size - amount, realized_pnl=state.realized_pnl + pnl,
@@ -315,13 +195,13 @@ def on_fill(settings: HyperRsiSettings, state: HyperRsiState, f: FillEvent) -> S
                                                                "stage": f.stage}))
         if state.size <= EPS * max(1.0, state.tp_base_size):
             after = _flat(state, settings, f.index)
-            return StepResult(after, _diff(before, []), notes)
+            return StepResult(after, order_changes(before, []), notes)
         if kind == OrderRole.TAKE_PROFIT:
             state = replace(state, tp_stage=max(state.tp_stage, f.stage))
             state = _break_even(settings, state, f.stage)
         elif kind == OrderRole.CLOSE:
             state = replace(state, pending="")
-    return StepResult(state, _diff(before, desired_orders(settings, state)), notes)
+    return StepResult(state, order_changes(before, desired_orders(settings, state)), notes)
 
 
 def _break_even(settings: HyperRsiSettings, state: HyperRsiState, stage: int) -> HyperRsiState:
@@ -329,7 +209,7 @@ def _break_even(settings: HyperRsiSettings, state: HyperRsiState, stage: int) ->
     if not on:
         return state
     target = state.average if stage == 1 else tp_price(settings, state.side, state.average, stage - 1, state.atr)
-    s = _sign(state.side)
+    s = sign(state.side)
     if state.stop is None or (target - state.stop) * s > 0:
         return replace(state, stop=target, stop_reason=f"break_even_tp{stage}")
     return state
@@ -349,55 +229,6 @@ def on_order_failed(settings: HyperRsiSettings, state: HyperRsiState, role: str,
     if state.pending == "remainder":  # the exchange takes no order for the leftover: the user is told, the bot is free
         return _flat(state, settings, index)
     return replace(state, pending="")
-
-
-def desired_orders(settings: HyperRsiSettings, state: HyperRsiState) -> list[RestingOrder]:
-    """The resting orders this state implies; none while flat."""
-    if state.side == "flat" or state.size <= 0:
-        return []
-    out: list[RestingOrder] = []
-    close_side = _order_side(state.side, False)
-    left = state.size
-    stages = [k for k in (1, 2, 3) if settings.tp_enabled(k) and k > state.tp_stage
-              and not (settings.trailing_stop_active and k >= settings.trailing_stage)]  # the trailing stop takes those
-    shares = sum(settings.tp_ratio(k) for k in (1, 2, 3) if settings.tp_enabled(k))
-    for k in stages:
-        amount = min(left, _lots(state.tp_base_size * settings.tp_ratio(k) / 100, state.lot))
-        if k == stages[-1] and shares >= 100 - 1e-9 and not settings.trailing_stop_active:
-            amount = left  # the last take-profit takes everything left: no lot-rounding leftover survives it
-        if amount <= 0:
-            continue
-        left -= amount
-        out.append(RestingOrder(OrderRole.TAKE_PROFIT, k, close_side, "limit",
-                                tp_price(settings, state.side, state.average, k, state.atr), amount, True, f"tp{k}"))
-    if state.stop is not None:
-        out.append(RestingOrder(OrderRole.STOP_LOSS, 0, close_side, "stop_market", state.stop, state.size, True,
-                                state.stop_reason))
-    return out
-
-
-def _lots(amount: float, lot: float) -> float:
-    """`amount` down to whole lots (the runtime would truncate it anyway; here the last share can take the rest)."""
-    return math.floor(amount / lot + 1e-9) * lot if lot > 0 else amount
-
-
-def _diff(before: list[RestingOrder], after: list[RestingOrder]) -> list[Intent]:
-    old = {(o.role, o.stage): o for o in before}
-    new = {(o.role, o.stage): o for o in after}
-    intents = []
-    for key, o in new.items():
-        prev = old.get(key)
-        if prev == o:
-            continue
-        kind = IntentKind.MOVE_STOP if o.role in STOPS and prev is not None else IntentKind.PLACE
-        intents.append(Intent(kind, o.side, o.reason, amount=o.amount, price=o.price, level=o.stage,
-                              reduce_only=True, details={"role": o.role, "order": o.kind,
-                                                         "previous": prev.price if prev else None}, role=o.role))
-    for key, o in old.items():
-        if key not in new:
-            intents.append(Intent(IntentKind.CANCEL, o.side, f"{o.reason}_cancel", amount=o.amount, price=o.price,
-                                  level=o.stage, details={"role": o.role}, role=o.role))
-    return intents
 
 
 def why(settings: HyperRsiSettings, state: HyperRsiState, result: StepResult | None = None) -> dict[str, Any]:
