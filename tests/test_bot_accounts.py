@@ -129,3 +129,101 @@ async def test_delete_account_stops_its_bots_first(telegram):
     assert telegram.engine.control.calls == [("stop_bot", user.id, running.id, False), ("forget_account", acc.id)]
     assert not await ExchangeAccount.filter(id=acc.id).exists()
     assert await AuditLog.filter(action="account_delete").count() == 1
+
+
+async def _live_okx(user: User, vault) -> ExchangeAccount:
+    from tests.fakes.gateways import KEY as VENUE_KEY
+    from tests.fakes.gateways import PASSPHRASE as VENUE_PASS
+    from tests.fakes.gateways import SECRET as VENUE_SECRET
+
+    return await ExchangeAccount.create(user=user, exchange="okx", market_type=MarketType.SPOT, label="okx-spot",
+                                        api_key_enc=vault.encrypt(VENUE_KEY), secret_enc=vault.encrypt(VENUE_SECRET),
+                                        passphrase_enc=vault.encrypt(VENUE_PASS), key_hint="tb-t…b6a")
+
+
+async def test_deleting_an_account_closes_and_forgets_the_gateway_holding_its_key(telegram_factory):
+    """Issue 14: the engine kept the gateway with the decrypted key until a restart. Through the chat, with the real
+    engine holding the account's gateway (as a running bot's attach leaves it): after "Yes, delete" the gateway is
+    closed and gone, the row its orders need stays marked deleted with its secrets wiped, and it leaves every list."""
+    from cryptography.fernet import Fernet
+
+    from db.enums import OrderRole, OrderSide, OrderType
+    from db.models import Order
+    from db.vault import Vault
+    from engine.market.clock import ManualClock
+    from engine.runtime.engine import Engine
+    from tests.fakes.gateways import venue
+
+    vault = Vault([Fernet.generate_key().decode()])
+    async with venue("okx") as fake:
+        engine = Engine(vault=vault, clock=ManualClock(1_800_000_000_000), urls_override={"okx": fake.url})
+        h = await telegram_factory(engine=engine, vault=vault, exchange_urls={"okx": fake.url})
+        api = h.api
+        user = await _accepted(U)
+        acc = await _live_okx(user, vault)
+        bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT", settings={},
+                                       status=BotStatus.STOPPED)
+        await Order.create(bot=bot, account=acc, client_order_id="tb1", symbol="BTC/USDT", role=OrderRole.ENTRY,
+                           side=OrderSide.BUY, type=OrderType.LIMIT, price="100", amount="1")
+        ex = await engine.exchange_for(acc)
+        await ex.fetch_balance()
+        closed: list[bool] = []
+        real_close = ex.inner.close
+        ex.inner.close = lambda: closed.append(True) or real_close()
+        await api.click(U, api.bot_message(U), AccCb(action="delete", account_id=acc.id).pack())
+        ask = await api.next_call(chat_id=U)
+        await api.click(U, ask, ask.button_data("Yes, delete"))
+        listing = await api.next_call("editMessageText", chat_id=U)
+        assert "No accounts yet" in listing.text
+        assert acc.id not in engine.exchanges and closed == [True]
+    row = await ExchangeAccount.get(id=acc.id)
+    assert row.deleted_at is not None and row.label == "okx-spot"
+    assert row.api_key_enc is None and row.secret_enc is None and row.passphrase_enc is None
+    assert await AuditLog.filter(action="account_delete", object_id=str(acc.id)).count() == 1
+    api.drain()
+    await api.click(U, api.bot_message(U), AccCb(action="delete_yes", account_id=acc.id).pack())
+    answer = await api.next_call("answerCallbackQuery")
+    assert "does not belong to you" in answer.params["text"]  # a deleted account is no one's to press on
+
+
+async def test_a_balance_view_leaves_no_gateway_open(telegram_factory, monkeypatch):
+    """A view that only reads a live account with no running bot opens a gateway for the read and closes it: the
+    engine keeps none, so no decrypted key stays in memory because someone typed /balance."""
+    from cryptography.fernet import Fernet
+
+    from db.vault import Vault
+    from engine.exchange.ccxt_gateway import CcxtGateway
+    from engine.market.clock import ManualClock
+    from engine.runtime.engine import Engine
+    from tests.fakes.gateways import venue
+
+    closes: list[bool] = []
+    real_close = CcxtGateway.close
+
+    async def counted_close(self):
+        closes.append(True)
+        await real_close(self)
+
+    monkeypatch.setattr(CcxtGateway, "close", counted_close)
+    vault = Vault([Fernet.generate_key().decode()])
+    async with venue("okx") as fake:
+        engine = Engine(vault=vault, clock=ManualClock(1_800_000_000_000), urls_override={"okx": fake.url})
+        h = await telegram_factory(engine=engine, vault=vault, exchange_urls={"okx": fake.url})
+        await _live_okx(await _accepted(U), vault)
+        reply = await h.reply(U, "/balance")
+    assert "okx-spot" in reply and "100,000.00" in reply, reply
+    assert engine.exchanges == {} and closes == [True]
+
+
+async def test_accounts_deleted_before_deleted_at_stay_deleted(telegram):
+    """Rows deleted by the old label prefix ("deleted#<id>") count as deleted: not listed, not pressable."""
+    api = telegram.api
+    user = await _accepted(U)
+    old = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="deleted#9",
+                                       is_paper=True, paper_balances={"USDT": "1000"})
+    await api.send_command(U, "/accounts")
+    listing = await api.next_call("sendMessage", chat_id=U)
+    assert "No accounts yet" in listing.text and "deleted#" not in listing.text
+    await api.click(U, listing, AccCb(action="delete", account_id=old.id).pack())
+    answer = await api.next_call("answerCallbackQuery")
+    assert "does not belong to you" in answer.params["text"]

@@ -13,7 +13,7 @@ tests/conftest.py loads this module as a plugin, so any test can ask for the fix
 
 `telegram_factory(**kw)` accepts: engine (default: a FakeEngine recording control calls and updating
 StrategyBot.status, with paper exchanges priced by `FakeEngine(prices={symbol: last})`; or a real
-`engine.runtime.engine.Engine`), admin_ids, rate_limit, throttle_rate/throttle_burst (high by default: scripted
+`engine.runtime.engine.Engine`, with the `vault` it was given), admin_ids, rate_limit, throttle_rate/throttle_burst (high by default: scripted
 users click fast), redis_url, exchange_urls (ccxt base URL of tests/fakes/fake_exchange.py for key checks), and any
 extra workflow data passed on to `build_dispatcher`. The Bot is built by bot.app.make_bot from TELEGRAM_API_URL. Both fixtures depend on the `db` fixture, so each test runs on SQLite and
 PostgreSQL. The harness exposes `api` (BotAPIStandIn), `bot`, `dp`, `vault`, `engine`.
@@ -160,13 +160,13 @@ class TelegramHarness:
 
 
 async def start_harness(*, engine: Any = None, rate_limit: RateLimit | None = None, polling_timeout: int = 5,
-                        **dispatcher_kw: Any) -> TelegramHarness:
+                        vault: Vault | None = None, **dispatcher_kw: Any) -> TelegramHarness:
     from bot.app import make_bot  # imported here: a broken bot module must not break collection
     from bot.dispatcher import build_dispatcher
     from db.config import AppConfig
 
     api = await BotAPIStandIn(rate_limit=rate_limit).start()
-    vault = Vault([Fernet.generate_key().decode()])
+    vault = vault or Vault([Fernet.generate_key().decode()])
     engine = engine if engine is not None else FakeEngine()
     dispatcher_kw.setdefault("throttle_rate", 100.0)  # scripted users click faster than people; see test_bot_safety
     dispatcher_kw.setdefault("throttle_burst", 200)
