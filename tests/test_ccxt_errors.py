@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from decimal import Decimal as D
 
 import pytest
 
@@ -72,6 +73,17 @@ async def test_every_venue_builds_points_at_the_override_and_reports_unavailable
         with pytest.raises(p.ExchangeUnavailable) as err:
             await g.fetch_balance()
         assert not any(s in str(err.value) for s in SECRETS)
+    finally:
+        await g.close()
+
+
+async def test_upbit_refuses_a_stop_order_before_sending_anything():
+    g = CcxtGateway("upbit", MarketType.SPOT, api_key=SECRETS[0], secret=SECRETS[1],
+                    urls_override=f"http://127.0.0.1:{_dead_port()}", policy=FAST, timeout_ms=500)
+    try:
+        with pytest.raises(p.InvalidOrder, match="no stop orders"):
+            await g.create_order(p.OrderRequest("BTC/KRW", p.Side.SELL, p.OrderType.STOP_MARKET, D("0.001"),
+                                                "tb1U1BSL1", trigger_price=D("90000000")))
     finally:
         await g.close()
 

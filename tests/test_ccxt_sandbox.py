@@ -65,3 +65,21 @@ async def test_a_demo_key_trades_in_the_demo_environment_only():
                 await g.close()
         assert info.status == OrderStatus.CLOSED and fake.orders[info.id].client_id == "tb1U1BEL1"
         assert (check.valid, check.can_trade, check.can_withdraw) == (True, True, False)
+
+
+async def test_bybit_demo_trading_runs_on_the_fake_through_the_demo_urls():
+    """The demo hosts overridden to the fake: leverage, a swap order, its position; the key check skips the
+    permission endpoint that Bybit's demo trading does not serve."""
+    async with venue("bybit") as fake:
+        g = gateway(fake, MarketType.SWAP, sandbox=True)
+        sym = "BTC/USDT:USDT"
+        try:
+            await g.set_leverage(sym, 3)
+            info = await g.create_order(OrderRequest(sym, Side.BUY, OrderType.MARKET, D("0.002"), "tb1U1BEL2"))
+            positions = await g.fetch_positions()
+            check = await g.check_key()
+        finally:
+            await g.close()
+        assert info.status == OrderStatus.CLOSED and [(p.amount, p.leverage) for p in positions] == [(D("0.002"), 3)]
+        assert (check.valid, check.can_trade, check.can_withdraw) == (True, True, None)
+        assert fake.count("key_info") == 0

@@ -113,3 +113,53 @@ async def test_binance_spot_stop_is_a_plain_stop_loss_order_named_by_new_client_
         assert placed.type == OrderType.STOP_MARKET and placed.status == OrderStatus.OPEN
         assert [x.client_order_id for x in listed] == [req.client_order_id]
         assert done.status == OrderStatus.CLOSED and done.filled == D("0.01")
+
+
+@pytest.mark.parametrize("mtype", [MarketType.SPOT, MarketType.SWAP])
+@pytest.mark.parametrize("kind", [None, "lost", "timeout"])
+async def test_bybit_stop_keeps_its_order_id_and_order_link_id_through_the_fill(mtype, kind):
+    """Bybit conditional orders: placed with the trigger direction, found by orderLinkId, listed, triggered
+    under the same ids, their fill attributed by client id; a lost create is adopted, never sent twice."""
+    async with venue("bybit") as fake:
+        g = gateway(fake, mtype)
+        sym = "BTC/USDT:USDT" if mtype == MarketType.SWAP else "BTC/USDT"
+        swap = mtype == MarketType.SWAP
+        req = OrderRequest(sym, Side.SELL, OrderType.STOP_MARKET, D("0.002"), "tb7U8BSL1", trigger_price=D("58000.004"),
+                           reduce_only=swap)
+        try:
+            await g.create_order(OrderRequest(sym, Side.BUY, OrderType.MARKET, D("0.002"), "tb7U8BEL1"))
+            if kind:
+                fake.fail_next(kind, op="create")
+            placed = await g.create_order(req)
+            found = await g.fetch_order(sym, client_order_id=req.client_order_id)
+            listed = await g.fetch_open_orders(sym)
+            fake.set_price(sym, "57990")
+            done = await g.fetch_order(sym, client_order_id=req.client_order_id)
+            trades = (await g.fetch_my_trades(sym)).trades
+        finally:
+            await g.close()
+        stop_order = fake.created[-1]
+        assert stop_order.client_id == req.client_order_id and stop_order.trigger == D("58000")
+        assert stop_order.reduce_only == swap and len(fake.created) == 2 and fake.duplicates() == {}
+        assert placed.type == found.type == OrderType.STOP_MARKET and placed.status == OrderStatus.OPEN
+        assert placed.id == found.id == done.id == stop_order.id
+        assert [o.client_order_id for o in listed] == [req.client_order_id]
+        assert done.status == OrderStatus.CLOSED and done.filled == D("0.002") and done.average == D("57990")
+        assert [(t.client_order_id, t.order_id, t.amount) for t in trades][-1] == (req.client_order_id, done.id,
+                                                                                  D("0.002"))
+
+
+@pytest.mark.parametrize("mtype", [MarketType.SPOT, MarketType.SWAP])
+async def test_bybit_stop_cancel_by_client_id(mtype):
+    async with venue("bybit") as fake:
+        g = gateway(fake, mtype)
+        sym = "BTC/USDT:USDT" if mtype == MarketType.SWAP else "BTC/USDT"
+        req = OrderRequest(sym, Side.BUY, OrderType.STOP_MARKET, D("0.002"), "tb7U8BSL2", trigger_price=D("61000"))
+        try:
+            await g.create_order(req)
+            canceled = await g.cancel_order(sym, client_order_id=req.client_order_id)
+            left = await g.fetch_open_orders(sym)
+        finally:
+            await g.close()
+        assert canceled.status == OrderStatus.CANCELED and canceled.type == OrderType.STOP_MARKET and left == []
+        assert [o.status for o in fake.orders.values()] == ["canceled"]

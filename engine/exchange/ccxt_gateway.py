@@ -333,6 +333,9 @@ class CcxtGateway:
         """Place once. A lost answer is resolved by client id before any resend; never a duplicate."""
         if self._private is None:
             raise InvalidKey(f"{self.exchange_id}: placing orders needs an API key")
+        if r.type == OrderType.STOP_MARKET and not self.venue.stops:
+            raise InvalidOrder(f"{self.exchange_id} has no stop orders: a stop must be watched and sent as a "
+                               f"market order")
         amount, price, trigger = await self._prepared(r)
         params = self._order_params(r, trigger)
         ccxt_type = "market" if r.type in (OrderType.MARKET, OrderType.STOP_MARKET) else "limit"
@@ -452,7 +455,8 @@ class CcxtGateway:
             raw = raw + await self._call("fetch_open_orders",
                                          lambda: self._ex.fetch_open_orders(symbol, None, None, {"trigger": True}),
                                          private=True)
-        return [to_order_info(o) for o in raw]
+        # Bybit's linear list already holds its conditional orders: one entry per order
+        return [to_order_info(o) for o in {str(o.get("id")): o for o in raw}.values()]
 
     async def fetch_my_trades(self, symbol: str, since: int | None = None, limit: int | None = None) -> TradesPage:
         """Trades at or after `since` (ms); the cursor is the newest trade's time, so a page boundary inside one

@@ -28,6 +28,7 @@ class Venue:
     # where ccxt's fetch_order needs an order id, an order by client id is asked of the open-orders endpoint
     # (Bybit's /v5/order/realtime answers an orderLinkId among the account's last 500 orders, whatever their state)
     client_id_lookup_in_open_orders: bool = False
+    stops: bool = True  # the venue takes stop (trigger) orders
     demo: str | None = None  # how ccxt reaches the venue's demo/testnet (SANDBOX or DEMO_TRADING); None: none
 
 
@@ -59,7 +60,8 @@ VENUES: dict[str, Venue] = {
                     {MarketType.SPOT: ["spot"], MarketType.SWAP: ["swap"]}, "clientOid", needs_passphrase=True,
                     triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP}),
                     demo=SANDBOX),  # Demo Trading: the `PAPTRADING: 1` header, demo keys
-    "upbit": Venue("upbit", {MarketType.SPOT: "spot"}, {MarketType.SPOT: ["spot"]}, "identifier"),  # no demo
+    "upbit": Venue("upbit", {MarketType.SPOT: "spot"}, {MarketType.SPOT: ["spot"]}, "identifier",
+                   lookup_client_id_param="identifier", stops=False),  # no demo environment either
 }
 
 
