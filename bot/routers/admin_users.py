@@ -79,8 +79,8 @@ async def user_card(message: Message, command: CommandObject) -> None:
     lines.append(_("admin.user.accounts").format(count=len(had)))
     for a in had:
         line = _("admin.user.paper") if a.is_paper else _("admin.user.account")
-        lines.append(line.format(label=a.label, exchange=a.exchange, market=a.market_type.value,
-                                   hint=_hint(a.key_hint)))
+        line = line.format(label=a.label, exchange=a.exchange, market=a.market_type.value, hint=_hint(a.key_hint))
+        lines.append(line + _("admin.user.deleted") if accounts.is_deleted(a) else line)
     if not had:
         lines.append(_("admin.user.none"))
     every = await bots.every(user)
