@@ -19,7 +19,7 @@ from bot.notifier_render import Translate, i18n_translate, render
 from bot.notifier_split import split_message
 from bot.pacing import GLOBAL_RATE, PER_CHAT_RATE, Pacer, pacer_for
 from bot.pacing_errors import Outcome, classify
-from db.enums import NotificationStatus
+from db.enums import Delivery, NotificationStatus
 from db.models import Notification, User
 
 # What happened to a user's money is delivered before anything else that is waiting (warnings, notes).
@@ -27,11 +27,8 @@ URGENT = ("fill", "entry", "take_profit", "stop_loss", "bot_stopped", "grid_stop
 log = logging.getLogger(__name__)
 
 PENDING = NotificationStatus.PENDING
-# Markers in `last_error` while a pending row is held by a running notifier (the schema has no in-flight status):
-QUEUED = "queued:"  # claimed, waiting for its turn: never reached Telegram
-SENDING = "sending:"  # handed to Telegram: it may have arrived if we crashed now
 RECOVERED = "recovered after a restart while sending (may arrive twice)"
-PARTS_KEY = "_parts_sent"  # payload key: parts of a split message already accepted by Telegram
+UNHELD = {"delivery": None, "claimed_by": None, "claimed_at": None}  # no notifier holds the row any more
 
 
 def utcnow() -> datetime:
@@ -41,11 +38,13 @@ def utcnow() -> datetime:
 class Notifier:
     """Sends due PENDING rows, one worker per chat (in id order), all through one shared Pacer.
 
-    Life of a row: PENDING → claimed (`queued:`) → `sending:` (attempts+1) → SENT once Telegram accepted it.
-    A blocked bot → the user becomes inactive and their rows DROPPED; a bad request → FAILED; a transient error →
-    PENDING again with exponential backoff, FAILED after `max_attempts`. A crash leaves claimed rows PENDING with a
-    marker; `recover()` (run first by `run_forever`) makes them due again, so nothing is lost, and only a row
-    that was actually being sent can arrive twice. One notifier per database (the single-process default).
+    Life of a row: PENDING → claimed (`delivery` QUEUED, `claimed_by` this notifier) → SENDING (attempts+1) →
+    SENT once Telegram accepted it; `parts_sent` counts the parts of a split message already accepted, so a retry
+    does not repeat them. A blocked bot → the user becomes inactive and their rows DROPPED; a bad request → FAILED;
+    a transient error → PENDING again with exponential backoff, FAILED after `max_attempts`. A crash leaves
+    claimed rows PENDING with their `delivery`; `recover()` (run first by `run_forever`) makes them due again, so
+    nothing is lost, and only a row that was actually being sent can arrive twice (its `last_error` says so).
+    One notifier per database (the single-process default).
     Users blocked by an admin still get the notifications about their own money; only users who blocked the bot
     (User.active false) get none.
     """
@@ -80,7 +79,7 @@ class Notifier:
         self.batch, self.max_queued, self.max_attempts = batch, max_queued, max_attempts
         self.backoff, self.backoff_cap, self.lease, self.poll = backoff, backoff_cap, lease, poll
         self._now = clock
-        self._token = uuid.uuid4().hex[:12]
+        self._token = uuid.uuid4().hex  # 32 characters: Notification.claimed_by
         self._queues: dict[int, deque[Notification]] = {}  # user id -> claimed rows, oldest first
         self._held: set[int] = set()  # ids in the queues or being sent: never queued twice
         self._orphans: list[Notification] = []  # held rows a failing worker could not hand back yet
@@ -91,11 +90,11 @@ class Notifier:
 
     async def recover(self) -> int:
         """Make rows claimed by a notifier that is gone due again (run once at start, before any drain)."""
-        sending = await Notification.filter(status=PENDING, last_error__startswith=SENDING).update(
-            next_attempt_at=None, last_error=RECOVERED
+        sending = await Notification.filter(status=PENDING, delivery=Delivery.SENDING).update(
+            next_attempt_at=None, last_error=RECOVERED, **UNHELD
         )
-        queued = await Notification.filter(status=PENDING, last_error__startswith=QUEUED).update(
-            next_attempt_at=None, last_error=None
+        queued = await Notification.filter(status=PENDING, delivery=Delivery.QUEUED).update(
+            next_attempt_at=None, **UNHELD
         )
         if sending or queued:
             log.warning("notifier recovered %d queued and %d in-flight notifications", queued, sending)
@@ -159,12 +158,13 @@ class Notifier:
         ids = [i for i in ids if i not in self._held]  # a lease that ran out under a long queue: still ours
         if not ids:
             return 0
-        marker = f"{QUEUED}{self._token}:{now.timestamp():.0f}"
         # The due condition again: a row another claimer took meanwhile is not taken twice.
         await Notification.filter(due, id__in=list(ids), status=PENDING).update(
-            last_error=marker, next_attempt_at=now + timedelta(seconds=self.lease)
+            delivery=Delivery.QUEUED, claimed_by=self._token, claimed_at=now,
+            next_attempt_at=now + timedelta(seconds=self.lease)
         )
-        rows = await Notification.filter(id__in=list(ids), last_error=marker).order_by("id").select_related("user")
+        rows = await (Notification.filter(id__in=list(ids), status=PENDING, delivery=Delivery.QUEUED,
+                                          claimed_by=self._token).order_by("id").select_related("user"))
         rows.sort(key=lambda r: r.kind not in URGENT)  # stable: by id within each of the two groups
         for row in rows:
             self._queues.setdefault(row.user_id, deque()).append(row)  # type: ignore[attr-defined]
@@ -211,8 +211,8 @@ class Notifier:
 
     async def _release(self, rows: list[Notification]) -> None:
         if rows:
-            await Notification.filter(id__in=[r.id for r in rows], status=PENDING).update(
-                next_attempt_at=None, last_error=None
+            await Notification.filter(id__in=[r.id for r in rows], status=PENDING, claimed_by=self._token).update(
+                next_attempt_at=None, **UNHELD
             )
 
     # ---- one row ----
@@ -224,10 +224,9 @@ class Notifier:
             return Outcome.BLOCKED
         lang = user.language if user.language in self.languages else self.default_language
         parts = split_message(self._text(row, lang))
-        done = int((row.payload or {}).get(PARTS_KEY, 0)) if isinstance(row.payload, dict) else 0
         attempts = row.attempts + 1
-        await Notification.filter(id=row.id).update(attempts=F("attempts") + 1, last_error=f"{SENDING}{self._token}")
-        for i in range(done, len(parts)):
+        await Notification.filter(id=row.id).update(attempts=F("attempts") + 1, delivery=Delivery.SENDING)
+        for i in range(row.parts_sent, len(parts)):
             try:
                 await self.pacer.send(user.telegram_id, lambda p=parts[i]: self._send(user.telegram_id, p))
             except Exception as e:
@@ -239,11 +238,12 @@ class Notifier:
                 else:
                     return await self._retry_later(row, attempts, failure.error)
                 return failure.outcome
-            if i + 1 < len(parts) and isinstance(row.payload, dict):  # a retry will not repeat shown parts
-                row.payload = {**row.payload, PARTS_KEY: i + 1}
-                await Notification.filter(id=row.id).update(payload=row.payload)
+            row.parts_sent = i + 1
+            if row.parts_sent < len(parts):  # a retry will not repeat shown parts
+                await Notification.filter(id=row.id).update(parts_sent=row.parts_sent)
         await Notification.filter(id=row.id).update(
-            status=NotificationStatus.SENT, sent_at=self._now(), last_error=None, next_attempt_at=None
+            status=NotificationStatus.SENT, sent_at=self._now(), last_error=None, next_attempt_at=None,
+            parts_sent=len(parts), **UNHELD
         )
         self.sent += 1
         return Outcome.SENT
@@ -265,7 +265,7 @@ class Notifier:
             user.active = False
             log.info("user %s blocked the bot: marked inactive, pending notifications dropped", user.id)
         self.dropped += await Notification.filter(user_id=user.id, status=PENDING).update(
-            status=NotificationStatus.DROPPED, last_error=error, next_attempt_at=None
+            status=NotificationStatus.DROPPED, last_error=error, next_attempt_at=None, **UNHELD
         )
         queue = self._queues.get(user.id)
         if queue:
@@ -274,7 +274,7 @@ class Notifier:
     async def _fail(self, row: Notification, error: str) -> None:
         self.failed += 1
         await Notification.filter(id=row.id).update(status=NotificationStatus.FAILED, last_error=error,
-                                                   next_attempt_at=None)
+                                                   next_attempt_at=None, **UNHELD)
 
     async def _retry_later(self, row: Notification, attempts: int, error: str) -> Outcome:
         if attempts >= self.max_attempts:
@@ -283,6 +283,6 @@ class Notifier:
         self.retried += 1
         delay = min(self.backoff * 2 ** (attempts - 1), self.backoff_cap)
         await Notification.filter(id=row.id, status=PENDING).update(
-            next_attempt_at=self._now() + timedelta(seconds=delay), last_error=error
+            next_attempt_at=self._now() + timedelta(seconds=delay), last_error=error, **UNHELD
         )
         return Outcome.RETRY

@@ -13,9 +13,9 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
 from bot.i18n import make_i18n
-from bot.notifier import RECOVERED, SENDING, Notifier
+from bot.notifier import RECOVERED, Notifier
 from bot.pacing import Pacer
-from db.enums import NotificationStatus
+from db.enums import Delivery, NotificationStatus
 from db.models import Notification, User
 from engine.runtime.outbox import dedup, notify
 from tests.fakes.bot_api import BotAPIStandIn, RateLimit
@@ -69,7 +69,7 @@ async def test_each_pending_notification_is_delivered_once_in_the_users_language
         assert "잔고 부족" in ko_texts[1] and "매도 1" in ko_texts[1]
     rows = await Notification.exclude(id=later.id)
     assert all(r.status == NotificationStatus.SENT and r.sent_at and r.attempts == 1 and r.last_error is None
-               for r in rows)
+               and r.delivery is None and r.claimed_by is None and r.parts_sent == 1 for r in rows)
     await later.refresh_from_db()
     assert later.status == NotificationStatus.PENDING and later.attempts == 0
 
@@ -144,6 +144,7 @@ async def test_transient_errors_back_off_then_fail_and_never_store_the_token(db)
         assert row.status == NotificationStatus.PENDING and row.attempts == 1
         assert row.next_attempt_at > datetime.now(UTC) + timedelta(seconds=50)
         assert row.last_error.startswith("TelegramNetworkError") and token not in row.last_error
+        assert row.delivery is None and row.claimed_by is None  # handed back: no notifier holds it
         assert await notifier.drain_once() == 0  # not due yet
         notifier.backoff = 0
         await Notification.filter(id=row.id).update(next_attempt_at=None)
@@ -169,11 +170,15 @@ async def test_a_crash_mid_drain_loses_nothing_after_a_restart(db):
         with contextlib.suppress(asyncio.CancelledError):
             await task
         before = len(api.calls("sendMessage"))
-        in_flight = await Notification.filter(status=NotificationStatus.PENDING, last_error__startswith=SENDING).count()
+        pending = Notification.filter(status=NotificationStatus.PENDING)
+        in_flight = await pending.filter(delivery=Delivery.SENDING).count()
+        held = await pending.filter(delivery__isnull=False).count()
         assert 0 < before < 40
+        assert await pending.filter(delivery__isnull=False, claimed_by__isnull=True).count() == 0  # whose they are
         second = Notifier(bot, i18n=I18N, pacer=fast_pacer())
-        assert await second.recover() > 0
+        assert await second.recover() == held > 0
         assert await Notification.filter(last_error=RECOVERED).count() == in_flight
+        assert await Notification.filter(delivery__isnull=False).count() == 0  # nobody holds a row now
         await second.drain_once()
         sends = api.calls("sendMessage")
     counts = Counter((c.chat_id, c.text) for c in sends)
@@ -268,6 +273,7 @@ async def test_a_split_message_interrupted_mid_way_resumes_without_repeating_par
         parts = [c.text for c in api.calls("sendMessage", chat_id=8201)]
     row = await Notification.get(user=u)
     assert row.status == NotificationStatus.SENT and row.attempts == 2
+    assert row.parts_sent == len(parts) and row.delivery is None and row.claimed_by is None
     assert len(parts) == len(set(parts)) >= 3  # each part once: the retry started at the failed part
     assert details in "\n".join(parts)
 
