@@ -4,7 +4,7 @@ and forgetting a deleted account. Routers and services are typed against `Engine
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from db.models import ExchangeAccount
 from engine.exchange.protocol import Exchange
@@ -13,6 +13,7 @@ from engine.runtime.control import NotYours
 __all__ = ["AttachedBot", "ControlPort", "EnginePort", "NotYours"]
 
 
+@runtime_checkable
 class ControlPort(Protocol):
     """The engine's control commands. Each checks ownership (NotYours), writes its own audit row, and may raise
     pydantic's ValidationError (settings) or a domain error carrying a `reason` (a refused plan, the exchange)."""
@@ -41,6 +42,7 @@ class AttachedBot(Protocol):
     def market(self) -> Any: ...
 
 
+@runtime_checkable
 class EnginePort(Protocol):
     @property
     def control(self) -> ControlPort: ...

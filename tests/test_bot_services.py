@@ -74,3 +74,12 @@ def test_settings_problems_are_known_by_their_code_in_every_language():
     with i18n.context(), i18n.use_locale("ko"):
         assert problems(BotKind.GRID, bad) == [I18n.get_current().gettext("problem.grid_range")]
         assert "lower_price" not in problems(BotKind.GRID, bad)[0]  # the Korean text, not the engine's English
+
+
+async def test_the_fake_and_the_real_engine_fit_the_chats_engine_port():
+    from bot.engine_port import ControlPort, EnginePort
+    from engine.market.clock import ManualClock
+    from engine.runtime.engine import Engine
+
+    for engine in (FakeEngine(), Engine(clock=ManualClock(1_700_000_000_000))):
+        assert isinstance(engine, EnginePort) and isinstance(engine.control, ControlPort), type(engine)
