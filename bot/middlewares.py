@@ -12,6 +12,7 @@ from aiogram.types import User as TgUser
 
 from bot.i18n import MergedI18n
 from bot.reads import users_by_telegram_ids
+from bot.user_cache import UserCache
 from bot.user_loader import UserLoader
 from db.enums import Role
 from db.models import User
@@ -44,21 +45,27 @@ class PrivateChatsOnly(BaseMiddleware):
 class DbUserMiddleware(BaseMiddleware):
     """Puts the caller's `User` row in `data["db_user"]` (created on first contact) and `data["is_admin"]`.
 
-    Every update reads its row, together with the other updates of its loop turn (bot/user_loader.py), so a write
-    by any process shows on the user's next update. `_unused` takes the argument bot/dispatcher.py still passes
-    (a UserCache that holds nothing) until that call drops it."""
+    Rows come from `cache` when it holds them (see bot/user_cache.py for how writes keep it coherent), else from
+    the database, read together with the other updates' misses (bot/user_loader.py)."""
 
-    def __init__(self, i18n: MergedI18n, admin_ids: frozenset[int], default_language: str, *_unused: object):
+    def __init__(self, i18n: MergedI18n, admin_ids: frozenset[int], default_language: str,
+                 cache: UserCache | None = None):
         self.i18n = i18n
         self.admin_ids = admin_ids
         self.default_language = default_language
+        self.cache = cache if cache is not None else UserCache(size=0)
         self.loader = UserLoader(users_by_telegram_ids)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg: TgUser | None = data.get("event_from_user")
         if tg is None or tg.is_bot:
             return await handler(event, data)
-        user = await self.loader.get(tg.id)
+        user = self.cache.get(tg.id)
+        if user is None or not user.active or user.username != tg.username:
+            epoch = self.cache.epoch
+            user = await self.loader.get(tg.id)
+            if user is not None and user.active and user.username == tg.username:
+                self.cache.put(user, epoch)
         if user is None:
             lang = tg.language_code if tg.language_code in self.i18n.available_locales else self.default_language
             role = Role.ADMIN if tg.id in self.admin_ids else Role.USER  # start-up syncs the existing rows

@@ -19,6 +19,7 @@ from bot.notifier_render import Translate, i18n_translate, render
 from bot.notifier_split import split_message
 from bot.pacing import GLOBAL_RATE, PER_CHAT_RATE, Pacer, pacer_for
 from bot.pacing_errors import Outcome, classify
+from bot.user_cache import forget_users
 from db.enums import Delivery, NotificationStatus
 from db.models import Notification, User
 
@@ -262,6 +263,7 @@ class Notifier:
     async def _drop_user(self, user: User, error: str) -> None:
         if user.active:
             await User.filter(id=user.id).update(active=False)
+            forget_users(user.telegram_id)
             user.active = False
             log.info("user %s blocked the bot: marked inactive, pending notifications dropped", user.id)
         self.dropped += await Notification.filter(user_id=user.id, status=PENDING).update(

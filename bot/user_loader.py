@@ -1,7 +1,7 @@
-"""The callers' user rows, read together: one query for all the updates of one loop turn."""
+"""User rows for updates that missed the cache, read together: one query for all the misses of one loop turn."""
 
 # A burst of first contacts (a restart, a broadcast's replies) sends hundreds of updates a second whose rows are not
-# read yet. aiogram handles each update in its own task, so their lookups arrive in the same turn of the event loop;
+# cached yet. aiogram handles each update in its own task, so their lookups arrive in the same turn of the event loop;
 # read one by one they were one statement each and the chat fell behind. Here the ids asked for in one turn are read
 # with `... WHERE telegram_id IN (...)` once that turn is over.
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from copy import copy
 
+from bot.user_cache import copy_user
 from db.models import User
 
 Fetch = Callable[[list[int]], Awaitable[list[User]]]
@@ -32,9 +32,7 @@ class UserLoader:
                 loop.call_soon(self._flush)
             fut = self._pending[telegram_id] = loop.create_future()
         user = await asyncio.shield(fut)  # one caller cancelled must not cancel the others' read
-        # Each update its own object (a handler changing its row changes no other update's); a shallow copy, as
-        # Tortoise's own Model.clone() makes.
-        return copy(user) if user is not None else None
+        return copy_user(user) if user is not None else None  # each update its own object
 
     def _flush(self) -> None:
         batch, self._pending = self._pending, {}

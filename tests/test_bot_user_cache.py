@@ -1,4 +1,4 @@
-"""Every write to a user shows on that user's very next update."""
+"""The in-memory User cache stays coherent: every write to a user shows on that user's very next update."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from bot.callbacks import LangCb, MenuCb
 from bot.i18n import make_i18n
 from bot.notifier import Notifier
 from bot.pacing import Pacer
+from bot.user_cache import UserCache, forget_users
 from db.models import User
 from engine.runtime.outbox import dedup, notify
 
@@ -20,7 +21,7 @@ async def test_block_and_unblock_take_effect_on_the_next_update(telegram_factory
     await h.accept_user(111)
     await h.accept_user(ADMIN)
     help_text = await h.reply(111, "/help")
-    assert await h.reply(111, "/help") == help_text
+    assert await h.reply(111, "/help") == help_text  # the row is cached now
     await h.reply(ADMIN, "/block 111")
     assert await h.reply(111, "/help") == I18N.gettext("common.blocked", locale="en")
     await h.reply(ADMIN, "/unblock 111")
@@ -45,7 +46,7 @@ async def test_a_language_change_shows_on_the_next_reply(telegram):
 async def test_a_user_marked_inactive_by_the_notifier_is_active_again_when_they_write(telegram):
     api = telegram.api
     await telegram.accept_user(111)
-    await telegram.reply(111, "/help")  # read while active
+    await telegram.reply(111, "/help")  # cached while active
     user = await User.get(telegram_id=111)
     await notify(user.id, "note", {"reason": "x"}, dedup("note", 1))
     api.block(111)
@@ -54,3 +55,25 @@ async def test_a_user_marked_inactive_by_the_notifier_is_active_again_when_they_
     api.unblock(111)
     await telegram.reply(111, "/help")
     assert (await User.get(telegram_id=111)).active is True
+
+
+async def test_the_cache_is_bounded_expires_copies_and_never_stores_a_read_that_raced_a_write(db):
+    a, b = await User.create(telegram_id=1), await User.create(telegram_id=2)
+    cache = UserCache(size=1, ttl=60)
+    epoch = cache.epoch
+    forget_users(1)  # a write lands while the row was being read
+    cache.put(a, epoch)
+    assert cache.get(1) is None
+    cache.put(a, cache.epoch)
+    copy = cache.get(1)
+    assert copy is not None and copy is not a and copy.id == a.id
+    copy.language = "ko"  # a handler changing its own row changes nothing for the next update
+    assert cache.get(1).language == "en"
+    cache.put(b, cache.epoch)  # over the bound: the least recently used row goes
+    assert cache.get(1) is None and cache.get(2).id == b.id
+    b.blocked = True
+    await b.save(update_fields=["blocked", "updated_at"])  # any save() forgets the row
+    assert cache.get(2) is None
+    expired = UserCache(ttl=-1)
+    expired.put(a, expired.epoch)
+    assert expired.get(1) is None
