@@ -15,7 +15,7 @@ from engine.exchange.paper import PaperExchange
 from engine.exchange.units import BaseUnits
 from engine.ledger import Book, book_fill
 from engine.runtime.bots import make_handle
-from engine.runtime.grid_runner import GridRunner
+from engine.runtime.grid_runner import LiveGrid
 
 D = Decimal
 LOT = D("0.001")
@@ -82,12 +82,12 @@ async def test_the_position_row_shows_the_books(db):
               D(rnd.randint(0, 300)) / 1000) for _ in range(200)]
     row = await _running_grid(3, "ETH/USDT:USDT", 90, 110)
     ex = BaseUnits(PaperExchange(MarketType.SWAP, {"USDT": D(1000)}))
-    h = await make_handle(row, ex, "replay", GridRunner())
+    h = await make_handle(row, ex, "replay", LiveGrid())
     for i, (side, amount, price, fee) in enumerate(fills):
         h.fill(side, amount, price, fee)
         await h.save_position()
         if i % 50 == 49:  # a restart reads the books back from the row
-            h = await make_handle(await StrategyBot.get(id=row.id), ex, "replay", GridRunner())
+            h = await make_handle(await StrategyBot.get(id=row.id), ex, "replay", LiveGrid())
     position, average, realised, fees = recompute(fills)
     pos = await Position.get(bot_id=row.id)
     shown = pos.size if pos.side == PositionSide.LONG else -pos.size
@@ -107,7 +107,7 @@ async def test_a_fill_whose_transaction_rolls_back_is_booked_once_when_it_comes_
     row = await _running_grid(4, "BTC/USDT:USDT", 50_000, 70_000)
     paper = PaperExchange(MarketType.SWAP, {"USDT": D(100_000)})
     await paper.feed("BTC/USDT:USDT", [0, 60_000, 60_000, 60_000, 60_000, 1])
-    h = await make_handle(row, BaseUnits(paper), "replay", GridRunner())
+    h = await make_handle(row, BaseUnits(paper), "replay", LiveGrid())
     await h.life.place(OrderRole.GRID_ENTRY, Side.BUY, OrderType.LIMIT, D("0.01"), price=D(59_000), level=1)
     await paper.feed("BTC/USDT:USDT", [60_000, 60_000, 60_000, 58_000, 59_500, 1])
 
@@ -115,7 +115,7 @@ async def test_a_fill_whose_transaction_rolls_back_is_booked_once_when_it_comes_
         raise RuntimeError("the database went away mid-transaction")
 
     with monkeypatch.context() as m:
-        m.setattr(GridRunner, "on_fill", broken)
+        m.setattr(LiveGrid, "on_fill", broken)
         with pytest.raises(RuntimeError):
             await fills.poll([h])
     assert h.book == Book() and not await Fill.exists()

@@ -23,6 +23,7 @@ from engine.notices import FillNotice
 from engine.runtime.orders import BotRef, OrderLifecycle
 from engine.runtime.state import RuntimeState
 from engine.runtime.sync import SyncResult
+from engine.strategies.runner import StrategyRunner
 
 _tf_ms = lru_cache(maxsize=32)(timeframe_ms)
 
@@ -31,14 +32,16 @@ FillTold = tuple[type[FillNotice], dict[str, Any]]
 
 
 class LiveRunner(Protocol):
-    """A strategy in live trading, one object per kind, chosen once when its bot is attached. Callers hold the bot's
-    (account, symbol) lock; each method writes what it changed (state, rows, notices) itself."""
+    """A strategy in live trading, one object per kind, chosen once when its bot is attached: it drives the bot's
+    pure StrategyRunner (engine/strategies/runner.py, `BotHandle.strategy`) and does the I/O around it. Callers hold
+    the bot's (account, symbol) lock; each method writes what it changed (state, rows, notices) itself."""
 
     kind: BotKind
     settings_model: type[BaseModel]
     resting_roles: tuple[OrderRole, ...]  # the roles of the orders `sync` keeps resting
     fresh_on_start: bool  # the strategy state starts afresh each time the user starts the bot
 
+    def make(self, settings: Any, market: Market, state: Any) -> StrategyRunner: ...  # the bot's pure runner
     def decode(self, raw: dict | None) -> Any: ...  # the strategy state from its JSON in StrategyBot.state
     def encode(self, strat: Any) -> dict | None: ...
     def params_key(self, settings: Any) -> tuple: ...  # bots with equal keys share one indicator computation
@@ -63,7 +66,7 @@ class BotHandle:
     symbol: str
     status: BotStatus
     settings: Any  # the runner's settings model (frozen)
-    strat: Any  # the runner's strategy state, None before a GRID is planned
+    strategy: StrategyRunner  # the pure runner; its `.state` is the strategy's (None before a GRID is planned)
     rt: RuntimeState
     runner: LiveRunner
     exchange: Exchange
@@ -73,6 +76,14 @@ class BotHandle:
     book: Book = field(default_factory=Book)  # the books of its fills: what the Position row and the chat show
     dirty: bool = True  # resting orders may differ from the strategy's wish: sync on the next supervision
     last_state: dict | None = field(default=None, repr=False)
+
+    @property
+    def strat(self) -> Any:
+        return self.strategy.state
+
+    @strat.setter
+    def strat(self, state: Any) -> None:
+        self.strategy.state = state
 
     @property
     def timeframe(self) -> str:
@@ -151,8 +162,8 @@ async def make_handle(row: StrategyBot, exchange: Exchange, source: str, runner:
     life = OrderLifecycle(exchange, BotRef(row.user_id, row.id, row.account_id, exchange.exchange_id, row.symbol),
                           unknown_grace_ms=unknown_grace_ms, market=market, clock=clock)
     pos, _ = await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol})
-    h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings,
-                  runner.decode((row.state or {}).get("strategy")), RuntimeState.from_json(row.state), runner,
-                  exchange, market, life, source, book=_book(pos))
+    strategy = runner.make(settings, market, runner.decode((row.state or {}).get("strategy")))
+    h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings, strategy,
+                  RuntimeState.from_json(row.state), runner, exchange, market, life, source, book=_book(pos))
     h.last_state = h.state_json() if row.state is not None else None
     return h

@@ -1,4 +1,4 @@
-"""GRID live: the ladder planned, fills to counter orders, bounds/trailing/re-centring on closes, GridLevel rows."""
+"""GRID live: the pure runner driven (ladder, closes, fills), its orders placed and cancelled, GridLevel rows."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tortoise.transactions import in_transaction
 from db.enums import BotKind, BotStatus, LevelState, OrderRole, OrderStatus
 from db.models import Fill, GridLevel, Order
 from engine.candles import Candles
-from engine.exchange.protocol import OrderType, Side
+from engine.exchange.protocol import Market, OrderType, Side
 from engine.market.candle_cache import CandleCache
 from engine.market.rules import market_rules
 from engine.notices import FillNotice, GridStopped, MarketInfo
@@ -25,7 +25,10 @@ from engine.runtime.sync import SyncResult, WantedOrder, placeable, sync_resting
 from engine.strategies import grid
 from engine.strategies.grid import GridCandle, GridSettings, GridState, PlanRefused
 from engine.strategies.grid_levels import IllegalTransition
-from engine.strategies.intents import Intent, IntentKind
+from engine.strategies.intents import Intent, Note
+from engine.strategies.roles import GRID_RESTING
+from engine.strategies.runner import Fill as FillEvent
+from engine.strategies.runner_grid import GridRunner
 from engine.strategy_inputs import grid_inputs, warmup
 
 log = logging.getLogger(__name__)
@@ -49,20 +52,24 @@ async def save_levels(h: BotHandle, before: GridState | None, conn: BaseDBAsyncC
         await GridLevel.filter(bot_id=h.id, index__in=list(gone)).using_db(conn).delete()
 
 
-async def _persist(h: BotHandle, before: GridState | None, candle_ts: int, notes=()) -> None:
+async def _persist(h: BotHandle, before: GridState | None, candle_ts: int, notes: list[Note] = ()) -> None:
     async with in_transaction() as conn:
         await h.save(conn)
         await save_levels(h, before, conn)
         await h.save_position(conn)
-        for reason, details in notes:
-            await events.note(h, reason, details, candle_ts, conn)
+        for n in notes:
+            await events.note(h, n.reason, n.details, candle_ts, conn)
 
 
-class GridRunner:
+class LiveGrid:
     kind = BotKind.GRID
     settings_model = GridSettings
     fresh_on_start = True  # a fresh ladder every start
-    resting_roles = (OrderRole.GRID_ENTRY, OrderRole.GRID_EXIT)
+    resting_roles = GRID_RESTING
+
+    @staticmethod
+    def make(settings: GridSettings, market: Market, state: GridState | None) -> GridRunner:
+        return GridRunner(settings, market_rules(market), state)
 
     @staticmethod
     def decode(raw: dict | None) -> GridState | None:
@@ -93,11 +100,9 @@ class GridRunner:
         await self._plan(h, float(got.close[-1]), grid_inputs(h.settings, got).at(-1), now_ms)
 
     async def _plan(self, h: BotHandle, price: float, c: GridCandle, now_ms: int) -> None:
-        c = replace(c, index=now_ms // h.tf_ms)
-        h.strat, _ = grid.start(h.settings, market_rules(h.market), price, c.centre, c.atr, c.adx_state,
-                                index=c.index)
+        step = h.strategy.start(price, replace(c, index=now_ms // h.tf_ms))
         h.rt.started_ms = now_ms
-        await _persist(h, None, now_ms, h.strat.notes)
+        await _persist(h, None, now_ms, step.notes)
         h.dirty = True
 
     async def on_candle(self, h: BotHandle, c: GridCandle, close: float, candle_ts: int, now_ms: int) -> None:
@@ -111,16 +116,11 @@ class GridRunner:
         if h.status == BotStatus.PAUSED or before.stopped:
             await h.save()
             return
-        c = replace(c, index=candle_ts // h.tf_ms)
-        avg = grid.average_entry(before)
-        state, intents = grid.on_candle(h.settings, before, c, market_rules(h.market))
-        h.strat = state
-        closes = [i for i in intents if i.kind == IntentKind.CLOSE]
+        step = h.strategy.on_candle(replace(c, index=candle_ts // h.tf_ms))
+        state = h.strat
+        await _persist(h, before, candle_ts, step.notes)
         if state.stopped and not before.stopped:
-            h.rt.close_avg = avg
-        await _persist(h, before, candle_ts, state.notes)
-        if state.stopped and not before.stopped:
-            await self._close(h, closes)
+            await self._close(h, step.market)
             b = h.book
             await notify(h.user_id, GridStopped(bot_id=h.id, symbol=h.symbol, reason=state.stopped,
                                                 position=b.position, realized_pnl=b.realized, fees=b.fees,
@@ -136,18 +136,15 @@ class GridRunner:
         for i in closes:
             amount = to_amount(i.amount, h.market)
             if placeable(amount, None, h.market):
-                await h.life.place(OrderRole.CLOSE, Side(i.side), OrderType.MARKET, amount, reduce_only=h.swap,
+                await h.life.place(i.role, Side(i.side), OrderType.MARKET, amount, reduce_only=h.swap,
                                    reason=i.reason[:64])
                 sent += amount
         return sent
 
     async def stop(self, h: BotHandle, close_position: bool) -> Decimal:
-        s = h.strat
-        if not isinstance(s, GridState):
+        if h.strat is None:
             return Decimal(0)
-        h.rt.close_avg = grid.average_entry(s)
-        h.strat, intents = grid.stop(h.settings, s, close_position)
-        return await self._close(h, [i for i in intents if i.kind == IntentKind.CLOSE])
+        return await self._close(h, h.strategy.close(close_position).market)
 
     async def check_pending(self, h: BotHandle) -> None:
         """A grid sends no market order it waits for."""
@@ -156,15 +153,12 @@ class GridRunner:
         before = h.strat
         if not isinstance(before, GridState):
             return FillNotice, {}
+        if order.role == OrderRole.CLOSE and not before.close_average and h.rt.close_avg:
+            h.strat = replace(before, close_average=h.rt.close_avg)  # stopped before the state kept its average
+        ev = FillEvent(order.role, float(fill.price), float(fill.amount), float(fill.fee), level=order.level or 0,
+                       side=order.side.value)
         try:
-            if order.role == OrderRole.CLOSE:
-                state = grid.on_close_fill(before, float(fill.price), float(fill.amount), float(fill.fee),
-                                           float(h.rt.close_avg or 0.0))
-            else:
-                role = "entry" if order.role == OrderRole.GRID_ENTRY else "exit"
-                state, _ = grid.on_fill(h.settings, before, order.level, role, float(fill.price),
-                                        float(fill.amount), float(fill.fee), market_rules(h.market),
-                                        side=order.side.value)
+            step = h.strategy.on_fill(ev)
         except (IllegalTransition, KeyError) as e:
             # a fill no level can take (its level trailed away, a stopped grid): keep the books right, tell the user.
             sign = 1.0 if order.side == Side.BUY else -1.0
@@ -174,25 +168,19 @@ class GridRunner:
                               {"level": order.level, "role": order.role.value, "error": str(e)[:80]}, fill.ts, conn)
             await h.save(conn)
             return FillNotice, {}
-        h.strat = state
         await h.save(conn)
         await save_levels(h, before, conn)
-        for reason, details in state.notes:
-            await events.note(h, reason, details, fill.ts, conn)
+        for n in step.notes:
+            await events.note(h, n.reason, n.details, fill.ts, conn)
         h.dirty = True
-        return FillNotice, {"kind_detail": "close" if order.role == OrderRole.CLOSE else order.role.value}
+        return FillNotice, {"kind_detail": order.role.value}
 
     @staticmethod
     def wanted(h: BotHandle) -> list[WantedOrder]:
-        s = h.strat
-        if not isinstance(s, GridState) or s.stopped:
-            return []
-        out = []
-        for o in grid.desired_orders(s, neutral=h.settings.direction == "neutral"):
-            out.append(WantedOrder(o.role, o.level, Side(o.side), OrderType.LIMIT, to_amount(o.amount, h.market),
-                                   price=to_price(o.price, h.market), reduce_only=o.reduce_only and h.swap,
-                                   reason=o.role.value))
-        return out
+        return [WantedOrder(o.role, o.level, Side(o.side), OrderType.LIMIT, to_amount(o.amount, h.market),
+                            price=to_price(o.price, h.market), reduce_only=o.reduce_only and h.swap,
+                            reason=o.role.value)
+                for o in h.strategy.desired_orders()]
 
     async def sync(self, h: BotHandle) -> SyncResult:
         if not isinstance(h.strat, GridState) or h.strat.stopped:
@@ -201,10 +189,9 @@ class GridRunner:
         res = await sync_resting(h.life, h.market, self.wanted(h), self.resting_roles)
         entry_refused = [w for w in res.failed if w.role == OrderRole.GRID_ENTRY]
         if entry_refused:  # back to idle, to be re-armed on a later candle
-            before = state = h.strat
+            before = h.strat
             for w in entry_refused:
-                state = grid.mark_failed(state, w.level)
-            h.strat = state
+                h.strategy.on_refused(w.role, w.level)
             await _persist(h, before, 0)
         h.dirty = bool(res.waiting or any(w.role == OrderRole.GRID_EXIT for w in res.failed))
         return res

@@ -1,4 +1,5 @@
-"""HYPERRSI live: a candle close in, market orders out, resting TP/stop orders kept equal to `desired_orders`."""
+"""HYPERRSI live: the pure runner driven on candle closes and fills, its market orders sent, its resting TP/stop
+orders kept equal to what it wants."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tortoise.transactions import in_transaction
 from db.enums import BotKind, BotStatus, OrderRole, OrderStatus
 from db.models import Fill, Order
 from engine.candles import Candles
-from engine.exchange.protocol import OrderType, Side
+from engine.exchange.protocol import Market, OrderType, Side
 from engine.market.candle_cache import CandleCache
 from engine.notices import EntryNotice, FillNotice, MarketInfo, StopLossNotice, TakeProfitNotice, TrailingMoved
 from engine.runtime import events
@@ -24,22 +25,28 @@ from engine.runtime.orders import OPEN_STATES
 from engine.runtime.outbox import notify
 from engine.runtime.sync import SyncResult, WantedOrder, placeable, sync_resting, to_amount, to_price
 from engine.strategies import hyperrsi
-from engine.strategies.hyperrsi import CandleInputs, FillEvent, HyperRsiSettings, HyperRsiState
-from engine.strategies.intents import IntentKind
+from engine.strategies.hyperrsi import CandleInputs, HyperRsiSettings, HyperRsiState
+from engine.strategies.intents import Intent
+from engine.strategies.roles import HYPERRSI_RESTING, MARKET, STOPS
+from engine.strategies.runner import Fill as FillEvent
+from engine.strategies.runner_hyperrsi import HyperRsiRunner
 from engine.strategy_inputs import hyperrsi_inputs
 
 log = logging.getLogger(__name__)
 
-MARKET_ROLES = (OrderRole.ENTRY, OrderRole.PYRAMID, OrderRole.CLOSE)
 FAILED = (OrderStatus.REJECTED, OrderStatus.CANCELED, OrderStatus.EXPIRED)
-_INTENT_ROLE = {IntentKind.OPEN: OrderRole.ENTRY, IntentKind.ADD: OrderRole.PYRAMID, IntentKind.CLOSE: OrderRole.CLOSE}
-_PENDING = {OrderRole.ENTRY: "entry", OrderRole.PYRAMID: "add", OrderRole.CLOSE: "close"}
-FILL_ROLE = {OrderRole.ENTRY: "entry", OrderRole.PYRAMID: "add", OrderRole.TAKE_PROFIT: "tp",
-             OrderRole.STOP_LOSS: "stop", OrderRole.TRAILING: "stop", OrderRole.CLOSE: "close"}
+KNOWN = MARKET | STOPS | set(HYPERRSI_RESTING)  # the roles of a HYPERRSI bot's orders
+NOTICE = {OrderRole.ENTRY: EntryNotice, OrderRole.PYRAMID: EntryNotice, OrderRole.TAKE_PROFIT: TakeProfitNotice,
+          OrderRole.STOP_LOSS: StopLossNotice, OrderRole.TRAILING: StopLossNotice}  # the kind of a fill's notice
 
 
 def _strat(h: BotHandle) -> HyperRsiState:
     return h.strat if isinstance(h.strat, HyperRsiState) else HyperRsiState()
+
+
+def _pending_role(pending: str) -> OrderRole:
+    """The role of the market order a `pending` marker waits for ("remainder" is a close)."""
+    return {"entry": OrderRole.ENTRY, "add": OrderRole.PYRAMID}.get(pending, OrderRole.CLOSE)
 
 
 async def _max_seq(bot_id: int) -> int:
@@ -47,11 +54,15 @@ async def _max_seq(bot_id: int) -> int:
     return int((row or {}).get("m") or 0)
 
 
-class HyperRsiRunner:
+class LiveHyperRsi:
     kind = BotKind.HYPERRSI
     settings_model = HyperRsiSettings
     fresh_on_start = False  # a position kept at a stop is managed again
-    resting_roles = (OrderRole.TAKE_PROFIT, OrderRole.STOP_LOSS)
+    resting_roles = HYPERRSI_RESTING
+
+    @staticmethod
+    def make(settings: HyperRsiSettings, market: Market, state: HyperRsiState | None) -> HyperRsiRunner:
+        return HyperRsiRunner(settings, state)
 
     @staticmethod
     def decode(raw: dict | None) -> HyperRsiState:
@@ -79,33 +90,25 @@ class HyperRsiRunner:
         """Nothing to plan: the first candle close decides."""
 
     async def on_candle(self, h: BotHandle, c: CandleInputs, close: float, candle_ts: int, now_ms: int) -> None:
-        """Evaluate one closed candle once (`candle_ts` = its open time), then act on it."""
+        """Evaluate one closed candle once (`candle_ts` = its open time), then send the market orders it asks for."""
         if h.rt.candle is not None and h.rt.candle >= candle_ts:
             return
         m = h.market
         c = replace(c, index=candle_ts // h.tf_ms, min_amount=float(m.min_amount or 0), lot=float(m.amount_step),
                     min_cost=float(m.min_cost or 0))
         old = _strat(h)
-        if h.status == BotStatus.PAUSED and old.side == "flat" and not old.pending:
-            res = hyperrsi.StepResult(replace(old, atr=c.atr if c.atr == c.atr else old.atr), [], [])
-        else:
-            res = hyperrsi.on_candle(h.settings, old, c)
-        state, intents = res.state, list(res.intents)
-        if h.status == BotStatus.PAUSED and any(i.kind == IntentKind.ADD for i in intents):
-            intents = [i for i in intents if i.kind != IntentKind.ADD]  # paused: no new exposure
-            state = replace(state, pending="")
-        market = [i for i in intents if i.kind in _INTENT_ROLE]
-        if not intents and not res.notes and replace(state, atr=old.atr) == old:
-            # Nothing happened but the ATR: no write. Re-evaluating this candle after a restart is the same no-op.
-            h.strat, h.rt.candle = state, candle_ts
-            return
+        h.strat = old
+        step = h.strategy.on_candle(c, paused=h.status == BotStatus.PAUSED)
+        state = h.strat
+        h.rt.candle = candle_ts
+        if not step.intents and not step.notes and replace(state, atr=old.atr) == old:
+            return  # nothing happened but the ATR: no write (re-evaluating it after a restart is the same no-op)
+        market = step.market
         if market:
             h.rt.pending_floor = await _max_seq(h.id)
         async with in_transaction() as conn:
-            h.strat = state
-            h.rt.candle = candle_ts
             await h.save(conn)
-            for n in res.notes:
+            for n in step.notes:
                 await events.note(h, n.reason, n.details, candle_ts, conn)
             if state.stop is not None and state.stop != old.stop and old.side == state.side != "flat":
                 await notify(h.user_id, TrailingMoved(bot_id=h.id, symbol=h.symbol, stop=state.stop,
@@ -113,30 +116,30 @@ class HyperRsiRunner:
                                                       candle_ts=candle_ts, market=MarketInfo.of(m)), conn=conn)
             await h.save_position(conn)
         for intent in market:
-            await self.send_market(h, _INTENT_ROLE[intent.kind], intent.side, intent.amount, intent.reason)
+            await self.send_market(h, intent)
         h.dirty = True
 
-    async def send_market(self, h: BotHandle, role: OrderRole, side: str, base_amount: float,
-                          reason: str) -> Order | None:
-        """One market order of `base_amount` (base currency); a refused one is no longer pending."""
-        amount = to_amount(base_amount, h.market)
-        reduce_only = role == OrderRole.CLOSE and h.swap
+    async def send_market(self, h: BotHandle, intent: Intent) -> Order | None:
+        """One market order the strategy asked for (base currency); a refused one is no longer pending."""
+        amount = to_amount(intent.amount, h.market)
         if not placeable(amount, None, h.market):
-            await self._forget_pending(h, _strat(h), _PENDING[role])
+            await self._refused(h, intent.role)
             return None
-        order = await h.life.place(role, Side(side), OrderType.MARKET, amount, reduce_only=reduce_only,
-                                   reason=reason[:64])
+        order = await h.life.place(intent.role, Side(intent.side), OrderType.MARKET, amount,
+                                   reduce_only=intent.role == OrderRole.CLOSE and h.swap, reason=intent.reason[:64])
         if order.status in FAILED:
-            await self._forget_pending(h, _strat(h), _PENDING[role])
+            await self._refused(h, intent.role)
         return order
 
     @staticmethod
-    async def _forget_pending(h: BotHandle, before: HyperRsiState, role: str) -> None:
+    async def _refused(h: BotHandle, role: OrderRole) -> None:
         now_ms = h.rt.candle or 0
-        after = h.strat = hyperrsi.on_order_failed(h.settings, before, role, now_ms // h.tf_ms)
+        before = _strat(h)
+        h.strat = before
+        h.strategy.on_refused(role, index=now_ms // h.tf_ms)
         async with in_transaction() as conn:
             await h.save(conn)
-            if before.pending == "remainder" and after.side == "flat":  # said once: the bot is free again
+            if before.pending == "remainder" and h.strat.side == "flat":  # said once: the bot is free again
                 await events.note(h, "remainder_refused", {"amount": before.size, "side": before.side}, now_ms, conn)
                 await h.save_position(conn)
 
@@ -145,46 +148,48 @@ class HyperRsiRunner:
         s = _strat(h)
         if not s.pending:
             return
-        rows = await Order.filter(bot_id=h.id, role__in=list(MARKET_ROLES), seq__gt=h.rt.pending_floor or 0) \
+        rows = await Order.filter(bot_id=h.id, role__in=list(MARKET), seq__gt=h.rt.pending_floor or 0) \
             .values_list("status", flat=True)
         if not rows or all(st in FAILED for st in rows):
-            await self._forget_pending(h, s, s.pending)
+            await self._refused(h, _pending_role(s.pending))
 
     async def on_fill(self, h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fill) -> FillTold:
         """The strategy's state after the fill, in the fill's transaction; what kind of fill it was for its notice."""
-        role = FILL_ROLE.get(order.role)
-        before = _strat(h)
-        if role is None:
+        if order.role not in KNOWN:
             return FillNotice, {}
-        ev = FillEvent(role, float(fill.price), float(fill.amount), float(fill.fee), stage=order.level or 0,
+        before = _strat(h)
+        h.strat = before
+        ev = FillEvent(order.role, float(fill.price), float(fill.amount), float(fill.fee), level=order.level or 0,
                        index=fill.ts // h.tf_ms, side=order.side.value)
         try:
-            res = hyperrsi.on_fill(h.settings, before, ev)
+            step = h.strategy.on_fill(ev)
         except ValueError as e:
-            await events.note(h, "unexpected_fill", {"role": role, "error": str(e)[:80], "trade": fill.trade_id},
-                              fill.ts, conn)
+            await events.note(h, "unexpected_fill", {"role": order.role.value, "error": str(e)[:80],
+                                                     "trade": fill.trade_id}, fill.ts, conn)
             return FillNotice, {}
-        after = h.strat = res.state
-        for n in res.notes:
+        for n in step.notes:
             if n.reason == "late_entry_fill":  # the other notes of a fill are said by its own notification
                 await events.note(h, n.reason, n.details, fill.ts, conn)
         await h.save(conn)
         h.dirty = True
-        if role in ("entry", "add"):
-            return EntryNotice, {"position_side": after.side, "average": h.book.average,
-                                 "pyramid_count": after.pyramid_count}
-        if role == "tp":
-            return TakeProfitNotice, {"stage": order.level}
-        if role == "stop":
-            return StopLossNotice, {"stop_reason": before.stop_reason}
-        return FillNotice, {}
+        after = h.strat
+        model = NOTICE.get(order.role, FillNotice)
+        if model is EntryNotice:
+            return model, {"position_side": after.side, "average": h.book.average,
+                           "pyramid_count": after.pyramid_count}
+        if model is TakeProfitNotice:
+            return model, {"stage": order.level}
+        if model is StopLossNotice:
+            return model, {"stop_reason": before.stop_reason}
+        return model, {}
 
     @staticmethod
     def wanted(h: BotHandle) -> list[WantedOrder]:
+        h.strat = _strat(h)
         out = []
-        for o in hyperrsi.desired_orders(h.settings, _strat(h)):
+        for o in h.strategy.desired_orders():
             amount, price = to_amount(o.amount, h.market), to_price(o.price, h.market)
-            if o.role == OrderRole.TAKE_PROFIT:
+            if o.type == "limit":
                 out.append(WantedOrder(o.role, o.level, Side(o.side), OrderType.LIMIT, amount, price=price,
                                        reduce_only=h.swap, reason=o.reason))
             else:
@@ -195,7 +200,7 @@ class HyperRsiRunner:
     async def sync(self, h: BotHandle) -> SyncResult:
         """Resting orders = desired_orders; not while a market order is out (the size is about to change)."""
         s = _strat(h)
-        if s.pending and await Order.filter(bot_id=h.id, role__in=list(MARKET_ROLES),
+        if s.pending and await Order.filter(bot_id=h.id, role__in=list(MARKET),
                                             status__in=list(OPEN_STATES)).exists():
             return SyncResult()
         res = await sync_resting(h.life, h.market, self.wanted(h), self.resting_roles)
@@ -204,13 +209,13 @@ class HyperRsiRunner:
 
     async def stop(self, h: BotHandle, close_position: bool) -> Decimal:
         """The position closed at market if asked (its resting orders are cancelled by the caller)."""
-        s = _strat(h)
-        if not close_position or s.size <= 0:
-            return Decimal(0)
-        h.strat = replace(s, pending="close")
-        side = "sell" if s.side == "long" else "buy"
-        order = await self.send_market(h, OrderRole.CLOSE, side, s.size, "user_stop")
-        return order.amount if order is not None and order.status != OrderStatus.REJECTED else Decimal(0)
+        h.strat = _strat(h)
+        sent = Decimal(0)
+        for intent in h.strategy.close(close_position).market:
+            order = await self.send_market(h, intent)
+            if order is not None and order.status != OrderStatus.REJECTED:
+                sent += order.amount
+        return sent
 
     @staticmethod
     def position_gone(h: BotHandle, now_ms: int) -> None:

@@ -17,15 +17,15 @@ from engine.exchange.units import BaseUnits
 from engine.market.candle_cache import CandleCache
 from engine.market.clock import Clock
 from engine.runtime.bots import BotHandle, LiveRunner, make_handle
-from engine.runtime.grid_runner import GridRunner
-from engine.runtime.hyperrsi_runner import HyperRsiRunner
+from engine.runtime.grid_runner import LiveGrid
+from engine.runtime.hyperrsi_runner import LiveHyperRsi
 from engine.runtime.paper_feed import PaperFeeder
 
 log = logging.getLogger(__name__)
 
 ACTIVE = (BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.STOPPING)  # the statuses of bots the engine runs
 ExchangeFactory = Callable[[ExchangeAccount], Exchange | Awaitable[Exchange]]
-RUNNERS: dict[BotKind, LiveRunner] = {BotKind.HYPERRSI: HyperRsiRunner(), BotKind.GRID: GridRunner()}
+RUNNERS: dict[BotKind, LiveRunner] = {BotKind.HYPERRSI: LiveHyperRsi(), BotKind.GRID: LiveGrid()}
 
 
 def runner_for(kind: BotKind) -> LiveRunner:

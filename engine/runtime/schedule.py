@@ -134,10 +134,12 @@ class Jobs:
             self._inflight.discard(task)
 
     async def shutdown(self, timeout: float = 60.0) -> None:
-        """No new jobs; the running ones finish (each DB change is one transaction)."""
+        """No new jobs; the running ones finish (each DB change is one transaction), then the scheduler stops: its
+        executor cancels the jobs still running when it shuts down, so it is shut down after they are done."""
         self._closing = True
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
         pending = [t for t in self._inflight if t is not asyncio.current_task()]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down in a callback of the loop
