@@ -9,9 +9,9 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.callbacks import BotCb, MenuCb
-from bot.engine_port import EnginePort
 from bot.keyboards import Keyboard
 from bot.market_numbers import for_bot, from_symbol
+from bot.markets import ExchangeReader
 from bot.replies import alert
 from bot.services import accounts, bots
 from bot.services.accounts import ExchangeAccount
@@ -35,13 +35,13 @@ def status_text(status: BotStatus) -> str:
     return _(f"status.{status.value}")
 
 
-async def position_text(b: StrategyBot, account: ExchangeAccount | None = None, engine: EnginePort | None = None
-                        ) -> str:
-    """The position to the market's tick and lot (read through the engine when given), PnL in the quote currency."""
+async def position_text(b: StrategyBot, account: ExchangeAccount | None = None,
+                        exchanges: ExchangeReader | None = None) -> str:
+    """The position to the market's tick and lot (read through `exchanges` when given), PnL in the quote currency."""
     pos = await bots.position(b)
     nums = from_symbol(b.symbol)
     if pos is not None and pos.side != PositionSide.FLAT and pos.size:
-        nums = await for_bot(account, b.symbol, engine, b.id)
+        nums = await for_bot(account, b.symbol, exchanges, b.id)
     if pos is None or pos.side == PositionSide.FLAT or nums.is_dust(pos.size):
         return _("card.flat").format(**realised(nums, pos))
     return _("card.position").format(
@@ -57,11 +57,11 @@ def realised(nums: Any, pos: Position | None) -> dict[str, str]:
     return {"realised": nums.money(pos.realized_pnl - pos.fees), "fees": nums.money(pos.fees)}
 
 
-async def bot_card(b: StrategyBot, engine: EnginePort | None = None) -> tuple[str, InlineKeyboardMarkup]:
-    """The card; with the engine, an open position is shown to its market's precision (bounded decimals without)."""
+async def bot_card(b: StrategyBot, exchanges: ExchangeReader | None = None) -> tuple[str, InlineKeyboardMarkup]:
+    """The card; with `exchanges`, an open position is shown to its market's precision (bounded decimals without)."""
     account = await accounts.by_id(b.account_id)  # type: ignore[attr-defined]
     lines = [bot_title(b), _("card.account").format(label=account.label),
-             _("card.status").format(status=status_text(b.status)), await position_text(b, account, engine)]
+             _("card.status").format(status=status_text(b.status)), await position_text(b, account, exchanges)]
     if b.last_error:
         lines.append(_("card.last_error").format(error=b.last_error[:300]))
     kb = Keyboard()

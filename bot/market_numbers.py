@@ -1,18 +1,17 @@
 """A bot's market precision for chat views: the running bot's own market, else the account's markets as loaded.
 
 No view makes a network request for this that it would not make anyway: a running bot's handle holds its market;
-otherwise the engine's exchange for the account answers from the markets it has loaded (the ccxt gateway keeps
-them process-wide for hours, the paper exchange holds them). Money needs only the quote currency, which the symbol
-names.
+otherwise the account's exchange, as the chat reads it (bot/markets.ExchangeReader), answers from the markets
+loaded (the ccxt gateway keeps them process-wide for hours, the paper exchange holds them). Money needs only the
+quote currency, which the symbol names.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
-from bot.markets import open_exchange
+from bot.markets import ExchangeReader
 from bot.numbers import MarketNumbers
 from db.models import ExchangeAccount
 from engine.exchange.units import base_market
@@ -29,18 +28,19 @@ def from_symbol(symbol: str) -> MarketNumbers:
     return MarketNumbers(base=base or None, quote=quote or None)
 
 
-async def for_bot(account: ExchangeAccount | None, symbol: str, engine: Any, bot_id: int | None = None
-                  ) -> MarketNumbers:
+async def for_bot(account: ExchangeAccount | None, symbol: str, exchanges: ExchangeReader | None,
+                  bot_id: int | None = None) -> MarketNumbers:
     """The market's tick, lot (base units) and currencies; `from_symbol` when the market cannot be read."""
-    handle = (getattr(engine, "handles", None) or {}).get(bot_id) if bot_id is not None else None
-    market = getattr(handle, "market", None)
-    if market is not None and getattr(handle, "symbol", None) == symbol:
-        return MarketNumbers.from_market(base_market(market))
-    if account is None or engine is None:
+    if exchanges is None:
+        return from_symbol(symbol)
+    handle = exchanges.engine.handles.get(bot_id) if bot_id is not None else None
+    if handle is not None and handle.symbol == symbol:
+        return MarketNumbers.from_market(base_market(handle.market))
+    if account is None:
         return from_symbol(symbol)
     try:
-        ex = await open_exchange(account, engine)
-        m = await asyncio.wait_for(ex.market(symbol), TIMEOUT)
+        async with exchanges.reading(account) as ex:
+            m = await asyncio.wait_for(ex.market(symbol), TIMEOUT)
     except Exception as e:  # the view still shows everything, to bounded decimals
         log.info("no market rules for %s: %s", symbol, type(e).__name__)
         return from_symbol(symbol)

@@ -26,11 +26,6 @@ NEEDS_PASSPHRASE = frozenset({"okx", "bitget"})
 PAPER = "paper"
 
 
-async def open_exchange(account: ExchangeAccount, engine: EnginePort) -> Exchange:
-    """The account's Exchange as the engine holds it (shared with the running bots; do not close it)."""
-    return await engine.exchange_for(account)
-
-
 class ExchangeReader:
     """Exchanges for the chat's views, which only read (markets, prices, candles, balances).
 

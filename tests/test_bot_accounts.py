@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.callbacks import AccCb
 from bot.logging_setup import cap_secret_bearing_loggers
 from db.enums import BotKind, BotStatus, MarketType
@@ -186,11 +188,14 @@ async def test_deleting_an_account_closes_and_forgets_the_gateway_holding_its_ke
     assert "does not belong to you" in answer.params["text"]  # a deleted account is no one's to press on
 
 
-async def test_a_balance_view_leaves_no_gateway_open(telegram_factory, monkeypatch):
+@pytest.mark.parametrize("command", ["/balance", "/positions"])
+async def test_a_view_of_a_live_account_leaves_no_gateway_open(telegram_factory, monkeypatch, command):
     """A view that only reads a live account with no running bot opens a gateway for the read and closes it: the
-    engine keeps none, so no decrypted key stays in memory because someone typed /balance."""
+    engine keeps none, so no decrypted key stays in memory because someone typed /balance, or /positions while a
+    stopped bot still holds a position (its market's precision is read)."""
     from cryptography.fernet import Fernet
 
+    from db.models import Position
     from db.vault import Vault
     from engine.exchange.ccxt_gateway import CcxtGateway
     from engine.market.clock import ManualClock
@@ -209,10 +214,16 @@ async def test_a_balance_view_leaves_no_gateway_open(telegram_factory, monkeypat
     async with venue("okx") as fake:
         engine = Engine(vault=vault, clock=ManualClock(1_800_000_000_000), urls_override={"okx": fake.url})
         h = await telegram_factory(engine=engine, vault=vault, exchange_urls={"okx": fake.url})
-        await _live_okx(await _accepted(U), vault)
-        reply = await h.reply(U, "/balance")
-    assert "okx-spot" in reply and "100,000.00" in reply, reply
-    assert engine.exchanges == {} and closes == [True]
+        acc = await _live_okx(await _accepted(U), vault)
+        b = await StrategyBot.create(user_id=acc.user_id, account=acc, kind=BotKind.HYPERRSI, symbol="BTC/USDT",
+                                     settings={}, status=BotStatus.STOPPED)
+        await Position.create(bot=b, symbol="BTC/USDT", side="long", size="0.12345678", average_entry="60000")
+        reply = await h.reply(U, command)
+    if command == "/balance":
+        assert "okx-spot" in reply and "100,000.00" in reply, reply
+    else:
+        assert "@ 60,000.0," in reply, reply  # to the market's tick, which only the venue knows
+    assert engine.exchanges == {} and closes
 
 
 async def test_accounts_deleted_before_deleted_at_stay_deleted(telegram):

@@ -34,6 +34,7 @@ def test_settings_values_are_bounded_in_decimals():
 
 async def test_a_market_the_exchange_cannot_describe_falls_back_to_the_symbols_currencies(db):
     from bot.market_numbers import for_bot
+    from bot.markets import ExchangeReader
     from db.enums import MarketType
     from db.models import User
     from tests.fakes.telegram_fixtures import FakeEngine
@@ -41,7 +42,7 @@ async def test_a_market_the_exchange_cannot_describe_falls_back_to_the_symbols_c
     user = await User.create(telegram_id=U)
     acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
                                        is_paper=True, paper_balances={"USDT": "1000"})
-    engine = FakeEngine()
+    engine = ExchangeReader(FakeEngine(), vault=None)
     known = await for_bot(acc, "BTC/USDT:USDT", engine)  # the paper swap: 0.01 contracts of 0.01 BTC
     assert (known.price_step, known.amount_step, known.base) == (Decimal("0.1"), Decimal("0.0001"), "BTC")
     unknown = await for_bot(acc, "DOGE/USDT:USDT", engine)  # not listed by the paper exchange

@@ -19,6 +19,7 @@ from bot.callbacks import BotCb, MenuCb, StopAllCb, StopCb
 from bot.engine_port import EnginePort, NotYours
 from bot.filters import OwnBot, accepted
 from bot.keyboards import Keyboard
+from bot.markets import ExchangeReader
 from bot.replies import alert, show, toast
 from bot.services import bots
 from bot.services.bots import EDITABLE, StrategyBot
@@ -52,13 +53,14 @@ async def _run(callback_answer: CallbackAnswer, action: str, call: Awaitable[obj
     return True
 
 
-async def _show_card(query: CallbackQuery, b: StrategyBot, engine: EnginePort) -> None:
-    await show(query, *await bot_card(await bots.reload(b), engine))
+async def _show_card(query: CallbackQuery, b: StrategyBot, exchanges: ExchangeReader) -> None:
+    await show(query, *await bot_card(await bots.reload(b), exchanges))
 
 
-async def open_card(query: CallbackQuery, strategy_bot: StrategyBot, state: FSMContext, engine: EnginePort) -> None:
+async def open_card(query: CallbackQuery, strategy_bot: StrategyBot, state: FSMContext,
+                    exchanges: ExchangeReader) -> None:
     await state.clear()
-    await show(query, *await bot_card(strategy_bot, engine))
+    await show(query, *await bot_card(strategy_bot, exchanges))
 
 
 async def cmd_bots(message: Message, db_user: User) -> None:
@@ -71,7 +73,7 @@ async def cmd_bots(message: Message, db_user: User) -> None:
 
 
 async def start(query: CallbackQuery, strategy_bot: StrategyBot, db_user: User, engine: EnginePort,
-                callback_answer: CallbackAnswer) -> None:
+                exchanges: ExchangeReader, callback_answer: CallbackAnswer) -> None:
     b = strategy_bot
     if b.status not in EDITABLE:
         alert(callback_answer, _("control.already").format(status=_(f"status.{b.status.value}")))
@@ -81,19 +83,19 @@ async def start(query: CallbackQuery, strategy_bot: StrategyBot, db_user: User, 
         alert(callback_answer, "⚠️ " + issues[0])
         return
     if await _run(callback_answer, "start", engine.control.start_bot(db_user.id, b.id)):
-        await _show_card(query, b, engine)
+        await _show_card(query, b, exchanges)
         toast(callback_answer, _("control.started"))
 
 
 async def pause_resume(query: CallbackQuery, callback_data: BotCb, strategy_bot: StrategyBot, db_user: User,
-                       engine: EnginePort, callback_answer: CallbackAnswer) -> None:
+                       engine: EnginePort, exchanges: ExchangeReader, callback_answer: CallbackAnswer) -> None:
     b, action = strategy_bot, callback_data.action
     if b.status != (BotStatus.RUNNING if action == "pause" else BotStatus.PAUSED):
         alert(callback_answer, _("common.stale"))
         return
     command = engine.control.pause_bot if action == "pause" else engine.control.resume_bot
     if await _run(callback_answer, action, command(db_user.id, b.id)):
-        await _show_card(query, b, engine)
+        await _show_card(query, b, exchanges)
         toast(callback_answer, _(f"control.{action}d"))
 
 
@@ -108,14 +110,14 @@ async def stop_ask(query: CallbackQuery, strategy_bot: StrategyBot) -> None:
 
 
 async def stop(query: CallbackQuery, callback_data: StopCb, strategy_bot: StrategyBot, db_user: User,
-               engine: EnginePort, callback_answer: CallbackAnswer) -> None:
+               engine: EnginePort, exchanges: ExchangeReader, callback_answer: CallbackAnswer) -> None:
     b = strategy_bot
     if b.status not in (BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.ERROR):
         alert(callback_answer, _("common.stale"))
         return
     if await _run(callback_answer, "stop", engine.control.stop_bot(db_user.id, b.id,
                                                                    close_position=callback_data.close)):
-        await _show_card(query, b, engine)
+        await _show_card(query, b, exchanges)
         toast(callback_answer, _("control.stopped"))
 
 

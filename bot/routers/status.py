@@ -19,7 +19,6 @@ from aiogram.utils.i18n import gettext as _
 from bot import numbers
 from bot.bot_card import bot_title, realised, status_text
 from bot.callbacks import BotCb, MenuCb, StatusCb
-from bot.engine_port import EnginePort
 from bot.filters import accepted
 from bot.keyboards import Keyboard
 from bot.market_numbers import for_bot, from_symbol
@@ -56,7 +55,7 @@ def _upnl(pos: Position, mark: float | None) -> float | None:
     return sign * (mark - float(pos.average_entry)) * float(pos.size)
 
 
-async def status_view(user: User, engine: EnginePort, exchanges: ExchangeReader) -> tuple[str, InlineKeyboardMarkup]:
+async def status_view(user: User, exchanges: ExchangeReader) -> tuple[str, InlineKeyboardMarkup]:
     shown = await bots.shown_bots(user)
     positions = {p.bot_id: p for p in await bots.positions_of([b.id for b in shown])} if shown else {}
     held: dict[int, ExchangeAccount] = {}  # read only when an open position needs a mark price
@@ -75,7 +74,7 @@ async def status_view(user: User, engine: EnginePort, exchanges: ExchangeReader)
         if pos is not None and pos.side != PositionSide.FLAT and pos.size:
             if b.account_id not in held:  # type: ignore[attr-defined]
                 held[b.account_id] = await accounts.by_id(b.account_id)  # type: ignore[attr-defined]
-            nums = await for_bot(held[b.account_id], b.symbol, engine, b.id)  # type: ignore[attr-defined]
+            nums = await for_bot(held[b.account_id], b.symbol, exchanges, b.id)  # type: ignore[attr-defined]
         if pos is None or pos.side == PositionSide.FLAT or nums.is_dust(pos.size):
             lines.append(_("status.flat").format(**realised(nums, pos)))
         else:
@@ -101,27 +100,27 @@ async def status_view(user: User, engine: EnginePort, exchanges: ExchangeReader)
     return "\n".join(lines), kb.as_markup()
 
 
-async def cmd_status(message: Message, db_user: User, engine: EnginePort, exchanges: ExchangeReader) -> None:
-    text, markup = await status_view(db_user, engine, exchanges)
+async def cmd_status(message: Message, db_user: User, exchanges: ExchangeReader) -> None:
+    text, markup = await status_view(db_user, exchanges)
     await message.answer(text, reply_markup=markup)
 
 
-async def refresh_status(query: CallbackQuery, db_user: User, engine: EnginePort, exchanges: ExchangeReader,
+async def refresh_status(query: CallbackQuery, db_user: User, exchanges: ExchangeReader,
                          callback_answer: CallbackAnswer) -> None:
-    await show(query, *await status_view(db_user, engine, exchanges))
+    await show(query, *await status_view(db_user, exchanges))
     toast(callback_answer, _("status.refreshed"))
 
 
-async def menu_status(query: CallbackQuery, db_user: User, engine: EnginePort, exchanges: ExchangeReader) -> None:
-    await show(query, *await status_view(db_user, engine, exchanges))
+async def menu_status(query: CallbackQuery, db_user: User, exchanges: ExchangeReader) -> None:
+    await show(query, *await status_view(db_user, exchanges))
 
 
-async def cmd_positions(message: Message, db_user: User, engine: EnginePort, exchanges: ExchangeReader) -> None:
+async def cmd_positions(message: Message, db_user: User, exchanges: ExchangeReader) -> None:
     shown = []
     for p in await bots.open_positions(db_user):
         if p.size:
             account = await accounts.by_id(p.bot.account_id)
-            nums = await for_bot(account, p.symbol, engine, p.bot.id)
+            nums = await for_bot(account, p.symbol, exchanges, p.bot.id)
             if not nums.is_dust(p.size):
                 shown.append((p, account, nums))
     if not shown:
