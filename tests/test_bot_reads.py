@@ -1,4 +1,4 @@
-"""bot/reads.py's fixed SQL returns exactly what the ORM queries it stands for return, on SQLite and PostgreSQL."""
+"""bot/reads.py returns exactly what the plain ORM queries return, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -66,8 +66,6 @@ async def test_hot_reads_match_the_orm(db):
                                                                  "BTC/USDT:USDT")]
     assert await newest_fill_ts(me) == 2000 and await newest_fill_ts(other) == 3000
     assert await newest_fill_ts(await User.create(telegram_id=9)) is None
-    with pytest.raises(ValueError):  # only integers are written into the SQL
-        await users_by_telegram_ids(["1) OR (1=1"])
 
 
 async def test_hot_reads_neither_wait_for_nor_see_an_open_transaction(db):
