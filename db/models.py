@@ -56,6 +56,7 @@ class ExchangeAccount(Model):
     passphrase_enc = fields.TextField(null=True)
     key_hint = fields.CharField(max_length=16, default="")  # masked: first and last 4 characters
     is_paper = fields.BooleanField(default=False)
+    is_demo = fields.BooleanField(default=False)  # the venue's demo/testnet environment: demo keys, no real money
     paper_balances = fields.JSONField(null=True)  # {"USDT": "10000"} as strings of Decimals
     deleted_at = fields.DatetimeField(null=True)  # deleted by its user: secrets wiped, kept for the bots' history
     last_verified_at = fields.DatetimeField(null=True)
