@@ -130,3 +130,37 @@ async def test_a_deleted_account_leaves_no_gateway_holding_its_key(db, vault):
         ex.inner.close = lambda: closed.append(True) or real_close()
         await engine.forget_account(acc.id)
     assert acc.id not in engine.exchanges and closed == [True]
+
+
+@pytest.mark.parametrize("demo", [True, False])
+async def test_a_demo_account_gets_a_gateway_in_the_venues_demo_environment(db, vault, demo):
+    """A demo account trades in the venue's demo environment (OKX: the demo header, which the fake checks against
+    the key's environment), a live account outside it."""
+    acc = await _account(vault, exchange="okx", market_type=MarketType.SWAP, api_key_enc=vault.encrypt(KEY),
+                         secret_enc=vault.encrypt(SECRET), passphrase_enc=vault.encrypt(PASSPHRASE), is_demo=demo)
+    async with venue("okx", demo=demo) as fake:
+        ex = make_exchange(acc, vault, urls_override={"okx": fake.url})
+        try:
+            bal = await ex.fetch_balance()
+        finally:
+            await ex.close()
+    assert isinstance(ex.inner, CcxtGateway) and ex.inner.sandbox is demo and bal["USDT"].total == D(100000)
+    assert KEY not in repr(ex) and SECRET not in repr(ex)
+
+
+async def test_check_api_key_in_the_demo_environment():
+    """A demo key passes only in the demo environment and a live key only outside it; a venue without a demo
+    environment is refused before any request."""
+    async with venue("okx", demo=True) as fake:
+        fake.add_account("live-key-000001", "live-secret-000001", "live-pass", {"USDT": "1"})
+        demo = await check_api_key("okx", MarketType.SWAP, KEY, SECRET, PASSPHRASE, urls_override=fake.url,
+                                   sandbox=True)
+        demo_as_live = await check_api_key("okx", MarketType.SWAP, KEY, SECRET, PASSPHRASE, urls_override=fake.url)
+        live_as_demo = await check_api_key("okx", MarketType.SWAP, "live-key-000001", "live-secret-000001",
+                                           "live-pass", urls_override=fake.url, sandbox=True)
+        requests = fake.count("balance")
+        upbit = await check_api_key("upbit", MarketType.SPOT, KEY, SECRET, None, urls_override=fake.url, sandbox=True)
+        assert fake.count("balance") == requests
+    assert (demo.valid, demo.can_trade, demo.can_withdraw) == (True, True, False)
+    assert not demo_as_live.valid and not live_as_demo.valid
+    assert not upbit.valid and "no demo environment" in upbit.detail

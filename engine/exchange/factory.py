@@ -42,7 +42,7 @@ def _venue_exchange(account: ExchangeAccount, vault: Any, *, replay_source: Any 
     restart), starting from `account.paper_balances`; candles from `replay_source` when given, else the public data
     of a real exchange: one keyless gateway per (exchange, market type) kept in `public_sources` and shared by every
     paper account (its owner closes them), or one of its own when no such dict is given. Live: the ccxt gateway with
-    the account's decrypted key (kept only inside the gateway)."""
+    the account's decrypted key (kept only inside the gateway), in the venue's demo environment for a demo account."""
     market_type = MarketType(account.market_type)
     if account.is_paper:
         balances = {k: Decimal(str(v)) for k, v in (account.paper_balances or PAPER_DEFAULT_BALANCES).items()}
@@ -64,23 +64,27 @@ def _venue_exchange(account: ExchangeAccount, vault: Any, *, replay_source: Any 
         account.exchange, market_type,
         api_key=vault.decrypt(account.api_key_enc), secret=vault.decrypt(account.secret_enc),
         passphrase=vault.decrypt(account.passphrase_enc) if account.passphrase_enc else None,
-        urls_override=_urls_for(account.exchange, urls_override),
+        urls_override=_urls_for(account.exchange, urls_override), sandbox=bool(account.is_demo),
     )
 
 
 async def check_api_key(exchange_id: str, market_type: MarketType | str, api_key: str | Secret, secret: str | Secret,
-                        passphrase: str | Secret | None, *, urls_override: str | dict | None = None) -> KeyCheck:
+                        passphrase: str | Secret | None, *, urls_override: str | dict | None = None,
+                        sandbox: bool = False) -> KeyCheck:
     """Registration check: valid, trading allowed, withdrawal allowed (such keys are to be refused by the caller).
+    With `sandbox`, in the venue's demo environment: a demo key is valid there only, a live key only outside it.
 
     Network trouble raises ExchangeUnavailable rather than calling the key invalid.
     """
     venue = VENUES.get(exchange_id)
     if venue is None:
         return KeyCheck(False, False, None, f"unsupported exchange {exchange_id}")
+    if sandbox and not venue.demo:
+        return KeyCheck(False, False, None, f"{exchange_id} has no demo environment")
     if venue.needs_passphrase and not passphrase:
         return KeyCheck(False, False, None, f"{exchange_id} keys need the passphrase chosen when creating the key")
     gw = CcxtGateway(exchange_id, MarketType(market_type), api_key=api_key, secret=secret, passphrase=passphrase,
-                     urls_override=_urls_for(exchange_id, urls_override), policy=KEY_CHECK_POLICY)
+                     urls_override=_urls_for(exchange_id, urls_override), policy=KEY_CHECK_POLICY, sandbox=sandbox)
     try:
         return await gw.check_key()
     finally:
