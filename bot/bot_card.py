@@ -8,6 +8,7 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.account_label import account_label
 from bot.callbacks import BotCb, MenuCb
 from bot.keyboards import Keyboard
 from bot.market_numbers import for_bot, from_symbol
@@ -60,7 +61,7 @@ def realised(nums: Any, pos: Position | None) -> dict[str, str]:
 async def bot_card(b: StrategyBot, exchanges: ExchangeReader | None = None) -> tuple[str, InlineKeyboardMarkup]:
     """The card; with `exchanges`, an open position is shown to its market's precision (bounded decimals without)."""
     account = await accounts.by_id(b.account_id)  # type: ignore[attr-defined]
-    lines = [bot_title(b), _("card.account").format(label=account.label),
+    lines = [bot_title(b), _("card.account").format(label=account_label(account)),
              _("card.status").format(status=status_text(b.status)), await position_text(b, account, exchanges)]
     if b.last_error:
         lines.append(_("card.last_error").format(error=b.last_error[:300]))

@@ -20,7 +20,7 @@ class MenuCb(CallbackData, prefix="menu"):
 
 
 class AccCb(CallbackData, prefix="acc"):
-    action: str  # add, paper, exchange, market, delete, delete_yes, delete_no, show
+    action: str  # add, paper, exchange, market, mode, paper_balance, delete, delete_yes, delete_no, show
     account_id: RowId = 0
     value: str = ""
 

@@ -1,5 +1,6 @@
 """Exchange accounts through the chat: every secret message deleted on read, the key checked by real ccxt against the
-local fake OKX, refused when invalid or able to withdraw, stored only encrypted, shown masked; deletion."""
+local fake OKX, refused when invalid or able to withdraw, stored only encrypted, shown masked; demo accounts in the
+venue's demo environment, tagged DEMO; deletion."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.callbacks import AccCb
+from bot.callbacks import AccCb, BotCb
 from bot.logging_setup import cap_secret_bearing_loggers
 from db.enums import BotKind, BotStatus, MarketType
 from db.models import AuditLog, ExchangeAccount, StrategyBot, User
@@ -30,15 +31,32 @@ async def _send_secret(api, text: str):
     return await api.next_call("sendMessage", chat_id=U)
 
 
-async def _start_dialog(api):
+async def _start_dialog(api, mode: str = "Real money"):
     menu = api.bot_message(U)
     await api.click(U, menu, AccCb(action="add").pack())
     exchanges = await api.next_call(chat_id=U)
     await api.click(U, exchanges, exchanges.button_data("OKX"))
+    modes = await api.next_call("editMessageText", chat_id=U)
+    assert "real money or demo" in modes.text and "demo funds, not real money" in modes.text
+    assert "demo trading (testnet) section" in modes.text
+    await api.click(U, modes, modes.button_data(mode))
     markets = await api.next_call("editMessageText", chat_id=U)
     await api.click(U, markets, markets.button_data("Perpetual swap"))
     prompt = await api.next_call("editMessageText", chat_id=U)
     assert "never with withdrawal permission" in prompt.text
+    return prompt
+
+
+async def _assert_no_secret_anywhere(h, caplog, secrets) -> None:
+    """Not in any row, not in the FSM storage, not in a log line, not in a bot message."""
+    rows = [str(r) for r in await ExchangeAccount.all().values()] + [str(r) for r in await AuditLog.all().values()]
+    storage = str(h.dp.storage.storage) if hasattr(h.dp.storage, "storage") else ""
+    sent = " ".join(c.text for c in h.api.calls() if c.method != "getUpdates")
+    for secret in secrets:
+        assert not any(secret in r for r in rows)
+        assert secret not in storage
+        assert secret not in caplog.text
+        assert secret not in sent
 
 
 async def test_okx_key_dialog_deletes_secrets_checks_and_vaults(telegram_factory, caplog):
@@ -85,20 +103,106 @@ async def test_okx_key_dialog_deletes_secrets_checks_and_vaults(telegram_factory
     assert h.vault.decrypt(acc.secret_enc).reveal() == SECRET
     assert h.vault.decrypt(acc.passphrase_enc).reveal() == PASS
 
-    # no secret in plain text: not in any row, not in the FSM storage, not in a log line, not in a bot message
-    rows = [str(r) for r in await ExchangeAccount.all().values()] + [str(r) for r in await AuditLog.all().values()]
-    storage = str(h.dp.storage.storage) if hasattr(h.dp.storage, "storage") else ""
-    sent = " ".join(c.text for c in api.calls() if c.method != "getUpdates")
-    for secret in (KEY, SECRET, PASS, "okxWITHDRAW-secret-2222"):
-        assert not any(secret in r for r in rows)
-        assert secret not in storage
-        assert secret not in caplog.text
-        assert secret not in sent
+    assert not acc.is_demo
+    await _assert_no_secret_anywhere(h, caplog, (KEY, SECRET, PASS, "okxWITHDRAW-secret-2222"))
 
     # shown masked in the list
     await api.send_command(U, "/accounts")
     listing = await api.next_call("sendMessage", chat_id=U)
     assert "okx-swap — okx swap, key okxK…WXYZ" in listing.text and KEY not in listing.text
+
+
+DEMO_KEY, DEMO_SECRET = "okxDEMO-key-5555-aaaa-DEMO", "okxDEMO-secret-6666-bbbb-cccc"
+
+
+async def test_okx_demo_account_is_checked_in_the_demo_environment_and_tagged_demo(telegram_factory, caplog):
+    """Issue 16: a key is checked in the environment the user chose (the fake OKX, like the real one, refuses a key
+    outside its own); a refused key leaves the dialog at the key step of the same choice; the demo account is
+    stored as such, read in the demo environment and tagged DEMO wherever it is named."""
+    caplog.set_level(logging.DEBUG)
+    cap_secret_bearing_loggers()
+    async with FakeExchange("okx") as fake:
+        fake.add_account(KEY, SECRET, PASS, {"USDT": "1000"})
+        fake.add_account(DEMO_KEY, DEMO_SECRET, PASS, {"USDT": "2500"}, demo=True)
+        h = await telegram_factory(exchange_urls=fake.url)
+        api = h.api
+        await _accepted(U)
+
+        # a demo key offered for real money: refused, with the likely mistake named
+        await _start_dialog(api, "Real money")
+        for secret in (DEMO_KEY, DEMO_SECRET, PASS):
+            await _send_secret(api, secret)
+        verdict = await api.next_call("editMessageText", chat_id=U)
+        assert "refused this key" in verdict.text and "add it as a demo account" in verdict.text
+        await api.send_command(U, "/cancel")
+        await api.next_call("sendMessage", chat_id=U)
+
+        # a live key offered as demo: refused in the demo environment, the dialog stays at the demo key step
+        prompt = await _start_dialog(api, "Demo")
+        assert "send a key created in OKX's demo trading section" in prompt.text
+        for secret in (KEY, SECRET, PASS):
+            await _send_secret(api, secret)
+        verdict = await api.next_call("editMessageText", chat_id=U)
+        assert "OKX's demo environment refused this key" in verdict.text and "real-money key" in verdict.text
+        assert "Send the API key again" in verdict.text
+        assert await ExchangeAccount.all().count() == 0
+
+        # the demo key, sent next without starting over
+        for secret in (DEMO_KEY, DEMO_SECRET, PASS):
+            await _send_secret(api, secret)
+        verdict = await api.next_call("editMessageText", chat_id=U)
+        assert "okx-swap [DEMO] added (key okxD…DEMO)" in verdict.text
+
+        acc = await ExchangeAccount.get(user__telegram_id=U)
+        assert acc.is_demo and not acc.is_paper and acc.label == "okx-swap"
+        assert h.vault.decrypt(acc.api_key_enc).reveal() == DEMO_KEY
+        assert (await AuditLog.get(action="account_add")).details == {"exchange": "okx", "demo": True}
+
+        listing = await h.reply(U, "/accounts")
+        assert "okx-swap [DEMO] — okx swap, key okxD…DEMO" in listing
+        balance = await h.reply(U, "/balance")  # read with the demo key: only the demo environment answers it
+        assert "okx-swap [DEMO] (okx, swap)" in balance and "2,500.00" in balance, balance
+        b = await StrategyBot.create(user_id=acc.user_id, account=acc, kind=BotKind.GRID, symbol="BTC/USDT:USDT",
+                                     settings={})
+        await api.click(U, api.bot_message(U), BotCb(action="card", bot_id=b.id).pack())
+        card = await api.next_call("editMessageText", chat_id=U)
+        assert "Account: okx-swap [DEMO]" in card.text
+    await _assert_no_secret_anywhere(h, caplog, (KEY, SECRET, PASS, DEMO_KEY, DEMO_SECRET))
+
+
+async def test_demo_is_never_offered_where_the_venue_has_none(telegram):
+    """Upbit has no demo environment and paper is no exchange: no question, and a forged demo button is stale and
+    leaves the dialog where it was."""
+    from bot.services import accounts
+
+    api = telegram.api
+    user = await _accepted(U)
+    await api.click(U, api.bot_message(U), AccCb(action="add").pack())
+    exchanges = await api.next_call(chat_id=U)
+    await api.click(U, exchanges, exchanges.button_data("UPBIT"))
+    markets = await api.next_call("editMessageText", chat_id=U)
+    assert markets.text.startswith("UPBIT: spot") and not any("demo" in t.lower() for t, _d in markets.buttons())
+    await api.click(U, markets, markets.button_data("Spot"))
+    prompt = await api.next_call("editMessageText", chat_id=U)
+    assert prompt.text.startswith("Send your UPBIT API key") and "demo" not in prompt.text.lower()
+    forged = [("mode", v) for v in ("upbit.demo", "upbit.live", "paper.demo", "okx.bogus", "okx")]
+    forged += [("market", v) for v in ("upbit.spot.demo", "paper.spot.demo", "paper.swap.live", "okx.spot.live",
+                                       "okx.margin.demo", "okx.spot.demo.x")]
+    for action, value in forged:
+        await api.click(U, prompt, AccCb(action=action, value=value).pack())
+        await api.next_call("answerCallbackQuery", text_contains="no longer valid")
+    reply = await _send_secret(api, "short")  # still at Upbit's key step
+    assert "does not look like an API key" in reply.text
+
+    await api.click(U, api.bot_message(U), AccCb(action="paper").pack())
+    paper = await api.next_call(chat_id=U)
+    assert not any("demo" in text.lower() for text, _data in paper.buttons())
+    assert [v for v in ("okx", "binance", "bybit", "bitget", "upbit", "paper") if accounts.offers_demo(v)] == [
+        "okx", "binance", "bybit", "bitget"]
+    with pytest.raises(ValueError, match="no demo"):
+        await accounts.create_live(user, "upbit", MarketType.SPOT, api_key_enc="x", secret_enc="y",
+                                   passphrase_enc=None, key_hint="…", is_demo=True)
+    assert await ExchangeAccount.all().count() == 0
 
 
 async def test_cancel_leaves_the_key_dialog(telegram):

@@ -1,4 +1,5 @@
-"""Accounts: list, add an exchange API key by dialog (secrets deleted on read, checked, vaulted), paper, delete."""
+"""Accounts: list, add an exchange API key by dialog (real money or demo; secrets deleted on read, checked, vaulted),
+paper, delete."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot import numbers
+from bot.account_label import account_label
 from bot.callbacks import AccCb, MenuCb
 from bot.engine_port import EnginePort, NotYours
 from bot.filters import OwnAccount, accepted, not_command
 from bot.keyboards import Keyboard, back_markup, back_to_menu
-from bot.markets import EXCHANGES, NEEDS_PASSPHRASE, PAPER, check_key, mask
+from bot.markets import EXCHANGES, NEEDS_PASSPHRASE, PAPER, mask
 from bot.replies import alert, show, toast
 from bot.services import accounts
 from bot.services.accounts import ExchangeAccount
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 
 PAPER_MAX = Decimal("1000000000")
 CENT = Decimal("0.01")
+LIVE_MODE, DEMO_MODE = "live", "demo"
 
 
 def _typed_money(v: Any) -> str:
@@ -54,7 +57,8 @@ def describe_account(a: ExchangeAccount) -> str:
     if a.is_paper:
         bal = ", ".join(f"{_typed_money(v)} {k}" for k, v in (a.paper_balances or {}).items())
         return _("accounts.line_paper").format(label=a.label, market=a.market_type, balance=bal)
-    return _("accounts.line").format(label=a.label, exchange=a.exchange, market=a.market_type, hint=a.key_hint)
+    return _("accounts.line").format(label=account_label(a), exchange=a.exchange, market=a.market_type,
+                                     hint=a.key_hint)
 
 
 async def accounts_view(user: User):
@@ -65,8 +69,8 @@ async def accounts_view(user: User):
     kb.button(text=_("accounts.add_exchange"), callback_data=AccCb(action="add"))
     kb.button(text=_("accounts.add_paper"), callback_data=AccCb(action="paper"))
     for a in live:
-        kb.button(text=_("accounts.delete_button").format(label=a.label), callback_data=AccCb(action="delete",
-                                                                                          account_id=a.id))
+        kb.button(text=_("accounts.delete_button").format(label=account_label(a)),
+                  callback_data=AccCb(action="delete", account_id=a.id))
     back_to_menu(kb)
     kb.adjust(2, *([1] * (len(live) + 1)))
     return "\n".join(lines), kb.as_markup()
@@ -96,25 +100,51 @@ async def add_exchange(query: CallbackQuery, state: FSMContext) -> None:
 
 
 async def chose_exchange(query: CallbackQuery, callback_data: AccCb, callback_answer: CallbackAnswer) -> None:
-    if callback_data.value not in EXCHANGES:
+    exchange = callback_data.value
+    if exchange not in EXCHANGES:
         alert(callback_answer, _("common.stale"))
         return
+    if not accounts.offers_demo(exchange):
+        await _choose_market(query, exchange, demo=False)
+        return
     kb = Keyboard()
-    for mt in EXCHANGES[callback_data.value]:
-        kb.button(text=_(f"market.{mt.value}"), callback_data=AccCb(action="market", value=f"{callback_data.value}."
-                                                                                          f"{mt.value}"))
+    for mode, text in ((LIVE_MODE, _("accounts.mode_live")), (DEMO_MODE, _("accounts.mode_demo"))):
+        kb.button(text=text, callback_data=AccCb(action="mode", value=f"{exchange}.{mode}"))
     kb.button(text=_("common.back"), callback_data=AccCb(action="add"))
     kb.adjust(2)
-    await show(query, _("accounts.choose_market").format(exchange=callback_data.value.upper()), kb.as_markup())
+    await show(query, _("accounts.choose_mode").format(exchange=exchange.upper()), kb.as_markup())
+
+
+async def chose_mode(query: CallbackQuery, callback_data: AccCb, callback_answer: CallbackAnswer) -> None:
+    """Real money or the venue's demo environment: offered only where the venue has one."""
+    exchange, _sep, mode = callback_data.value.partition(".")
+    if exchange not in EXCHANGES or mode not in (LIVE_MODE, DEMO_MODE) or not accounts.offers_demo(exchange):
+        alert(callback_answer, _("common.stale"))
+        return
+    await _choose_market(query, exchange, demo=mode == DEMO_MODE)
+
+
+async def _choose_market(query: CallbackQuery, exchange: str, *, demo: bool) -> None:
+    """The venue's markets; a demo choice rides on each button ("okx.swap.demo"), so no state is needed yet."""
+    kb = Keyboard()
+    for mt in EXCHANGES[exchange]:
+        value = f"{exchange}.{mt.value}.{DEMO_MODE}" if demo else f"{exchange}.{mt.value}"
+        kb.button(text=_(f"market.{mt.value}"), callback_data=AccCb(action="market", value=value))
+    back = AccCb(action="exchange", value=exchange) if accounts.offers_demo(exchange) else AccCb(action="add")
+    kb.button(text=_("common.back"), callback_data=back)
+    kb.adjust(2)
+    await show(query, _("accounts.choose_market").format(exchange=exchange.upper()), kb.as_markup())
 
 
 async def chose_market(query: CallbackQuery, callback_data: AccCb, state: FSMContext,
                        callback_answer: CallbackAnswer) -> None:
-    exchange, _sep, market = callback_data.value.partition(".")
-    if market not in {m.value for m in MarketType}:  # a forged button (seen: "paper.bogus" ended in a ValueError)
+    exchange, _sep, rest = callback_data.value.partition(".")
+    market, _sep, mode = rest.partition(".")
+    # a forged button (seen: "paper.bogus" ended in a ValueError); demo only where the venue has it, never paper
+    if market not in {m.value for m in MarketType} or mode not in ("", DEMO_MODE):
         alert(callback_answer, _("common.stale"))
         return
-    if exchange == PAPER:
+    if exchange == PAPER and not mode:
         await state.set_state(AddPaper.balance)
         await state.update_data(market=market)
         kb = Keyboard()
@@ -123,12 +153,20 @@ async def chose_market(query: CallbackQuery, callback_data: AccCb, state: FSMCon
         kb.adjust(3)
         await show(query, _("accounts.paper_balance_prompt"), kb.as_markup())
         return
-    if exchange not in EXCHANGES or market not in {m.value for m in EXCHANGES[exchange]}:
+    if (exchange not in EXCHANGES or market not in {m.value for m in EXCHANGES[exchange]}
+            or (mode and not accounts.offers_demo(exchange))):
         alert(callback_answer, _("common.stale"))
         return
+    await _ask_key(query, state, exchange, market, demo=mode == DEMO_MODE)
+
+
+async def _ask_key(query: CallbackQuery, state: FSMContext, exchange: str, market: str, *, demo: bool) -> None:
     await state.set_state(AddAccount.api_key)
-    await state.update_data(exchange=exchange, market=market)
-    await show(query, _("accounts.send_api_key").format(exchange=exchange.upper()), None)
+    await state.set_data({"exchange": exchange, "market": market, "demo": demo})
+    text = _("accounts.send_api_key").format(exchange=exchange.upper())
+    if demo:
+        text = _("accounts.send_demo_key").format(exchange=exchange.upper()) + "\n\n" + text
+    await show(query, text, None)
 
 
 async def _read_secret(message: Message, bot: Bot) -> str | None:
@@ -180,20 +218,20 @@ async def got_passphrase(message: Message, state: FSMContext, bot: Bot, vault: V
 
 async def _finish(message: Message, state: FSMContext, vault: Vault, user: User, urls: dict | None) -> None:
     data = await state.get_data()
-    exchange, market = data["exchange"], MarketType(data["market"])
+    exchange, market, demo = data["exchange"], MarketType(data["market"]), bool(data.get("demo"))
     key, secret = vault.decrypt(data["api_key"]).reveal(), vault.decrypt(data["secret"]).reveal()
     passphrase = vault.decrypt(data["passphrase"]).reveal() if data.get("passphrase") else None
     progress = await message.answer(_("accounts.checking"))
     try:
-        check = await check_key(exchange, market, key, secret, passphrase, urls)
+        check = await accounts.check_key(exchange, market, key, secret, passphrase, urls, demo=demo)
     except Exception as e:  # classified by the domain error's reason; its text is never shown or logged
         reason = getattr(e, "reason", type(e).__name__)
-        log.info("key check for user %s on %s failed: %s", user.id, exchange, reason)
+        log.info("key check for user %s on %s (demo: %s) failed: %s", user.id, exchange, demo, reason)
         bad_key = reason in ("invalid_key", "missing_permission")
-        await _refuse(progress, state, _("accounts.key_invalid") if bad_key else _("accounts.key_check_failed"))
+        await _refuse(progress, state, _key_invalid(exchange, demo) if bad_key else _("accounts.key_check_failed"))
         return
     if not check.valid:
-        await _refuse(progress, state, _("accounts.key_invalid"))
+        await _refuse(progress, state, _key_invalid(exchange, demo))
         return
     if check.can_withdraw:
         await _refuse(progress, state, _("accounts.key_can_withdraw"))
@@ -202,16 +240,25 @@ async def _finish(message: Message, state: FSMContext, vault: Vault, user: User,
         await _refuse(progress, state, _("accounts.key_cannot_trade"))
         return
     acc = await accounts.create_live(user, exchange, market, api_key_enc=data["api_key"], secret_enc=data["secret"],
-                                     passphrase_enc=data.get("passphrase"), key_hint=mask(key))
+                                     passphrase_enc=data.get("passphrase"), key_hint=mask(key), is_demo=demo)
     await state.clear()
-    text = _("accounts.added").format(label=acc.label, hint=acc.key_hint)
-    if check.can_withdraw is None:
+    text = _("accounts.added").format(label=account_label(acc), hint=acc.key_hint)
+    if check.can_withdraw is None and not demo:  # demo funds cannot leave the demo environment
         text += "\n\n" + _("accounts.withdraw_unknown")
     await progress.edit_text(text, reply_markup=back_markup())
 
 
+def _key_invalid(exchange: str, demo: bool) -> str:
+    """Why a key was refused; a key of the other environment is the likely mistake where the venue has two."""
+    if demo:
+        return _("accounts.key_invalid_demo").format(exchange=exchange.upper())
+    if accounts.offers_demo(exchange):
+        return _("accounts.key_invalid") + "\n" + _("accounts.key_invalid_live_hint")
+    return _("accounts.key_invalid")
+
+
 async def _refuse(progress: Message, state: FSMContext, reason: str) -> None:
-    """Back to the API-key step: the secrets read so far are dropped."""
+    """Back to the API-key step, in the same exchange, market and environment: the secrets read so far are dropped."""
     await state.set_state(AddAccount.api_key)
     await state.update_data(api_key=None, secret=None, passphrase=None)
     await progress.edit_text(reason + "\n\n" + _("accounts.try_again"))
@@ -262,7 +309,7 @@ async def delete_ask(query: CallbackQuery, account: ExchangeAccount) -> None:
     kb = Keyboard()
     kb.button(text=_("accounts.delete_yes"), callback_data=AccCb(action="delete_yes", account_id=account.id))
     kb.button(text=_("common.no"), callback_data=MenuCb(item="accounts"))
-    await show(query, _("accounts.delete_confirm").format(label=account.label, bots=n), kb.as_markup())
+    await show(query, _("accounts.delete_confirm").format(label=account_label(account), bots=n), kb.as_markup())
 
 
 async def delete_do(query: CallbackQuery, account: ExchangeAccount, db_user: User, engine: EnginePort,
@@ -286,6 +333,7 @@ def make_router() -> Router:
     cb.register(add_exchange, AccCb.filter(F.action == "add"))
     cb.register(chose_exchange, AccCb.filter(F.action == "exchange"))
     cb.register(chose_market, AccCb.filter(F.action == "market"))
+    cb.register(chose_mode, AccCb.filter(F.action == "mode"))
     msg.register(got_api_key, StateFilter(AddAccount.api_key), not_command)
     msg.register(got_secret, StateFilter(AddAccount.secret), not_command)
     msg.register(got_passphrase, StateFilter(AddAccount.passphrase), not_command)

@@ -17,6 +17,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot import numbers
+from bot.account_label import account_label
 from bot.bot_card import bot_title, realised, status_text
 from bot.callbacks import BotCb, MenuCb, StatusCb
 from bot.filters import accepted
@@ -144,7 +145,7 @@ async def cmd_balance(message: Message, db_user: User, exchanges: ExchangeReader
     lines = [_("balance.title")]
     for a in live:
         lines.append("")
-        lines.append(f"{a.label} ({a.exchange}, {a.market_type})")
+        lines.append(f"{account_label(a)} ({a.exchange}, {a.market_type})")
         try:
             async with exchanges.reading(a) as ex:
                 balances = await asyncio.wait_for(ex.fetch_balance(), PRICE_TIMEOUT)

@@ -1,4 +1,4 @@
-"""Exchange accounts: the caller's live ones, creating (with the key already checked and vaulted), deleting."""
+"""Exchange accounts: the caller's live ones, checking a key, creating (key checked and vaulted), deleting."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from bot.services import audit
 from bot.services.bots import LIVE
 from db.enums import MarketType
 from db.models import ExchangeAccount, Order, StrategyBot, User
+from engine.exchange.ccxt_venues import VENUES
+from engine.exchange.protocol import KeyCheck
 
-__all__ = ["ExchangeAccount", "active_bots", "by_id", "create_live", "create_paper", "delete", "history", "is_deleted",
-           "live", "own"]
+__all__ = ["ExchangeAccount", "active_bots", "by_id", "check_key", "create_live", "create_paper", "delete", "history",
+           "is_deleted", "live", "offers_demo", "own"]
 
 # Rows deleted before `deleted_at` existed carry this label prefix instead: they count as deleted too.
 LEGACY_DELETED_PREFIX = "deleted#"
@@ -57,19 +59,37 @@ async def _free_label(user: User, base: str) -> str:
     return label
 
 
+def offers_demo(exchange: str) -> bool:
+    """Whether the venue has a demo/testnet environment a demo account can trade in (never Upbit, never paper)."""
+    v = VENUES.get(exchange)
+    return v is not None and v.demo is not None
+
+
+async def check_key(exchange: str, market: MarketType, api_key: str, secret: str, passphrase: str | None,
+                    urls: str | dict | None = None, *, demo: bool = False) -> KeyCheck:
+    """The exchange's verdict on a key, in its demo environment for `demo` (ccxt is loaded on first use)."""
+    from engine.exchange.factory import check_api_key
+
+    return await check_api_key(exchange, market, api_key, secret, passphrase, urls_override=urls, sandbox=demo)
+
+
 async def _create(user: User, base_label: str, **fields) -> ExchangeAccount:
+    details = {"exchange": fields["exchange"]} | ({"demo": True} if fields.get("is_demo") else {})
     async with in_transaction():
         acc = await ExchangeAccount.create(user=user, label=await _free_label(user, base_label), **fields)
-        await audit.record(user, "account_add", "account", acc.id, {"exchange": fields["exchange"]})
+        await audit.record(user, "account_add", "account", acc.id, details)
     return acc
 
 
 async def create_live(user: User, exchange: str, market: MarketType, *, api_key_enc: str, secret_enc: str,
-                      passphrase_enc: str | None, key_hint: str) -> ExchangeAccount:
-    """A live account from a checked key; the secrets arrive as vault tokens, the hint already masked."""
+                      passphrase_enc: str | None, key_hint: str, is_demo: bool = False) -> ExchangeAccount:
+    """A live account from a checked key; the secrets arrive as vault tokens, the hint already masked. `is_demo`:
+    the key is one of the venue's demo environment (refused where the venue has none)."""
+    if is_demo and not offers_demo(exchange):
+        raise ValueError(f"{exchange} has no demo environment")
     return await _create(user, f"{exchange}-{market.value}", exchange=exchange, market_type=market,
                          api_key_enc=api_key_enc, secret_enc=secret_enc, passphrase_enc=passphrase_enc,
-                         key_hint=key_hint, is_paper=False)
+                         key_hint=key_hint, is_paper=False, is_demo=is_demo)
 
 
 async def create_paper(user: User, exchange: str, market: MarketType, balance: Decimal) -> ExchangeAccount:
