@@ -50,12 +50,6 @@ class ExchangeReader:
             await ex.close()
 
 
-async def check_key(exchange_id: str, market_type: MarketType, api_key: str, secret: str, passphrase: str | None,
-                    urls: dict | None = None):
-    from engine.exchange.factory import check_api_key
-
-    return await check_api_key(exchange_id, market_type, api_key, secret, passphrase, urls_override=urls)
-
 
 async def last_price(ex: Any, symbol: str) -> float | None:
     """The last traded price, or the last closed candle's close; None when neither is available."""

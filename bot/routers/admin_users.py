@@ -12,6 +12,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 
 from bot import numbers
+from bot.account_label import account_label
 from bot.ids import telegram_id
 from bot.notifier_split import split_message
 from bot.services import accounts, bots, users
@@ -79,7 +80,8 @@ async def user_card(message: Message, command: CommandObject) -> None:
     lines.append(_("admin.user.accounts").format(count=len(had)))
     for a in had:
         line = _("admin.user.paper") if a.is_paper else _("admin.user.account")
-        line = line.format(label=a.label, exchange=a.exchange, market=a.market_type.value, hint=_hint(a.key_hint))
+        line = line.format(label=account_label(a), exchange=a.exchange, market=a.market_type.value,
+                           hint=_hint(a.key_hint))
         lines.append(line + _("admin.user.deleted") if accounts.is_deleted(a) else line)
     if not had:
         lines.append(_("admin.user.none"))

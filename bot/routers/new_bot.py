@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
+from bot.account_label import account_label
 from bot.bot_card import bot_title, status_text
 from bot.callbacks import BotCb, MenuCb, NewBotCb
 from bot.filters import OwnAccount, accepted, not_command
@@ -80,7 +81,8 @@ async def pick_account(query: CallbackQuery, callback_data: NewBotCb, db_user: U
     usable = [a for a in every if fits(kind, a)]
     kb = Keyboard()
     for a in usable:
-        kb.button(text=f"{a.label} ({a.market_type})", callback_data=NewBotCb(kind=kind.value, account_id=a.id))
+        kb.button(text=f"{account_label(a)} ({a.market_type})",
+                  callback_data=NewBotCb(kind=kind.value, account_id=a.id))
     if not usable:
         kb.button(text=_("menu.accounts"), callback_data=MenuCb(item="accounts"))
     kb.button(text=_("common.back"), callback_data=MenuCb(item=kind.value))
