@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 async def save_levels(h: BotHandle, before: GridState | None, conn: BaseDBAsyncClient | None) -> None:
     """GridLevel rows follow the strategy's levels; only changed ones are written."""
     s = h.strat
-    if not isinstance(s, GridState):
+    if s is None:
         return
     old = {lvl.index: lvl for lvl in (before.levels if before else ())}
     for lvl in s.levels:
@@ -151,7 +151,7 @@ class LiveGrid:
 
     async def on_fill(self, h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fill) -> FillTold:
         before = h.strat
-        if not isinstance(before, GridState):
+        if before is None:
             return FillNotice, {}
         if order.role == OrderRole.CLOSE and not before.close_average and h.rt.close_avg:
             h.strat = replace(before, close_average=h.rt.close_avg)  # stopped before the state kept its average
@@ -183,7 +183,7 @@ class LiveGrid:
                 for o in h.strategy.desired_orders()]
 
     async def sync(self, h: BotHandle) -> SyncResult:
-        if not isinstance(h.strat, GridState) or h.strat.stopped:
+        if h.strat is None or h.strat.stopped:
             h.dirty = False
             return SyncResult()
         res = await sync_resting(h.life, h.market, self.wanted(h), self.resting_roles)
@@ -198,5 +198,5 @@ class LiveGrid:
 
     @staticmethod
     def position_gone(h: BotHandle, now_ms: int) -> None:
-        if isinstance(h.strat, GridState):
+        if h.strat is not None:
             h.strat = grid.position_gone(h.settings, h.strat, "position_closed_outside")

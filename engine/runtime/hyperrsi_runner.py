@@ -40,10 +40,6 @@ NOTICE = {OrderRole.ENTRY: EntryNotice, OrderRole.PYRAMID: EntryNotice, OrderRol
           OrderRole.STOP_LOSS: StopLossNotice, OrderRole.TRAILING: StopLossNotice}  # the kind of a fill's notice
 
 
-def _strat(h: BotHandle) -> HyperRsiState:
-    return h.strat if isinstance(h.strat, HyperRsiState) else HyperRsiState()
-
-
 def _pending_role(pending: str) -> OrderRole:
     """The role of the market order a `pending` marker waits for ("remainder" is a close)."""
     return {"entry": OrderRole.ENTRY, "add": OrderRole.PYRAMID}.get(pending, OrderRole.CLOSE)
@@ -96,8 +92,7 @@ class LiveHyperRsi:
         m = h.market
         c = replace(c, index=candle_ts // h.tf_ms, min_amount=float(m.min_amount or 0), lot=float(m.amount_step),
                     min_cost=float(m.min_cost or 0))
-        old = _strat(h)
-        h.strat = old
+        old = h.strat
         step = h.strategy.on_candle(c, paused=h.status == BotStatus.PAUSED)
         state = h.strat
         h.rt.candle = candle_ts
@@ -134,8 +129,7 @@ class LiveHyperRsi:
     @staticmethod
     async def _refused(h: BotHandle, role: OrderRole) -> None:
         now_ms = h.rt.candle or 0
-        before = _strat(h)
-        h.strat = before
+        before = h.strat
         h.strategy.on_refused(role, index=now_ms // h.tf_ms)
         async with in_transaction() as conn:
             await h.save(conn)
@@ -145,7 +139,7 @@ class LiveHyperRsi:
 
     async def check_pending(self, h: BotHandle) -> None:
         """A market order asked for but never sent (crash in between) or refused: forget it was pending."""
-        s = _strat(h)
+        s = h.strat
         if not s.pending:
             return
         rows = await Order.filter(bot_id=h.id, role__in=list(MARKET), seq__gt=h.rt.pending_floor or 0) \
@@ -157,8 +151,7 @@ class LiveHyperRsi:
         """The strategy's state after the fill, in the fill's transaction; what kind of fill it was for its notice."""
         if order.role not in KNOWN:
             return FillNotice, {}
-        before = _strat(h)
-        h.strat = before
+        before = h.strat
         ev = FillEvent(order.role, float(fill.price), float(fill.amount), float(fill.fee), level=order.level or 0,
                        index=fill.ts // h.tf_ms, side=order.side.value)
         try:
@@ -185,7 +178,6 @@ class LiveHyperRsi:
 
     @staticmethod
     def wanted(h: BotHandle) -> list[WantedOrder]:
-        h.strat = _strat(h)
         out = []
         for o in h.strategy.desired_orders():
             amount, price = to_amount(o.amount, h.market), to_price(o.price, h.market)
@@ -199,7 +191,7 @@ class LiveHyperRsi:
 
     async def sync(self, h: BotHandle) -> SyncResult:
         """Resting orders = desired_orders; not while a market order is out (the size is about to change)."""
-        s = _strat(h)
+        s = h.strat
         if s.pending and await Order.filter(bot_id=h.id, role__in=list(MARKET),
                                             status__in=list(OPEN_STATES)).exists():
             return SyncResult()
@@ -209,7 +201,6 @@ class LiveHyperRsi:
 
     async def stop(self, h: BotHandle, close_position: bool) -> Decimal:
         """The position closed at market if asked (its resting orders are cancelled by the caller)."""
-        h.strat = _strat(h)
         sent = Decimal(0)
         for intent in h.strategy.close(close_position).market:
             order = await self.send_market(h, intent)
@@ -219,4 +210,4 @@ class LiveHyperRsi:
 
     @staticmethod
     def position_gone(h: BotHandle, now_ms: int) -> None:
-        h.strat = hyperrsi.position_gone(h.settings, _strat(h), now_ms // h.tf_ms)
+        h.strat = hyperrsi.position_gone(h.settings, h.strat, now_ms // h.tf_ms)
