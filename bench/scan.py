@@ -137,7 +137,7 @@ async def main() -> None:
     startup = time.perf_counter() - t
     if args.busy:  # the warm-up close must not already open every position
         for h in engine.handles.values():
-            h.meta["candle"] = t0 - step  # the warm-up close counts as evaluated
+            h.rt.candle = t0 - step  # the warm-up close counts as evaluated
     await engine.run_close(TF)  # warm-up cycle: history fetched, caches filled
     for m in range(1, 15):  # the 1m jobs between two closes: paper fills and supervision
         clock.set(t0 + m * 60_000 + 2_000)
@@ -162,7 +162,7 @@ async def main() -> None:
             hyperrsi_inputs(st, Candles(*(np.asarray(x) for x in (c.ts, c.open, c.high, c.low, c.close,
                                                                    c.volume)))).at(-1)
     anchor = time.perf_counter() - t
-    evaluated = sum(1 for h in engine.handles.values() if h.meta.get("candle") == t0)
+    evaluated = sum(1 for h in engine.handles.values() if h.rt.candle == t0)
     await engine.shutdown()
     await disconnect()
     print(f"bots {len(engine.handles):,} (evaluated {evaluated:,}) over {args.symbols} symbols, "

@@ -11,6 +11,7 @@ import pytest
 from db.enums import BotKind, MarketType, OrderRole, OrderStatus
 from db.models import ExchangeAccount, Fill, Order, StrategyBot, User
 from engine.exchange.protocol import OrderType, Side
+from engine.runtime.fills import ingest
 from engine.runtime.orders import BotRef, OrderLifecycle
 from tests.fakes.gateways import gateway, venue
 
@@ -30,8 +31,8 @@ async def test_unknown_outcome_is_kept_unknown_then_adopted_once(db, v):
             assert (order.status, order.error) == (OrderStatus.UNKNOWN, "unknown_outcome")
             order = await life.resolve_unknown(order, now_ms=0)  # the exchange answers again
             page = await g.fetch_my_trades("BTC/USDT")
-            fills = await life.ingest_trades(page.trades)
-            again = await life.ingest_trades(page.trades)
+            fills = await ingest(life, page.trades)
+            again = await ingest(life, page.trades)
         finally:
             await g.close()
         row = await Order.get(id=order.id)
