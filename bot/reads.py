@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from db.enums import BotStatus
-from db.models import ExchangeAccount, Fill, Position, StrategyBot, User
+from db.models import Fill, Position, StrategyBot, User
 
 
 async def users_by_telegram_ids(telegram_ids: list[int]) -> list[User]:
@@ -27,11 +27,6 @@ async def positions_of(bot_ids: list[int]) -> list[Position]:
     if not bot_ids:
         return []
     return await Position.filter(bot_id__in=bot_ids)
-
-
-async def accounts_without_prefix(user: User, prefix: str) -> list[ExchangeAccount]:
-    """The user's accounts whose label does not start with `prefix`, oldest first."""
-    return await ExchangeAccount.filter(user_id=user.id).exclude(label__startswith=prefix).order_by("id")
 
 
 async def fills_between(user: User, since_ms: int, until_ms: int) -> list[tuple[int, Decimal, Decimal, str]]:

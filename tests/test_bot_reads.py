@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from bot.reads import (
-    accounts_without_prefix,
     fills_between,
     newest_fill_ts,
     positions_of,
@@ -55,9 +54,6 @@ async def test_hot_reads_match_the_orm(db):
     assert sorted(_rows(await positions_of(ids)), key=lambda r: r["id"]) == sorted(
         _rows(await Position.filter(bot_id__in=ids)), key=lambda r: r["id"])
     assert await positions_of([]) == []
-    for prefix in ("deleted#", "b_"):  # the second has LIKE wildcards, taken literally
-        orm_accs = await ExchangeAccount.filter(user=me).exclude(label__startswith=prefix).order_by("id")
-        assert _rows(await accounts_without_prefix(me, prefix)) == _rows(orm_accs)
     orm_fills = await Fill.filter(account__user=me, ts__gte=100, ts__lt=2000).values_list(
         "ts", "realized_pnl", "fee", "order__symbol")
     one = [(1000, Decimal("0.5"), Decimal("0.0123"), "BTC/USDT:USDT")]
