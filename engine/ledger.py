@@ -9,9 +9,14 @@ position is the sum of the signed fills. Amounts are in the base currency, money
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 ZERO = Decimal(0)
+STORED = Decimal("1e-18")  # the Position row's 18 decimals: the books in memory are what a restart reads back
+
+
+def _stored(x: Decimal) -> Decimal:
+    return x.quantize(STORED, ROUND_HALF_UP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,15 +39,16 @@ def book_fill(book: Book, side: str, amount: Decimal, price: Decimal, fee: Decim
     fees = book.fees + fee
     if pos == 0 or (pos > 0) == (delta > 0):
         new = pos + delta
-        return replace(book, position=new, average=(avg * abs(pos) + price * amount) / abs(new), fees=fees), ZERO
+        average = _stored((avg * abs(pos) + price * amount) / abs(new))
+        return replace(book, position=new, average=average, fees=_stored(fees)), ZERO
     closed = min(amount, abs(pos))
-    pnl = (price - avg) * closed * (1 if pos > 0 else -1)
+    pnl = _stored((price - avg) * closed * (1 if pos > 0 else -1))
     new = pos + delta
     if abs(new) * 2 < lot or new == 0:
         new, avg = ZERO, ZERO
     elif (new > 0) != (pos > 0):  # flipped: the rest opened at this price
         avg = price
-    return replace(book, position=new, average=avg, realized=book.realized + pnl, fees=fees), pnl
+    return replace(book, position=new, average=avg, realized=book.realized + pnl, fees=_stored(fees)), pnl
 
 
 def flat(book: Book) -> Book:

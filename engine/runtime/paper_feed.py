@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping
 
 from engine.exchange.protocol import ExchangeError
 from engine.market.candle_cache import CandleCache
 from engine.runtime.bots import BotHandle
+
+log = logging.getLogger(__name__)
 
 
 class PaperFeeder:
@@ -55,11 +58,14 @@ class PaperFeeder:
                 key = (hs[0].source, symbol, n)
                 if key not in rows_of:
                     rows_of[key] = (await self.candles.closed_candles(hs[0].source, symbol, "1m", n)).rows()
-                for row in rows_of[key]:
-                    if last is None or row[0] > last:
-                        await ex.feed(symbol, row)
-                        last = row[0]
-                        fed += 1
+                try:
+                    for row in rows_of[key]:
+                        if last is None or row[0] > last:
+                            await ex.feed(symbol, row)
+                            last = row[0]
+                            fed += 1
+                except ExchangeError as e:  # this account catches up on the next feed; the others go on now
+                    log.warning("paper account %s %s: candle not fed (%s)", account_id, symbol, e.reason)
                 if last is not None:
                     self._fed[(account_id, symbol)] = int(last)
         return fed
