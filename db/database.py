@@ -9,8 +9,6 @@ from aerich import Command
 from tortoise import Tortoise
 from tortoise.context import TortoiseContext, _current_context
 
-from db.sqlite_reader import close_readers
-
 log = logging.getLogger(__name__)
 
 MIGRATIONS = str(Path(__file__).resolve().parent / "migrations")
@@ -56,6 +54,5 @@ async def connect(url: str, *, apply_migrations: bool = True) -> None:
 
 
 async def disconnect() -> None:
-    await close_readers()
     await Tortoise.close_connections()
     _current_context.set(None)

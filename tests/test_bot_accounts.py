@@ -329,16 +329,3 @@ async def test_a_view_of_a_live_account_leaves_no_gateway_open(telegram_factory,
         assert "@ 60,000.0," in reply, reply  # to the market's tick, which only the venue knows
     assert engine.exchanges == {} and closes
 
-
-async def test_accounts_deleted_before_deleted_at_stay_deleted(telegram):
-    """Rows deleted by the old label prefix ("deleted#<id>") count as deleted: not listed, not pressable."""
-    api = telegram.api
-    user = await _accepted(U)
-    old = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="deleted#9",
-                                       is_paper=True, paper_balances={"USDT": "1000"})
-    await api.send_command(U, "/accounts")
-    listing = await api.next_call("sendMessage", chat_id=U)
-    assert "No accounts yet" in listing.text and "deleted#" not in listing.text
-    await api.click(U, listing, AccCb(action="delete", account_id=old.id).pack())
-    answer = await api.next_call("answerCallbackQuery")
-    assert "does not belong to you" in answer.params["text"]

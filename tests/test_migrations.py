@@ -40,3 +40,57 @@ async def test_startup_migrates_an_empty_database_once(dialect, tmp_path, db_tem
         await disconnect()
         if dialect == "postgres":
             await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+async def test_upgrading_moves_the_old_markers_into_their_columns(tmp_path, dialect):
+    """Migration 1 converts what the string markers said: a "deleted#" account gets deleted_at, a notification held
+    as "sending:"/"queued:" in last_error gets its delivery column, and "_parts_sent" leaves the payload."""
+    import shutil
+
+    from aerich import Command
+    from tortoise.context import TortoiseContext
+
+    from db.database import tortoise_config
+    from tests.conftest import _PG_BASE, _pg_admin
+
+    old = tmp_path / "at_init"
+    shutil.copytree(MIGRATIONS, old)
+    for later in (old / "models").glob("[1-9]*_*.py"):
+        later.unlink()
+    if dialect == "sqlite":
+        url = f"sqlite://{tmp_path / 'old.sqlite3'}"
+    else:
+        name = f"tb_upgrade_{tmp_path.name[-20:]}".lower()
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
+        await _pg_admin(f'CREATE DATABASE "{name}"')
+        url = f"{_PG_BASE}/{name}"
+    try:
+        async with TortoiseContext(), Command(tortoise_config(url), app="models", location=str(old)) as command:
+            await command.init()
+            assert await command.upgrade(run_in_transaction=True) == ["0_20261124000000_init.py"]
+            conn = Tortoise.get_connection(url.split(":", 1)[0])
+            payload = '\'{"a": 1, "_parts_sent": 2}\''
+            await conn.execute_script(
+                "INSERT INTO users (id, telegram_id, language, role, active, blocked, created_at, updated_at) "
+                "VALUES (1, 5, 'en', 'user', true, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);"
+                "INSERT INTO exchange_accounts (id, user_id, exchange, market_type, label, key_hint, is_paper, "
+                "created_at) VALUES (1, 1, 'okx', 'spot', 'deleted#1', '', false, CURRENT_TIMESTAMP), "
+                "(2, 1, 'okx', 'spot', 'main', '', false, CURRENT_TIMESTAMP);"
+                "INSERT INTO notifications (id, user_id, kind, payload, dedup_key, status, attempts, last_error, "
+                f"created_at) VALUES (1, 1, 'fill', {payload}, 'k1', 'pending', 1, 'sending:abc', "
+                "CURRENT_TIMESTAMP), (2, 1, 'fill', '{}', 'k2', 'pending', 0, 'queued:abc', CURRENT_TIMESTAMP), "
+                "(3, 1, 'fill', '{}', 'k3', 'pending', 0, NULL, CURRENT_TIMESTAMP);")
+        assert (await migrate(url))[0].startswith("1_")
+        await connect(url, apply_migrations=False)
+        from db.models import ExchangeAccount, Notification
+
+        assert [a.deleted_at is not None for a in await ExchangeAccount.all().order_by("id")] == [True, False]
+        rows = await Notification.all().order_by("id")
+        assert [(r.delivery, r.last_error, r.parts_sent) for r in rows] == [
+            ("sending", None, 2), ("queued", None, 0), (None, None, 0)]
+        assert rows[0].payload == {"a": 1}
+    finally:
+        await disconnect()
+        if dialect == "postgres":
+            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

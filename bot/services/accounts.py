@@ -18,12 +18,8 @@ from engine.exchange.protocol import KeyCheck
 __all__ = ["ExchangeAccount", "active_bots", "by_id", "check_key", "create_live", "create_paper", "delete", "history",
            "is_deleted", "live", "offers_demo", "own"]
 
-# Rows deleted before `deleted_at` existed carry this label prefix instead: they count as deleted too.
-LEGACY_DELETED_PREFIX = "deleted#"
-
-
 def _live_of(user: User):
-    return ExchangeAccount.filter(user_id=user.id, deleted_at=None).exclude(label__startswith=LEGACY_DELETED_PREFIX)
+    return ExchangeAccount.filter(user_id=user.id, deleted_at=None)
 
 
 async def live(user: User) -> list[ExchangeAccount]:
@@ -47,7 +43,7 @@ async def history(user: User) -> list[ExchangeAccount]:
 
 
 def is_deleted(account: ExchangeAccount) -> bool:
-    return account.deleted_at is not None or account.label.startswith(LEGACY_DELETED_PREFIX)
+    return account.deleted_at is not None
 
 
 async def _free_label(user: User, base: str) -> str:

@@ -1,4 +1,6 @@
-"""Migration account_deleted_notification_claims (both dialects)."""
+"""Migration account_deleted_notification_claims (both dialects): accounts deleted by the old "deleted#" label
+prefix get deleted_at; notifications held by a notifier (the old "queued:"/"sending:" marks in last_error, the
+"_parts_sent" payload key) get the new columns."""
 
 from tortoise import BaseDBAsyncClient
 
@@ -9,7 +11,15 @@ _SQLITE_UP = r"""
         ALTER TABLE "notifications" ADD "parts_sent" INT NOT NULL DEFAULT 0;
         ALTER TABLE "notifications" ADD "claimed_at" TIMESTAMP;
         ALTER TABLE "notifications" ADD "delivery" VARCHAR(7) /* QUEUED: queued\nSENDING: sending */;
-        ALTER TABLE "notifications" ADD "claimed_by" VARCHAR(32);"""
+        ALTER TABLE "notifications" ADD "claimed_by" VARCHAR(32);
+        UPDATE "exchange_accounts" SET "deleted_at" = CURRENT_TIMESTAMP WHERE "label" LIKE 'deleted#%';
+        UPDATE "notifications" SET "delivery" = 'sending', "last_error" = NULL
+            WHERE "status" = 'pending' AND "last_error" LIKE 'sending:%';
+        UPDATE "notifications" SET "delivery" = 'queued', "last_error" = NULL
+            WHERE "status" = 'pending' AND "last_error" LIKE 'queued:%';
+        UPDATE "notifications" SET "parts_sent" = CAST(json_extract("payload", '$._parts_sent') AS INTEGER),
+            "payload" = json_remove("payload", '$._parts_sent')
+            WHERE json_extract("payload", '$._parts_sent') IS NOT NULL;"""
 
 _POSTGRES_UP = r"""
         ALTER TABLE "exchange_accounts" ADD "deleted_at" TIMESTAMPTZ;
@@ -17,7 +27,15 @@ _POSTGRES_UP = r"""
         ALTER TABLE "notifications" ADD "claimed_at" TIMESTAMPTZ;
         ALTER TABLE "notifications" ADD "delivery" VARCHAR(7);
         ALTER TABLE "notifications" ADD "claimed_by" VARCHAR(32);
-        COMMENT ON COLUMN notifications."delivery" IS 'QUEUED: queued\nSENDING: sending';"""
+        COMMENT ON COLUMN notifications."delivery" IS 'QUEUED: queued\nSENDING: sending';
+        UPDATE "exchange_accounts" SET "deleted_at" = CURRENT_TIMESTAMP WHERE "label" LIKE 'deleted#%';
+        UPDATE "notifications" SET "delivery" = 'sending', "last_error" = NULL
+            WHERE "status" = 'pending' AND "last_error" LIKE 'sending:%';
+        UPDATE "notifications" SET "delivery" = 'queued', "last_error" = NULL
+            WHERE "status" = 'pending' AND "last_error" LIKE 'queued:%';
+        UPDATE "notifications" SET "parts_sent" = ("payload"->>'_parts_sent')::int,
+            "payload" = "payload" - '_parts_sent'
+            WHERE "payload"->'_parts_sent' IS NOT NULL;"""
 
 _SQLITE_DOWN = r"""
         ALTER TABLE "exchange_accounts" DROP COLUMN "deleted_at";
