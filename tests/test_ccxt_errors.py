@@ -32,6 +32,8 @@ SECRETS = ("my-api-key-123", "my-secret-456", "my-pass-789")
      p.BelowMinimum),
     (ccxt.BadRequest("binance {\"code\":-1013,\"msg\":\"Filter failure: NOTIONAL\"}"), p.BelowMinimum),
     (ccxt.InvalidOrder("51016 Duplicated clOrdId"), p.InvalidOrder),
+    (ccxt.ExchangeError('bitget {"code":"40786","msg":"Duplicate clientOid"}'), p.InvalidOrder),
+    (ccxt.InvalidOrder('bitget {"code":"45110","msg":"less than the minimum amount 5 USDT"}'), p.BelowMinimum),
     (ccxt.BadSymbol("no such market"), p.InvalidOrder),
     (ccxt.ExchangeError("something else"), p.ExchangeError),
 ])
@@ -52,6 +54,9 @@ def test_duplicate_id_detection():
     assert is_duplicate_id(ccxt.InvalidOrder('okx {"sCode":"51016","sMsg":"Duplicated clOrdId"}'))
     assert is_duplicate_id(ccxt.InvalidOrder('binance {"code":-2010,"msg":"Duplicate order sent."}'))
     assert not is_duplicate_id(ccxt.InvalidOrder("Filter failure: LOT_SIZE"))
+    # Bitget's code, which ccxt leaves a plain ExchangeError; never a network failure that happens to say it
+    assert is_duplicate_id(ccxt.ExchangeError('bitget {"code":"40786","msg":"Duplicate clientOid"}'))
+    assert not is_duplicate_id(ccxt.RequestTimeout("bitget 40786"))
 
 
 def _dead_port() -> int:

@@ -10,8 +10,9 @@ import pytest
 from engine.exchange.protocol import InvalidKey, OrderRequest, OrderType, Side, UnknownOutcome
 from tests.fakes.gateways import KEY, PASSPHRASE, SECRET, gateway, venue
 
-VENUES = ["okx", "binance", "bybit"]
-UNKNOWN_KEY_REASON = {"okx": "OK-ACCESS-KEY", "binance": "Invalid API-key", "bybit": "API key is invalid"}
+VENUES = ["okx", "binance", "bybit", "bitget"]
+UNKNOWN_KEY_REASON = {"okx": "OK-ACCESS-KEY", "binance": "Invalid API-key", "bybit": "API key is invalid",
+                      "bitget": "Apikey does not exist"}
 UNKNOWN_KEY = "tb-unknown-key-77aa31"
 
 
@@ -33,7 +34,8 @@ WRONG = {"secret": "not-the-secret-0000", "api_key": UNKNOWN_KEY, "passphrase": 
 
 @pytest.mark.parametrize(("v", "wrong"), [("okx", "secret"), ("okx", "api_key"), ("okx", "passphrase"),
                                           ("binance", "secret"), ("binance", "api_key"), ("bybit", "secret"),
-                                          ("bybit", "api_key")])
+                                          ("bybit", "api_key"), ("bitget", "secret"), ("bitget", "api_key"),
+                                          ("bitget", "passphrase")])
 async def test_a_wrong_credential_is_an_invalid_key(v, wrong):
     async with venue(v) as fake:
         g = gateway(fake, **{wrong: WRONG[wrong]})

@@ -23,16 +23,16 @@ from engine.exchange.protocol import (
 )
 from tests.fakes.gateways import gateway, venue
 
-VENUES = ["okx", "binance", "bybit"]
+VENUES = ["okx", "binance", "bybit", "bitget"]
 SPOT = "BTC/USDT"
 # each fake's BTC/USDT spot lot and tick, and minimum amount
 LOT_TICK = {"okx": (D("0.00000001"), D("0.1")), "binance": (D("0.00001"), D("0.01")),
-            "bybit": (D("0.000001"), D("0.01"))}
-MIN_AMOUNT = {"okx": "0.00001", "binance": "0.00001", "bybit": "0.000048"}
+            "bybit": (D("0.000001"), D("0.01")), "bitget": (D("0.000001"), D("0.01"))}
+MIN_AMOUNT = {"okx": "0.00001", "binance": "0.00001", "bybit": "0.000048", "bitget": "0.00001"}
 # BTC/USDT:USDT: an order size in the venue's unit, its instrument id and contract size
 SWAP = {"okx": (D(3), "BTC-USDT-SWAP", D("0.01")), "binance": (D("0.002"), "BTCUSDT", D(1)),
-        "bybit": (D("0.002"), "BTCUSDT", D(1))}
-CHAOS_SEED = {"okx": 11, "binance": 5, "bybit": 5}
+        "bybit": (D("0.002"), "BTCUSDT", D(1)), "bitget": (D("0.002"), "BTCUSDT", D(1))}
+CHAOS_SEED = {"okx": 11, "binance": 5, "bybit": 5, "bitget": 5}
 
 
 def cid(venue_id: str, seq: int, role: str = "entry") -> str:

@@ -42,10 +42,14 @@ async def test_sandbox_reaches_the_venues_demo_environment_and_live_does_not(v, 
         await live.close()
 
 
-async def test_a_demo_key_trades_in_the_demo_environment_only():
-    """OKX tells environments apart by the header: a demo key works with sandbox mode and is refused without it,
-    as the real venue refuses it (50101), and a live key is refused in the demo environment."""
-    async with venue("okx", demo=True) as fake:
+WRONG_ENV = {"okx": "environment", "bitget": "Apikey does not exist"}  # OKX 50101; Bitget knows no such key there
+
+
+@pytest.mark.parametrize("v", sorted(WRONG_ENV))
+async def test_a_demo_key_trades_in_the_demo_environment_only(v):
+    """OKX and Bitget tell environments apart by a header: a demo key works with sandbox mode and is refused
+    without it, as the real venue refuses it, and a live key is refused in the demo environment."""
+    async with venue(v, demo=True) as fake:
         fake.add_account("live-key-0000", "live-secret-0000", "live-pass", {"USDT": "5"})
         demo = gateway(fake, sandbox=True)
         wrong_env = gateway(fake)
@@ -56,7 +60,7 @@ async def test_a_demo_key_trades_in_the_demo_environment_only():
             info = await demo.create_order(OrderRequest("BTC/USDT", Side.BUY, OrderType.MARKET, D("0.01"),
                                                         "tb1U1BEL1"))
             check = await demo.check_key()
-            with pytest.raises(InvalidKey, match="environment"):
+            with pytest.raises(InvalidKey, match=WRONG_ENV[v]):
                 await wrong_env.fetch_balance()
             with pytest.raises(InvalidKey):
                 await live_in_demo.fetch_balance()

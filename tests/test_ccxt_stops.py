@@ -163,3 +163,61 @@ async def test_bybit_stop_cancel_by_client_id(mtype):
             await g.close()
         assert canceled.status == OrderStatus.CANCELED and canceled.type == OrderType.STOP_MARKET and left == []
         assert [o.status for o in fake.orders.values()] == ["canceled"]
+
+
+@pytest.mark.parametrize("mtype", [MarketType.SPOT, MarketType.SWAP])
+@pytest.mark.parametrize("kind", [None, "lost", "timeout"])
+async def test_bitget_plan_order_fill_is_told_by_its_client_id_through_the_order_it_became(mtype, kind):
+    """Bitget plan orders: placed under our clientOid, found, listed; when one fires Bitget places a new market
+    order under a new id and no client id of ours, and the fill of that order is attributed to the plan's client
+    id; the plan, looked up again, tells what it filled. A lost create is adopted, never sent twice."""
+    async with venue("bitget") as fake:
+        g = gateway(fake, mtype)
+        swap = mtype == MarketType.SWAP
+        sym = "BTC/USDT:USDT" if swap else "BTC/USDT"
+        req = OrderRequest(sym, Side.SELL, OrderType.STOP_MARKET, D("0.002"), "tb9U8BSL1", trigger_price=D("58000.004"),
+                           reduce_only=swap)
+        try:
+            entry = await g.create_order(OrderRequest(sym, Side.BUY, OrderType.MARKET, D("0.002"), "tb9U8BEL1"))
+            if kind:
+                fake.fail_next(kind, op="create")
+            placed = await g.create_order(req)
+            found = await g.fetch_order(sym, client_order_id=req.client_order_id)
+            listed = await g.fetch_open_orders(sym)
+            fake.set_price(sym, "57990")
+            done = await g.fetch_order(sym, client_order_id=req.client_order_id)
+            trades = (await g.fetch_my_trades(sym)).trades
+        finally:
+            await g.close()
+        (plan,) = fake.algos.values()
+        assert plan.client_id == req.client_order_id and plan.trigger == D(58000) and plan.reduce_only == swap
+        assert fake.duplicates() == {} and plan.child and plan.child != plan.id
+        assert placed.id == found.id == done.id == plan.id
+        assert placed.type == found.type == done.type == OrderType.STOP_MARKET and placed.status == OrderStatus.OPEN
+        assert [o.client_order_id for o in listed] == [req.client_order_id]
+        assert done.status == OrderStatus.CLOSED and done.filled == D("0.002") and done.average == D(57990)
+        # fills name orders only: the entry by its own id, the stop's by the order it became, told by client id
+        assert [(t.client_order_id, t.order_id, t.amount) for t in trades] == [
+            (None, entry.id, D("0.002")), (req.client_order_id, plan.child, D("0.002"))]
+
+
+@pytest.mark.parametrize("mtype", [MarketType.SPOT, MarketType.SWAP])
+async def test_bitget_plan_order_cancel_by_client_id(mtype):
+    """A buy stop (on spot sized in USDT at its trigger price) cancelled by our client id."""
+    async with venue("bitget") as fake:
+        g = gateway(fake, mtype)
+        sym = "BTC/USDT:USDT" if mtype == MarketType.SWAP else "BTC/USDT"
+        req = OrderRequest(sym, Side.BUY, OrderType.STOP_MARKET, D("0.002"), "tb9U8BSL2", trigger_price=D("61000"))
+        try:
+            await g.create_order(req)
+            canceled = await g.cancel_order(sym, client_order_id=req.client_order_id)
+            left = await g.fetch_open_orders(sym)
+        finally:
+            await g.close()
+        assert canceled.status == OrderStatus.CANCELED and canceled.type == OrderType.STOP_MARKET and left == []
+        (plan,) = fake.algos.values()
+        assert plan.status == "canceled" and not fake.orders
+        if mtype == MarketType.SPOT:
+            assert fake.plan_quote[plan.id] == D(122)  # 0.002 BTC at the 61000 trigger, in USDT
+        else:
+            assert plan.amount == D("0.002")

@@ -18,6 +18,7 @@ OPS = {
     "trades": lambda g: g.fetch_my_trades(SPOT),
     "ticker": lambda g: g.fetch_ticker(SPOT),
     "ohlcv": lambda g: g.fetch_ohlcv(SPOT, "1m", limit=10),
+    "key_check": lambda g: g.check_key(),
 }
 # venue: (budget, heavy op, light op, their weights in the venue's units as published)
 WEIGHTS = {
@@ -27,6 +28,9 @@ WEIGHTS = {
     "binance": ("private", "balance", "open_orders", 4.0, 1.2),
     # Bybit: /v5/execution/list 10 / s, /v5/account/wallet-balance 50 / s (unit: 1 request per 20 ms)
     "bybit": ("private", "trades", "balance", 5.0, 1.0),
+    # Bitget: a key check reads the balance (/api/v2/spot/account/assets 10 / s) and the key's permissions
+    # (/api/v2/spot/account/info 1 / s) (unit: 1 request per 50 ms)
+    "bitget": ("private", "key_check", "balance", 22.0, 2.0),
 }
 
 

@@ -14,6 +14,7 @@ _MIN_HINTS = ("51020", "filter failure: notional", "filter failure: min_notional
               "lower than the minimum", "minimum order value", "110094", "170136", "170140",  # Bybit
               "45110", "minimum trading", "under_min_total")  # Bitget, Upbit
 _DUPLICATE_HINTS = ("51016", "duplicate", "duplicated")
+_DUPLICATE_CODES = ("40786",)  # Bitget "Duplicate clientOid", which ccxt leaves a plain ExchangeError
 
 
 def scrub(message: str, secrets: Iterable[str | None], limit: int = 300) -> str:
@@ -27,7 +28,9 @@ def scrub(message: str, secrets: Iterable[str | None], limit: int = 300) -> str:
 
 def is_duplicate_id(e: BaseException) -> bool:
     text = str(e).lower()
-    return isinstance(e, ccxt.InvalidOrder | ccxt.DuplicateOrderId) and any(h in text for h in _DUPLICATE_HINTS)
+    if isinstance(e, ccxt.InvalidOrder | ccxt.DuplicateOrderId):
+        return any(h in text for h in _DUPLICATE_HINTS)
+    return isinstance(e, ccxt.ExchangeError) and any(c in text for c in _DUPLICATE_CODES)
 
 
 def to_domain(e: BaseException, exchange_id: str, secrets: Iterable[str | None] = (),
@@ -52,7 +55,7 @@ def to_domain(e: BaseException, exchange_id: str, secrets: Iterable[str | None] 
         kind = p.ExchangeUnavailable
     elif any(h in text for h in _MIN_HINTS):
         kind = p.BelowMinimum
-    elif isinstance(e, ccxt.InvalidOrder | ccxt.BadRequest | ccxt.BadSymbol | ccxt.NotSupported):
+    elif is_duplicate_id(e) or isinstance(e, ccxt.InvalidOrder | ccxt.BadRequest | ccxt.BadSymbol | ccxt.NotSupported):
         kind = p.InvalidOrder
     else:
         kind = p.ExchangeError

@@ -16,7 +16,15 @@ from engine.exchange.ccxt_convert import dec, to_market, to_order_info
 from engine.exchange.ccxt_errors import is_duplicate_id, scrub, to_domain
 from engine.exchange.ccxt_lazy import ccxt
 from engine.exchange.ccxt_logging import silence_ccxt_debug
-from engine.exchange.ccxt_venues import SANDBOX, binance_permissions, bybit_permissions, okx_permissions, venue
+from engine.exchange.ccxt_plans import BitgetPlans
+from engine.exchange.ccxt_venues import (
+    SANDBOX,
+    binance_permissions,
+    bitget_permissions,
+    bybit_permissions,
+    okx_permissions,
+    venue,
+)
 from engine.exchange.ccxt_weights import budgeted, charging, units_per_second
 from engine.exchange.protocol import (
     Balance,
@@ -133,6 +141,7 @@ class CcxtGateway:
         self._modes: dict[str, str] = {}  # margin mode chosen per swap symbol
         self._triggers_apart = self.market_type in self.venue.triggers_apart
         self._algo_ids: dict[str, str | None] = {}  # OKX: child order id -> its trigger order's client id
+        self._plans = BitgetPlans(self._ex, self.market_type == MarketType.SWAP) if exchange_id == "bitget" else None
 
     def __repr__(self) -> str:
         demo = ", sandbox" if self.sandbox else ""
@@ -327,6 +336,8 @@ class CcxtGateway:
         if trigger is not None and self.exchange_id == "bybit" and self.market_type == MarketType.SWAP:
             # a stop: a sell fires as the price falls to the trigger, a buy as it rises
             params["triggerDirection"] = "descending" if r.side == Side.SELL else "ascending"
+        if trigger is not None and self.exchange_id == "bitget":
+            params["triggerType"] = "fill_price"  # the last traded price, as on the other venues (ccxt: mark)
         return params
 
     async def create_order(self, r: OrderRequest) -> OrderInfo:
@@ -338,6 +349,11 @@ class CcxtGateway:
                                f"market order")
         amount, price, trigger = await self._prepared(r)
         params = self._order_params(r, trigger)
+        if (r.side == Side.BUY and r.type != OrderType.LIMIT
+                and self.market_type in self.venue.market_buys_in_quote):
+            # the venue takes a market buy as a quote-coin total: our base amount at the trigger or last price
+            ref = D(str(trigger)) if trigger is not None else (await self.fetch_ticker(r.symbol)).last
+            params["cost"] = float(D(str(amount)) * ref)
         ccxt_type = "market" if r.type in (OrderType.MARKET, OrderType.STOP_MARKET) else "limit"
         lost = False  # an earlier attempt may have reached the exchange
         for attempt in range(1, self.policy.attempts + 1):
@@ -422,6 +438,8 @@ class CcxtGateway:
         return to_order_info(raw)
 
     async def _fetch_raw(self, oid: str | None, symbol: str, params: dict) -> dict:
+        if params.get("trigger") and self._plans is not None:  # not served by the plain order-detail endpoint
+            return await self._plans.find(symbol, oid, params.get(self.venue.lookup_client_id_param))
         if oid is None and self.venue.client_id_lookup_in_open_orders:
             found = await self._ex.fetch_open_orders(symbol, None, None, params)
             if not found:
@@ -473,6 +491,8 @@ class CcxtGateway:
             cid = next((info[k] for k in _TRADE_CLIENT_ID if info.get(k)), None)
             if not cid and self._triggers_apart and self.exchange_id == "okx" and t.get("order"):
                 cid = await self._algo_client_id(symbol, str(t["order"]))
+            elif not cid and self._plans is not None and t.get("order"):
+                cid = await self._plan_client_id(symbol, str(t["order"]))
             trades.append(Trade(str(t["id"]), str(t.get("order")), cid or None,
                                 t["symbol"], Side(t["side"]), D(str(t["price"])), D(str(t["amount"])),
                                 abs(dec(fee.get("cost")) or D(0)), fee.get("currency"), int(t["timestamp"]),
@@ -503,6 +523,12 @@ class CcxtGateway:
             self._algo_ids[order_id] = (raw.get("info") or {}).get("algoClOrdId") or None
         return self._algo_ids[order_id]
 
+    async def _plan_client_id(self, symbol: str, order_id: str) -> str | None:
+        """Bitget: the client id of the plan order that became order `order_id` (None if none did)."""
+        plans = self._plans
+        assert plans is not None
+        return await self._call("plan_orders", lambda: plans.client_id_of(symbol, order_id), private=True)
+
     # ---- registration ----
     async def check_key(self) -> KeyCheck:
         """Valid? Trading allowed? Withdrawal allowed (None where the exchange does not tell)?"""
@@ -524,6 +550,9 @@ class CcxtGateway:
             elif self.exchange_id == "bybit":
                 info = await self._call("query_api", self._ex.private_get_v5_user_query_api, private=True)
                 can_trade, can_withdraw = bybit_permissions(info)
+            elif self.exchange_id == "bitget":
+                info = await self._call("account_info", self._ex.private_spot_get_v2_spot_account_info, private=True)
+                can_trade, can_withdraw = bitget_permissions(info, self.market_type)
         except (InvalidKey, MissingPermission) as e:
             return KeyCheck(True, False, None, e.reason)
         detail = "withdrawal enabled: refuse this key" if can_withdraw else ("read only" if not can_trade else "ok")

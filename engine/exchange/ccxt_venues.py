@@ -30,6 +30,8 @@ class Venue:
     client_id_lookup_in_open_orders: bool = False
     stops: bool = True  # the venue takes stop (trigger) orders
     demo: str | None = None  # how ccxt reaches the venue's demo/testnet (SANDBOX or DEMO_TRADING); None: none
+    # where a market buy is sized in the quote coin (ccxt's `cost`): the gateway sends our base amount's value
+    market_buys_in_quote: frozenset[MarketType] = frozenset()
 
 
 SANDBOX, DEMO_TRADING = "sandbox", "demo_trading"  # ccxt's set_sandbox_mode(True) / enable_demo_trading(True)
@@ -58,7 +60,10 @@ VENUES: dict[str, Venue] = {
                    demo=DEMO_TRADING),  # api-demo.bybit.com: the live market with demo funds
     "bitget": Venue("bitget", {MarketType.SPOT: "spot", MarketType.SWAP: "swap"},
                     {MarketType.SPOT: ["spot"], MarketType.SWAP: ["swap"]}, "clientOid", needs_passphrase=True,
+                    # plan orders: apart, found through ccxt/engine.exchange.ccxt_plans
                     triggers_apart=frozenset({MarketType.SPOT, MarketType.SWAP}),
+                    # a classic (v2) account: ccxt need not ask whether it is a unified one before each call
+                    options={"uta": False}, market_buys_in_quote=frozenset({MarketType.SPOT}),
                     demo=SANDBOX),  # Demo Trading: the `PAPTRADING: 1` header, demo keys
     "upbit": Venue("upbit", {MarketType.SPOT: "spot"}, {MarketType.SPOT: ["spot"]}, "identifier",
                    lookup_client_id_param="identifier", stops=False),  # no demo environment either
@@ -92,3 +97,10 @@ def bybit_permissions(info: dict) -> tuple[bool, bool | None]:
     read_only = str(result.get("readOnly", "0")) == "1"
     wallet = perms.get("Wallet") or []
     return not read_only, "Withdraw" in wallet
+
+
+def bitget_permissions(info: dict, market_type: MarketType) -> tuple[bool, bool | None]:
+    """(can trade, can withdraw) from Bitget GET /api/v2/spot/account/info (`authorities`: "stow" spot trade,
+    "coow" futures orders, "wwow" withdrawal, each with write access)."""
+    perms = set((info.get("data") or {}).get("authorities") or [])
+    return ("stow" if market_type == MarketType.SPOT else "coow") in perms, "wwow" in perms

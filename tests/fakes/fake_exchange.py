@@ -281,12 +281,16 @@ class FakeExchange:
             if a.status != "open" or self._spec(a).pair != pair:
                 continue
             if (a.side == "buy" and px >= a.trigger) or (a.side == "sell" and px <= a.trigger):
-                child = self._place(self.accounts[a.api_key], a.inst, a.swap, a.side, "market", a.amount, None, "",
-                                    a.reduce_only, a.margin_mode)
+                child = self._fire(a, px)
                 child.algo_client_id, child.algo_id = a.client_id, a.id
                 a.status, a.child, a.filled, a.avg = "filled", child.id, child.filled, child.avg
                 out.append(self.fills[-1])
         return out
+
+    def _fire(self, a: Order, price: Decimal) -> Order:
+        """The market order a trigger order becomes when the price reaches it (under a new id, no client id)."""
+        return self._place(self.accounts[a.api_key], a.inst, a.swap, a.side, "market", a.amount, None, "",
+                           a.reduce_only, a.margin_mode)
 
     def fill(self, order_id: str, amount=None) -> Fill:
         o = self.orders[order_id]
