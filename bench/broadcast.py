@@ -33,14 +33,14 @@ async def _outbox(bot: Bot, pacer: Pacer, chats: list[int]) -> None:
     from bot.notifier import Notifier
     from db.database import connect, disconnect
     from db.models import User
-    from engine.runtime.outbox import dedup, notify
+    from engine.runtime.outbox import dedup, write
 
     with tempfile.TemporaryDirectory() as d:
         await connect(f"sqlite://{d}/bench.sqlite3")
         try:
             for chat in chats:
                 u = await User.create(telegram_id=chat)
-                await notify(u.id, "fill", {"bot_id": 1, "symbol": "BTC/USDT", "side": "buy", "price": "65000",
+                await write(u.id, "fill", {"bot_id": 1, "symbol": "BTC/USDT", "side": "buy", "price": "65000",
                                             "amount": "0.001"}, dedup("fill", chat))
             await Notifier(bot, i18n=make_i18n(), pacer=pacer).drain_once()
         finally:

@@ -22,9 +22,8 @@ from bot.pacing_errors import Outcome, classify
 from bot.user_cache import forget_users
 from db.enums import Delivery, NotificationStatus
 from db.models import Notification, User
+from engine.notices import URGENT  # what happened to a user's money: delivered before any warning or note
 
-# What happened to a user's money is delivered before anything else that is waiting (warnings, notes).
-URGENT = ("fill", "entry", "take_profit", "stop_loss", "bot_stopped", "grid_stopped")
 log = logging.getLogger(__name__)
 
 PENDING = NotificationStatus.PENDING

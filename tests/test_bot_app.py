@@ -31,10 +31,10 @@ async def test_run_wires_everything_and_stops_cleanly(tmp_path):
         assert "TradingBoost에 오신 것을 환영합니다" in hello.text  # DEFAULT_LANGUAGE for a new user
 
         from db.models import User
-        from engine.runtime.outbox import notify
+        from engine.runtime.outbox import write
 
         user = await User.get(telegram_id=4242)
-        await notify(user.id, "note", {"reason": "test"}, "app-test-1")
+        await write(user.id, "note", {"reason": "test"}, "app-test-1")
         told = await api.next_call("sendMessage", chat_id=4242, timeout=10)  # the notifier task delivers it
         assert told.text
     finally:

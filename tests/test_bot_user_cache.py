@@ -10,7 +10,7 @@ from bot.notifier import Notifier
 from bot.pacing import Pacer
 from bot.user_cache import UserCache, forget_users
 from db.models import User
-from engine.runtime.outbox import dedup, notify
+from engine.runtime.outbox import dedup, write
 
 ADMIN = 999
 I18N = make_i18n()
@@ -48,7 +48,7 @@ async def test_a_user_marked_inactive_by_the_notifier_is_active_again_when_they_
     await telegram.accept_user(111)
     await telegram.reply(111, "/help")  # cached while active
     user = await User.get(telegram_id=111)
-    await notify(user.id, "note", {"reason": "x"}, dedup("note", 1))
+    await write(user.id, "note", {"reason": "x"}, dedup("note", 1))
     api.block(111)
     await Notifier(telegram.bot, i18n=I18N, pacer=Pacer(200, 50)).drain_once()
     assert (await User.get(telegram_id=111)).active is False

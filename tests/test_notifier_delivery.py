@@ -17,7 +17,7 @@ from bot.notifier import RECOVERED, Notifier
 from bot.pacing import Pacer
 from db.enums import Delivery, NotificationStatus
 from db.models import Notification, User
-from engine.runtime.outbox import dedup, notify
+from engine.runtime.outbox import dedup, write
 from tests.fakes.bot_api import BotAPIStandIn, RateLimit
 
 I18N = make_i18n()
@@ -47,12 +47,12 @@ async def user(tg: int, lang: str = "en", **kw) -> User:
 
 async def test_each_pending_notification_is_delivered_once_in_the_users_language(db):
     en, ko = await user(1001, "en"), await user(1002, "ko")
-    await notify(en.id, "fill", FILL, dedup("fill", 1, "t1"))
-    await notify(ko.id, "fill", FILL, dedup("fill", 1, "t2"))
-    await notify(ko.id, "order_rejected", {"bot_id": 3, "symbol": "BTC/USDT", "reason": "insufficient_funds",
+    await write(en.id, "fill", FILL, dedup("fill", 1, "t1"))
+    await write(ko.id, "fill", FILL, dedup("fill", 1, "t2"))
+    await write(ko.id, "order_rejected", {"bot_id": 3, "symbol": "BTC/USDT", "reason": "insufficient_funds",
                                            "role": "entry", "side": "sell", "amount": "1", "price": None},
                  dedup("rejected", "c1"))
-    await notify(en.id, "brand_new_kind", {"symbol": "ETH/USDT", "detail": "something new"}, dedup("new", 1))
+    await write(en.id, "brand_new_kind", {"symbol": "ETH/USDT", "detail": "something new"}, dedup("new", 1))
     later = await Notification.create(user=en, kind="note", payload={"reason": "x"}, dedup_key="later",
                                       next_attempt_at=datetime.now(UTC) + timedelta(hours=1))
     async with stand_in() as (api, bot):
@@ -77,7 +77,7 @@ async def test_each_pending_notification_is_delivered_once_in_the_users_language
 async def test_a_long_message_is_split_at_line_boundaries_in_order(db):
     u = await user(2001)
     details = "\n".join(f"order {i:04d} adopted at 65000.{i:04d}" for i in range(400))
-    await notify(u.id, "recovery_summary", {"details": details}, dedup("rec", 1))
+    await write(u.id, "recovery_summary", {"details": details}, dedup("rec", 1))
     async with stand_in() as (api, bot):
         await Notifier(bot, i18n=I18N, pacer=fast_pacer()).drain_once()
         parts = [c.text for c in api.calls("sendMessage", chat_id=2001)]
@@ -93,8 +93,8 @@ async def test_a_long_message_is_split_at_line_boundaries_in_order(db):
 async def test_a_user_who_blocked_the_bot_becomes_inactive_and_their_notifications_are_dropped(db):
     gone, stays = await user(3001), await user(3002)
     for i in range(3):
-        await notify(gone.id, "fill", FILL, dedup("fill", "g", i))
-        await notify(stays.id, "fill", FILL, dedup("fill", "s", i))
+        await write(gone.id, "fill", FILL, dedup("fill", "g", i))
+        await write(stays.id, "fill", FILL, dedup("fill", "s", i))
     async with stand_in() as (api, bot):
         api.block(3001)
         await Notifier(bot, i18n=I18N, pacer=fast_pacer()).drain_once()
@@ -105,7 +105,7 @@ async def test_a_user_who_blocked_the_bot_becomes_inactive_and_their_notificatio
     assert set(await Notification.filter(user=gone).values_list("status", flat=True)) == {NotificationStatus.DROPPED}
     assert set(await Notification.filter(user=stays).values_list("status", flat=True)) == {NotificationStatus.SENT}
     # later notifications of the inactive user are dropped without a call
-    await notify(gone.id, "note", {"reason": "later"}, dedup("note", 9))
+    await write(gone.id, "note", {"reason": "later"}, dedup("note", 9))
     async with stand_in() as (api, bot):
         await Notifier(bot, i18n=I18N, pacer=fast_pacer()).drain_once()
         assert api.calls("sendMessage") == []
@@ -116,7 +116,7 @@ async def test_retry_after_pauses_everything_and_loses_nothing(db):
     users = [await user(4000 + i) for i in range(4)]
     for u in users:
         for i in range(3):
-            await notify(u.id, "note", {"reason": f"r{i}"}, dedup("note", u.id, i))
+            await write(u.id, "note", {"reason": f"r{i}"}, dedup("note", u.id, i))
     # the pacer allows a burst of 3 per chat; the stand-in allows 1 per second per chat: it must answer 429
     async with stand_in(RateLimit(overall=30, per_chat=1, retry_after=1)) as (api, bot):
         pacer = Pacer(30, 1, chat_burst=3)
@@ -135,7 +135,7 @@ async def test_retry_after_pauses_everything_and_loses_nothing(db):
 async def test_transient_errors_back_off_then_fail_and_never_store_the_token(db):
     token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
     u = await user(5001)
-    await notify(u.id, "fill", FILL, dedup("fill", "x", 1))
+    await write(u.id, "fill", FILL, dedup("fill", "x", 1))
     bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base("http://127.0.0.1:9")))  # nothing there
     try:
         notifier = Notifier(bot, i18n=I18N, pacer=fast_pacer(), max_attempts=3, backoff=60)
@@ -161,7 +161,7 @@ async def test_a_crash_mid_drain_loses_nothing_after_a_restart(db):
     users = [await user(6000 + i, "ko" if i % 2 else "en") for i in range(10)]
     for u in users:
         for i in range(4):
-            await notify(u.id, "note", {"reason": f"n{i}", "user": u.id}, dedup("note", u.id, i))
+            await write(u.id, "note", {"reason": f"n{i}", "user": u.id}, dedup("note", u.id, i))
     async with stand_in() as (api, bot):
         first = Notifier(bot, i18n=I18N, pacer=Pacer(40, 4, chat_burst=1), poll=0.05)
         task = asyncio.create_task(first.run_forever())
@@ -192,7 +192,7 @@ async def test_run_forever_delivers_rows_written_while_it_runs(db):
     async with stand_in() as (api, bot):
         task = asyncio.create_task(Notifier(bot, i18n=I18N, pacer=fast_pacer(), poll=0.05).run_forever())
         try:
-            await notify(u.id, "bot_stopped", {"bot_id": 9, "symbol": "ETH/USDT", "reason": "user"},
+            await write(u.id, "bot_stopped", {"bot_id": 9, "symbol": "ETH/USDT", "reason": "user"},
                          dedup("stopped", 9))
             call = await api.next_call("sendMessage", chat_id=7001, timeout=5)
             assert call.text.startswith("⏹ 봇 중지") and "사용자가 중지함" in call.text
@@ -218,7 +218,7 @@ def test_every_runtime_kind_has_its_own_title_in_both_languages(kind):
 async def test_an_expired_lease_under_a_long_queue_never_queues_a_row_twice(db):
     u = await user(8001)
     for i in range(5):
-        await notify(u.id, "note", {"reason": f"n{i}"}, dedup("note", "lease", i))
+        await write(u.id, "note", {"reason": f"n{i}"}, dedup("note", "lease", i))
     async with stand_in() as (api, bot):
         # lease 0: every claimed row is due again at once while it waits for its chat's 1 s spacing
         notifier = Notifier(bot, i18n=I18N, pacer=Pacer(100, 8, chat_burst=1), lease=0, poll=0.02)
@@ -239,7 +239,7 @@ async def test_an_expired_lease_under_a_long_queue_never_queues_a_row_twice(db):
 
 async def test_a_payload_the_renderer_chokes_on_still_reaches_the_user(db):
     u = await user(8101)
-    await notify(u.id, "fill", FILL, dedup("fill", "choke", 1))
+    await write(u.id, "fill", FILL, dedup("fill", "choke", 1))
 
     def broken(key: str, lang: str) -> str:
         raise KeyError(key)
@@ -257,7 +257,7 @@ async def test_a_split_message_interrupted_mid_way_resumes_without_repeating_par
 
     u = await user(8201)
     details = "\n".join(f"line {i:04d} " + "x" * 60 for i in range(200))  # about four parts
-    await notify(u.id, "recovery_summary", {"details": details}, dedup("rec", "resume"))
+    await write(u.id, "recovery_summary", {"details": details}, dedup("rec", "resume"))
     async with stand_in() as (api, bot):
         notifier = Notifier(bot, i18n=I18N, pacer=fast_pacer(), backoff=0)
         real_send, calls = notifier._send, []
@@ -282,8 +282,8 @@ async def test_fills_are_never_queued_behind_a_pile_of_warnings(db):
     """Seen: 22 fill notices waited behind 22,615 rejection notices. Fills are claimed and sent first."""
     u = await user(1301)
     for i in range(300):
-        await notify(u.id, "order_rejected", {"bot_id": 3, "reason": "insufficient_funds"}, dedup("rj", i))
-    await notify(u.id, "fill", FILL, dedup("fill", 1, "late"))
+        await write(u.id, "order_rejected", {"bot_id": 3, "reason": "insufficient_funds"}, dedup("rj", i))
+    await write(u.id, "fill", FILL, dedup("fill", 1, "late"))
     async with stand_in() as (api, bot):
         n = Notifier(bot, i18n=I18N, pacer=fast_pacer(), batch=50)
         await n.drain_once()

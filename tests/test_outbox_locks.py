@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 
 from db.models import Notification, User
 from engine.runtime.locks import SymbolLocks
-from engine.runtime.outbox import dedup, notify
+from engine.runtime.outbox import dedup, write
 
 REDIS_URL = os.environ.get("TB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -21,8 +21,8 @@ async def test_same_event_twice_is_one_notification_and_the_transaction_survives
     user = await User.create(telegram_id=5)
     key = dedup("fill", 1, "T-77")
     async with in_transaction() as conn:
-        await notify(user.id, "fill", {"price": "1"}, key, conn=conn)
-        await notify(user.id, "fill", {"price": "2"}, key, conn=conn)  # a replay: ignored
+        await write(user.id, "fill", {"price": "1"}, key, conn=conn)
+        await write(user.id, "fill", {"price": "2"}, key, conn=conn)  # a replay: ignored
         await User.filter(id=user.id).using_db(conn).update(language="ko")  # the transaction is still usable
     assert await Notification.filter(dedup_key=key).count() == 1
     assert (await Notification.get(dedup_key=key)).payload == {"price": "1"}
@@ -33,7 +33,7 @@ async def test_notification_rolls_back_with_its_cause(db):
     user = await User.create(telegram_id=6)
     with pytest.raises(RuntimeError):
         async with in_transaction() as conn:
-            await notify(user.id, "fill", {}, dedup("fill", 1, "T-1"), conn=conn)
+            await write(user.id, "fill", {}, dedup("fill", 1, "T-1"), conn=conn)
             raise RuntimeError("the fill's processing failed")
     assert await Notification.all().count() == 0
 
