@@ -26,7 +26,7 @@ from engine.runtime.outbox import notify
 from engine.runtime.sync import SyncResult, WantedOrder, placeable, sync_resting, to_amount, to_price
 from engine.strategies import hyperrsi
 from engine.strategies.hyperrsi import CandleInputs, HyperRsiSettings, HyperRsiState
-from engine.strategies.intents import Intent
+from engine.strategies.intents import Intent, IntentKind
 from engine.strategies.roles import HYPERRSI_RESTING, MARKET, STOPS
 from engine.strategies.runner import Fill as FillEvent
 from engine.strategies.runner_hyperrsi import HyperRsiRunner
@@ -101,6 +101,7 @@ class LiveHyperRsi:
         market = step.market
         if market:
             h.rt.pending_floor = await _max_seq(h.id)
+        h.rt.pending_orders = [[i.kind.value, i.role.value, i.side, i.amount, i.reason] for i in market] or None
         async with in_transaction() as conn:
             await h.save(conn)
             for n in step.notes:
@@ -138,14 +139,26 @@ class LiveHyperRsi:
                 await h.save_position(conn)
 
     async def check_pending(self, h: BotHandle) -> None:
-        """A market order asked for but never sent (crash in between) or refused: forget it was pending."""
+        """Market orders asked for but not all sent (a crash in between): the rest are sent now while the candle
+        that asked for them is still the latest, as they would have been without the crash; later, or refused,
+        the bot forgets it was waiting for them."""
         s = h.strat
         if not s.pending:
             return
         rows = await Order.filter(bot_id=h.id, role__in=list(MARKET), seq__gt=h.rt.pending_floor or 0) \
-            .values_list("status", flat=True)
+            .order_by("seq").values_list("status", flat=True)
+        asked = h.rt.pending_orders or []
+        if len(rows) < len(asked) and not any(st in FAILED for st in rows) and self._timely(h):
+            for kind, role, side, amount, reason in asked[len(rows):]:
+                await self.send_market(h, Intent(IntentKind(kind), side, reason, amount=amount, role=OrderRole(role)))
+            return
         if not rows or all(st in FAILED for st in rows):
             await self._refused(h, _pending_role(s.pending))
+
+    @staticmethod
+    def _timely(h: BotHandle) -> bool:
+        """Whether the candle that asked for the pending orders is still the last one closed."""
+        return h.rt.candle is not None and h.life.clock() < h.rt.candle + 2 * h.tf_ms
 
     async def on_fill(self, h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fill) -> FillTold:
         """The strategy's state after the fill, in the fill's transaction; what kind of fill it was for its notice."""

@@ -15,6 +15,9 @@ class RuntimeState:
     candle: int | None = None  # open time (ms) of the last candle evaluated
     started_ms: int | None = None  # when the bot was last started (identifies its stop notices)
     pending_floor: int | None = None  # the highest order seq before a market order was asked for (HYPERRSI)
+    # the market orders a candle asked for, [kind, role, side, amount, reason] each (HYPERRSI): sent again after a crash
+    # that came between deciding them and sending them, while that candle is still the latest
+    pending_orders: list | None = None
     close_avg: float | None = None  # the average entry when a GRID stopped, for the PnL of its closing fill
     flat_seen: int | None = None  # reconciliations in a row that saw the exchange flat while the bot held
 
