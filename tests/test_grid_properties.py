@@ -19,6 +19,7 @@ from engine.strategies.grid import (
     start,
 )
 from engine.strategies.grid_levels import ENTRY_FILLED, EXIT_PLACED
+from engine.strategies.roles import OrderRole
 
 RULES = MarketRules(price_step=0.01, amount_step=1e-6, min_amount=1e-6, min_cost=1)
 
@@ -28,10 +29,9 @@ def run(s: GridSettings, path: list[float]):
     snapshots = []
     for i, (a, b) in enumerate(itertools.pairwise(path), 1):
         hi, lo = max(a, b) * 1.002, min(a, b) * 0.998
-        for o in sorted(desired_orders(state), key=lambda o: (o.role != "grid_exit", o.level)):
+        for o in sorted(desired_orders(state), key=lambda o: (o.role != OrderRole.GRID_EXIT, o.level)):
             if lo <= o.price <= hi and not state.stopped:
-                role = "exit" if o.role == "grid_exit" else "entry"
-                state, _ = on_fill(s, state, o.level, role, o.price, o.amount, o.price * o.amount * s.fee, RULES)
+                state, _ = on_fill(s, state, o.level, o.role, o.price, o.amount, o.price * o.amount * s.fee, RULES)
         state, _ = on_candle(s, state, GridCandle(i, hi, lo, b, centre=b, atr=b * 0.01), RULES)
         snapshots.append(state)
     return state, snapshots

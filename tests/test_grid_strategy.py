@@ -30,6 +30,7 @@ from engine.strategies.grid import (
 )
 from engine.strategies.grid_levels import CANCELLED, COMPLETED, ENTRY_PLACED, EXIT_PLACED, IDLE
 from engine.strategies.intents import IntentKind
+from engine.strategies.roles import OrderRole
 
 RULES = MarketRules(price_step=0.01, amount_step=0.0001, min_amount=0.0001, min_cost=5)
 
@@ -73,7 +74,7 @@ def _filled_at(next_price: float, below: float = 98.0, fee: float = 0.1):
     s = G(fee_rate=fee)
     state = GridState(levels=(Level(0, below), Level(1, 100.0, ENTRY_PLACED, "buy", 1.0, order_price=100.0, seq=1),
                               Level(2, next_price)))
-    return on_fill(s, state, 1, "entry", 100.0, 1.0, 0.0, RULES)
+    return on_fill(s, state, 1, OrderRole.GRID_ENTRY, 100.0, 1.0, 0.0, RULES)
 
 
 @pytest.mark.parametrize(("nxt", "tp"), [(101.05, 101.05), (100.2, 100.4), (110.0, 108.0)])
@@ -96,11 +97,11 @@ def test_short_fill_mirrors_the_clamps():
     s = G(direction="short")
     state = GridState(levels=(Level(0, 99.8), Level(1, 100.0, ENTRY_PLACED, "sell", 1.0, order_price=100.0),
                               Level(2, 100.2)))
-    state, intents = on_fill(s, state, 1, "entry", 100.0, 1.0, 0.0, RULES)
+    state, intents = on_fill(s, state, 1, OrderRole.GRID_ENTRY, 100.0, 1.0, 0.0, RULES)
     tp = intents[0]
     assert (tp.side, tp.price) == ("buy", pytest.approx(99.3))  # clamp(99.8, P·0.93, P·0.993)
     far = GridState(levels=(Level(0, 80.0), Level(1, 100.0, ENTRY_PLACED, "sell", 1.0, order_price=100.0)))
-    assert on_fill(s, far, 1, "entry", 100.0, 1.0, 0.0, RULES)[1][0].price == pytest.approx(93.0)
+    assert on_fill(s, far, 1, OrderRole.GRID_ENTRY, 100.0, 1.0, 0.0, RULES)[1][0].price == pytest.approx(93.0)
     re = next(i for i in intents if i.reason == "grid_reentry")
     assert (re.side, re.price) == ("sell", pytest.approx(100.5))  # max(100.2, 100.5)
 
@@ -108,7 +109,7 @@ def test_short_fill_mirrors_the_clamps():
 def test_edge_levels_never_take_profit_at_a_loss():
     s = G()
     state = GridState(levels=(Level(0, 99.0), Level(1, 100.0, ENTRY_PLACED, "buy", 1.0, order_price=100.0)))
-    _, intents = on_fill(s, state, 1, "entry", 100.0, 1.0, 0.0, RULES)  # the top level: no level above
+    _, intents = on_fill(s, state, 1, OrderRole.GRID_ENTRY, 100.0, 1.0, 0.0, RULES)  # the top level: no level above
     assert intents[0].price == pytest.approx(100.4)
 
 
@@ -116,7 +117,7 @@ def test_a_cancelled_entry_that_filled_late_gets_its_take_profit():
     s = G()
     state = GridState(levels=(Level(0, 98.0), Level(1, 99.0, CANCELLED, "buy", 1.0, order_price=99.0, seq=1),
                               Level(2, 101.05)))
-    state, intents = on_fill(s, state, 1, "entry", 99.0, 1.0, 0.1, RULES, side="buy")
+    state, intents = on_fill(s, state, 1, OrderRole.GRID_ENTRY, 99.0, 1.0, 0.1, RULES, side="buy")
     lvl = state.levels[1]
     assert (lvl.state, lvl.filled, lvl.entry_price, lvl.seq) == (EXIT_PLACED, 1.0, 99.0, 2)
     assert state.position == 1.0 and state.fees == pytest.approx(0.1)
@@ -131,20 +132,20 @@ def test_a_late_entry_on_a_level_that_holds_merges_into_one_take_profit():
     s = G()
     state = GridState(levels=(Level(0, 98.0), Level(1, 99.0, EXIT_PLACED, "buy", 1.0, 1.0, 99.0, 100.0, seq=2),
                               Level(2, 101.05)), position=1.0)
-    state, intents = on_fill(s, state, 1, "entry", 98.0, 0.5, 0.0, RULES, side="buy")
+    state, intents = on_fill(s, state, 1, OrderRole.GRID_ENTRY, 98.0, 0.5, 0.0, RULES, side="buy")
     lvl = state.levels[1]
     assert (lvl.state, lvl.filled, lvl.seq) == (EXIT_PLACED, 1.5, 3)
     assert lvl.entry_price == pytest.approx((99.0 + 49.0) / 1.5) and state.position == 1.5
     assert (intents[0].amount, intents[0].side) == (1.5, "sell")  # the new exit covers it all; sync drops the old
     with pytest.raises(IllegalTransition):  # a late fill of the other side on a held level is not guessed at
-        on_fill(s, state, 1, "entry", 101.0, 0.5, 0.0, RULES, side="sell")
+        on_fill(s, state, 1, OrderRole.GRID_ENTRY, 101.0, 0.5, 0.0, RULES, side="sell")
 
 
 def test_a_neutral_level_that_changed_sides_adopts_the_late_fill_of_its_old_side():
     s = G(direction="neutral")
     state = GridState(levels=(Level(0, 98.0), Level(1, 99.0, ENTRY_PLACED, "sell", 1.0, order_price=99.0, seq=3),
                               Level(2, 101.05)))
-    state, _ = on_fill(s, state, 1, "entry", 99.0, 1.0, 0.0, RULES, side="buy")
+    state, _ = on_fill(s, state, 1, OrderRole.GRID_ENTRY, 99.0, 1.0, 0.0, RULES, side="buy")
     assert state.levels[1].side == "buy" and state.levels[1].state == EXIT_PLACED and state.position == 1.0
     assert [(o.role, o.side) for o in desired_orders(state) if o.level == 1] == [("grid_exit", "sell")]
 
@@ -153,7 +154,7 @@ def test_a_late_entry_on_a_stopped_grid_is_left_to_the_runtime():
     s = G()
     state = GridState(levels=(Level(0, 98.0), Level(1, 99.0)), stopped="user_stop")
     with pytest.raises(IllegalTransition):
-        on_fill(s, state, 1, "entry", 99.0, 1.0, 0.0, RULES, side="buy")
+        on_fill(s, state, 1, OrderRole.GRID_ENTRY, 99.0, 1.0, 0.0, RULES, side="buy")
 
 
 def test_full_cycle_books_profit_after_fees_and_rearms():
@@ -163,10 +164,10 @@ def test_full_cycle_books_profit_after_fees_and_rearms():
     assert len(buys) == 5 and all(i.price < 100 for i in buys) and not [i for i in intents if i.side == "sell"]
     lvl = buys[-1]  # the 98 level
     fee_in = lvl.amount * 98 * 0.001
-    state, counter = on_fill(s, state, lvl.level, "entry", 98.0, lvl.amount, fee_in, RULES)
+    state, counter = on_fill(s, state, lvl.level, OrderRole.GRID_ENTRY, 98.0, lvl.amount, fee_in, RULES)
     assert counter[0].price == pytest.approx(100.0) and counter[0].side == "sell"
     fee_out = lvl.amount * 100 * 0.001
-    state, rearm = on_fill(s, state, lvl.level, "exit", 100.0, lvl.amount, fee_out, RULES)
+    state, rearm = on_fill(s, state, lvl.level, OrderRole.GRID_EXIT, 100.0, lvl.amount, fee_out, RULES)
     assert state.realized_pnl == pytest.approx(2 * lvl.amount - fee_in - fee_out)
     assert state.position == pytest.approx(0)
     assert rearm[0].reason == "grid_rearm" and rearm[0].price == pytest.approx(98.0)
@@ -183,7 +184,7 @@ def test_illegal_transitions_raise():
     s = G()
     state, _ = start(s, RULES, 100.0)
     with pytest.raises(IllegalTransition):
-        on_fill(s, state, 0, "exit", 90.0, 1.0, 0.0, RULES)
+        on_fill(s, state, 0, OrderRole.GRID_EXIT, 90.0, 1.0, 0.0, RULES)
 
 
 def test_below_minimum_refuses_the_plan_with_numbers():
@@ -207,7 +208,7 @@ def test_stop_loss_bound_cancels_everything_and_closes():
     s = G(stop_loss_price=85.0)
     state, intents = start(s, RULES, 100.0)
     b = next(i for i in intents if i.price == pytest.approx(98.0))
-    state, _ = on_fill(s, state, b.level, "entry", 98.0, b.amount, 0.0, RULES)
+    state, _ = on_fill(s, state, b.level, OrderRole.GRID_ENTRY, 98.0, b.amount, 0.0, RULES)
     state, out = on_candle(s, state, GridCandle(1, 99.0, 84.9, 85.5), RULES)
     kinds = [i.kind for i in out]
     assert kinds.count(IntentKind.CLOSE) == 1 and out[0].kind == IntentKind.CLOSE
@@ -231,7 +232,7 @@ def test_adaptive_recenter_keeps_filled_levels_take_profit():
     s = GridSettings(mode="adaptive", levels=6, investment=600)
     state, intents = start(s, RULES, 100.0, centre=100.0, atr=1.0)
     lvl = [i for i in intents if i.side == "buy"][-1]
-    state, _counter = on_fill(s, state, lvl.level, "entry", lvl.price, lvl.amount, 0.0, RULES)
+    state, _counter = on_fill(s, state, lvl.level, OrderRole.GRID_ENTRY, lvl.price, lvl.amount, 0.0, RULES)
     tp_before = [o for o in desired_orders(state) if o.role == "grid_exit"]
     state, out = on_candle(s, state, GridCandle(1, 101, 99, 100.5, centre=102.0, atr=1.0), RULES)
     tp_after = [o for o in desired_orders(state) if o.role == "grid_exit"]
@@ -254,7 +255,7 @@ def test_user_stop_keeps_or_closes():
     s = G()
     state, intents = start(s, RULES, 100.0)
     b = intents[0]
-    state, _ = on_fill(s, state, b.level, "entry", b.price, b.amount, 0.0, RULES)
+    state, _ = on_fill(s, state, b.level, OrderRole.GRID_ENTRY, b.price, b.amount, 0.0, RULES)
     _, keep = stop(s, state, close_position=False)
     assert IntentKind.CLOSE not in {i.kind for i in keep}
     _, close = stop(s, state, close_position=True)
@@ -333,7 +334,7 @@ def test_what_a_step_cannot_do_is_told_not_dropped():
     s = G(trailing_up=True)
     state, intents = start(s, RULES, 100.0)
     bottom = next(i for i in intents if i.level == 0)
-    state, _ = on_fill(s, state, 0, "entry", bottom.price, bottom.amount, 0.0, RULES)
+    state, _ = on_fill(s, state, 0, OrderRole.GRID_ENTRY, bottom.price, bottom.amount, 0.0, RULES)
     state, _ = on_candle(s, state, GridCandle(1, 113.0, 109, 112.5), RULES)
     assert state.notes == (("trailing_blocked_by_position", {"level": 0}),)
     assert state.levels[0].price == 90.0  # the level holding a position is not dropped

@@ -76,7 +76,7 @@ def test_11_trailing_from_tp3():
     st = on_candle(s, r.state, C(4, 109.6, high=109.8)).state
     assert st.stop == pytest.approx(109.45)  # never moves back
     # a close at 109.4 goes through the resting stop at 109.45: its fill closes the rest
-    out = on_fill(s, st, FillEvent("stop", 109.45, st.size, index=5))
+    out = on_fill(s, st, FillEvent(OrderRole.STOP_LOSS, 109.45, st.size, index=5))
     assert out.state.side == "flat" and desired_orders(s, out.state) == []
     assert {i.kind for i in out.intents} == {IntentKind.CANCEL}
 
@@ -92,7 +92,7 @@ def test_pyramiding_adds_at_the_chained_level_with_rsi_and_size_multiplier():
     r = on_candle(s, st, C(4, 96.9, rsi=20))
     add = r.intents[0]
     assert add.kind == IntentKind.ADD and add.level == 1 and add.amount == pytest.approx(160 * 10 / 96.9)
-    st = on_fill(s, r.state, FillEvent("add", 96.9, add.amount)).state
+    st = on_fill(s, r.state, FillEvent(OrderRole.PYRAMID, 96.9, add.amount)).state
     assert st.pyramid_count == 1 and st.average == pytest.approx((1000 + 1600) / (10 + add.amount))
     tps = [o for o in desired_orders(s, st) if o.role == "tp"]
     assert tps[0].price == pytest.approx(st.average * 1.02) and tps[0].amount == pytest.approx(st.size * 0.3)
@@ -102,7 +102,7 @@ def test_pyramid_limit_is_respected():
     s = HyperRsiSettings(pyramiding_limit=1)
     st = open_long(s)
     r = on_candle(s, st, C(1, 96.0, rsi=20))
-    st = on_fill(s, r.state, FillEvent("add", 96.0, r.intents[0].amount)).state
+    st = on_fill(s, r.state, FillEvent(OrderRole.PYRAMID, 96.0, r.intents[0].amount)).state
     assert on_candle(s, st, C(2, 80.0, rsi=10)).intents == []
 
 
@@ -111,7 +111,7 @@ def test_use_sl_on_last_waits_for_the_last_add():
     st = open_long(s)
     assert st.stop is None
     r = on_candle(s, st, C(1, 96.0, rsi=20))
-    st = on_fill(s, r.state, FillEvent("add", 96.0, r.intents[0].amount)).state
+    st = on_fill(s, r.state, FillEvent(OrderRole.PYRAMID, 96.0, r.intents[0].amount)).state
     assert st.stop == pytest.approx(st.average * 0.95) and st.stop_reason == "sl"
     plain = open_long(HyperRsiSettings(use_sl=True, sl_value=5))
     assert plain.stop == pytest.approx(95)
