@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+import signal
 from collections import Counter
 from decimal import Decimal
 
@@ -117,3 +120,16 @@ async def grid_on_venue(fake, data_dir, exchange: str, telegram_id: int, minutes
                   "timeframe": "5m", "adx_gate": False})
     fake.set_price("BTC/USDT", day.close[0])
     return user, bot, start, day
+
+
+async def kill_when_past(proc: asyncio.subprocess.Process, progress, kill_after: int) -> int:
+    """SIGKILLs the child once its `progress` file says it passed minute `kill_after`; returns its exit code."""
+    while proc.returncode is None:
+        if progress.exists() and int(progress.read_text() or 0) >= kill_after:
+            await asyncio.sleep(random.uniform(0, 0.05))  # land somewhere inside a tick
+            proc.send_signal(signal.SIGKILL)
+            break
+        await asyncio.sleep(0.005)
+    await proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the child finished before it could be killed"
+    return proc.returncode

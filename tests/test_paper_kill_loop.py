@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from engine.exchange.client_ids import parse_client_id
 from tests.conftest import ROOT
+from tests.runtime_kit import kill_when_past
 
 MINUTES = 600
 RANDOM_KILLS = 5
@@ -33,16 +34,7 @@ async def _run(db_url: str, data, state, kill_after: int | None = None) -> int:
     if kill_after is None:
         _, err = await asyncio.wait_for(proc.communicate(), 300)
         return proc.returncode if proc.returncode == -signal.SIGKILL else _ok(proc.returncode, err)
-    progress = state / "progress"
-    while proc.returncode is None:
-        if progress.exists() and int(progress.read_text() or 0) >= kill_after:
-            await asyncio.sleep(random.uniform(0, 0.05))  # land somewhere inside a tick
-            proc.send_signal(signal.SIGKILL)
-            break
-        await asyncio.sleep(0.005)
-    await proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the child finished before it could be killed"
-    return proc.returncode
+    return await kill_when_past(proc, state / "progress", kill_after)
 
 
 def _ok(code: int, err: bytes) -> int:

@@ -6,14 +6,13 @@ import asyncio
 import os
 import pickle
 import random
-import signal
 import sys
 from collections import Counter
 
 from db.enums import BotStatus, OrderStatus
 from db.models import Fill, Notification, Order, StrategyBot
 from tests.conftest import ROOT
-from tests.runtime_kit import day_start, make_bots
+from tests.runtime_kit import day_start, kill_when_past, make_bots
 
 MINUTES = 720
 
@@ -28,16 +27,7 @@ async def _run_child(db_url: str, data, state, start: int, kill_after: int | Non
         _, err = await asyncio.wait_for(proc.communicate(), 300)
         assert proc.returncode == 0, err.decode()[-3000:]
         return proc.returncode
-    progress = state / "progress"
-    while proc.returncode is None:
-        if progress.exists() and int(progress.read_text() or 0) >= kill_after:
-            await asyncio.sleep(random.uniform(0, 0.05))  # land somewhere inside a tick
-            proc.send_signal(signal.SIGKILL)
-            break
-        await asyncio.sleep(0.005)
-    await proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the child finished before it could be killed"
-    return proc.returncode
+    return await kill_when_past(proc, state / "progress", kill_after)
 
 
 async def test_sigkill_and_restart_lose_and_duplicate_nothing(db, shared_data, tmp_path):
