@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import shutil
@@ -50,6 +51,28 @@ async def _pg_admin(sql: str) -> None:
         await conn.execute(sql)
     finally:
         await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def empty_database(dialect: str, tmp_path: Path, tag: str):
+    """The URL of a new database with no tables (a SQLite file in a folder not made yet, or a PostgreSQL database);
+    disconnects and drops it on leaving."""
+    from db.database import disconnect
+
+    name = None
+    if dialect == "sqlite":
+        url = f"sqlite://{tmp_path / tag / 'x.sqlite3'}"
+    else:
+        name = f"tb_{tag}_{tmp_path.name[-20:]}".lower()
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
+        await _pg_admin(f'CREATE DATABASE "{name}"')
+        url = f"{_PG_BASE}/{name}"
+    try:
+        yield url
+    finally:
+        await disconnect()
+        if name:
+            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

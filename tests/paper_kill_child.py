@@ -23,7 +23,7 @@ from engine.exchange.paper_state import trade_to_json
 from engine.exchange.paper_store import PaperStore
 from engine.market.clock import ManualClock
 from engine.runtime.engine import Engine
-from tests.runtime_kit import day_start, make_bots
+from tests.runtime_kit import day_start, make_bots, minutes_done, tick_minutes
 
 
 def _die_after_a_fill(arm: Path) -> None:
@@ -61,7 +61,6 @@ async def _result(engine: Engine) -> dict:
 
 async def main(db_url: str, data_dir: str, state_dir: str, minutes: int) -> None:
     data, state = Path(data_dir), Path(state_dir)
-    progress = state / "progress"
     start = day_start(data)
     await connect(db_url, apply_migrations=False)
     if not await StrategyBot.exists():
@@ -69,17 +68,10 @@ async def main(db_url: str, data_dir: str, state_dir: str, minutes: int) -> None
         await StrategyBot.filter(id__in=[b.id for b in bots]).update(status=BotStatus.RUNNING)
     if (state / "arm-fill").exists():
         _die_after_a_fill(state / "arm-fill")
-    done = int(progress.read_text()) if progress.exists() else 0
-    clock = ManualClock(start + done * 60_000 + 2_000)
+    clock = ManualClock(start + minutes_done(state) * 60_000 + 2_000)
     engine = Engine(clock=clock, replay_dir=data)  # paper accounts from make_exchange: stored venues
     await engine.start(schedule=False)
-    for k in range(done, minutes + 1):
-        clock.set(start + k * 60_000 + 2_000)
-        await engine.tick()
-        tmp = state / "progress.tmp"  # atomic: a kill never leaves a half-written progress file
-        tmp.write_text(str(k))
-        os.replace(tmp, progress)
-    await engine.reconcile_all()
+    await tick_minutes(engine, clock, start, state, minutes)
     (state / "result.json").write_text(json.dumps(await _result(engine)))
     await engine.shutdown()
     await disconnect()

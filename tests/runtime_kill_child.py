@@ -18,6 +18,7 @@ from engine.exchange.paper import PaperExchange
 from engine.exchange.protocol import MarketType
 from engine.market.clock import ManualClock
 from engine.runtime.engine import Engine
+from tests.runtime_kit import minutes_done, tick_minutes
 
 
 class PersistentPaper:
@@ -56,9 +57,7 @@ class PersistentPaper:
 
 async def main(db_url: str, data_dir: str, state_dir: str, start: int, minutes: int) -> None:
     state = Path(state_dir)
-    progress = state / "progress"
-    done = int(progress.read_text()) if progress.exists() else 0
-    clock = ManualClock(start + done * 60_000 + 2_000)
+    clock = ManualClock(start + minutes_done(state) * 60_000 + 2_000)
     await connect(db_url, apply_migrations=False)
     exchanges: dict[int, PersistentPaper] = {}
 
@@ -71,13 +70,7 @@ async def main(db_url: str, data_dir: str, state_dir: str, start: int, minutes: 
 
     engine = Engine(clock=clock, replay_dir=data_dir, exchange_factory=factory)
     await engine.start(schedule=False)
-    for k in range(done, minutes + 1):
-        clock.set(start + k * 60_000 + 2_000)
-        await engine.tick()
-        tmp = state / "progress.tmp"  # atomic: a kill never leaves a half-written progress file
-        tmp.write_text(str(k))
-        os.replace(tmp, progress)
-    await engine.reconcile_all()
+    await tick_minutes(engine, clock, start, state, minutes)
     await engine.shutdown()
     await disconnect()
 

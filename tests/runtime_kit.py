@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
+import sys
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 
@@ -14,6 +17,7 @@ from db.enums import BotKind, BotStatus, MarketType, OrderStatus
 from db.models import ExchangeAccount, Fill, GridLevel, Notification, Order, Position, StrategyBot, User
 from engine.candles import load_csv
 from engine.runtime.orders import OPEN_STATES
+from tests.conftest import ROOT
 
 DAY_MS = 86_400_000
 HYPERRSI_SETTINGS = {"timeframe": "5m", "rsi_entry_option": "threshold", "rsi_oversold": 35, "rsi_overbought": 65,
@@ -120,6 +124,38 @@ async def grid_on_venue(fake, data_dir, exchange: str, telegram_id: int, minutes
                   "timeframe": "5m", "adx_gate": False})
     fake.set_price("BTC/USDT", day.close[0])
     return user, bot, start, day
+
+
+def minutes_done(state: Path) -> int:
+    """The last minute a kill child finished (STATE_DIR/progress), 0 before the first run."""
+    progress = state / "progress"
+    return int(progress.read_text()) if progress.exists() else 0
+
+
+async def tick_minutes(engine, clock, start: int, state: Path, minutes: int) -> None:
+    """A kill child's loop: minute by minute from where the last run got to, up to `minutes`, recording each minute
+    done atomically (a kill never leaves a half-written progress file); then one reconciliation."""
+    for k in range(minutes_done(state), minutes + 1):
+        clock.set(start + k * 60_000 + 2_000)
+        await engine.tick()
+        tmp = state / "progress.tmp"
+        tmp.write_text(str(k))
+        os.replace(tmp, state / "progress")
+    await engine.reconcile_all()
+
+
+async def run_child(module: str, *args, state: Path, kill_after: int | None = None) -> int:
+    """Runs a kill child (`python -m module args`): to its end (exit 0, or a SIGKILL it gave itself), or SIGKILLed
+    once its progress passed minute `kill_after`. Returns its exit code."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *map(str, args), cwd=ROOT, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    if kill_after is not None:
+        return await kill_when_past(proc, state / "progress", kill_after)
+    _, err = await asyncio.wait_for(proc.communicate(), 300)
+    assert proc.returncode in (0, -signal.SIGKILL), err.decode()[-3000:]
+    return proc.returncode
 
 
 async def kill_when_past(proc: asyncio.subprocess.Process, progress, kill_after: int) -> int:

@@ -10,6 +10,7 @@ from tortoise import Tortoise
 from db.database import MIGRATIONS, connect, disconnect, migrate
 from db.make_migration import _generate
 from db.models import User
+from tests.conftest import empty_database
 
 
 async def test_models_have_no_unmigrated_changes(tmp_path):
@@ -19,16 +20,7 @@ async def test_models_have_no_unmigrated_changes(tmp_path):
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 async def test_startup_migrates_an_empty_database_once(dialect, tmp_path, db_templates):
-    from tests.conftest import _PG_BASE, _pg_admin
-
-    if dialect == "sqlite":
-        url = f"sqlite://{tmp_path / 'fresh' / 'x.sqlite3'}"  # the folder does not exist yet either
-    else:
-        name = f"tb_fresh_{tmp_path.name[-20:]}".lower()
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
-        await _pg_admin(f'CREATE DATABASE "{name}"')
-        url = f"{_PG_BASE}/{name}"
-    try:
+    async with empty_database(dialect, tmp_path, "fresh") as url:  # a SQLite folder that does not exist yet either
         await connect(url)
         await User.create(telegram_id=1)
         rows = await Tortoise.get_connection(dialect).execute_query_dict("SELECT version FROM aerich")
@@ -36,10 +28,6 @@ async def test_startup_migrates_an_empty_database_once(dialect, tmp_path, db_tem
         assert [r["version"] for r in rows] == shipped and shipped[0] == "0_20261124000000_init.py"
         await disconnect()
         assert await migrate(url) == []  # a second start applies nothing
-    finally:
-        await disconnect()
-        if dialect == "postgres":
-            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
@@ -52,20 +40,13 @@ async def test_upgrading_moves_the_old_markers_into_their_columns(tmp_path, dial
     from tortoise.context import TortoiseContext
 
     from db.database import tortoise_config
-    from tests.conftest import _PG_BASE, _pg_admin
 
     old = tmp_path / "at_init"
     shutil.copytree(MIGRATIONS, old)
     for later in (old / "models").glob("[1-9]*_*.py"):
         later.unlink()
-    if dialect == "sqlite":
-        url = f"sqlite://{tmp_path / 'old.sqlite3'}"
-    else:
-        name = f"tb_upgrade_{tmp_path.name[-20:]}".lower()
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
-        await _pg_admin(f'CREATE DATABASE "{name}"')
-        url = f"{_PG_BASE}/{name}"
-    try:
+    (tmp_path / "upgrade").mkdir()  # aerich's Command, unlike our connect(), makes no folder
+    async with empty_database(dialect, tmp_path, "upgrade") as url:
         async with TortoiseContext(), Command(tortoise_config(url), app="models", location=str(old)) as command:
             await command.init()
             assert await command.upgrade(run_in_transaction=True) == ["0_20261124000000_init.py"]
@@ -90,7 +71,3 @@ async def test_upgrading_moves_the_old_markers_into_their_columns(tmp_path, dial
         assert [(r.delivery, r.last_error, r.parts_sent) for r in rows] == [
             ("sending", None, 2), ("queued", None, 0), (None, None, 0)]
         assert rows[0].payload == {"a": 1}
-    finally:
-        await disconnect()
-        if dialect == "postgres":
-            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

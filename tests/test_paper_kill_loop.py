@@ -7,19 +7,15 @@ an uninterrupted run's; every fill told once (duplicates counted and printed), a
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import random
 import shutil
 import signal
-import sys
 from collections import Counter
 from decimal import Decimal
 
 from engine.exchange.client_ids import parse_client_id
-from tests.conftest import ROOT
-from tests.runtime_kit import kill_when_past
+from tests.runtime_kit import run_child
 
 MINUTES = 600
 RANDOM_KILLS = 5
@@ -27,19 +23,7 @@ RANDOM_KILLS = 5
 
 async def _run(db_url: str, data, state, kill_after: int | None = None) -> int:
     """One child run: to the end, until it kills itself (armed), or SIGKILLed once past minute `kill_after`."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.paper_kill_child", db_url, str(data), str(state), str(MINUTES),
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    if kill_after is None:
-        _, err = await asyncio.wait_for(proc.communicate(), 300)
-        return proc.returncode if proc.returncode == -signal.SIGKILL else _ok(proc.returncode, err)
-    return await kill_when_past(proc, state / "progress", kill_after)
-
-
-def _ok(code: int, err: bytes) -> int:
-    assert code == 0, err.decode()[-3000:]
-    return code
+    return await run_child("tests.paper_kill_child", db_url, data, state, MINUTES, state=state, kill_after=kill_after)
 
 
 def _same_books(got: list[dict], want: list[dict]) -> None:

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import pickle
 import random
-import sys
 from collections import Counter
 
 from db.enums import BotStatus, OrderStatus
 from db.models import Fill, Notification, Order, StrategyBot
-from tests.conftest import ROOT
-from tests.runtime_kit import day_start, kill_when_past, make_bots
+from tests.runtime_kit import day_start, make_bots, run_child
 
 MINUTES = 720
 
 
 async def _run_child(db_url: str, data, state, start: int, kill_after: int | None) -> int:
-    """Runs the child; with `kill_after`, SIGKILLs it once its progress passed that minute. Returns its exit code."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.runtime_kill_child", db_url, str(data), str(state), str(start), str(MINUTES),
-        cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-    if kill_after is None:
-        _, err = await asyncio.wait_for(proc.communicate(), 300)
-        assert proc.returncode == 0, err.decode()[-3000:]
-        return proc.returncode
-    return await kill_when_past(proc, state / "progress", kill_after)
+    return await run_child("tests.runtime_kill_child", db_url, data, state, start, MINUTES, state=state,
+                           kill_after=kill_after)
 
 
 async def test_sigkill_and_restart_lose_and_duplicate_nothing(db, shared_data, tmp_path):
@@ -39,7 +27,7 @@ async def test_sigkill_and_restart_lose_and_duplicate_nothing(db, shared_data, t
     kills = sorted(rng.sample(range(60, MINUTES - 60), 3))
     for k in kills:
         await _run_child(db.url, shared_data, tmp_path, start, k)
-    await _run_child(db.url, shared_data, tmp_path, start, None)
+    assert await _run_child(db.url, shared_data, tmp_path, start, None) == 0
     assert int((tmp_path / "progress").read_text()) == MINUTES
 
     paper = pickle.loads((tmp_path / f"paper-{bots[0].account_id}.pickle").read_bytes())
