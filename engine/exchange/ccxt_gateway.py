@@ -7,28 +7,22 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
 from typing import Any, TypeVar
 
 from db.secret_value import Secret
+from engine.exchange import ccxt_account, ccxt_keys
 from engine.exchange.budget import BUDGETS, Budgets, fingerprint
 from engine.exchange.ccxt_convert import dec, to_market, to_order_info
 from engine.exchange.ccxt_errors import is_duplicate_id, scrub, to_domain
 from engine.exchange.ccxt_lazy import ccxt
 from engine.exchange.ccxt_logging import silence_ccxt_debug
+from engine.exchange.ccxt_order_args import create_args
 from engine.exchange.ccxt_plans import BitgetPlans
-from engine.exchange.ccxt_venues import (
-    SANDBOX,
-    binance_permissions,
-    bitget_permissions,
-    bybit_permissions,
-    okx_permissions,
-    venue,
-)
+from engine.exchange.ccxt_trades import CcxtTrades
+from engine.exchange.ccxt_venues import SANDBOX, venue
 from engine.exchange.ccxt_weights import budgeted, charging, units_per_second
 from engine.exchange.protocol import (
     Balance,
-    BelowMinimum,
     ExchangeError,
     InvalidKey,
     InvalidOrder,
@@ -36,14 +30,12 @@ from engine.exchange.protocol import (
     MarginMode,
     Market,
     MarketType,
-    MissingPermission,
     OrderInfo,
     OrderNotFound,
     OrderRequest,
     OrderStatus,
     OrderType,
     PositionInfo,
-    Side,
     Ticker,
     Trade,
     TradesPage,
@@ -53,11 +45,7 @@ from engine.exchange.retry import RATE_LIMITED, RetryPolicy, is_retryable, retry
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-D = Decimal
-_NO_CHANGE = ("no need to change", "not modified", "already")
 MARKETS_TTL_S = 3600.0
-_TRADE_CLIENT_ID = ("clOrdId", "clientOrderId", "orderLinkId", "clientOid")  # the venues' names on a fill
-OKX_TRADES_PAGE = 100  # OKX's page of fills (the newest first)
 # ccxt's parsed markets per (exchange, market type, API base): loaded once for every user of the process
 _MARKETS: dict[tuple[str, str, str, bool], tuple[float, dict]] = {}
 silence_ccxt_debug()
@@ -140,8 +128,8 @@ class CcxtGateway:
         self._one_way_done = False
         self._modes: dict[str, str] = {}  # margin mode chosen per swap symbol
         self._triggers_apart = self.market_type in self.venue.triggers_apart
-        self._algo_ids: dict[str, str | None] = {}  # OKX: child order id -> its trigger order's client id
         self._plans = BitgetPlans(self._ex, self.market_type == MarketType.SWAP) if exchange_id == "bitget" else None
+        self._trades = CcxtTrades(self)
 
     def __repr__(self) -> str:
         demo = ", sandbox" if self.sandbox else ""
@@ -225,121 +213,15 @@ class CcxtGateway:
 
     # ---- account ----
     async def fetch_balance(self) -> dict[str, Balance]:
-        raw = await self._call("fetch_balance", self._ex.fetch_balance, private=True)
-        out = {}
-        for cur, total in (raw.get("total") or {}).items():
-            if total is None:
-                continue
-            free = dec((raw.get("free") or {}).get(cur)) or D(0)
-            used = dec((raw.get("used") or {}).get(cur)) or D(0)
-            out[cur] = Balance(cur, free, used, D(str(total)))
-        return out
+        return await ccxt_account.fetch_balance(self)
 
     async def fetch_positions(self, symbols: list[str] | None = None) -> list[PositionInfo]:
-        if self.market_type != MarketType.SWAP:
-            return []
-        await self.load_markets()
-        raw = await self._call("fetch_positions", lambda: self._ex.fetch_positions(symbols), private=True)
-        out = []
-        for p in raw:
-            contracts = dec(p.get("contracts")) or D(0)
-            if not contracts:
-                continue
-            side = Side.SELL if p.get("side") == "short" else Side.BUY
-            mode = p.get("marginMode")
-            out.append(PositionInfo(p["symbol"], side, abs(contracts), dec(p.get("entryPrice")) or D(0),
-                                    dec(p.get("markPrice")), int(p["leverage"]) if p.get("leverage") else None,
-                                    dec(p.get("liquidationPrice")), dec(p.get("unrealizedPnl")),
-                                    MarginMode(mode) if mode in ("cross", "isolated") else None))
-        return out
+        return await ccxt_account.fetch_positions(self, symbols)
 
     async def set_leverage(self, symbol: str, leverage: int, margin_mode: MarginMode = MarginMode.CROSS) -> None:
-        """One-way position mode, then the margin mode and leverage, all explicit."""
-        if self.market_type != MarketType.SWAP:
-            raise InvalidOrder(f"{self.exchange_id}: spot markets have no leverage")
-        m = await self.market(symbol)
-        if leverage < 1 or (m.max_leverage and leverage > m.max_leverage):
-            raise InvalidOrder(f"{self.exchange_id}: leverage {leverage} outside 1..{m.max_leverage} for {symbol}")
-        mode = MarginMode(margin_mode).value
-        if not self._one_way_done:
-            await self._idempotent("set_position_mode", lambda: self._ex.set_position_mode(False, symbol))
-            self._one_way_done = True
-        if self.exchange_id == "okx":  # OKX sets both in one call
-            await self._idempotent("set_leverage", lambda: self._ex.set_leverage(leverage, symbol, {"mgnMode": mode}))
-            self._modes[symbol] = mode
-            return
-        # leverage first: a refused leverage leaves the margin mode as it was
-        await self._idempotent("set_leverage", lambda: self._ex.set_leverage(leverage, symbol, {"marginMode": mode}))
-        await self._idempotent("set_margin_mode",
-                               lambda: self._ex.set_margin_mode(mode, symbol, {"leverage": leverage}))
-        self._modes[symbol] = mode
-
-    async def _idempotent(self, what: str, fn: Callable[[], Awaitable[Any]]) -> None:
-        """A settings call where "already set that way" is success."""
-        try:
-            await self._call(what, fn, private=True)
-        except ExchangeError as e:
-            if not any(h in str(e).lower() for h in _NO_CHANGE):
-                raise
+        await ccxt_account.set_leverage(self, symbol, leverage, margin_mode)
 
     # ---- orders ----
-    async def _prepared(self, r: OrderRequest) -> tuple[float, float | None, float | None]:
-        """Amount and prices through ccxt's precision, refused below the market's minimums with the numbers."""
-        m = await self.market(r.symbol)
-        if not m.active:
-            raise InvalidOrder(f"{self.exchange_id}: market {r.symbol} is not active")
-        unit = "contracts" if self.market_type == MarketType.SWAP else m.base
-        try:
-            amount = D(self._ex.amount_to_precision(r.symbol, float(r.amount)))
-        except ccxt.InvalidOrder:
-            amount = D(0)
-        if amount <= 0:
-            raise BelowMinimum(f"{r.symbol}: amount {r.amount} {unit} is below the minimum "
-                               f"{m.min_amount or m.amount_step} {unit} (it rounds to 0 at the lot size "
-                               f"{m.amount_step})")
-        price = D(self._ex.price_to_precision(r.symbol, float(r.price))) if r.price is not None else None
-        trigger = (D(self._ex.price_to_precision(r.symbol, float(r.trigger_price)))
-                   if r.trigger_price is not None else None)
-        if r.type == OrderType.LIMIT and price is None:
-            raise InvalidOrder("a limit order needs a price")
-        if r.type == OrderType.STOP_MARKET and trigger is None:
-            raise InvalidOrder("a stop order needs a trigger price")
-        if m.min_amount is not None and amount < m.min_amount and not r.reduce_only:
-            raise BelowMinimum(f"{r.symbol}: amount {amount} {unit} is below the minimum {m.min_amount} {unit}")
-        if m.min_cost is not None and not r.reduce_only:
-            ref = price or trigger or (await self.fetch_ticker(r.symbol)).last
-            cost = amount * ref * m.contract_size
-            if cost < m.min_cost:
-                raise BelowMinimum(f"{r.symbol}: order value {cost.normalize():f} {m.quote} is below the minimum "
-                                   f"{m.min_cost.normalize():f} {m.quote}")
-        return float(amount), float(price) if price is not None else None, (
-            float(trigger) if trigger is not None else None)
-
-    def _order_params(self, r: OrderRequest, trigger: float | None) -> dict[str, Any]:
-        id_param = self.venue.client_id_param
-        if trigger is not None:
-            id_param = self.venue.trigger_client_id_param.get(self.market_type, id_param)
-        params: dict[str, Any] = {id_param: r.client_order_id}
-        if r.reduce_only and self.market_type == MarketType.SWAP:
-            params["reduceOnly"] = True
-        if r.post_only:
-            params["postOnly"] = True
-        if trigger is not None:
-            params["triggerPrice"] = trigger
-        if self.exchange_id == "okx":
-            if self.market_type == MarketType.SWAP:
-                params["tdMode"] = self._modes.get(r.symbol, MarginMode.CROSS.value)
-            else:
-                params["tgtCcy"] = "base_ccy"  # market buys in base units like every other order
-        elif self.market_type == MarketType.SWAP and r.symbol in self._modes:
-            params["marginMode"] = self._modes[r.symbol]
-        if trigger is not None and self.exchange_id == "bybit" and self.market_type == MarketType.SWAP:
-            # a stop: a sell fires as the price falls to the trigger, a buy as it rises
-            params["triggerDirection"] = "descending" if r.side == Side.SELL else "ascending"
-        if trigger is not None and self.exchange_id == "bitget":
-            params["triggerType"] = "fill_price"  # the last traded price, as on the other venues (ccxt: mark)
-        return params
-
     async def create_order(self, r: OrderRequest) -> OrderInfo:
         """Place once. A lost answer is resolved by client id before any resend; never a duplicate."""
         if self._private is None:
@@ -347,14 +229,7 @@ class CcxtGateway:
         if r.type == OrderType.STOP_MARKET and not self.venue.stops:
             raise InvalidOrder(f"{self.exchange_id} has no stop orders: a stop must be watched and sent as a "
                                f"market order")
-        amount, price, trigger = await self._prepared(r)
-        params = self._order_params(r, trigger)
-        if (r.side == Side.BUY and r.type != OrderType.LIMIT
-                and self.market_type in self.venue.market_buys_in_quote):
-            # the venue takes a market buy as a quote-coin total: our base amount at the trigger or last price
-            ref = D(str(trigger)) if trigger is not None else (await self.fetch_ticker(r.symbol)).last
-            params["cost"] = float(D(str(amount)) * ref)
-        ccxt_type = "market" if r.type in (OrderType.MARKET, OrderType.STOP_MARKET) else "limit"
+        ccxt_type, amount, price, params = await create_args(self, r)
         lost = False  # an earlier attempt may have reached the exchange
         for attempt in range(1, self.policy.attempts + 1):
             try:
@@ -477,86 +352,11 @@ class CcxtGateway:
         return [to_order_info(o) for o in {str(o.get("id")): o for o in raw}.values()]
 
     async def fetch_my_trades(self, symbol: str, since: int | None = None, limit: int | None = None) -> TradesPage:
-        """Trades at or after `since` (ms); the cursor is the newest trade's time, so a page boundary inside one
-        millisecond repeats a trade rather than losing one (fills are keyed by trade id downstream)."""
-        await self.load_markets()
-        raw = await self._call("fetch_my_trades", lambda: self._ex.fetch_my_trades(symbol, since, limit),
-                               private=True)
-        if self.exchange_id == "okx" and since is not None and limit is None:
-            raw = await self._okx_older_trades(symbol, since, raw)
-        trades = []
-        for t in sorted(raw, key=lambda t: (t.get("timestamp") or 0, str(t.get("id")))):
-            fee = t.get("fee") or {}
-            info = t.get("info") or {}
-            cid = next((info[k] for k in _TRADE_CLIENT_ID if info.get(k)), None)
-            if not cid and self._triggers_apart and self.exchange_id == "okx" and t.get("order"):
-                cid = await self._algo_client_id(symbol, str(t["order"]))
-            elif not cid and self._plans is not None and t.get("order"):
-                cid = await self._plan_client_id(symbol, str(t["order"]))
-            trades.append(Trade(str(t["id"]), str(t.get("order")), cid or None,
-                                t["symbol"], Side(t["side"]), D(str(t["price"])), D(str(t["amount"])),
-                                abs(dec(fee.get("cost")) or D(0)), fee.get("currency"), int(t["timestamp"]),
-                                bool(info.get("reduceOnly") in (True, "true"))))
-        cursor = trades[-1].ts if trades else since
-        return TradesPage(trades, cursor)
-
-    async def _okx_older_trades(self, symbol: str, since: int, raw: list[dict]) -> list[dict]:
-        """OKX answers the newest page of trades after `since`: page back with `until` until nothing is new, so
-        a busy interval never loses the trades between `since` and the newest page."""
-        seen = {str(t["id"]) for t in raw}
-        page = raw
-        while len(page) >= OKX_TRADES_PAGE:  # a full page: there may be older ones
-            until = min(int(t["timestamp"]) for t in page)
-            page = await self._call("fetch_my_trades", lambda u=until: self._ex.fetch_my_trades(
-                symbol, since, None, {"until": u}), private=True)
-            new = [t for t in page if str(t["id"]) not in seen]
-            if not new:
-                break
-            seen.update(str(t["id"]) for t in new)
-            raw = raw + new
-        return raw
-
-    async def _algo_client_id(self, symbol: str, order_id: str) -> str | None:
-        """OKX: the client id of the trigger order that became market order `order_id` (cached; None if none)."""
-        if order_id not in self._algo_ids:
-            raw = await self._call("fetch_order", lambda: self._ex.fetch_order(order_id, symbol), private=True)
-            self._algo_ids[order_id] = (raw.get("info") or {}).get("algoClOrdId") or None
-        return self._algo_ids[order_id]
-
-    async def _plan_client_id(self, symbol: str, order_id: str) -> str | None:
-        """Bitget: the client id of the plan order that became order `order_id` (None if none did)."""
-        plans = self._plans
-        assert plans is not None
-        return await self._call("plan_orders", lambda: plans.client_id_of(symbol, order_id), private=True)
+        return await self._trades.fetch_my_trades(symbol, since, limit)
 
     # ---- registration ----
     async def check_key(self) -> KeyCheck:
-        """Valid? Trading allowed? Withdrawal allowed (None where the exchange does not tell)?"""
-        try:
-            await self.fetch_balance()
-        except (InvalidKey, MissingPermission) as e:
-            return KeyCheck(False, False, None, e.reason)
-        can_trade, can_withdraw = True, None
-        if self.sandbox and self.venue.demo != SANDBOX:
-            # Binance's and Bybit's demo trading serve no key-permission endpoint; demo funds cannot leave anyway
-            return KeyCheck(True, True, None, "ok")
-        try:
-            if self.exchange_id == "okx":
-                cfg = await self._call("account_config", self._ex.private_get_account_config, private=True)
-                can_trade, can_withdraw = okx_permissions(cfg)
-            elif self.exchange_id == "binance":
-                r = await self._call("api_restrictions", self._ex.sapi_get_account_apirestrictions, private=True)
-                can_trade, can_withdraw = binance_permissions(r, self.market_type)
-            elif self.exchange_id == "bybit":
-                info = await self._call("query_api", self._ex.private_get_v5_user_query_api, private=True)
-                can_trade, can_withdraw = bybit_permissions(info)
-            elif self.exchange_id == "bitget":
-                info = await self._call("account_info", self._ex.private_spot_get_v2_spot_account_info, private=True)
-                can_trade, can_withdraw = bitget_permissions(info, self.market_type)
-        except (InvalidKey, MissingPermission) as e:
-            return KeyCheck(True, False, None, e.reason)
-        detail = "withdrawal enabled: refuse this key" if can_withdraw else ("read only" if not can_trade else "ok")
-        return KeyCheck(True, can_trade, can_withdraw, detail)
+        return await ccxt_keys.check_key(self)
 
     async def feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
         return []

@@ -1,4 +1,4 @@
-"""What differs between the supported exchanges: ccxt options, client-id parameter, request rates, key checks."""
+"""What differs between the supported exchanges: ccxt options, client-id parameter, request rates, stops, demo."""
 
 from __future__ import annotations
 
@@ -75,32 +75,3 @@ def venue(exchange_id: str) -> Venue:
     if v is None:
         raise ValueError(f"unsupported exchange {exchange_id!r}; supported: {', '.join(sorted(VENUES))}")
     return v
-
-
-def okx_permissions(config: dict) -> tuple[bool, bool | None]:
-    """(can trade, can withdraw) from OKX GET /api/v5/account/config (`perm`: "read_only,trade,withdraw")."""
-    data = (config.get("data") or [{}])[0]
-    perm = {x.strip() for x in str(data.get("perm", "")).split(",") if x.strip()}
-    return "trade" in perm, "withdraw" in perm
-
-
-def binance_permissions(restrictions: dict, market_type: MarketType) -> tuple[bool, bool | None]:
-    """(can trade, can withdraw) from Binance GET /sapi/v1/account/apiRestrictions."""
-    trade_flag = "enableSpotAndMarginTrading" if market_type == MarketType.SPOT else "enableFutures"
-    return bool(restrictions.get(trade_flag)), bool(restrictions.get("enableWithdrawals"))
-
-
-def bybit_permissions(info: dict) -> tuple[bool, bool | None]:
-    """(can trade, can withdraw) from Bybit GET /v5/user/query-api."""
-    result = info.get("result") or {}
-    perms = result.get("permissions") or {}
-    read_only = str(result.get("readOnly", "0")) == "1"
-    wallet = perms.get("Wallet") or []
-    return not read_only, "Withdraw" in wallet
-
-
-def bitget_permissions(info: dict, market_type: MarketType) -> tuple[bool, bool | None]:
-    """(can trade, can withdraw) from Bitget GET /api/v2/spot/account/info (`authorities`: "stow" spot trade,
-    "coow" futures orders, "wwow" withdrawal, each with write access)."""
-    perms = set((info.get("data") or {}).get("authorities") or [])
-    return ("stow" if market_type == MarketType.SPOT else "coow") in perms, "wwow" in perms
