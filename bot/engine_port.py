@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from db.enums import BotStatus
 from db.models import ExchangeAccount
 from engine.exchange.protocol import Exchange
 from engine.runtime.control import NotYours
@@ -20,7 +21,8 @@ class ControlPort(Protocol):
 
     async def start_bot(self, user_id: int, bot_id: int) -> None: ...
 
-    async def stop_bot(self, user_id: int, bot_id: int, close_position: bool) -> None: ...
+    async def stop_bot(self, user_id: int, bot_id: int, close_position: bool, *,
+                       card: list[int] | None = None) -> BotStatus: ...
 
     async def pause_bot(self, user_id: int, bot_id: int) -> None: ...
 

@@ -14,6 +14,7 @@ from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from tortoise.expressions import F, Q
 
+from bot.card_refresh import CardRefresher
 from bot.metrics import NOTIFICATIONS
 from bot.notifier_render import Translate, i18n_translate, render
 from bot.notifier_split import split_message
@@ -73,6 +74,8 @@ class Notifier:
             if i18n is None:
                 raise ValueError("the notifier needs the merged catalogues (i18n) or a translate function")
             translate = i18n_translate(i18n)
+        # a notice that finishes what a card asked (`_card` in its payload) refreshes that card; needs the catalogues
+        self.refresh_card = CardRefresher(bot, i18n) if i18n is not None else None
         pacer = pacer or pacer_for(bot, rate, per_chat)  # shared with the broadcast: one budget per bot token
         self.bot, self.tr, self.pacer = bot, translate, pacer
         self.default_language, self.languages = default_language, languages
@@ -246,6 +249,13 @@ class Notifier:
             parts_sent=len(parts), **UNHELD
         )
         self.sent += 1
+        card = row.payload.get("_card") if isinstance(row.payload, dict) else None
+        if card and self.refresh_card is not None:
+            try:
+                await self.pacer.send(user.telegram_id, lambda: self.refresh_card(user, card, row.payload["bot_id"],
+                                                                                   lang))
+            except Exception:  # the notice is delivered; a card left as it was is the user's Refresh away
+                log.exception("notifier: card of notification %s not refreshed", row.id)
         return Outcome.SENT
 
     async def _send(self, chat_id: int, text: str) -> None:

@@ -29,8 +29,8 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "note": (*BOT, "notify.reason", "notify.candle"),
     "bot_error": (*BOT, "notify.error", "notify.where"),
     "grid_stopped": (*BOT, "notify.position", "notify.realized_pnl", "notify.reason"),
-    "bot_stopped": ("notify.bot_with_kind", *BOT, "notify.cancelled", "notify.closed", "notify.close_position",
-                    "notify.emergency"),
+    "bot_stopped": ("notify.bot_with_kind", *BOT, "notify.cancelled", "notify.closed", "notify.close_price",
+                    "notify.close_position", "notify.emergency", "notify.held_for", "notify.run_summary"),
     "recovery_summary": (),
     "order_rejected": (*BOT, "notify.trade", "notify.trade_amount", "notify.price", "notify.role", "notify.reason"),
     "admin_alert": (*BOT, "notify.error", "notify.where"),
@@ -43,8 +43,9 @@ LINES = (
     "notify.level", "notify.stage", "notify.fee", "notify.stop_move", "notify.stop", "notify.best",
     "notify.stop_reason", "notify.position_entry", "notify.position_side_average", "notify.position", "notify.size",
     "notify.pyramid_count",
-    "notify.pnl", "notify.realized_pnl", "notify.cancelled", "notify.closed", "notify.close_position",
-    "notify.emergency", "notify.reason", "notify.error", "notify.where", "notify.candle",
+    "notify.pnl", "notify.realized_pnl", "notify.cancelled", "notify.closed", "notify.close_price",
+    "notify.close_position", "notify.emergency", "notify.held_for", "notify.run_summary", "notify.reason",
+    "notify.error", "notify.where", "notify.candle",
 )
 # Fields whose value is a code, translated through these prefixes (the raw code shows when there is no entry).
 WORD_PREFIXES = {
@@ -116,6 +117,8 @@ def _display(name: str, value: Any, lang: str, tr: Translate, m: MarketNumbers, 
     if isinstance(value, bool):
         word = tr(YES if value else NO, lang)
         return str(value).lower() if word in (YES, NO) else word
+    if name == "held_for" and isinstance(value, int):  # seconds
+        return duration(value, lang, tr)
     if name.endswith("_ts") and isinstance(value, int) and value > 10**11:  # epoch milliseconds
         return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
     if isinstance(value, int | float | str):
@@ -126,3 +129,14 @@ def _display(name: str, value: Any, lang: str, tr: Translate, m: MarketNumbers, 
         return "".join(f"\n  {_label(str(k), lang, tr)}: {_display(str(k), v, lang, tr, m, value)}"
                        for k, v in value.items() if not str(k).startswith("_"))
     return str(value)
+
+
+def duration(seconds: int, lang: str, tr: Translate) -> str:
+    """"2 d 5 h", "3 h 12 min" or "7 min": two units at most, as people say how long something ran."""
+    d, rest = divmod(seconds, 86_400)
+    h, m = rest // 3600, rest % 3600 // 60
+    if d:
+        return tr("notify.duration.days", lang).format(d=d, h=h)
+    if h:
+        return tr("notify.duration.hours", lang).format(h=h, m=m)
+    return tr("notify.duration.minutes", lang).format(m=m)

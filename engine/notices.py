@@ -207,7 +207,11 @@ class GridStopped(BotNotice):
 
 class BotStopped(BotNotice):
     """"bot_stopped": stopped by its user (or stop-all, `emergency`): orders `cancelled`, amount `closed` ("0" if the
-    position was kept). Dedup: bot_stopped:<bot>:<start ms>."""
+    position was kept). Written once the bot is STOPPED, so after its closing fill's notice; with the summary of the
+    run since its start: `held_for` (seconds), `trades` (fills), `run_pnl` (their realised PnL, before fees),
+    `fees` (in the quote currency), `close_price` (average of the closing fills). `_card` is the chat's card
+    [chat id, message id] that asked for the stop, refreshed by the notifier once this is sent.
+    Dedup: bot_stopped:<bot>:<start ms>."""
 
     kind: ClassVar[str] = "bot_stopped"
     urgent: ClassVar[bool] = True
@@ -216,7 +220,13 @@ class BotStopped(BotNotice):
     cancelled: int
     closed: Decimal
     emergency: bool
+    held_for: int | None = None
+    trades: int | None = None
+    run_pnl: Decimal | None = None
+    fees: Decimal | None = None
+    close_price: Decimal | None = None
     market: MarketInfo | None = Field(default=None, alias="_market")
+    card: list[int] | None = Field(default=None, alias="_card")
     started_ms: int | None = Field(default=None, exclude=True)
 
     def dedup_key(self) -> str:

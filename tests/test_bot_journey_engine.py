@@ -88,11 +88,29 @@ async def test_journey_with_the_engine_until_a_fill_reaches_the_chat(telegram_fa
     ask = await api.next_call("editMessageText", chat_id=U)
     await api.click(U, ask, ask.button_data("close the position"))
     card = await api.next_call("editMessageText", chat_id=U)
-    assert "State: stopp" in card.text  # stopping or stopped
+    assert "State: stopping" in card.text, card.text  # the close is out, not filled yet
+    await api.next_call("answerCallbackQuery", text_contains="Stopping: the position is being closed")
+    assert not await Notification.filter(kind="bot_stopped").exists(), "stopped is told once the close filled"
     for _k in range(2):
         clock.advance(60_000)
         await engine.tick()
     await bot.refresh_from_db()
     assert bot.status == BotStatus.STOPPED
     assert not await engine.exchanges[bot.account_id].fetch_positions()
+
+    # an honest stop, in order: the closing fill, then "stopped" with the run's summary, then the card refreshed
+    mark = max(c.index for c in api.calls())
+    await notifier.drain_once()
+    sent = [c for c in api.calls(chat_id=U) if c.index > mark and c.method in ("sendMessage", "editMessageText")]
+    texts = [c.text for c in sent]
+    close_fill = next(i for i, t in enumerate(texts) if t.startswith("✅ Order filled") and "Order: close" in t)
+    stopped = next(i for i, t in enumerate(texts) if t.startswith("⏹ Bot stopped"))
+    refreshed = next(i for i, c in enumerate(sent) if c.method == "editMessageText")
+    assert close_fill < stopped < refreshed, texts
+    summary = texts[stopped]
+    for line in ("Amount closed:", "Closed at:", "Ran for:", "This run:", "realised PnL", "fees"):
+        assert line in summary, summary
+    assert "USDT" in summary.split("This run:")[1], summary
+    assert sent[refreshed].params["message_id"] == card.params["message_id"]
+    assert "State: stopped" in sent[refreshed].text, sent[refreshed].text
     await engine.shutdown()

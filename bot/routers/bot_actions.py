@@ -115,10 +115,12 @@ async def stop(query: CallbackQuery, callback_data: StopCb, strategy_bot: Strate
     if b.status not in (BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.ERROR):
         alert(callback_answer, _("common.stale"))
         return
-    if await _run(callback_answer, "stop", engine.control.stop_bot(db_user.id, b.id,
-                                                                   close_position=callback_data.close)):
-        await _show_card(query, b, exchanges)
-        toast(callback_answer, _("control.stopped"))
+    card = [query.message.chat.id, query.message.message_id] if query.message else None
+    stopping = engine.control.stop_bot(db_user.id, b.id, close_position=callback_data.close, card=card)
+    if await _run(callback_answer, "stop", stopping):
+        await _show_card(query, b, exchanges)  # reloads b
+        # while the close is out the card says "stopping"; the notifier refreshes it once the bot is stopped
+        toast(callback_answer, _("control.stopping" if b.status == BotStatus.STOPPING else "control.stopped"))
 
 
 async def stopall_ask(message: Message, db_user: User) -> None:

@@ -82,10 +82,13 @@ class Control:
             await StrategyBot.filter(id=bot_id).update(status=new)
         await audit(user_id, action, bot_id)
 
-    async def stop_bot(self, user_id: int, bot_id: int, close_position: bool, *, emergency: bool = False) -> None:
-        """Cancel every order of the bot, then close its position (market, reduce-only) or leave it as it is."""
+    async def stop_bot(self, user_id: int, bot_id: int, close_position: bool, *, emergency: bool = False,
+                       card: list[int] | None = None) -> BotStatus:
+        """Cancel every order of the bot, then close its position (market, reduce-only) or leave it as it is.
+        Returns STOPPING while the close is out, else STOPPED; `card` (chat id, message id) is refreshed when done."""
         row = await self._own(user_id, bot_id)
-        await stop_bot(self.registry, self.locks, row, close_position, emergency=emergency)
+        return await stop_bot(self.registry, self.locks, row, close_position, emergency=emergency,
+                              now_ms=self.clock.now_ms(), card=card)
 
     async def stop_all(self, user_id: int, close_positions: bool) -> int:
         """Emergency: every active bot of the user stopped; returns how many."""
@@ -93,7 +96,8 @@ class Control:
                                                                      BotStatus.ERROR, BotStatus.STOPPING])
         for row in rows:
             try:
-                await stop_bot(self.registry, self.locks, row, close_positions, emergency=True)
+                await stop_bot(self.registry, self.locks, row, close_positions, emergency=True,
+                               now_ms=self.clock.now_ms())
             except Exception:
                 log.exception("stop-all: bot %s failed to stop", row.id)
         return len(rows)

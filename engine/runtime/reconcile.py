@@ -95,7 +95,8 @@ class Reconciler:
                 except Exception as e:
                     await events.report(hs, e, "reconcile", self.clock.now_ms())
             for h in gone:  # their position is gone at the exchange: their orders go too, and they stop
-                await stop_bot(self.registry, self.locks, await StrategyBot.get(id=h.id), close_position=False)
+                await stop_bot(self.registry, self.locks, await StrategyBot.get(id=h.id), close_position=False,
+                               now_ms=self.clock.now_ms())
         return total
 
 

@@ -20,6 +20,8 @@ class RuntimeState:
     pending_orders: list | None = None
     close_avg: float | None = None  # the average entry when a GRID stopped, for the PnL of its closing fill
     flat_seen: int | None = None  # reconciliations in a row that saw the exchange flat while the bot held
+    # a stop waiting for its close to fill: what its notice will say (cancelled, close_position, emergency, card)
+    stopping: dict | None = None
 
     @classmethod
     def from_json(cls, state: dict[str, Any] | None) -> RuntimeState:

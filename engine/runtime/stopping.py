@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 
-from db.enums import BotStatus, OrderStatus
-from db.models import AuditLog, Order, StrategyBot
+from db.enums import BotStatus, OrderRole, OrderStatus
+from db.models import AuditLog, Fill, Order, StrategyBot
 from engine.notices import BotStopped, MarketInfo
 from engine.runtime.bots import BotHandle
 from engine.runtime.locks import SymbolLocks
@@ -42,31 +43,59 @@ async def cancel_all(h: BotHandle) -> int:
 
 
 async def stop_bot(registry: Registry, locks: SymbolLocks, row: StrategyBot, close_position: bool, *,
-                   emergency: bool = False) -> None:
+                   emergency: bool = False, now_ms: int = 0, card: list[int] | None = None) -> BotStatus:
     """Cancel every order of the bot, then close its position (market, reduce-only) or leave it as it is. A bot
-    whose close is out is STOPPING until it fills (`finish_stopping`), else STOPPED and out of the registry."""
+    whose close is out is STOPPING until it fills (`finish_stopping`), else STOPPED and out of the registry; the
+    stopped notice is written when it is STOPPED, so the closing fill is told first. Returns the new status."""
     if row.status in (BotStatus.STOPPED, BotStatus.DRAFT):
-        return
+        return row.status
     h = registry.handles.get(row.id) or await registry.attach(row)
     async with locks.hold(h.account_id, h.symbol):
         cancelled = await cancel_all(h)
         sent = await h.runner.stop(h, close_position)
-        status = BotStatus.STOPPING if sent else BotStatus.STOPPED
-        await h.save(status=status)
+        h.rt.stopping = {"cancelled": cancelled, "closed": str(sent), "close_position": close_position,
+                         "emergency": emergency, "card": card}
+        if sent:
+            await h.save(status=BotStatus.STOPPING)
         await StrategyBot.filter(id=h.id).update(stopped_at=now())
-        await notify(h.user_id, BotStopped(bot_id=h.id, symbol=h.symbol, kind=h.kind.value,
-                                           close_position=close_position, cancelled=cancelled, closed=sent,
-                                           emergency=emergency, market=MarketInfo.of(h.market),
-                                           started_ms=h.rt.started_ms or 0))
-        if status == BotStatus.STOPPED:
-            registry.detach(h.id)
+        if not sent:
+            await _stopped(registry, h, now_ms)
     await audit(h.user_id, "bot.stop_all" if emergency else "bot.stop", h.id, close_position=close_position,
                 cancelled=cancelled, closed=str(sent))
+    return h.status
 
 
-async def finish_stopping(registry: Registry, h: BotHandle) -> None:
+async def finish_stopping(registry: Registry, h: BotHandle, now_ms: int) -> None:
     """A STOPPING bot becomes STOPPED once none of its orders is open any more (its close filled)."""
     if await Order.filter(bot_id=h.id, status__in=list(OPEN_STATES)).exists():
         return
+    await _stopped(registry, h, now_ms)
+
+
+async def _stopped(registry: Registry, h: BotHandle, now_ms: int) -> None:
+    """STOPPED, out of the registry, and told, with the run's summary."""
+    asked = h.rt.stopping or {}
+    h.rt.stopping = None
+    await notify(h.user_id, BotStopped(
+        bot_id=h.id, symbol=h.symbol, kind=h.kind.value, close_position=asked.get("close_position", False),
+        cancelled=asked.get("cancelled", 0), closed=Decimal(asked.get("closed", 0)),
+        emergency=asked.get("emergency", False),
+        market=MarketInfo.of(h.market), card=asked.get("card"), started_ms=h.rt.started_ms or 0,
+        **await run_summary(h, now_ms)))
     await h.save(status=BotStatus.STOPPED)
     registry.detach(h.id)
+
+
+async def run_summary(h: BotHandle, now_ms: int) -> dict:
+    """What the run since the bot's start did: how long it held, its fills, their realised PnL and fees (those
+    paid in the quote currency), and the average price of its closing fills."""
+    since = h.rt.started_ms or 0
+    rows = await Fill.filter(order__bot_id=h.id, ts__gte=since).values("price", "amount", "fee", "fee_currency",
+                                                                       "realized_pnl", "order__role")
+    quote = {None, "", h.market.quote, getattr(h.market, "settle", None)}
+    close = [(r["price"], r["amount"]) for r in rows if r["order__role"] == OrderRole.CLOSE]
+    close_amount = sum((a for _, a in close), Decimal(0))
+    return {"held_for": max(0, (now_ms - since) // 1000) if since else None, "trades": len(rows),
+            "run_pnl": sum((r["realized_pnl"] for r in rows), Decimal(0)),
+            "fees": sum((r["fee"] for r in rows if r["fee_currency"] in quote), Decimal(0)),
+            "close_price": sum(p * a for p, a in close) / close_amount if close_amount else None}

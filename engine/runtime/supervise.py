@@ -34,7 +34,7 @@ class Supervisor:
                     try:
                         await h.runner.check_pending(h)
                         if h.status == BotStatus.STOPPING:
-                            await finish_stopping(self.registry, h)
+                            await finish_stopping(self.registry, h, self.clock.now_ms())
                         elif h.dirty:
                             await h.resync()
                     except Exception as e:

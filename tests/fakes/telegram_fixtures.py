@@ -71,9 +71,11 @@ class FakeControl:
         self.calls.append(("start_bot", user_id, bot_id))
         await self._set(user_id, bot_id, BotStatus.RUNNING, "bot_start")
 
-    async def stop_bot(self, user_id: int, bot_id: int, close_position: bool) -> None:
+    async def stop_bot(self, user_id: int, bot_id: int, close_position: bool, *,
+                       card: list[int] | None = None) -> BotStatus:
         self.calls.append(("stop_bot", user_id, bot_id, close_position))
         await self._set(user_id, bot_id, BotStatus.STOPPED, "bot_stop", close_position=close_position)
+        return BotStatus.STOPPED
 
     async def pause_bot(self, user_id: int, bot_id: int) -> None:
         self.calls.append(("pause_bot", user_id, bot_id))
