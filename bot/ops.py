@@ -1,8 +1,9 @@
 """The operations surface on its own port: /health/live, /health/ready (JSON, 200 or 503) and /metrics (Prometheus).
 
 Ready means the process can do its job: the database answers, Redis answers when configured, the scheduler runs.
-The notifier's backlog, the last candle close per timeframe and bots waiting for their exchange are reported
-beside them; they inform, they do not make the process unready.
+The notifier's backlog, the last candle close per timeframe, whether each exchange answered its last request and
+the bots waiting for their exchange are reported beside them; they inform, they do not make the process unready
+(one venue down must not take the chat and the other venues' bots out of service).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.startup import StartupError
 from db.enums import BotStatus, NotificationStatus
 from db.models import Notification, StrategyBot
 from engine.exchange.budget import BUDGETS
+from engine.exchange.reachability import REACH
 from engine.metrics import BUDGET_WAIT
 
 log = logging.getLogger(__name__)
@@ -28,6 +30,8 @@ CHECK_TIMEOUT = 2.0  # seconds a dependency may take to answer a probe
 BACKLOG = Gauge("tb_notification_backlog", "Outbox notifications waiting to be sent")
 OLDEST = Gauge("tb_notification_oldest_pending_seconds", "Age of the oldest notification waiting to be sent")
 BOTS = Gauge("tb_bots", "Strategy bots by status", ["status"])
+REACHABLE = Gauge("tb_exchange_reachable", "1 when the venue answered its last request, 0 when it could not be "
+                  "reached (timeouts, refused connections, 5xx after every retry)", ["venue"])
 
 
 async def _probe(coro) -> dict[str, Any]:
@@ -86,7 +90,8 @@ class OpsServer:
             checks["notifier"] = await self._backlog()
         checks["candles"] = {tf: datetime.fromtimestamp(ms / 1000, UTC).isoformat()
                              for tf, ms in sorted(self.engine.last_closes().items())}
-        checks["exchanges"] = {"accounts": len(self.engine.exchanges), "bots_waiting": len(self.engine.waiting())}
+        checks["exchanges"] = {"accounts": len(self.engine.exchanges), "bots_waiting": len(self.engine.waiting()),
+                               "venues": REACH.snapshot()}
         return web.json_response({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:
@@ -96,6 +101,8 @@ class OpsServer:
             log.warning("metrics: database figures unavailable (%s)", type(e).__name__)
         for name, waited in BUDGETS.waited_by_venue().items():
             BUDGET_WAIT.labels(name).set(waited)
+        for venue, seen in REACH.snapshot().items():
+            REACHABLE.labels(venue).set(1 if seen["ok"] else 0)
         return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _database(self) -> None:

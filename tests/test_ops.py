@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import glob
+import json
 import os
 import shutil
 import socket
@@ -142,3 +143,55 @@ async def test_a_busy_health_port_is_one_sentence(db):
         port = taken.getsockname()[1]
         with pytest.raises(StartupError, match=f"127.0.0.1:{port} cannot be opened .*HEALTH_PORT"):
             await OpsServer(engine=None, host="127.0.0.1", port=port).start()
+
+
+async def test_readiness_says_which_exchange_answers(db):
+    """A venue that cannot be reached after every retry shows as not ok (readiness and metrics) without making the
+    process unready; a refusal is the venue answering; the next answer makes it ok again."""
+    from decimal import Decimal
+
+    from engine.exchange.protocol import ExchangeUnavailable, InsufficientFunds, OrderRequest, OrderType, Side
+    from engine.exchange.reachability import REACH
+    from tests.fakes.gateways import gateway, venue
+
+    REACH.clear()
+    engine = Engine(clock=ManualClock(1_700_000_000_000))
+    await engine.start()
+    port = _free_port()
+    ops = OpsServer(engine, host="127.0.0.1", port=port)
+    await ops.start()
+    base = f"http://127.0.0.1:{port}"
+
+    async def venues() -> tuple[int, dict, dict]:
+        status, body = await _get(f"{base}/health/ready")
+        return status, json.loads(body)["checks"]["exchanges"]["venues"], _metrics((await _get(f"{base}/metrics"))[1])
+
+    try:
+        async with venue("okx") as fake:
+            gw = gateway(fake)
+            try:
+                await gw.fetch_ticker("BTC/USDT")
+                status, seen, m = await venues()
+                assert status == 200 and seen["okx"]["ok"] and m["tb_exchange_reachable{venue=okx}"] == 1
+
+                fake.fail_next("server_error", times=4)
+                with pytest.raises(ExchangeUnavailable):
+                    await gw.fetch_ticker("BTC/USDT")
+                status, seen, m = await venues()
+                assert status == 200, "one venue down leaves the process ready"
+                assert seen["okx"]["ok"] is False and seen["okx"]["error"] == "ExchangeNotAvailable", seen
+                assert m["tb_exchange_reachable{venue=okx}"] == 0
+
+                fake.fail_next("insufficient", op="create")
+                with pytest.raises(InsufficientFunds):
+                    await gw.create_order(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, Decimal("0.01"),
+                                                       "tbreach1", price=Decimal(10_000)))
+                status, seen, m = await venues()
+                assert seen["okx"]["ok"] and seen["okx"]["answered_s_ago"] < 5
+                assert m["tb_exchange_reachable{venue=okx}"] == 1
+            finally:
+                await gw.close()
+    finally:
+        await ops.stop()
+        await engine.shutdown()
+        REACH.clear()

@@ -41,6 +41,7 @@ from engine.exchange.protocol import (
     TradesPage,
     UnknownOutcome,
 )
+from engine.exchange.reachability import REACH
 from engine.exchange.retry import RATE_LIMITED, RetryPolicy, is_retryable, retrying
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,11 @@ class CcxtGateway:
         self._plans = BitgetPlans(self._ex, self.market_type == MarketType.SWAP) if exchange_id == "bitget" else None
         self._trades = CcxtTrades(self)
 
+    @property
+    def venue_label(self) -> str:
+        """The venue as /health/ready and /metrics name it: a demo environment is a venue of its own."""
+        return f"{self.exchange_id}-demo" if self.sandbox else self.exchange_id
+
     def __repr__(self) -> str:
         demo = ", sandbox" if self.sandbox else ""
         return f"CcxtGateway({self.exchange_id}, {self.market_type}, account={self.account}{demo})"
@@ -161,12 +167,15 @@ class CcxtGateway:
             raise InvalidKey(f"{self.exchange_id}: {what} needs an API key")
         try:
             with charging(budget):
-                return await retrying(fn, self.policy, budget, what=f"{self.exchange_id} {what}",
-                                      retry_after=self._retry_after, describe=self._describe)
+                out = await retrying(fn, self.policy, budget, what=f"{self.exchange_id} {what}",
+                                     retry_after=self._retry_after, describe=self._describe)
         except ExchangeError:
             raise
         except ccxt.BaseError as e:
+            REACH.record(self.venue_label, e)
             raise self._domain(e) from None
+        REACH.record(self.venue_label, None)
+        return out
 
     # ---- markets ----
     async def load_markets(self) -> dict[str, Market]:
@@ -239,6 +248,7 @@ class CcxtGateway:
             except Exception as e:
                 if not isinstance(e, ccxt.BaseError):
                     raise
+                REACH.record(self.venue_label, e)
                 if is_duplicate_id(e):
                     # our id is already taken, so an earlier send (ours) got through: adopt it
                     found = await self._lookup(r)
@@ -266,6 +276,7 @@ class CcxtGateway:
                     raise self._domain(e) from None
                 await asyncio.sleep(self.policy.delay(attempt))
                 continue
+            REACH.record(self.venue_label, None)
             info = to_order_info(raw, r)
             if raw.get("status") is None:  # a bare acknowledgement (OKX): learn the state
                 stop = r.type == OrderType.STOP_MARKET and self._triggers_apart
