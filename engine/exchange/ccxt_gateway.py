@@ -355,7 +355,10 @@ class CcxtGateway:
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderInfo]:
         await self.load_markets()
         raw = await self._call("fetch_open_orders", lambda: self._ex.fetch_open_orders(symbol), private=True)
-        if self._triggers_apart:
+        if self._plans is not None:  # Bitget: a page at a time; on spot one market at a time
+            plans = self._plans
+            raw = raw + await self._call("plan_orders", lambda: plans.open_orders(symbol, raw), private=True)
+        elif self._triggers_apart:
             raw = raw + await self._call("fetch_open_orders",
                                          lambda: self._ex.fetch_open_orders(symbol, None, None, {"trigger": True}),
                                          private=True)

@@ -31,15 +31,19 @@ class CcxtTrades:
         raw = await gw._call("fetch_my_trades", lambda: gw._ex.fetch_my_trades(symbol, since, limit), private=True)
         if gw.exchange_id == "okx" and since is not None and limit is None:
             raw = await self._okx_older_trades(symbol, since, raw)
+        plans = gw._plans
+        if plans is not None:  # Bitget: which of these orders fired plans became, learnt in one pass
+            orders = {str(t["order"]) for t in raw if t.get("order") and not _client_id(t)}
+            await gw._call("plan_orders", lambda: plans.resolve(symbol, orders), private=True)
         trades = []
         for t in sorted(raw, key=lambda t: (t.get("timestamp") or 0, str(t.get("id")))):
             fee = t.get("fee") or {}
             info = t.get("info") or {}
-            cid = next((info[k] for k in TRADE_CLIENT_ID if info.get(k)), None)
+            cid = _client_id(t)
             if not cid and gw._triggers_apart and gw.exchange_id == "okx" and t.get("order"):
                 cid = await self._algo_client_id(symbol, str(t["order"]))
-            elif not cid and gw._plans is not None and t.get("order"):
-                cid = await self._plan_client_id(symbol, str(t["order"]))
+            elif not cid and plans is not None and t.get("order"):
+                cid = plans.client_id_of(str(t["order"]))
             trades.append(Trade(str(t["id"]), str(t.get("order")), cid or None,
                                 t["symbol"], Side(t["side"]), D(str(t["price"])), D(str(t["amount"])),
                                 abs(dec(fee.get("cost")) or D(0)), fee.get("currency"), int(t["timestamp"]),
@@ -72,8 +76,7 @@ class CcxtTrades:
             self._algo_ids[order_id] = (raw.get("info") or {}).get("algoClOrdId") or None
         return self._algo_ids[order_id]
 
-    async def _plan_client_id(self, symbol: str, order_id: str) -> str | None:
-        """Bitget: the client id of the plan order that became order `order_id` (None if none did)."""
-        plans = self._gw._plans
-        assert plans is not None
-        return await self._gw._call("plan_orders", lambda: plans.client_id_of(symbol, order_id), private=True)
+
+def _client_id(trade: dict) -> str | None:
+    info = trade.get("info") or {}
+    return next((info[k] for k in TRADE_CLIENT_ID if info.get(k)), None)

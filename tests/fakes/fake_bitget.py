@@ -43,6 +43,7 @@ CODES = {"duplicate": ("40786", "Duplicate clientOid"),
 ORDER_STATE = {"open": "live", "filled": "filled", "canceled": "cancelled"}
 PLAN_STATE = {"open": "live", "filled": "executed", "canceled": "cancelled"}
 USDT_FUTURES = "USDT-FUTURES"
+PLAN_PAGE = 100  # the most plan orders one page holds
 
 
 class FakeBitget(FakeExchange):
@@ -381,11 +382,16 @@ class FakeBitget(FakeExchange):
             raise Refused("40017", "Parameter verification failed: planType")
         if not swap and not q.get("symbol"):
             raise Refused("40017", "Parameter verification failed: symbol")
+        # newest first, a page at a time: `limit` (spot's open list 20 unless asked, else 100; never over 100)
+        # rows with ids below `idLessThan`
+        limit = min(int(q.get("limit") or (20 if live and not swap else PLAN_PAGE)), PLAN_PAGE)
+        below = int(q["idLessThan"]) if q.get("idLessThan") else None
         rows = [self._plan_json(a) for a in reversed(self._mine(acc, q, swap, self.algos))
-                if (a.status == "open") == live][: int(q.get("limit", 100))]
+                if (a.status == "open") == live and (below is None or int(a.id) < below)]
+        page = rows[:limit]
         key = "entrustedList" if swap else "orderList"
-        return self._ok({key: rows, "endId" if swap else "idLessThan": rows[-1]["orderId"] if rows else "",
-                         **({} if swap else {"nextFlag": False})})
+        return self._ok({key: page, "endId" if swap else "idLessThan": page[-1]["orderId"] if page else "",
+                         **({} if swap else {"nextFlag": len(rows) > limit})})
 
     async def _plan_sub_orders(self, acc, q, swap: bool) -> web.Response:
         a = self.algos.get(q.get("planOrderId", ""))
