@@ -249,11 +249,13 @@ class PaperVenueOrder(Model):
     )
     seq = fields.IntField()
     open = fields.BooleanField(default=True)
+    client_order_id = fields.CharField(max_length=64, null=True)  # data's, for lookups of orders not in memory
     data = fields.JSONField()
 
     class Meta:
         table = "paper_orders"
         unique_together = (("account", "seq"),)
+        indexes = (("account", "open"), ("account", "client_order_id"))
 
 
 class PaperVenueTrade(Model):
@@ -265,8 +267,10 @@ class PaperVenueTrade(Model):
     )
     seq = fields.IntField()
     symbol = fields.CharField(max_length=40)
+    ts = fields.BigIntField(default=0)  # data's (ms), for reads by time of trades not in memory
     data = fields.JSONField()
 
     class Meta:
         table = "paper_trades"
         unique_together = (("account", "seq"),)
+        indexes = (("account", "symbol", "seq"), ("account", "symbol", "ts"))

@@ -10,6 +10,7 @@ import pytest
 from db.models import ExchangeAccount, PaperVenue, PaperVenueOrder, PaperVenueTrade, User
 from engine.candles import load_csv
 from engine.exchange.factory import make_exchange
+from engine.exchange.paper_state import order_from_json
 from engine.exchange.paper_store import StaleVenue
 from engine.exchange.protocol import (
     ExchangeUnavailable,
@@ -62,21 +63,32 @@ async def _trade_a_while(ex, rows, start: int, n: int, tag: str) -> None:
         await ex.feed(SWAP, row)
 
 
-async def test_a_restarted_paper_account_is_the_one_it_was(db, rows):
+def _venue(acc: ExchangeAccount, history: int | None):
+    """The account's exchange as a new process makes it; `history`: closed orders and trades kept in memory."""
+    ex = make_exchange(acc, None)
+    if history is not None:
+        ex.inner.history = history
+    return ex
+
+
+@pytest.mark.parametrize("history", [None, 5])  # None: as production keeps it; 5: most of it in the store only
+async def test_a_restarted_paper_account_is_the_one_it_was(db, rows, history):
     acc, ref_acc = await _account(), await _account(telegram_id=7770009)
-    first, ref = make_exchange(acc, None), make_exchange(ref_acc, None)  # ref: the same, never restarted
+    first, ref = _venue(acc, history), _venue(ref_acc, history)  # ref: the same, never restarted
     for ex in (first, ref):
         await ex.set_leverage(SWAP, 5)
         await ex.feed(SWAP, rows[0])
         await _trade_a_while(ex, rows, 1, 150, "a")
     before = await _state(first)
     assert len(before["trades"]) >= 10 and before["open"] and before["positions"], "too little happened"
-    assert any(o.status == OrderStatus.CANCELED for o in before["orders"].values())
+    stored = [order_from_json(d).info for d in
+              await PaperVenueOrder.filter(account_id=acc.id).order_by("seq").values_list("data", flat=True)]
+    assert any(o.status == OrderStatus.CANCELED for o in stored)
 
-    second = make_exchange(acc, None)  # a new process: the same account, nothing in memory
+    second = _venue(acc, history)  # a new process: the same account, nothing in memory
     assert await _state(second) == before
     assert (await second.fetch_ticker(SWAP)).ts == int(rows[150][0])  # where the engine's feed resumes
-    done = next(o for o in before["orders"].values() if o.status == OrderStatus.CLOSED)
+    done = next(o for o in stored if o.status == OrderStatus.CLOSED)  # the oldest filled: in the store only at 5
     assert await second.inner.fetch_order(SWAP, client_order_id=done.client_order_id) == done
     assert second.inner._leverage[SWAP] == 5
 
@@ -85,11 +97,14 @@ async def test_a_restarted_paper_account_is_the_one_it_was(db, rows):
     await _trade_a_while(second, rows, 151, 120, "b")
     after = await _state(second)
     assert after == await _state(ref)
-    assert after == await _state(make_exchange(acc, None))
+    assert after == await _state(_venue(acc, history))
     assert len(after["trades"]) > len(before["trades"]) and after["seq"] > before["seq"]
     ids = [t.id for t in after["trades"]]
     assert ids == [f"T{i}" for i in range(1, len(ids) + 1)]
-    assert len(after["orders"]) == after["seq"]  # no order id given twice
+    seqs = await PaperVenueOrder.filter(account_id=acc.id).order_by("seq").values_list("seq", flat=True)
+    assert seqs == list(range(1, after["seq"] + 1))  # no order id given twice
+    if history:
+        assert len(second.inner._trades) == history < len(ids)
 
 
 async def test_a_spot_account_keeps_its_coins(db, rows):

@@ -9,7 +9,7 @@ from typing import Any
 from engine.exchange import margin as mg
 from engine.exchange.paper_markets import DEFAULT_MARKETS, MAINTENANCE, MAKER_FEE, SLIPPAGE, TAKER_FEE
 from engine.exchange.paper_matching import SimOrder, match
-from engine.exchange.paper_persist import Persisted, VenueLock, changing, reading
+from engine.exchange.paper_persist import HISTORY, Persisted, VenueLock, changing, reading
 from engine.exchange.paper_state import PaperOrder, PaperPosition
 from engine.exchange.protocol import (
     Balance,
@@ -47,7 +47,8 @@ class PaperExchange(Persisted):
     and liquidation is checked on every candle after the candle's fills. A candle older than the last one fed
     for its symbol is ignored: the venue never matches the same minute twice.
 
-    With a `store` (a real paper account) the venue outlives the process: engine/exchange/paper_persist.py.
+    With a `store` (a real paper account) the venue outlives the process, and memory keeps only its open orders and
+    recent history (older orders and trades are read from the store): engine/exchange/paper_persist.py.
     """
 
     simulated = True
@@ -64,7 +65,8 @@ class PaperExchange(Persisted):
     exchange_id: str = "paper"
     _orders: dict[str, PaperOrder] = field(default_factory=dict)
     _by_client: dict[str, str] = field(default_factory=dict)
-    _trades: list[Trade] = field(default_factory=list)
+    _trades: list[Trade] = field(default_factory=list)  # with a store: the newest `history` only
+    _trade_base: int = 0  # trades before _trades[0] (in the store only)
     _positions: dict[str, PaperPosition] = field(default_factory=dict)
     _leverage: dict[str, int] = field(default_factory=dict)
     _margin_mode: dict[str, MarginMode] = field(default_factory=dict)  # reported; funds are always cross margin
@@ -77,6 +79,7 @@ class PaperExchange(Persisted):
     _version: int = -1  # of the stored venue this copy is; -1: (re)load it first
     _initial: dict[str, Decimal] | None = None  # the balances before anything was stored
     _saved: dict | None = None  # the venue document last stored
+    history: int = HISTORY  # with a store: closed orders and trades kept in memory besides the open orders
 
     # ---- market data ----
     async def load_markets(self) -> dict[str, Market]:
@@ -213,7 +216,7 @@ class PaperExchange(Persisted):
     @changing
     async def create_order(self, r: OrderRequest) -> OrderInfo:
         m = self._market(r.symbol)
-        if r.client_order_id in self._by_client:
+        if await self._client_id_taken(r.client_order_id):
             raise InvalidOrder(f"duplicate client order id {r.client_order_id}")
         amount = (r.amount / m.amount_step).to_integral_value(ROUND_DOWN) * m.amount_step
         price = (r.price / m.price_step).to_integral_value(ROUND_HALF_UP) * m.price_step if r.price else None
@@ -258,19 +261,20 @@ class PaperExchange(Persisted):
             raise error(f"{r.symbol}: {v.detail}")
         return v.reserved if v.currency == "quote" else v.reserved / cs  # base held for a spot sell (cs is 1)
 
-    def _get(self, order_id: str | None, client_order_id: str | None) -> PaperOrder:
+    async def _get(self, order_id: str | None, client_order_id: str | None) -> PaperOrder:
         oid = order_id or self._by_client.get(client_order_id or "")
-        if oid is None or oid not in self._orders:
+        o = self._orders.get(oid) if oid else None
+        if o is None and (o := await self._stored_order(order_id, client_order_id or "")) is None:
             raise OrderNotFound(f"order {order_id or client_order_id} not found")
-        return self._orders[oid]
+        return o
 
     @reading
     async def fetch_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
-        return self._get(order_id, client_order_id).info
+        return (await self._get(order_id, client_order_id)).info
 
     @changing
     async def cancel_order(self, symbol, order_id=None, client_order_id=None) -> OrderInfo:
-        o = self._get(order_id, client_order_id)
+        o = await self._get(order_id, client_order_id)
         if o.info.status != OrderStatus.OPEN:
             raise OrderNotFound(f"order {o.info.id} is {o.info.status}, not open")
         o.info = replace(o.info, status=OrderStatus.CANCELED)
@@ -285,9 +289,8 @@ class PaperExchange(Persisted):
     @reading
     async def fetch_my_trades(self, symbol: str, since: int | None = None, limit: int | None = None) -> TradesPage:
         """Trades of `symbol` with a sequence number above the cursor `since` (pass back `cursor`)."""
-        start = since or 0
-        page = [t for t in self._trades[start:] if t.symbol == symbol][: limit or None]
-        return TradesPage(page, len(self._trades))
+        page = await self._trades_after(symbol, since or 0, limit)
+        return TradesPage(page, self._trade_base + len(self._trades))
 
     # ---- simulation ----
     @changing
@@ -334,7 +337,7 @@ class PaperExchange(Persisted):
         filled = info.filled + amount
         status = OrderStatus.CLOSED if filled >= info.amount or info.reduce_only else OrderStatus.OPEN
         od.info = replace(info, filled=filled, average=price, status=status, fee=info.fee + fee)
-        trade = Trade(f"T{len(self._trades) + 1}", info.id, info.client_order_id, info.symbol, info.side, price,
+        trade = Trade(self._next_trade_id(), info.id, info.client_order_id, info.symbol, info.side, price,
                       amount, fee, self._quote(), ts, info.reduce_only)
         self._trades.append(trade)
         return trade
@@ -382,7 +385,7 @@ class PaperExchange(Persisted):
         for x in self._orders.values():
             if x.info.status == OrderStatus.OPEN:
                 x.info, x.reserved = replace(x.info, status=OrderStatus.CANCELED), ZERO
-        trade = Trade(f"T{len(self._trades) + 1}", "liquidation", None, symbol, side, price, amount, ZERO,
+        trade = Trade(self._next_trade_id(), "liquidation", None, symbol, side, price, amount, ZERO,
                       self._quote(), ts, True)
         self._trades.append(trade)
         return trade

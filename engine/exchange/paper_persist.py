@@ -5,17 +5,29 @@ reads or changes the account, and writes every change (an order accepted, a canc
 in one transaction with the orders and trades it touched before the call returns. A call whose write fails leaves
 nothing behind: the copy in memory is dropped, reloaded from the store on the next call, and the caller gets
 ExchangeUnavailable (for an order: unknown outcome, resolved by client id). Without a store nothing of this runs.
+
+Memory holds the open orders and the newest `history` closed orders and trades (by id: the same after a restart as in
+an uninterrupted run); older ones stay in the store and are read when asked for (an order by id or client id, trades
+after an old cursor), so a long-lived account's memory does not grow with its history.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from typing import Any
 
 from engine.exchange.paper_state import PaperOrder, VenueState
 from engine.exchange.paper_store import Change, Stored
-from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderStatus
+from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderStatus, Trade
+
+# What the engine asks of a venue's past is recent: fills are polled every minute after the cursor of the last poll
+# (engine/runtime/fills.py: the trades of one candle per symbol, the grid levels inside its range), and an order is
+# looked up by client id when it left the open ones since the last reconcile (orders.py refresh). 100 of each is
+# ~0.25 MB an account (bench/paper_load.py); a read past them (a new bot's first poll, a catch-up after downtime)
+# is one indexed query, answered as memory would have.
+HISTORY = 100
 
 
 class VenueLock(asyncio.Lock):
@@ -68,7 +80,7 @@ class Persisted:
             return
         if self._initial is None:
             self._initial = dict(self.balances)
-        self._restore(await self.store.load())
+        self._restore(await self.store.load(self.history))
 
     def _forget(self) -> None:
         if self.store is not None:
@@ -83,14 +95,54 @@ class Persisted:
         self._orders = {o.info.id: o for o in orders}
         self._by_client = {o.info.client_order_id: o.info.id for o in orders if o.info.client_order_id}
         self._trades = stored.trades if stored else []
-        if len(self._trades) != v.trades:
-            raise ExchangeUnavailable(f"stored paper venue holds {len(self._trades)} trades of {v.trades}")
+        self._trade_base = v.trades - len(self._trades)
+        if [t.id for t in self._trades] != [f"T{i}" for i in range(self._trade_base + 1, v.trades + 1)] or (
+                len(self._trades) < min(v.trades, self.history)):
+            raise ExchangeUnavailable(f"stored paper venue holds {len(self._trades)} of its last trades, not the "
+                                      f"newest {min(v.trades, self.history)} of {v.trades}")
         self._version = stored.version if stored else 0
         self._saved = v.to_json()
 
     def venue_state(self) -> VenueState:
         return VenueState(self.balances, self._positions, self._leverage, self._margin_mode, self._last, self._ts,
-                          self._seq, len(self._trades), self.fees_paid)
+                          self._seq, self._trade_base + len(self._trades), self.fees_paid)
+
+    def _next_trade_id(self) -> str:
+        return f"T{self._trade_base + len(self._trades) + 1}"
+
+    async def _stored_order(self, order_id: str | None, client_order_id: str) -> PaperOrder | None:
+        """An order memory no longer holds (only closed ones leave it): by id if given, else by client id."""
+        if self.store is None or len(self._orders) >= self._seq:  # memory holds every order there is
+            return None
+        if order_id:
+            m = re.fullmatch(r"O(\d+)", order_id)
+            return await self.store.order(seq=int(m[1])) if m else None
+        return await self.store.order(client_order_id=client_order_id)
+
+    async def _client_id_taken(self, client_order_id: str) -> bool:
+        if client_order_id in self._by_client:
+            return True
+        return await self._stored_order(None, client_order_id) is not None
+
+    async def _trades_after(self, symbol: str, start: int, limit: int | None) -> list[Trade]:
+        """Trades of `symbol` with a seq above `start`, at most `limit` (from the store when memory lacks some)."""
+        if start < self._trade_base:
+            return await self.store.trades(symbol, start, limit)
+        return [t for t in self._trades[max(start - self._trade_base, 0):] if t.symbol == symbol][: limit or None]
+
+    def _trim(self) -> None:
+        """Memory back to the open orders and the newest `history` closed orders and trades (all stored)."""
+        closed = [o for o in self._orders.values() if o.info.status != OrderStatus.OPEN]
+        if len(closed) > self.history:
+            closed.sort(key=lambda o: o.seq)
+            for o in closed[: len(closed) - self.history]:
+                del self._orders[o.info.id]
+                if self._by_client.get(o.info.client_order_id or "") == o.info.id:
+                    del self._by_client[o.info.client_order_id or ""]
+        excess = len(self._trades) - self.history
+        if excess > 0:
+            del self._trades[:excess]
+            self._trade_base += excess
 
     def _mark(self) -> tuple[int, int, dict[str, tuple[Any, Any]]] | None:
         """What a change is measured from: the order and trade counts, and the open orders (only they change)."""
@@ -117,3 +169,4 @@ class Persisted:
                 raise
             raise ExchangeUnavailable(f"paper venue not stored ({type(e).__name__})") from e
         self._saved = doc
+        self._trim()

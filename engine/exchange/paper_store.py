@@ -1,4 +1,5 @@
-"""A paper account's venue in the database: loaded once on first use, each change written in one transaction."""
+"""A paper account's venue in the database: its open orders and recent history loaded on first use, older orders and
+trades read when asked for, each change written in one transaction."""
 
 from __future__ import annotations
 
@@ -26,8 +27,8 @@ class StaleVenue(ExchangeUnavailable):
 class Stored:
     version: int
     venue: VenueState
-    orders: list[PaperOrder]  # by seq
-    trades: list[Trade]  # by seq
+    orders: list[PaperOrder]  # by seq: the open ones and the newest closed ones
+    trades: list[Trade]  # by seq: the newest ones (the last is "T{venue.trades}")
 
 
 @dataclass(slots=True)
@@ -47,17 +48,35 @@ class PaperStore:
     def __init__(self, account_id: int):
         self.account_id = account_id
 
-    async def load(self) -> Stored | None:
-        """The stored venue, or None when this account never changed its venue (the initial balances hold)."""
-        row = await PaperVenue.get_or_none(account_id=self.account_id)
+    async def load(self, history: int) -> Stored | None:
+        """The stored venue with its open orders and at most `history` closed orders and trades (the newest), or None
+        when this account never changed its venue (the initial balances hold)."""
+        a = self.account_id
+        row = await PaperVenue.get_or_none(account_id=a)
         if row is None:
             return None
-        orders = await PaperVenueOrder.filter(account_id=self.account_id).order_by("seq").values_list("data",
-                                                                                                     flat=True)
-        trades = await PaperVenueTrade.filter(account_id=self.account_id).order_by("seq").values_list("data",
-                                                                                                     flat=True)
-        return Stored(row.version, VenueState.from_json(row.state), [order_from_json(d) for d in orders],
-                      [trade_from_json(d) for d in trades])
+        open_ = await PaperVenueOrder.filter(account_id=a, open=True).values_list("data", flat=True)
+        closed = await (PaperVenueOrder.filter(account_id=a, open=False).order_by("-seq").limit(history)
+                        .values_list("data", flat=True))
+        trades = await (PaperVenueTrade.filter(account_id=a).order_by("-seq").limit(history)
+                        .values_list("data", flat=True))
+        orders = sorted((order_from_json(d) for d in (*open_, *closed)), key=lambda o: o.seq)
+        return Stored(row.version, VenueState.from_json(row.state), orders, [trade_from_json(d) for d in trades[::-1]])
+
+    async def order(self, seq: int | None = None, client_order_id: str | None = None) -> PaperOrder | None:
+        """A stored order by its seq, else by its client id."""
+        q = PaperVenueOrder.filter(account_id=self.account_id)
+        q = q.filter(seq=seq) if seq is not None else q.filter(client_order_id=client_order_id).order_by("-seq")
+        data = await q.first().values_list("data", flat=True)
+        return None if data is None else order_from_json(data)
+
+    async def has_client_id(self, client_order_id: str) -> bool:
+        return await PaperVenueOrder.filter(account_id=self.account_id, client_order_id=client_order_id).exists()
+
+    async def trades(self, symbol: str, after: int, limit: int | None) -> list[Trade]:
+        """Stored trades of `symbol` with a seq above `after`, by seq; at most `limit` of them when it is given."""
+        q = PaperVenueTrade.filter(account_id=self.account_id, symbol=symbol, seq__gt=after).order_by("seq")
+        return [trade_from_json(d) for d in await (q.limit(limit) if limit else q).values_list("data", flat=True)]
 
     async def save(self, version: int, change: Change) -> int:
         """Writes `change` over the stored `version` atomically; returns the new version. StaleVenue when the
@@ -77,11 +96,11 @@ class PaperStore:
             if change.new_trades:
                 first = state["trades"] - len(change.new_trades) + 1
                 await PaperVenueTrade.bulk_create(
-                    [PaperVenueTrade(account_id=a, seq=first + i, symbol=t.symbol, data=trade_to_json(t))
+                    [PaperVenueTrade(account_id=a, seq=first + i, symbol=t.symbol, ts=t.ts, data=trade_to_json(t))
                      for i, t in enumerate(change.new_trades)], using_db=conn)
         return version + 1
 
 
 def _order_row(account_id: int, o: PaperOrder) -> PaperVenueOrder:
     return PaperVenueOrder(account_id=account_id, seq=o.seq, open=o.info.status == OrderStatus.OPEN,
-                           data=order_to_json(o))
+                           client_order_id=o.info.client_order_id, data=order_to_json(o))
