@@ -68,7 +68,7 @@ def book_matches_desired(strategy, drv, sim) -> bool:
     """After every step the resting book is exactly what the strategy's desired_orders says."""
     book = {k: (w.side, w.type, w.price, w.amount) for k, w in sim.resting().items()}
     if strategy == "hyperrsi":
-        want = {(o.role, o.stage): (o.side, o.kind, o.price, o.amount, True)  # TPs and the stop are reduce-only
+        want = {(o.role, o.level): (o.side, o.type, o.price, o.amount, True)  # TPs and the stop are reduce-only
                 for o in hr.desired_orders(drv.s, drv.state)}
     elif drv.state is None:
         want = {}

@@ -43,7 +43,7 @@ def test_take_profit_shares_are_whole_lots_and_the_last_takes_the_rest():
     assert sum(o.amount for o in tps) == pytest.approx(st.size, abs=1e-12)
     # TP2 and TP3 fill in the same candle as TP1: nothing is left
     for o in tps:
-        st = on_fill(s, st, FillEvent("tp", o.price, o.amount, stage=o.stage, index=1)).state
+        st = on_fill(s, st, FillEvent("tp", o.price, o.amount, stage=o.level, index=1)).state
     assert st.side == "flat" and st.size == 0
 
 

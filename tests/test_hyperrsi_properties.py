@@ -32,7 +32,7 @@ def simulate(s: HyperRsiSettings, closes: list[float], rsis: list[float], trends
             hit = (lo <= o.price if o.side == "sell" else hi >= o.price) if o.role == OrderRole.STOP_LOSS else \
                   (hi >= o.price if o.side == "sell" else lo <= o.price)
             if hit and state.size > 0:
-                state = on_fill(s, state, FillEvent(o.role, o.price, min(o.amount, state.size), stage=o.stage,
+                state = on_fill(s, state, FillEvent(o.role, o.price, min(o.amount, state.size), stage=o.level,
                                                     index=i)).state
                 log.append((i, o.role, o.price))
         res = on_candle(s, state, CandleInputs(i, c, hi, lo, c, r, prev_rsi, c * 0.01, t))

@@ -46,7 +46,7 @@ def test_hyperrsi_paused_opens_nothing_and_adds_nothing():
 
 def test_hyperrsi_fill_roles_and_close():
     r = long_at_100()
-    stages = [o.stage for o in r.desired_orders() if o.role == OrderRole.TAKE_PROFIT]
+    stages = [o.level for o in r.desired_orders() if o.role == OrderRole.TAKE_PROFIT]
     assert stages == [1, 2, 3]
     r.on_fill(Fill(OrderRole.TAKE_PROFIT, 102.0, 3.0, level=1))
     assert r.state.tp_stage == 1 and r.holds().size == pytest.approx(7.0)

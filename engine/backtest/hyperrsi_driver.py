@@ -86,8 +86,8 @@ class HyperRsiDriver:
         if key == self.synced:
             return  # desired_orders reads only these: the book is already right
         self.synced = key
-        wants = [BookOrder((o.role, o.stage), o.side, o.type, o.price, o.amount, o.reduce_only, o.role, o.reason,
-                           o.stage) for o in self.runner.desired_orders()]
+        wants = [BookOrder((o.role, o.level), o.side, o.type, o.price, o.amount, o.reduce_only, o.role, o.reason,
+                           o.level) for o in self.runner.desired_orders()]
         self.sim.sync(wants, int(self.sim.ts[j]))
         if any(w.key not in self.sim.keys for w in wants):
             self.synced = None  # refused: try again at the next sync

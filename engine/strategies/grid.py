@@ -40,7 +40,7 @@ from engine.strategies.grid_levels import (
     IllegalTransition,
     Level,
 )
-from engine.strategies.grid_orders import RestingOrder, cancel, desired_orders, exit_price, level_orders, place
+from engine.strategies.grid_orders import cancel, desired_orders, exit_price, level_orders, place
 from engine.strategies.grid_settings import PRESETS, GridSettings
 from engine.strategies.grid_state import (
     EPS,
@@ -57,7 +57,7 @@ from engine.strategies.roles import OrderRole, as_role
 
 __all__ = [
     "PRESETS", "GridCandle", "GridPreview", "GridSettings", "GridState", "IllegalTransition", "Level", "MarketRules",
-    "PlanRefused", "RestingOrder", "adaptive_levels", "desired_orders", "on_candle", "on_fill", "plan_ladder",
+    "PlanRefused", "adaptive_levels", "desired_orders", "on_candle", "on_fill", "plan_ladder",
     "preview", "seed_levels_20", "start", "stop",
 ]
 

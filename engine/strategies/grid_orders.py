@@ -9,8 +9,7 @@ from engine.strategies.grid_ladder import MarketRules
 from engine.strategies.grid_levels import ENTRY_PLACED, EXIT_PLACED, Level
 from engine.strategies.grid_settings import GridSettings
 from engine.strategies.grid_state import EPS, GridState, StepOut
-from engine.strategies.intents import Intent, IntentKind
-from engine.strategies.intents import StandingOrder as RestingOrder
+from engine.strategies.intents import Intent, IntentKind, StandingOrder
 from engine.strategies.roles import OrderRole
 
 
@@ -46,22 +45,22 @@ def exit_price(settings: GridSettings, state: GridState, i: int, fill: float, ru
     return math.floor(tp / step + EPS) * step if step else tp
 
 
-def desired_orders(state: GridState, neutral: bool = False) -> list[RestingOrder]:
+def desired_orders(state: GridState, neutral: bool = False) -> list[StandingOrder]:
     """Every level's resting order. Exits are reduce-only, except in a `neutral` grid: on a one-way account its
     long and short levels net out, so a long level's exit can meet a flat or short net position, and a reduce-only
     sell would then be refused (the level would lose its take-profit)."""
     return level_orders(state.levels, neutral)
 
 
-def level_orders(levels: tuple[Level, ...], neutral: bool = False) -> list[RestingOrder]:
+def level_orders(levels: tuple[Level, ...], neutral: bool = False) -> list[StandingOrder]:
     """The resting orders of `levels` (`desired_orders` of a state holding them)."""
     out = []
     for lvl in levels:
         if lvl.state == ENTRY_PLACED:
-            out.append(RestingOrder(OrderRole.GRID_ENTRY, lvl.index, lvl.side, "limit", lvl.order_price,
-                                    lvl.amount - lvl.filled, False, "grid_entry", lvl.seq))
+            out.append(StandingOrder(OrderRole.GRID_ENTRY, lvl.index, lvl.side, "limit", lvl.order_price,
+                                     lvl.amount - lvl.filled, False, "grid_entry", lvl.seq))
         elif lvl.state == EXIT_PLACED:
             side = "sell" if lvl.side == "buy" else "buy"
-            out.append(RestingOrder(OrderRole.GRID_EXIT, lvl.index, side, "limit", lvl.order_price, lvl.filled,
-                                    not neutral, "grid_counter_tp", lvl.seq))
+            out.append(StandingOrder(OrderRole.GRID_EXIT, lvl.index, side, "limit", lvl.order_price, lvl.filled,
+                                     not neutral, "grid_counter_tp", lvl.seq))
     return out

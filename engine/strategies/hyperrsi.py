@@ -21,7 +21,6 @@ from dataclasses import replace
 from typing import Any
 
 from engine.strategies.hyperrsi_orders import (
-    RestingOrder,
     dca_levels,
     desired_orders,
     leftover,
@@ -39,7 +38,7 @@ from engine.strategies.roles import OrderRole, as_role
 
 __all__ = [
     "PRESETS", "TIMEFRAMES", "CandleInputs", "FillEvent", "HyperRsiSettings", "HyperRsiState", "Note",
-    "RestingOrder", "StepResult", "dca_levels", "desired_orders", "entry_signal", "leftover", "on_candle", "on_fill",
+    "StepResult", "dca_levels", "desired_orders", "entry_signal", "leftover", "on_candle", "on_fill",
     "on_order_failed", "position_gone", "tp_price", "trend_allows", "why",
 ]
 

@@ -7,8 +7,7 @@ import math
 
 from engine.strategies.hyperrsi_settings import HyperRsiSettings
 from engine.strategies.hyperrsi_state import HyperRsiState
-from engine.strategies.intents import Intent, IntentKind
-from engine.strategies.intents import StandingOrder as RestingOrder
+from engine.strategies.intents import Intent, IntentKind, StandingOrder
 from engine.strategies.roles import STOPS, OrderRole
 
 REMAINDER_SHARE = 0.01  # a position left at or below 1 % of its size after the take-profits is closed at market
@@ -83,11 +82,11 @@ def leftover(settings: HyperRsiSettings, state: HyperRsiState, lot: float) -> st
     return "remainder" if shares >= 100 - 1e-9 or state.size <= REMAINDER_SHARE * state.tp_base_size else ""
 
 
-def desired_orders(settings: HyperRsiSettings, state: HyperRsiState) -> list[RestingOrder]:
+def desired_orders(settings: HyperRsiSettings, state: HyperRsiState) -> list[StandingOrder]:
     """The resting orders this state implies; none while flat."""
     if state.side == "flat" or state.size <= 0:
         return []
-    out: list[RestingOrder] = []
+    out: list[StandingOrder] = []
     close_side = order_side(state.side, False)
     left = state.size
     stages = [k for k in (1, 2, 3) if settings.tp_enabled(k) and k > state.tp_stage
@@ -100,11 +99,11 @@ def desired_orders(settings: HyperRsiSettings, state: HyperRsiState) -> list[Res
         if amount <= 0:
             continue
         left -= amount
-        out.append(RestingOrder(OrderRole.TAKE_PROFIT, k, close_side, "limit",
-                                tp_price(settings, state.side, state.average, k, state.atr), amount, True, f"tp{k}"))
+        out.append(StandingOrder(OrderRole.TAKE_PROFIT, k, close_side, "limit",
+                                 tp_price(settings, state.side, state.average, k, state.atr), amount, True, f"tp{k}"))
     if state.stop is not None:
-        out.append(RestingOrder(OrderRole.STOP_LOSS, 0, close_side, "stop_market", state.stop, state.size, True,
-                                state.stop_reason))
+        out.append(StandingOrder(OrderRole.STOP_LOSS, 0, close_side, "stop_market", state.stop, state.size, True,
+                                 state.stop_reason))
     return out
 
 
@@ -113,20 +112,20 @@ def _lots(amount: float, lot: float) -> float:
     return math.floor(amount / lot + 1e-9) * lot if lot > 0 else amount
 
 
-def order_changes(before: list[RestingOrder], after: list[RestingOrder]) -> list[Intent]:
-    old = {(o.role, o.stage): o for o in before}
-    new = {(o.role, o.stage): o for o in after}
+def order_changes(before: list[StandingOrder], after: list[StandingOrder]) -> list[Intent]:
+    old = {(o.role, o.level): o for o in before}
+    new = {(o.role, o.level): o for o in after}
     intents = []
     for key, o in new.items():
         prev = old.get(key)
         if prev == o:
             continue
         kind = IntentKind.MOVE_STOP if o.role in STOPS and prev is not None else IntentKind.PLACE
-        intents.append(Intent(kind, o.side, o.reason, amount=o.amount, price=o.price, level=o.stage,
-                              reduce_only=True, details={"role": o.role, "order": o.kind,
+        intents.append(Intent(kind, o.side, o.reason, amount=o.amount, price=o.price, level=o.level,
+                              reduce_only=True, details={"role": o.role, "order": o.type,
                                                          "previous": prev.price if prev else None}, role=o.role))
     for key, o in old.items():
         if key not in new:
             intents.append(Intent(IntentKind.CANCEL, o.side, f"{o.reason}_cancel", amount=o.amount, price=o.price,
-                                  level=o.stage, details={"role": o.role}, role=o.role))
+                                  level=o.level, details={"role": o.role}, role=o.role))
     return intents

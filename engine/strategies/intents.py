@@ -54,14 +54,6 @@ class StandingOrder:
     reason: str
     seq: int = 0
 
-    @property
-    def stage(self) -> int:  # HYPERRSI's name for the level
-        return self.level
-
-    @property
-    def kind(self) -> str:  # HYPERRSI's name for the type
-        return self.type
-
 
 @dataclass(frozen=True, slots=True)
 class Note:
