@@ -19,6 +19,7 @@ from engine.strategies.hyperrsi import (
     on_order_failed,
 )
 from engine.strategies.intents import IntentKind
+from engine.strategies.roles import OrderRole
 
 LOT = 0.00001
 NO_TRAIL = {"trailing_stop_active": False, "tp1_value": 0.5, "tp2_value": 1.0, "tp3_value": 1.5}
@@ -32,7 +33,7 @@ def C(i: int, close: float, **kw) -> CandleInputs:
 
 def long_of(s: HyperRsiSettings, amount: float) -> HyperRsiState:
     st = on_candle(s, HyperRsiState(), C(0, 100.0, rsi=20, rsi_prev=35)).state
-    return on_fill(s, st, FillEvent("entry", 100.0, amount, side="buy")).state
+    return on_fill(s, st, FillEvent(OrderRole.ENTRY, 100.0, amount, side="buy")).state
 
 
 def test_take_profit_shares_are_whole_lots_and_the_last_takes_the_rest():
@@ -43,7 +44,7 @@ def test_take_profit_shares_are_whole_lots_and_the_last_takes_the_rest():
     assert sum(o.amount for o in tps) == pytest.approx(st.size, abs=1e-12)
     # TP2 and TP3 fill in the same candle as TP1: nothing is left
     for o in tps:
-        st = on_fill(s, st, FillEvent("tp", o.price, o.amount, stage=o.level, index=1)).state
+        st = on_fill(s, st, FillEvent(OrderRole.TAKE_PROFIT, o.price, o.amount, stage=o.level, index=1)).state
     assert st.side == "flat" and st.size == 0
 
 
@@ -51,11 +52,11 @@ def test_a_leftover_after_the_last_take_profit_is_closed_at_market_on_the_next_c
     s = HyperRsiSettings(**NO_TRAIL)
     st = long_of(s, 0.01)
     for k, amount in ((1, 0.003), (2, 0.003), (3, 0.00398)):  # the exchange filled TP3 two lots short
-        st = on_fill(s, st, FillEvent("tp", 101.0, amount, stage=k, index=1)).state
+        st = on_fill(s, st, FillEvent(OrderRole.TAKE_PROFIT, 101.0, amount, stage=k, index=1)).state
     assert st.size == pytest.approx(0.00002) and leftover(s, st, LOT) == "remainder"
     r = on_candle(s, st, C(2, 101.0))
     assert [(i.kind, i.reason, i.amount) for i in r.intents] == [(IntentKind.CLOSE, "tp_remainder", st.size)]
-    closed = on_fill(s, r.state, FillEvent("close", 101.0, st.size, index=3)).state
+    closed = on_fill(s, r.state, FillEvent(OrderRole.CLOSE, 101.0, st.size, index=3)).state
     assert closed.side == "flat"
 
 
@@ -63,9 +64,9 @@ def test_a_leftover_no_order_can_take_frees_the_bot():
     s = HyperRsiSettings(**NO_TRAIL)
     st = long_of(s, 0.01)
     for k, amount in ((1, 0.003), (2, 0.003), (3, 0.00398)):
-        st = on_fill(s, st, FillEvent("tp", 101.0, amount, stage=k, index=1)).state
+        st = on_fill(s, st, FillEvent(OrderRole.TAKE_PROFIT, 101.0, amount, stage=k, index=1)).state
     r = on_candle(s, st, C(2, 101.0))
-    freed = on_order_failed(s, r.state, "close", 2)
+    freed = on_order_failed(s, r.state, OrderRole.CLOSE, 2)
     assert freed.side == "flat" and freed.size == 0 and freed.pending == ""
     assert on_candle(s, freed, C(2 + s.cooldown + 1, 100.0, rsi=20, rsi_prev=35)).intents  # trades again
 
@@ -73,7 +74,7 @@ def test_a_leftover_no_order_can_take_frees_the_bot():
 def test_less_than_a_lot_is_dust_and_flat():
     s = HyperRsiSettings(**NO_TRAIL)
     st = long_of(s, 0.01)
-    st = on_fill(s, st, FillEvent("tp", 101.0, 0.009995, stage=1, index=1)).state
+    st = on_fill(s, st, FillEvent(OrderRole.TAKE_PROFIT, 101.0, 0.009995, stage=1, index=1)).state
     r = on_candle(s, st, C(2, 101.0))
     assert r.state.side == "flat" and [n.reason for n in r.notes] == ["dust_left"]
 

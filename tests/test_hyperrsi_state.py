@@ -32,7 +32,7 @@ def open_long(s: HyperRsiSettings, price=100.0, i=0):
     assert [x.kind for x in r.intents] == [IntentKind.OPEN]
     intent = r.intents[0]
     assert (intent.side, r.state.pending, r.state.side) == ("buy", "entry", "long")
-    return on_fill(s, r.state, FillEvent("entry", price, intent.amount, index=i)).state
+    return on_fill(s, r.state, FillEvent(OrderRole.ENTRY, price, intent.amount, index=i)).state
 
 
 def test_entry_sizes_from_investment_and_leverage_and_places_tps():
@@ -41,7 +41,7 @@ def test_entry_sizes_from_investment_and_leverage_and_places_tps():
     assert r.intents[0].amount == pytest.approx(100 * 10 / 100) and r.intents[0].reason == "rsi_threshold_long"
     again = on_candle(s, r.state, C(1, 100.0, rsi=20))
     assert again.intents == []  # the entry is still pending: never asked twice
-    after = on_fill(s, r.state, FillEvent("entry", 100.0, 10.0))
+    after = on_fill(s, r.state, FillEvent(OrderRole.ENTRY, 100.0, 10.0))
     placed = [(i.kind, i.reason, i.price, i.amount) for i in after.intents]
     assert placed == [(IntentKind.PLACE, "tp1", pytest.approx(102), pytest.approx(3)),
                       (IntentKind.PLACE, "tp2", pytest.approx(103), pytest.approx(3)),
@@ -53,11 +53,11 @@ def test_10_break_even_moves():
     s = HyperRsiSettings()
     st = open_long(s)
     assert st.stop is None  # SL off by default
-    r = on_fill(s, st, FillEvent("tp", 102.0, 3.0, stage=1))
+    r = on_fill(s, st, FillEvent(OrderRole.TAKE_PROFIT, 102.0, 3.0, stage=1))
     assert r.state.stop == 100 and r.state.stop_reason == "break_even_tp1"
     assert r.state.realized_pnl == pytest.approx(6.0)
     assert [o.reason for o in desired_orders(s, r.state)] == ["tp2", "tp3", "break_even_tp1"]
-    r = on_fill(s, r.state, FillEvent("tp", 103.0, 3.0, stage=2))
+    r = on_fill(s, r.state, FillEvent(OrderRole.TAKE_PROFIT, 103.0, 3.0, stage=2))
     assert r.state.stop == pytest.approx(102) and r.state.stop_reason == "break_even_tp2"
     assert any(i.kind == IntentKind.MOVE_STOP and i.details["previous"] == 100 for i in r.intents)
 
@@ -122,7 +122,7 @@ def test_trend_reversal_closes_and_cooldown_blocks_reentry():
     st = open_long(s, i=0)
     r = on_candle(s, st, C(5, 101.0, trend=-2))
     assert [(i.kind, i.reason, i.side) for i in r.intents] == [(IntentKind.CLOSE, "trend_reversal", "sell")]
-    flat = on_fill(s, r.state, FillEvent("close", 101.0, st.size, index=6)).state
+    flat = on_fill(s, r.state, FillEvent(OrderRole.CLOSE, 101.0, st.size, index=6)).state
     assert flat.side == "flat" and flat.cooldown_until == 10 and flat.realized_pnl == pytest.approx(10.0)
     assert on_candle(s, flat, C(8, 100.0, rsi=10)).intents == []  # cooling down
     assert on_candle(s, flat, C(10, 100.0, rsi=10)).intents[0].kind == IntentKind.OPEN
@@ -150,7 +150,7 @@ def test_short_side_mirrors():
     s = HyperRsiSettings(direction="short", use_sl=True)
     r = on_candle(s, HyperRsiState(), C(0, 100.0, rsi=75))
     assert r.intents[0].side == "sell"
-    st = on_fill(s, r.state, FillEvent("entry", 100.0, 10.0)).state
+    st = on_fill(s, r.state, FillEvent(OrderRole.ENTRY, 100.0, 10.0)).state
     orders = {o.reason: o for o in desired_orders(s, st)}
     assert orders["tp1"].price == pytest.approx(98) and orders["tp1"].side == "buy"
     assert orders["sl"].price == pytest.approx(105)
@@ -160,7 +160,7 @@ def test_short_side_mirrors():
 
 def test_rejected_entry_returns_to_flat():
     r = on_candle(HyperRsiSettings(), HyperRsiState(), C(0, 100.0, rsi=20))
-    st = on_order_failed(HyperRsiSettings(), r.state, "entry", 0)
+    st = on_order_failed(HyperRsiSettings(), r.state, OrderRole.ENTRY, 0)
     assert st.side == "flat" and st.pending == ""
     assert on_candle(HyperRsiSettings(), st, C(1, 100.0, rsi=20)).intents
 
@@ -175,18 +175,18 @@ def test_why_explains():
 
 def test_an_entry_that_fills_after_the_bot_gave_it_up_is_adopted_and_protected():
     s = HyperRsiSettings(use_sl=True)
-    r = on_fill(s, HyperRsiState(), FillEvent("entry", 100.0, 10.0, side="sell"))
+    r = on_fill(s, HyperRsiState(), FillEvent(OrderRole.ENTRY, 100.0, 10.0, side="sell"))
     assert (r.state.side, r.state.size, r.state.average) == ("short", 10.0, 100.0)
     assert r.notes[0].reason == "late_entry_fill"
     orders = desired_orders(s, r.state)
     assert {o.role for o in orders} == {OrderRole.TAKE_PROFIT, OrderRole.STOP_LOSS} and all(o.side == "buy" for o in orders)
     with pytest.raises(ValueError):  # without the order's side nothing is guessed
-        on_fill(s, HyperRsiState(), FillEvent("entry", 100.0, 10.0))
+        on_fill(s, HyperRsiState(), FillEvent(OrderRole.ENTRY, 100.0, 10.0))
 
 
 def test_a_position_gone_at_the_exchange_leaves_the_bot_flat_with_its_books():
     s = HyperRsiSettings(use_sl=True)
-    st = on_fill(s, open_long(s), FillEvent("tp", 102.0, 3.0, stage=1)).state
+    st = on_fill(s, open_long(s), FillEvent(OrderRole.TAKE_PROFIT, 102.0, 3.0, stage=1)).state
     gone = position_gone(s, st, 7)
     assert (gone.side, gone.size, gone.stop) == ("flat", 0.0, None) and desired_orders(s, gone) == []
     assert (gone.realized_pnl, gone.fees) == (st.realized_pnl, st.fees)  # nothing booked for an unknown close

@@ -53,7 +53,7 @@ from engine.strategies.grid_state import (
     with_level,
 )
 from engine.strategies.intents import Intent, IntentKind
-from engine.strategies.roles import OrderRole, as_role
+from engine.strategies.roles import OrderRole
 
 __all__ = [
     "PRESETS", "GridCandle", "GridPreview", "GridSettings", "GridState", "IllegalTransition", "Level", "MarketRules",
@@ -158,11 +158,10 @@ def _late_entry(settings: GridSettings, state: GridState, i: int, side: str, pri
     return with_level(state, i, lvl)
 
 
-def on_fill(settings: GridSettings, state: GridState, level: int, role: str, price: float, amount: float,
+def on_fill(settings: GridSettings, state: GridState, level: int, role: OrderRole, price: float, amount: float,
             fee: float, rules: MarketRules, side: str = "") -> tuple[GridState, list[Intent]]:
-    """One execution of the order of `level` (role GRID_ENTRY or GRID_EXIT; the legacy "entry" / "exit" too;
-    `side` the order's side); returns the counter orders."""
-    role = as_role(role, grid=True)
+    """One execution of the order of `level` (role GRID_ENTRY or GRID_EXIT; `side` the order's side); returns the
+    counter orders."""
     i = level_pos(state, level)
     lvl = state.levels[i]
     sign = 1.0 if lvl.side == "buy" else -1.0

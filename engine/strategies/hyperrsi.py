@@ -34,7 +34,7 @@ from engine.strategies.hyperrsi_settings import PRESETS, TIMEFRAMES, HyperRsiSet
 from engine.strategies.hyperrsi_signals import entry_signal, side_signal, trend_allows, trend_closes
 from engine.strategies.hyperrsi_state import CandleInputs, FillEvent, HyperRsiState, StepResult
 from engine.strategies.intents import Intent, IntentKind, Note
-from engine.strategies.roles import OrderRole, as_role
+from engine.strategies.roles import OrderRole
 
 __all__ = [
     "PRESETS", "TIMEFRAMES", "CandleInputs", "FillEvent", "HyperRsiSettings", "HyperRsiState", "Note",
@@ -168,8 +168,7 @@ def on_fill(settings: HyperRsiSettings, state: HyperRsiState, f: FillEvent) -> S
     """Account for one execution and return how the resting orders change."""
     before = desired_orders(settings, state)
     notes: list[Note] = []
-    kind = as_role(f.role)
-    if kind in (OrderRole.ENTRY, OrderRole.PYRAMID):
+    if f.role in (OrderRole.ENTRY, OrderRole.PYRAMID):
         if state.side == "flat":  # e.g. its order was given up as never sent: the position is real, protect it
             if f.side not in ("buy", "sell"):
                 raise ValueError("an entry fill arrived for a bot that asked for no entry")
@@ -179,7 +178,7 @@ def on_fill(settings: HyperRsiSettings, state: HyperRsiState, f: FillEvent) -> S
         avg = (state.average * state.size + f.price * f.amount) / size
         state = replace(
             state, size=size, average=avg, last_fill=f.price, tp_base_size=size, fees=state.fees + f.fee,
-            pyramid_count=state.pyramid_count + (kind == OrderRole.PYRAMID), pending="",
+            pyramid_count=state.pyramid_count + (f.role == OrderRole.PYRAMID), pending="",
             realized_pnl=state.realized_pnl - f.fee,
             entries_notional=state.entries_notional + f.amount * f.price, best=state.best or f.price,
         )
@@ -190,15 +189,15 @@ def on_fill(settings: HyperRsiSettings, state: HyperRsiState, f: FillEvent) -> S
         pnl = (f.price - state.average) * amount * s - f.fee
         state = replace(state, size=state.size - amount, realized_pnl=state.realized_pnl + pnl,
                         fees=state.fees + f.fee)
-        notes.append(Note(_FILLED.get(kind, f"{kind}_filled"), {"price": f.price, "amount": amount, "pnl": pnl,
-                                                               "stage": f.stage}))
+        notes.append(Note(_FILLED.get(f.role, f"{f.role}_filled"),
+                          {"price": f.price, "amount": amount, "pnl": pnl, "stage": f.stage}))
         if state.size <= EPS * max(1.0, state.tp_base_size):
             after = _flat(state, settings, f.index)
             return StepResult(after, order_changes(before, []), notes)
-        if kind == OrderRole.TAKE_PROFIT:
+        if f.role == OrderRole.TAKE_PROFIT:
             state = replace(state, tp_stage=max(state.tp_stage, f.stage))
             state = _break_even(settings, state, f.stage)
-        elif kind == OrderRole.CLOSE:
+        elif f.role == OrderRole.CLOSE:
             state = replace(state, pending="")
     return StepResult(state, order_changes(before, desired_orders(settings, state)), notes)
 
@@ -220,10 +219,10 @@ def position_gone(settings: HyperRsiSettings, state: HyperRsiState, index: int) 
     return _flat(state, settings, index)
 
 
-def on_order_failed(settings: HyperRsiSettings, state: HyperRsiState, role: str, index: int) -> HyperRsiState:
+def on_order_failed(settings: HyperRsiSettings, state: HyperRsiState, role: OrderRole, index: int) -> HyperRsiState:
     """A market order was rejected: forget it was pending (a failed first entry leaves us flat; a refused close of
     a take-profit remainder too, as no order can take it: the runtime tells the user what is left)."""
-    if role == "entry" and state.size == 0:
+    if role == OrderRole.ENTRY and state.size == 0:
         return replace(state, pending="", side="flat")
     if state.pending == "remainder":  # the exchange takes no order for the leftover: the user is told, the bot is free
         return _flat(state, settings, index)

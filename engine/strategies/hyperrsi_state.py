@@ -29,7 +29,7 @@ class CandleInputs:
 
 @dataclass(frozen=True, slots=True)
 class FillEvent:
-    role: OrderRole  # the legacy strings "add" and "stop" are read as PYRAMID and STOP_LOSS
+    role: OrderRole
     price: float
     amount: float
     fee: float = 0.0
