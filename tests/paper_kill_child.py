@@ -18,8 +18,8 @@ from pathlib import Path
 
 from db.database import connect, disconnect
 from db.enums import BotStatus
-from db.models import Fill, Notification, Order, Position, StrategyBot
-from engine.exchange.paper_state import trade_to_json
+from db.models import Fill, Notification, Order, PaperVenueOrder, PaperVenueTrade, Position, StrategyBot
+from engine.exchange.paper_state import order_from_json, trade_from_json, trade_to_json
 from engine.exchange.paper_store import PaperStore
 from engine.market.clock import ManualClock
 from engine.runtime.engine import Engine
@@ -42,14 +42,16 @@ def _die_after_a_fill(arm: Path) -> None:
 async def _result(engine: Engine) -> dict:
     """The venues, and what the database says of the bots: orders, fills, positions, notifications."""
     venues = {}
-    for account_id, ex in sorted(engine.exchanges.items()):
-        paper = ex.inner
+    for account_id, ex in sorted(engine.exchanges.items()):  # every stored order and trade, not the window in memory
+        stored = [order_from_json(d) for d in await PaperVenueOrder.filter(account_id=account_id).order_by("seq")
+                  .values_list("data", flat=True)]
+        trades = await PaperVenueTrade.filter(account_id=account_id).order_by("seq").values_list("data", flat=True)
         venues[account_id] = {
-            "venue": paper.venue_state().to_json(),
+            "venue": ex.inner.venue_state().to_json(),
             "orders": {o.info.client_order_id: [o.info.id, o.info.status, str(o.info.amount), str(o.info.filled),
                                                 str(o.info.price), str(o.info.average), str(o.reserved)]
-                       for o in paper._orders.values()},
-            "trades": [trade_to_json(t) for t in paper._trades]}
+                       for o in stored},
+            "trades": [trade_to_json(trade_from_json(t)) for t in trades]}
     rows = await Order.all().order_by("id").values("client_order_id", "status", "filled", "exchange_order_id")
     fills = await Fill.all().order_by("id").values("account_id", "trade_id", "price", "amount", "fee", "realized_pnl")
     positions = await Position.all().order_by("bot_id").values("bot_id", "side", "size", "average_entry",
