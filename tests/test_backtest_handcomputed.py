@@ -7,6 +7,7 @@ import pytest
 
 from engine.backtest.runner import run_backtest
 from engine.candles import Candles
+from engine.strategies.roles import OrderRole
 
 MAKER, TAKER, SLIP = 0.0002, 0.0005, 0.0002
 
@@ -58,7 +59,8 @@ def test_hyperrsi_entry_and_take_profit_by_hand():
          "use_trend_close": False}
     r = run_backtest("hyperrsi", s, c, timeframe="1m", maker_fee=MAKER, taker_fee=TAKER, slippage=SLIP)
     qty = 100 * 10 / 85
-    assert [(o.role, o.type, o.side) for o in r.orders] == [("entry", "market", "buy"), ("tp1", "limit", "sell")]
+    assert [(o.role, o.level, o.type, o.side) for o in r.orders] == [
+        (OrderRole.ENTRY, None, "market", "buy"), (OrderRole.TAKE_PROFIT, 1, "limit", "sell")]
     assert r.orders[0].amount == pytest.approx(qty) and r.orders[1].price == pytest.approx(85.68)
     assert [(f.ts, f.side, f.price, f.reason) for f in r.fills] == [
         (int(c.ts[16]), "buy", 84.0, "rsi_threshold_long"), (int(c.ts[17]), "sell", pytest.approx(85.68), "tp1")]
@@ -104,7 +106,8 @@ def test_liquidation_at_the_cross_margin_price_of_the_whole_account():
     assert 70 < liq < 84 * (1 - 1 / 10 + 0.005)  # below the isolated-style level: the whole account backs it
     assert r.metrics.final_equity == pytest.approx(qty * liq * 0.005)  # the maintenance margin is what is left
     assert r.metrics.trades == 1 and r.metrics.win_rate == 0.0
-    assert r.orders[-1].role == "tp3"  # the resting orders went with the position; nothing placed after
+    # the resting orders went with the position; nothing placed after
+    assert (r.orders[-1].role, r.orders[-1].level) == (OrderRole.TAKE_PROFIT, 3)
     assert ("liquidation", {"count": 1, "ts": [int(c.ts[17])], "prices": [pytest.approx(liq)]}) in r.notes
     rich = run_backtest("hyperrsi", s, c, timeframe="1m", maker_fee=MAKER, taker_fee=TAKER, slippage=SLIP)
     assert [f.reason for f in rich.fills] == ["rsi_threshold_long"]  # 10,000 of equity: cross margin holds
@@ -120,8 +123,9 @@ def test_orders_below_the_market_minimum_are_refused():
          "use_trend_close": False, "leverage": 1, "use_sl": True, "sl_value": 5.0}
     r = run_backtest("hyperrsi", s, c, timeframe="1m", market_rules=MarketRules(min_cost=50.0))
     # the entry (100 USDT) and its stop (the whole position) pass; TP1 (30 % ≈ 29 USDT) is refused, so never fills
-    assert [o.role for o in r.orders] == ["entry", "stop"]
-    assert [f.role for f in r.fills] == ["entry"]
+    assert [o.role for o in r.orders] == [OrderRole.ENTRY, OrderRole.STOP_LOSS]
+    assert [f.role for f in r.fills] == [OrderRole.ENTRY]
     ok = run_backtest("hyperrsi", s, c, timeframe="1m", market_rules=MarketRules(min_cost=20.0))
-    assert [o.role for o in ok.orders] == ["entry", "tp1", "stop", "stop"]  # TP1 fills; the stop shrinks
-    assert [f.role for f in ok.fills] == ["entry", "tp1"]
+    assert [(o.role, o.level) for o in ok.orders] == [  # TP1 fills; the stop shrinks
+        (OrderRole.ENTRY, None), (OrderRole.TAKE_PROFIT, 1), (OrderRole.STOP_LOSS, 0), (OrderRole.STOP_LOSS, 0)]
+    assert [(f.role, f.level) for f in ok.fills] == [(OrderRole.ENTRY, None), (OrderRole.TAKE_PROFIT, 1)]

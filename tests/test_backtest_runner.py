@@ -10,6 +10,7 @@ from engine.candles import load_csv
 from engine.strategies import grid as gr
 from engine.strategies import hyperrsi as hr
 from engine.strategies.grid_ladder import MarketRules
+from engine.strategies.roles import OrderRole
 
 HR = [
     {},
@@ -165,14 +166,15 @@ def test_two_runs_are_identical(btc):
 
 def test_orders_are_what_the_strategy_asked(btc):
     r = run_backtest("hyperrsi", {}, btc, timeframe="1m")
-    roles = {o.role for o in r.orders}
-    assert {"entry", "tp1", "tp2", "tp3"} <= roles
+    roles = {(o.role, o.level if o.role == OrderRole.TAKE_PROFIT else None) for o in r.orders}
+    assert {(OrderRole.ENTRY, None), (OrderRole.TAKE_PROFIT, 1), (OrderRole.TAKE_PROFIT, 2),
+            (OrderRole.TAKE_PROFIT, 3)} <= roles
     first = r.orders[0]
-    assert first.role == "entry" and first.type == "market" and first.price is None
+    assert first.role == OrderRole.ENTRY and first.type == "market" and first.price is None
     # a market order asked at the close of a candle fills at the next candle's open (slipped, inside the candle)
     fill = r.fills[0]
-    assert fill.role == "entry" and fill.ts == first.ts + 60_000 and fill.amount == pytest.approx(first.amount)
-    tps = [o for o in r.orders if o.role.startswith("tp")]
+    assert fill.role == OrderRole.ENTRY and fill.ts == first.ts + 60_000 and fill.amount == pytest.approx(first.amount)
+    tps = [o for o in r.orders if o.role == OrderRole.TAKE_PROFIT]
     assert all(o.type == "limit" for o in tps)
 
 

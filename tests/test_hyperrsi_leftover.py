@@ -39,7 +39,7 @@ def long_of(s: HyperRsiSettings, amount: float) -> HyperRsiState:
 def test_take_profit_shares_are_whole_lots_and_the_last_takes_the_rest():
     s = HyperRsiSettings(**NO_TRAIL)
     st = long_of(s, 0.02307)
-    tps = [o for o in desired_orders(s, st) if o.role == "tp"]
+    tps = [o for o in desired_orders(s, st) if o.role == OrderRole.TAKE_PROFIT]
     assert [round(o.amount / LOT, 6) for o in tps] == [692, 692, 923]
     assert sum(o.amount for o in tps) == pytest.approx(st.size, abs=1e-12)
     # TP2 and TP3 fill in the same candle as TP1: nothing is left
@@ -100,11 +100,11 @@ def test_on_a_lot_sized_market_it_keeps_trading_and_never_holds_a_leftover(share
     pos, last_tp = 0.0, None
     for f in r.fills:
         if last_tp is not None:  # the leftover of the last take-profit is gone by the next candle's fills
-            assert f.ts <= last_tp + 2 * tf and f.role in ("close", "stop"), (last_tp, f)
+            assert f.ts <= last_tp + 2 * tf and f.role in (OrderRole.CLOSE, OrderRole.STOP_LOSS), (last_tp, f)
             last_tp = None
         pos += f.amount if f.side == "buy" else -f.amount
         if abs(pos) < lot / 2:
             pos = 0.0
-        if f.role == "tp3" and pos != 0.0:
+        if (f.role, f.level) == (OrderRole.TAKE_PROFIT, 3) and pos != 0.0:
             last_tp = f.ts
     assert last_tp is None

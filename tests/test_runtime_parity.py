@@ -23,8 +23,7 @@ MINUTES = 720
 HRSI = {"timeframe": "1m", "rsi_entry_option": "threshold", "rsi_oversold": 30, "rsi_overbought": 70,
         "investment": 100, "leverage": 10, "use_sl": True, "sl_value": 1.0, "tp1_value": 0.2, "tp2_value": 0.4,
         "tp3_value": 0.6}
-LIVE_ROLE = {OrderRole.ENTRY: "entry", OrderRole.PYRAMID: "add", OrderRole.CLOSE: "close",
-             OrderRole.STOP_LOSS: "stop", OrderRole.GRID_ENTRY: "grid_entry", OrderRole.GRID_EXIT: "grid_exit"}
+LEVELLED = (OrderRole.TAKE_PROFIT, OrderRole.GRID_ENTRY, OrderRole.GRID_EXIT)  # an order told apart by its level
 
 
 def _rules(symbol: str) -> MarketRules:
@@ -45,9 +44,7 @@ def backtest_orders(kind: str, settings, candles, start_idx: int, rules: MarketR
 
 
 def _key(kind: str, role: str, level) -> tuple:
-    if kind == "grid":
-        return (role, level)
-    return ("tp", level) if role.startswith("tp") else (role,)
+    return (role, level) if kind == "grid" or role == OrderRole.TAKE_PROFIT else (role,)
 
 
 def collapse(kind: str, sim: Sim) -> list[tuple]:
@@ -61,7 +58,7 @@ def collapse(kind: str, sim: Sim) -> list[tuple]:
             fi += 1
         key = _key(kind, o.role, o.level)
         amount = o.amount
-        row = (key[0], o.level if key[0] in ("tp", "grid_entry", "grid_exit") else None, o.side, o.type,
+        row = (key[0], o.level if key[0] in LEVELLED else None, o.side, o.type,
                round(o.price, 6) if o.price is not None else None, round(amount, 8))
         if o.type != "market" and resting.get(key) == row:
             continue
@@ -74,9 +71,8 @@ async def live_orders(bot_id: int) -> list[tuple]:
     out = []
     for o in await Order.filter(bot_id=bot_id).order_by("id"):
         px = o.price if o.price is not None else o.trigger_price
-        role = "tp" if o.role == OrderRole.TAKE_PROFIT else LIVE_ROLE[o.role]
-        level = o.level if role in ("tp", "grid_entry", "grid_exit") else None
-        out.append((role, level, o.side.value, o.type.value, round(float(px), 6) if px is not None else None,
+        level = o.level if o.role in LEVELLED else None
+        out.append((o.role, level, o.side.value, o.type.value, round(float(px), 6) if px is not None else None,
                     round(float(o.amount), 8)))
     return out
 

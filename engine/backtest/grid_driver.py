@@ -9,7 +9,7 @@ import numpy as np
 
 from engine.backtest import adaptive_scan
 from engine.backtest.scan import first_true
-from engine.backtest.sim import BookOrder, Sim
+from engine.backtest.sim import LIQUIDATION, BookOrder, Sim
 from engine.exchange.margin import INSUFFICIENT_FUNDS
 from engine.strategies import grid as gr
 from engine.strategies.grid_ladder import MarketRules, PlanRefused, level_amount
@@ -79,7 +79,7 @@ class GridDriver:
         sim.dropped.clear()
         for e in execs:
             w = e.want
-            forced = w.role == "liquidation"  # the exchange closed everything: the grid stops
+            forced = w.role == LIQUIDATION  # the exchange closed everything: the grid stops
             if forced or w.role == OrderRole.CLOSE:
                 self._book_close(e.price, e.amount, e.fee, runner.holds())
                 runner.on_fill(Fill(OrderRole.CLOSE, e.price, e.amount, e.fee, forced=forced))
@@ -190,7 +190,7 @@ class GridDriver:
         up0, dn0 = sim.thresholds()
         up_x, dn_x = np.inf, -np.inf  # what stays on the book while entries move: exits and the liquidation level
         for w, so in sim.book.values():
-            if so.type == "limit" and w.role != "grid_entry":
+            if so.type == "limit" and w.role != OrderRole.GRID_ENTRY:
                 if w.side == "sell":
                     up_x = min(up_x, so.price)
                 else:
@@ -203,7 +203,7 @@ class GridDriver:
         entries = [lvl.state == ENTRY_PLACED and lvl.filled == 0 for lvl in st.levels]
         q0 = np.array([lvl.order_price if e else math.nan for lvl, e in zip(st.levels, entries, strict=True)])
         side0 = np.array([1 if lvl.side == "buy" else -1 for lvl in st.levels], dtype=np.int8)
-        others = {w.price for w, so in sim.book.values() if so.type == "limit" and w.role != "grid_entry"}
+        others = {w.price for w, so in sim.book.values() if so.type == "limit" and w.role != OrderRole.GRID_ENTRY}
         tick = float(self.rules.price_step)
         tie0 = np.array([e and any(abs(lvl.order_price - p) <= max(tick, 1e-9 * p) for p in others)
                          for lvl, e in zip(st.levels, entries, strict=True)])

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 
 from engine.backtest.scan import first_true
-from engine.backtest.sim import BookOrder, Sim
+from engine.backtest.sim import LIQUIDATION, BookOrder, Sim
 from engine.strategies import hyperrsi as hr
 from engine.strategies.hyperrsi_signals import add_mask, entry_mask, side_signals, trend_close_mask
 from engine.strategies.roles import OrderRole
@@ -64,7 +64,7 @@ class HyperRsiDriver:
             runner.state = replace(runner.state, atr=float(self.atr_ff[j - 1]))
         for e in execs:
             w = e.want
-            forced = w.role == "liquidation"
+            forced = w.role == LIQUIDATION
             role = OrderRole.CLOSE if forced else w.role
             runner.on_fill(Fill(role, e.price, e.amount, e.fee, 0 if w.type == "market" else w.level, index,
                                 forced=forced))

@@ -14,7 +14,9 @@ from matplotlib.figure import Figure
 from engine.backtest.metrics import end_position
 from engine.backtest.runner import BacktestResult
 from engine.candles import Candles
+from engine.strategies.roles import OrderRole
 
+OPENING = (OrderRole.ENTRY, OrderRole.PYRAMID, OrderRole.GRID_ENTRY)  # a fill that opens or adds
 MAX_POINTS = 4000
 
 
@@ -46,7 +48,7 @@ def plot(result: BacktestResult, candles: Candles, out: str | Path | BinaryIO) -
     k = _thin(len(candles))
     ax1.plot(_dates(candles.ts[k]), candles.close[k], color="#555", lw=0.8, label="close")
     fills = result.fills
-    opening = [f for f in fills if f.role in ("entry", "add", "grid_entry")]
+    opening = [f for f in fills if f.role in OPENING]
     closing = [f for f in fills if f not in opening]
     for group, label, marker in ((opening, "entries", "o"), (closing, "exits", "x")):
         for side, color in (("buy", "#1a9850"), ("sell", "#d73027")):

@@ -5,23 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine.strategies.roles import STOPS, OrderRole
+from engine.strategies.roles import OrderRole
 
-# How the records name an order: its OrderRole's value, except HYPERRSI's "add", "stop" and "tp<stage>" (the
-# labels backtest output has always used, which the live/backtest parity test compares with)
-LABELS = {OrderRole.PYRAMID: "add", **{r: "stop" for r in STOPS}}
-
-
-def label(role: OrderRole | str, level: int | None = None) -> str:
-    """The records' name for an order of `role` (and `level`: a take-profit's stage)."""
-    if role == OrderRole.TAKE_PROFIT:
-        return f"tp{level}"
-    return LABELS.get(role, str(role))
+LIQUIDATION = "liquidation"  # the role of the venue's own close of a position: no order of the bot's, no OrderRole
 
 
 @dataclass(frozen=True, slots=True)
 class OrderRecord:
-    """An order the strategy had placed: `ts` is the open time of the candle after (or in) which it was sent."""
+    """An order the strategy had placed: `ts` is the open time of the candle after (or in) which it was sent;
+    `role` its OrderRole's value (the runtime's Order.role) and `level` its take-profit stage or grid level."""
 
     ts: int
     role: str
@@ -43,7 +35,7 @@ class FillRecord:
     amount: float
     fee: float
     reason: str
-    role: str = ""
+    role: str = ""  # the order's OrderRole value (LIQUIDATION for the venue's own close)
     level: int | None = None
     type: str = ""  # the order's type
     order_price: float | None = None  # its limit price or stop trigger
@@ -67,7 +59,7 @@ class Refusal:
 @dataclass(frozen=True, slots=True)
 class BookOrder:
     """An order a driver puts on the simulated book, under a key that names it (e.g. (TAKE_PROFIT, 1),
-    (level, role, seq)); `role` is its OrderRole ("liquidation" for the venue's own close)."""
+    (level, role, seq)); `role` is its OrderRole (LIQUIDATION for the venue's own close)."""
 
     key: Any
     side: str

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.backtest.records import BookOrder, Execution, FillRecord, OrderRecord, Refusal, label
+from engine.backtest.records import LIQUIDATION, BookOrder, Execution, FillRecord, OrderRecord, Refusal
 from engine.exchange import margin as mg
 from engine.exchange.paper import MAINTENANCE as PAPER_MAINTENANCE
 from engine.exchange.paper_matching import SimOrder, match
@@ -17,7 +17,8 @@ EPS = 1e-12
 MAX_REFUSALS = 1_000  # refusals kept one by one (a starved grid is refused again at every sync); all are counted
 FUNDS_TOLERANCE = 1e-9  # relative: float sums of what orders hold may overshoot the exact (Decimal) ones
 MAINTENANCE = float(PAPER_MAINTENANCE)
-__all__ = ["BookOrder", "Execution", "FillRecord", "OrderRecord", "Refusal", "Sim"]  # the records, imported from here
+# the records, imported from here
+__all__ = ["LIQUIDATION", "BookOrder", "Execution", "FillRecord", "OrderRecord", "Refusal", "Sim"]
 
 
 def _reachable(so: SimOrder, h: float, lo: float) -> bool:
@@ -191,7 +192,7 @@ class Sim:
         mark = self._mark(ts)
         v = self.verdict(w.side, w.type, price, amount, w.reduce_only, mark, ref)
         if v.refusal is not None:
-            self._refuse(Refusal(ts, v.refusal, label(w.role, w.level), w.side, w.type, price, amount, w.level))
+            self._refuse(Refusal(ts, v.refusal, str(w.role), w.side, w.type, price, amount, w.level))
             self.starved |= v.refusal == mg.INSUFFICIENT_FUNDS
             if v.refusal == mg.INSUFFICIENT_FUNDS and w.type != "market":
                 at = mg.reserve_price(w.type, price, price, mark, self.slippage)
@@ -205,7 +206,7 @@ class Sim:
         self.book[oid] = (w, so)
         self.keys[w.key] = oid
         self._hold(oid, v.reserved if v.currency == "quote" else -v.reserved)
-        self.orders.append(OrderRecord(ts, label(w.role, w.level), w.side, w.type, price, amount, w.reason,
+        self.orders.append(OrderRecord(ts, str(w.role), w.side, w.type, price, amount, w.reason,
                                        w.level))
         return True
 
@@ -307,8 +308,8 @@ class Sim:
         self.keys.clear()
         self.held.clear()
         self.held_quote = self.held_base = 0.0
-        w = BookOrder(("liquidation",), side, "market", None, amount, True, "liquidation", "liquidation")
-        self.fills.append(FillRecord(int(self.ts[j]), side, price, amount, 0.0, "liquidation", "liquidation", None,
+        w = BookOrder((LIQUIDATION,), side, "market", None, amount, True, LIQUIDATION, "liquidation")
+        self.fills.append(FillRecord(int(self.ts[j]), side, price, amount, 0.0, "liquidation", LIQUIDATION, None,
                                      "market", None, True))
         return Execution(w, price, amount, 0.0)
 
@@ -334,7 +335,7 @@ class Sim:
             fee = f.price * amount * (self.taker_fee if f.taker else self.maker_fee)
             self._apply(w.side, amount, f.price, fee)
             self.fills.append(FillRecord(int(self.ts[j]), w.side, float(f.price), amount, fee, w.reason,
-                                         label(w.role, w.level), w.level, so.type,
+                                         str(w.role), w.level, so.type,
                                          so.price if so.type == "limit" else so.trigger, f.taker))
             out.append(Execution(w, float(f.price), amount, fee))
         liq = self._liquidate(j)
