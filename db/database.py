@@ -7,7 +7,7 @@ from pathlib import Path
 
 from aerich import Command
 from tortoise import Tortoise
-from tortoise.context import TortoiseContext, _current_context
+from tortoise.context import TortoiseContext, set_global_context
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,13 @@ async def connect(url: str, *, apply_migrations: bool = True) -> None:
     if apply_migrations:
         await migrate(url)
     _ensure_sqlite_folder(url)
-    _current_context.set(None)  # a fresh ORM context, not one left over from an earlier connect()
-    # Global fallback: aiogram handlers and scheduler jobs run in tasks that did not call init().
-    await Tortoise.init(config=tortoise_config(url), _enable_global_fallback=True)
+    ctx = TortoiseContext()  # a fresh ORM context, not one left over from an earlier connect()
+    with ctx:  # current while the models load (they look their connection up there); the caller's is restored after
+        await ctx.init(config=tortoise_config(url))
+    # The process's one context, seen from every task (aiogram handlers and scheduler jobs did not call init()),
+    # and no task's own: nothing stale is left in a contextvar after disconnect().
+    set_global_context(ctx)
 
 
 async def disconnect() -> None:
-    await Tortoise.close_connections()
-    _current_context.set(None)
+    await Tortoise.close_connections()  # also drops the global context
