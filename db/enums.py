@@ -86,4 +86,12 @@ class NotificationStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"  # gave up after retries
-    DROPPED = "dropped"  # the user blocked the bot or is inactive
+    DROPPED = "dropped"  # not sent on purpose: the user blocked the bot, or below their notification level
+
+
+class NotifyLevel(StrEnum):
+    """How much of their bots' trading a user is told (`User.notify_level`); warnings, errors and stops always."""
+
+    ALL = "all"  # every fill
+    TRADES = "trades"  # entries, take-profits, stop-losses and closes: no grid rung fills, no add-on entries
+    DAILY = "daily"  # no fills: one summary after each UTC day

@@ -12,6 +12,7 @@ from db.enums import (
     LevelState,
     MarketType,
     NotificationStatus,
+    NotifyLevel,
     OrderRole,
     OrderSide,
     OrderStatus,
@@ -35,6 +36,7 @@ class User(Model):
     blocked = fields.BooleanField(default=False)  # blocked by an admin
     active = fields.BooleanField(default=True)  # false once the user blocked the bot
     risk_accepted_at = fields.DatetimeField(null=True)
+    notify_level = fields.CharEnumField(NotifyLevel, default=NotifyLevel.ALL, max_length=16)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
