@@ -82,6 +82,7 @@ async def bot_card(b: StrategyBot, exchanges: ExchangeReader | None = None) -> t
         kb.button(text=_("card.resume"), callback_data=BotCb(action="resume", bot_id=b.id))
         kb.button(text=_("card.stop"), callback_data=BotCb(action="stop", bot_id=b.id))
     kb.button(text=_("card.backtest"), callback_data=BotCb(action="backtest", bot_id=b.id))
+    kb.button(text=_("why.button"), callback_data=BotCb(action="why", bot_id=b.id))
     kb.button(text=_("card.refresh"), callback_data=BotCb(action="card", bot_id=b.id))
     kb.button(text=_("common.back"), callback_data=MenuCb(item=b.kind.value))
     kb.adjust(2)

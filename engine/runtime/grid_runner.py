@@ -22,7 +22,7 @@ from engine.runtime.bots import BotHandle, FillTold
 from engine.runtime.codec import grid_from_json, grid_to_json
 from engine.runtime.outbox import notify
 from engine.runtime.sync import SyncResult, WantedOrder, placeable, sync_resting, to_amount, to_price
-from engine.strategies import grid
+from engine.strategies import grid, grid_why
 from engine.strategies.grid import GridCandle, GridSettings, GridState, PlanRefused
 from engine.strategies.grid_levels import IllegalTransition
 from engine.strategies.intents import Intent, Note
@@ -102,6 +102,7 @@ class LiveGrid:
     async def _plan(self, h: BotHandle, price: float, c: GridCandle, now_ms: int) -> None:
         step = h.strategy.start(price, replace(c, index=now_ms // h.tf_ms))
         h.rt.started_ms = now_ms
+        h.rt.record(now_ms, grid_why.start_decision(h.settings, replace(c, close=price), step.intents, h.strat))
         await _persist(h, None, now_ms, step.notes)
         h.dirty = True
 
@@ -113,11 +114,15 @@ class LiveGrid:
             return
         before = h.strat
         h.rt.candle = candle_ts
+        c = replace(c, index=candle_ts // h.tf_ms)
         if h.status == BotStatus.PAUSED or before.stopped:
+            h.rt.record(candle_ts + h.tf_ms, grid_why.candle_decision(h.settings, before, c, (), before,
+                                                                      paused=h.status == BotStatus.PAUSED))
             await h.save()
             return
-        step = h.strategy.on_candle(replace(c, index=candle_ts // h.tf_ms))
+        step = h.strategy.on_candle(c)
         state = h.strat
+        h.rt.record(candle_ts + h.tf_ms, grid_why.candle_decision(h.settings, before, c, step.intents, state))
         await _persist(h, before, candle_ts, step.notes)
         if state.stopped and not before.stopped:
             await self._close(h, step.market)
@@ -192,6 +197,8 @@ class LiveGrid:
             before = h.strat
             for w in entry_refused:
                 h.strategy.on_refused(w.role, w.level)
+                h.rt.amend("order_refused", role=w.role.value, side=w.side.value, level=w.level,
+                           amount=float(w.amount), price=float(w.price or 0))
             await _persist(h, before, 0)
         h.dirty = bool(res.waiting or any(w.role == OrderRole.GRID_EXIT for w in res.failed))
         return res

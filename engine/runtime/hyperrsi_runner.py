@@ -23,8 +23,9 @@ from engine.runtime.bots import BotHandle, FillTold
 from engine.runtime.codec import hyperrsi_from_json, hyperrsi_to_json
 from engine.runtime.orders import OPEN_STATES
 from engine.runtime.outbox import notify
+from engine.runtime.state import TREND_NOTICE_MS
 from engine.runtime.sync import SyncResult, WantedOrder, placeable, sync_resting, to_amount, to_price
-from engine.strategies import hyperrsi
+from engine.strategies import hyperrsi, hyperrsi_why
 from engine.strategies.hyperrsi import CandleInputs, HyperRsiSettings, HyperRsiState
 from engine.strategies.intents import Intent, IntentKind
 from engine.strategies.roles import HYPERRSI_RESTING, MARKET, STOPS
@@ -38,6 +39,18 @@ FAILED = (OrderStatus.REJECTED, OrderStatus.CANCELED, OrderStatus.EXPIRED)
 KNOWN = MARKET | STOPS | set(HYPERRSI_RESTING)  # the roles of a HYPERRSI bot's orders
 NOTICE = {OrderRole.ENTRY: EntryNotice, OrderRole.PYRAMID: EntryNotice, OrderRole.TAKE_PROFIT: TakeProfitNotice,
           OrderRole.STOP_LOSS: StopLossNotice, OrderRole.TRAILING: StopLossNotice}  # the kind of a fill's notice
+
+
+def _quiet(h: BotHandle, reason: str, candle_ts: int) -> bool:
+    """A trend-block notice within TREND_NOTICE_MS of candles after the bot's last one is not sent (/why still shows
+    each blocked candle); the time is the candles', so a replay and a restart throttle alike."""
+    if reason not in hyperrsi_why.BLOCKED:
+        return False
+    last = h.rt.trend_notice_ms
+    if last is not None and 0 <= candle_ts - last < TREND_NOTICE_MS:
+        return True
+    h.rt.trend_notice_ms = candle_ts
+    return False
 
 
 def _pending_role(pending: str) -> OrderRole:
@@ -92,19 +105,23 @@ class LiveHyperRsi:
         m = h.market
         c = replace(c, index=candle_ts // h.tf_ms, min_amount=float(m.min_amount or 0), lot=float(m.amount_step),
                     min_cost=float(m.min_cost or 0))
-        old = h.strat
-        step = h.strategy.on_candle(c, paused=h.status == BotStatus.PAUSED)
+        old, paused = h.strat, h.status == BotStatus.PAUSED
+        step = h.strategy.on_candle(c, paused=paused)
         state = h.strat
         h.rt.candle = candle_ts
+        why = hyperrsi_why.candle_decision(h.settings, old, c, step.intents, step.notes, state, paused)
+        h.rt.record(candle_ts + h.tf_ms, why)
+        notes = [n for n in step.notes if not _quiet(h, n.reason, candle_ts)]
         if not step.intents and not step.notes and replace(state, atr=old.atr) == old:
-            return  # nothing happened but the ATR: no write (re-evaluating it after a restart is the same no-op)
+            await h.save()  # nothing happened but the ATR: only the decision, for /why
+            return
         market = step.market
         if market:
             h.rt.pending_floor = await _max_seq(h.id)
         h.rt.pending_orders = [[i.kind.value, i.role.value, i.side, i.amount, i.reason] for i in market] or None
         async with in_transaction() as conn:
             await h.save(conn)
-            for n in step.notes:
+            for n in notes:
                 await events.note(h, n.reason, n.details, candle_ts, conn)
             if state.stop is not None and state.stop != old.stop and old.side == state.side != "flat":
                 await notify(h.user_id, TrailingMoved(bot_id=h.id, symbol=h.symbol, stop=state.stop,
@@ -132,6 +149,7 @@ class LiveHyperRsi:
         now_ms = h.rt.candle or 0
         before = h.strat
         h.strategy.on_refused(role, index=now_ms // h.tf_ms)
+        h.rt.amend("order_refused", role=role.value)
         async with in_transaction() as conn:
             await h.save(conn)
             if before.pending == "remainder" and h.strat.side == "flat":  # said once: the bot is free again

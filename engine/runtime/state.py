@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+DECISIONS = 12  # candles /why can tell about
+TREND_NOTICE_MS = 2 * 3_600_000  # a bot's trend-block notices: at most one per 2 h of candles (the original's rule)
+
 
 @dataclass(slots=True)
 class RuntimeState:
@@ -22,6 +25,19 @@ class RuntimeState:
     flat_seen: int | None = None  # reconciliations in a row that saw the exchange flat while the bot held
     # a stop waiting for its close to fill: what its notice will say (cancelled, close_position, emergency, card)
     stopping: dict | None = None
+    # the last candles' decisions, oldest first, for the chat's /why (engine/strategies/decisions.py records)
+    decisions: list | None = None
+    trend_notice_ms: int | None = None  # the candle (open ms) of the last trend-block notice: one per TREND_NOTICE_MS
+
+    def record(self, ts: int, decision: dict) -> None:
+        """Keep `decision`, made at `ts` (ms: a candle's close, or the start), in the ring of the last DECISIONS."""
+        self.decisions = [*(self.decisions or [])[-(DECISIONS - 1):], {**decision, "ts": ts}]
+
+    def amend(self, code: str, **details: Any) -> None:
+        """Add a rule to the last decision: what followed it, e.g. an order the exchange refused."""
+        if self.decisions:
+            last = self.decisions[-1]
+            self.decisions = [*self.decisions[:-1], {**last, "rules": [*last.get("rules", []), [code, details]]}]
 
     @classmethod
     def from_json(cls, state: dict[str, Any] | None) -> RuntimeState:
