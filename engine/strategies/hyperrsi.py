@@ -39,7 +39,7 @@ from engine.strategies.roles import OrderRole
 __all__ = [
     "PRESETS", "TIMEFRAMES", "CandleInputs", "FillEvent", "HyperRsiSettings", "HyperRsiState", "Note",
     "StepResult", "dca_levels", "desired_orders", "entry_signal", "leftover", "on_candle", "on_fill",
-    "on_order_failed", "position_gone", "tp_price", "trend_allows", "why",
+    "add_blocker", "on_order_failed", "position_gone", "tp_price", "trend_allows", "why",
 ]
 
 EPS = 1e-12
@@ -75,18 +75,32 @@ def _entry(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) ->
     return StepResult(replace(state, pending="entry", side=side, best=c.close), [intent], [])
 
 
-def _pyramid(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) -> StepResult | None:
-    if not settings.pyramiding_enabled or state.pyramid_count >= settings.pyramiding_limit or state.tp_stage:
-        return None
+def add_blocker(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) -> tuple[str, dict[str, Any]]:
+    """Whether a held position adds on this candle: ("", {"level", "reference"}) when it does, else the first rule
+    that holds it back (its code and figures, as /why tells it)."""
+    if not settings.pyramiding_enabled:
+        return "pyramiding_off", {}
+    if state.pyramid_count >= settings.pyramiding_limit:
+        return "pyramiding_limit", {"n": state.pyramid_count, "limit": settings.pyramiding_limit}
+    if state.tp_stage:
+        return "no_add_after_tp", {"stage": state.tp_stage}
     ref = state.average if settings.entry_criterion == "average" else state.last_fill
     level = dca_levels(settings, state.side, ref, c.atr, 1)[0]
     side = state.side
     if settings.use_check_dca_with_price and (c.close > level if side == "long" else c.close < level):
-        return None
+        return "add_level_not_reached", {"add_at": level, "price": c.close}
     if settings.use_rsi_with_pyramiding and not side_signal(settings, side, c.rsi_prev, c.rsi):
-        return None
+        return "add_needs_rsi", {"add_at": level}
     if settings.use_trend_logic and not trend_allows(side, c.trend_state):
+        return "add_blocked_by_trend", {"trend": c.trend_state}
+    return "", {"level": level, "reference": ref}
+
+
+def _pyramid(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) -> StepResult | None:
+    blocked, at = add_blocker(settings, state, c)
+    if blocked:
         return None
+    level, ref, side = at["level"], at["reference"], state.side
     n = state.pyramid_count + 1
     qty = _add_margin(settings, n) * settings.leverage / c.close
     details = {"level": level, "reference": ref, "price": c.close, "n": n, "margin": _add_margin(settings, n)}

@@ -1,7 +1,6 @@
 """HYPERRSI's /why: which rule fired or blocked on one candle, beside the RSI and trend it saw (a decisions record).
 
-Every rule code is in CODES. The pyramiding checks repeat `hyperrsi._pyramid`'s, in its order; a test keeps them
-saying what the strategy did.
+Every rule code is in CODES; why a position did not add is the strategy's own `hyperrsi.add_blocker`.
 """
 
 from __future__ import annotations
@@ -9,9 +8,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.strategies.decisions import record, rule
-from engine.strategies.hyperrsi_orders import dca_levels
+from engine.strategies.hyperrsi import add_blocker
 from engine.strategies.hyperrsi_settings import HyperRsiSettings
-from engine.strategies.hyperrsi_signals import side_signal, trend_allows
 from engine.strategies.hyperrsi_state import CandleInputs, HyperRsiState
 from engine.strategies.intents import Intent, IntentKind, Note
 
@@ -79,19 +77,8 @@ def _flat(settings: HyperRsiSettings, s: HyperRsiState, c: CandleInputs, intents
 
 
 def _no_add(settings: HyperRsiSettings, s: HyperRsiState, c: CandleInputs, paused: bool) -> list:
-    """Why a position got no pyramiding add on this candle: the first of `hyperrsi._pyramid`'s checks that held."""
-    if not settings.pyramiding_enabled:
-        return rule("pyramiding_off")
-    if s.pyramid_count >= settings.pyramiding_limit:
-        return rule("pyramiding_limit", n=s.pyramid_count, limit=settings.pyramiding_limit)
-    if s.tp_stage:
-        return rule("no_add_after_tp", stage=s.tp_stage)
-    ref = s.average if settings.entry_criterion == "average" else s.last_fill
-    level = dca_levels(settings, s.side, ref, c.atr, 1)[0]
-    if settings.use_check_dca_with_price and (c.close > level if s.side == "long" else c.close < level):
-        return rule("add_level_not_reached", add_at=level, price=c.close)
-    if settings.use_rsi_with_pyramiding and not side_signal(settings, s.side, c.rsi_prev, c.rsi):
-        return rule("add_needs_rsi", add_at=level)
-    if settings.use_trend_logic and not trend_allows(s.side, c.trend_state):
-        return rule("add_blocked_by_trend", trend=c.trend_state)
+    """Why a position got no pyramiding add on this candle: the strategy's own first check that held it back."""
+    blocked, figures = add_blocker(settings, s, c)
+    if blocked:
+        return rule(blocked, **figures)
     return rule("paused_no_add") if paused else rule("holding")
