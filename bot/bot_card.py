@@ -81,6 +81,9 @@ async def bot_card(b: StrategyBot, exchanges: ExchangeReader | None = None) -> t
     elif b.status == BotStatus.PAUSED:
         kb.button(text=_("card.resume"), callback_data=BotCb(action="resume", bot_id=b.id))
         kb.button(text=_("card.stop"), callback_data=BotCb(action="stop", bot_id=b.id))
+    if b.status in (BotStatus.RUNNING, BotStatus.PAUSED):  # the live-safe settings (bot/routers/bot_settings.py)
+        kb.button(text=_("card.settings"), callback_data=BotCb(action="settings", bot_id=b.id))
+    kb.button(text=_("card.history"), callback_data=BotCb(action="history", bot_id=b.id))
     kb.button(text=_("card.backtest"), callback_data=BotCb(action="backtest", bot_id=b.id))
     kb.button(text=_("why.button"), callback_data=BotCb(action="why", bot_id=b.id))
     kb.button(text=_("card.refresh"), callback_data=BotCb(action="card", bot_id=b.id))

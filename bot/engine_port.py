@@ -9,9 +9,9 @@ from typing import Any, Protocol, runtime_checkable
 from db.enums import BotStatus
 from db.models import ExchangeAccount
 from engine.exchange.protocol import Exchange
-from engine.runtime.control import NotYours
+from engine.runtime.control import LiveEditRefused, NotYours
 
-__all__ = ["AttachedBot", "ControlPort", "EnginePort", "NotYours"]
+__all__ = ["AttachedBot", "ControlPort", "EnginePort", "LiveEditRefused", "NotYours"]
 
 
 @runtime_checkable
@@ -29,6 +29,14 @@ class ControlPort(Protocol):
     async def resume_bot(self, user_id: int, bot_id: int) -> None: ...
 
     async def stop_all(self, user_id: int, close_positions: bool) -> int: ...
+
+    async def update_settings(self, user_id: int, bot_id: int, changes: Mapping[str, Any], *,
+                              action: str = "bot.setting", extra: Mapping[str, Any] | None = None
+                              ) -> dict[str, list]:
+        """The bot's settings merged with `changes`, recorded with who, when and the diff, which is returned. A
+        running or paused bot takes live-safe ones from its next candle (LiveEditRefused, `reason` "needs_stop" with
+        `fields`, or "stopping", for the others; ValidationError for settings that do not hold together)."""
+        ...
 
 
 class AttachedBot(Protocol):

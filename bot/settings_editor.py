@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from bot import numbers
 from bot.bot_card import bot_title
 from bot.callbacks import BotCb, SetCb
+from bot.engine_port import LiveEditRefused
 from bot.keyboards import Keyboard
 from bot.services.bots import StrategyBot
 from db.enums import BotKind
@@ -146,14 +148,38 @@ def prompt(spec: SettingSpec, current: Any) -> str:
     return "\n".join(lines)
 
 
-def editor_view(b: StrategyBot) -> tuple[str, InlineKeyboardMarkup]:
-    """The settings card with a button per setting, the presets and "done"."""
+def labels(kind: BotKind, names: Iterable[str]) -> str:
+    """Settings by their labels in the user's language, comma-separated."""
+    return ", ".join(_(_SPECS[kind][n].label_key) if n in _SPECS[kind] else n for n in names)
+
+
+def refusal(kind: BotKind, e: Exception) -> str:
+    """Why the engine did not take a change (LiveEditRefused, ValidationError or NotYours), in the user's language."""
+    if isinstance(e, LiveEditRefused) and e.reason == "needs_stop":
+        return _("editor.needs_stop").format(settings=labels(kind, e.fields))
+    if isinstance(e, LiveEditRefused):
+        return _("editor.stopping")
+    if isinstance(e, ValidationError):
+        return _("editor.live_invalid").format(problem=problem_text(e.errors()[0]))
+    return _("common.not_found")
+
+
+def editor_view(b: StrategyBot, allowed: frozenset[str] | None = None) -> tuple[str, InlineKeyboardMarkup]:
+    """The settings card with a button per setting, the presets and "done". A running bot (`allowed`: what it may
+    change now) offers only those, says when a change applies and lists the settings that need a stop."""
     kind = BotKind(b.kind)
     text = card(kind, b.settings, _("editor.title").format(title=bot_title(b)))
     kb = Keyboard()
+    if allowed is not None:
+        text += "\n\n" + _("editor.live_note")
+        waiting = [n for n in specs(kind) if n not in allowed]
+        if waiting:
+            text += "\n" + _("editor.needs_stop_list").format(settings=labels(kind, waiting))
     for i, spec in enumerate(specs(kind).values()):
-        kb.button(text=_(spec.label_key), callback_data=SetCb(action="edit", bot_id=b.id, idx=i))
-    kb.button(text=_("editor.presets"), callback_data=SetCb(action="presets", bot_id=b.id))
+        if allowed is None or spec.name in allowed:  # the index: its place among all
+            kb.button(text=_(spec.label_key), callback_data=SetCb(action="edit", bot_id=b.id, idx=i))
+    if allowed is None:  # presets change the sizing too: a stopped bot's
+        kb.button(text=_("editor.presets"), callback_data=SetCb(action="presets", bot_id=b.id))
     kb.button(text=_("editor.done"), callback_data=BotCb(action="card", bot_id=b.id))
     kb.adjust(2)
     return text, kb.as_markup()

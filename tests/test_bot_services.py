@@ -33,13 +33,22 @@ def failing_audit(monkeypatch):
 
 async def test_a_settings_change_and_its_audit_row_commit_together(db):
     user, _acc, b = await _bot()
-    await bots.change_settings(b, user, {"levels": 7}, "bot.setting", {"name": "levels", "value": 7})
+    before = dict(b.settings)
+    await bots.change_settings(b, user, {"levels": 7}, "bot.setting", {"name": "levels"})
     assert (await StrategyBot.get(id=b.id)).settings["levels"] == 7
     row = await AuditLog.get(action="bot.setting", object_id=str(b.id))
-    assert row.details == {"name": "levels", "value": 7} and row.actor_telegram_id == user.telegram_id
+    assert row.details == {"name": "levels", "changes": {"levels": [20, 7]}, "before": before,
+                           "after": {**before, "levels": 7}}
+    assert row.actor_telegram_id == user.telegram_id
 
 
-async def test_a_settings_change_whose_audit_row_fails_is_not_stored(db, failing_audit):
+async def test_a_settings_change_whose_audit_row_fails_is_not_stored(db, monkeypatch):
+    from engine import settings_log
+
+    async def refuse(*args, **kwargs):
+        raise RuntimeError("the audit row could not be written")
+
+    monkeypatch.setattr(settings_log, "write_audit", refuse)
     user, _acc, b = await _bot()
     before = (await StrategyBot.get(id=b.id)).settings["levels"]
     with pytest.raises(RuntimeError):

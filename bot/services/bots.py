@@ -1,5 +1,6 @@
 """The caller's strategy bots: ownership, lists, creation, settings changes and deletion with their audit rows,
-positions and fills for the status views. The engine's control commands write their own audit rows."""
+positions and fills for the status views. The engine's control commands write their own audit rows; a settings
+change is recorded in one shape by both (engine/settings_log.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from bot.reads import fills_between, newest_fill_ts, positions_of, shown_bots
 from bot.services import audit
 from db.enums import BotKind, BotStatus, PositionSide
 from db.models import ExchangeAccount, Order, Position, StrategyBot, User
+from engine import settings_log
+from engine.strategies import live_settings
 
-__all__ = ["EDITABLE", "LIVE", "HasHistory", "Position", "StrategyBot", "active_count", "change_settings", "create",
-           "delete", "every", "fills_between", "newest_fill_ts", "of_kind", "open_positions", "own", "position",
-           "positions_of", "reload", "shown_bots"]
+__all__ = ["EDITABLE", "LIVE", "LIVE_EDIT", "HasHistory", "Position", "StrategyBot", "active_count", "change_settings",
+           "create", "delete", "every", "fills_between", "live_allowed", "newest_fill_ts", "of_kind", "open_positions",
+           "own", "position", "positions_of", "reload", "shown_bots"]
 
-EDITABLE = (BotStatus.DRAFT, BotStatus.STOPPED, BotStatus.ERROR)  # settings change only while not trading
+EDITABLE = (BotStatus.DRAFT, BotStatus.STOPPED, BotStatus.ERROR)  # every setting changes, through change_settings
+LIVE_EDIT = (BotStatus.RUNNING, BotStatus.PAUSED)  # live-safe settings change, through the engine's update_settings
 LIVE = (BotStatus.RUNNING, BotStatus.PAUSED, BotStatus.ERROR, BotStatus.STOPPING)  # may hold orders or a position
 
 
@@ -64,12 +68,21 @@ async def create(user: User, account: ExchangeAccount, kind: BotKind, symbol: st
     return b
 
 
-async def change_settings(b: StrategyBot, user: User, changes: dict[str, Any], action: str, details: dict) -> None:
-    """Merge `changes` into the bot's settings, and record who did it, in one transaction."""
-    b.settings = {**b.settings, **changes}
-    async with in_transaction():
-        await b.save(update_fields=["settings", "updated_at"])
-        await audit.record(user, action, "bot", b.id, details)
+async def change_settings(b: StrategyBot, user: User, changes: dict[str, Any], action: str,
+                          details: dict | None = None) -> dict[str, list]:
+    """Merge `changes` into a stopped bot's settings and record who did it, in one transaction; returns the diff."""
+    return await settings_log.save(b, {**b.settings, **changes}, actor=user.telegram_id, action=action,
+                                   extra=details)
+
+
+async def live_allowed(b: StrategyBot) -> frozenset[str] | None:
+    """The settings a running or paused bot may change now (engine/strategies/live_settings.py); None when every one
+    may (the bot is not trading)."""
+    if b.status not in LIVE_EDIT:
+        return None
+    pos = await position(b)
+    flat = pos is None or pos.side == PositionSide.FLAT or not pos.size
+    return live_settings.allowed(BotKind(b.kind).value, flat=flat)
 
 
 async def delete(b: StrategyBot, user: User) -> None:

@@ -1,20 +1,25 @@
-"""The control API the chat calls: start, stop (close or keep the position), pause, resume, emergency stop-all."""
+"""The control API the chat calls: start, stop (close or keep the position), pause, resume, emergency stop-all, and
+settings changed (live while running, engine/runtime/live_edit.py)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from db.enums import BotStatus
-from db.models import StrategyBot
+from db.models import StrategyBot, User
 from engine.market.candle_cache import CandleCache
 from engine.market.clock import Clock
 from engine.runtime.bots import decode_settings
+from engine.runtime.live_edit import LiveEditRefused, update_settings
 from engine.runtime.locks import SymbolLocks
 from engine.runtime.registry import Registry, runner_for
 from engine.runtime.stopping import audit, now, stop_bot
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Control", "LiveEditRefused", "NotYours"]
 
 
 class NotYours(Exception):
@@ -89,6 +94,16 @@ class Control:
         row = await self._own(user_id, bot_id)
         return await stop_bot(self.registry, self.locks, row, close_position, emergency=emergency,
                               now_ms=self.clock.now_ms(), card=card)
+
+    async def update_settings(self, user_id: int, bot_id: int, changes: Mapping[str, Any], *,
+                              action: str = "bot.setting", extra: Mapping[str, Any] | None = None) -> dict[str, list]:
+        """Merge `changes` into the bot's settings and record who did it (engine/settings_log.py); returns the diff.
+        A running or paused bot takes them from its next candle, its resting orders re-synced once; pydantic's
+        ValidationError when they do not hold together, LiveEditRefused for what needs a stop."""
+        row = await self._own(user_id, bot_id)
+        actor = await User.filter(id=user_id).first().values_list("telegram_id", flat=True)
+        return await update_settings(self.registry, self.locks, row, changes, actor=actor, action=action,
+                                     extra=extra or {})
 
     async def stop_all(self, user_id: int, close_positions: bool) -> int:
         """Emergency: every active bot of the user stopped; returns how many."""

@@ -92,6 +92,21 @@ class FakeControl:
             await self._set(user_id, b.id, BotStatus.STOPPED, "bot_stop", close_position=close_positions)
         return len(live)
 
+    async def update_settings(self, user_id: int, bot_id: int, changes: dict[str, Any], *,
+                              action: str = "bot.setting", extra: dict | None = None) -> dict[str, list]:
+        """The engine's own command with no bot attached: the live rules read the Position row."""
+        from types import SimpleNamespace
+
+        from db.models import User
+        from engine.runtime.live_edit import update_settings
+        from engine.runtime.locks import SymbolLocks
+
+        self.calls.append(("update_settings", user_id, bot_id, dict(changes)))
+        b = await self._own(user_id, bot_id)
+        actor = (await User.get(id=user_id)).telegram_id
+        return await update_settings(SimpleNamespace(handles={}), SymbolLocks(), b, changes, actor=actor,
+                                     action=action, extra=extra or {})
+
 
 @dataclass
 class FakeEngine:
