@@ -27,13 +27,15 @@ log = logging.getLogger(__name__)
 
 # "status" right after "start": its commands are the most frequent; no earlier router takes a command it handles
 # (the dialog steps skip commands) nor any of its buttons, so the order changes only how soon they match.
-FEATURES = ("start", "status", "accounts", "new_bot", "bot_settings", "bot_actions", "backtest", "why")
+FEATURES = ("start", "status", "accounts", "new_bot", "bot_settings", "bot_actions", "backtest", "why",
+            "notify_level")
 OPTIONAL = ("bot.routers.admin",)  # the admin commands, when that module exists
 # Updates handled at once (`start_polling(tasks_concurrency_limit=...)`): past it, polling waits and the backlog stays
 # with Telegram. Unbounded, an overload pulled thousands of updates into memory and the garbage collector then cost
 # more than the handlers (bench/updates.py: 3.2 → 1.8 ms of CPU per update at 600 updates/s offered).
 POLLING_CONCURRENCY = 100
-MENU_COMMANDS = ("start", "status", "positions", "balance", "pnl", "why", "backtest", "stopall", "cancel", "help")
+MENU_COMMANDS = ("start", "status", "positions", "balance", "pnl", "why", "backtest", "notifications", "stopall",
+                 "cancel", "help")
 
 
 def make_storage(redis_url: str | None) -> BaseStorage:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 from aiogram.types import User as TgUser
 
@@ -18,6 +20,7 @@ from db.enums import Role
 from db.models import User
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+log = logging.getLogger(__name__)
 
 
 class PrivateChatsOnly(BaseMiddleware):
@@ -95,17 +98,24 @@ class DbUserMiddleware(BaseMiddleware):
 
 
 class ThrottlingMiddleware(BaseMiddleware):
-    """A token bucket per Telegram user: `rate` updates per second sustained, `burst` at once; excess is dropped."""
+    """A token bucket per Telegram user: `rate` updates per second sustained, `burst` at once; excess is dropped.
+
+    The user is told once per throttling episode (a message, or a button's popup, in their language): the first
+    dropped update is answered with the limit, the rest of the episode silently. The episode ends when their bucket
+    is full again, i.e. after a pause of `burst / rate` seconds."""
 
     def __init__(self, rate: float = 4.0, burst: int = 12):
         self.rate = rate
         self.burst = burst
         self._buckets: dict[int, tuple[float, float]] = {}
+        self._told: set[int] = set()  # users told in their current episode
 
     def allow(self, user_id: int) -> bool:
         now = time.monotonic()
         tokens, last = self._buckets.get(user_id, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+        if tokens >= self.burst:
+            self._told.discard(user_id)
         if tokens < 1:
             self._buckets[user_id] = (tokens, now)
             return False
@@ -113,13 +123,38 @@ class ThrottlingMiddleware(BaseMiddleware):
         if len(self._buckets) > 100_000:  # forget idle users now and then
             cutoff = now - self.burst / self.rate
             self._buckets = {k: v for k, v in self._buckets.items() if v[1] > cutoff}
+            self._told &= self._buckets.keys()
         return True
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg: TgUser | None = data.get("event_from_user")
         if tg is not None and not self.allow(tg.id):
             inner = event.event if isinstance(event, Update) else event
-            if isinstance(inner, CallbackQuery):
-                await inner.answer()
+            tell = tg.id not in self._told and isinstance(inner, Message | CallbackQuery)
+            if tell:
+                self._told.add(tg.id)
+            try:
+                if tell:
+                    text = await self._slow_down(tg, data)
+                    if isinstance(inner, CallbackQuery):
+                        await inner.answer(text, show_alert=True)
+                    else:
+                        await inner.answer(text)
+                elif isinstance(inner, CallbackQuery):
+                    await inner.answer()
+            except TelegramAPIError as e:  # the drop stands; telling is a courtesy
+                log.info("throttled user %s not told: %s", tg.id, type(e).__name__)
             return None
         return await handler(event, data)
+
+    async def _slow_down(self, tg: TgUser, data: dict[str, Any]) -> str:
+        """The notice in the user's chosen language (read once per episode), else their Telegram's."""
+        i18n: MergedI18n | None = data.get("i18n")
+        rate = f"{self.rate:g}"
+        if i18n is None:
+            return f"Slow down: I handle at most {rate} messages a second from you; repeat what was dropped."
+        rows = await users_by_telegram_ids([tg.id])
+        lang = rows[0].language if rows else tg.language_code
+        if lang not in i18n.available_locales:
+            lang = i18n.default_locale
+        return i18n.gettext("throttle.slow_down", locale=lang).format(rate=rate)

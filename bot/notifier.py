@@ -14,6 +14,7 @@ from aiogram import Bot
 from aiogram.utils.i18n import I18n
 from tortoise.expressions import F, Q
 
+from bot import notifier_digest as digest
 from bot.card_refresh import CardRefresher
 from bot.metrics import NOTIFICATIONS
 from bot.notifier_render import Translate, i18n_translate, render
@@ -46,6 +47,9 @@ class Notifier:
     claimed rows PENDING with their `delivery`; `recover()` (run first by `run_forever`) makes them due again, so
     nothing is lost, and only a row that was actually being sent can arrive twice (its `last_error` says so).
     One notifier per database (the single-process default).
+    A chat that is behind gets one digest for the waiting fills of a bot (bot/notifier_digest.py): the rows it
+    stands for are chosen when the chat's turn comes, marked SENDING together and SENT in one update. A row below
+    its user's notification level (User.notify_level) is DROPPED when claimed, with the level in `last_error`.
     Users blocked by an admin still get the notifications about their own money; only users who blocked the bot
     (User.active false) get none.
     """
@@ -169,6 +173,7 @@ class Notifier:
         rows = await (Notification.filter(id__in=list(ids), status=PENDING, delivery=Delivery.QUEUED,
                                           claimed_by=self._token).order_by("id").select_related("user"))
         rows.sort(key=lambda r: r.kind not in URGENT)  # stable: by id within each of the two groups
+        rows = await self._below_level(rows)
         for row in rows:
             self._queues.setdefault(row.user_id, deque()).append(row)  # type: ignore[attr-defined]
             self._held.add(row.id)
@@ -176,6 +181,21 @@ class Notifier:
             if user_id not in self._workers:
                 self._workers[user_id] = asyncio.create_task(self._work(user_id), name=f"notify-{user_id}")
         return len(rows)
+
+    async def _below_level(self, rows: list[Notification]) -> list[Notification]:
+        """The rows their users want; the others are DROPPED at once, one update per level."""
+        keep, unwanted = [], {}
+        for row in rows:
+            level = row.user.notify_level
+            if digest.wanted(level, row.kind, row.payload):
+                keep.append(row)
+            else:
+                unwanted.setdefault(level, []).append(row.id)
+        for level, ids in unwanted.items():
+            await Notification.filter(id__in=ids, status=PENDING, claimed_by=self._token).update(
+                status=NotificationStatus.DROPPED, last_error=f"below the notification level {level}",
+                next_attempt_at=None, **UNHELD)
+        return keep
 
     async def _work(self, user_id: int) -> None:
         queue = self._queues[user_id]
@@ -227,6 +247,8 @@ class Notifier:
             return Outcome.BLOCKED
         lang = user.language if user.language in self.languages else self.default_language
         parts = split_message(self._text(row, lang))
+        if len(parts) == 1 and digest.mergeable(row):
+            return await self._deliver_merged(row, user, lang)
         attempts = row.attempts + 1
         await Notification.filter(id=row.id).update(attempts=F("attempts") + 1, delivery=Delivery.SENDING)
         for i in range(row.parts_sent, len(parts)):
@@ -258,12 +280,74 @@ class Notifier:
                 log.exception("notifier: card of notification %s not refreshed", row.id)
         return Outcome.SENT
 
+    async def _deliver_merged(self, row: Notification, user: User, lang: str) -> Outcome:
+        """`row` (the chat's head, a fill) with the later fills of its bot that wait in the queue when the chat's
+        turn comes: one digest, or the fill's own message when it is alone."""
+        queue = self._queues.get(user.id)
+        taken: list[Notification] = [row]
+        marked: set[int] = set()
+
+        async def send() -> None:
+            nonlocal taken
+            taken = digest.group(queue) if queue and queue[0] is row else [row]
+            text = self._digest(taken, lang) if len(taken) > 1 else None
+            if text is None or len(split_message(text)) > 1:  # alone, or (never seen) a digest that cannot be one
+                taken, text = [row], self._text(row, lang)
+            fresh = [r.id for r in taken if r.id not in marked]
+            if fresh:
+                await Notification.filter(id__in=fresh).update(attempts=F("attempts") + 1,
+                                                               delivery=Delivery.SENDING)
+                marked.update(fresh)
+            await self._send(user.telegram_id, text)
+
+        try:
+            await self.pacer.send(user.telegram_id, send)
+        except Exception as e:
+            failure = classify(e, self.bot.token)
+            if failure.outcome is Outcome.BLOCKED:
+                await self._drop_user(user, failure.error)
+            elif failure.outcome is Outcome.FAILED:
+                await self._fail_many(taken, failure.error)
+            else:
+                outcome = await self._retry_later(row, row.attempts + 1, failure.error, taken)
+                self._unqueue(queue, row, taken)
+                return outcome
+            self._unqueue(queue, row, taken)
+            return failure.outcome
+        await Notification.filter(id__in=[r.id for r in taken]).update(
+            status=NotificationStatus.SENT, sent_at=self._now(), last_error=None, next_attempt_at=None, parts_sent=1,
+            **UNHELD
+        )
+        self.sent += len(taken)
+        self._unqueue(queue, row, taken)
+        return Outcome.SENT
+
+    def _unqueue(self, queue: deque[Notification] | None, head: Notification, taken: list[Notification]) -> None:
+        """The merged rows leave the chat's queue (the head leaves it in `_work`)."""
+        gone = {r.id for r in taken if r is not head}
+        if not gone:
+            return
+        self._held.difference_update(gone)
+        if queue:
+            kept = [r for r in queue if r.id not in gone]
+            queue.clear()
+            queue.extend(kept)
+
+    def _digest(self, rows: list[Notification], lang: str) -> str | None:
+        try:
+            return digest.render_digest([r.payload for r in rows], lang, self.tr)
+        except Exception:  # a malformed payload: each row is then told on its own
+            log.exception("notifier: cannot render a digest of %d notifications", len(rows))
+            return None
+
     async def _send(self, chat_id: int, text: str) -> None:
         await self.bot.send_message(chat_id, text, parse_mode=None)
 
     def _text(self, row: Notification, lang: str) -> str:
         payload = row.payload if isinstance(row.payload, dict) else {"value": row.payload}
         try:
+            if row.kind == "daily_summary":
+                return digest.render_daily(payload, lang, self.tr)
             return render(row.kind, payload, lang, self.tr)
         except Exception:  # a malformed payload still reaches the user, plainly
             log.exception("notifier: cannot render %s #%s", row.kind, row.id)
@@ -283,17 +367,23 @@ class Notifier:
             self._forget(queue)
 
     async def _fail(self, row: Notification, error: str) -> None:
-        self.failed += 1
-        await Notification.filter(id=row.id).update(status=NotificationStatus.FAILED, last_error=error,
-                                                   next_attempt_at=None, **UNHELD)
+        await self._fail_many([row], error)
 
-    async def _retry_later(self, row: Notification, attempts: int, error: str) -> Outcome:
+    async def _fail_many(self, rows: list[Notification], error: str) -> None:
+        self.failed += len(rows)
+        await Notification.filter(id__in=[r.id for r in rows]).update(status=NotificationStatus.FAILED,
+                                                                     last_error=error, next_attempt_at=None, **UNHELD)
+
+    async def _retry_later(self, row: Notification, attempts: int, error: str,
+                           rows: list[Notification] | None = None) -> Outcome:
+        """`row` (and the rows merged with it, which share its fate) due again after a back-off, or FAILED."""
+        rows = rows or [row]
         if attempts >= self.max_attempts:
-            await self._fail(row, error)
+            await self._fail_many(rows, error)
             return Outcome.FAILED
         self.retried += 1
         delay = min(self.backoff * 2 ** (attempts - 1), self.backoff_cap)
-        await Notification.filter(id=row.id, status=PENDING).update(
+        await Notification.filter(id__in=[r.id for r in rows], status=PENDING).update(
             next_attempt_at=self._now() + timedelta(seconds=delay), last_error=error, **UNHELD
         )
         return Outcome.RETRY

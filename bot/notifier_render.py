@@ -34,6 +34,7 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "recovery_summary": (),
     "order_rejected": (*BOT, "notify.trade", "notify.trade_amount", "notify.price", "notify.role", "notify.reason"),
     "admin_alert": (*BOT, "notify.error", "notify.where"),
+    "daily_summary": (),  # its own renderer: bot/notifier_digest.render_daily
 }
 KINDS: dict[str, str] = {kind: f"notify.{kind}.title" for kind in FORMATS}
 UNKNOWN_TITLE = "notify.unknown.title"  # "{kind}"
@@ -129,6 +130,11 @@ def _display(name: str, value: Any, lang: str, tr: Translate, m: MarketNumbers, 
         return "".join(f"\n  {_label(str(k), lang, tr)}: {_display(str(k), v, lang, tr, m, value)}"
                        for k, v in value.items() if not str(k).startswith("_"))
     return str(value)
+
+
+def shown(name: str, value: Any, lang: str, tr: Translate, m: MarketNumbers) -> str:
+    """One payload field's value as the notices show it (for texts built outside `render`: digests, summaries)."""
+    return _display(name, value, lang, tr, m, {})
 
 
 def duration(seconds: int, lang: str, tr: Translate) -> str:

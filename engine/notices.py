@@ -295,9 +295,38 @@ class AdminAlert(Notice):
                      self.admin_id)
 
 
+class DayOfBot(BaseModel):
+    """One bot's day in a DailySummary: its fills (buys, sells; `bought`/`sold` in base units), their realised PnL
+    (before fees) and fees paid in the quote currency."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    bot_id: int
+    symbol: str
+    fills: int
+    buys: int
+    sells: int
+    bought: Decimal
+    sold: Decimal
+    realized_pnl: Decimal
+    fees: Decimal
+
+
+class DailySummary(Notice):
+    """"daily_summary": to a user of the "daily" notification level, after each UTC `day` ("2026-12-04"): each of
+    their bots that traded or runs, with its day. Dedup: daily:<user>:<day>."""
+
+    kind: ClassVar[str] = "daily_summary"
+    day: str
+    bots: list[DayOfBot]
+    user_id: int | None = Field(default=None, exclude=True)
+
+    def dedup_key(self) -> str:
+        return dedup("daily", self.user_id, self.day)
+
+
 KINDS: dict[str, type[Notice]] = {c.kind: c for c in (
     FillNotice, EntryNotice, TakeProfitNotice, StopLossNotice, TrailingMoved, Note, BotError, GridStopped,
-    BotStopped, RecoverySummary, OrderRejected, AdminAlert)}
+    BotStopped, RecoverySummary, OrderRejected, AdminAlert, DailySummary)}
 URGENT = tuple(k for k, c in KINDS.items() if c.urgent)
 
 

@@ -92,9 +92,9 @@ async def test_a_long_message_is_split_at_line_boundaries_in_order(db):
 
 async def test_a_user_who_blocked_the_bot_becomes_inactive_and_their_notifications_are_dropped(db):
     gone, stays = await user(3001), await user(3002)
-    for i in range(3):
-        await write(gone.id, "fill", FILL, dedup("fill", "g", i))
-        await write(stays.id, "fill", FILL, dedup("fill", "s", i))
+    for i in range(3):  # fills of three bots: each its own message (one bot's would merge into a digest)
+        await write(gone.id, "fill", {**FILL, "bot_id": i}, dedup("fill", "g", i))
+        await write(stays.id, "fill", {**FILL, "bot_id": i}, dedup("fill", "s", i))
     async with stand_in() as (api, bot):
         api.block(3001)
         await Notifier(bot, i18n=I18N, pacer=fast_pacer()).drain_once()

@@ -1,4 +1,4 @@
-"""People: language and risk acceptance, and what admins do (statistics, finding, blocking, broadcast recipients)."""
+"""People: language, risk, notification level; what admins do (statistics, finding, blocking, broadcast recipients)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,27 @@ from tortoise.transactions import in_transaction
 
 from bot.services import audit
 from bot.user_cache import forget_users
-from db.enums import BotStatus
+from db.enums import BotStatus, NotifyLevel
 from db.models import Fill, Order, StrategyBot, User
 
-__all__ = ["Stats", "User", "accept_risk", "broadcast_sent", "find", "recipients", "set_blocked", "set_language",
-           "stats"]
+__all__ = ["NotifyLevel", "Stats", "User", "accept_risk", "broadcast_sent", "find", "recipients", "set_blocked",
+           "set_language", "set_notify_level", "stats"]
 
 
 async def set_language(user: User, code: str) -> None:
     user.language = code
     await user.save(update_fields=["language", "updated_at"])
+
+
+async def set_notify_level(user: User, level: NotifyLevel) -> None:
+    """How much of their bots' trading the user is told from now on (bot/notifier_digest.py applies it)."""
+    if user.notify_level == level:
+        return
+    async with in_transaction():
+        user.notify_level = level
+        await user.save(update_fields=["notify_level", "updated_at"])
+        await audit.record(user, "notify_level", "user", user.id, {"level": level.value})
+    forget_users(user.telegram_id)  # again after the commit: a cache may have read the row while it was open
 
 
 async def accept_risk(user: User) -> None:

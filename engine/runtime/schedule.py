@@ -13,6 +13,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from engine.candles import timeframe_ms
 from engine.market.clock import Clock, ReplayClock
 from engine.runtime.cycle import CandleCycle
+from engine.runtime.daily import write_daily_summaries
 from engine.runtime.paper_feed import PaperFeeder
 from engine.runtime.reconcile import Reconciler
 from engine.runtime.registry import Registry
@@ -22,6 +23,8 @@ log = logging.getLogger(__name__)
 
 # Seconds after a candle's close before it is fetched: exchanges publish the closed candle a moment later.
 CLOSE_DELAY_S = 2
+# The daily summaries of the UTC day just ended: after the day's last fills (and the 1d close) are in.
+DAILY_SUMMARY = CronTrigger(hour=0, minute=5, second=0, timezone="UTC")
 
 
 def candle_close_trigger(timeframe: str, delay_s: int = CLOSE_DELAY_S) -> CronTrigger:
@@ -69,8 +72,9 @@ def as_timedelta(timeframe: str) -> timedelta:
 
 
 class Jobs:
-    """The engine's APScheduler jobs: candle closes (or the replay tick), supervision, reconciliation. Every job is
-    guarded: refused once shutting down, tracked so that shutdown waits for it, never crashing the loop."""
+    """The engine's APScheduler jobs: candle closes (or the replay tick), supervision, reconciliation, the daily
+    summaries (live clock). Every job is guarded: refused once shutting down, tracked so that shutdown waits for
+    it, never crashing the loop."""
 
     def __init__(self, registry: Registry, feeder: PaperFeeder, supervisor: Supervisor, cycle: CandleCycle,
                  reconciler: Reconciler, clock: Clock, *, replay_speed: float = 60.0, grid_interval_s: float = 5.0,
@@ -100,6 +104,10 @@ class Jobs:
         await self.supervisor.supervise()
         await self.cycle.close_reached(tf, now)
 
+    async def daily_summaries(self) -> None:
+        """The users of the "daily" notification level get the day that just ended (engine/runtime/daily.py)."""
+        await write_daily_summaries(self.clock.now_ms())
+
     def start(self) -> None:
         if isinstance(self.clock, ReplayClock):
             self._add(self.tick, every(max(0.05, 60.0 / self.replay_speed)), "tick", 10)
@@ -109,6 +117,8 @@ class Jobs:
         grace = max(5, int(self.grid_interval_s))
         self._add(self.supervisor.supervise, every(self.grid_interval_s), "supervise", grace)
         self._add(self.reconciler.reconcile_all, every(self.reconcile_interval_s), "reconcile", 60)
+        if not isinstance(self.clock, ReplayClock):
+            self._add(self.daily_summaries, DAILY_SUMMARY, "daily_summary", 3600)
         self.scheduler.start()
 
     def _add(self, fn, trigger, job_id: str, grace: int, *args) -> None:
