@@ -17,11 +17,13 @@ from bot.replies import alert
 from bot.services import accounts, bots
 from bot.services.accounts import ExchangeAccount
 from bot.services.bots import EDITABLE, Position, StrategyBot
+from bot.symbols import say
 from db.enums import BotKind, BotStatus, PositionSide
 
 
 def bot_title(b: StrategyBot) -> str:
-    return f"#{b.id} {b.kind.value.upper()} {b.symbol}"
+    """"#3 GRID BTC/USDT perpetual": the market as people say it (bot/symbols.py)."""
+    return f"#{b.id} {b.kind.value.upper()} {say(b.symbol)}"
 
 
 def editable(b: StrategyBot, callback_answer: CallbackAnswer) -> bool:

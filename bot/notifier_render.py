@@ -11,6 +11,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.notifier_fields import number
 from bot.numbers import MarketNumbers
+from bot.symbols import say
 from engine import notices
 
 Translate = Callable[[str, str], str]  # (message key, language) -> text; the key itself when missing
@@ -111,6 +112,8 @@ def _fill(template: str, values: Mapping[str, str], used: set[str]) -> str | Non
 def _display(name: str, value: Any, lang: str, tr: Translate, m: MarketNumbers, siblings: Mapping[str, Any]) -> str:
     if value is None:
         return "—"
+    if name == "symbol" and isinstance(value, str):  # "BTC/USDT perpetual", as the rest of the chat says it
+        return say(value, gettext=lambda key: tr(key, lang))
     prefix = WORD_PREFIXES.get(name)
     if prefix is not None and isinstance(value, str):
         word = tr(prefix + value, lang)

@@ -123,11 +123,19 @@ def problem_text(err: Any) -> str:
     return err.get("msg", "")
 
 
+def applicable(kind: BotKind, values: dict[str, Any]) -> set[str]:
+    """The settings that matter given the others (the models' `applicable`): the only ones the editor lists."""
+    return set(MODELS[kind].applicable(values))  # type: ignore[attr-defined]
+
+
 def card(kind: BotKind, values: dict[str, Any], title: str) -> str:
-    """Every setting and its value, grouped, then what keeps the settings from being valid."""
+    """Every setting that applies and its value, grouped, then what keeps the settings from being valid."""
     lines = [title]
     group = None
+    shown = applicable(kind, values)
     for name, spec in _SPECS[kind].items():
+        if name not in shown:
+            continue
         if spec.group != group:
             group = spec.group
             lines.append("")
@@ -170,13 +178,14 @@ def editor_view(b: StrategyBot, allowed: frozenset[str] | None = None) -> tuple[
     kind = BotKind(b.kind)
     text = card(kind, b.settings, _("editor.title").format(title=bot_title(b)))
     kb = Keyboard()
+    shown = applicable(kind, b.settings)
     if allowed is not None:
         text += "\n\n" + _("editor.live_note")
-        waiting = [n for n in specs(kind) if n not in allowed]
+        waiting = [n for n in specs(kind) if n in shown and n not in allowed]
         if waiting:
             text += "\n" + _("editor.needs_stop_list").format(settings=labels(kind, waiting))
     for i, spec in enumerate(specs(kind).values()):
-        if allowed is None or spec.name in allowed:  # the index: its place among all
+        if spec.name in shown and (allowed is None or spec.name in allowed):  # the index: its place among all
             kb.button(text=_(spec.label_key), callback_data=SetCb(action="edit", bot_id=b.id, idx=i))
     if allowed is None:  # presets change the sizing too: a stopped bot's
         kb.button(text=_("editor.presets"), callback_data=SetCb(action="presets", bot_id=b.id))

@@ -78,7 +78,7 @@ async def test_stats_and_user_card_for_an_admin(telegram_factory):
     assert "👤 User 111" in card
     assert "main: okx swap · key abcd…wxyz" in card and "vault-token" not in card
     assert "practice: paper trading (spot)" in card
-    assert "GRID BTC/USDT: running" in card and "HYPERRSI ETH/USDT: paused" in card
+    assert "GRID BTC/USDT spot: running" in card and "HYPERRSI ETH/USDT spot: paused" in card
     assert "No user with Telegram id 4242" in await h.reply(ADMIN, "/user 4242")
     assert "Usage: /user" in await h.reply(ADMIN, "/user abc")
 

@@ -41,7 +41,7 @@ async def test_backtest_of_a_bot_sends_chart_and_metrics(telegram_factory, share
     assert done.message_id == progress.message_id and "done (3/3)" in done.text
     photo = await api.next_call("sendPhoto", chat_id=A, timeout=10)
     assert photo.files["photo"][:8] == b"\x89PNG\r\n\x1a\n" and len(photo.files["photo"]) > 10_000
-    assert f"#{bot.id} HYPERRSI BTC/USDT:USDT · 1h · 1000 candles" in photo.text
+    assert f"#{bot.id} HYPERRSI BTC/USDT perpetual · 1h · 1000 candles" in photo.text
     assert "Return " in photo.text and "max drawdown" in photo.text
     assert "Starting equity 10,000.00 USDT (the account's balance)" in photo.text, photo.text
 

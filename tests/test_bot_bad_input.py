@@ -117,7 +117,7 @@ async def test_paper_balance_and_unknown_symbol_keep_the_dialog(telegram_factory
     for bad in ("FOOBAR", "BTC/XYZ", "🙂"):
         await api.send_message(A, bad)
         reply = await api.next_call("sendMessage", chat_id=A)
-        assert "cannot find the market" in reply.text and "BTC/USDT:USDT" in reply.text, reply.text
+        assert "cannot find the market" in reply.text and "BTC/USDT perpetual" in reply.text, reply.text
     assert await StrategyBot.filter(user__telegram_id=A).count() == 0
     await api.send_message(A, "eth")
     created = await api.next_call("sendMessage", chat_id=A)

@@ -1,5 +1,5 @@
-"""A Korean user builds a HYPERRSI bot: symbol chosen by button, the generated editor in Korean, a preset, a choice,
-a toggle, a typed value, then start — all through real polling."""
+"""A Korean user builds a HYPERRSI bot: symbol chosen by button, the quick setup, then the generated editor in Korean
+(only the settings that apply), a preset, a choice, a toggle, a typed value, then start — all through real polling."""
 
 from __future__ import annotations
 
@@ -34,19 +34,24 @@ async def test_korean_hyperrsi_bot_with_preset_and_start(telegram):
     pick = await api.next_call("editMessageText", chat_id=U)
     await api.click(U, pick, pick.button_data(acc.label))
     symbols = await api.next_call("editMessageText", chat_id=U)
-    assert [t for t, _ in symbols.buttons()][:2] == ["BTC/USDT:USDT", "ETH/USDT:USDT"]
-    await api.click(U, symbols, symbols.button_data("ETH/USDT:USDT"))
-    editor = await api.next_call("sendMessage", chat_id=U)
-    assert "봇을 초안으로 만들었습니다" in editor.text
-    assert "[피라미딩]" in editor.text and "레버리지: 10" in editor.text and "손절: 꺼짐" in editor.text
-    assert len(editor.buttons()) == len(HyperRsiSettings.model_fields) + 2  # one per setting, presets, done
+    assert [t for t, _ in symbols.buttons()][:2] == ["BTC/USDT 무기한", "ETH/USDT 무기한"]
+    await api.click(U, symbols, symbols.button_data("ETH/USDT 무기한"))
+    quick = await api.next_call("sendMessage", chat_id=U)
+    assert "봇을 초안으로 만들었습니다" in quick.text and "빠른 설정" in quick.text
+    await api.click(U, quick, quick.button_data("고급 설정"))
+    editor = await api.next_call("editMessageText", chat_id=U)
+    # a new bot starts conservative: 3x with a stop-loss
+    assert "[피라미딩]" in editor.text and "레버리지: 3" in editor.text and "손절: 켜짐" in editor.text
+    bot = await StrategyBot.get(user__telegram_id=U)
+    shown = HyperRsiSettings.applicable(bot.settings)  # one button per setting that applies, presets, done
+    assert len(editor.buttons()) == len(shown) + 2 and len(shown) < len(HyperRsiSettings.model_fields)
 
     await api.click(U, editor, editor.button_data("프리셋"))
     presets = await api.next_call("editMessageText", chat_id=U)
     assert len(presets.buttons()) == len(PRESETS) + 1
-    await api.click(U, presets, presets.button_data("보수적"))
+    await api.click(U, presets, presets.button_data("공격적"))
     editor = await api.next_call("editMessageText", chat_id=U)
-    assert "레버리지: 3" in editor.text and "손절: 켜짐" in editor.text
+    assert "레버리지: 20" in editor.text and "최대 추가 횟수: 5" in editor.text
 
     await api.click(U, editor, editor.button_data("RSI 신호"))
     choices = await api.next_call("editMessageText", chat_id=U)
@@ -59,10 +64,10 @@ async def test_korean_hyperrsi_bot_with_preset_and_start(telegram):
     assert "허용 범위: 1 ~ 99" in prompt.text
     await api.send_message(U, "25.5")
     editor = await api.next_call("sendMessage", chat_id=U)
-    bot = await StrategyBot.get(user__telegram_id=U)
+    await bot.refresh_from_db()
     s = HyperRsiSettings(**bot.settings)  # what the editor saved is a valid settings model
     assert (s.leverage, s.use_sl, s.rsi_entry_option, s.trailing_stop_active, s.rsi_oversold) == \
-        (3, True, "cross_back", True, 25.5)
+        (20, True, "cross_back", True, 25.5)
     assert bot.kind == BotKind.HYPERRSI and bot.symbol == "ETH/USDT:USDT"
 
     await api.click(U, editor, editor.button_data("완료"))
@@ -92,7 +97,7 @@ async def test_hyperrsi_is_offered_swap_accounts_only(telegram):
     listing = await api.next_call("editMessageText", chat_id=u)
     await api.click(u, listing, listing.button_data("New bot"))
     pick = await api.next_call("editMessageText", chat_id=u)
-    assert "swap" in pick.text and spot.label not in [t for t, _ in pick.buttons()]
+    assert "perpetual" in pick.text and not any(spot.label in t for t, _ in pick.buttons())
     # a crafted button naming the spot account is refused, and no bot is made
     await api.click(u, pick, f"nb:hyperrsi:{spot.id}:")
     await api.next_call("answerCallbackQuery", text_contains="swap")

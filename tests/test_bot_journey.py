@@ -1,5 +1,5 @@
-"""The whole chat journey through real polling: /start → paper account → GRID bot → settings → preview → start →
-status → stop, with the engine's control surface recording what the chat asked for."""
+"""The whole chat journey through real polling: /start → paper account → GRID bot → advanced settings → preview →
+start → status → stop, with the engine's control surface recording what the chat asked for."""
 
 from __future__ import annotations
 
@@ -39,8 +39,11 @@ async def test_journey_paper_grid_start_status_stop(telegram_factory):
     pick_acc = await api.next_call("editMessageText", chat_id=U)
     await api.click(U, pick_acc, pick_acc.button_data("paper-swap"))
     pick_sym = await api.next_call("editMessageText", chat_id=U)
-    await api.click(U, pick_sym, pick_sym.button_data("BTC/USDT:USDT"))
-    editor = await api.next_call("sendMessage", chat_id=U)
+    await api.click(U, pick_sym, pick_sym.button_data("BTC/USDT perpetual"))
+    quick = await api.next_call("sendMessage", chat_id=U)
+    assert "Quick setup" in quick.text and "Range: 45,000 – 55,000 USDT" in quick.text, quick.text
+    await api.click(U, quick, quick.button_data("Advanced"))  # the full editor, on request
+    editor = await api.next_call("editMessageText", chat_id=U)
     assert "Lower price: 45,000" in editor.text and "Upper price: 55,000" in editor.text
     bot = await StrategyBot.get(user__telegram_id=U)
     assert bot.kind == BotKind.GRID and bot.status == BotStatus.DRAFT and bot.symbol == "BTC/USDT:USDT"
@@ -78,7 +81,7 @@ async def test_journey_paper_grid_start_status_stop(telegram_factory):
     # status
     await api.send_command(U, "/status")
     status = await api.next_call("sendMessage", chat_id=U)
-    assert f"#{bot.id} GRID BTC/USDT:USDT · running" in status.text
+    assert f"#{bot.id} GRID BTC/USDT perpetual · running" in status.text
     await api.click(U, status, status.button_data("Refresh"))
     await api.next_call("editMessageText", chat_id=U, ok=None, text_contains="Your bots")  # before the stop card's edits
     await api.next_call("answerCallbackQuery")

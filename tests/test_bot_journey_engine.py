@@ -40,8 +40,10 @@ async def test_journey_with_the_engine_until_a_fill_reaches_the_chat(telegram_fa
     await api.click(U, pick, pick.button_data("paper-swap"))
     await api.next_call("editMessageText", chat_id=U)
     await api.send_message(U, "ETH")
-    editor = await api.next_call("sendMessage", chat_id=U)
-    assert "Bot created" in editor.text  # the starting range came from the replayed price
+    quick = await api.next_call("sendMessage", chat_id=U)
+    assert "Bot created" in quick.text and "last 7 days" in quick.text, quick.text  # the range from replayed candles
+    await api.click(U, quick, quick.button_data("Advanced"))
+    editor = await api.next_call("editMessageText", chat_id=U)
 
     lo, hi = price_range(shared_data, "ETH_USDT", start, 1440)
     editor = await _edit(api, editor, "Lower price", f"{lo * 0.995:.2f}")
@@ -77,12 +79,12 @@ async def test_journey_with_the_engine_until_a_fill_reaches_the_chat(telegram_fa
     notifier = Notifier(h.bot, i18n=h.dp["i18n"], rate=1000, per_chat=1000)
     assert await notifier.drain_once() >= 1
     told = await api.next_call("sendMessage", chat_id=U)
-    assert "ETH/USDT:USDT" in told.text, told.text
+    assert "ETH/USDT perpetual" in told.text, told.text
     assert await Notification.filter(status="sent").count() >= 1
 
     await api.send_command(U, "/status")
     status = await api.next_call("sendMessage", chat_id=U, text_contains="Your bots")
-    assert f"#{bot.id} GRID ETH/USDT:USDT · running" in status.text
+    assert f"#{bot.id} GRID ETH/USDT perpetual · running" in status.text
 
     await api.click(U, card, card.button_data("Stop"))
     ask = await api.next_call("editMessageText", chat_id=U)

@@ -38,7 +38,7 @@ async def test_status_positions_and_refresh(telegram_factory):
     _, _, bot = await _setup()
     await h.api.send_command(A, "/status")
     status = await h.api.next_call("sendMessage", chat_id=A)
-    assert f"#{bot.id} HYPERRSI BTC/USDT:USDT · running" in status.text
+    assert f"#{bot.id} HYPERRSI BTC/USDT perpetual · running" in status.text
     assert "long 0.5000 BTC @ 50,000.0 · unrealised 1,000.00 USDT · realised 12.50 USDT after 1.25 USDT fees" \
         in status.text
     assert "Total realised PnL after fees: 12.50 USDT (fees paid: 1.25 USDT)" in status.text

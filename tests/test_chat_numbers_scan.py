@@ -111,7 +111,8 @@ async def test_every_number_the_chat_shows_keeps_to_the_markets_decimals(telegra
         pnl = next(t for t in reversed(shown) if t.startswith("📅"))
         told = re.search(r"(\d+) fill\(s\)|체결 (\d+)건", pnl)
         assert told and int(told.group(1) or told.group(2)) > 0, pnl  # replayed fills counted on their own days
-        assert any("BTC/USDT:USDT" in t and " BTC @ " in t for t in shown), "a swap fill in BTC, not contracts"
-        assert any("ETH/USDT" in t and " ETH @ " in t for t in shown), "a spot fill"
+        said = re.compile(r"BTC/USDT (perpetual|무기한)"), re.compile(r"ETH/USDT (spot|현물)")  # as people say them
+        assert any(said[0].search(t) and " BTC @ " in t for t in shown), "a swap fill in BTC, not contracts"
+        assert any(said[1].search(t) and " ETH @ " in t for t in shown), "a spot fill"
     bad = [(uid, n, t) for uid, shown in texts.items() for t in shown if (n := too_precise(t, RULES))]
     assert not bad, "\n\n".join(f"user {uid}: {n}\n{t}" for uid, n, t in bad)

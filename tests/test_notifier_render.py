@@ -45,16 +45,16 @@ def test_same_placeholders_in_both_languages_for_notify_and_admin_keys():
 
 def test_fill_in_both_languages_drops_missing_fields_and_trims_decimals():
     en = render("fill", FILL, "en", TR).splitlines()
-    assert en == ["✅ Order filled", "Bot #3 · BTC/USDT", "Sell 0.5 @ 70,000", "Order: take-profit",
+    assert en == ["✅ Order filled", "Bot #3 · BTC/USDT spot", "Sell 0.5 @ 70,000", "Order: take-profit",
                   "Fee: 1.75 USDT", "This trade's realised PnL (before fees): -12.34"]
     ko = render("fill", FILL, "ko", TR).splitlines()
-    assert ko[0] == "✅ 주문 체결" and ko[2] == "매도 0.5 @ 70,000" and ko[3] == "주문 종류: 익절"
+    assert ko[:4] == ["✅ 주문 체결", "봇 #3 · BTC/USDT 현물", "매도 0.5 @ 70,000", "주문 종류: 익절"]
 
 
 def test_extra_fields_are_listed_and_unknown_kinds_are_shown_not_dropped():
     text = render("grid_stopped", {"bot_id": 1, "symbol": "ETH/USDT", "reason": "stop_bound", "levels_open": 4,
                                    "fee": "0.1"}, "en", TR)
-    assert text.splitlines() == ["⏹ Grid stopped", "Bot #1 · ETH/USDT", "Reason: price left the grid's lower stop "
+    assert text.splitlines() == ["⏹ Grid stopped", "Bot #1 · ETH/USDT spot", "Reason: price left the grid's lower stop "
                                  "bound", "levels_open: 4", "Fee: 0.10"]
 
 
@@ -89,7 +89,7 @@ def test_the_runtime_payloads_read_as_sentences_without_raw_keys(lang):
                        for line in text.splitlines()[1:]), text
     assert "2025-11-25 07:00 UTC" in render("note", payloads["note"], lang, TR)
     unknown = render("margin_call", {"symbol": "BTC/USDT:USDT", "ratio": "0.91", "_internal": 1}, "ko", TR)
-    assert unknown.splitlines() == ["🔔 이벤트: margin_call", "심볼: BTC/USDT:USDT", "ratio: 0.91"]
+    assert unknown.splitlines() == ["🔔 이벤트: margin_call", "심볼: BTC/USDT 무기한", "ratio: 0.91"]
     assert render("note", {}, "en", TR) == "ℹ️ Strategy note"
 
 

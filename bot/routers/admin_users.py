@@ -17,6 +17,7 @@ from bot.ids import telegram_id
 from bot.notifier_split import split_message
 from bot.services import accounts, bots, users
 from bot.services.users import User
+from bot.symbols import say
 
 
 def day_start(now: datetime | None = None) -> datetime:
@@ -88,7 +89,7 @@ async def user_card(message: Message, command: CommandObject) -> None:
     every = await bots.every(user)
     lines.append(_("admin.user.bots").format(count=len(every)))
     for b in every:
-        lines.append(_("admin.user.bot").format(id=b.id, kind=b.kind.value.upper(), symbol=b.symbol,
+        lines.append(_("admin.user.bot").format(id=b.id, kind=b.kind.value.upper(), symbol=say(b.symbol),
                                                 status=b.status.value))
     if not every:
         lines.append(_("admin.user.none"))

@@ -15,8 +15,11 @@ from db.models import ExchangeAccount, Order, StrategyBot, User
 from engine.exchange.ccxt_venues import VENUES
 from engine.exchange.protocol import KeyCheck
 
-__all__ = ["ExchangeAccount", "active_bots", "by_id", "check_key", "create_live", "create_paper", "delete", "history",
-           "is_deleted", "live", "offers_demo", "own"]
+__all__ = ["DEFAULT_PAPER_BALANCE", "ExchangeAccount", "active_bots", "by_id", "check_key", "create_live",
+           "create_paper", "delete", "history", "is_deleted", "live", "offers_demo", "own"]
+
+DEFAULT_PAPER_BALANCE = Decimal("10000")  # USDT of a paper account made without asking (from a bot's creation)
+
 
 def _live_of(user: User):
     return ExchangeAccount.filter(user_id=user.id, deleted_at=None)

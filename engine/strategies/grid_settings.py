@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from engine.strategies import applies
+from engine.strategies.applies import Rule, equals, every, on
 from engine.strategies.fields import problem, setting
 
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "4h", "1d")
@@ -44,14 +47,31 @@ class GridSettings(BaseModel):
     trailing_down: bool = _s(False, "bounds", "trailing_down")
     trailing_down_limit: float = _s(0.0, "bounds", "trailing_down_limit", ge=0, le=1e9)
 
+    # Both modes act on candle closes (arming levels, bounds, trailing) and both have the ADX gate.
     timeframe: Literal["1m", "3m", "5m", "15m", "30m", "1h", "4h", "1d"] = _s(
-        "15m", "adaptive", "timeframe", choices=TIMEFRAMES
+        "15m", "candles", "timeframe", choices=TIMEFRAMES
     )
+    adx_gate: bool = _s(True, "candles", "adx_gate")
+    adx_threshold: float = _s(20.0, "candles", "adx_threshold", ge=1, le=100)
     fama_length: int = _s(20, "adaptive", "fama_length", ge=2, le=500)
     atr_length: int = _s(14, "adaptive", "atr_length", ge=2, le=500)
     recenter_candles: int = _s(1, "adaptive", "recenter_candles", ge=1, le=10_000, unit="candles")
-    adx_gate: bool = _s(True, "adaptive", "adx_gate")
-    adx_threshold: float = _s(20.0, "adaptive", "adx_threshold", ge=1, le=100)
+
+    _fixed: ClassVar[Rule] = equals("mode", "fixed")
+    _adaptive: ClassVar[Rule] = equals("mode", "adaptive")
+    # Settings that matter only in some cases; the others always do.
+    APPLIES: ClassVar[dict[str, Rule]] = {
+        "lower_price": _fixed, "upper_price": _fixed, "spacing": _fixed,
+        "trailing_up": _fixed, "trailing_up_limit": every(_fixed, on("trailing_up")),
+        "trailing_down": _fixed, "trailing_down_limit": every(_fixed, on("trailing_down")),
+        "adx_threshold": on("adx_gate"),
+        "fama_length": _adaptive, "atr_length": _adaptive, "recenter_candles": _adaptive,
+    }
+
+    @classmethod
+    def applicable(cls, values: Mapping[str, Any]) -> list[str]:
+        """The settings that matter given `values` (engine/strategies/applies.py): the editor lists only these."""
+        return applies.applicable(cls, cls.APPLIES, values)
 
     @property
     def fee(self) -> float:

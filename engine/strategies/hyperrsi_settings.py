@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from itertools import pairwise
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from engine.strategies import applies
+from engine.strategies.applies import Rule, every, on
 from engine.strategies.fields import problem, setting
 
 Timeframe = Literal["1m", "3m", "5m", "15m", "30m", "1h", "4h", "1d"]
@@ -70,6 +73,29 @@ class HyperRsiSettings(BaseModel):
         False, "trailing", "use_trailing_stop_value_with_tp2_tp3_difference"
     )
     use_trend_close: bool = _s(True, "trailing", "use_trend_close")
+
+    _pyramiding: ClassVar[Rule] = on("pyramiding_enabled")
+    _trailing: ClassVar[Rule] = on("trailing_stop_active")
+    # Settings of a feature that is off, or of a side the bot does not trade, change nothing; the others always do.
+    APPLIES: ClassVar[dict[str, Rule]] = {
+        "rsi_oversold": lambda v: v["direction"] != "short",
+        "rsi_overbought": lambda v: v["direction"] != "long",
+        **dict.fromkeys(("pyramiding_limit", "pyramiding_entry_type", "pyramiding_value", "entry_criterion",
+                         "entry_multiplier", "use_check_dca_with_price", "use_rsi_with_pyramiding",
+                         "use_trend_logic"), _pyramiding),
+        "tp_option": lambda v: v["use_tp1"] or v["use_tp2"] or v["use_tp3"],
+        **{f"tp{k}_{part}": on(f"use_tp{k}") for k in (1, 2, 3) for part in ("value", "ratio")},
+        "use_break_even": on("use_tp1"), "use_break_even_tp2": on("use_tp2"), "use_break_even_tp3": on("use_tp3"),
+        "sl_option": on("use_sl"), "sl_value": on("use_sl"), "use_sl_on_last": every(on("use_sl"), _pyramiding),
+        "trailing_start_point": _trailing, "use_trailing_stop_value_with_tp2_tp3_difference": _trailing,
+        "trailing_stop_offset_value": lambda v: v["trailing_stop_active"] and
+        not v["use_trailing_stop_value_with_tp2_tp3_difference"],
+    }
+
+    @classmethod
+    def applicable(cls, values: Mapping[str, Any]) -> list[str]:
+        """The settings that matter given `values` (engine/strategies/applies.py): the editor lists only these."""
+        return applies.applicable(cls, cls.APPLIES, values)
 
     def tp_enabled(self, stage: int) -> bool:
         return (self.use_tp1, self.use_tp2, self.use_tp3)[stage - 1]
