@@ -4,7 +4,8 @@ made by the real factory (so stored in the database, nothing kept outside it). A
     python -m tests.paper_kill_child DB_URL DATA_DIR STATE_DIR MINUTES
 
 STATE_DIR/progress is the last minute done; STATE_DIR/arm-fill makes the run SIGKILL itself right after the first
-venue write that holds a fill of a bot; the run that reaches MINUTES writes STATE_DIR/result.json.
+venue write that holds a fill of a bot, STATE_DIR/arm-send right after a market order's row is written and before it
+is sent; the run that reaches MINUTES writes STATE_DIR/result.json.
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ import sys
 from pathlib import Path
 
 from db.database import connect, disconnect
-from db.enums import BotStatus
+from db.enums import BotStatus, OrderType
 from db.models import Fill, Notification, Order, PaperVenueOrder, PaperVenueTrade, Position, StrategyBot
 from engine.exchange.paper_state import order_from_json, trade_from_json, trade_to_json
 from engine.exchange.paper_store import PaperStore
 from engine.market.clock import ManualClock
 from engine.runtime.engine import Engine
+from engine.runtime.orders import OrderLifecycle
 from tests.runtime_kit import day_start, make_bots, minutes_done, tick_minutes
 
 
@@ -37,6 +39,18 @@ def _die_after_a_fill(arm: Path) -> None:
         return out
 
     PaperStore.save = save
+
+
+def _die_before_a_market_send(arm: Path) -> None:
+    real = OrderLifecycle._send
+
+    async def send(self, order):
+        if order.type == OrderType.MARKET:  # the row is written; the exchange has not heard of it
+            arm.unlink()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return await real(self, order)
+
+    OrderLifecycle._send = send
 
 
 async def _result(engine: Engine) -> dict:
@@ -70,6 +84,8 @@ async def main(db_url: str, data_dir: str, state_dir: str, minutes: int) -> None
         await StrategyBot.filter(id__in=[b.id for b in bots]).update(status=BotStatus.RUNNING)
     if (state / "arm-fill").exists():
         _die_after_a_fill(state / "arm-fill")
+    if (state / "arm-send").exists():
+        _die_before_a_market_send(state / "arm-send")
     clock = ManualClock(start + minutes_done(state) * 60_000 + 2_000)
     engine = Engine(clock=clock, replay_dir=data)  # paper accounts from make_exchange: stored venues
     await engine.start(schedule=False)

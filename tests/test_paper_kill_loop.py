@@ -69,6 +69,11 @@ async def test_kill_loop_on_paper_bots_ends_as_an_uninterrupted_run(db, db_templ
     kills = sorted(random.sample(range(20, MINUTES - 80), RANDOM_KILLS))
     fill_kill_at, killed = None, 0
     for i, k in enumerate(kills):
+        if i == 0:  # a run that dies between writing a market order's row and sending it
+            (run_dir / "arm-send").touch()
+            assert await _run(db.url, shared_data, run_dir) == -signal.SIGKILL
+            assert not (run_dir / "arm-send").exists()
+            killed += 1
         if i == 2:  # a run that dies right after the venue stored a fill of a bot
             (run_dir / "arm-fill").touch()
             assert await _run(db.url, shared_data, run_dir) == -signal.SIGKILL
@@ -78,7 +83,7 @@ async def test_kill_loop_on_paper_bots_ends_as_an_uninterrupted_run(db, db_templ
         kills[i] = max(k, done + 3)  # every run gets somewhere before it dies
         await _run(db.url, shared_data, run_dir, kill_after=kills[i])
         killed += 1
-    assert killed == RANDOM_KILLS + 1
+    assert killed == RANDOM_KILLS + 2
     assert await _run(db.url, shared_data, run_dir) == 0
     result = json.loads((run_dir / "result.json").read_text())
 

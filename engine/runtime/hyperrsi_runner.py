@@ -21,7 +21,7 @@ from engine.notices import EntryNotice, FillNotice, MarketInfo, StopLossNotice, 
 from engine.runtime import events
 from engine.runtime.bots import BotHandle, FillTold
 from engine.runtime.codec import hyperrsi_from_json, hyperrsi_to_json
-from engine.runtime.orders import OPEN_STATES
+from engine.runtime.orders import NEVER_REACHED, OPEN_STATES
 from engine.runtime.outbox import notify
 from engine.runtime.state import TREND_NOTICE_MS
 from engine.runtime.sync import SyncResult, WantedOrder, placeable, sync_resting, to_amount, to_price
@@ -164,13 +164,15 @@ class LiveHyperRsi:
         if not s.pending:
             return
         rows = await Order.filter(bot_id=h.id, role__in=list(MARKET), seq__gt=h.rt.pending_floor or 0) \
-            .order_by("seq").values_list("status", flat=True)
+            .order_by("seq").values_list("status", "error")
+        # a row written before a crash that kept it from the exchange (given up at start-up) was never sent
+        sent = [st for st, error in rows if not (st == OrderStatus.REJECTED and error == NEVER_REACHED)]
         asked = h.rt.pending_orders or []
-        if len(rows) < len(asked) and not any(st in FAILED for st in rows) and self._timely(h):
-            for kind, role, side, amount, reason in asked[len(rows):]:
+        if len(sent) < len(asked) and not any(st in FAILED for st in sent) and self._timely(h):
+            for kind, role, side, amount, reason in asked[len(sent):]:
                 await self.send_market(h, Intent(IntentKind(kind), side, reason, amount=amount, role=OrderRole(role)))
             return
-        if not rows or all(st in FAILED for st in rows):
+        if not rows or all(st in FAILED for st, _ in rows):
             await self._refused(h, _pending_role(s.pending))
 
     @staticmethod

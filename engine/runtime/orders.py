@@ -33,6 +33,7 @@ from engine.notices import MarketInfo, OrderRejected
 from engine.runtime.outbox import notify
 
 log = logging.getLogger(__name__)
+NEVER_REACHED = "never_reached_exchange"  # the error of a row given up: the exchange never had its client id
 
 OPEN_STATES = (OrderStatus.PENDING, OrderStatus.OPEN, OrderStatus.UNKNOWN)
 _FINAL = {
@@ -138,9 +139,16 @@ class OrderLifecycle:
             role=role, level=level, seq=seq, side=side, type=type_, price=price,
             trigger_price=trigger_price, amount=amount, reduce_only=reduce_only, reason=reason,
         )
+        return await self._send(order)
+
+    async def _send(self, order: Order) -> Order:
+        """Send a new row's order under its client id; the row holds what came back (or UNKNOWN/REJECTED)."""
+        role, level, side = OrderRole(order.role), order.level, Side(order.side)
+        amount, price = order.amount, order.price
         request = OrderRequest(
-            symbol=self.bot.symbol, side=side, type=type_, amount=amount, client_order_id=cid, price=price,
-            trigger_price=trigger_price, reduce_only=reduce_only,
+            symbol=self.bot.symbol, side=side, type=OrderType(order.type), amount=amount,
+            client_order_id=order.client_order_id, price=price, trigger_price=order.trigger_price,
+            reduce_only=order.reduce_only,
         )
         try:
             info = await self.exchange.create_order(request)
@@ -199,7 +207,7 @@ class OrderLifecycle:
         except OrderNotFound:
             age = now_ms - int(order.created_at.timestamp() * 1000)
             if age >= self.unknown_grace_ms:
-                order.status, order.error = OrderStatus.REJECTED, "never_reached_exchange"
+                order.status, order.error = OrderStatus.REJECTED, NEVER_REACHED
                 await order.save(update_fields=["status", "error"])
             return order
 
