@@ -38,8 +38,8 @@ from engine.strategies.roles import OrderRole
 
 __all__ = [
     "PRESETS", "TIMEFRAMES", "CandleInputs", "FillEvent", "HyperRsiSettings", "HyperRsiState", "Note",
-    "StepResult", "dca_levels", "desired_orders", "entry_signal", "leftover", "on_candle", "on_fill",
-    "add_blocker", "on_order_failed", "position_gone", "tp_price", "trend_allows", "why",
+    "StepResult", "add_blocker", "dca_levels", "desired_orders", "entry_signal", "leftover", "on_candle", "on_fill",
+    "on_order_failed", "position_gone", "tp_price", "trend_allows", "why",
 ]
 
 EPS = 1e-12
