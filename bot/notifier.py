@@ -255,14 +255,7 @@ class Notifier:
             try:
                 await self.pacer.send(user.telegram_id, lambda p=parts[i]: self._send(user.telegram_id, p))
             except Exception as e:
-                failure = classify(e, self.bot.token)
-                if failure.outcome is Outcome.BLOCKED:
-                    await self._drop_user(user, failure.error)
-                elif failure.outcome is Outcome.FAILED:
-                    await self._fail(row, failure.error)
-                else:
-                    return await self._retry_later(row, attempts, failure.error)
-                return failure.outcome
+                return await self._failed(user, [row], attempts, e)
             row.parts_sent = i + 1
             if row.parts_sent < len(parts):  # a retry will not repeat shown parts
                 await Notification.filter(id=row.id).update(parts_sent=row.parts_sent)
@@ -303,17 +296,9 @@ class Notifier:
         try:
             await self.pacer.send(user.telegram_id, send)
         except Exception as e:
-            failure = classify(e, self.bot.token)
-            if failure.outcome is Outcome.BLOCKED:
-                await self._drop_user(user, failure.error)
-            elif failure.outcome is Outcome.FAILED:
-                await self._fail_many(taken, failure.error)
-            else:
-                outcome = await self._retry_later(row, row.attempts + 1, failure.error, taken)
-                self._unqueue(queue, row, taken)
-                return outcome
+            outcome = await self._failed(user, taken, row.attempts + 1, e)
             self._unqueue(queue, row, taken)
-            return failure.outcome
+            return outcome
         await Notification.filter(id__in=[r.id for r in taken]).update(
             status=NotificationStatus.SENT, sent_at=self._now(), last_error=None, next_attempt_at=None, parts_sent=1,
             **UNHELD
@@ -321,6 +306,18 @@ class Notifier:
         self.sent += len(taken)
         self._unqueue(queue, row, taken)
         return Outcome.SENT
+
+    async def _failed(self, user: User, rows: list[Notification], attempts: int, e: Exception) -> Outcome:
+        """What a refused send means for `rows` (one row, or a digest's, which share its fate): the user dropped
+        (they blocked the bot), the rows FAILED (a bad request), or due again after a back-off."""
+        failure = classify(e, self.bot.token)
+        if failure.outcome is Outcome.BLOCKED:
+            await self._drop_user(user, failure.error)
+        elif failure.outcome is Outcome.FAILED:
+            await self._fail_many(rows, failure.error)
+        else:
+            return await self._retry_later(rows[0], attempts, failure.error, rows)
+        return failure.outcome
 
     def _unqueue(self, queue: deque[Notification] | None, head: Notification, taken: list[Notification]) -> None:
         """The merged rows leave the chat's queue (the head leaves it in `_work`)."""
@@ -365,9 +362,6 @@ class Notifier:
         queue = self._queues.get(user.id)
         if queue:
             self._forget(queue)
-
-    async def _fail(self, row: Notification, error: str) -> None:
-        await self._fail_many([row], error)
 
     async def _fail_many(self, rows: list[Notification], error: str) -> None:
         self.failed += len(rows)
