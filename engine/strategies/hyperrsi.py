@@ -39,7 +39,7 @@ from engine.strategies.roles import OrderRole
 __all__ = [
     "PRESETS", "TIMEFRAMES", "CandleInputs", "FillEvent", "HyperRsiSettings", "HyperRsiState", "Note",
     "StepResult", "add_blocker", "dca_levels", "desired_orders", "entry_signal", "leftover", "on_candle", "on_fill",
-    "on_order_failed", "position_gone", "tp_price", "trend_allows", "why",
+    "on_order_failed", "order_amount", "position_gone", "tp_price", "trend_allows", "why",
 ]
 
 EPS = 1e-12
@@ -55,6 +55,12 @@ def _add_margin(settings: HyperRsiSettings, n: int) -> float:
     return settings.investment * settings.entry_multiplier**n
 
 
+def order_amount(settings: HyperRsiSettings, n: int, price: float) -> float:
+    """Base units of a position's market order n at `price` (0: the first entry, n: the n-th add), before the
+    runtime truncates it to the lot: its margin, investment × entry_multiplier**n, times the leverage."""
+    return _add_margin(settings, n) * settings.leverage / price
+
+
 def _entry(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) -> StepResult:
     if c.index < state.cooldown_until:
         return StepResult(state, [], [])
@@ -65,7 +71,7 @@ def _entry(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) ->
     if settings.entry_option == "rsi_trend" and not trend_allows(side, c.trend_state):
         reason = "blocked_strong_downtrend" if side == "long" else "blocked_strong_uptrend"
         return StepResult(state, [], [Note(reason, details)])
-    qty = settings.investment * settings.leverage / c.close
+    qty = order_amount(settings, 0, c.close)
     if _below_minimum(qty, c.close, c):
         return StepResult(state, [], [Note("below_minimum", {**details, "amount": qty, "cost": qty * c.close,
                                                               "min_amount": c.min_amount, "min_cost": c.min_cost})])
@@ -102,7 +108,7 @@ def _pyramid(settings: HyperRsiSettings, state: HyperRsiState, c: CandleInputs) 
         return None
     level, ref, side = at["level"], at["reference"], state.side
     n = state.pyramid_count + 1
-    qty = _add_margin(settings, n) * settings.leverage / c.close
+    qty = order_amount(settings, n, c.close)
     details = {"level": level, "reference": ref, "price": c.close, "n": n, "margin": _add_margin(settings, n)}
     if _below_minimum(qty, c.close, c):
         return StepResult(state, [], [Note("below_minimum", {**details, "amount": qty})])
