@@ -18,7 +18,7 @@ from bot.services import accounts, bots
 from bot.services.accounts import ExchangeAccount
 from bot.services.bots import EDITABLE, Position, StrategyBot
 from bot.symbols import say
-from db.enums import BotKind, BotStatus, PositionSide
+from db.enums import BotStatus, PositionSide
 
 
 def bot_title(b: StrategyBot) -> str:
@@ -70,10 +70,8 @@ async def bot_card(b: StrategyBot, exchanges: ExchangeReader | None = None) -> t
     kb = Keyboard()
     if b.status in EDITABLE:
         kb.button(text=_("card.settings"), callback_data=BotCb(action="settings", bot_id=b.id))
-        if b.kind == BotKind.GRID:
-            kb.button(text=_("card.preview"), callback_data=BotCb(action="preview", bot_id=b.id))
-        else:
-            kb.button(text=_("card.start"), callback_data=BotCb(action="start", bot_id=b.id))
+        # both kinds start from the risk card (bot/risk_card.py): nobody starts without seeing the risk
+        kb.button(text=_("card.preview"), callback_data=BotCb(action="preview", bot_id=b.id))
         kb.button(text=_("card.delete"), callback_data=BotCb(action="delete", bot_id=b.id))
         if b.status == BotStatus.ERROR:  # orders or a position may remain: let the user stop and close
             kb.button(text=_("card.stop"), callback_data=BotCb(action="stop", bot_id=b.id))

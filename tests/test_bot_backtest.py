@@ -152,7 +152,7 @@ async def test_starting_equity_paper_total_live_free(db):
     30,000 on paper spot reserves 300 USDT (plus its fee): total 10,000, free about 9,700."""
     from decimal import Decimal
 
-    from bot.routers.backtest import _account_equity
+    from bot.backtest_run import account_equity
     from engine.exchange.paper import PaperExchange
     from engine.exchange.protocol import OrderRequest, OrderType, Side
 
@@ -162,9 +162,9 @@ async def test_starting_equity_paper_total_live_free(db):
                                        price=Decimal("30000")))
     free = float((await ex.fetch_balance())["USDT"].free)
     assert 9_600 < free < 9_700.01
-    assert await _account_equity(ex, ExchangeAccount(id=1, is_paper=True), "USDT") == 10_000.0
-    assert await _account_equity(ex, ExchangeAccount(id=2, is_paper=False), "USDT") == free
-    assert await _account_equity(ex, ExchangeAccount(id=3, is_paper=True), "USDC") is None  # none held: stated
+    assert await account_equity(ex, ExchangeAccount(id=1, is_paper=True), "USDT") == 10_000.0
+    assert await account_equity(ex, ExchangeAccount(id=2, is_paper=False), "USDT") == free
+    assert await account_equity(ex, ExchangeAccount(id=3, is_paper=True), "USDC") is None  # none held: stated
 
 
 async def test_a_grid_the_account_cannot_fund(telegram_factory, shared_data):

@@ -38,6 +38,11 @@ async def test_preview_on_a_contract_market(telegram_factory):
     assert "Size per level: 0.0025–0.0033 BTC (0.25–0.33 contracts)" in text, text
     assert "Profit per grid after fees (0.02% a leg): 0.36%–3.66% (0.36–3.63 USDT)" in text, text
     assert "Current price: 35,000.0 USDT" in text
+    # each level's value: 0.0025 × 38,888.9 = 97.22 .. 0.0025 × 40,000 = 100.00; all of them 0.0286 BTC, 992.33 USDT
+    assert "(0.25–0.33 contracts) ≈ 97.22–100.00 USDT" in text, text
+    assert "Every buy level filled: 0.0286 BTC (992.33 USDT), average 34,697.0" in text, text
+    assert "Liquidation" not in text  # 1× long: no price liquidates it
+    assert "No 30-day backtest: the exchange has 0 of the 2,880 candles of 15m" in text, text  # no candle source
     assert not re.search(r"\d\.\d{5,}", text), text  # no raw floats
 
 

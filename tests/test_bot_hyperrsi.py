@@ -1,16 +1,19 @@
 """A Korean user builds a HYPERRSI bot: symbol chosen by button, the quick setup, then the generated editor in Korean
-(only the settings that apply), a preset, a choice, a toggle, a typed value, then start — all through real polling."""
+(only the settings that apply), a preset, a choice, a toggle, a typed value, then the risk card and start — all
+through real polling."""
 
 from __future__ import annotations
 
 from db.enums import BotKind, BotStatus
 from db.models import ExchangeAccount, StrategyBot
 from engine.strategies.hyperrsi_settings import PRESETS, HyperRsiSettings
+from tests.fakes.telegram_fixtures import FakeEngine
 
 U = 1301
 
 
-async def test_korean_hyperrsi_bot_with_preset_and_start(telegram):
+async def test_korean_hyperrsi_bot_with_preset_and_start(telegram_factory):
+    telegram = await telegram_factory(engine=FakeEngine(prices={"ETH/USDT:USDT": 3_000.0}))
     api = telegram.api
     await telegram.accept_user(U, language="ko")
     await api.send_command(U, "/start")
@@ -73,7 +76,10 @@ async def test_korean_hyperrsi_bot_with_preset_and_start(telegram):
     await api.click(U, editor, editor.button_data("완료"))
     card = await api.next_call("editMessageText", chat_id=U)
     assert "상태: 초안" in card.text
-    await api.click(U, card, card.button_data("시작"))
+    await api.click(U, card, card.button_data("미리보기"))  # no start without the risk card
+    risk = await api.next_call("editMessageText", chat_id=U)
+    assert "시작하기 전에" in risk.text and "20배 청산가" in risk.text, risk.text
+    await api.click(U, risk, risk.button_data("시작"))
     card = await api.next_call("editMessageText", chat_id=U)
     assert "상태: 실행 중" in card.text
     await bot.refresh_from_db()

@@ -44,14 +44,13 @@ async def _bots(user: User, data, start: int) -> list[StrategyBot]:
 
 
 async def _start_in_chat(api, uid: int, b: StrategyBot) -> None:
-    """/bots → the bot's card → (GRID: preview →) start, pressing the buttons the chat shows."""
+    """/bots → the bot's card → its risk card → start, pressing the buttons the chat shows."""
     await api.send_command(uid, "/bots")
     listing = await api.next_call("sendMessage", chat_id=uid)
     await api.click(uid, listing, BotCb(action="card", bot_id=b.id).pack())
     card = await api.next_call("editMessageText", chat_id=uid)
-    if b.kind == BotKind.GRID:
-        await api.click(uid, card, BotCb(action="preview", bot_id=b.id).pack())
-        card = await api.next_call("editMessageText", chat_id=uid)
+    await api.click(uid, card, BotCb(action="preview", bot_id=b.id).pack())
+    card = await api.next_call("editMessageText", chat_id=uid, timeout=30)
     assert BotCb(action="start", bot_id=b.id).pack() in [d for _, d in card.buttons()], card.text
     await api.click(uid, card, BotCb(action="start", bot_id=b.id).pack())
     await api.next_call("editMessageText", chat_id=uid)

@@ -1,17 +1,16 @@
 """Backtest: /backtest [starting equity] (pick a bot) and the card's button run the bot's settings over recent
-history in a worker thread from the account's balance (or the stated equity), edit one progress message, then send
-the chart with the main metrics, the position still held at the end and why there was no trade, as its caption."""
+history in a worker thread from the account's balance (or the stated equity; bot/backtest_run.py, shared with the
+risk card), edit one progress message, then send the chart with the main metrics, the position still held at the end
+and why there was no trade, as its caption."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
@@ -19,6 +18,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot import numbers as nb
+from bot.backtest_run import Run, in_worker, prepare, signed_pct, why_text
 from bot.bot_card import bot_title
 from bot.callbacks import BacktestCb, BotCb, MenuCb
 from bot.filters import OwnBot, accepted
@@ -26,21 +26,16 @@ from bot.keyboards import Keyboard
 from bot.markets import ExchangeReader
 from bot.replies import alert, answer_now, show
 from bot.services import accounts, bots
-from bot.services.accounts import ExchangeAccount
 from bot.services.bots import StrategyBot
 from bot.services.users import User
 from bot.settings_editor import problems
-from db.enums import BotKind, MarketType
-from engine.exchange.protocol import Exchange
+from db.enums import BotKind
 
 log = logging.getLogger(__name__)
 
 HISTORY = 1000  # candles of the bot's timeframe
 MIN_CANDLES = 200
-BALANCE_TIMEOUT = 10.0
-WORKERS = asyncio.Semaphore(2)  # backtests share the process with the bot: at most two at a time
 _running: set[int] = set()  # users with a backtest under way
-DEFAULT_EQUITY = 10_000.0  # when the account's balance cannot be read (or is empty)
 MAX_EQUITY = 1e9
 
 
@@ -115,69 +110,38 @@ async def _start(query: CallbackQuery, b: StrategyBot, equity: float, db_user: U
         _running.discard(db_user.id)
 
 
-async def _account_equity(ex: Exchange, account: ExchangeAccount, quote: str) -> float | None:
-    """Paper: the account's quote balance; live: the free quote balance (fetch_balance). None when unknown."""
-    try:
-        bal = (await asyncio.wait_for(ex.fetch_balance(), BALANCE_TIMEOUT)).get(quote)
-    except Exception as e:
-        log.info("backtest: balance of account %s unavailable: %s", account.id, type(e).__name__)
-        return None
-    if bal is None:
-        return None
-    v = float(bal.total if account.is_paper else bal.free)
-    return v if v > 0 else None
-
-
 async def run_for_chat(chat_id: int, bot: Any, b: StrategyBot, exchanges: ExchangeReader, equity: float = 0.0
                        ) -> None:
-    from engine.backtest.runner import run_backtest
-    from engine.candles import Candles
-    from engine.exchange.paper import MAKER_FEE, SLIPPAGE, TAKER_FEE
     from engine.exchange.units import base_market
-    from engine.market.rules import market_rules
 
     kind = BotKind(b.kind)
     settings = b.settings
     timeframe = settings.get("timeframe", "15m")
     progress = await bot.send_message(chat_id, _("backtest.loading").format(title=bot_title(b), timeframe=timeframe))
     account = await accounts.by_id(b.account_id)  # type: ignore[attr-defined]
+    run = None
     async with exchanges.reading(account) as ex:
-        m = None
         try:
             m = base_market(await ex.market(b.symbol))
-            rows = await ex.fetch_ohlcv(b.symbol, timeframe, limit=HISTORY)
         except Exception as e:
-            log.info("backtest of bot %s: no history: %s", b.id, type(e).__name__)
-            rows = []
-        if len(rows) < MIN_CANDLES or m is None:
-            await progress.edit_text(_("backtest.no_history").format(n=len(rows), need=MIN_CANDLES))
-            return
-        source = "asked"
-        if not equity:
-            balance = await _account_equity(ex, account, m.quote)
-            equity, source = (balance, "balance") if balance else (DEFAULT_EQUITY, "default")
-    arr = np.asarray(rows, dtype=float)
-    candles = Candles(arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4], arr[:, 5])
-    costs = {"maker_fee": float(m.maker_fee if m.maker_fee is not None else MAKER_FEE),
-             "taker_fee": float(m.taker_fee if m.taker_fee is not None else TAKER_FEE), "slippage": float(SLIPPAGE)}
-    market = "swap" if MarketType(account.market_type) == MarketType.SWAP else "spot"
-    await progress.edit_text(_("backtest.running").format(title=bot_title(b), n=len(candles), timeframe=timeframe))
-    async with WORKERS:
-        try:
-            rep, png = await asyncio.to_thread(_run_and_plot, run_backtest, kind.value, settings, candles,
-                                               b.symbol, timeframe, equity, market, market_rules(m), costs)
-        except Exception as e:
-            log.warning("backtest of bot %s failed: %s", b.id, type(e).__name__, exc_info=True)
-            await progress.edit_text(_("backtest.failed"))
-            return
-    caption = caption_text(rep, nb.MarketNumbers.from_market(m), title=bot_title(b), timeframe=timeframe,
-                           n=len(candles), source=source)
+            log.info("backtest of bot %s: no market: %s", b.id, type(e).__name__)
+        else:
+            run = await prepare(ex, account, m, b.symbol, timeframe, HISTORY, equity)
+    n = 0 if run is None else len(run.candles)
+    if run is None or n < MIN_CANDLES:
+        await progress.edit_text(_("backtest.no_history").format(n=n, need=MIN_CANDLES))
+        return
+    await progress.edit_text(_("backtest.running").format(title=bot_title(b), n=n, timeframe=timeframe))
+    try:
+        rep, png = await in_worker(_run_and_plot, run, kind.value, settings)
+    except Exception as e:
+        log.warning("backtest of bot %s failed: %s", b.id, type(e).__name__, exc_info=True)
+        await progress.edit_text(_("backtest.failed"))
+        return
+    caption = caption_text(rep, nb.MarketNumbers.from_market(run.market), title=bot_title(b), timeframe=timeframe,
+                           n=n, source=run.source)
     await progress.edit_text(_("backtest.done").format(title=bot_title(b)))
     await bot.send_photo(chat_id, BufferedInputFile(png, filename=f"backtest-{b.id}.png"), caption=caption[:1024])
-
-
-def _signed_pct(v: float) -> str:
-    return ("+" if round(v, 2) > 0 else "") + nb.pct(v)
 
 
 def caption_text(rep: Any, mn: nb.MarketNumbers, *, title: str, timeframe: str, n: int, source: str) -> str:
@@ -186,7 +150,7 @@ def caption_text(rep: Any, mn: nb.MarketNumbers, *, title: str, timeframe: str, 
                "default": _("backtest.source.default")}
     lines = [_("backtest.caption").format(
         title=title, timeframe=timeframe, n=n, initial=mn.money(met.initial_equity), source=sources[source],
-        ret=_signed_pct(met.total_return_pct), dd=nb.pct(met.max_drawdown_pct), trades=met.trades,
+        ret=signed_pct(met.total_return_pct), dd=nb.pct(met.max_drawdown_pct), trades=met.trades,
         win=nb.pct(met.win_rate), pf=_pf(met), sharpe=nb.fixed(met.sharpe, 2), realized=mn.money(end.realized_pnl),
         fees=mn.money(met.fees_paid), final=mn.money(met.final_equity),
     )]
@@ -207,44 +171,22 @@ def caption_text(rep: Any, mn: nb.MarketNumbers, *, title: str, timeframe: str, 
     return "\n".join(lines)
 
 
-def why_text(why: tuple[str, dict], mn: nb.MarketNumbers) -> str:
-    """'No trades: …' for a cause from engine.backtest.explain, with its numbers formatted for people."""
-    cause, d = why
-    texts = {
-        "plan_refused": _("backtest.why.plan_refused"), "not_reached": _("backtest.why.not_reached"),
-        "no_signal": _("backtest.why.no_signal"), "funds": _("backtest.why.funds"),
-        "grid_funds": _("backtest.why.grid_funds"),
-        "below_minimum": _("backtest.why.below_minimum"), "blocked_by_trend": _("backtest.why.blocked_by_trend"),
-        "orders_refused": _("backtest.why.orders_refused"), "no_level_armed": _("backtest.why.no_level_armed"),
-    }
-    refusal = d.get("refusal", "")
-    values = {
-        "refusal": _(f"refused.{refusal}") if refusal else "", "orders": d.get("orders", 0),
-        "candles": d.get("candles", 0), "signals": d.get("signals", 0), "margin": mn.money(d.get("margin", 0.0)),
-        "equity": mn.money(d.get("equity", 0.0)), "min_cost": mn.money(d.get("min_cost", 0.0)),
-        "price": mn.price(d.get("price", 0.0)), "lowest": mn.price(d.get("lowest", 0.0)),
-        "highest": mn.price(d.get("highest", 0.0)),
-    }
-    return texts.get(cause, _("backtest.why.orders_refused")).format(**values)
-
-
 def _pf(met: Any) -> str:
     if not met.trades:
         return "—"
     return "∞" if met.profit_factor is None else nb.fixed(met.profit_factor, 2)  # None: no losing trade
 
 
-def _run_and_plot(run_backtest, strategy: str, settings: dict, candles, symbol: str, timeframe: str,
-                  equity: float, market: str, rules, costs: dict) -> tuple[Any, bytes]:
+def _run_and_plot(run: Run, strategy: str, settings: dict) -> tuple[Any, bytes]:
     """In the worker thread: the simulation, what it left open and why it made no trade, then the chart."""
     from engine.backtest.explain import report
     from engine.backtest.plot import plot
 
-    result = run_backtest(strategy, settings, candles, symbol=symbol, timeframe=timeframe, initial_equity=equity,
-                          market=market, market_rules=rules, **costs)
-    rep = report(result, settings, candles, rules, costs["maker_fee"], costs["taker_fee"], costs["slippage"])
+    result = run.simulate(strategy, settings)
+    c = run.costs
+    rep = report(result, settings, run.candles, run.rules, c["maker_fee"], c["taker_fee"], c["slippage"])
     with tempfile.TemporaryDirectory() as d:
-        path = plot(result, candles, Path(d) / "chart.png")
+        path = plot(result, run.candles, Path(d) / "chart.png")
         return rep, path.read_bytes()
 
 

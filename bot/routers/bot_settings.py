@@ -1,5 +1,5 @@
 """A bot's settings through the generic editor (buttons for choices and switches, typed numbers), its presets, and
-the GRID preview before Start. A running or paused bot changes its live-safe settings through the engine."""
+the risk card before Start. A running or paused bot changes its live-safe settings through the engine."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from bot.bot_card import editable
 from bot.callbacks import BotCb, SetCb
 from bot.engine_port import EnginePort, LiveEditRefused, NotYours
 from bot.filters import OwnBot, accepted, not_command
-from bot.grid_preview import preview_view
 from bot.keyboards import Keyboard
 from bot.markets import ExchangeReader
 from bot.replies import alert, answer_now, show, toast
+from bot.risk_card import risk_view
 from bot.routers import bot_history
 from bot.services import bots
 from bot.services.bots import EDITABLE, LIVE_EDIT, StrategyBot
@@ -180,12 +180,12 @@ async def apply_preset(query: CallbackQuery, callback_data: SetCb, strategy_bot:
         toast(callback_answer, _("editor.preset_applied"))
 
 
-async def grid_preview(query: CallbackQuery, strategy_bot: StrategyBot, exchanges: ExchangeReader,
+async def risk_preview(query: CallbackQuery, strategy_bot: StrategyBot, exchanges: ExchangeReader,
                        callback_answer: CallbackAnswer) -> None:
     if not editable(strategy_bot, callback_answer):
         return
     await answer_now(query, callback_answer)
-    await show(query, *await preview_view(strategy_bot, exchanges))
+    await show(query, *await risk_view(strategy_bot, exchanges))
 
 
 def make_router() -> Router:
@@ -199,6 +199,6 @@ def make_router() -> Router:
     router.message.register(typed_value, StateFilter(EditSetting.value), not_command)
     cb.register(presets, SetCb.filter(F.action == "presets"), OwnBot())
     cb.register(apply_preset, SetCb.filter(F.action == "preset"), OwnBot())
-    cb.register(grid_preview, BotCb.filter(F.action == "preview"), OwnBot())
+    cb.register(risk_preview, BotCb.filter(F.action == "preview"), OwnBot())
     router.include_router(bot_history.make_router())  # the settings' history and rollback
     return router
