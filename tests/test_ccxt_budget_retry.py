@@ -15,7 +15,7 @@ from engine.exchange.protocol import ExchangeUnavailable, InsufficientFunds, Ord
 from engine.exchange.retry import RetryPolicy
 from tests.fakes.gateways import KEY, SECRET, gateway, venue
 
-VENUES = ["okx", "binance", "bybit", "bitget"]
+VENUES = ["okx", "binance", "bybit", "bitget", "upbit"]  # Upbit: its USDT market, BTC/USDT
 SLOW = RetryPolicy(attempts=4, base=0.1, factor=2.0, cap=1.0, jitter=0.5)
 
 

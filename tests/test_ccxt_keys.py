@@ -10,9 +10,10 @@ import pytest
 from engine.exchange.protocol import InvalidKey, OrderRequest, OrderType, Side, UnknownOutcome
 from tests.fakes.gateways import KEY, PASSPHRASE, SECRET, gateway, venue
 
-VENUES = ["okx", "binance", "bybit", "bitget"]
+VENUES = ["okx", "binance", "bybit", "bitget", "upbit"]
 UNKNOWN_KEY_REASON = {"okx": "OK-ACCESS-KEY", "binance": "Invalid API-key", "bybit": "API key is invalid",
-                      "bitget": "Apikey does not exist"}
+                      "bitget": "Apikey does not exist", "upbit": "invalid_access_key"}
+WITHDRAWAL_UNTOLD = {"upbit"}  # Upbit publishes no key permissions: trading is probed with an order test
 UNKNOWN_KEY = "tb-unknown-key-77aa31"
 
 
@@ -25,8 +26,9 @@ async def test_check_key_reports_trading_and_withdrawal(v, can_trade, can_withdr
             check = await g.check_key()
         finally:
             await g.close()
-    assert (check.valid, check.can_trade, check.can_withdraw) == (True, can_trade, can_withdraw)
-    assert ("withdraw" in check.detail) == can_withdraw
+    told = None if v in WITHDRAWAL_UNTOLD else can_withdraw
+    assert (check.valid, check.can_trade, check.can_withdraw) == (True, can_trade, told)
+    assert ("withdraw" in check.detail) == bool(told)
 
 
 WRONG = {"secret": "not-the-secret-0000", "api_key": UNKNOWN_KEY, "passphrase": "not-the-pass"}
@@ -35,7 +37,7 @@ WRONG = {"secret": "not-the-secret-0000", "api_key": UNKNOWN_KEY, "passphrase": 
 @pytest.mark.parametrize(("v", "wrong"), [("okx", "secret"), ("okx", "api_key"), ("okx", "passphrase"),
                                           ("binance", "secret"), ("binance", "api_key"), ("bybit", "secret"),
                                           ("bybit", "api_key"), ("bitget", "secret"), ("bitget", "api_key"),
-                                          ("bitget", "passphrase")])
+                                          ("bitget", "passphrase"), ("upbit", "secret"), ("upbit", "api_key")])
 async def test_a_wrong_credential_is_an_invalid_key(v, wrong):
     async with venue(v) as fake:
         g = gateway(fake, **{wrong: WRONG[wrong]})

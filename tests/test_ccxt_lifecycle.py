@@ -1,4 +1,4 @@
-"""The order lifecycle over the live gateway and real ccxt against the fake OKX/Binance (SQLite and PostgreSQL):
+"""The order lifecycle over the live gateway and real ccxt against the fake OKX/Binance/Upbit (SQLite and PostgreSQL):
 a create whose answer is lost and cannot be looked up stays UNKNOWN, is adopted once the exchange answers again,
 its fill is recorded once — and the exchange holds exactly one order."""
 
@@ -16,7 +16,7 @@ from engine.runtime.orders import BotRef, OrderLifecycle
 from tests.fakes.gateways import gateway, venue
 
 
-@pytest.mark.parametrize("v", ["okx", "binance"])
+@pytest.mark.parametrize("v", ["okx", "binance", "upbit"])  # Upbit: its USDT market
 async def test_unknown_outcome_is_kept_unknown_then_adopted_once(db, v):
     user = await User.create(telegram_id=4242)
     acc = await ExchangeAccount.create(user=user, exchange=v, market_type=MarketType.SPOT, label="live")

@@ -1,5 +1,6 @@
-"""The ccxt gateway placing orders through real ccxt over HTTP against the fake OKX / Binance: precision,
-minimums, client ids, and every injected failure resolved without a duplicate order."""
+"""The ccxt gateway placing orders through real ccxt over HTTP against the fake venues: precision, minimums,
+client ids, and every injected failure resolved without a duplicate order. Upbit trades BTC/KRW, its prices the
+others' × KRW_PER_USDT."""
 
 from __future__ import annotations
 
@@ -21,35 +22,53 @@ from engine.exchange.protocol import (
     Side,
     UnknownOutcome,
 )
+from tests.fakes.fake_upbit import KRW_PER_USDT
 from tests.fakes.gateways import gateway, venue
 
-VENUES = ["okx", "binance", "bybit", "bitget"]
+VENUES = ["okx", "binance", "bybit", "bitget", "upbit"]
+SPOT_ONLY = pytest.mark.skip(reason="Upbit is spot only: no swap markets, leverage or positions")
+WITH_SWAPS = [pytest.param(v, marks=SPOT_ONLY) if v == "upbit" else v for v in VENUES]
 SPOT = "BTC/USDT"
-# each fake's BTC/USDT spot lot and tick, and minimum amount
+# each fake's spot lot and tick, and minimum amount (Upbit: a minimum order total, 5,000 KRW)
 LOT_TICK = {"okx": (D("0.00000001"), D("0.1")), "binance": (D("0.00001"), D("0.01")),
-            "bybit": (D("0.000001"), D("0.01")), "bitget": (D("0.000001"), D("0.01"))}
-MIN_AMOUNT = {"okx": "0.00001", "binance": "0.00001", "bybit": "0.000048", "bitget": "0.00001"}
+            "bybit": (D("0.000001"), D("0.01")), "bitget": (D("0.000001"), D("0.01")),
+            "upbit": (D("0.00000001"), D("1E+3"))}
+MIN_AMOUNT = {"okx": "0.00001", "binance": "0.00001", "bybit": "0.000048", "bitget": "0.00001", "upbit": "5000 KRW"}
+KRW_BALANCES = {"KRW": "150000000", "BTC": "2", "ETH": "10"}
 # BTC/USDT:USDT: an order size in the venue's unit, its instrument id and contract size
 SWAP = {"okx": (D(3), "BTC-USDT-SWAP", D("0.01")), "binance": (D("0.002"), "BTCUSDT", D(1)),
         "bybit": (D("0.002"), "BTCUSDT", D(1)), "bitget": (D("0.002"), "BTCUSDT", D(1))}
-CHAOS_SEED = {"okx": 11, "binance": 5, "bybit": 5, "bitget": 5}
+CHAOS_SEED = {"okx": 11, "binance": 5, "bybit": 5, "bitget": 5, "upbit": 5}
 
 
 def cid(venue_id: str, seq: int, role: str = "entry") -> str:
     return make_client_id(venue_id, 12345, 678, role, None, seq)
 
 
+def spot(v: str) -> str:
+    return "BTC/KRW" if v == "upbit" else SPOT
+
+
+def px(v: str, usdt: str) -> D:
+    """A BTC price on `v`'s spot market: in KRW on Upbit."""
+    return D(usdt) * KRW_PER_USDT if v == "upbit" else D(usdt)
+
+
+def spot_venue(v: str, *args):
+    return venue(v, *args, balances=KRW_BALANCES if v == "upbit" else None)
+
+
 def market(venue_id: str, seq: int, amount: str = "0.001", side: Side = Side.BUY) -> OrderRequest:
-    return OrderRequest(SPOT, side, OrderType.MARKET, D(amount), cid(venue_id, seq))
+    return OrderRequest(spot(venue_id), side, OrderType.MARKET, D(amount), cid(venue_id, seq))
 
 
 @pytest.mark.parametrize("v", VENUES)
 async def test_precision_and_client_id_reach_the_exchange(v):
-    async with venue(v) as fake:
+    async with spot_venue(v) as fake:
         g = gateway(fake)
         try:
-            placed = await g.create_order(OrderRequest(SPOT, Side.BUY, OrderType.LIMIT, D("0.0012345678"),
-                                                       cid(v, 1), price=D("50000.1234")))
+            placed = await g.create_order(OrderRequest(spot(v), Side.BUY, OrderType.LIMIT, D("0.0012345678"),
+                                                       cid(v, 1), price=px(v, "50000.1234")))
             filled = await g.create_order(market(v, 2, "0.0020000009"))
         finally:
             await g.close()
@@ -57,7 +76,7 @@ async def test_precision_and_client_id_reach_the_exchange(v):
         sent = fake.orders[placed.id]
         # amounts truncate to the lot (never buy more than asked), prices round to the tick
         assert sent.amount == D("0.0012345678").quantize(step, rounding="ROUND_DOWN")
-        assert sent.price == D("50000.1234").quantize(tick)
+        assert sent.price == px(v, "50000.1234").quantize(tick)
         assert placed.status == OrderStatus.OPEN and placed.amount == sent.amount
         # the fake reads only the venue's own parameter (clOrdId / newClientOrderId): the id was sent in that form
         assert sent.client_id == cid(v, 1) and fits(v, sent.client_id) and placed.client_order_id == cid(v, 1)
@@ -67,7 +86,7 @@ async def test_precision_and_client_id_reach_the_exchange(v):
 
 @pytest.mark.parametrize("v", VENUES)
 async def test_below_minimum_is_refused_before_sending_with_the_numbers(v):
-    async with venue(v) as fake:
+    async with spot_venue(v) as fake:
         g = gateway(fake)
         try:
             with pytest.raises(BelowMinimum) as small:
@@ -99,7 +118,7 @@ FAILURES = [
 @pytest.mark.parametrize("v", VENUES)
 @pytest.mark.parametrize(("kind", "outcome", "orders"), FAILURES, ids=[f[0] for f in FAILURES])
 async def test_each_injected_failure_on_create_leaves_no_duplicate(v, kind, outcome, orders):
-    async with venue(v) as fake:
+    async with spot_venue(v) as fake:
         g = gateway(fake)
         fake.fail_next(kind, op="create")
         req = market(v, 7)
@@ -122,7 +141,7 @@ async def test_each_injected_failure_on_create_leaves_no_duplicate(v, kind, outc
 
 @pytest.mark.parametrize("v", VENUES)
 async def test_a_lost_create_that_cannot_be_looked_up_is_unknown_not_resent(v):
-    async with venue(v) as fake:
+    async with spot_venue(v) as fake:
         g = gateway(fake)
         fake.fail_next("lost", op="create")
         fake.fail_next("server_error", op="fetch_order", times=10)
@@ -139,7 +158,7 @@ async def test_a_lost_create_that_cannot_be_looked_up_is_unknown_not_resent(v):
 async def test_chaos_thirty_percent_failures_never_duplicate_an_order(v):
     """Every request may fail; afterwards each client id exists at most once, and every order we were told about
     exists, and every order that exists was either reported or left as unknown for reconciliation."""
-    async with venue(v) as fake:
+    async with spot_venue(v) as fake:
         g = gateway(fake)
         await g.load_markets()
         fake.chaos(0.3, seed=CHAOS_SEED[v])
@@ -157,7 +176,7 @@ async def test_chaos_thirty_percent_failures_never_duplicate_an_order(v):
             made = {o.client_id: o for o in fake.created}
             for c in unknown:  # reconciliation: the lookup now tells
                 try:
-                    await g.fetch_order(SPOT, client_order_id=c)
+                    await g.fetch_order(spot(v), client_order_id=c)
                     assert c in made
                 except Exception:
                     assert c not in made
@@ -170,7 +189,7 @@ async def test_chaos_thirty_percent_failures_never_duplicate_an_order(v):
         assert set(reported) <= set(made)
 
 
-@pytest.mark.parametrize("v", VENUES)
+@pytest.mark.parametrize("v", WITH_SWAPS)
 async def test_swap_leverage_margin_mode_one_way_and_contracts(v):
     async with venue(v) as fake:
         g = gateway(fake, MarketType.SWAP)
@@ -209,22 +228,23 @@ async def test_binance_futures_minimum_notional_counts_the_contract_value():
 
 @pytest.mark.parametrize("v", VENUES)
 async def test_limit_fill_open_orders_cancel_and_trades(v):
-    async with venue(v) as fake:
+    async with spot_venue(v) as fake:
         g = gateway(fake)
+        sym = spot(v)
         try:
-            a = await g.create_order(OrderRequest(SPOT, Side.BUY, OrderType.LIMIT, D("0.01"), cid(v, 1),
-                                                  price=D("59000")))
-            b = await g.create_order(OrderRequest(SPOT, Side.BUY, OrderType.LIMIT, D("0.01"), cid(v, 2),
-                                                  price=D("58000")))
-            assert {o.client_order_id for o in await g.fetch_open_orders(SPOT)} == {cid(v, 1), cid(v, 2)}
-            fake.set_price(SPOT, "58900")  # reaches a's price only
-            assert (await g.fetch_order(SPOT, client_order_id=cid(v, 1))).status == OrderStatus.CLOSED
-            canceled = await g.cancel_order(SPOT, client_order_id=cid(v, 2))
-            page = await g.fetch_my_trades(SPOT)
+            a = await g.create_order(OrderRequest(sym, Side.BUY, OrderType.LIMIT, D("0.01"), cid(v, 1),
+                                                  price=px(v, "59000")))
+            b = await g.create_order(OrderRequest(sym, Side.BUY, OrderType.LIMIT, D("0.01"), cid(v, 2),
+                                                  price=px(v, "58000")))
+            assert {o.client_order_id for o in await g.fetch_open_orders(sym)} == {cid(v, 1), cid(v, 2)}
+            fake.set_price(sym, px(v, "58900"))  # reaches a's price only
+            assert (await g.fetch_order(sym, client_order_id=cid(v, 1))).status == OrderStatus.CLOSED
+            canceled = await g.cancel_order(sym, client_order_id=cid(v, 2))
+            page = await g.fetch_my_trades(sym)
         finally:
             await g.close()
         assert canceled.status == OrderStatus.CANCELED and canceled.id == b.id
-        assert [(t.order_id, t.price, t.amount) for t in page.trades] == [(a.id, D("59000"), D("0.01"))]
+        assert [(t.order_id, t.price, t.amount) for t in page.trades] == [(a.id, px(v, "59000"), D("0.01"))]
         assert page.cursor == page.trades[-1].ts
 
 
@@ -233,10 +253,12 @@ async def test_ohlcv_through_the_gateway_equals_the_csv(v, shared_data):
     from engine.candles import load_csv
 
     rows = load_csv(shared_data / "BTC_USDT-1m.csv").rows()
+    if v == "upbit":  # the fake's KRW candles: the USDT ones' prices × KRW_PER_USDT
+        rows = [[r[0], *(float(D(str(x)) * KRW_PER_USDT) for x in r[1:5]), r[5]] for r in rows]
     async with venue(v, shared_data) as fake:
         g = gateway(fake, api_key=None)
         try:
-            got = await g.fetch_ohlcv(SPOT, "1m", since=int(rows[100][0]), limit=50)
+            got = await g.fetch_ohlcv(spot(v), "1m", since=int(rows[100][0]), limit=50)
         finally:
             await g.close()
     assert got == [list(r) for r in rows[100:150]]

@@ -1,5 +1,6 @@
-"""Stop (trigger) orders through the ccxt gateway on OKX, where they live apart as algo orders named by
-`algoClOrdId`: placed, found, listed, cancelled and attributed by our client id, and never duplicated."""
+"""Stop (trigger) orders through the ccxt gateway: OKX algo orders named by `algoClOrdId`, Binance, Bybit and Bitget
+stops, each placed, found, listed, cancelled and attributed by our client id and never duplicated; Upbit, which has
+none, refuses them."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from engine.exchange.client_ids import make_client_id
-from engine.exchange.protocol import MarketType, OrderRequest, OrderStatus, OrderType, Side
+from engine.exchange.protocol import InvalidOrder, MarketType, OrderRequest, OrderStatus, OrderType, Side
 from tests.fakes.gateways import gateway, venue
 
 
@@ -221,3 +222,21 @@ async def test_bitget_plan_order_cancel_by_client_id(mtype):
             assert fake.plan_quote[plan.id] == D(122)  # 0.002 BTC at the 61000 trigger, in USDT
         else:
             assert plan.amount == D("0.002")
+
+
+@pytest.mark.parametrize("side", [Side.SELL, Side.BUY])
+async def test_upbit_has_no_stop_orders_and_refuses_them_before_sending_anything(side):
+    """Upbit takes no trigger orders: a stop is refused with a domain error saying so, never sent as something else
+    and never reported in a guessed state; the account is untouched."""
+    async with venue("upbit", balances={"KRW": "100000000", "BTC": "1"}) as fake:
+        g = gateway(fake)
+        req = OrderRequest("BTC/KRW", side, OrderType.STOP_MARKET, D("0.001"), "tb7U8BSL9",
+                           trigger_price=D("85000000"))
+        try:
+            with pytest.raises(InvalidOrder, match="upbit has no stop orders") as err:
+                await g.create_order(req)
+            listed = await g.fetch_open_orders("BTC/KRW")
+        finally:
+            await g.close()
+        assert err.value.reason == "invalid_order" and listed == []
+        assert fake.count("create") == 0 and fake.count("order_test") == 0 and not fake.created

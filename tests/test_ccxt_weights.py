@@ -31,6 +31,9 @@ WEIGHTS = {
     # Bitget: a key check reads the balance (/api/v2/spot/account/assets 10 / s) and the key's permissions
     # (/api/v2/spot/account/info 1 / s) (unit: 1 request per 50 ms)
     "bitget": ("private", "key_check", "balance", 22.0, 2.0),
+    # Upbit: every exchange call 30 / s, orders 8 / s, quotation 10 / s (unit: 1 request per 50 ms); its fills are
+    # two listings, the open and the closed orders, of 0.67 each
+    "upbit": ("private", "trades", "balance", 1.34, 0.67),
 }
 
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from db.secret_value import Secret
-from engine.exchange import ccxt_account, ccxt_keys
+from engine.exchange import ccxt_account, ccxt_keys, ccxt_upbit
 from engine.exchange.budget import BUDGETS, Budgets, fingerprint
 from engine.exchange.ccxt_convert import dec, to_market, to_order_info
 from engine.exchange.ccxt_errors import is_duplicate_id, scrub, to_domain
@@ -106,7 +106,8 @@ class CcxtGateway:
                                               **self.venue.options}}
         if key:
             config.update(apiKey=key, secret=sec or "", password=pw or "")
-        self._ex: ccxt.Exchange = budgeted(getattr(ccxt, self.venue.ccxt_id))(config)
+        cls = ccxt_upbit.exchange_class() if exchange_id == "upbit" else getattr(ccxt, self.venue.ccxt_id)
+        self._ex: ccxt.Exchange = budgeted(cls)(config)
         self._ex.has["fetchCurrencies"] = False  # one private call per start-up that nothing here needs
         if sandbox:  # before any URL override, which then applies to the demo URLs
             if self.venue.demo == SANDBOX:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from engine.exchange import ccxt_upbit
 from engine.exchange.ccxt_venues import SANDBOX
 from engine.exchange.protocol import InvalidKey, KeyCheck, MarketType, MissingPermission
 
@@ -35,6 +36,8 @@ async def check_key(gw: CcxtGateway) -> KeyCheck:
         elif gw.exchange_id == "bitget":
             info = await gw._call("account_info", ex.private_spot_get_v2_spot_account_info, private=True)
             can_trade, can_withdraw = bitget_permissions(info, gw.market_type)
+        elif gw.exchange_id == "upbit":  # publishes no key permissions: trading probed, withdrawal untold
+            can_trade = await ccxt_upbit.can_trade(gw)
     except (InvalidKey, MissingPermission) as e:
         return KeyCheck(True, False, None, e.reason)
     detail = "withdrawal enabled: refuse this key" if can_withdraw else ("read only" if not can_trade else "ok")

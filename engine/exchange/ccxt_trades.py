@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from engine.exchange.ccxt_gateway import CcxtGateway
 
 D = Decimal
-TRADE_CLIENT_ID = ("clOrdId", "clientOrderId", "orderLinkId", "clientOid")  # the venues' names on a fill
+TRADE_CLIENT_ID = ("clOrdId", "clientOrderId", "orderLinkId", "clientOid", "identifier")  # the venues' names
 OKX_TRADES_PAGE = 100  # OKX's page of fills (the newest first)
 
 

@@ -66,7 +66,9 @@ VENUES: dict[str, Venue] = {
                     options={"uta": False}, market_buys_in_quote=frozenset({MarketType.SPOT}),
                     demo=SANDBOX),  # Demo Trading: the `PAPTRADING: 1` header, demo keys
     "upbit": Venue("upbit", {MarketType.SPOT: "spot"}, {MarketType.SPOT: ["spot"]}, "identifier",
-                   lookup_client_id_param="identifier", stops=False),  # no demo environment either
+                   # identifier lookups, fills from orders, price-band ticks: engine.exchange.ccxt_upbit
+                   lookup_client_id_param="identifier", stops=False,
+                   market_buys_in_quote=frozenset({MarketType.SPOT})),  # no demo environment either
 }
 
 

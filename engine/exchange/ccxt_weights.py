@@ -5,6 +5,11 @@
 # exchange class replaces that throttle with the process-wide budget the gateway is charging at the moment (a
 # context variable, so concurrent callers each charge their own budget): one unified call that sends three
 # requests (Bybit's markets: spot, linear, pre-launch) pays for three, a balance of weight 4 pays 4.
+#
+# Upbit counts requests per group: exchange calls 30 a second per account, orders (POST /v1/orders) 8, quotation 10
+# per IP. ccxt states them as costs in units of its 50 ms rateLimit (0.67, 2.5, 2; cancelling all open orders 40),
+# so one budget per account holds both exchange groups at once: never more than Upbit allows, at times less (a
+# second of 8 orders leaves no room for other calls of that account).
 
 from __future__ import annotations
 
