@@ -165,7 +165,10 @@ async def test_a_crash_mid_drain_loses_nothing_after_a_restart(db):
     async with stand_in() as (api, bot):
         first = Notifier(bot, i18n=I18N, pacer=Pacer(40, 4, chat_burst=1), poll=0.05)
         task = asyncio.create_task(first.run_forever())
-        await asyncio.sleep(0.4)  # some sent, some claimed, some being sent
+        for _ in range(200):  # until some are sent (some claimed, some being sent): a loaded machine is slower
+            await asyncio.sleep(0.05)
+            if len(api.calls("sendMessage")) >= 3:
+                break
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
