@@ -36,6 +36,13 @@ class AppConfig(BaseSettings):
     HEALTH_HOST: str = "127.0.0.1"
     HEALTH_PORT: int = Field(8081, ge=0, le=65535)  # 0: no operations surface
     LOG_FORMAT: Literal["text", "json"] = "text"
+    SANDBOX_HOST: str = "127.0.0.1"  # without BOT_TOKEN: the embedded Bot API and its web chat
+    SANDBOX_PORT: int = Field(8080, ge=1, le=65535)
+    WEBHOOK_URL: str | None = None  # set: Telegram pushes updates to this https URL instead of polling
+    WEBHOOK_SECRET: SecretStr | None = None  # checked against X-Telegram-Bot-Api-Secret-Token
+    WEBHOOK_HOST: str = "0.0.0.0"
+    WEBHOOK_PORT: int = Field(8443, ge=1, le=65535)
+    BROKER_URL: str | None = None  # unset: jobs run in this process; nats://host:4222: on NATS JetStream
 
     @field_validator("ADMIN_IDS", mode="before")
     @classmethod
@@ -48,7 +55,8 @@ class AppConfig(BaseSettings):
                 raise ValueError("ADMIN_IDS must be comma-separated Telegram user ids, e.g. 12345,67890") from None
         return v
 
-    @field_validator("REDIS_URL", "MASTER_KEY", "BOT_TOKEN", "MARKET_REPLAY_DIR", mode="before")
+    @field_validator("REDIS_URL", "MASTER_KEY", "BOT_TOKEN", "MARKET_REPLAY_DIR", "WEBHOOK_URL", "WEBHOOK_SECRET",
+                     "BROKER_URL", mode="before")
     @classmethod
     def _empty_is_unset(cls, v: object) -> object:
         return None if isinstance(v, str) and not v.strip() else v

@@ -16,7 +16,8 @@ from db.config import AppConfig, ConfigError
 ROOT = Path(__file__).resolve().parent.parent
 VARS = ("BOT_TOKEN", "TELEGRAM_API_URL", "DATABASE_URL", "REDIS_URL", "MASTER_KEY", "ADMIN_IDS",
         "DEFAULT_LANGUAGE", "MARKET_REPLAY_DIR", "MARKET_REPLAY_SPEED", "ENV", "HEALTH_HOST", "HEALTH_PORT",
-        "LOG_FORMAT")
+        "LOG_FORMAT", "SANDBOX_HOST", "SANDBOX_PORT", "WEBHOOK_URL", "WEBHOOK_SECRET", "WEBHOOK_HOST", "WEBHOOK_PORT",
+        "BROKER_URL")
 
 
 @pytest.fixture
@@ -35,6 +36,8 @@ def test_exactly_the_design_table(clean_env):
     assert c.REDIS_URL is None and c.MASTER_KEY is None and c.MARKET_REPLAY_DIR is None
     assert c.ADMIN_IDS == ()
     assert (c.DEFAULT_LANGUAGE, c.MARKET_REPLAY_SPEED, c.ENV) == ("en", 60.0, "development")
+    assert (c.SANDBOX_HOST, c.SANDBOX_PORT) == ("127.0.0.1", 8080)
+    assert c.WEBHOOK_URL is None and c.WEBHOOK_SECRET is None and c.BROKER_URL is None
     c.check_production()  # development: nothing to refuse
 
 
