@@ -23,7 +23,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.pacing import GLOBAL_RATE, Pacer
 from bot.routers.admin_broadcast import send_broadcast
-from tests.fakes.bot_api import BotAPIStandIn, RateLimit
+from bot.sandbox.bot_api import BotAPIStandIn, RateLimit
 
 LIMIT = GLOBAL_RATE
 

@@ -1,6 +1,6 @@
 """Chat throughput and latency through the real polling path with the database: `python bench/updates.py`.
 
-A local Bot API stand-in (tests/fakes/bot_api.py) queues updates from many users at a fixed rate (open loop); our
+A local Bot API stand-in (bot/sandbox/bot_api.py) queues updates from many users at a fixed rate (open loop); our
 Dispatcher polls it over HTTP exactly as in production (middlewares: throttling, user row, language; then the
 feature routers with their database queries) and each reply's arrival is matched to its update per chat.
 Same-run anchor: a bare aiogram Dispatcher with one echo handler (no database, no middlewares) under the same load,
@@ -41,12 +41,12 @@ from cryptography.fernet import Fernet
 
 from bot.app import tune_gc
 from bot.dispatcher import POLLING_CONCURRENCY, build_dispatcher
+from bot.sandbox.bot_api import BotAPIStandIn
 from bot.session import BotSession
 from db.database import connect, disconnect
 from db.enums import BotKind, BotStatus, MarketType, PositionSide
 from db.models import ExchangeAccount, Position, StrategyBot, User
 from db.vault import Vault
-from tests.fakes.bot_api import BotAPIStandIn
 from tests.fakes.telegram_fixtures import FakeEngine
 
 MIX = ("/status", "/pnl 7", "/help", "/start", "/balance", "hello")  # one reply each

@@ -12,12 +12,12 @@ from aiogram.types import User as TgUser
 from bot.app import make_bot
 from bot.errors import make_error_handler
 from bot.i18n import make_i18n
+from bot.sandbox.bot_api import BotAPIStandIn
 from bot.startup import sync_admins
 from db.config import AppConfig
 from db.enums import Role
 from db.models import Notification, User
 from engine.runtime import events
-from tests.fakes.bot_api import BotAPIStandIn
 
 
 async def _alerts(admin: User) -> list[dict]:

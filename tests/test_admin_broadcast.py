@@ -13,8 +13,8 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.pacing import Pacer
 from bot.routers.admin_broadcast import send_broadcast
+from bot.sandbox.bot_api import BotAPIStandIn, RateLimit
 from db.models import AuditLog, User
-from tests.fakes.bot_api import BotAPIStandIn, RateLimit
 
 ADMIN = 999
 

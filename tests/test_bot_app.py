@@ -9,9 +9,9 @@ import contextlib
 from cryptography.fernet import Fernet
 
 from bot.app import run
+from bot.sandbox.bot_api import BotAPIStandIn
 from db.config import AppConfig
 from db.vault import Vault
-from tests.fakes.bot_api import BotAPIStandIn
 
 
 async def test_run_wires_everything_and_stops_cleanly(tmp_path):

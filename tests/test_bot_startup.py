@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from tests.fakes.bot_api import BotAPIStandIn
+from bot.sandbox.bot_api import BotAPIStandIn
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = Fernet.generate_key().decode()

@@ -15,10 +15,10 @@ from aiogram.client.telegram import TelegramAPIServer
 from bot.i18n import make_i18n
 from bot.notifier import RECOVERED, Notifier
 from bot.pacing import Pacer
+from bot.sandbox.bot_api import BotAPIStandIn, RateLimit
 from db.enums import Delivery, NotificationStatus
 from db.models import Notification, User
 from engine.runtime.outbox import dedup, write
-from tests.fakes.bot_api import BotAPIStandIn, RateLimit
 
 I18N = make_i18n()
 

@@ -18,10 +18,10 @@ from bot.i18n import make_i18n
 from bot.notifier import Notifier
 from bot.notifier_render import i18n_translate, render
 from bot.pacing import PER_CHAT_RATE, Pacer
+from bot.sandbox.bot_api import RateLimit
 from db.enums import NotificationStatus
 from db.models import Notification, User
 from engine.runtime.outbox import dedup, write
-from tests.fakes.bot_api import RateLimit
 from tests.test_notifier_delivery import stand_in
 
 I18N = make_i18n()

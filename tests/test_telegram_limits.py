@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 
 from bot.app import make_bot
+from bot.sandbox.bot_api import BotAPIStandIn
 from bot.telegram_limits import fit
 from db.config import AppConfig
-from tests.fakes.bot_api import BotAPIStandIn
 
 
 def test_fit_counts_utf16_units_and_never_splits_a_pair():

@@ -32,11 +32,11 @@ import pytest
 from aiogram import Bot, Dispatcher
 from cryptography.fernet import Fernet
 
+from bot.sandbox.bot_api import BotAPIStandIn, Call, RateLimit
 from db.enums import BotStatus, MarketType
 from db.models import AuditLog, ExchangeAccount, StrategyBot
 from db.vault import Vault
 from engine.exchange.paper import PaperExchange
-from tests.fakes.bot_api import BotAPIStandIn, Call, RateLimit
 
 __all__ = ["FakeControl", "FakeEngine", "RateLimit", "TelegramHarness", "telegram", "telegram_factory"]
 

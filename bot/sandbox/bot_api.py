@@ -1,4 +1,4 @@
-"""A local Telegram Bot API stand-in (aiohttp on 127.0.0.1) that a real aiogram Bot polls over HTTP.
+"""The Bot API as the sandbox and the tests serve it: aiohttp on 127.0.0.1, polled by a real aiogram Bot over HTTP.
 
 Usage (inside an async test; `tests/fakes/telegram_fixtures.py` wraps all of this in fixtures)::
 
