@@ -9,7 +9,7 @@ from aiogram.utils.callback_answer import CallbackAnswer
 from aiogram.utils.i18n import gettext as _
 
 from bot.account_label import account_label
-from bot.callbacks import BotCb, MenuCb
+from bot.callbacks import BotCb, MenuCb, SetCb
 from bot.keyboards import Keyboard
 from bot.market_numbers import for_bot, from_symbol
 from bot.markets import ExchangeReader
@@ -69,6 +69,7 @@ async def bot_card(b: StrategyBot, exchanges: ExchangeReader | None = None) -> t
         lines.append(_("card.last_error").format(error=b.last_error[:300]))
     kb = Keyboard()
     if b.status in EDITABLE:
+        kb.button(text=_("card.quick"), callback_data=SetCb(action="quick", bot_id=b.id))
         kb.button(text=_("card.settings"), callback_data=BotCb(action="settings", bot_id=b.id))
         # both kinds start from the risk card (bot/risk_card.py): nobody starts without seeing the risk
         kb.button(text=_("card.preview"), callback_data=BotCb(action="preview", bot_id=b.id))

@@ -214,6 +214,12 @@ async def test_grid_quick_setup_range_and_the_advanced_editor_by_mode(telegram_f
     assert "Lower price" not in labels and "Spacing" not in labels and "Trail up" not in labels, labels
     assert "Centre length" in labels and "Re-centre" in " ".join(labels), labels
 
+    # the quick setup stays a tap away once the user has left it for the card
+    card = await me.tap(editor, "Done")
+    assert "⚡ Quick setup" in [t for t, _ in card.buttons()], card.buttons()
+    quick = await me.tap(card, "Quick setup")
+    assert "Quick setup" in quick.text and "Range:" in quick.text, quick.text
+
 
 async def test_a_forged_inline_paper_button_is_refused(telegram):
     u = 2105
