@@ -58,6 +58,7 @@ WORD_PREFIXES = {
 FIELD_PREFIX = "notify.field."
 HIDDEN = frozenset({"kind_detail"})  # repeats `role` in other words
 YES, NO = "notify.yes", "notify.no"
+FLAT = "notify.position_none"
 
 _FORMATTER = string.Formatter()
 
@@ -121,6 +122,8 @@ def _display(name: str, value: Any, lang: str, tr: Translate, m: MarketNumbers, 
     if isinstance(value, bool):
         word = tr(YES if value else NO, lang)
         return str(value).lower() if word in (YES, NO) else word
+    if name == "position" and m.is_dust(value):  # a closed position is "none", not "0.0000 BTC"
+        return tr(FLAT, lang)
     if name == "held_for" and isinstance(value, int):  # seconds
         return duration(value, lang, tr)
     if name.endswith("_ts") and isinstance(value, int) and value > 10**11:  # epoch milliseconds

@@ -116,3 +116,11 @@ def test_ids_and_counts_are_not_grouped_or_rounded():
                            "details": {"trade": "1234567890", "level": 12, "seq": 3, "ratio": "0.123456789"}}, "en", TR)
     assert "1234567890" in text and "1,234,567,890" not in text
     assert "0.1235" in text  # a number of no known kind: to the market's most decimals
+
+
+@pytest.mark.parametrize(("lang", "flat"), [("en", "Position after this: none (flat)"), ("ko", "체결 후 포지션: 없음")])
+def test_a_closed_position_reads_as_none_not_as_zero_coins(lang, flat):
+    # seen in a transcript: "Position after this: 0.0000 BTC" after a close (and -2.2e-17 from float noise)
+    for zero in ("0", "-2.2e-17", 0.0):
+        lines = render("fill", {**SEEN, "position": zero}, lang, TR).splitlines()
+        assert flat in lines, lines
