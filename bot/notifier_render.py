@@ -75,7 +75,7 @@ def render(kind: str, payload: Mapping[str, Any], lang: str, tr: Translate) -> s
     hidden = HIDDEN if _is_grid_order(payload) else HIDDEN | {"level"}
     values = {
         k: _display(k, v, lang, tr, m, payload) for k, v in payload.items()
-        if v is not None and not k.startswith("_") and k not in hidden
+        if v is not None and not k.startswith("_") and k not in hidden and not (k == "closed" and m.is_dust(v))
     }
     used: set[str] = set()
     title = KINDS.get(kind)

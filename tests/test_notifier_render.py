@@ -117,3 +117,12 @@ def test_each_kind_has_its_own_formatter_covering_every_field_of_its_model():
         expected = tuple(key for key in LINES
                          if {f for _, f, _, _ in string.Formatter().parse(en[key].string) if f} <= fields)
         assert FORMATS[kind] == expected, kind
+
+
+def test_a_stop_that_closed_nothing_does_not_list_a_closed_amount():
+    # seen in a transcript: "Amount closed: 0.0000 BTC" when the bot was already flat at the stop
+    payload = {"bot_id": 1, "symbol": "BTC/USDT:USDT", "kind": "hyperrsi", "close_position": True, "cancelled": 0,
+               "closed": "0", "emergency": False, "trades": 2, "run_pnl": "1.04", "fees": "0.29", "held_for": 4560}
+    text = render("bot_stopped", payload, "en", TR)
+    assert "Amount closed" not in text and "Closed at" not in text, text
+    assert "Amount closed: 0.3" in render("bot_stopped", {**payload, "closed": "0.3"}, "en", TR)

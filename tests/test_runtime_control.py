@@ -150,3 +150,32 @@ async def test_a_position_liquidated_at_the_exchange_stops_the_bot_after_two_che
     assert await Notification.filter(kind="bot_stopped").exists()
     assert not await Order.filter(bot_id=grid.id, status=OrderStatus.OPEN).exists()
     await engine.shutdown()
+
+
+async def test_the_stop_summary_names_only_the_close_the_stop_made(db, shared_data):
+    # seen in a transcript: a HYPERRSI bot closed by the trend filter, stopped flat with "close the position", was
+    # told "Amount closed: 0.0000 BTC · Closed at: 62,843.4" (the earlier trend close's price)
+    from engine.strategies.hyperrsi_settings import PRESETS
+
+    start = day_start(shared_data)
+    clock = ManualClock(start + 2_000)
+    engine = Engine(clock=clock, replay_dir=shared_data)
+    await engine.start(schedule=False)
+    user, (bot,) = await make_bots(shared_data, start, grid=False)
+    settings = {**bot.settings, **PRESETS["conservative"], "investment": 100, "leverage": 3, "direction": "both"}
+    await StrategyBot.filter(id=bot.id).update(settings=settings)
+    await engine.control.start_bot(user.telegram_id, bot.id)
+    closed_early = False
+    for k in range(1, 3000):
+        clock.set(start + k * 60_000 + 2_000)
+        await engine.tick()
+        if await Order.filter(bot_id=bot.id, role=OrderRole.CLOSE, status=OrderStatus.CLOSED).exists():
+            pos = await Position.get_or_none(bot_id=bot.id)
+            if pos is None or pos.side == PositionSide.FLAT:
+                closed_early = True
+                break
+    assert closed_early, "no close before the stop in 50 h of replay"
+    assert await engine.control.stop_bot(user.telegram_id, bot.id, True) == BotStatus.STOPPED
+    stopped = (await Notification.get(kind="bot_stopped")).payload
+    assert stopped["closed"] == "0" and stopped.get("close_price") is None, stopped
+    await engine.shutdown()

@@ -52,9 +52,11 @@ async def stop_bot(registry: Registry, locks: SymbolLocks, row: StrategyBot, clo
     h = registry.handles.get(row.id) or await registry.attach(row)
     async with locks.hold(h.account_id, h.symbol):
         cancelled = await cancel_all(h)
+        # the stop's own close orders come after this id (ids grow; no clock to skew against the exchange's)
+        before = await Order.filter(bot_id=h.id).order_by("-id").first().values_list("id", flat=True)
         sent = await h.runner.stop(h, close_position)
         h.rt.stopping = {"cancelled": cancelled, "closed": str(sent), "close_position": close_position,
-                         "emergency": emergency, "card": card}
+                         "emergency": emergency, "card": card, "after_order": before or 0}
         if sent:
             await h.save(status=BotStatus.STOPPING)
         await StrategyBot.filter(id=h.id).update(stopped_at=now())
@@ -81,19 +83,21 @@ async def _stopped(registry: Registry, h: BotHandle, now_ms: int) -> None:
         cancelled=asked.get("cancelled", 0), closed=Decimal(asked.get("closed", 0)),
         emergency=asked.get("emergency", False),
         market=MarketInfo.of(h.market), card=asked.get("card"), started_ms=h.rt.started_ms or 0,
-        **await run_summary(h, now_ms)))
+        **await run_summary(h, now_ms, after_order=asked.get("after_order"))))
     await h.save(status=BotStatus.STOPPED)
     registry.detach(h.id)
 
 
-async def run_summary(h: BotHandle, now_ms: int) -> dict:
+async def run_summary(h: BotHandle, now_ms: int, *, after_order: int | None = None) -> dict:
     """What the run since the bot's start did: how long it held, its fills, their realised PnL and fees (those
-    paid in the quote currency), and the average price of its closing fills."""
+    paid in the quote currency), and the average price of the closing fills the stop made (of orders after
+    `after_order`: a close the strategy made earlier, a trend exit say, is no close of the stop's)."""
     since = h.rt.started_ms or 0
     rows = await Fill.filter(order__bot_id=h.id, ts__gte=since).values("price", "amount", "fee", "fee_currency",
-                                                                       "realized_pnl", "order__role")
+                                                                       "realized_pnl", "order__role", "order_id")
     quote = {None, "", h.market.quote, getattr(h.market, "settle", None)}
-    close = [(r["price"], r["amount"]) for r in rows if r["order__role"] == OrderRole.CLOSE]
+    close = [(r["price"], r["amount"]) for r in rows
+             if r["order__role"] == OrderRole.CLOSE and (after_order is None or r["order_id"] > after_order)]
     close_amount = sum((a for _, a in close), Decimal(0))
     return {"held_for": max(0, (now_ms - since) // 1000) if since else None, "trades": len(rows),
             "run_pnl": sum((r["realized_pnl"] for r in rows), Decimal(0)),
