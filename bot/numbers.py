@@ -15,7 +15,7 @@ a value that rounds to zero never shows as "-0". Non-finite or unparsable values
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 FALLBACK_DECIMALS = 8  # amounts and prices of a market whose step is unknown
@@ -53,7 +53,7 @@ def _text(d: Decimal, places: int, group: bool = True) -> str:
     return format(q, ",f" if group else "f")
 
 
-def _stepped(v: Any, step: Any, group: bool) -> str:
+def _stepped(v: Any, step: Any, group: bool, down: bool = False) -> str:
     d = to_decimal(v)
     if d is None:
         return UNKNOWN
@@ -62,7 +62,9 @@ def _stepped(v: Any, step: Any, group: bool) -> str:
         return fixed(d, FALLBACK_DECIMALS, trim=True, group=group)
     s = to_decimal(step)
     assert s is not None
-    if s.normalize() != Decimal(1).scaleb(-places):  # a step like 0.5 or 5: round to its multiples first
+    if down:  # toward zero, as exchanges (and ccxt's amount_to_precision) cut an order's amount to the lot
+        d = (d / s).to_integral_value(rounding=ROUND_DOWN) * s
+    elif s.normalize() != Decimal(1).scaleb(-places):  # a step like 0.5 or 5: round to its multiples first
         d = (d / s).to_integral_value(rounding=ROUND_HALF_UP) * s
     return _text(d, places, group)
 
@@ -83,9 +85,10 @@ def price(v: Any, step: Any = None) -> str:
     return _stepped(v, step, group=True)
 
 
-def amount(v: Any, step: Any = None, unit: str | None = None) -> str:
-    """An amount rounded to the market's lot, with its unit ("0.0008 BTC"); bounded fallback without a lot."""
-    out = _stepped(v, step, group=True)
+def amount(v: Any, step: Any = None, unit: str | None = None, *, down: bool = False) -> str:
+    """An amount rounded to the market's lot, with its unit ("0.0008 BTC"); bounded fallback without a lot.
+    `down`: an order's amount not yet sent, cut to the lot as the exchange will take it."""
+    out = _stepped(v, step, group=True, down=down)
     return f"{out} {unit}" if unit and out != UNKNOWN else out
 
 
@@ -147,8 +150,8 @@ class MarketNumbers:
     def price(self, v: Any) -> str:
         return price(v, self.price_step)
 
-    def amount(self, v: Any, unit: bool = True) -> str:
-        return amount(v, self.amount_step, self.base if unit else None)
+    def amount(self, v: Any, unit: bool = True, *, down: bool = False) -> str:
+        return amount(v, self.amount_step, self.base if unit else None, down=down)
 
     def money(self, v: Any, unit: bool = True) -> str:
         return money(v, self.quote if unit else None)

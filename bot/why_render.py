@@ -81,8 +81,8 @@ def _wants(d: dict[str, Any], nums: MarketNumbers) -> str:
 
 def order_text(order: list, nums: MarketNumbers) -> str:
     kind, role, side, amount, price = (list(order) + [None] * 5)[:5]
-    values = _Values(side=_word(f"why.side.{side}", str(side)), amount=nums.amount(amount), price=nums.price(price),
-                     role=_word(f"notify.role.{role}", str(role)))
+    values = _Values(side=_word(f"why.side.{side}", str(side)), amount=nums.amount(amount, down=True),
+                     price=nums.price(price), role=_word(f"notify.role.{role}", str(role)))
     if kind in ("open", "add", "close"):
         return _("why.order.market").format_map(values)
     if kind == "move_stop":

@@ -199,3 +199,17 @@ def test_every_note_reason_and_why_rule_has_words_in_both_languages():
         for key in [f"why.trend.{t}" for t in ("strong_down", "down", "none", "up", "strong_up")] + \
                 [f"why.wants.{s}.{m}" for s in ("long", "short") for m in ("threshold", "cross", "cross_back", "turn")]:
             assert cat.get(key) is not None and cat[key].string, (lang, key)
+
+
+def test_an_order_in_why_shows_the_amount_the_exchange_is_sent():
+    # seen in a transcript: /why said "buy 0.0048 BTC at market" for an order that bought 0.0047 BTC: the intent's
+    # 0.00479 was rounded half up for the eye, while an order's amount is cut down to the lot
+    from bot.i18n import make_i18n
+    from bot.numbers import MarketNumbers
+    from bot.why_render import order_text
+
+    nums = MarketNumbers.from_info({"base": "BTC", "quote": "USDT", "price_step": "0.1", "amount_step": "0.0001"})
+    i18n = make_i18n()
+    with i18n.context(), i18n.use_locale("en"):
+        assert order_text(["open", "entry", "buy", 0.004791, None], nums) == "→ buy 0.0047 BTC at market (entry)"
+        assert "0.0047 BTC" in order_text(["open", "entry", "buy", "0.0047", None], nums)
