@@ -5,11 +5,12 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import MemoryStorage
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.callback_answer import CallbackAnswerMiddleware
@@ -38,12 +39,25 @@ MENU_COMMANDS = ("start", "status", "positions", "balance", "pnl", "why", "backt
                  "cancel", "help")
 
 
-def make_storage(redis_url: str | None) -> BaseStorage:
-    if redis_url:
-        from aiogram.fsm.storage.redis import RedisStorage
+# A dialog left half-way is forgotten after a week of silence (Redis only; the in-memory store ends with the process).
+FSM_TTL = timedelta(days=7)
 
-        return RedisStorage.from_url(redis_url)
-    return MemoryStorage()
+
+def make_storage(redis_url: str | None, prefix: str = "fsm") -> tuple[BaseStorage, BaseEventIsolation | None]:
+    """The FSM store and the event isolation. With `redis_url` both live in Redis, shared by every replica: keys
+    `<prefix>:<bot id>:<chat>:<user>:<destiny>:state|data|lock`, and a user's updates are handled one at a time
+    whichever replica gets them (the lock is held for the handler; redis-py releases it after 60 s if its holder
+    died). Without it: in memory, and aiogram's default (no isolation) for the one process that polls."""
+    if not redis_url:
+        return MemoryStorage(), None
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+    from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
+    from redis.asyncio import Redis
+
+    redis = Redis.from_url(redis_url)
+    keys = DefaultKeyBuilder(prefix=prefix, with_bot_id=True, with_destiny=True)
+    storage = RedisStorage(redis, key_builder=keys, state_ttl=FSM_TTL, data_ttl=FSM_TTL)
+    return storage, RedisEventIsolation(redis, key_builder=keys)
 
 
 def feature_routers() -> list[Router]:
@@ -70,6 +84,7 @@ def build_dispatcher(
     throttle_burst: int = 12,
     i18n: MergedI18n | None = None,
     user_cache_size: int | None = None,
+    fsm_prefix: str = "fsm",
     **workflow_data: Any,
 ) -> Dispatcher:
     """The whole chat side. Handlers receive `engine`, `exchanges` (an ExchangeReader), `vault`, `i18n`,
@@ -77,12 +92,14 @@ def build_dispatcher(
     after its handler, by aiogram's CallbackAnswerMiddleware).
 
     User rows are cached in memory (`user_cache_size` rows; 10,000 by default) only while this process is the only
-    one serving the chat: with `redis_url` set (bot replicas sharing a database) every update reads its row."""
+    one serving the chat: with `redis_url` set (bot replicas sharing a database) every update reads its row.
+    `fsm_prefix` starts the Redis keys (tests give each run its own)."""
     i18n = i18n or make_i18n(default_language)
     admins = frozenset(int(a) for a in admin_ids)
     exchanges = ExchangeReader(engine, vault, workflow_data.get("exchange_urls"))
-    dp = Dispatcher(storage=make_storage(redis_url), engine=engine, exchanges=exchanges, vault=vault, i18n=i18n,
-                    admin_ids=admins, **workflow_data)
+    storage, isolation = make_storage(redis_url, fsm_prefix)
+    dp = Dispatcher(storage=storage, events_isolation=isolation, engine=engine, exchanges=exchanges, vault=vault,
+                    i18n=i18n, admin_ids=admins, **workflow_data)
     dp.update.outer_middleware(UpdateMetrics())  # first: times everything after it, throttled updates too
     dp.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst))
     if user_cache_size is None:
