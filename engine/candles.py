@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,16 +59,17 @@ class Candles:
 
 
 def parse_csv_name(path: str | Path) -> tuple[str, str]:
-    """'BTC_USDT-1m.csv' -> ('BTC/USDT', '1m')."""
-    m = re.fullmatch(r"([A-Z0-9]+)_([A-Z0-9]+)-(\d+[mhdw])\.csv", Path(path).name)
+    """'BTC_USDT-1m.csv' (or 'BTC_USDT-1m.csv.gz') -> ('BTC/USDT', '1m')."""
+    m = re.fullmatch(r"([A-Z0-9]+)_([A-Z0-9]+)-(\d+[mhdw])\.csv(?:\.gz)?", Path(path).name)
     if not m:
         raise ValueError(f"cannot read symbol and timeframe from file name {Path(path).name!r}")
     return f"{m.group(1)}/{m.group(2)}", m.group(3)
 
 
 def load_csv(path: str | Path) -> Candles:
-    """Read the `timestamp_ms,open,high,low,close,volume` format of ../shared/data."""
-    with open(path, encoding="ascii") as f:
+    """Read the `timestamp_ms,open,high,low,close,volume` format of ../shared/data (gzipped if named `*.gz`)."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="ascii") as f:
         header = f.readline().strip()
         if header != CSV_HEADER:
             raise ValueError(f"{path}: expected header {CSV_HEADER!r}, got {header!r}")

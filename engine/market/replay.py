@@ -1,4 +1,5 @@
-"""Candles replayed from a folder of CSV files (BTC_USDT-1m.csv, …), coarser timeframes aggregated from the finest."""
+"""Candles replayed from a folder of CSV files (BTC_USDT-1m.csv or .csv.gz, …), coarser timeframes aggregated from the
+finest."""
 
 from __future__ import annotations
 
@@ -16,13 +17,20 @@ class ReplaySource:
     def __init__(self, folder: str | Path, clock: Clock):
         self.folder, self.clock = Path(folder), clock
         self._files: dict[str, list[tuple[int, Path]]] = {}
-        for f in sorted(self.folder.glob("*.csv")):
+        for f in sorted([*self.folder.glob("*.csv"), *self.folder.glob("*.csv.gz")]):
             try:
                 symbol, tf = parse_csv_name(f)
             except ValueError:
                 continue
             self._files.setdefault(symbol, []).append((timeframe_ms(tf), f))
         self._cache: dict[tuple[str, str], Candles] = {}
+        self._loaded: dict[Path, Candles] = {}
+
+    def _load(self, f: Path) -> Candles:
+        """Each file read once: every timeframe aggregated from it and `start_ms` share it."""
+        if f not in self._loaded:
+            self._loaded[f] = load_csv(f)
+        return self._loaded[f]
 
     @staticmethod
     def _base(symbol: str) -> str:
@@ -44,7 +52,7 @@ class ReplaySource:
                 raise KeyError(f"no replay data for {symbol} at {timeframe} or finer")
             # only files reaching into the finest file's period qualify (the replay runs there): an exact file
             # that ended earlier would leave the replay without candles
-            loaded = {f: load_csv(f) for _, f in usable}
+            loaded = {f: self._load(f) for _, f in usable}
             finest_start = int(loaded[min(files)[1]].ts[0]) if min(files) in usable else 0
             usable = [(ms, f) for ms, f in usable if int(loaded[f].ts[-1]) >= finest_start] or usable
             exact = [(ms, f) for ms, f in usable if ms == want]
@@ -59,7 +67,7 @@ class ReplaySource:
         return self._cache[key]
 
     def start_ms(self, symbol: str) -> int:
-        return int(min(load_csv(f).ts[0] for _, f in self._files[self._base(symbol)]))
+        return int(min(self._load(f).ts[0] for _, f in self._files[self._base(symbol)]))
 
     async def fetch_ohlcv(self, symbol: str, timeframe: str, since: int | None = None, limit: int | None = None):
         c = self.candles(symbol, timeframe)
