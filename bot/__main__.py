@@ -1,7 +1,8 @@
-"""`python -m bot`: run the Telegram bot and its scheduler in one process."""
+"""`python -m bot [--role web|worker|scheduler|all]`: run the Telegram bot and its engine (all of it by default)."""
 
 import sys
 
 from bot.app import main
+from bot.roles import parse_role
 
-sys.exit(main())
+sys.exit(main(role=parse_role(sys.argv[1:])))

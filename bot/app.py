@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from bot.logging_setup import setup_logging
 from bot.ops import OpsServer
+from bot.roles import Role
 from bot.session import make_session
 from bot.startup import StartupError, connect_database, reach_telegram, sync_admins
 from db.config import AppConfig, ConfigError
@@ -106,7 +107,7 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def main() -> int:
+def main(role: Role = Role.ALL) -> int:  # the role is wired into run() next (issue 18)
     try:
         config = load_config()
         token = config.require_bot_token()
