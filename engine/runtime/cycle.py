@@ -42,13 +42,27 @@ class CandleCycle:
         metrics.LAST_CLOSE.labels(tf).set(close_ms / 1000)
 
     async def _on_close(self, tf: str, close_ms: int) -> None:
-        """Fetches run concurrently, and so do the (account, symbol) groups of bots (each under its lock), at most
-        `parallel` at a time: with a real exchange each order is a network round trip."""
-        candle_ts = close_ms - timeframe_ms(tf)
+        await self._evaluate(tf, close_ms - timeframe_ms(tf), self._markets(tf))
+
+    async def close_market(self, source: str, symbol: str, tf: str, candle_ts: int) -> int:
+        """One market's candle close (the job of engine/jobs): the candles of `symbol` from `source` fetched once,
+        then every bot of the registry on that market evaluated. Returns how many bots it covered."""
+        hs = self._markets(tf).get((source, symbol), [])
+        if hs:
+            await self._evaluate(tf, candle_ts, {(source, symbol): hs})
+        return len(hs)
+
+    def _markets(self, tf: str) -> dict[tuple[str, str], list[BotHandle]]:
+        """The bots evaluated on a close of `tf`, by market (candle source, symbol)."""
         by_source: dict[tuple[str, str], list[BotHandle]] = defaultdict(list)
         for h in self.registry.handles.values():
             if h.timeframe == tf and h.status in (BotStatus.RUNNING, BotStatus.PAUSED):
                 by_source[(h.source, h.symbol)].append(h)
+        return by_source
+
+    async def _evaluate(self, tf: str, candle_ts: int, by_source: dict[tuple[str, str], list[BotHandle]]) -> None:
+        """Fetches run concurrently, and so do the (account, symbol) groups of bots (each under its lock), at most
+        `parallel` at a time: with a real exchange each order is a network round trip."""
         warm: dict[tuple, int] = {}
         for hs in by_source.values():
             for h in hs:

@@ -1,0 +1,84 @@
+"""The taskiq broker named by BROKER_URL: unset → in this process; nats://… → a JetStream stream with one durable
+pull consumer that every worker shares, each job acknowledged only after it ran."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StreamConfig
+from taskiq import AsyncBroker, BrokerMessage, InMemoryBroker
+from taskiq.acks import AcknowledgeType
+from taskiq_nats import PullBasedJetStreamBroker
+
+MSG_ID = "Nats-Msg-Id"  # JetStream's de-duplication header; taskiq-nats sends a message's labels as its headers
+
+
+@dataclass(frozen=True)
+class BrokerOptions:
+    stream: str = "tb_jobs"
+    subject: str = "tb.jobs"
+    durable: str = "tb_workers"  # one consumer shared by every worker: each job goes to one of them
+    ack_wait_s: float = 20.0  # a job unacknowledged this long (its worker died) goes to another worker
+    max_deliver: int = 5  # deliveries of one job before JetStream gives up on it
+    dedup_window_s: float = 600.0  # a job id seen within this window is dropped by the stream
+    max_ack_pending: int = 1000
+
+
+ACK_TYPE = AcknowledgeType.WHEN_EXECUTED  # no result backend: executed is when the job's transactions committed
+
+
+def market_job_id(venue: str, symbol: str, tf: str, candle_ts: int) -> str:
+    """The idempotent id of one market's candle close: kicked twice (two schedulers, a restart), it runs once."""
+    return f"md:{venue}:{symbol}:{tf}:{candle_ts}"
+
+
+class DedupInMemoryBroker(InMemoryBroker):
+    """The one-process broker, dropping a job whose id it saw within the window, as the JetStream stream does."""
+
+    def __init__(self, window_s: float = 600.0, **kw):
+        super().__init__(**kw)
+        self.window_s = window_s
+        self.seen: dict[str, float] = {}
+        self.duplicates = 0
+
+    async def kick(self, message: BrokerMessage) -> None:
+        job_id = message.labels.get(MSG_ID)
+        if job_id is not None:
+            now = time.monotonic()
+            if len(self.seen) > 10_000:
+                self.seen = {k: t for k, t in self.seen.items() if now - t < self.window_s}
+            seen = self.seen.get(job_id)
+            if seen is not None and now - seen < self.window_s:
+                self.duplicates += 1
+                return
+            self.seen[job_id] = now
+        await super().kick(message)
+
+
+class JetStreamBroker(PullBasedJetStreamBroker):
+    """taskiq-nats' pull broker, counting the publishes JetStream answered as duplicates (its `PubAck.duplicate`)."""
+
+    duplicates = 0
+
+    async def kick(self, message: BrokerMessage) -> None:
+        ack = await self.js.publish(self.subject, payload=message.message, headers=message.labels)
+        if ack.duplicate:
+            self.duplicates += 1
+
+
+def make_broker(url: str | None, options: BrokerOptions | None = None) -> AsyncBroker:
+    """InMemoryBroker without a URL; the JetStream broker for nats:// (the stream and its consumer made if missing)."""
+    o = options or BrokerOptions()
+    if not url:
+        return DedupInMemoryBroker(o.dedup_window_s)
+    if not url.startswith(("nats://", "tls://")):
+        raise ValueError("BROKER_URL must be a nats:// URL (or unset for in-process jobs)")
+    stream = StreamConfig(name=o.stream, subjects=[o.subject], retention=RetentionPolicy.WORK_QUEUE,
+                          duplicate_window=o.dedup_window_s)
+    consumer = ConsumerConfig(durable_name=o.durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=o.ack_wait_s,
+                              max_deliver=o.max_deliver, deliver_policy=DeliverPolicy.ALL,
+                              filter_subject=o.subject, max_ack_pending=o.max_ack_pending)
+    return JetStreamBroker(url, subject=o.subject, stream_name=o.stream, durable=o.durable, stream_config=stream,
+                           consumer_config=consumer, pull_consume_batch=1, pull_consume_timeout=2.0,
+                           name="tradingboost-jobs", max_reconnect_attempts=-1)

@@ -1,0 +1,104 @@
+"""What one market's job does in a worker: the market's bots loaded from the database (the truth, whichever worker
+ran the last candle), paper venues fed, fills taken in, then the close evaluated by the runtime's CandleCycle."""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from typing import Any
+
+from db.enums import BotKind, MarketType
+from db.models import StrategyBot
+from engine.candles import timeframe_ms
+from engine.exchange.protocol import Exchange
+from engine.market.candle_cache import CandleCache
+from engine.market.clock import Clock
+from engine.runtime.bots import decode_settings
+from engine.runtime.cycle import CandleCycle
+from engine.runtime.locks import SymbolLocks
+from engine.runtime.paper_feed import PaperFeeder
+from engine.runtime.registry import ACTIVE, Registry, runner_for
+from engine.runtime.schedule import CLOSE_DELAY_S
+from engine.runtime.supervise import Supervisor
+
+log = logging.getLogger(__name__)
+_JOB_NOW: ContextVar[int | None] = ContextVar("job_now", default=None)
+
+Market = tuple[str, str, str]  # (venue, symbol, timeframe); venue = "<account exchange>:<market type>"
+
+
+class JobClock:
+    """The job's time when it set one (replayed markets: its candle's close), else the base clock's. A context
+    variable, so concurrent jobs of one worker each see their own."""
+
+    def __init__(self, base: Clock):
+        self.base = base
+
+    def now_ms(self) -> int:
+        now = _JOB_NOW.get()
+        return self.base.now_ms() if now is None else now
+
+
+def timeframe_of(kind: BotKind, settings: dict) -> str:
+    return decode_settings(runner_for(kind).settings_model, settings).timeframe
+
+
+async def active_markets() -> set[Market]:
+    """Every market with an active bot: one candle-close job each per close of its timeframe."""
+    rows = await StrategyBot.filter(status__in=list(ACTIVE)).values(
+        "kind", "symbol", "settings", "account__exchange", "account__market_type")
+    return {(f"{r['account__exchange']}:{MarketType(r['account__market_type']).value}", r["symbol"],
+             timeframe_of(r["kind"], r["settings"])) for r in rows}
+
+
+async def market_rows(venue: str, symbol: str, tf: str) -> list[StrategyBot]:
+    exchange, market_type = venue.split(":", 1)
+    rows = await StrategyBot.filter(status__in=list(ACTIVE), symbol=symbol, account__exchange=exchange,
+                                    account__market_type=market_type).order_by("id")
+    return [r for r in rows if timeframe_of(r.kind, r.settings) == tf]
+
+
+class FreshMarkets:
+    """A worker's market jobs. Each job attaches its market's bots afresh from the database; exchanges of real
+    venues (which hold their own truth) are kept across jobs, paper venues are loaded per job from their stored
+    state, so a job sees what the last job on any worker committed."""
+
+    def __init__(self, candles: CandleCache, clock: JobClock, locks: SymbolLocks, *, vault: Any = None,
+                 replay: Any = None, urls_override: str | dict | None = None, parallel: int = 16):
+        self.candles, self.clock, self.locks, self.vault, self.replay = candles, clock, locks, vault, replay
+        self.urls_override, self.parallel = urls_override, parallel
+        self.public_sources: dict = {}
+        self.exchanges: dict[int, Exchange] = {}  # real venues' gateways, by account
+        self.jobs = 0
+
+    async def close(self, venue: str, symbol: str, tf: str, candle_ts: int) -> dict[str, int]:
+        """Fills taken in and the candle of `candle_ts` (open time) evaluated for every bot of the market."""
+        now = candle_ts + timeframe_ms(tf) + CLOSE_DELAY_S * 1000 if self.replay is not None else None
+        token = _JOB_NOW.set(now)
+        registry = Registry(self.candles, self.clock, PaperFeeder(self.candles), vault=self.vault,
+                            replay=self.replay, urls_override=self.urls_override)
+        registry.public_sources = self.public_sources
+        registry.exchanges.update(self.exchanges)
+        try:
+            failed = 0
+            for row in await market_rows(venue, symbol, tf):
+                try:
+                    await registry.attach(row)
+                except Exception:  # its exchange is down: the next close tries again
+                    log.exception("bot %s could not be attached", row.id)
+                    failed += 1
+            await registry.feeder.feed(registry.groups(), self.clock.now_ms())
+            fills = await Supervisor(registry, self.locks, self.clock).supervise()
+            cycle = CandleCycle(registry, self.candles, self.locks, self.clock, parallel=self.parallel)
+            bots = 0
+            for source in sorted({h.source for h in registry.handles.values()}):
+                bots += await cycle.close_market(source, symbol, tf, candle_ts)
+            self.jobs += 1
+            return {"bots": bots, "fills": fills, "failed": failed}
+        finally:
+            _JOB_NOW.reset(token)
+            for account_id, ex in registry.exchanges.items():
+                if ex.simulated:
+                    await ex.close()
+                else:
+                    self.exchanges[account_id] = ex
