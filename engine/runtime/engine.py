@@ -55,8 +55,7 @@ class Engine:
         self.cycle = CandleCycle(self.registry, self.market_data, self.locks, self.clock, parallel=parallel)
         self.reconciler = Reconciler(self.registry, self.locks, self.clock, parallel=parallel)
         self.jobs = Jobs(self.registry, self.feeder, self.supervisor, self.cycle, self.reconciler, self.clock,
-                         replay_speed=replay_speed, grid_interval_s=grid_interval_s,
-                         reconcile_interval_s=reconcile_interval_s)
+                         grid_interval_s=grid_interval_s, reconcile_interval_s=reconcile_interval_s)
         self.control = Control(self.registry, self.locks, self.clock, self.market_data,
                                new_timeframe=self.jobs.ensure_timeframe_job)
 
@@ -72,6 +71,12 @@ class Engine:
     @property
     def scheduler(self):
         return self.jobs.scheduler
+
+    @property
+    def clock_control(self) -> ReplayClock | None:
+        """The replay clock the user drives (`speed`, `set_speed(x)` with 0 = paused, `now_ms()`); None when the
+        engine is not replaying on one (live market, or a test's manual clock)."""
+        return self.clock if isinstance(self.clock, ReplayClock) else None
 
     async def exchange_for(self, account: ExchangeAccount) -> Exchange:
         return await self.registry.exchange_for(account)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -25,6 +26,11 @@ log = logging.getLogger(__name__)
 CLOSE_DELAY_S = 2
 # The daily summaries of the UTC day just ended: after the day's last fills (and the 1d close) are in.
 DAILY_SUMMARY = CronTrigger(hour=0, minute=5, second=0, timezone="UTC")
+# The replay tick: once per replayed minute, but never closer than this in wall time (above 1200× one tick covers
+# several replayed minutes). While paused it waits for the speed change that reschedules it.
+REPLAY_TICK_MIN_S = 0.05
+REPLAY_STEP_MS = 60_000
+REPLAY_PAUSED_WAIT = timedelta(days=1)
 
 
 def candle_close_trigger(timeframe: str, delay_s: int = CLOSE_DELAY_S) -> CronTrigger:
@@ -61,6 +67,22 @@ def every(seconds: float) -> IntervalTrigger:
     return IntervalTrigger(seconds=seconds, timezone="UTC")
 
 
+class ReplayTick(BaseTrigger):
+    """Fires when the replayed market reaches its next minute, at the clock's current speed: 1× every 60 s, 60×
+    every second, 600× every 0.1 s, aligned to the replayed minutes (a 1m candle is taken as soon as it closed)."""
+
+    def __init__(self, clock: ReplayClock):
+        self.clock = clock
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
+        soonest = now + timedelta(seconds=REPLAY_TICK_MIN_S)  # always after `now`: APScheduler loops until it is
+        market = self.clock.now_ms()
+        wall_ms = self.clock.wall_ms_at(market - market % REPLAY_STEP_MS + REPLAY_STEP_MS)
+        if wall_ms is None:
+            return now + REPLAY_PAUSED_WAIT
+        return max(soonest, datetime.fromtimestamp(wall_ms / 1000, UTC))
+
+
 def close_time_ms(fire_time_ms: int, timeframe: str) -> int:
     """The close (= open of the next candle) that a trigger firing at `fire_time_ms` belongs to."""
     ms = timeframe_ms(timeframe)
@@ -77,14 +99,15 @@ class Jobs:
     it, never crashing the loop."""
 
     def __init__(self, registry: Registry, feeder: PaperFeeder, supervisor: Supervisor, cycle: CandleCycle,
-                 reconciler: Reconciler, clock: Clock, *, replay_speed: float = 60.0, grid_interval_s: float = 5.0,
+                 reconciler: Reconciler, clock: Clock, *, grid_interval_s: float = 5.0,
                  reconcile_interval_s: float = 600.0):
         self.registry, self.feeder, self.supervisor, self.cycle = registry, feeder, supervisor, cycle
-        self.reconciler, self.clock, self.replay_speed = reconciler, clock, replay_speed
+        self.reconciler, self.clock = reconciler, clock
         self.grid_interval_s, self.reconcile_interval_s = grid_interval_s, reconcile_interval_s
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self._inflight: set[asyncio.Task] = set()
         self._closing = False
+        self._unsubscribe = clock.subscribe(self.retime_tick) if isinstance(clock, ReplayClock) else None
 
     async def feed_paper(self, now_ms: int) -> int:
         return await self.feeder.feed(self.registry.groups(), now_ms)
@@ -110,7 +133,7 @@ class Jobs:
 
     def start(self) -> None:
         if isinstance(self.clock, ReplayClock):
-            self._add(self.tick, every(max(0.05, 60.0 / self.replay_speed)), "tick", 10)
+            self._add(self.tick, ReplayTick(self.clock), "tick", 10)
         else:
             for tf in sorted(self.registry.timeframes() | {"1m"}, key=timeframe_ms):
                 self._add(self.run_close, candle_close_trigger(tf), f"close:{tf}", misfire_grace(tf), tf)
@@ -120,6 +143,18 @@ class Jobs:
         if not isinstance(self.clock, ReplayClock):
             self._add(self.daily_summaries, DAILY_SUMMARY, "daily_summary", 3600)
         self.scheduler.start()
+        if isinstance(self.clock, ReplayClock) and self.clock.speed <= 0:
+            self.scheduler.pause_job("tick")  # started paused: set_speed resumes it
+
+    def retime_tick(self, speed: float) -> None:
+        """The replay clock's speed changed: paused, the tick stops (no candle closes); otherwise its next run is
+        the next replayed minute at the new speed."""
+        if self._closing or not self.scheduler.running or self.scheduler.get_job("tick") is None:
+            return
+        if speed > 0:
+            self.scheduler.reschedule_job("tick", trigger=ReplayTick(self.clock))
+        else:
+            self.scheduler.pause_job("tick")
 
     def _add(self, fn, trigger, job_id: str, grace: int, *args) -> None:
         self.scheduler.add_job(self.guard, trigger, args=[fn, *args], id=job_id, replace_existing=True,
@@ -147,6 +182,8 @@ class Jobs:
         """No new jobs; the running ones finish (each DB change is one transaction), then the scheduler stops: its
         executor cancels the jobs still running when it shuts down, so it is shut down after they are done."""
         self._closing = True
+        if self._unsubscribe is not None:
+            self._unsubscribe()
         pending = [t for t in self._inflight if t is not asyncio.current_task()]
         if pending:
             await asyncio.wait(pending, timeout=timeout)
