@@ -82,3 +82,111 @@ async def test_jetstream_drops_the_second_kick_of_a_job(db, stream_options):
     stop.set()
     await serving
     await kicker.shutdown()
+
+
+# ---- the job's results equal the one-process cycle's on the same candles ----
+
+CLOSES = 144  # 12 h of 5m closes
+
+
+async def _start_bots(data_dir, start: int):
+    """A HYPERRSI (BTC) and a GRID (ETH) paper bot, each on its own paper account, started at `start` + 2 s.
+    Returns the Engine that started them (its clock stands at that time)."""
+    from db.enums import BotKind, BotStatus, MarketType
+    from db.models import ExchangeAccount, StrategyBot, User
+    from engine.market.clock import ManualClock
+    from engine.runtime.engine import Engine
+    from tests.runtime_kit import HYPERRSI_SETTINGS, grid_settings, price_range
+
+    user = await User.create(telegram_id=7)
+    bots = []
+    lo, hi = price_range(data_dir, "ETH_USDT", start, CLOSES * 5)
+    for kind, symbol, settings in ((BotKind.HYPERRSI, "BTC/USDT:USDT", HYPERRSI_SETTINGS),
+                                   (BotKind.GRID, "ETH/USDT:USDT", grid_settings(lo, hi, adx_gate=False))):
+        acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label=symbol,
+                                           is_paper=True, paper_balances={"USDT": "100000"})
+        bots.append(await StrategyBot.create(user=user, account=acc, kind=kind, symbol=symbol, settings=settings,
+                                             status=BotStatus.DRAFT))
+    engine = Engine(clock=ManualClock(start + 2_000), replay_dir=data_dir)
+    await engine.start(schedule=False)
+    for b in bots:
+        await engine.control.start_bot(user.id, b.id)
+    return engine
+
+
+async def _outcome() -> dict:
+    from db.models import Fill, Order, Position, StrategyBot
+
+    return {
+        "orders": await Order.all().order_by("bot_id", "id").values_list(
+            "bot_id", "client_order_id", "role", "side", "type", "price", "trigger_price", "amount", "filled",
+            "status", "level"),
+        "fills": await Fill.all().order_by("account_id", "id").values_list("order__client_order_id", "account_id", "trade_id", "price", "amount",
+                                                             "fee", "ts"),
+        "positions": await Position.all().order_by("bot_id").values_list("bot_id", "side", "size", "average_entry",
+                                                                         "realized_pnl", "fees"),
+        "states": await StrategyBot.all().order_by("id").values_list("id", "status", "state"),
+    }
+
+
+@contextlib.asynccontextmanager
+async def _second_database(db, db_templates, tmp_path):
+    """Another fresh, migrated database, connected instead of the test's one for the block."""
+    import shutil
+
+    from db.database import connect, disconnect
+    from tests.conftest import _PG_BASE, _pg_admin
+
+    await disconnect()
+    name = None
+    if db.dialect == "sqlite":
+        path = tmp_path / "second.sqlite3"
+        shutil.copyfile(db_templates["sqlite"], path)
+        url = f"sqlite://{path}"
+    else:
+        name = f"{db.pg_name}_b"
+        await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{db_templates["postgres"]}"')
+        url = f"{_PG_BASE}/{name}"
+    await connect(url, apply_migrations=False)
+    try:
+        yield
+    finally:
+        await disconnect()
+        if name:
+            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def test_market_jobs_equal_the_one_process_cycle(db, db_templates, tmp_path, shared_data):
+    """12 h of replayed 5m closes for a GRID and a HYPERRSI paper bot: through today's CandleCycle (engine.tick at
+    every close) and through one market_close job per market and close (in-memory broker, bots loaded afresh from
+    the database by each job): the same orders, fills, positions and bot states, row for row."""
+    from engine.candles import timeframe_ms
+    from tests.runtime_kit import day_start
+
+    step = timeframe_ms("5m")
+    start = day_start(shared_data)
+    start -= start % step
+    engine = await _start_bots(shared_data, start)
+    for k in range(1, CLOSES + 1):
+        engine.clock.set(start + k * step + 2_000)
+        await engine.tick()
+    await engine.shutdown()
+    one_process = await _outcome()
+    assert len(one_process["fills"]) >= 10 and {o[0] for o in one_process["orders"]} == {1, 2}
+
+    async with _second_database(db, db_templates, tmp_path):
+        engine = await _start_bots(shared_data, start)
+        await engine.shutdown()
+        broker = make_broker(None)
+        markets = build_markets(replay_dir=shared_data)
+        tasks = attach(broker, markets)
+        await broker.startup()
+        for k in range(1, CLOSES + 1):
+            for symbol in ("BTC/USDT:USDT", "ETH/USDT:USDT"):
+                await tasks.kick_market_close("paper:swap", symbol, "5m", start + (k - 1) * step)
+            await broker.wait_all()
+        await broker.shutdown()
+        assert markets.jobs == 2 * CLOSES
+        jobs = await _outcome()
+    for key in one_process:
+        assert jobs[key] == one_process[key], key

@@ -25,13 +25,14 @@ from engine.market.replay import ReplaySource
 from engine.runtime.locks import SymbolLocks
 
 log = logging.getLogger(__name__)
+CANDLE_KEEP = 12_000  # as the Engine's cache: HYPERRSI's trend warms up on 9,000 candles
 
 
 def build_markets(*, vault: Any = None, replay_dir: Any = None, redis: Any = None) -> FreshMarkets:
     """A worker's market runner: one candle cache and (replayed markets) one replay source for all its jobs."""
     clock = JobClock(RealClock())
     replay = ReplaySource(replay_dir, clock) if replay_dir is not None else None
-    candles = CandleCache({"replay": replay} if replay is not None else {}, clock)
+    candles = CandleCache({"replay": replay} if replay is not None else {}, clock, keep=CANDLE_KEEP)
     return FreshMarkets(candles, clock, SymbolLocks(redis), vault=vault, replay=replay)
 
 
