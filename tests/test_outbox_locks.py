@@ -1,20 +1,16 @@
-"""The outbox deduplicates by event identity inside transactions; symbol locks serialise, also via Redis."""
+"""The outbox deduplicates by event identity inside transactions; symbol locks serialise (tests/test_distributed_locks.py
+for several processes)."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 
 import pytest
-import redis.asyncio as aioredis
 from tortoise.transactions import in_transaction
 
 from db.models import Notification, User
 from engine.runtime.locks import SymbolLocks
 from engine.runtime.outbox import dedup, write
-
-REDIS_URL = os.environ.get("TB_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
 async def test_same_event_twice_is_one_notification_and_the_transaction_survives(db):
@@ -51,19 +47,18 @@ async def _exclusive(locks: SymbolLocks, trace: list[str], name: str) -> None:
         trace.append(f"{name}-")
 
 
-@pytest.mark.parametrize("with_redis", [False, True])
-async def test_symbol_lock_serialises(with_redis):
-    client = aioredis.from_url(REDIS_URL) if with_redis else None
-    locks = SymbolLocks(client, prefix=f"tb:test:{uuid.uuid4().hex}")
+async def test_symbol_lock_serialises(db):
+    """On PostgreSQL through the advisory lock as well; on SQLite the in-process lock alone."""
+    locks = SymbolLocks()
     trace: list[str] = []
     try:
         await asyncio.gather(*(_exclusive(locks, trace, n) for n in "abc"))
         assert all(trace[i][0] == trace[i + 1][0] for i in range(0, 6, 2))  # never interleaved
         async with locks.hold(1, "ETH/USDT"):  # another symbol is independent
             assert not locks.locked(1, "BTC/USDT")
+        assert (locks._pg is not None) == (db.dialect == "postgres")
     finally:
-        if client is not None:
-            await client.aclose()
+        await locks.close()
 
 
 async def test_idle_symbol_locks_are_dropped():
@@ -79,19 +74,3 @@ async def test_idle_symbol_locks_are_dropped():
         async with locks.hold(2, "ETH/USDT"):
             raise RuntimeError("boom")
     assert not locks.locked(1, "BTC/USDT") and not locks._local and not locks._users
-
-
-async def test_redis_lock_is_shared_between_two_processes_worth_of_locks():
-    prefix = f"tb:test:{uuid.uuid4().hex}"
-    a, b = aioredis.from_url(REDIS_URL), aioredis.from_url(REDIS_URL)
-    one, two = SymbolLocks(a, prefix=prefix), SymbolLocks(b, prefix=prefix, wait=0.2)
-    try:
-        async with one.hold(7, "BTC/USDT"):
-            with pytest.raises(TimeoutError):
-                async with two.hold(7, "BTC/USDT"):
-                    pass
-        async with two.hold(7, "BTC/USDT"):
-            pass
-    finally:
-        await a.aclose()
-        await b.aclose()

@@ -104,6 +104,7 @@ class Engine:
         """SIGTERM: take no new jobs, let the running ones finish, close the exchanges."""
         await self.jobs.shutdown(timeout)
         await self.registry.close()
+        await self.locks.close()
 
     # ---- the jobs, for drivers and tests ----
     async def tick(self, now_ms: int | None = None) -> None:

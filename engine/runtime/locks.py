@@ -1,4 +1,21 @@
-"""One lock per (account, symbol), shared by chat handlers and scheduler jobs; in Redis too when configured."""
+"""One lock per (account, symbol), shared by chat handlers and jobs: across processes on PostgreSQL, in-process else.
+
+Why PostgreSQL advisory locks and not Redis locks with fencing tokens: a Redis lock expires after a TTL, so a holder
+slower than its TTL loses the lock without knowing it, and only a fencing token checked by every write could make
+that safe — but the writes go to PostgreSQL and the exchange, and an exchange checks no token of ours. An advisory
+lock has no TTL: it lasts exactly as long as the holder's connection, so a slow holder keeps it and a dead one (kill
+-9, a crashed machine once TCP notices) loses it at once, with no clock to tune. PostgreSQL is already the truth
+every writer talks to; Redis stays optional (rebuildable state only). The key is a stable 64-bit hash of (account,
+symbol) (pg_locks.stable_key).
+
+What a lost lock connection means: PostgreSQL frees the lock when the connection drops, while the section still runs
+here, so another process may enter before it ends. That is survivable because the writes that matter are idempotent
+already: an order is submitted under its deterministic client order id (Order.client_order_id UNIQUE, looked up
+before any resend) and a fill is booked once per trade (Fill UNIQUE (account, trade_id)). The loss is logged.
+
+On SQLite (one process) the in-process asyncio lock alone. That lock stays in front on PostgreSQL too, so one
+process holds at most one connection per key however many of its tasks wait.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +24,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from engine.runtime.pg_locks import AdvisoryLocks, database_client, is_postgres, stable_key
+
+NAMESPACE = "tb:symbol-lock"
+
 
 class SymbolLocks:
-    """Serialises everything that touches one account's symbol.
+    """Serialises everything that touches one account's symbol, in this process and, on PostgreSQL, across processes.
 
-    In-process asyncio locks always; with a Redis client, also a Redis lock so that several processes
-    (bot replicas) serialise too. The Redis lock expires (`ttl`) so a crashed holder cannot wedge a symbol.
+    `wait` bounds the wait for another process's holder (TimeoutError after it); `pool_size` is how many sections
+    of different keys this process can run at once on PostgreSQL (more wait for a connection). `redis` is accepted
+    for the callers that pass one and not used: the lock lives in PostgreSQL (see the module's docstring).
     """
 
-    def __init__(self, redis: Any | None = None, *, ttl: float = 60.0, wait: float = 30.0, prefix: str = "tb:lock"):
+    def __init__(self, redis: Any | None = None, *, wait: float = 30.0, pool_size: int = 16):
         # Only keys someone holds or waits for have a lock (10,000 idle bots, 10,000 idle locks otherwise):
         # `_users` counts the holder and the waiters of each key, and the last one out drops the lock.
         self._local: dict[tuple[int, str], asyncio.Lock] = {}
         self._users: dict[tuple[int, str], int] = {}
-        self._redis = redis
-        self._ttl, self._wait, self._prefix = ttl, wait, prefix
+        self._wait, self._pool_size = wait, pool_size
+        self._pg: AdvisoryLocks | None = None
 
     def locked(self, account_id: int, symbol: str) -> bool:
+        """Whether a task of this process holds the key or waits for another process to let it go."""
         lock = self._local.get((account_id, symbol))
         return lock is not None and lock.locked()
 
@@ -36,21 +59,30 @@ class SymbolLocks:
         self._users[key] = self._users.get(key, 0) + 1  # no await since the lookup: nobody can drop it meanwhile
         try:
             async with lock:
-                if self._redis is None:
+                pg = self._shared()
+                if pg is None:
                     yield
                     return
-                rlock = self._redis.lock(
-                    f"{self._prefix}:{account_id}:{symbol}", timeout=self._ttl, blocking_timeout=self._wait
-                )
-                if not await rlock.acquire():
-                    raise TimeoutError(f"lock for account {account_id} {symbol} is held elsewhere")
-                try:
+                async with pg.hold(stable_key(NAMESPACE, account_id, symbol), f"account {account_id} {symbol}"):
                     yield
-                finally:
-                    await rlock.release()
         finally:
             left = self._users[key] - 1
             if left:
                 self._users[key] = left
             else:  # nobody holds or waits: the next user makes a fresh lock
                 del self._users[key], self._local[key]
+
+    def _shared(self) -> AdvisoryLocks | None:
+        """The advisory locks on the database the models use now (None on SQLite or before connect)."""
+        client = database_client()
+        if not is_postgres(client):
+            return None
+        if self._pg is None or self._pg.source is not client:  # first use, or the models reconnected
+            self._pg = AdvisoryLocks(client, size=self._pool_size, wait=self._wait, name="tb-symbol-locks")
+        return self._pg
+
+    async def close(self) -> None:
+        """Close the lock connections (Engine.shutdown); a later hold opens them again."""
+        pg, self._pg = self._pg, None
+        if pg is not None:
+            await pg.close()
