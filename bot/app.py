@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from bot.logging_setup import setup_logging
 from bot.ops import OpsServer
 from bot.roles import Role
+from bot.sandbox.run import Sandbox
 from bot.session import make_session
 from bot.startup import StartupError, connect_database, reach_telegram, sync_admins
 from db.config import AppConfig, ConfigError
@@ -51,8 +52,10 @@ def make_bot(config: AppConfig) -> Bot:
     return Bot(token=config.require_bot_token().get_secret_value(), session=make_session(config.TELEGRAM_API_URL))
 
 
-async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | None = None) -> None:
-    """The bot until polling stops; `on_started()` runs once everything is up, just before polling (main: tune_gc)."""
+async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | None = None,
+              sandbox: Sandbox | None = None) -> None:
+    """The bot until polling stops; `on_started()` runs once everything is up, just before polling (main: tune_gc).
+    With `sandbox` (no BOT_TOKEN) the same process talks to the embedded Bot API, which serves the web chat too."""
     from bot.dispatcher import POLLING_CONCURRENCY, build_dispatcher
     from bot.i18n import make_i18n
     from bot.notifier import Notifier
@@ -63,13 +66,22 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
     try:
         await sync_admins(config.ADMIN_IDS)
         await check_readable(vault)
+
+        def new_engine():
+            return build_engine(vault=vault, redis_url=config.REDIS_URL, replay_dir=config.MARKET_REPLAY_DIR,
+                                replay_speed=config.MARKET_REPLAY_SPEED)
+
+        engine = None
+        if sandbox is not None:  # the page drives the engine's replay clock: the engine exists before the page
+            engine = new_engine()
+            config = await sandbox.open(config, engine)
         bot = make_bot(config)
         await reach_telegram(bot, config.TELEGRAM_API_URL)
         i18n = make_i18n(config.DEFAULT_LANGUAGE)
-        engine = build_engine(vault=vault, redis_url=config.REDIS_URL, replay_dir=config.MARKET_REPLAY_DIR,
-                              replay_speed=config.MARKET_REPLAY_SPEED)
+        if engine is None:
+            engine = new_engine()
         dp = build_dispatcher(vault=vault, engine=engine, admin_ids=config.ADMIN_IDS, redis_url=config.REDIS_URL,
-                              default_language=config.DEFAULT_LANGUAGE, i18n=i18n)
+                              default_language=config.DEFAULT_LANGUAGE, i18n=i18n, sandbox=sandbox is not None)
         notifier = Notifier(bot, i18n=i18n, default_language=config.DEFAULT_LANGUAGE)
         log.info("TradingBoost starting (env=%s, database=%s)", config.ENV, config.DATABASE_URL.split("://")[0])
         # the numba kernels, off the event loop, before the first candle close needs them
@@ -80,6 +92,8 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
         await engine.start()
         if on_started is not None:
             on_started()
+        if sandbox is not None:
+            sandbox.announce()
         notifying = asyncio.create_task(notifier.run_forever(), name="notifier")
         try:
             await dp.start_polling(bot, tasks_concurrency_limit=POLLING_CONCURRENCY)
@@ -90,6 +104,8 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
             await engine.shutdown()
             await ops.stop()
     finally:
+        if sandbox is not None:
+            await sandbox.close()
         await disconnect()
 
 
@@ -110,6 +126,9 @@ def _interrupt(*_: object) -> None:
 def main(role: Role = Role.ALL) -> int:  # the role is wired into run() next (issue 18)
     try:
         config = load_config()
+        sandbox = Sandbox() if config.BOT_TOKEN is None else None  # no token: the bot in a web chat, on paper
+        if sandbox is not None:
+            config = sandbox.prepare(config)
         token = config.require_bot_token()
         config.check_production()
         keys = load_master_keys(config)
@@ -122,7 +141,7 @@ def main(role: Role = Role.ALL) -> int:  # the role is wired into run() next (is
     if config.bot_token_was_padded:
         log.warning("BOT_TOKEN had spaces or quotes around it in the configuration: they were ignored")
     try:
-        _run_loop(run(config, vault, on_started=tune_gc))
+        _run_loop(run(config, vault, on_started=tune_gc, sandbox=sandbox))
     except VaultError as e:
         log.error("%s", e)
         return 1
