@@ -1,5 +1,5 @@
 """Accounts: list, add an exchange API key by dialog (real money or demo; secrets deleted on read, checked, vaulted),
-paper, delete."""
+paper, delete. In the sandbox (`sandbox` workflow data, no BOT_TOKEN) no key is ever asked for: paper only."""
 
 from __future__ import annotations
 
@@ -89,7 +89,20 @@ async def cmd_accounts(message: Message, state: FSMContext, db_user: User) -> No
 
 # ---- exchange account dialog ----
 
-async def add_exchange(query: CallbackQuery, state: FSMContext) -> None:
+async def _paper_only(query: CallbackQuery, state: FSMContext) -> None:
+    """The sandbox's answer to every step of the key dialog: real keys need Telegram; a paper account instead."""
+    await state.clear()
+    kb = Keyboard()
+    kb.button(text=_("accounts.add_paper"), callback_data=AccCb(action="paper"))
+    kb.button(text=_("common.back"), callback_data=MenuCb(item="accounts"))
+    kb.adjust(1)
+    await show(query, _("sandbox.paper_only"), kb.as_markup())
+
+
+async def add_exchange(query: CallbackQuery, state: FSMContext, sandbox: bool = False) -> None:
+    if sandbox:
+        await _paper_only(query, state)
+        return
     await state.clear()
     kb = Keyboard()
     for ex in EXCHANGES:
@@ -99,7 +112,11 @@ async def add_exchange(query: CallbackQuery, state: FSMContext) -> None:
     await show(query, _("accounts.choose_exchange"), kb.as_markup())
 
 
-async def chose_exchange(query: CallbackQuery, callback_data: AccCb, callback_answer: CallbackAnswer) -> None:
+async def chose_exchange(query: CallbackQuery, callback_data: AccCb, state: FSMContext,
+                         callback_answer: CallbackAnswer, sandbox: bool = False) -> None:
+    if sandbox:
+        await _paper_only(query, state)
+        return
     exchange = callback_data.value
     if exchange not in EXCHANGES:
         alert(callback_answer, _("common.stale"))
@@ -115,8 +132,12 @@ async def chose_exchange(query: CallbackQuery, callback_data: AccCb, callback_an
     await show(query, _("accounts.choose_mode").format(exchange=exchange.upper()), kb.as_markup())
 
 
-async def chose_mode(query: CallbackQuery, callback_data: AccCb, callback_answer: CallbackAnswer) -> None:
+async def chose_mode(query: CallbackQuery, callback_data: AccCb, state: FSMContext,
+                     callback_answer: CallbackAnswer, sandbox: bool = False) -> None:
     """Real money or the venue's demo environment: offered only where the venue has one."""
+    if sandbox:
+        await _paper_only(query, state)
+        return
     exchange, _sep, mode = callback_data.value.partition(".")
     if exchange not in EXCHANGES or mode not in (LIVE_MODE, DEMO_MODE) or not accounts.offers_demo(exchange):
         alert(callback_answer, _("common.stale"))
@@ -137,7 +158,7 @@ async def _choose_market(query: CallbackQuery, exchange: str, *, demo: bool) -> 
 
 
 async def chose_market(query: CallbackQuery, callback_data: AccCb, state: FSMContext,
-                       callback_answer: CallbackAnswer) -> None:
+                       callback_answer: CallbackAnswer, sandbox: bool = False) -> None:
     exchange, _sep, rest = callback_data.value.partition(".")
     market, _sep, mode = rest.partition(".")
     # a forged button (seen: "paper.bogus" ended in a ValueError); demo only where the venue has it, never paper
@@ -152,6 +173,9 @@ async def chose_market(query: CallbackQuery, callback_data: AccCb, state: FSMCon
             kb.button(text=f"{int(amount):,} USDT", callback_data=AccCb(action="paper_balance", value=amount))
         kb.adjust(3)
         await show(query, _("accounts.paper_balance_prompt"), kb.as_markup())
+        return
+    if sandbox:
+        await _paper_only(query, state)
         return
     if (exchange not in EXCHANGES or market not in {m.value for m in EXCHANGES[exchange]}
             or (mode and not accounts.offers_demo(exchange))):
@@ -169,11 +193,16 @@ async def _ask_key(query: CallbackQuery, state: FSMContext, exchange: str, marke
     await show(query, text, None)
 
 
-async def _read_secret(message: Message, bot: Bot) -> str | None:
-    """The text of a message holding a secret, deleted from the chat at once."""
+async def _read_secret(message: Message, bot: Bot, state: FSMContext, sandbox: bool) -> str | None:
+    """The text of a message holding a secret, deleted from the chat at once; None in the sandbox, whose dialog
+    never gets here (a dialog left open by a Telegram run sharing the FSM store ends unread)."""
     text = (message.text or "").strip()
     with contextlib.suppress(TelegramBadRequest):
         await bot.delete_message(message.chat.id, message.message_id)
+    if sandbox:
+        await state.clear()
+        await message.answer(_("sandbox.paper_only"))
+        return None
     return text or None
 
 
@@ -181,8 +210,10 @@ def _looks_like_key(text: str | None) -> bool:
     return bool(text) and 8 <= len(text) <= 256 and not text.startswith("/") and not any(c.isspace() for c in text)
 
 
-async def got_api_key(message: Message, state: FSMContext, bot: Bot, vault: Vault) -> None:
-    text = await _read_secret(message, bot)
+async def got_api_key(message: Message, state: FSMContext, bot: Bot, vault: Vault, sandbox: bool = False) -> None:
+    text = await _read_secret(message, bot, state, sandbox)
+    if sandbox:
+        return
     if not _looks_like_key(text):
         await message.answer(_("accounts.bad_secret"))
         return
@@ -192,8 +223,10 @@ async def got_api_key(message: Message, state: FSMContext, bot: Bot, vault: Vaul
 
 
 async def got_secret(message: Message, state: FSMContext, bot: Bot, vault: Vault, db_user: User,
-                     exchange_urls: dict | None = None) -> None:
-    text = await _read_secret(message, bot)
+                     exchange_urls: dict | None = None, sandbox: bool = False) -> None:
+    text = await _read_secret(message, bot, state, sandbox)
+    if sandbox:
+        return
     if not _looks_like_key(text):
         await message.answer(_("accounts.bad_secret"))
         return
@@ -207,8 +240,10 @@ async def got_secret(message: Message, state: FSMContext, bot: Bot, vault: Vault
 
 
 async def got_passphrase(message: Message, state: FSMContext, bot: Bot, vault: Vault, db_user: User,
-                         exchange_urls: dict | None = None) -> None:
-    text = await _read_secret(message, bot)
+                         exchange_urls: dict | None = None, sandbox: bool = False) -> None:
+    text = await _read_secret(message, bot, state, sandbox)
+    if sandbox:
+        return
     if not text or len(text) > 128 or text.startswith("/"):
         await message.answer(_("accounts.bad_secret"))
         return
