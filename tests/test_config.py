@@ -1,8 +1,12 @@
-"""Configuration: the table's names and defaults, parsing, production refusals, and `make run` without a token."""
+"""Configuration: the table's names and defaults, parsing, production refusals, `make run` without a token (the
+sandbox) and a malformed one."""
 
 from __future__ import annotations
 
+import asyncio
 import os
+import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -79,22 +83,44 @@ def test_secrets_are_masked_in_the_config_repr(clean_env):
     assert "SECRET-TOKEN-VALUE" not in text and "K" * 44 not in text
 
 
-def _run_without_token(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def _env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in VARS}
     env["BOT_TOKEN"] = ""  # wins over any .env a developer keeps
-    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    env.update(extra)
+    return env
 
 
-def test_make_run_without_token_says_how_to_get_one():
-    r = _run_without_token(["make", "-s", "run"], ROOT)
-    assert r.returncode != 0
-    out = r.stdout + r.stderr
-    assert "BotFather" in out and ".env" in out
-    assert "Traceback" not in out
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
-def test_bot_without_token_one_sentence():
-    r = _run_without_token([sys.executable, "-m", "bot"], ROOT)
+async def test_make_run_without_token_starts_the_sandbox_and_says_where(tmp_path):
+    port = _free_port()
+    env = _env(DATABASE_URL=f"sqlite://{tmp_path}/run.sqlite3", MASTER_KEY=Fernet.generate_key().decode(),
+               HEALTH_PORT="0", SANDBOX_PORT=str(port), REDIS_URL="")
+    proc = await asyncio.create_subprocess_exec("make", "-s", "run", cwd=ROOT, env=env, start_new_session=True,
+                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out = b""
+    try:
+        while b"BOT_TOKEN" not in out:
+            line = await asyncio.wait_for(proc.stdout.readline(), 120)
+            assert line, (await proc.stderr.read()).decode()
+            out += line
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # make and the bot it started: the group this test made
+        rest, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert f"open http://127.0.0.1:{port} in your browser" in text
+    assert "To run it as a real Telegram bot instead, put BOT_TOKEN=<token from @BotFather> in .env" in text
+    assert "Traceback" not in (out + rest + err).decode()
+
+
+def test_a_malformed_token_is_still_one_sentence():
+    r = subprocess.run([sys.executable, "-m", "bot"], cwd=ROOT, env=_env(BOT_TOKEN="not a token"),
+                       capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert r.stderr.strip().count("\n") == 0, r.stderr  # one sentence, no traceback
-    assert r.stderr.startswith("BOT_TOKEN is not set")
+    assert r.stderr.startswith("BOT_TOKEN does not look like a token from @BotFather")
+    assert "not a token" not in r.stderr
