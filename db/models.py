@@ -209,6 +209,17 @@ class Notification(Model):
         table = "notifications"
 
 
+class NotifierWorker(Model):
+    """A running notifier (bot/notifier_claim.py): the outbox rows it claimed stay its own while `seen_at` is fresh."""
+
+    token = fields.CharField(max_length=32, primary_key=True)  # Notification.claimed_by
+    seen_at = fields.DatetimeField()
+    started_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "notifier_workers"
+
+
 class AuditLog(Model):
     id = fields.IntField(primary_key=True)
     user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
