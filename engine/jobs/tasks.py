@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -9,6 +11,7 @@ from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
 from engine.jobs.broker import ACK_TYPE, MSG_ID, market_job_id
 
+log = logging.getLogger(__name__)
 MARKET_CLOSE = "tb.market_close"
 
 
@@ -31,6 +34,10 @@ def register(broker: AsyncBroker) -> JobTasks:
     @broker.task(task_name=MARKET_CLOSE, ack_type=ACK_TYPE.value)
     async def market_close(venue: str, symbol: str, tf: str, candle_ts: int,
                            context: Annotated[Context, TaskiqDepends()]) -> dict[str, Any]:
-        return await context.state.markets.close(venue, symbol, tf, candle_ts)
+        job_id, started = context.message.task_id, time.perf_counter()
+        log.info("job %s started", job_id)
+        done = await context.state.markets.close(venue, symbol, tf, candle_ts)
+        log.info("job %s done in %.3f s: %s", job_id, time.perf_counter() - started, done)
+        return done
 
     return JobTasks(broker, market_close)
