@@ -176,6 +176,10 @@
     return c.scrollHeight - c.scrollTop - c.clientHeight < 80;
   }
 
+  function showJump() {
+    $("to-bottom").hidden = nearBottom();
+  }
+
   function stickToBottom(force) {
     const c = $("chat");
     if (force || c.dataset.stick === "1") c.scrollTop = c.scrollHeight;
@@ -210,6 +214,10 @@
     $("empty").hidden = state.els.size > 0;
     $("chat").dataset.stick = stick || mine ? "1" : "0";
     stickToBottom(stick || mine);
+    showJump();
+    if (d.messages.length || d.popups.length) {  // the bot answered: the pressed button stops waiting
+      for (const b of document.querySelectorAll(".kb.busy")) b.classList.remove("busy");
+    }
     for (const p of d.popups) {
       if (p.show_alert) modal(p.text);
       else toast(p.text);
@@ -348,7 +356,8 @@
       li.appendChild(b);
       ul.appendChild(li);
     }
-    state.menuOpen = shown.length > 0;
+    $("no-commands").hidden = state.commands.length > 0;
+    state.menuOpen = shown.length > 0 || (!prefix && !state.commands.length);
     $("menu-panel").hidden = !state.menuOpen;
   }
 
@@ -368,7 +377,7 @@
       b.type = "button";
       b.className = "speed" + (s === current ? " current" : "");
       b.dataset.speed = String(s);
-      b.textContent = s === 0 ? "⏸" : `${s}×`;
+      b.textContent = s === 0 ? "❚❚" : `${s}×`;
       b.title = s === 0 ? t("pause") : `${t("speed")} ${s}×`;
       b.setAttribute("aria-pressed", s === current ? "true" : "false");
       b.addEventListener("click", async () => {
@@ -429,7 +438,12 @@
     });
     $("menu-button").addEventListener("click", () => (state.menuOpen ? closeMenu() : openMenu()));
     $("modal-ok").addEventListener("click", () => { $("modal").hidden = true; });
-    $("chat").addEventListener("scroll", () => { $("chat").dataset.stick = nearBottom() ? "1" : "0"; });
+    $("chat").addEventListener("scroll", () => {
+      $("chat").dataset.stick = nearBottom() ? "1" : "0";
+      showJump();
+    });
+    $("to-bottom").addEventListener("click", () => stickToBottom(true));
+    window.addEventListener("resize", () => (($("chat").dataset.stick === "1") ? stickToBottom(true) : showJump()));
     if (state.clock) {
       $("clock").hidden = false;
       tickClock();
