@@ -86,8 +86,8 @@ class Sandbox:
 
 
 def clock_control(engine: Any) -> Any:
-    """The replay clock the page's speed buttons drive, when the engine's clock can change speed."""
-    clock = getattr(engine, "clock", None)
+    """The replay clock the page's speed buttons drive (the engine's `clock_control`), None when it has none."""
+    clock = getattr(engine, "clock_control", None)
     return clock if callable(getattr(clock, "set_speed", None)) else None
 
 
