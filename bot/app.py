@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from bot.logging_setup import setup_logging
 from bot.ops import OpsServer
-from bot.roles import Role
+from bot.roles import Part, Role, runs, until_stopped, warnings
 from bot.sandbox.run import Sandbox
 from bot.session import make_session
 from bot.startup import StartupError, connect_database, reach_telegram, sync_admins
@@ -53,12 +53,14 @@ def make_bot(config: AppConfig) -> Bot:
 
 
 async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | None = None,
-              sandbox: Sandbox | None = None) -> None:
-    """The bot until polling stops; `on_started()` runs once everything is up, just before polling (main: tune_gc).
-    With `sandbox` (no BOT_TOKEN) the same process talks to the embedded Bot API, which serves the web chat too."""
+              sandbox: Sandbox | None = None, role: Role = Role.ALL) -> None:
+    """The bot until polling (or the webhook) stops; `on_started()` runs once everything is up, just before updates
+    are taken (main: tune_gc). With `sandbox` (no BOT_TOKEN) the same process talks to the embedded Bot API, which
+    serves the web chat too. `role` says which parts this process runs (bot/roles.py; `all` by default)."""
     from bot.dispatcher import POLLING_CONCURRENCY, build_dispatcher
     from bot.i18n import make_i18n
     from bot.notifier import Notifier
+    from bot.webhook import serve_updates
     from engine.kernel_cache import load_kernels
     from engine.runtime.engine import build_engine
 
@@ -89,18 +91,26 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
         ops = OpsServer(engine, host=config.HEALTH_HOST, port=config.HEALTH_PORT, redis_url=config.REDIS_URL)
         if config.HEALTH_PORT:  # before the engine starts trading: a busy port ends the start-up cleanly
             await ops.start()
-        await engine.start()
+        for warning in warnings(role, config):
+            log.warning("%s", warning)
+        if runs(role, Part.JOBS) or runs(role, Part.SCHEDULER):
+            await engine.start()
         if on_started is not None:
             on_started()
         if sandbox is not None:
             sandbox.announce()
-        notifying = asyncio.create_task(notifier.run_forever(), name="notifier")
+        notifying = asyncio.create_task(notifier.run_forever(), name="notifier") \
+            if runs(role, Part.NOTIFIER) else None
         try:
-            await dp.start_polling(bot, tasks_concurrency_limit=POLLING_CONCURRENCY)
+            if runs(role, Part.UPDATES):
+                await serve_updates(dp, bot, config, polling_concurrency=POLLING_CONCURRENCY)
+            else:
+                await until_stopped()
         finally:
-            notifying.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await notifying
+            if notifying is not None:
+                notifying.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await notifying
             await engine.shutdown()
             await ops.stop()
     finally:
@@ -123,7 +133,7 @@ def _interrupt(*_: object) -> None:
     raise KeyboardInterrupt
 
 
-def main(role: Role = Role.ALL) -> int:  # the role is wired into run() next (issue 18)
+def main(role: Role = Role.ALL) -> int:
     try:
         config = load_config()
         sandbox = Sandbox() if config.BOT_TOKEN is None else None  # no token: the bot in a web chat, on paper
@@ -132,7 +142,8 @@ def main(role: Role = Role.ALL) -> int:  # the role is wired into run() next (is
         token = config.require_bot_token()
         config.check_production()
         keys = load_master_keys(config)
-        setup_logging(secrets=[token.get_secret_value(), *keys], fmt=config.LOG_FORMAT)
+        webhook_secret = [config.WEBHOOK_SECRET.get_secret_value()] if config.WEBHOOK_SECRET else []
+        setup_logging(secrets=[token.get_secret_value(), *keys, *webhook_secret], fmt=config.LOG_FORMAT)
         vault = Vault(keys)
     except (ConfigError, VaultError) as e:
         print(e, file=sys.stderr)
@@ -141,7 +152,7 @@ def main(role: Role = Role.ALL) -> int:  # the role is wired into run() next (is
     if config.bot_token_was_padded:
         log.warning("BOT_TOKEN had spaces or quotes around it in the configuration: they were ignored")
     try:
-        _run_loop(run(config, vault, on_started=tune_gc, sandbox=sandbox))
+        _run_loop(run(config, vault, on_started=tune_gc, sandbox=sandbox, role=role))
     except VaultError as e:
         log.error("%s", e)
         return 1
