@@ -12,25 +12,27 @@ from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
 from aiogram.utils.i18n import I18n
-from tortoise.expressions import F, Q
 
 from bot import notifier_digest as digest
 from bot.card_refresh import CardRefresher
 from bot.metrics import NOTIFICATIONS
+from bot.notifier_claim import RECOVERED, UNHELD, OutboxClaims
 from bot.notifier_render import Translate, i18n_translate, render
 from bot.notifier_split import split_message
 from bot.pacing import GLOBAL_RATE, PER_CHAT_RATE, Pacer, pacer_for
 from bot.pacing_errors import Outcome, classify
 from bot.user_cache import forget_users
-from db.enums import Delivery, NotificationStatus
+from db.enums import NotificationStatus
 from db.models import Notification, User
-from engine.notices import URGENT  # what happened to a user's money: delivered before any warning or note
 
 log = logging.getLogger(__name__)
 
 PENDING = NotificationStatus.PENDING
-RECOVERED = "recovered after a restart while sending (may arrive twice)"
-UNHELD = {"delivery": None, "claimed_by": None, "claimed_at": None}  # no notifier holds the row any more
+__all__ = ["RECOVERED", "Notifier"]
+
+
+class Taken(Exception):
+    """Another notifier took this one's rows over (it was thought gone): none of them may be sent from here."""
 
 
 def utcnow() -> datetime:
@@ -44,9 +46,10 @@ class Notifier:
     SENT once Telegram accepted it; `parts_sent` counts the parts of a split message already accepted, so a retry
     does not repeat them. A blocked bot → the user becomes inactive and their rows DROPPED; a bad request → FAILED;
     a transient error → PENDING again with exponential backoff, FAILED after `max_attempts`. A crash leaves
-    claimed rows PENDING with their `delivery`; `recover()` (run first by `run_forever`) makes them due again, so
-    nothing is lost, and only a row that was actually being sent can arrive twice (its `last_error` says so).
-    One notifier per database (the single-process default).
+    claimed rows PENDING with their `delivery`; once the notifier's heartbeat is `dead_after` old (at once after
+    a clean stop) any notifier's `recover()` makes them due again, so nothing is lost, and only a row that was
+    actually being sent can arrive twice (its `last_error` says so). Any number of notifiers share the outbox,
+    each chat served by one of them at a time, in order (bot/notifier_claim.py).
     A chat that is behind gets one digest for the waiting fills of a bot (bot/notifier_digest.py): the rows it
     stands for are chosen when the chat's turn comes, marked SENDING together and SENT in one update. A row below
     its user's notification level (User.notify_level) is DROPPED when claimed, with the level in `last_error`.
@@ -72,6 +75,8 @@ class Notifier:
         backoff_cap: float = 900.0,
         lease: float = 3600.0,
         poll: float = 1.0,
+        beat: float = 2.0,
+        dead_after: float = 10.0,
         clock: Callable[[], datetime] = utcnow,
     ):
         if translate is None:
@@ -87,6 +92,7 @@ class Notifier:
         self.backoff, self.backoff_cap, self.lease, self.poll = backoff, backoff_cap, lease, poll
         self._now = clock
         self._token = uuid.uuid4().hex  # 32 characters: Notification.claimed_by
+        self.claims = OutboxClaims(self._token, lease=lease, beat=beat, dead_after=dead_after, clock=clock)
         self._queues: dict[int, deque[Notification]] = {}  # user id -> claimed rows, oldest first
         self._held: set[int] = set()  # ids in the queues or being sent: never queued twice
         self._orphans: list[Notification] = []  # held rows a failing worker could not hand back yet
@@ -96,28 +102,23 @@ class Notifier:
     # ---- entry points ----
 
     async def recover(self) -> int:
-        """Make rows claimed by a notifier that is gone due again (run once at start, before any drain)."""
-        sending = await Notification.filter(status=PENDING, delivery=Delivery.SENDING).update(
-            next_attempt_at=None, last_error=RECOVERED, **UNHELD
-        )
-        queued = await Notification.filter(status=PENDING, delivery=Delivery.QUEUED).update(
-            next_attempt_at=None, **UNHELD
-        )
-        if sending or queued:
-            log.warning("notifier recovered %d queued and %d in-flight notifications", queued, sending)
-        return sending + queued
+        """Make rows claimed by notifiers that are gone due again (run first; claiming repeats it every `beat`)."""
+        return await self.claims.reap()
 
     async def drain_once(self) -> int:
         """Deliver until nothing is due and every chat's worker is done; returns how many rows were claimed."""
         total = 0
-        while True:
-            claimed = await self._claim()
-            total += claimed
-            if claimed:
-                continue
-            if not self._workers:
-                return total
-            await asyncio.wait(list(self._workers.values()), return_when=asyncio.FIRST_COMPLETED)
+        try:
+            while True:
+                claimed = await self._claim()
+                total += claimed
+                if claimed:
+                    continue
+                if not self._workers:
+                    return total
+                await asyncio.wait(list(self._workers.values()), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            await self.claims.leave()
 
     async def run_forever(self) -> None:
         """Recover, then keep claiming due rows; chats are served concurrently while new rows keep arriving."""
@@ -140,6 +141,7 @@ class Notifier:
                 task.cancel()
             with contextlib.suppress(Exception):
                 await asyncio.gather(*self._workers.values(), return_exceptions=True)
+            await self.claims.leave()
 
     # ---- claiming ----
 
@@ -154,26 +156,9 @@ class Notifier:
         room = self.max_queued - len(self._held)
         if room <= 0:
             return 0
-        now = self._now()
-        due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-        ids: list[int] = []
-        for kinds in (Q(kind__in=URGENT), ~Q(kind__in=URGENT)):  # fills first: never behind a pile of warnings
-            left = min(self.batch, room) - len(ids)
-            if left > 0:
-                ids += await (Notification.filter(due, kinds, status=PENDING).order_by("id").limit(left)
-                              .values_list("id", flat=True))
-        ids = [i for i in ids if i not in self._held]  # a lease that ran out under a long queue: still ours
-        if not ids:
-            return 0
-        # The due condition again: a row another claimer took meanwhile is not taken twice.
-        await Notification.filter(due, id__in=list(ids), status=PENDING).update(
-            delivery=Delivery.QUEUED, claimed_by=self._token, claimed_at=now,
-            next_attempt_at=now + timedelta(seconds=self.lease)
-        )
-        rows = await (Notification.filter(id__in=list(ids), status=PENDING, delivery=Delivery.QUEUED,
-                                          claimed_by=self._token).order_by("id").select_related("user"))
-        rows.sort(key=lambda r: r.kind not in URGENT)  # stable: by id within each of the two groups
-        rows = await self._below_level(rows)
+        await self.claims.join()
+        await self.claims.reap_if_due()
+        rows = await self._below_level(await self.claims.claim(min(self.batch, room), self._held))
         for row in rows:
             self._queues.setdefault(row.user_id, deque()).append(row)  # type: ignore[attr-defined]
             self._held.add(row.id)
@@ -204,7 +189,7 @@ class Notifier:
                 row = queue[0]
                 try:
                     outcome = await self._deliver(row)
-                except asyncio.CancelledError:
+                except (asyncio.CancelledError, Taken):
                     raise
                 except Exception:  # a bug must not kill the chat's worker: the row is retried later
                     log.exception("notifier: delivering notification %s failed", row.id)
@@ -218,6 +203,9 @@ class Notifier:
                     self._forget(queue)
         except asyncio.CancelledError:
             raise
+        except Taken:
+            log.warning("notifier: user %s's notifications were taken over by another notifier", user_id)
+            self._forget(queue)
         except Exception:  # the database failed under us: hand the rows back at the next claim
             log.exception("notifier: worker for user %s stopped", user_id)
             self._orphans.extend(queue)
@@ -233,10 +221,7 @@ class Notifier:
         queue.clear()
 
     async def _release(self, rows: list[Notification]) -> None:
-        if rows:
-            await Notification.filter(id__in=[r.id for r in rows], status=PENDING, claimed_by=self._token).update(
-                next_attempt_at=None, **UNHELD
-            )
+        await self.claims.release([r.id for r in rows])
 
     # ---- one row ----
 
@@ -249,11 +234,21 @@ class Notifier:
         parts = split_message(self._text(row, lang))
         if len(parts) == 1 and digest.mergeable(row):
             return await self._deliver_merged(row, user, lang)
-        attempts = row.attempts + 1
-        await Notification.filter(id=row.id).update(attempts=F("attempts") + 1, delivery=Delivery.SENDING)
+        attempts, marked = row.attempts + 1, False
+
+        async def send(text: str) -> None:
+            nonlocal marked
+            if not marked:  # in the slot, just before sending: a row taken over while it waited is not sent here
+                if not await self.claims.mark_sending([row.id]):
+                    raise Taken
+                marked = True
+            await self._send(user.telegram_id, text)
+
         for i in range(row.parts_sent, len(parts)):
             try:
-                await self.pacer.send(user.telegram_id, lambda p=parts[i]: self._send(user.telegram_id, p))
+                await self.pacer.send(user.telegram_id, lambda p=parts[i]: send(p))
+            except Taken:
+                raise
             except Exception as e:
                 return await self._failed(user, [row], attempts, e)
             row.parts_sent = i + 1
@@ -288,13 +283,15 @@ class Notifier:
                 taken, text = [row], self._text(row, lang)
             fresh = [r.id for r in taken if r.id not in marked]
             if fresh:
-                await Notification.filter(id__in=fresh).update(attempts=F("attempts") + 1,
-                                                               delivery=Delivery.SENDING)
+                if not await self.claims.mark_sending(fresh):
+                    raise Taken
                 marked.update(fresh)
             await self._send(user.telegram_id, text)
 
         try:
             await self.pacer.send(user.telegram_id, send)
+        except Taken:
+            raise
         except Exception as e:
             outcome = await self._failed(user, taken, row.attempts + 1, e)
             self._unqueue(queue, row, taken)
