@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from bot.logging_setup import setup_logging
 from bot.ops import OpsServer
 from bot.roles import Part, Role, runs, until_stopped, warnings
-from bot.sandbox.run import Sandbox
+from bot.sandbox.run import Sandbox, replay_start_ms
 from bot.session import make_session
 from bot.startup import StartupError, connect_database, reach_telegram, sync_admins
 from db.config import AppConfig, ConfigError
@@ -71,7 +71,8 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
 
         def new_engine():
             return build_engine(vault=vault, redis_url=config.REDIS_URL, replay_dir=config.MARKET_REPLAY_DIR,
-                                replay_speed=config.MARKET_REPLAY_SPEED)
+                                replay_speed=config.MARKET_REPLAY_SPEED,
+                                replay_start_ms=replay_start_ms(config) if sandbox is not None else None)
 
         engine = None
         if sandbox is not None:  # the page drives the engine's replay clock: the engine exists before the page

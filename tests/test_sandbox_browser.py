@@ -4,7 +4,7 @@ Stop → summary; then the admin broadcasts and the first user's open page shows
 TB_SCREENSHOTS (default: the test's tmp folder / "screens"; the path is printed).
 
 The app under test is the real sandbox, `python -m bot` with no BOT_TOKEN (bot/sandbox/run.py) as `make run` starts
-it, on its own SQLite file and the candles of TB_DATA_DIR; the page's speed buttons pause the replay, then take it
+it, on its own SQLite file and the candles the project ships (what a newcomer sees); the page's speed buttons pause the replay, then take it
 to 600×."""
 
 from __future__ import annotations
@@ -45,12 +45,12 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def sandbox_process(data_dir: Path, folder: Path):
+async def sandbox_process(folder: Path):
     """`python -m bot` without a token, as `make run` starts it, in `folder`; yields the page's base URL."""
     port = free_port()
     env = {k: os.environ[k] for k in KEEP_ENV if k in os.environ}
     env |= {"DATABASE_URL": f"sqlite://{folder / 'sandbox.sqlite3'}", "SANDBOX_PORT": str(port), "HEALTH_PORT": "0",
-            "MARKET_REPLAY_DIR": str(data_dir), "PYTHONUNBUFFERED": "1"}
+            "PYTHONUNBUFFERED": "1"}
     folder.mkdir(parents=True, exist_ok=True)
     log = (folder / "sandbox.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -91,10 +91,10 @@ async def say(page: Page, text: str) -> None:
     await page.press("#input", "Enter")
 
 
-async def test_the_journey_by_clicking_in_chromium(shared_data, tmp_path):
+async def test_the_journey_by_clicking_in_chromium(tmp_path):
     shots = Shots(Path(os.environ.get("TB_SCREENSHOTS") or tmp_path / "screens"))
     print(f"\nscreenshots: {shots.folder}")
-    async with sandbox_process(shared_data, tmp_path / "sandbox") as base, async_playwright() as pw:
+    async with sandbox_process(tmp_path / "sandbox") as base, async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=CHROMIUM, headless=True)
         ctx = await browser.new_context(viewport={"width": 1100, "height": 900}, locale="en-US")
         page = await ctx.new_page()

@@ -4,7 +4,6 @@ Telegram's refusals to a real aiogram Bot and stays bounded; the key dialog in t
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import os
 import signal
 import socket
@@ -20,14 +19,13 @@ from cryptography.fernet import Fernet
 from bot.app import make_bot
 from bot.callbacks import AccCb
 from bot.sandbox.bot_api import BotAPIStandIn, RateLimit
-from bot.sandbox.run import TOKEN, add_fallback_routes
+from bot.sandbox.run import TOKEN
 from bot.sandbox.users import USERS
 from db.config import AppConfig
 from db.models import ExchangeAccount
 
 KEY = Fernet.generate_key().decode()
 MINA, ALEX = USERS[0], USERS[1]
-PAGE = importlib.util.find_spec("bot.sandbox.web") is not None  # the web chat's JSON API, else run.py's fallback
 
 
 def _free_port() -> int:
@@ -47,13 +45,9 @@ async def _sandbox(tmp_path: Path, port: int, **env: str) -> asyncio.subprocess.
 
 async def _texts(http: aiohttp.ClientSession, base: str, user: int) -> list[str]:
     """The chat's messages as plain text, read the way a page reads them."""
-    if PAGE:
-        async with http.get(f"{base}/api/updates", params={"user": str(user), "since": "0"}) as r:
-            assert r.status == 200
-            return [_flat(m["text"]) for m in (await r.json())["messages"]]
-    async with http.get(f"{base}/sandbox/api/chat", params={"user": str(user)}) as r:
+    async with http.get(f"{base}/api/updates", params={"user": str(user), "since": "0"}) as r:
         assert r.status == 200
-        return [m["text"] or "" for m in (await r.json())["messages"]]
+        return [_flat(m["text"]) for m in (await r.json())["messages"]]
 
 
 def _flat(nodes) -> str:
@@ -78,8 +72,7 @@ async def test_python_m_bot_without_a_token_opens_the_sandbox_and_answers_start(
         assert f"http://127.0.0.1:{port}".encode() in out and b"@BotFather" in out
         async with aiohttp.ClientSession() as http:
             base = f"http://127.0.0.1:{port}"
-            send = f"{base}/api/send" if PAGE else f"{base}/sandbox/api/send"
-            async with http.post(send, json={"user": ALEX.id, "text": "/start"}) as r:
+            async with http.post(f"{base}/api/send", json={"user": ALEX.id, "text": "/start"}) as r:
                 assert r.status == 200, await r.text()
             deadline = time.monotonic() + 30
             while not any("Welcome to TradingBoost" in t for t in await _texts(http, base, ALEX.id)):
@@ -210,36 +203,6 @@ async def test_the_call_log_keeps_only_the_newest_when_capped():
         await api.stop()
 
 
-async def test_the_fallback_json_pair_drives_a_chat():
-    api = BotAPIStandIn(token=TOKEN)
-    add_fallback_routes(api)
-    await api.start()
-    bot = make_bot(AppConfig(BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url))
-    try:
-        async with aiohttp.ClientSession() as http:
-            base = api.base_url
-            async with http.post(f"{base}/sandbox/api/send", json={"user": ALEX.id, "text": "/start"}) as r:
-                assert r.status == 200
-            async with http.post(f"{base}/sandbox/api/send", data={"user": ALEX.id, "text": "x"}) as r:
-                assert r.status == 415  # a form another site could post is refused
-            async with http.post(f"{base}/sandbox/api/send", json={"user": 7, "text": "x"}) as r:
-                assert r.status == 404  # only the simulated users
-            await bot.send_message(ALEX.id, "hi", reply_markup={"inline_keyboard": [[
-                {"text": "A", "callback_data": "a"}]]})
-            async with http.get(f"{base}/sandbox/api/chat", params={"user": str(ALEX.id)}) as r:
-                chat = await r.json()
-            assert [m["text"] for m in chat["messages"]] == ["/start", "hi"]
-            press = {"user": ALEX.id, "message_id": chat["messages"][1]["message_id"], "data": "a"}
-            async with http.post(f"{base}/sandbox/api/press", json=press) as r:
-                assert r.status == 200
-            async with http.post(f"{base}/sandbox/api/press", json=press | {"data": "b"}) as r:
-                assert r.status == 409
-        assert api.pending_updates == 2  # the command and the press, for the bot to poll
-    finally:
-        await bot.session.close()
-        await api.stop()
-
-
 # ---- paper only ----
 
 @pytest.mark.parametrize(("language", "words"), [("en", "Real exchange keys need the Telegram mode"),
@@ -268,3 +231,14 @@ async def test_outside_the_sandbox_the_key_dialog_is_unchanged(telegram):
     await telegram.accept_user(u)
     await api.click(u, api.bot_message(u), AccCb(action="add").pack())
     assert "Which exchange?" in (await api.next_call("editMessageText", chat_id=u)).text
+
+
+def test_on_the_shipped_sample_the_replay_starts_where_a_default_grid_trades(tmp_path):
+    # from the replay's default start (3 August 2024, before the crash of the 5th) a quick-setup BTC grid waited
+    # days for its first fill; from the 10th both markets fill within the first market hour
+    from bot.sandbox.run import Sandbox, replay_start_ms
+    from engine.market.sample import SAMPLE_DIR, SANDBOX_START_MS
+
+    sandboxed = Sandbox().prepare(AppConfig(_env_file=None, MASTER_KEY=KEY))
+    assert sandboxed.MARKET_REPLAY_DIR == SAMPLE_DIR and replay_start_ms(sandboxed) == SANDBOX_START_MS
+    assert replay_start_ms(Sandbox().prepare(AppConfig(_env_file=None, MARKET_REPLAY_DIR=tmp_path))) is None

@@ -7,31 +7,30 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from pydantic import SecretStr
 
-from bot.sandbox import users
+from bot.sandbox import users, web
 from bot.sandbox.bot_api import BotAPIStandIn, RateLimit
 from bot.startup import StartupError
 from db.config import TELEGRAM_API, AppConfig, ConfigError
+from engine.market.sample import SAMPLE_DIR, SANDBOX_START_MS
 
 log = logging.getLogger(__name__)
 
 TOKEN = "42:SANDBOX"  # the embedded server's own; never valid at Telegram, and the session never goes there
 # Telegram's pace, with the bursts it tolerates in a private chat: 10 messages per 10 s to one chat, 30/s overall.
 RATE = RateLimit(overall=30, per_chat=1, retry_after=1, window=10)
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 
-def replay_dir(config: AppConfig) -> Path | None:
-    """MARKET_REPLAY_DIR when set, else the sample the project ships, else ../shared/data beside the clone."""
-    if config.MARKET_REPLAY_DIR is not None:
-        return config.MARKET_REPLAY_DIR
-    try:
-        from engine.market.sample import SAMPLE_DIR
-    except ImportError:  # the shipped sample is its own module (issue 17); a checkout without it has ../shared
-        return SHARED_DATA if SHARED_DATA.is_dir() else None
-    return SAMPLE_DIR
+def replay_start_ms(config: AppConfig) -> int | None:
+    """Where the replay starts: on the shipped sample, a stretch where a default grid trades at once; else the
+    engine's default (a week into the data)."""
+    return SANDBOX_START_MS if config.MARKET_REPLAY_DIR == SAMPLE_DIR else None
+
+
+def replay_dir(config: AppConfig) -> Path:
+    """MARKET_REPLAY_DIR when set, else the sample the project ships (engine/market/sample)."""
+    return config.MARKET_REPLAY_DIR if config.MARKET_REPLAY_DIR is not None else SAMPLE_DIR
 
 
 class Sandbox:
@@ -47,9 +46,6 @@ class Sandbox:
             raise ConfigError("ENV=production requires BOT_TOKEN: the sandbox (no token) is for trying the bot on "
                               "this machine. Get a token from @BotFather (/newbot) and put it in .env.")
         replay = replay_dir(config)
-        if replay is None:
-            raise ConfigError("The sandbox needs candles to replay: set MARKET_REPLAY_DIR to a folder of "
-                              "<BASE>_<QUOTE>-1m.csv files.")
         return config.model_copy(update={
             "BOT_TOKEN": SecretStr(TOKEN),
             "ADMIN_IDS": tuple(dict.fromkeys((*config.ADMIN_IDS, *users.ADMIN_IDS))),
@@ -62,7 +58,7 @@ class Sandbox:
             log.info("TELEGRAM_API_URL is ignored in the sandbox: the bot talks only to its embedded Bot API")
         api = BotAPIStandIn(token=TOKEN, host=config.SANDBOX_HOST, port=config.SANDBOX_PORT, keep_calls=0,
                             rate_limit=RATE)
-        add_page(api, clock_control(engine))
+        web.add_routes(api.app, api, clock_control=clock_control(engine))
         try:
             await api.start()
         except OSError as e:
@@ -89,57 +85,3 @@ def clock_control(engine: Any) -> Any:
     """The replay clock the page's speed buttons drive (the engine's `clock_control`), None when it has none."""
     clock = getattr(engine, "clock_control", None)
     return clock if callable(getattr(clock, "set_speed", None)) else None
-
-
-def add_page(api: BotAPIStandIn, clock: Any) -> None:
-    """The web chat (bot/sandbox/web.py) on the Bot API's app; without that module, a minimal JSON pair."""
-    try:
-        from bot.sandbox import web as page
-    except ImportError:
-        add_fallback_routes(api)
-        return
-    page.add_routes(api.app, api, clock_control=clock)
-
-
-def add_fallback_routes(api: BotAPIStandIn) -> None:
-    """POST /sandbox/api/send {user, text}, POST /sandbox/api/press {user, message_id, data} and
-    GET /sandbox/api/chat?user= (the chat's messages and popups). JSON only, so no other site's form can post."""
-
-    def who(raw: Any) -> users.SandboxUser:
-        try:
-            return users.user(int(raw))
-        except (KeyError, TypeError, ValueError):
-            raise web.HTTPNotFound(text='{"error": "user"}', content_type="application/json") from None
-
-    async def body(request: web.Request) -> dict:
-        if request.content_type != "application/json":
-            raise web.HTTPUnsupportedMediaType(text='{"error": "json"}', content_type="application/json")
-        data = await request.json()
-        if not isinstance(data, dict):
-            raise web.HTTPBadRequest(text='{"error": "body"}', content_type="application/json")
-        return data
-
-    async def send(request: web.Request) -> web.Response:
-        data = await body(request)
-        text = data.get("text")
-        if not isinstance(text, str) or not text.strip():
-            return web.json_response({"error": "text"}, status=400)
-        msg = await api.send_text(who(data.get("user")), text[:4096])
-        return web.json_response({"ok": True, "message_id": msg["message_id"]})
-
-    async def press(request: web.Request) -> web.Response:
-        data = await body(request)
-        u = who(data.get("user"))
-        try:
-            await api.press(u, u.id, int(data.get("message_id")), str(data.get("data")))
-        except (TypeError, ValueError):
-            return web.json_response({"error": "gone"}, status=409)
-        return web.json_response({"ok": True})
-
-    async def chat(request: web.Request) -> web.Response:
-        u = who(request.query.get("user"))
-        return web.json_response({"messages": api.chat_messages(u.id), "popups": api.popups(u.id)})
-
-    api.app.router.add_post("/sandbox/api/send", send)
-    api.app.router.add_post("/sandbox/api/press", press)
-    api.app.router.add_get("/sandbox/api/chat", chat)

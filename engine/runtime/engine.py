@@ -124,7 +124,8 @@ class Engine:
 
 
 def build_engine(*, vault: Any, redis_url: str | None = None, replay_dir: str | Path | None = None,
-                 replay_speed: float = 60.0, grid_interval_s: float = 5.0) -> Engine:
+                 replay_speed: float = 60.0, grid_interval_s: float = 5.0,
+                 replay_start_ms: int | None = None) -> Engine:
     """What bot/app.py calls with values from AppConfig (REDIS_URL, MARKET_REPLAY_DIR, MARKET_REPLAY_SPEED)."""
     redis = None
     if redis_url:
@@ -132,4 +133,4 @@ def build_engine(*, vault: Any, redis_url: str | None = None, replay_dir: str | 
 
         redis = from_url(redis_url)
     return Engine(vault=vault, redis=redis, replay_dir=replay_dir, replay_speed=replay_speed,
-                  grid_interval_s=grid_interval_s)
+                  grid_interval_s=grid_interval_s, replay_start_ms=replay_start_ms)
