@@ -72,7 +72,8 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
         def new_engine():
             return build_engine(vault=vault, redis_url=config.REDIS_URL, replay_dir=config.MARKET_REPLAY_DIR,
                                 replay_speed=config.MARKET_REPLAY_SPEED,
-                                replay_start_ms=replay_start_ms(config) if sandbox is not None else None)
+                                replay_start_ms=replay_start_ms(config) if sandbox is not None else None,
+                                paper_only=sandbox is not None)
 
         engine = None
         if sandbox is not None:  # the page drives the engine's replay clock: the engine exists before the page

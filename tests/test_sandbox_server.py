@@ -21,7 +21,7 @@ from bot.callbacks import AccCb
 from bot.sandbox.bot_api import BotAPIStandIn, RateLimit
 from bot.sandbox.run import TOKEN
 from bot.sandbox.users import USERS
-from db.config import AppConfig
+from db.config import DEFAULT_DATABASE_URL, AppConfig
 from db.models import ExchangeAccount
 
 KEY = Fernet.generate_key().decode()
@@ -242,3 +242,31 @@ def test_on_the_shipped_sample_the_replay_starts_where_a_default_grid_trades(tmp
     sandboxed = Sandbox().prepare(AppConfig(_env_file=None, MASTER_KEY=KEY))
     assert sandboxed.MARKET_REPLAY_DIR == SAMPLE_DIR and replay_start_ms(sandboxed) == SANDBOX_START_MS
     assert replay_start_ms(Sandbox().prepare(AppConfig(_env_file=None, MARKET_REPLAY_DIR=tmp_path))) is None
+
+
+def test_the_sandbox_keeps_its_own_database_unless_told(tmp_path):
+    from bot.sandbox.run import SANDBOX_DATABASE_URL, Sandbox
+
+    assert Sandbox().prepare(AppConfig(_env_file=None)).DATABASE_URL == SANDBOX_DATABASE_URL != DEFAULT_DATABASE_URL
+    told = f"sqlite://{tmp_path}/x.sqlite3"
+    prepared = Sandbox().prepare(AppConfig(_env_file=None, DATABASE_URL=told))
+    assert prepared.DATABASE_URL == told
+
+
+async def test_a_paper_only_engine_never_builds_an_exchange_for_an_account_with_a_key(db):
+    # the sandbox's engine, pointed (by DATABASE_URL) at a database holding real accounts, must not trade them
+    from db.enums import MarketType
+    from db.models import ExchangeAccount, User
+    from engine.runtime.engine import Engine
+    from engine.runtime.registry import PaperOnly
+
+    user = await User.create(telegram_id=5)
+    live = await ExchangeAccount.create(user=user, exchange="binance", market_type=MarketType.SWAP, label="real",
+                                        is_paper=False, api_key_enc="x", secret_enc="y")
+    paper = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
+                                         is_paper=True, paper_balances={"USDT": "100"})
+    engine = Engine(paper_only=True, vault=object())
+    with pytest.raises(PaperOnly):
+        await engine.registry.exchange_for(live)
+    assert await engine.registry.exchange_for(paper) is not None
+    await engine.shutdown()

@@ -21,6 +21,9 @@ TOKEN = "42:SANDBOX"  # the embedded server's own; never valid at Telegram, and 
 # Telegram's pace, with the bursts it tolerates in a private chat: 10 messages per 10 s to one chat, 30/s overall.
 RATE = RateLimit(overall=30, per_chat=1, retry_after=1, window=10)
 
+# its own file by default: the sandbox never opens the database where `make run` with a token keeps real accounts
+SANDBOX_DATABASE_URL = "sqlite://data/sandbox.sqlite3"
+
 
 def replay_start_ms(config: AppConfig) -> int | None:
     """Where the replay starts: on the shipped sample, a stretch where a default grid trades at once; else the
@@ -41,12 +44,15 @@ class Sandbox:
         self.api: BotAPIStandIn | None = None
 
     def prepare(self, config: AppConfig) -> AppConfig:
-        """The sandbox's token, its admin among ADMIN_IDS and its candles; refused in production."""
+        """The sandbox's token, its admin among ADMIN_IDS, its candles and, unless DATABASE_URL is set, its own
+        database file; refused in production."""
         if config.is_production:
             raise ConfigError("ENV=production requires BOT_TOKEN: the sandbox (no token) is for trying the bot on "
                               "this machine. Get a token from @BotFather (/newbot) and put it in .env.")
         replay = replay_dir(config)
+        database = {} if "DATABASE_URL" in config.model_fields_set else {"DATABASE_URL": SANDBOX_DATABASE_URL}
         return config.model_copy(update={
+            **database,
             "BOT_TOKEN": SecretStr(TOKEN),
             "ADMIN_IDS": tuple(dict.fromkeys((*config.ADMIN_IDS, *users.ADMIN_IDS))),
             "MARKET_REPLAY_DIR": replay,

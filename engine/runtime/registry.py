@@ -32,13 +32,18 @@ def runner_for(kind: BotKind) -> LiveRunner:
     return RUNNERS[BotKind(kind)]
 
 
+class PaperOnly(Exception):
+    """A process that trades paper accounts only (the sandbox) was asked for an account with a key."""
+
+
 class Registry:
     """Bots by id (`handles`), exchanges by account id (`exchanges`), and the bots waiting for their exchange."""
 
     def __init__(self, candles: CandleCache, clock: Clock, feeder: PaperFeeder, *, vault: Any = None,
                  replay: Any = None, factory: ExchangeFactory | None = None, urls_override: str | dict | None = None,
-                 unknown_grace_ms: int = 60_000):
+                 unknown_grace_ms: int = 60_000, paper_only: bool = False):
         self.candles, self.clock, self.feeder = candles, clock, feeder
+        self.paper_only = paper_only  # the sandbox: an account with a key is never given an exchange
         self.vault, self.replay, self._factory, self.urls_override = vault, replay, factory, urls_override
         self.unknown_grace_ms = unknown_grace_ms
         self.exchanges: dict[int, Exchange] = {}
@@ -53,6 +58,8 @@ class Registry:
         return ex
 
     async def _make_exchange(self, account: ExchangeAccount) -> Exchange:
+        if self.paper_only and not account.is_paper:
+            raise PaperOnly(f"account {account.id} trades with a key: this process trades paper accounts only")
         if self._factory is not None:
             made = self._factory(account)
             made = await made if asyncio.iscoroutine(made) else made
