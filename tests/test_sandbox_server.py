@@ -250,7 +250,7 @@ def test_the_sandbox_keeps_its_own_database_unless_told(tmp_path):
     assert Sandbox().prepare(AppConfig(_env_file=None)).DATABASE_URL == SANDBOX_DATABASE_URL != DEFAULT_DATABASE_URL
     told = f"sqlite://{tmp_path}/x.sqlite3"
     prepared = Sandbox().prepare(AppConfig(_env_file=None, DATABASE_URL=told))
-    assert prepared.DATABASE_URL == told
+    assert told == prepared.DATABASE_URL
 
 
 async def test_a_paper_only_engine_never_builds_an_exchange_for_an_account_with_a_key(db):
