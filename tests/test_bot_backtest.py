@@ -189,3 +189,26 @@ async def test_refusals_and_a_liquidation_are_told(telegram_factory, shared_data
     assert re.search(r"Orders the simulated exchange refused: \d+ \(not enough balance on the account\)", caption), \
         caption
     assert re.search(r"Liquidated \d+ time\(s\)", caption), caption
+
+
+async def test_the_press_is_handled_before_the_backtest_ends(telegram_factory, shared_data):
+    # behind a webhook the answer to an update waits for its handler, and Telegram holds the chat's next update
+    # until then (60 s at most): the run must go on after the handler returns (issue 18)
+    import asyncio
+
+    h = await telegram_factory(engine=FakeEngine(replay=ReplaySource(shared_data, ManualClock(NOW))))
+    api = h.api
+    user = await User.create(telegram_id=A, language="en", risk_accepted_at=datetime.now(UTC))
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
+                                       is_paper=True, paper_balances={"USDT": "10000"})
+    bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.HYPERRSI, symbol="BTC/USDT:USDT",
+                                   settings=defaults(BotKind.HYPERRSI) | {"timeframe": "1h", "investment": 500.0})
+    msg = api.bot_message(A, "card")
+    api._queries["q1"] = A  # a query the stand-in knows, so it can be answered (click() would queue it for polling)
+    press = {"update_id": 10**9, "callback_query": {
+        "id": "q1", "from": {"id": A, "is_bot": False, "first_name": "A"}, "chat_instance": "c", "message": msg,
+        "data": BotCb(action="backtest", bot_id=bot.id).pack()}}
+    await asyncio.wait_for(h.dp.feed_raw_update(h.bot, press), 10)  # what a webhook request awaits
+    assert not api.calls("sendPhoto"), "the handler waited for the whole run"
+    photo = await api.next_call("sendPhoto", chat_id=A, timeout=60)
+    assert f"#{bot.id} HYPERRSI" in photo.text

@@ -5,6 +5,7 @@ and why there was no trade, as its caption."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import tempfile
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 HISTORY = 1000  # candles of the bot's timeframe
 MIN_CANDLES = 200
 _running: set[int] = set()  # users with a backtest under way
+_tasks: set[asyncio.Task] = set()  # runs going on after their handler returned (kept from the GC)
 MAX_EQUITY = 1e9
 
 
@@ -104,10 +106,22 @@ async def _start(query: CallbackQuery, b: StrategyBot, equity: float, db_user: U
         return
     await answer_now(query, callback_answer)
     _running.add(db_user.id)
+    # the run goes on after the handler returns: behind a webhook Telegram holds the chat's next update (and gives
+    # up after 60 s) until the handler is done, so handlers stay short (issue 18)
+    task = asyncio.create_task(_run_then_free(db_user.id, query.message.chat.id, query.bot, b, exchanges, equity),
+                               name=f"backtest-{b.id}")
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+async def _run_then_free(user_id: int, chat_id: int, bot: Any, b: StrategyBot, exchanges: ExchangeReader,
+                         equity: float) -> None:
     try:
-        await run_for_chat(query.message.chat.id, query.bot, b, exchanges, equity)
+        await run_for_chat(chat_id, bot, b, exchanges, equity)
+    except Exception:
+        log.exception("backtest of bot %s failed", b.id)
     finally:
-        _running.discard(db_user.id)
+        _running.discard(user_id)
 
 
 async def run_for_chat(chat_id: int, bot: Any, b: StrategyBot, exchanges: ExchangeReader, equity: float = 0.0
