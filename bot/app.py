@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from aiogram import Bot
 from pydantic import ValidationError
@@ -95,8 +96,10 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
             await ops.start()
         for warning in warnings(role, config):
             log.warning("%s", warning)
-        if runs(role, Part.JOBS) or runs(role, Part.SCHEDULER):
-            await engine.start()
+        stop_jobs = asyncio.Event()
+        jobs = job_parts(role, config, vault, engine, stop_jobs) if config.BROKER_URL else []
+        if not config.BROKER_URL and (runs(role, Part.JOBS) or runs(role, Part.SCHEDULER)):
+            await engine.start()  # one process: the engine's own scheduler runs the candle closes
         if on_started is not None:
             on_started()
         if sandbox is not None:
@@ -109,6 +112,8 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
             else:
                 await until_stopped()
         finally:
+            stop_jobs.set()
+            await asyncio.gather(*jobs, return_exceptions=True)
             if notifying is not None:
                 notifying.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -119,6 +124,19 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
         if sandbox is not None:
             await sandbox.close()
         await disconnect()
+
+
+def job_parts(role: Role, config: AppConfig, vault: Vault, engine: Any, stop: asyncio.Event) -> list[asyncio.Task]:
+    """With BROKER_URL: the job consumer where the role runs jobs, the close emitter where it schedules."""
+    from engine.jobs.parts import emit_closes, serve_jobs
+
+    parts = []
+    if runs(role, Part.JOBS):
+        parts.append(asyncio.create_task(serve_jobs(config.BROKER_URL, stop, vault=vault,
+                                                    replay_dir=config.MARKET_REPLAY_DIR), name="jobs"))
+    if runs(role, Part.SCHEDULER):
+        parts.append(asyncio.create_task(emit_closes(config.BROKER_URL, stop, clock=engine.clock), name="closes"))
+    return parts
 
 
 def _run_loop(coro) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StreamConfig
 from taskiq import AsyncBroker, BrokerMessage, InMemoryBroker
@@ -23,6 +24,21 @@ class BrokerOptions:
     max_deliver: int = 5  # deliveries of one job before JetStream gives up on it
     dedup_window_s: float = 600.0  # a job id seen within this window is dropped by the stream
     max_ack_pending: int = 1000
+
+
+def options_for(url: str | None) -> tuple[str | None, BrokerOptions]:
+    """The server URL and the options BROKER_URL names: a path (`nats://host:4222/blue`) names a deployment, whose
+    stream, subject and consumer are its own (blue_jobs, blue.jobs, blue_workers); none: tb_jobs, tb.jobs, ..."""
+    if not url:
+        return url, BrokerOptions()
+    parts = urlsplit(url)
+    name = parts.path.strip("/")
+    if not name:
+        return url, BrokerOptions()
+    if not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError("BROKER_URL's path names a deployment: letters, digits, - and _ only")
+    server = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
+    return server, BrokerOptions(stream=f"{name}_jobs", subject=f"{name}.jobs", durable=f"{name}_workers")
 
 
 ACK_TYPE = AcknowledgeType.WHEN_EXECUTED  # no result backend: executed is when the job's transactions committed

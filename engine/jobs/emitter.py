@@ -13,6 +13,7 @@ from engine.market.clock import Clock
 from engine.runtime.schedule import CLOSE_DELAY_S
 
 log = logging.getLogger(__name__)
+PAUSED_POLL_S = 0.25
 
 
 class CloseEmitter:
@@ -40,8 +41,9 @@ class CloseEmitter:
         while not stop.is_set():
             now = clock.now_ms()
             wake = now - now % 60_000 + 60_000 + CLOSE_DELAY_S * 1000
+            speed = getattr(clock, "speed", 1.0)  # a replay clock runs faster (or is paused: look again soon)
             try:
-                await asyncio.wait_for(stop.wait(), (wake - now) / 1000)
+                await asyncio.wait_for(stop.wait(), (wake - now) / 1000 / speed if speed > 0 else PAUSED_POLL_S)
             except TimeoutError:
                 try:
                     await self.emit(clock.now_ms())
