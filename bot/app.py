@@ -74,7 +74,9 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
             return build_engine(vault=vault, redis_url=config.REDIS_URL, replay_dir=config.MARKET_REPLAY_DIR,
                                 replay_speed=config.MARKET_REPLAY_SPEED,
                                 replay_start_ms=replay_start_ms(config) if sandbox is not None else None,
-                                paper_only=sandbox is not None)
+                                paper_only=sandbox is not None,
+                                # alone (one process, no broker) the in-process symbol locks are enough
+                                shared_locks=bool(config.BROKER_URL) or role is not Role.ALL)
 
         engine = None
         if sandbox is not None:  # the page drives the engine's replay clock: the engine exists before the page

@@ -125,3 +125,16 @@ async def test_a_lock_connection_lost_mid_section_is_logged_and_the_section_comp
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_process_that_trades_alone_takes_no_advisory_lock(db):
+    # make run (role all, no broker) is the only process trading: the in-process lock serialises it, and no section
+    # pays the lock's database round trip; two such processes are not serialised (that is what shared=True is for)
+    first, second = SymbolLocks(wait=0.3, shared=False), SymbolLocks(wait=0.3, shared=False)
+    try:
+        async with first.hold(*KEY), second.hold(*KEY):
+            pass
+        assert first._pg is None and second._pg is None
+    finally:
+        await first.close()
+        await second.close()

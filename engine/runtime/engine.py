@@ -32,7 +32,7 @@ class Engine:
                  grid_interval_s: float = 5.0, reconcile_interval_s: float = 600.0,
                  exchange_factory: ExchangeFactory | None = None, urls_override: str | dict | None = None,
                  candle_keep: int = 12_000, unknown_grace_ms: int = 60_000, replay_source: Any = None,
-                 parallel: int = 16, paper_only: bool = False):
+                 parallel: int = 16, paper_only: bool = False, shared_locks: bool = True):
         self.replay: Any = replay_source  # anything with fetch_ohlcv serving closed candles at the clock's time
         if replay_source is not None and clock is None:
             raise ValueError("a replay source comes with the clock it runs on")
@@ -46,7 +46,7 @@ class Engine:
         self.clock: Clock = clock or RealClock()
         self.market_data = CandleCache({"replay": self.replay} if self.replay is not None else {}, self.clock,
                                        keep=candle_keep)
-        self.locks = SymbolLocks(redis)
+        self.locks = SymbolLocks(redis, shared=shared_locks)
         self.feeder = PaperFeeder(self.market_data)
         self.registry = Registry(self.market_data, self.clock, self.feeder, vault=vault, replay=self.replay,
                                  factory=exchange_factory, urls_override=urls_override,
@@ -125,7 +125,8 @@ class Engine:
 
 def build_engine(*, vault: Any, redis_url: str | None = None, replay_dir: str | Path | None = None,
                  replay_speed: float = 60.0, grid_interval_s: float = 5.0,
-                 replay_start_ms: int | None = None, paper_only: bool = False) -> Engine:
+                 replay_start_ms: int | None = None, paper_only: bool = False,
+                 shared_locks: bool = True) -> Engine:
     """What bot/app.py calls with values from AppConfig (REDIS_URL, MARKET_REPLAY_DIR, MARKET_REPLAY_SPEED)."""
     redis = None
     if redis_url:
@@ -133,4 +134,5 @@ def build_engine(*, vault: Any, redis_url: str | None = None, replay_dir: str | 
 
         redis = from_url(redis_url)
     return Engine(vault=vault, redis=redis, replay_dir=replay_dir, replay_speed=replay_speed,
-                  grid_interval_s=grid_interval_s, replay_start_ms=replay_start_ms, paper_only=paper_only)
+                  grid_interval_s=grid_interval_s, replay_start_ms=replay_start_ms, paper_only=paper_only,
+                  shared_locks=shared_locks)

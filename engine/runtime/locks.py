@@ -37,12 +37,15 @@ class SymbolLocks:
     for the callers that pass one and not used: the lock lives in PostgreSQL (see the module's docstring).
     """
 
-    def __init__(self, redis: Any | None = None, *, wait: float = 30.0, pool_size: int = 16):
+    def __init__(self, redis: Any | None = None, *, wait: float = 30.0, pool_size: int = 16, shared: bool = True):
         # Only keys someone holds or waits for have a lock (10,000 idle bots, 10,000 idle locks otherwise):
         # `_users` counts the holder and the waiters of each key, and the last one out drops the lock.
         self._local: dict[tuple[int, str], asyncio.Lock] = {}
         self._users: dict[tuple[int, str], int] = {}
         self._wait, self._pool_size = wait, pool_size
+        # False: this process is the only one trading (make run, role all without BROKER_URL), so the in-process
+        # lock is enough and no section pays a database round trip for the advisory lock
+        self.shared = shared
         self._pg: AdvisoryLocks | None = None
 
     def locked(self, account_id: int, symbol: str) -> bool:
@@ -74,6 +77,8 @@ class SymbolLocks:
 
     def _shared(self) -> AdvisoryLocks | None:
         """The advisory locks on the database the models use now (None on SQLite or before connect)."""
+        if not self.shared:
+            return None
         client = database_client()
         if not is_postgres(client):
             return None
