@@ -54,3 +54,20 @@ def test_python_m_bot_parses_the_role_before_anything_else(tmp_path):
     helped = subprocess.run([sys.executable, "-m", "bot", "--help"], cwd=tmp_path, capture_output=True, text=True,
                             env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=60)
     assert helped.returncode == 0 and "web,worker,scheduler,all" in helped.stdout
+
+
+def test_the_scaled_compose_example_runs_2_web_3_workers_1_scheduler_on_one_broker():
+    import yaml
+
+    from tests.conftest import ROOT
+
+    services = yaml.safe_load((ROOT / "docker-compose.scaled.yml").read_text())["services"]
+    counts = {}
+    for name, s in services.items():
+        if s.get("command", [""])[0] == "python":
+            role = parse_role(s["command"][3:])
+            counts[role] = counts.get(role, 0) + s.get("deploy", {}).get("replicas", 1)
+            assert s["environment"]["BROKER_URL"].startswith("nats://nats:4222/"), name
+            assert s["environment"]["REDIS_URL"] and s["environment"]["DATABASE_URL"].startswith("postgres://")
+    assert counts == {Role.WEB: 2, Role.WORKER: 3, Role.SCHEDULER: 1}
+    assert services["web"]["environment"]["WEBHOOK_URL"] and {"postgres", "redis", "nats"} <= set(services)
