@@ -75,6 +75,31 @@ async def empty_database(dialect: str, tmp_path: Path, tag: str):
             await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextlib.asynccontextmanager
+async def migrated_database(dialect: str, db_templates, tmp_path: Path, tag: str):
+    """A fresh migrated database (a copy of the session's template) connected for the block, for tests whose child
+    processes open it too; yields its URL, then disconnects and drops it."""
+    from db.database import connect, disconnect
+
+    name = None
+    if dialect == "sqlite":
+        path = tmp_path / f"{tag}.sqlite3"
+        shutil.copyfile(db_templates["sqlite"], path)
+        url = f"sqlite://{path}"
+    else:
+        name = f"tb_{tag}_{os.getpid()}_{next(_counter)}"
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{db_templates["postgres"]}"')
+        url = f"{_PG_BASE}/{name}"
+    await connect(url, apply_migrations=False)
+    try:
+        yield url
+    finally:
+        await disconnect()
+        if name:
+            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def db_templates(tmp_path_factory):
     """One migrated SQLite file and one migrated PostgreSQL template database per test session."""

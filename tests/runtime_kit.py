@@ -169,3 +169,16 @@ async def kill_when_past(proc: asyncio.subprocess.Process, progress, kill_after:
     await proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the child finished before it could be killed"
     return proc.returncode
+
+
+async def start_through_control(data_dir, start: int, user_id: int, bot_ids: list[int]) -> None:
+    """The bots started at `start` + 2 s as a user's press would (the engine's Control, replayed candles), then the
+    engine shut down: what child processes (workers, replicas) then pick up."""
+    from engine.market.clock import ManualClock
+    from engine.runtime.engine import Engine
+
+    engine = Engine(clock=ManualClock(start + 2_000), replay_dir=data_dir)
+    await engine.start(schedule=False)
+    for bot_id in bot_ids:
+        await engine.control.start_bot(user_id, bot_id)
+    await engine.shutdown()

@@ -24,11 +24,7 @@ NOW = 1_700_000_000_000  # inside the shared BTC candles
 async def test_backtest_of_a_bot_sends_chart_and_metrics(telegram_factory, shared_data):
     h = await telegram_factory(engine=FakeEngine(replay=ReplaySource(shared_data, ManualClock(NOW))))
     api = h.api
-    user = await User.create(telegram_id=A, language="en", risk_accepted_at=datetime.now(UTC))
-    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
-                                       is_paper=True, paper_balances={"USDT": "10000"})
-    bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.HYPERRSI, symbol="BTC/USDT:USDT",
-                                   settings=defaults(BotKind.HYPERRSI) | {"timeframe": "1h", "investment": 500.0})
+    bot = await _paper_bot(BotKind.HYPERRSI, {"investment": 500.0})
 
     await api.send_command(A, "/backtest")
     pick = await api.next_call("sendMessage", chat_id=A)
@@ -198,11 +194,7 @@ async def test_the_press_is_handled_before_the_backtest_ends(telegram_factory, s
 
     h = await telegram_factory(engine=FakeEngine(replay=ReplaySource(shared_data, ManualClock(NOW))))
     api = h.api
-    user = await User.create(telegram_id=A, language="en", risk_accepted_at=datetime.now(UTC))
-    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
-                                       is_paper=True, paper_balances={"USDT": "10000"})
-    bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.HYPERRSI, symbol="BTC/USDT:USDT",
-                                   settings=defaults(BotKind.HYPERRSI) | {"timeframe": "1h", "investment": 500.0})
+    bot = await _paper_bot(BotKind.HYPERRSI, {"investment": 500.0})
     msg = api.bot_message(A, "card")
     api._queries["q1"] = A  # a query the stand-in knows, so it can be answered (click() would queue it for polling)
     press = {"update_id": 10**9, "callback_query": {

@@ -9,7 +9,6 @@ import contextlib
 import os
 import random
 import re
-import shutil
 import signal
 import sys
 import time
@@ -18,7 +17,6 @@ import uuid
 import nats
 from cryptography.fernet import Fernet
 
-from db.database import connect, disconnect
 from db.enums import BotKind, BotStatus, MarketType
 from db.models import ExchangeAccount, Fill, Notification, Order, StrategyBot, User
 from engine.candles import timeframe_ms
@@ -26,8 +24,8 @@ from engine.jobs.broker import BrokerOptions, make_broker
 from engine.jobs.emitter import CloseEmitter
 from engine.jobs.tasks import register
 from engine.jobs.worker import attach, build_markets
-from tests.conftest import _PG_BASE, ROOT, _pg_admin
-from tests.runtime_kit import HYPERRSI_SETTINGS, day_start, grid_settings, price_range
+from tests.conftest import ROOT, migrated_database
+from tests.runtime_kit import HYPERRSI_SETTINGS, day_start, grid_settings, price_range, start_through_control
 from tests.test_jobs import NATS_URL, _outcome
 
 CYCLES = 30  # 5m closes: 2.5 h of replayed market
@@ -37,33 +35,8 @@ BOTS = [(BotKind.HYPERRSI, "BTC/USDT:USDT", "5m"), (BotKind.GRID, "BTC/USDT:USDT
         (BotKind.GRID, "BTC/USDT:USDT", "15m"), (BotKind.GRID, "ETH/USDT:USDT", "15m")]
 
 
-@contextlib.asynccontextmanager
-async def database(dialect: str, db_templates, tmp_path, tag: str):
-    """A fresh migrated database (from the session's template), connected for the block; yields its URL."""
-    name = None
-    if dialect == "sqlite":
-        path = tmp_path / f"{tag}.sqlite3"
-        shutil.copyfile(db_templates["sqlite"], path)
-        url = f"sqlite://{path}"
-    else:
-        name = f"tb_jobs_{tag}_{os.getpid()}"
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{db_templates["postgres"]}"')
-        url = f"{_PG_BASE}/{name}"
-    await connect(url, apply_migrations=False)
-    try:
-        yield url
-    finally:
-        await disconnect()
-        if name:
-            await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 async def start_bots(data_dir, start: int) -> None:
     """BOTS, each on its own paper account, started at `start` + 2 s through the engine's Control."""
-    from engine.market.clock import ManualClock
-    from engine.runtime.engine import Engine
-
     user = await User.create(telegram_id=9)
     ids = []
     for kind, symbol, tf in BOTS:
@@ -77,11 +50,7 @@ async def start_bots(data_dir, start: int) -> None:
                                            paper_balances={"USDT": "100000"})
         ids.append((await StrategyBot.create(user=user, account=acc, kind=kind, symbol=symbol, settings=settings,
                                              status=BotStatus.DRAFT)).id)
-    engine = Engine(clock=ManualClock(start + 2_000), replay_dir=data_dir)
-    await engine.start(schedule=False)
-    for bot_id in ids:
-        await engine.control.start_bot(user.id, bot_id)
-    await engine.shutdown()
+    await start_through_control(data_dir, start, user.id, ids)
 
 
 class Worker:
@@ -120,7 +89,7 @@ async def test_a_killed_workers_job_moves_to_a_survivor(db_templates, tmp_path, 
     start -= start % step
     closes = [start + k * step + 2_000 for k in range(1, CYCLES + 1)]
 
-    async with database("postgres", db_templates, tmp_path, "ref"):  # the same jobs in one process, no kill
+    async with migrated_database("postgres", db_templates, tmp_path, "ref"):  # the same jobs in one process, no kill
         await start_bots(shared_data, start)
         broker = make_broker(None)
         tasks = attach(broker, build_markets(replay_dir=shared_data))
@@ -137,7 +106,7 @@ async def test_a_killed_workers_job_moves_to_a_survivor(db_templates, tmp_path, 
     opts = BrokerOptions(stream=f"tb_test_{tag}", subject=f"tb.test.{tag}", durable=f"tb_test_{tag}",
                          ack_wait_s=ACK_WAIT_S)
     workers = [Worker(n) for n in range(3)]
-    async with database("postgres", db_templates, tmp_path, "run") as url:
+    async with migrated_database("postgres", db_templates, tmp_path, "run") as url:
         await start_bots(shared_data, start)
         env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "BROKER_URL": NATS_URL,
                "MARKET_REPLAY_DIR": str(shared_data), "MASTER_KEY": Fernet.generate_key().decode(), "REDIS_URL": ""}

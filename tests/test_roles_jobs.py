@@ -17,12 +17,10 @@ from bot.sandbox.bot_api import BotAPIStandIn
 from db.enums import BotKind, BotStatus, MarketType
 from db.models import ExchangeAccount, Fill, Notification, StrategyBot, User
 from engine.jobs.broker import BrokerOptions, options_for
-from engine.market.clock import ManualClock
-from engine.runtime.engine import Engine
-from tests.conftest import ROOT
-from tests.runtime_kit import day_start, grid_settings, price_range
+from tests.conftest import ROOT, migrated_database
+from tests.runtime_kit import day_start, grid_settings, price_range, start_through_control
 from tests.test_jobs import NATS_URL
-from tests.test_jobs_workers import database, until
+from tests.test_jobs_workers import until
 
 USER = 77
 
@@ -35,7 +33,7 @@ def test_the_broker_urls_path_names_the_deployment():
 
 async def test_scheduler_and_worker_roles_trade_a_paper_bot_through_the_broker(db_templates, tmp_path, shared_data):
     start = day_start(shared_data)
-    async with database("postgres", db_templates, tmp_path, "roles") as url:
+    async with migrated_database("postgres", db_templates, tmp_path, "roles") as url:
         user = await User.create(telegram_id=USER, language="en")
         acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
                                            is_paper=True, paper_balances={"USDT": "100000"})
@@ -43,10 +41,7 @@ async def test_scheduler_and_worker_roles_trade_a_paper_bot_through_the_broker(d
         bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT:USDT",
                                        settings=grid_settings(lo, hi, timeframe="1m", adx_gate=False),
                                        status=BotStatus.DRAFT)
-        engine = Engine(clock=ManualClock(start + 2_000), replay_dir=shared_data)
-        await engine.start(schedule=False)
-        await engine.control.start_bot(user.id, bot.id)
-        await engine.shutdown()
+        await start_through_control(shared_data, start, user.id, [bot.id])
 
         api = await BotAPIStandIn().start()
         name = f"t{uuid.uuid4().hex[:10]}"

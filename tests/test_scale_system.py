@@ -22,13 +22,11 @@ from cryptography.fernet import Fernet
 
 from db.enums import BotKind, BotStatus, MarketType
 from db.models import ExchangeAccount, Fill, Notification, Order, StrategyBot, User
-from engine.market.clock import ManualClock
-from engine.runtime.engine import Engine
-from tests.conftest import ROOT
+from tests.conftest import ROOT, migrated_database
 from tests.fakes.webhook_push import TelegramPush
-from tests.runtime_kit import HYPERRSI_SETTINGS, day_start, grid_settings, price_range
+from tests.runtime_kit import HYPERRSI_SETTINGS, day_start, grid_settings, price_range, start_through_control
 from tests.test_jobs import NATS_URL
-from tests.test_jobs_workers import database, until
+from tests.test_jobs_workers import until
 
 SECRET = "sys-" + uuid.uuid4().hex
 PUBLIC_URL = "https://bot.example.com/telegram/updates"
@@ -77,17 +75,13 @@ async def make_bots(data_dir: Path, start: int) -> list[int]:
             settings = {**HYPERRSI_SETTINGS, "timeframe": "1m"}
         ids.append((await StrategyBot.create(user=user, account=acc, kind=kind, symbol=symbol, settings=settings,
                                              status=BotStatus.DRAFT)).id)
-    engine = Engine(clock=ManualClock(start + 2_000), replay_dir=data_dir)
-    await engine.start(schedule=False)
-    for bot_id in ids:
-        await engine.control.start_bot(user.id, bot_id)
-    await engine.shutdown()
+    await start_through_control(data_dir, start, user.id, ids)
     return ids
 
 
 async def test_two_webs_three_workers_one_scheduler_survive_a_kill_9_each(db_templates, tmp_path, shared_data):
     start = day_start(shared_data)
-    async with database("postgres", db_templates, tmp_path, "system") as url:
+    async with migrated_database("postgres", db_templates, tmp_path, "system") as url:
         bots = await make_bots(shared_data, start)
         push = await TelegramPush().start()
         deployment = f"s{uuid.uuid4().hex[:10]}"

@@ -28,6 +28,7 @@ from bot.webhook import SECRET_HEADER, check_secret, serve_updates, serve_webhoo
 from db.config import AppConfig
 from db.models import ExchangeAccount, StrategyBot, User
 from db.vault import Vault
+from tests.conftest import migrated_database
 from tests.fakes.telegram_fixtures import FakeEngine
 from tests.fakes.webhook_push import TelegramPush
 
@@ -126,20 +127,10 @@ async def test_without_webhook_url_the_bot_polls_and_drops_a_left_webhook(db):
 
 
 @pytest.fixture
-async def pg_url(db_templates):
+async def pg_url(db_templates, tmp_path):
     """A migrated PostgreSQL database of its own, connected here too."""
-    from db.database import connect, disconnect
-    from tests.conftest import _PG_BASE, _pg_admin
-
-    name = f"tb_webhook_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    await _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{db_templates["postgres"]}"')
-    url = f"{_PG_BASE}/{name}"
-    await connect(url, apply_migrations=False)
-    try:
+    async with migrated_database("postgres", db_templates, tmp_path, "webhook") as url:
         yield url
-    finally:
-        await disconnect()
-        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Replicas:
