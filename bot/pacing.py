@@ -31,7 +31,8 @@ class Pacer:
     after a burst of `chat_burst`, and nothing at all while a flood pause (Telegram's retry_after) is running.
     Sends to one chat are serialised.
 
-    Holds no loop-bound state between calls, so one instance may serve a bot for the whole process.
+    Holds no loop-bound state between calls, so one instance may serve a bot for the whole process. It paces this
+    process only: processes sharing a bot token share the pace through Redis (bot/pacing_shared.py).
     """
 
     def __init__(
@@ -90,10 +91,17 @@ class Pacer:
                 break
         entry: list[float | None] = [now, None]
         self._recent.append(entry)
+        self._book_chat(chat_id, now)
+        return entry
+
+    def _book_chat(self, chat_id: int, now: float) -> None:
         self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, now), now) + self.chat_interval
         if len(self._chat_tat) > 10_000:  # forget chats whose spacing no longer matters
             self._chat_tat = {c: t for c, t in self._chat_tat.items() if t > now}
-        return entry
+
+    async def _flood(self, seconds: float) -> None:
+        """Telegram answered 429: pause every sender of this bot (here: of this process)."""
+        self.pause(seconds)
 
     async def send(self, chat_id: int, call: Callable[[], Awaitable[T]]) -> T:
         """Run one Telegram call in its turn; a flood error pauses everyone and the same call is retried.
@@ -110,7 +118,7 @@ class Pacer:
                         return await call()
                     except TelegramRetryAfter as e:
                         TELEGRAM_429.inc()
-                        self.pause(float(e.retry_after))
+                        await self._flood(float(e.retry_after))
                     finally:
                         # Spacing counts from the answer too: the next message to this chat cannot overtake it.
                         entry[1] = answered = self._clock()
@@ -134,9 +142,13 @@ _pacers: dict[int, Pacer] = {}  # by Bot instance (a Bot compares equal to any B
 def pacer_for(bot: Bot, rate: float = GLOBAL_RATE, per_chat: float = PER_CHAT_RATE) -> Pacer:
     """The one Pacer of this Bot in this process, shared by the notifier and the broadcast (the rates apply when
     the first caller creates it). The composition root makes one Bot, so the bot token has one budget."""
+    return _pacers.get(id(bot)) or register(bot, Pacer(rate, per_chat))
+
+
+def register(bot: Bot, pacer: Pacer) -> Pacer:
+    """Make `pacer` the one `pacer_for(bot)` returns from now on (bot/pacing_shared.make_pacer: the Redis one)."""
     key = id(bot)
-    pacer = _pacers.get(key)
-    if pacer is None:
-        pacer = _pacers[key] = Pacer(rate, per_chat)
+    if key not in _pacers:
         weakref.finalize(bot, _pacers.pop, key, None)
+    _pacers[key] = pacer
     return pacer
