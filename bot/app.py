@@ -61,6 +61,7 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
     from bot.dispatcher import POLLING_CONCURRENCY, build_dispatcher
     from bot.i18n import make_i18n
     from bot.notifier import Notifier
+    from bot.pacing_shared import make_pacer
     from bot.webhook import serve_updates
     from engine.kernel_cache import load_kernels
     from engine.runtime.engine import build_engine
@@ -89,7 +90,8 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
             engine = new_engine()
         dp = build_dispatcher(vault=vault, engine=engine, admin_ids=config.ADMIN_IDS, redis_url=config.REDIS_URL,
                               default_language=config.DEFAULT_LANGUAGE, i18n=i18n, sandbox=sandbox is not None)
-        notifier = Notifier(bot, i18n=i18n, default_language=config.DEFAULT_LANGUAGE)
+        notifier = Notifier(bot, i18n=i18n, default_language=config.DEFAULT_LANGUAGE,
+                            pacer=make_pacer(bot, config.REDIS_URL))  # Telegram's pace shared through Redis
         log.info("TradingBoost starting (env=%s, database=%s)", config.ENV, config.DATABASE_URL.split("://")[0])
         # the numba kernels, off the event loop, before the first candle close needs them
         await asyncio.to_thread(load_kernels)
