@@ -49,6 +49,16 @@ def market_job_id(venue: str, symbol: str, tf: str, candle_ts: int) -> str:
     return f"md:{venue}:{symbol}:{tf}:{candle_ts}"
 
 
+def supervise_job_id(venue: str, symbol: str, tf: str, bucket: int) -> str:
+    """The idempotent id of one market's supervision in the interval `bucket` (= wall seconds // interval)."""
+    return f"sv:{venue}:{symbol}:{tf}:{bucket}"
+
+
+def reconcile_job_id(bucket: int) -> str:
+    """The idempotent id of the periodic reconciliation of every active bot in the interval `bucket`."""
+    return f"rc:{bucket}"
+
+
 class DedupInMemoryBroker(InMemoryBroker):
     """The one-process broker, dropping a job whose id it saw within the window, as the JetStream stream does."""
 

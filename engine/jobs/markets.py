@@ -1,9 +1,12 @@
-"""What one market's job does in a worker: the market's bots loaded from the database (the truth, whichever worker
-ran the last candle), paper venues fed, fills taken in, then the close evaluated by the runtime's CandleCycle."""
+"""What a worker's jobs do: the bots of one market (or, for reconciliation, all) loaded from the database (the truth,
+whichever worker ran the last job), then a candle close, a supervision or a reconciliation as the one-process engine
+does it (the runtime's CandleCycle, Supervisor and Reconciler)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable
 from contextvars import ContextVar
 from typing import Any
 
@@ -17,7 +20,8 @@ from engine.runtime.bots import decode_settings
 from engine.runtime.cycle import CandleCycle
 from engine.runtime.locks import SymbolLocks
 from engine.runtime.paper_feed import PaperFeeder
-from engine.runtime.registry import ACTIVE, Registry, runner_for
+from engine.runtime.reconcile import Reconciler, active_rows
+from engine.runtime.registry import ACTIVE, ExchangeFactory, Registry, runner_for
 from engine.runtime.schedule import CLOSE_DELAY_S
 from engine.runtime.supervise import Supervisor
 
@@ -64,29 +68,19 @@ class FreshMarkets:
     state, so a job sees what the last job on any worker committed."""
 
     def __init__(self, candles: CandleCache, clock: JobClock, locks: SymbolLocks, *, vault: Any = None,
-                 replay: Any = None, urls_override: str | dict | None = None, parallel: int = 16):
+                 replay: Any = None, urls_override: str | dict | None = None, parallel: int = 16,
+                 factory: ExchangeFactory | None = None):
         self.candles, self.clock, self.locks, self.vault, self.replay = candles, clock, locks, vault, replay
         self.urls_override, self.parallel = urls_override, parallel
         self.public_sources: dict = {}
         self.exchanges: dict[int, Exchange] = {}  # real venues' gateways, by account
-        self.jobs = 0
+        self.factory = factory  # an exchange per account other than the venue's own (tests: a fake venue)
+        self.jobs = self.supervised = self.reconciled = 0
 
     async def close(self, venue: str, symbol: str, tf: str, candle_ts: int) -> dict[str, int]:
         """Fills taken in and the candle of `candle_ts` (open time) evaluated for every bot of the market."""
-        now = candle_ts + timeframe_ms(tf) + CLOSE_DELAY_S * 1000 if self.replay is not None else None
-        token = _JOB_NOW.set(now)
-        registry = Registry(self.candles, self.clock, PaperFeeder(self.candles), vault=self.vault,
-                            replay=self.replay, urls_override=self.urls_override)
-        registry.public_sources = self.public_sources
-        registry.exchanges.update(self.exchanges)
-        try:
-            failed = 0
-            for row in await market_rows(venue, symbol, tf):
-                try:
-                    await registry.attach(row)
-                except Exception:  # its exchange is down: the next close tries again
-                    log.exception("bot %s could not be attached", row.id)
-                    failed += 1
+        now = candle_ts + timeframe_ms(tf) + CLOSE_DELAY_S * 1000
+        async with self._attached(market_rows(venue, symbol, tf), now) as (registry, failed):
             await registry.feeder.feed(registry.groups(), self.clock.now_ms())
             fills = await Supervisor(registry, self.locks, self.clock).supervise()
             cycle = CandleCycle(registry, self.candles, self.locks, self.clock, parallel=self.parallel)
@@ -95,6 +89,41 @@ class FreshMarkets:
                 bots += await cycle.close_market(source, symbol, tf, candle_ts)
             self.jobs += 1
             return {"bots": bots, "fills": fills, "failed": failed}
+
+    async def supervise(self, venue: str, symbol: str, tf: str, now_ms: int) -> dict[str, int]:
+        """What the one-process engine does every few seconds, for one market: fills taken in (a GRID's counter
+        order placed), pending orders and stops finished, resting orders repaired. No candle is fed to a paper
+        venue: its candles come with the close jobs (its stored state tells its fills since)."""
+        async with self._attached(market_rows(venue, symbol, tf), now_ms) as (registry, failed):
+            fills = await Supervisor(registry, self.locks, self.clock).supervise()
+            self.supervised += 1
+            return {"bots": len(registry.handles), "fills": fills, "failed": failed}
+
+    async def reconcile(self, now_ms: int) -> dict[str, int]:
+        """The Reconciler's periodic check of every active bot with its exchange (one job for all markets)."""
+        async with self._attached(_listed(active_rows()), now_ms) as (registry, failed):
+            counts = await Reconciler(registry, self.locks, self.clock, parallel=self.parallel).reconcile_all()
+            self.reconciled += 1
+            return {"bots": len(registry.handles), "failed": failed, **counts}
+
+    @contextlib.asynccontextmanager
+    async def _attached(self, rows: Awaitable[list[StrategyBot]], now_ms: int) -> AsyncIterator[tuple[Registry, int]]:
+        """A fresh registry with `rows` attached, at `now_ms` if the market is replayed (else the real time); after
+        the job, paper venues closed and real venues' gateways kept for the next job."""
+        token = _JOB_NOW.set(now_ms if self.replay is not None else None)
+        registry = Registry(self.candles, self.clock, PaperFeeder(self.candles), vault=self.vault,
+                            replay=self.replay, factory=self.factory, urls_override=self.urls_override)
+        registry.public_sources = self.public_sources
+        registry.exchanges.update(self.exchanges)
+        try:
+            failed = 0
+            for row in await rows:
+                try:
+                    await registry.attach(row)
+                except Exception:  # its exchange is down: the next job tries again
+                    log.exception("bot %s could not be attached", row.id)
+                    failed += 1
+            yield registry, failed
         finally:
             _JOB_NOW.reset(token)
             for account_id, ex in registry.exchanges.items():
@@ -102,3 +131,7 @@ class FreshMarkets:
                     await ex.close()
                 else:
                     self.exchanges[account_id] = ex
+
+
+async def _listed(rows: AsyncIterator[StrategyBot]) -> list[StrategyBot]:
+    return [row async for row in rows]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.jobs.broker import BrokerOptions, make_broker, options_for
-from engine.jobs.emitter import CloseEmitter
+from engine.jobs.emitter import CloseEmitter, PeriodicEmitter
 from engine.jobs.tasks import register
 from engine.jobs.worker import attach, build_markets, serve
 from engine.market.clock import Clock
@@ -24,12 +24,13 @@ async def serve_jobs(broker_url: str, stop: asyncio.Event, *, vault: Any = None,
 
 async def emit_closes(broker_url: str, stop: asyncio.Event, *, clock: Clock,
                       options: BrokerOptions | None = None) -> None:
-    """Every candle close, one job per market under its idempotent id (a second scheduler adds nothing)."""
+    """Every candle close, one job per market; every 5 s, one supervision job per market; every 10 min, one
+    reconciliation job: each under its idempotent id (a second scheduler adds nothing)."""
     server, named = options_for(broker_url)
     broker = make_broker(server, options or named)
     tasks = register(broker)
     await broker.startup()
     try:
-        await CloseEmitter(tasks).run(clock, stop)
+        await asyncio.gather(CloseEmitter(tasks).run(clock, stop), PeriodicEmitter(tasks).run(clock, stop))
     finally:
         await broker.shutdown()

@@ -4,28 +4,54 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
-from engine.jobs.broker import ACK_TYPE, MSG_ID, market_job_id
+from engine.jobs.broker import ACK_TYPE, MSG_ID, market_job_id, reconcile_job_id, supervise_job_id
 
 log = logging.getLogger(__name__)
 MARKET_CLOSE = "tb.market_close"
+MARKET_SUPERVISE = "tb.market_supervise"
+RECONCILE = "tb.reconcile"
 
 
 @dataclass(frozen=True)
 class JobTasks:
     broker: AsyncBroker
     market_close: AsyncTaskiqDecoratedTask
+    market_supervise: AsyncTaskiqDecoratedTask
+    reconcile: AsyncTaskiqDecoratedTask
 
     async def kick_market_close(self, venue: str, symbol: str, tf: str, candle_ts: int) -> str:
         """Queues one market's candle close under its idempotent id; returns the id."""
-        job_id = market_job_id(venue, symbol, tf, candle_ts)
-        await self.market_close.kicker().with_task_id(job_id).with_labels(**{MSG_ID: job_id}).kiq(
-            venue, symbol, tf, candle_ts)
-        return job_id
+        return await _kick(self.market_close, market_job_id(venue, symbol, tf, candle_ts), venue, symbol, tf,
+                           candle_ts)
+
+    async def kick_market_supervise(self, venue: str, symbol: str, tf: str, bucket: int, now_ms: int) -> str:
+        """Queues one market's supervision of interval `bucket` (`now_ms`: the scheduler's clock, which a
+        replayed market's job runs at); returns the id."""
+        return await _kick(self.market_supervise, supervise_job_id(venue, symbol, tf, bucket), venue, symbol, tf,
+                           now_ms)
+
+    async def kick_reconcile(self, bucket: int, now_ms: int) -> str:
+        """Queues the periodic reconciliation of every active bot for interval `bucket`; returns the id."""
+        return await _kick(self.reconcile, reconcile_job_id(bucket), now_ms)
+
+
+async def _kick(task: AsyncTaskiqDecoratedTask, job_id: str, *args: Any) -> str:
+    await task.kicker().with_task_id(job_id).with_labels(**{MSG_ID: job_id}).kiq(*args)
+    return job_id
+
+
+async def _logged(context: Context, work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    job_id, started = context.message.task_id, time.perf_counter()
+    log.info("job %s started", job_id)
+    done = await work
+    log.info("job %s done in %.3f s: %s", job_id, time.perf_counter() - started, done)
+    return done
 
 
 def register(broker: AsyncBroker) -> JobTasks:
@@ -34,10 +60,15 @@ def register(broker: AsyncBroker) -> JobTasks:
     @broker.task(task_name=MARKET_CLOSE, ack_type=ACK_TYPE.value)
     async def market_close(venue: str, symbol: str, tf: str, candle_ts: int,
                            context: Annotated[Context, TaskiqDepends()]) -> dict[str, Any]:
-        job_id, started = context.message.task_id, time.perf_counter()
-        log.info("job %s started", job_id)
-        done = await context.state.markets.close(venue, symbol, tf, candle_ts)
-        log.info("job %s done in %.3f s: %s", job_id, time.perf_counter() - started, done)
-        return done
+        return await _logged(context, context.state.markets.close(venue, symbol, tf, candle_ts))
 
-    return JobTasks(broker, market_close)
+    @broker.task(task_name=MARKET_SUPERVISE, ack_type=ACK_TYPE.value)
+    async def market_supervise(venue: str, symbol: str, tf: str, now_ms: int,
+                               context: Annotated[Context, TaskiqDepends()]) -> dict[str, Any]:
+        return await _logged(context, context.state.markets.supervise(venue, symbol, tf, now_ms))
+
+    @broker.task(task_name=RECONCILE, ack_type=ACK_TYPE.value)
+    async def reconcile(now_ms: int, context: Annotated[Context, TaskiqDepends()]) -> dict[str, Any]:
+        return await _logged(context, context.state.markets.reconcile(now_ms))
+
+    return JobTasks(broker, market_close, market_supervise, reconcile)

@@ -8,10 +8,11 @@ import asyncio
 import logging
 import signal
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from taskiq import AsyncBroker
-from taskiq.api import run_receiver_task
+from taskiq.receiver import Receiver
 
 from db.config import AppConfig, ConfigError
 from db.database import connect, disconnect
@@ -26,6 +27,7 @@ from engine.runtime.locks import SymbolLocks
 
 log = logging.getLogger(__name__)
 CANDLE_KEEP = 12_000  # as the Engine's cache: HYPERRSI's trend warms up on 9,000 candles
+STOP_GRACE_S = 30.0  # how long a stopping worker waits for its running jobs (the rest are redelivered elsewhere)
 
 
 def build_markets(*, vault: Any = None, replay_dir: Any = None, redis: Any = None) -> FreshMarkets:
@@ -44,18 +46,16 @@ def attach(broker: AsyncBroker, markets: FreshMarkets) -> JobTasks:
 
 async def serve(broker: AsyncBroker, *, concurrency: int = 4, stop: asyncio.Event | None = None) -> None:
     """Takes jobs until `stop` is set (or forever); at most `concurrency` at once, none fetched beyond that, so idle
-    workers get the rest of a cycle's jobs."""
+    workers get the rest of a cycle's jobs. Once `stop` is set, no job is taken and the running ones finish (their
+    transactions and acknowledgements before the broker and the database close), within `STOP_GRACE_S`."""
     await broker.startup()
-    receiver = asyncio.create_task(run_receiver_task(broker, max_async_tasks=concurrency, max_prefetch=0,
-                                                     ack_time=ACK_TYPE, run_startup=False))
+    broker.is_worker_process = True
     try:
-        if stop is None:
-            await receiver
-        else:
-            await stop.wait()
+        with ThreadPoolExecutor(max_workers=1) as executor:
+            receiver = Receiver(broker, executor, max_async_tasks=concurrency, max_prefetch=0, run_startup=False,
+                                ack_type=ACK_TYPE, wait_tasks_timeout=STOP_GRACE_S)
+            await receiver.listen(stop or asyncio.Event())
     finally:
-        receiver.cancel()
-        await asyncio.gather(receiver, return_exceptions=True)
         await broker.shutdown()
 
 

@@ -1,0 +1,170 @@
+"""Supervision and reconciliation as jobs (real NATS JetStream, real PostgreSQL): a GRID bot on 1h candles whose entry
+fills at its venue gets its counter order from a supervision job within seconds, not at the next hourly close; a
+supervision or reconciliation job kicked twice in its interval runs once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from db.enums import OrderRole, OrderStatus
+from db.models import Order
+from engine.exchange.protocol import MarketType as ExMarketType
+from engine.jobs.broker import make_broker, supervise_job_id
+from engine.jobs.emitter import PeriodicEmitter
+from engine.jobs.markets import FreshMarkets, JobClock
+from engine.jobs.tasks import register
+from engine.jobs.worker import CANDLE_KEEP, attach, serve
+from engine.market.candle_cache import CandleCache
+from engine.market.clock import ManualClock, RealClock
+from engine.runtime.locks import SymbolLocks
+from tests.conftest import migrated_database
+from tests.fakes.gateways import gateway, venue
+from tests.runtime_kit import grid_on_venue
+from tests.test_jobs import NATS_URL, stream_options, until  # noqa: F401  (stream_options: a fixture)
+
+MARKET = ("okx:spot", "BTC/USDT", "1h")
+
+
+async def _grid_on_fake(fake, data_dir):
+    """A long GRID bot on 1h candles at the fake venue, started at the replayed day's start: its buy levels rest."""
+    from engine.runtime.engine import Engine
+
+    user, bot, start, _day = await grid_on_venue(fake, data_dir, "okx", 7, 90)
+    bot.settings = {**bot.settings, "timeframe": "1h"}
+    await bot.save()
+    engine = Engine(clock=ManualClock(start + 2_000), exchange_factory=lambda a: gateway(fake, ExMarketType.SPOT))
+    await engine.start(schedule=False)
+    await engine.control.start_bot(user.id, bot.id)
+    await engine.shutdown()
+    return bot
+
+
+def _worker_markets(fake) -> FreshMarkets:
+    clock = JobClock(RealClock())
+    return FreshMarkets(CandleCache({}, clock, keep=CANDLE_KEEP), clock, SymbolLocks(),
+                        factory=lambda a: gateway(fake, ExMarketType.SPOT))
+
+
+async def _drained(broker, opts) -> None:
+    """Every job kicked so far ran and was acknowledged (so stopping the worker cuts none short)."""
+    js = broker.client.jetstream()
+    for _ in range(500):
+        c = await js.consumer_info(opts.stream, opts.durable)
+        if c.num_pending == 0 and c.num_ack_pending == 0:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the jobs kicked did not drain")
+
+
+async def _exits(bot_id: int) -> list[Order]:
+    return await Order.filter(bot_id=bot_id, role=OrderRole.GRID_EXIT).all()
+
+
+async def test_a_fill_gets_its_counter_order_from_a_supervision_job(db_templates, tmp_path, shared_data,
+                                                                    stream_options):  # noqa: F811
+    async with migrated_database("postgres", db_templates, tmp_path, "sv"), \
+            venue("okx", shared_data, balances={"USDT": "100000"}) as fake:
+        bot = await _grid_on_fake(fake, shared_data)
+        buys = await Order.filter(bot_id=bot.id, role=OrderRole.GRID_ENTRY, status=OrderStatus.OPEN).all()
+        assert buys
+        top = max(buys, key=lambda o: o.price)
+
+        worker = make_broker(NATS_URL, stream_options)
+        markets = _worker_markets(fake)
+        attach(worker, markets)
+        scheduler = make_broker(NATS_URL, stream_options)
+        tasks = register(scheduler)
+        await scheduler.startup()
+        stop = asyncio.Event()
+        serving = asyncio.create_task(serve(worker, concurrency=2, stop=stop))
+        emitter = PeriodicEmitter(tasks, interval_s=1.0, reconcile_interval_s=None)
+        quiet = asyncio.Event()
+        emitting = asyncio.create_task(emitter.run(RealClock(), quiet))
+        try:
+            # the emitter runs, a job a second for the market: the first ones take in the start's market entry
+            await until(lambda: markets.supervised >= 3)
+            before = {o.id for o in await _exits(bot.id)}
+            fake.fill(next(o.id for o in fake.orders.values() if o.client_id == top.client_order_id))
+            filled_at = time.monotonic()
+
+            async def countered() -> bool:
+                return any(o.id not in before for o in await _exits(bot.id))
+
+            end = filled_at + 20
+            while not await countered():
+                assert time.monotonic() < end, "no counter order 20 s after the fill"
+                await asyncio.sleep(0.05)
+            took = time.monotonic() - filled_at
+            print(f"\ncounter order placed {took:.2f} s after the fill (supervision every 1 s; the next 1h close "
+                  f"is up to 3600 s away)")
+            assert took < 5
+            assert markets.jobs == 0 and markets.reconciled == 0  # neither a close nor a reconciliation placed it
+            exits = await _exits(bot.id)
+            (exit_row,) = [o for o in exits if o.id not in before]
+            assert exit_row.side == "sell" and exit_row.price > top.price and exit_row.status == OrderStatus.OPEN
+            assert any(o.client_id == exit_row.client_order_id and o.status == "open" for o in fake.orders.values())
+        finally:
+            quiet.set()
+            await emitting
+            await _drained(worker, stream_options)
+            stop.set()
+            await serving
+
+        # kicked twice in one interval (two schedulers): the stream drops the second, it runs once
+        stop = asyncio.Event()
+        before, dup = markets.supervised, scheduler.duplicates
+        bucket = int(time.time() // 1.0) + 10_000  # an interval no emitter reached
+        ids = [await tasks.kick_market_supervise(*MARKET, bucket, int(time.time() * 1000)) for _ in range(2)]
+        assert ids == [supervise_job_id(*MARKET, bucket)] * 2 and scheduler.duplicates == dup + 1
+        serving = asyncio.create_task(serve(worker, concurrency=2, stop=stop))
+        try:
+            await until(lambda: markets.supervised == before + 1)
+            await asyncio.sleep(1.0)
+            assert markets.supervised == before + 1
+            await _drained(worker, stream_options)
+            assert not await emitter.emit(0, (emitter.last_bucket + 0.5) * 1.0)  # its own interval: emitted already
+        finally:
+            stop.set()
+            await serving
+            await scheduler.shutdown()
+            for ex in markets.exchanges.values():  # the worker keeps real venues' gateways across jobs
+                await ex.close()
+
+
+async def test_a_reconcile_job_runs_once_and_repairs_an_order_cancelled_behind_the_bots_back(
+        db_templates, tmp_path, shared_data, stream_options):  # noqa: F811
+    async with migrated_database("postgres", db_templates, tmp_path, "rc"), \
+            venue("okx", shared_data, balances={"USDT": "100000"}) as fake:
+        bot = await _grid_on_fake(fake, shared_data)
+        buys = await Order.filter(bot_id=bot.id, role=OrderRole.GRID_ENTRY, status=OrderStatus.OPEN).all()
+        gone = max(buys, key=lambda o: o.price)
+        next(o for o in fake.orders.values() if o.client_id == gone.client_order_id).status = "canceled"
+
+        worker = make_broker(NATS_URL, stream_options)
+        markets = _worker_markets(fake)
+        attach(worker, markets)
+        scheduler = make_broker(NATS_URL, stream_options)
+        tasks = register(scheduler)
+        await scheduler.startup()
+        bucket = int(time.time() // 600)
+        ids = [await tasks.kick_reconcile(bucket, int(time.time() * 1000)) for _ in range(2)]
+        assert ids == [f"rc:{bucket}"] * 2 and scheduler.duplicates == 1
+        stop = asyncio.Event()
+        serving = asyncio.create_task(serve(worker, concurrency=2, stop=stop))
+        try:
+            await until(lambda: markets.reconciled == 1)
+            await _drained(worker, stream_options)
+            assert markets.reconciled == 1 and markets.supervised == 0 and markets.jobs == 0
+        finally:
+            stop.set()
+            await serving
+            await scheduler.shutdown()
+            for ex in markets.exchanges.values():
+                await ex.close()
+        await gone.refresh_from_db()
+        assert gone.status == OrderStatus.CANCELED
+        again = await Order.filter(bot_id=bot.id, role=OrderRole.GRID_ENTRY, status=OrderStatus.OPEN,
+                                   level=gone.level).all()
+        assert len(again) == 1 and again[0].price == gone.price and again[0].client_order_id != gone.client_order_id
+        assert any(o.client_id == again[0].client_order_id and o.status == "open" for o in fake.orders.values())
