@@ -153,16 +153,49 @@ async def test_a_change_that_cannot_be_stored_is_not_made(db, rows):
     assert placed.id == "O1"  # the id of the order that was never stored is given again
 
 
-async def test_two_copies_of_one_venue_never_fork(db, rows):
-    """Two processes on one paper account (a deploy's overlap): the second writer is refused and reloads."""
+async def test_two_copies_of_one_venue_never_fork(db, rows, monkeypatch):
+    """Two processes on one paper account (two workers' jobs on two of its markets, a deploy's overlap): the second
+    writer's call is made again on the venue as stored, so neither order is lost and no copy forks; past
+    STALE_RETRIES the call is refused and nothing of it is stored."""
+    from engine.exchange import paper_persist
+
     acc = await _account(telegram_id=7770005)
     a, b = make_exchange(acc, None), make_exchange(acc, None)
     await a.feed(SWAP, rows[0])
     await b.fetch_balance()  # b has loaded version 1
     await a.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D("0.01"), "from-a", price=D(1000)))
+    placed = await b.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D("0.01"), "from-b", price=D(1000)))
+    assert placed.id == "O2"  # taken after a's order, on the venue as a stored it
+    assert [o.client_order_id for o in await make_exchange(acc, None).fetch_open_orders()] == ["from-a", "from-b"]
+
+    monkeypatch.setattr(paper_persist, "STALE_RETRIES", 0)
+    c = make_exchange(acc, None)
+    await c.fetch_balance()  # c has loaded version 3
+    await b.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D("0.01"), "from-b2", price=D(1000)))
     with pytest.raises(StaleVenue):
-        await b.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D("0.01"), "from-b", price=D(1000)))
-    assert [o.client_order_id for o in await b.fetch_open_orders()] == ["from-a"]
+        await c.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D("0.01"), "from-c", price=D(1000)))
+    assert [o.client_order_id for o in await c.fetch_open_orders()] == ["from-a", "from-b", "from-b2"]
+
+
+async def test_the_minutes_a_job_catches_up_on_are_one_write(db, rows):
+    """A job feeds a paper venue the 1m candles since it last saw one (15 for a 15m close): one stored change,
+    and the venue ends as fed one candle at a time."""
+    accounts = [await _account(telegram_id=7770008), await _account(telegram_id=7770009)]
+    one_by_one, at_once = (make_exchange(acc, None) for acc in accounts)
+    batch = rows[1:16]
+    price = D(str(min(r[3] for r in batch))).quantize(D("0.1")) + D("0.1")  # reached inside the batch
+    for ex in (one_by_one, at_once):
+        await ex.feed(SWAP, rows[0])
+        await ex.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D("0.01"), "dip", price=price))
+    for row in batch:
+        await one_by_one.feed(SWAP, row)
+    version = (await PaperVenue.get(account_id=accounts[1].id)).version
+    assert await at_once.feed_candles(SWAP, batch) == 15
+    assert (await PaperVenue.get(account_id=accounts[1].id)).version == version + 1
+    assert await at_once.feed_candles(SWAP, batch) == 0  # minutes it saw: nothing new, nothing written
+    assert (await PaperVenue.get(account_id=accounts[1].id)).version == version + 1
+    restarted = [await _state(make_exchange(acc, None)) for acc in accounts]
+    assert restarted[0]["trades"] and restarted[0] == restarted[1]
 
 
 async def test_a_deleted_account_takes_its_venue_along(db, rows):

@@ -14,6 +14,7 @@ from engine.exchange.paper_state import PaperOrder, PaperPosition
 from engine.exchange.protocol import (
     Balance,
     BelowMinimum,
+    ExchangeError,
     InsufficientFunds,
     InvalidOrder,
     KeyCheck,
@@ -296,6 +297,22 @@ class PaperExchange(Persisted):
     @changing
     async def feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
         """One closed candle [ts, o, h, l, c, v] of `symbol`: match its open orders, then check liquidation."""
+        return self._feed(symbol, candle)
+
+    @changing
+    async def feed_candles(self, symbol: str, candles: list[list[float]]) -> int:
+        """Closed candles of `symbol` in order, as `feed` one by one, stored as one change (the minutes a job
+        catches up on cost one write, not one each); returns how many were new to the venue."""
+        before = self._ts.get(symbol)
+        try:
+            for candle in candles:
+                self._feed(symbol, candle)
+        except ExchangeError:
+            self._forget()  # some were taken in, not stored: the stored venue is the truth
+            raise
+        return sum(1 for c in candles if before is None or int(c[0]) > before)
+
+    def _feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
         ts, o, h, lo, c = int(candle[0]), *(D(str(v)) for v in candle[1:5])
         if ts <= self._ts.get(symbol, ts - 1):
             return []

@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from engine.exchange.paper_state import PaperOrder, VenueState
-from engine.exchange.paper_store import Change, Stored
+from engine.exchange.paper_store import Change, StaleVenue, Stored
 from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderStatus, Trade
 
 # What the engine asks of a venue's past is recent: fills are polled every minute after the cursor of the last poll
@@ -28,6 +28,7 @@ from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderSt
 # ~0.25 MB an account (bench/paper_load.py); a read past them (a new bot's first poll, a catch-up after downtime)
 # is one indexed query, answered as memory would have.
 HISTORY = 100
+STALE_RETRIES = 3  # a call made again on the reloaded venue after another process stored it (see `changing`)
 
 
 class VenueLock(asyncio.Lock):
@@ -50,22 +51,32 @@ def reading(fn):
 
 
 def changing(fn):
-    """A call that may change the account: stored before it returns. Refusals (ExchangeError) change nothing."""
+    """A call that may change the account: stored before it returns. Refusals (ExchangeError) change nothing.
+    When another process stored the venue since this copy loaded it (jobs of two markets of one account on two
+    workers), nothing was written: the call is made again on the venue as stored, as an exchange would take the
+    second of two requests, up to `STALE_RETRIES` times."""
 
     @functools.wraps(fn)
     async def call(self, *a, **kw):
         async with self._lock:
-            await self._ensure()
-            mark = self._mark()
-            try:
-                out = await fn(self, *a, **kw)
-            except ExchangeError:
-                raise
-            except BaseException:
-                self._forget()  # may have changed half of it: the stored venue is the truth
-                raise
-            await self._commit(mark)
-            return out
+            attempts = 0
+            while True:
+                await self._ensure()
+                mark = self._mark()
+                try:
+                    out = await fn(self, *a, **kw)
+                except ExchangeError:
+                    raise
+                except BaseException:
+                    self._forget()  # may have changed half of it: the stored venue is the truth
+                    raise
+                try:
+                    await self._commit(mark)
+                    return out
+                except StaleVenue:  # nothing of this call was stored, and this copy reloads
+                    attempts += 1
+                    if attempts > STALE_RETRIES:
+                        raise
 
     return call
 
