@@ -190,3 +190,29 @@ async def test_market_jobs_equal_the_one_process_cycle(db, db_templates, tmp_pat
         jobs = await _outcome()
     for key in one_process:
         assert jobs[key] == one_process[key], key
+
+
+async def test_a_job_does_not_ask_the_venue_for_the_leverage_again(db, shared_data, monkeypatch):
+    """A running bot's venue holds its leverage since the bot's start: a job that attaches the bot afresh does not
+    set it again (on a real venue that was one request per bot per job)."""
+    from engine.candles import timeframe_ms
+    from engine.exchange.paper import PaperExchange
+    from tests.runtime_kit import day_start
+
+    step = timeframe_ms("5m")
+    start = day_start(shared_data)
+    start -= start % step
+    engine = await _start_bots(shared_data, start)
+    await engine.shutdown()
+    asked = []
+    set_leverage = PaperExchange.set_leverage
+
+    async def counted(self, symbol, leverage):
+        asked.append((symbol, leverage))
+        return await set_leverage(self, symbol, leverage)
+
+    monkeypatch.setattr(PaperExchange, "set_leverage", counted)
+    markets = build_markets(replay_dir=shared_data)
+    for symbol in ("BTC/USDT:USDT", "ETH/USDT:USDT"):
+        assert (await markets.close("paper:swap", symbol, "5m", start))["bots"] == 1
+    assert asked == []

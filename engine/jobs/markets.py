@@ -11,7 +11,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from db.enums import BotKind, MarketType
-from db.models import StrategyBot
+from db.models import ExchangeAccount, Position, StrategyBot
 from engine.candles import timeframe_ms
 from engine.exchange.protocol import Exchange
 from engine.market.candle_cache import CandleCache
@@ -116,10 +116,14 @@ class FreshMarkets:
         registry.public_sources = self.public_sources
         registry.exchanges.update(self.exchanges)
         try:
-            failed = 0
-            for row in await rows:
-                try:
-                    await registry.attach(row)
+            failed, rows = 0, await rows
+            ids = {r.account_id for r in rows}
+            accounts = {a.id: a for a in await ExchangeAccount.filter(id__in=ids)} if ids else {}
+            positions = {p.bot_id: p for p in await Position.filter(bot_id__in=[r.id for r in rows])} if rows else {}
+            for row in rows:
+                try:  # a running bot's venue has its leverage (its start set it): not asked again every job
+                    await registry.attach(row, account=accounts.get(row.account_id), position=positions.get(row.id),
+                                          set_leverage=False)
                 except Exception:  # its exchange is down: the next job tries again
                     log.exception("bot %s could not be attached", row.id)
                     failed += 1

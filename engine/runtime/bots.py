@@ -156,12 +156,13 @@ def _decode_settings(model: type[BaseModel], settings_json: str) -> Any:
 
 
 async def make_handle(row: StrategyBot, exchange: Exchange, source: str, runner: LiveRunner, *,
-                      unknown_grace_ms: int = 60_000, clock: Callable[[], int] | None = None) -> BotHandle:
+                      unknown_grace_ms: int = 60_000, clock: Callable[[], int] | None = None,
+                      position: Position | None = None) -> BotHandle:
     settings = decode_settings(runner.settings_model, row.settings)
     market = await exchange.market(row.symbol)
     life = OrderLifecycle(exchange, BotRef(row.user_id, row.id, row.account_id, exchange.exchange_id, row.symbol),
                           unknown_grace_ms=unknown_grace_ms, market=market, clock=clock)
-    pos, _ = await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol})
+    pos = position or (await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol}))[0]
     strategy = runner.make(settings, market, runner.decode((row.state or {}).get("strategy")))
     h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings, strategy,
                   RuntimeState.from_json(row.state), runner, exchange, market, life, source, book=_book(pos))

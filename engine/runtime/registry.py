@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from db.enums import BotKind, BotStatus
-from db.models import ExchangeAccount, StrategyBot
+from db.models import ExchangeAccount, Position, StrategyBot
 from engine.exchange.factory import make_exchange
 from engine.exchange.protocol import Exchange, ExchangeError
 from engine.exchange.units import BaseUnits
@@ -74,12 +74,16 @@ class Registry:
         self.candles.sources.setdefault(key, ex)
         return key
 
-    async def attach(self, row: StrategyBot) -> BotHandle:
-        account = await ExchangeAccount.get(id=row.account_id)
+    async def attach(self, row: StrategyBot, *, account: ExchangeAccount | None = None,
+                     position: Position | None = None, set_leverage: bool = True) -> BotHandle:
+        """The bot's handle, registered. `account` and `position`: its rows when the caller read them already (a
+        job reads a market's in one query each); `set_leverage` False when the bot's venue already has it (a job
+        attaching a running bot: its start set it, and a venue keeps it)."""
+        account = account or await ExchangeAccount.get(id=row.account_id)
         ex = await self.exchange_for(account)
         h = await make_handle(row, ex, self._source_for(account, ex), runner_for(row.kind),
-                              unknown_grace_ms=self.unknown_grace_ms, clock=self.clock.now_ms)
-        if h.swap:
+                              unknown_grace_ms=self.unknown_grace_ms, clock=self.clock.now_ms, position=position)
+        if h.swap and set_leverage:
             try:
                 await ex.set_leverage(h.symbol, h.settings.leverage)
             except ExchangeError as e:  # e.g. a position is open: keep the exchange's leverage
