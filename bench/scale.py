@@ -1,14 +1,19 @@
-"""Candle-close cycle time of market jobs on 1, 2 and 4 worker processes, and of the one-process engine on the same
-load: `python bench/scale.py` (PostgreSQL, NATS JetStream on 127.0.0.1:4222, the shared replay candles).
+"""Candle-close cycles of many paper bots on 1, 2 and 4 worker processes, and in one process on the same load:
+`python bench/scale.py` (PostgreSQL, NATS JetStream on 127.0.0.1:4222, the shared replay candles).
 
---bots paper bots (GRID, every --hyperrsi-th one HYPERRSI), each on its own paper account, spread over the markets
-(BTC/USDT and ETH/USDT perpetuals on 1m, 5m, 15m and 1h: 8 markets, all closing together on the hour). They are
-started once into a template database; every mode then runs on its own copy: --cycles hourly closes. The engine
-(one process) runs engine.tick per close; a worker mode runs W `python -m engine.jobs.worker` processes and the
-scheduler's CloseEmitter, a cycle lasting from the emit until the consumer has nothing pending or unacknowledged.
-Printed per mode: each cycle's wall time, the jobs per cycle (= distinct (venue, symbol, timeframe)), and in one
-process the candle requests the cycle made to the market source (replay fetch_ohlcv calls).
-Options: --bots 400, --cycles 3, --workers 1,2,4, --concurrency 2.
+The load (bench/scale_world.py): --bots HYPERRSI bots on 15m over --symbols synthetic perpetuals (BTC's candles
+scaled per symbol: one copy in memory however many symbols), --accounts paper accounts (each account's bots on
+different symbols, its venue stored in the database), started into a template database that every mode copies.
+One process: the Engine with every bot attached, engine.tick per close. Workers: W processes of
+bench/scale_worker.py (the product's job consumer and FreshMarkets) and the scheduler's CloseEmitter; a cycle lasts
+from the emit until the consumer has nothing pending or unacknowledged. The busy cycle: --busy of the bots (every
+k-th) get thresholds that make them enter on the close, on a fresh copy, so each places a market order at once.
+
+Printed per mode and cycle: wall time, CPU seconds of the processes doing the work (the engine's, or the workers'
+together) and per bot, market-data requests (target: = distinct (venue, symbol, timeframe)), broker messages (jobs
+published and delivered), database transactions of the cycle (pg_stat_database), orders placed; for the busy cycle
+orders/s (target ≥ 1,000). Options: --bots 100000 --symbols 2000 --accounts 10000 --workers 1,2,4 --concurrency 4
+--cycles 2 --busy 0.1 --no-one-process.
 """
 
 from __future__ import annotations
@@ -16,25 +21,29 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import asyncpg
 import nats
-from cryptography.fernet import Fernet
+from scale_world import TF, ScaledReplay, fill_template, make_busy, markets, paper_factory, symbols
 
 from db.database import connect, disconnect, migrate
-from db.enums import BotKind, BotStatus, MarketType
-from db.models import ExchangeAccount, StrategyBot, User
+from db.models import Order
+from engine.candles import timeframe_ms
 from engine.jobs.broker import BrokerOptions, make_broker
 from engine.jobs.emitter import CloseEmitter
 from engine.jobs.tasks import register
+from engine.kernel_cache import load_kernels
 from engine.market.clock import ManualClock
 from engine.runtime.engine import Engine
 
@@ -42,18 +51,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("TB_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 PG_BASE = PG_ADMIN.rsplit("/", 1)[0]
 NATS_URL = os.environ.get("BENCH_NATS_URL", "nats://127.0.0.1:4222")
-DATA = Path(os.environ.get("TB_DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
-HOUR = 3_600_000
-MARKETS = [(s, tf) for s in ("BTC/USDT:USDT", "ETH/USDT:USDT") for tf in ("1m", "5m", "15m", "1h")]
-HRSI = {"rsi_entry_option": "threshold", "rsi_oversold": 35, "rsi_overbought": 65, "entry_option": "rsi_only",
-        "investment": 100, "leverage": 10, "use_sl": True, "sl_value": 2.0, "tp1_value": 0.3, "tp2_value": 0.6,
-        "tp3_value": 1.0}
+STEP = timeframe_ms(TF)
 
 
-async def admin(sql: str) -> None:
+async def admin(sql: str, *args):
     conn = await asyncpg.connect(PG_ADMIN)
     try:
-        await conn.execute(sql)
+        return await conn.fetch(sql, *args)
     finally:
         await conn.close()
 
@@ -64,101 +68,112 @@ async def fresh_db(name: str, template: str | None = None) -> str:
     return f"{PG_BASE}/{name}"
 
 
-def start_time() -> int:
+async def xacts(url: str) -> int:
+    """Transactions the database committed or rolled back so far (statements outside one count one each)."""
+    await asyncio.sleep(1.2)  # backends report their counts at most once a second
+    row = await admin("SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1",
+                      url.rsplit("/", 1)[1])
+    return int(row[0]["n"])
+
+
+def cpu_s(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def first_close() -> int:
+    from scale_world import DATA
+
     from engine.candles import load_csv
 
-    ts = load_csv(DATA / "BTC_USDT-1m.csv").ts
-    t = int(ts[0]) + 8 * 86_400_000
-    return t - t % HOUR
+    t = int(load_csv(DATA / "BTC_USDT-1m.csv").ts[0]) + 14 * 86_400_000
+    return t - t % STEP
 
 
-async def build_template(name: str, bots: int, every_hyperrsi: int, start: int) -> None:
-    from engine.candles import load_csv
+class Cycle(dict):
+    def line(self, bots: int) -> str:
+        s = (f"{self['wall']:6.2f} s wall, CPU {self['cpu']:6.1f} s ({self['cpu'] / bots * 1e6:5.0f} µs/bot), "
+             f"market-data requests {self['requests']} for {self['markets']} markets, "
+             f"DB transactions {self['xacts']:,}, orders {self['orders']:,}")
+        if "published" in self:
+            s += f", jobs published {self['published']:,} delivered {self['delivered']:,}"
+        if self["orders"]:
+            s += f" → {self['orders'] / self['wall']:,.0f} orders/s"
+        return s
 
-    url = await fresh_db(name)
-    await migrate(url)
+
+async def one_process(url: str, closes: list[int], n_symbols: int) -> tuple[float, list[Cycle]]:
     await connect(url, apply_migrations=False)
-    user = await User.create(telegram_id=1)
-    ids = []
-    for i in range(bots):
-        symbol, tf = MARKETS[i % len(MARKETS)]
-        acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label=str(i),
-                                           is_paper=True, paper_balances={"USDT": "100000"})
-        if i % every_hyperrsi == 0:
-            kind, settings = BotKind.HYPERRSI, {**HRSI, "timeframe": tf}
-        else:
-            c = load_csv(DATA / f"{symbol.split(':')[0].replace('/', '_')}-1m.csv")
-            mid = float(c.close[c.ts.searchsorted(start)])
-            kind, settings = BotKind.GRID, {"mode": "fixed", "direction": "long", "lower_price": round(mid * 0.97, 1),
-                                            "upper_price": round(mid * 1.03, 1), "levels": 10, "investment": 2000,
-                                            "leverage": 3, "tp_min_pct": 0.3, "timeframe": tf, "adx_gate": False}
-        ids.append((await StrategyBot.create(user=user, account=acc, kind=kind, symbol=symbol, settings=settings,
-                                             status=BotStatus.DRAFT)).id)
-    engine = Engine(clock=ManualClock(start + 2_000), replay_dir=DATA)
+    names = symbols(n_symbols)
+    clock = ManualClock(closes[0] - STEP)
+    replay = ScaledReplay(clock, names)
+    engine = Engine(clock=clock, replay_source=replay, exchange_factory=paper_factory(replay, markets(names)))
+    t = time.perf_counter()
     await engine.start(schedule=False)
-    for bot_id in ids:
-        await engine.control.start_bot(user.id, bot_id)
-    await engine.shutdown()
-    await disconnect()
-
-
-async def one_process(url: str, closes: list[int]) -> list[tuple[float, int]]:
-    await connect(url, apply_migrations=False)
-    clock = ManualClock(closes[0] - HOUR)
-    engine = Engine(clock=clock, replay_dir=DATA)
-    await engine.start(schedule=False)
-    calls = 0
-    fetch = engine.replay.fetch_ohlcv
-
-    async def counted(*a, **kw):
-        nonlocal calls
-        calls += 1
-        return await fetch(*a, **kw)
-
-    engine.replay.fetch_ohlcv = counted
+    startup = time.perf_counter() - t
     out = []
     for now in closes:
         clock.set(now)
-        calls = 0
-        t = time.perf_counter()
+        before = (sum(replay.requests.values()), set(replay.requests), await xacts(url), await Order.all().count())
+        t, c = time.perf_counter(), time.process_time()
         await engine.tick()
-        out.append((time.perf_counter() - t, calls))
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        out.append(Cycle(wall=wall, cpu=cpu, requests=sum(replay.requests.values()) - before[0],
+                         markets=len({k for k in replay.requests if replay.requests[k]} - before[1]) or
+                         len(replay.requests), xacts=await xacts(url) - before[2],
+                         orders=await Order.all().count() - before[3]))
     await engine.shutdown()
     await disconnect()
-    return out
+    return startup, out
 
 
-async def on_workers(url: str, closes: list[int], n: int, concurrency: int) -> list[tuple[float, int]]:
+async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_symbols: int) -> list[Cycle]:
     await connect(url, apply_migrations=False)
     tag = uuid.uuid4().hex[:8]
     opts = BrokerOptions(stream=f"tb_bench_{tag}", subject=f"tb.bench.{tag}", durable=f"tb_bench_{tag}")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "BROKER_URL": NATS_URL,
-           "MARKET_REPLAY_DIR": str(DATA), "MASTER_KEY": Fernet.generate_key().decode(), "REDIS_URL": ""}
-    procs = []
-    for _ in range(n):
-        procs.append(await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "engine.jobs.worker", "--concurrency", str(concurrency), "--stream", opts.stream,
-            "--subject", opts.subject, "--durable", opts.durable, cwd=ROOT, env=env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "BROKER_URL": NATS_URL}
+    tmp = Path(tempfile.mkdtemp(prefix="tb_scale_"))
+    stats = [tmp / f"w{i}.json" for i in range(n)]
+    procs = [await asyncio.create_subprocess_exec(
+        sys.executable, str(ROOT / "bench" / "scale_worker.py"), "--concurrency", str(concurrency), "--stream",
+        opts.stream, "--subject", opts.subject, "--durable", opts.durable, "--symbols", str(n_symbols),
+        "--stats", str(f), cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL) for f in stats]
     scheduler = make_broker(NATS_URL, opts)
     emitter = CloseEmitter(register(scheduler))
     await scheduler.startup()
     js = scheduler.client.jetstream()
-    await asyncio.sleep(8)  # the workers import numpy/numba and connect
     out = []
     try:
+        while not all(f.exists() for f in stats):
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1)
+
+        def totals() -> dict:
+            got = [json.loads(f.read_text()) for f in stats]
+            return {k: sum(g.get(k, 0) for g in got) for k in ("requests", "markets", "jobs", "bots")}
+
         for now in closes:
+            before = (totals(), await xacts(url), await Order.all().count(), sum(cpu_s(p.pid) for p in procs),
+                      await js.consumer_info(opts.stream, opts.durable))
             t = time.perf_counter()
             jobs = await emitter.emit(now)
             while True:
                 c = await js.consumer_info(opts.stream, opts.durable)
                 if c.num_pending == 0 and c.num_ack_pending == 0:  # every job of the cycle acknowledged
                     break
-                await asyncio.sleep(0.01)
-            out.append((time.perf_counter() - t, len(jobs)))
+                await asyncio.sleep(0.02)
+            wall = time.perf_counter() - t
+            cpu = sum(cpu_s(p.pid) for p in procs) - before[3]
+            after = totals()
+            out.append(Cycle(wall=wall, cpu=cpu, requests=after["requests"] - before[0]["requests"],
+                             markets=len(jobs), xacts=await xacts(url) - before[1],
+                             orders=await Order.all().count() - before[2], published=len(jobs),
+                             delivered=c.delivered.stream_seq - before[4].delivered.stream_seq,
+                             bots=after["bots"] - before[0]["bots"]))
     finally:
         for p in procs:
-            p.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                p.send_signal(signal.SIGTERM)
         for p in procs:
             await p.wait()
         with contextlib.suppress(nats.js.errors.NotFoundError):
@@ -170,32 +185,49 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int) -> l
 
 async def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--bots", type=int, default=400)
-    p.add_argument("--hyperrsi", type=int, default=4, help="every n-th bot is HYPERRSI")
-    p.add_argument("--cycles", type=int, default=3)
+    p.add_argument("--bots", type=int, default=100_000)
+    p.add_argument("--symbols", type=int, default=2_000)
+    p.add_argument("--accounts", type=int, default=10_000)
+    p.add_argument("--cycles", type=int, default=2)
     p.add_argument("--workers", default="1,2,4")
-    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--concurrency", type=int, default=4)
+    p.add_argument("--busy", type=float, default=0.1)
+    p.add_argument("--no-one-process", action="store_true")
     a = p.parse_args()
-    start = start_time()
-    closes = [start + k * HOUR + 2_000 for k in range(1, a.cycles + 1)]
+    load_kernels()
+    t0 = first_close()
+    closes = [t0 + k * STEP + 2_000 for k in range(1, a.cycles + 1)]
     base = f"tb_bench_scale_{os.getpid()}"
     t = time.perf_counter()
-    await build_template(base, a.bots, a.hyperrsi, start)
-    print(f"{a.bots} bots on {len(MARKETS)} markets started in {time.perf_counter() - t:.1f} s")
+    url = await fresh_db(base)
+    await migrate(url)
+    await connect(url, apply_migrations=False)
+    await fill_template(a.bots, a.symbols, a.accounts)
+    await disconnect()
+    print(f"{a.bots:,} HYPERRSI bots ({TF}) over {a.symbols:,} symbols and {a.accounts:,} paper accounts "
+          f"written in {time.perf_counter() - t:.1f} s; cycles at {', '.join(str(c) for c in closes)}")
+    busy_url = await fresh_db(base + "_busy", base)
+    await connect(busy_url, apply_migrations=False)
+    n_busy = await make_busy(a.busy)
+    await disconnect()
+    modes: list[tuple[str, int]] = [("one process", 0)] if not a.no_one_process else []
+    modes += [(f"{n} worker(s) x {a.concurrency} jobs", n) for n in (int(x) for x in a.workers.split(","))]
     try:
-        copy = await fresh_db(base + "_1p", base)
-        rows = await one_process(copy, closes)
-        await admin(f'DROP DATABASE IF EXISTS "{base}_1p" WITH (FORCE)')
-        print(f"one process:  cycles {', '.join(f'{s:.2f} s' for s, _ in rows)}; "
-              f"candle requests per cycle {', '.join(str(c) for _, c in rows)}")
-        for n in (int(x) for x in a.workers.split(",")):
-            copy = await fresh_db(f"{base}_w{n}", base)
-            rows = await on_workers(copy, closes, n, a.concurrency)
-            await admin(f'DROP DATABASE IF EXISTS "{base}_w{n}" WITH (FORCE)')
-            print(f"{n} worker(s): cycles {', '.join(f'{s:.2f} s' for s, _ in rows)}; "
-                  f"jobs per cycle {', '.join(str(j) for _, j in rows)}")
+        for label, n in modes:
+            for kind, template, at in (("", base, closes), ("busy ", base + "_busy", closes[:1])):
+                copy = await fresh_db(f"{base}_run", template)
+                if n == 0:
+                    startup, rows = await one_process(copy, at, a.symbols)
+                    print(f"{label}: start-up (attach every bot + reconcile) {startup:.1f} s")
+                else:
+                    rows = await on_workers(copy, at, n, a.concurrency, a.symbols)
+                for k, row in enumerate(rows, 1):
+                    name = f"busy cycle ({n_busy:,} bots enter)" if kind else f"cycle {k}"
+                    print(f"{label}, {name}: {row.line(a.bots)}", flush=True)
+                await admin(f'DROP DATABASE IF EXISTS "{base}_run" WITH (FORCE)')
     finally:
-        await admin(f'DROP DATABASE IF EXISTS "{base}" WITH (FORCE)')
+        for name in (base, base + "_busy", base + "_run"):
+            await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

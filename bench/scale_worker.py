@@ -1,0 +1,70 @@
+"""One worker process of bench/scale.py: `python bench/scale_worker.py --symbols N --stats FILE [--concurrency C]
+--stream S --subject S --durable D` (DATABASE_URL, BROKER_URL from the environment). The product's job consumer
+(engine/jobs/worker.serve) and market runner (FreshMarkets) on the synthetic market; after each job it writes its
+counters (jobs, bots, market-data requests and distinct markets asked for) to FILE as JSON."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from scale_world import ScaledReplay, markets, paper_factory, symbols
+
+from db.database import connect, disconnect
+from engine.jobs.broker import BrokerOptions, make_broker
+from engine.jobs.markets import FreshMarkets, JobClock
+from engine.jobs.worker import CANDLE_KEEP, attach, serve
+from engine.kernel_cache import load_kernels
+from engine.market.candle_cache import CandleCache
+from engine.market.clock import RealClock
+from engine.runtime.locks import SymbolLocks
+
+
+async def main(a: argparse.Namespace) -> None:
+    load_kernels()
+    await connect(os.environ["DATABASE_URL"], apply_migrations=False)
+    names = symbols(a.symbols)
+    clock = JobClock(RealClock())
+    replay = ScaledReplay(clock, names)
+    candles = CandleCache({"replay": replay}, clock, keep=CANDLE_KEEP)
+    fm = FreshMarkets(candles, clock, SymbolLocks(None), replay=replay, factory=paper_factory(replay, markets(names)))
+    stats = {"jobs": 0, "bots": 0}
+    close = fm.close
+
+    async def counted(*args):
+        out = await close(*args)
+        stats["jobs"] += 1
+        stats["bots"] += out["bots"]
+        stats["requests"] = sum(replay.requests.values())
+        stats["markets"] = len(replay.requests)
+        Path(a.stats).write_text(json.dumps(stats))
+        return out
+
+    fm.close = counted
+    opts = BrokerOptions(stream=a.stream, subject=a.subject, durable=a.durable)
+    broker = make_broker(os.environ["BROKER_URL"], opts)
+    attach(broker, fm)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    Path(a.stats).write_text(json.dumps(stats))  # ready
+    try:
+        await serve(broker, concurrency=a.concurrency, stop=stop)
+    finally:
+        await disconnect()
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser()
+    for name in ("--stream", "--subject", "--durable", "--stats"):
+        p.add_argument(name, required=True)
+    p.add_argument("--symbols", type=int, required=True)
+    p.add_argument("--concurrency", type=int, default=4)
+    asyncio.run(main(p.parse_args()))

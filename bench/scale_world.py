@@ -1,0 +1,99 @@
+"""The synthetic market of bench/scale.py: N symbols sharing BTC's replayed candles (one copy, each symbol scaled by
+its own factor), their paper markets, a paper venue per account stored in the database, and the template database
+of users, paper accounts, bots and positions."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+from db.enums import BotKind, BotStatus, MarketType
+from db.models import ExchangeAccount, Position, StrategyBot, User
+from engine.exchange.paper import PaperExchange
+from engine.exchange.paper_markets import DEFAULT_MARKETS
+from engine.exchange.paper_store import PaperStore
+from engine.market.replay import ReplaySource
+from engine.strategies.hyperrsi import HyperRsiSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("TB_DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
+TF = "15m"
+BUSY = {"rsi_oversold": 98, "rsi_overbought": 99, "entry_option": "rsi_only"}  # every flat bot enters long
+
+
+def symbols(n: int) -> list[str]:
+    return [f"S{i:04d}/USDT:USDT" for i in range(n)]
+
+
+class ScaledReplay(ReplaySource):
+    """Every symbol is BTC/USDT's replay times a factor of its own (0.5 to 1.5); requests counted per market."""
+
+    def __init__(self, clock, names: list[str]):
+        super().__init__(DATA, clock)
+        self.factor = {s: 0.5 + i / len(names) for i, s in enumerate(names)}
+        self.requests: Counter = Counter()
+
+    async def fetch_ohlcv(self, symbol, timeframe, since=None, limit=None):
+        self.requests[(symbol, timeframe)] += 1
+        rows = await super().fetch_ohlcv("BTC/USDT", timeframe, since=since, limit=limit)
+        if not rows:
+            return rows
+        a = np.asarray(rows)
+        a[:, 1:5] *= self.factor[symbol]
+        return a.tolist()
+
+
+def markets(names: list[str]) -> dict:
+    """BTC's perpetual market under each synthetic name: one table shared by every account (never written to)."""
+    btc = DEFAULT_MARKETS["BTC/USDT:USDT"]
+    return {s: dataclasses.replace(btc, symbol=s, base=s.split("/")[0]) for s in names}
+
+
+def paper_factory(source, table: dict):
+    """Each account's paper venue: stored in the database (PaperStore), its candles from the scaled replay."""
+
+    def make(account: ExchangeAccount) -> PaperExchange:
+        return PaperExchange(MarketType.SWAP, {"USDT": Decimal(100_000)}, markets=table, source=source,
+                             owns_source=False, store=PaperStore(account.id))
+
+    return make
+
+
+async def fill_template(n_bots: int, n_symbols: int, n_accounts: int) -> None:
+    """Users with one paper perpetual account each, `n_bots` HYPERRSI bots on `TF` spread over the accounts and the
+    symbols (an account's bots on different symbols), running, each with its Position row."""
+    names = symbols(n_symbols)
+    await User.bulk_create([User(telegram_id=10_000 + a) for a in range(n_accounts)], batch_size=5000)
+    users = await User.all().order_by("id").values_list("id", flat=True)
+    await ExchangeAccount.bulk_create([ExchangeAccount(user_id=u, exchange="paper", market_type=MarketType.SWAP,
+                                                       label="paper", is_paper=True) for u in users], batch_size=5000)
+    accounts = await ExchangeAccount.all().order_by("id").values_list("id", "user_id")
+    settings = [HyperRsiSettings(timeframe=TF, rsi_period=p).model_dump(mode="json") for p in (14, 21)]
+    bots = []
+    for i in range(n_bots):
+        a, k = i % n_accounts, i // n_accounts  # the k-th bot of account a: on the symbol after its (k-1)-th
+        acc, user = accounts[a]
+        bots.append(StrategyBot(user_id=user, account_id=acc, kind=BotKind.HYPERRSI, symbol=names[(a + k) % n_symbols],
+                                settings=settings[(i // n_symbols) % 2], status=BotStatus.RUNNING))
+    await StrategyBot.bulk_create(bots, batch_size=5000)
+    rows = await StrategyBot.all().values_list("id", "symbol")
+    await Position.bulk_create([Position(bot_id=b, symbol=s) for b, s in rows], batch_size=5000)
+
+
+async def make_busy(share: float) -> int:
+    """`share` of the bots (every k-th) get RSI thresholds that make a flat bot enter on the next close."""
+    every = max(1, round(1 / share))
+    busy = (await StrategyBot.all().order_by("id").values_list("id", "settings"))[::every]
+    by_period: dict[int, list[int]] = {}
+    for bot_id, settings in busy:
+        by_period.setdefault(settings["rsi_period"], []).append(bot_id)
+    for period, ids in by_period.items():
+        settings = HyperRsiSettings(timeframe=TF, rsi_period=period, **BUSY).model_dump(mode="json")
+        for k in range(0, len(ids), 5000):
+            await StrategyBot.filter(id__in=ids[k:k + 5000]).update(settings=settings)
+    return len(busy)
