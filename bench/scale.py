@@ -10,9 +10,11 @@ from the emit until the consumer has nothing pending or unacknowledged. The busy
 k-th) get thresholds that make them enter on the close, on a fresh copy, so each places a market order at once.
 
 Printed per mode and cycle: wall time, CPU seconds of the processes doing the work (the engine's, or the workers'
-together) and per bot, market-data requests (target: = distinct (venue, symbol, timeframe)), broker messages (jobs
-published and delivered), database transactions of the cycle (pg_stat_database), orders placed; for the busy cycle
-orders/s (target ≥ 1,000). Options: --bots 100000 --symbols 2000 --accounts 10000 --workers 1,2,4 --concurrency 4
+together; PostgreSQL's own CPU, on the same cores, is not in it) and per bot, the strategy's candle requests
+(target: = distinct (venue, symbol, timeframe)) and the 1m requests feeding paper venues (a real venue needs none),
+broker messages (jobs published and delivered), database transactions of the cycle (pg_stat_database), orders
+placed, peak RSS (the engine's, or the largest worker's); for the busy cycle orders/s (target ≥ 1,000).
+Options: --bots 100000 --symbols 2000 --accounts 10000 --workers 1,2,4 --concurrency 4
 --cycles 2 --busy 0.1 --no-one-process.
 """
 
@@ -81,6 +83,14 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb(pid: int) -> float:
+    """A process's peak resident memory so far (VmHWM)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def first_close() -> int:
     from scale_world import DATA
 
@@ -93,8 +103,11 @@ def first_close() -> int:
 class Cycle(dict):
     def line(self, bots: int) -> str:
         s = (f"{self['wall']:6.2f} s wall, CPU {self['cpu']:6.1f} s ({self['cpu'] / bots * 1e6:5.0f} µs/bot), "
-             f"market-data requests {self['requests']} for {self['markets']} markets, "
+             f"{TF} candle requests {self['requests']:,} for {self['markets']:,} markets "
+             f"(+ {self['feed']:,} 1m requests feeding paper venues), "
              f"DB transactions {self['xacts']:,}, orders {self['orders']:,}")
+        if "rss" in self:
+            s += f", peak RSS {self['rss']:.0f} MB"
         if "published" in self:
             s += f", jobs published {self['published']:,} delivered {self['delivered']:,}"
         if self["orders"]:
@@ -114,14 +127,15 @@ async def one_process(url: str, closes: list[int], n_symbols: int) -> tuple[floa
     out = []
     for now in closes:
         clock.set(now)
-        before = (sum(replay.requests.values()), set(replay.requests), await xacts(url), await Order.all().count())
+        before = (await xacts(url), await Order.all().count())
+        replay.requests.clear()
         t, c = time.perf_counter(), time.process_time()
         await engine.tick()
         wall, cpu = time.perf_counter() - t, time.process_time() - c
-        out.append(Cycle(wall=wall, cpu=cpu, requests=sum(replay.requests.values()) - before[0],
-                         markets=len({k for k in replay.requests if replay.requests[k]} - before[1]) or
-                         len(replay.requests), xacts=await xacts(url) - before[2],
-                         orders=await Order.all().count() - before[3]))
+        asked = {k: n for k, n in replay.requests.items() if k[1] == TF}
+        out.append(Cycle(wall=wall, cpu=cpu, requests=sum(asked.values()), markets=len(asked),
+                         feed=sum(replay.requests.values()) - sum(asked.values()), xacts=await xacts(url) - before[0],
+                         orders=await Order.all().count() - before[1], rss=rss_mb(os.getpid())))
     await engine.shutdown()
     await disconnect()
     return startup, out
@@ -150,7 +164,7 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
 
         def totals() -> dict:
             got = [json.loads(f.read_text()) for f in stats]
-            return {k: sum(g.get(k, 0) for g in got) for k in ("requests", "markets", "jobs", "bots")}
+            return {k: sum(g.get(k, 0) for g in got) for k in (f"requests_{TF}", "requests_1m", "jobs", "bots")}
 
         for now in closes:
             before = (totals(), await xacts(url), await Order.all().count(), sum(cpu_s(p.pid) for p in procs),
@@ -165,8 +179,10 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
             wall = time.perf_counter() - t
             cpu = sum(cpu_s(p.pid) for p in procs) - before[3]
             after = totals()
-            out.append(Cycle(wall=wall, cpu=cpu, requests=after["requests"] - before[0]["requests"],
+            out.append(Cycle(wall=wall, cpu=cpu, requests=after[f"requests_{TF}"] - before[0][f"requests_{TF}"],
+                             feed=after["requests_1m"] - before[0]["requests_1m"],
                              markets=len(jobs), xacts=await xacts(url) - before[1],
+                             rss=max(rss_mb(p.pid) for p in procs),
                              orders=await Order.all().count() - before[2], published=len(jobs),
                              delivered=c.delivered.stream_seq - before[4].delivered.stream_seq,
                              bots=after["bots"] - before[0]["bots"]))

@@ -1,7 +1,7 @@
 """One worker process of bench/scale.py: `python bench/scale_worker.py --symbols N --stats FILE [--concurrency C]
 --stream S --subject S --durable D` (DATABASE_URL, BROKER_URL from the environment). The product's job consumer
 (engine/jobs/worker.serve) and market runner (FreshMarkets) on the synthetic market; after each job it writes its
-counters (jobs, bots, market-data requests and distinct markets asked for) to FILE as JSON."""
+counters (jobs, bots, market-data requests by timeframe) to FILE as JSON."""
 
 from __future__ import annotations
 
@@ -43,8 +43,9 @@ async def main(a: argparse.Namespace) -> None:
         out = await close(*args)
         stats["jobs"] += 1
         stats["bots"] += out["bots"]
-        stats["requests"] = sum(replay.requests.values())
-        stats["markets"] = len(replay.requests)
+        for (_, tf), n in replay.requests.items():  # candle requests by timeframe: the strategy's, paper's 1m
+            stats[f"requests_{tf}"] = stats.get(f"requests_{tf}", 0) + n
+        replay.requests.clear()
         Path(a.stats).write_text(json.dumps(stats))
         return out
 
