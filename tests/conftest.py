@@ -135,3 +135,22 @@ async def db(request, db_templates, tmp_path) -> DbUnderTest:
         await disconnect()
         if tdb.pg_name:
             await _pg_admin(f'DROP DATABASE IF EXISTS "{tdb.pg_name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def stream_options():
+    """A JetStream stream, subject and durable consumer of this test alone (ack_wait 3 s), on the local NATS; the
+    stream is deleted afterwards."""
+    import uuid
+
+    import nats
+
+    from engine.jobs.broker import BrokerOptions
+
+    tag = uuid.uuid4().hex[:10]
+    opts = BrokerOptions(stream=f"tb_test_{tag}", subject=f"tb.test.{tag}", durable=f"tb_test_{tag}", ack_wait_s=3)
+    yield opts
+    nc = await nats.connect("nats://127.0.0.1:4222")
+    with contextlib.suppress(nats.js.errors.NotFoundError):
+        await nc.jetstream().delete_stream(opts.stream)
+    await nc.close()

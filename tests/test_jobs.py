@@ -5,27 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 
-import nats
-import pytest
-
-from engine.jobs.broker import MSG_ID, BrokerOptions, make_broker, market_job_id
+from engine.jobs.broker import MSG_ID, make_broker, market_job_id
 from engine.jobs.worker import attach, build_markets, serve
 
 NATS_URL = "nats://127.0.0.1:4222"
-
-
-@pytest.fixture
-async def stream_options():
-    """A stream, subject and durable consumer of this test alone; the stream is deleted afterwards."""
-    tag = uuid.uuid4().hex[:10]
-    opts = BrokerOptions(stream=f"tb_test_{tag}", subject=f"tb.test.{tag}", durable=f"tb_test_{tag}", ack_wait_s=3)
-    yield opts
-    nc = await nats.connect(NATS_URL)
-    with contextlib.suppress(nats.js.errors.NotFoundError):
-        await nc.jetstream().delete_stream(opts.stream)
-    await nc.close()
 
 
 async def until(cond, timeout: float = 20.0) -> None:

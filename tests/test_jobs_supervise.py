@@ -21,7 +21,7 @@ from engine.runtime.locks import SymbolLocks
 from tests.conftest import migrated_database
 from tests.fakes.gateways import gateway, venue
 from tests.runtime_kit import grid_on_venue
-from tests.test_jobs import NATS_URL, stream_options, until  # noqa: F401  (stream_options: a fixture)
+from tests.test_jobs import NATS_URL, until
 
 MARKET = ("okx:spot", "BTC/USDT", "1h")
 
@@ -62,7 +62,7 @@ async def _exits(bot_id: int) -> list[Order]:
 
 
 async def test_a_fill_gets_its_counter_order_from_a_supervision_job(db_templates, tmp_path, shared_data,
-                                                                    stream_options):  # noqa: F811
+                                                                    stream_options):
     async with migrated_database("postgres", db_templates, tmp_path, "sv"), \
             venue("okx", shared_data, balances={"USDT": "100000"}) as fake:
         bot = await _grid_on_fake(fake, shared_data)
@@ -133,7 +133,7 @@ async def test_a_fill_gets_its_counter_order_from_a_supervision_job(db_templates
 
 
 async def test_a_reconcile_job_runs_once_and_repairs_an_order_cancelled_behind_the_bots_back(
-        db_templates, tmp_path, shared_data, stream_options):  # noqa: F811
+        db_templates, tmp_path, shared_data, stream_options):
     async with migrated_database("postgres", db_templates, tmp_path, "rc"), \
             venue("okx", shared_data, balances={"USDT": "100000"}) as fake:
         bot = await _grid_on_fake(fake, shared_data)

@@ -3,15 +3,23 @@ pull consumer that every worker shares, each job acknowledged only after it ran.
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import logging
 import time
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, RetentionPolicy, StreamConfig
-from taskiq import AsyncBroker, BrokerMessage, InMemoryBroker
+from taskiq import AckableMessage, AsyncBroker, BrokerMessage, InMemoryBroker
 from taskiq.acks import AcknowledgeType
 from taskiq_nats import PullBasedJetStreamBroker
 
+log = logging.getLogger(__name__)
 MSG_ID = "Nats-Msg-Id"  # JetStream's de-duplication header; taskiq-nats sends a message's labels as its headers
 
 
@@ -82,15 +90,77 @@ class DedupInMemoryBroker(InMemoryBroker):
         await super().kick(message)
 
 
+class Delivery:
+    """One JetStream delivery a worker is running: kept in progress (JetStream's ack timer reset every
+    `every_s`) until it is acknowledged or given back, so a job longer than `ack_wait` is not handed to another
+    worker while it runs; a dead worker stops the beat and its job moves on after `ack_wait`."""
+
+    def __init__(self, msg: Msg, every_s: float):
+        self.msg, self.done = msg, False
+        self.beat = asyncio.create_task(self._beat(every_s))
+
+    async def _beat(self, every_s: float) -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                await self.msg.in_progress()
+            except Exception as e:  # the connection is back soon, or the job is redelivered: both are safe
+                log.warning("job still running, not told to JetStream (%s)", type(e).__name__)
+
+    async def ack(self) -> None:
+        if not self.done:
+            self.done = True
+            self.beat.cancel()
+            await self.msg.ack()
+
+    async def give_back(self, delay_s: float) -> None:
+        """The job failed: JetStream delivers it again after `delay_s` (to any worker), up to `max_deliver`."""
+        if not self.done:
+            self.done = True
+            self.beat.cancel()
+            await self.msg.nak(delay=delay_s)
+
+
 class JetStreamBroker(PullBasedJetStreamBroker):
-    """taskiq-nats' pull broker, counting the publishes JetStream answered as duplicates (its `PubAck.duplicate`)."""
+    """taskiq-nats' pull broker, counting the publishes JetStream answered as duplicates (its `PubAck.duplicate`),
+    keeping each running job's delivery in progress, and giving a failed job back for another try."""
 
     duplicates = 0
+    progress_s = 5.0  # how often a running job tells JetStream it is still being worked on (below ack_wait)
+    retry_delay_s = 5.0  # how long a failed job waits before its next delivery
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.deliveries: dict[str, Delivery] = {}  # the running jobs' deliveries, by job id
 
     async def kick(self, message: BrokerMessage) -> None:
         ack = await self.js.publish(self.subject, payload=message.message, headers=message.labels)
         if ack.duplicate:
             self.duplicates += 1
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        """As taskiq-nats' `listen`, each delivery kept in progress until the receiver acknowledges it."""
+        while True:
+            try:
+                msgs = await self.consumer.fetch(batch=self.pull_consume_batch, timeout=self.pull_consume_timeout)
+            except NatsTimeoutError:
+                continue
+            for msg in msgs:
+                job_id = (msg.headers or {}).get(MSG_ID, "")
+                delivery = self.deliveries[job_id] = Delivery(msg, self.progress_s)
+                yield AckableMessage(data=msg.data, ack=functools.partial(self._acknowledged, job_id, delivery))
+
+    async def _acknowledged(self, job_id: str, delivery: Delivery) -> None:
+        if self.deliveries.get(job_id) is delivery:
+            del self.deliveries[job_id]
+        await delivery.ack()
+
+    async def give_back(self, job_id: str) -> None:
+        """The running job `job_id` failed: delivered again after `retry_delay_s` (its acknowledgement then does
+        nothing)."""
+        delivery = self.deliveries.pop(job_id, None)
+        if delivery is not None:
+            await delivery.give_back(self.retry_delay_s)
 
 
 def make_broker(url: str | None, options: BrokerOptions | None = None) -> AsyncBroker:
@@ -105,6 +175,8 @@ def make_broker(url: str | None, options: BrokerOptions | None = None) -> AsyncB
     consumer = ConsumerConfig(durable_name=o.durable, ack_policy=AckPolicy.EXPLICIT, ack_wait=o.ack_wait_s,
                               max_deliver=o.max_deliver, deliver_policy=DeliverPolicy.ALL,
                               filter_subject=o.subject, max_ack_pending=o.max_ack_pending)
-    return JetStreamBroker(url, subject=o.subject, stream_name=o.stream, durable=o.durable, stream_config=stream,
-                           consumer_config=consumer, pull_consume_batch=1, pull_consume_timeout=2.0,
-                           name="tradingboost-jobs", max_reconnect_attempts=-1)
+    broker = JetStreamBroker(url, subject=o.subject, stream_name=o.stream, durable=o.durable, stream_config=stream,
+                             consumer_config=consumer, pull_consume_batch=1, pull_consume_timeout=2.0,
+                             name="tradingboost-jobs", max_reconnect_attempts=-1)
+    broker.progress_s = min(JetStreamBroker.progress_s, o.ack_wait_s / 4)
+    return broker

@@ -47,9 +47,18 @@ async def _kick(task: AsyncTaskiqDecoratedTask, job_id: str, *args: Any) -> str:
 
 
 async def _logged(context: Context, work: Awaitable[dict[str, Any]]) -> dict[str, Any]:
+    """The job run and logged; one that fails is given back to the broker for another try (every job is
+    idempotent), where the broker can (JetStream; in this process the next tick covers it)."""
     job_id, started = context.message.task_id, time.perf_counter()
     log.info("job %s started", job_id)
-    done = await work
+    try:
+        done = await work
+    except Exception:
+        log.exception("job %s failed", job_id)
+        give_back = getattr(context.broker, "give_back", None)
+        if give_back is not None:
+            await give_back(job_id)
+        raise
     log.info("job %s done in %.3f s: %s", job_id, time.perf_counter() - started, done)
     return done
 
