@@ -200,3 +200,34 @@ async def test_a_job_does_not_ask_the_venue_for_the_leverage_again(db, shared_da
     for symbol in ("BTC/USDT:USDT", "ETH/USDT:USDT"):
         assert (await markets.close("paper:swap", symbol, "5m", start))["bots"] == 1
     assert asked == []
+
+
+async def test_supervision_jobs_feed_paper_venues_so_a_1h_grid_fills_within_the_hour(db, shared_data):
+    """A paper GRID on 1h candles, worked by jobs: the supervision jobs of the hour feed its venue the 1m candles
+    closed by then (as the one-process engine feeds paper every minute), so its levels fill, are taken in and get
+    their take-profits within the hour, not at the hour's close."""
+    from db.enums import BotKind, BotStatus, MarketType, OrderRole
+    from db.models import ExchangeAccount, Fill, Order, StrategyBot, User
+    from engine.market.clock import ManualClock
+    from engine.runtime.engine import Engine
+    from tests.runtime_kit import day_start, grid_settings, price_range
+
+    hour = 3_600_000
+    start = day_start(shared_data)
+    start -= start % hour
+    lo, hi = price_range(shared_data, "ETH_USDT", start, 60)
+    user = await User.create(telegram_id=8)
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
+                                       is_paper=True, paper_balances={"USDT": "100000"})
+    bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="ETH/USDT:USDT",
+                                   settings=grid_settings(lo, hi, adx_gate=False, timeframe="1h"),
+                                   status=BotStatus.DRAFT)
+    engine = Engine(clock=ManualClock(start + 2_000), replay_dir=shared_data)
+    await engine.start(schedule=False)
+    await engine.control.start_bot(user.id, bot.id)
+    await engine.shutdown()
+    markets = build_markets(replay_dir=shared_data)
+    for minute in range(1, 60):
+        await markets.supervise("paper:swap", "ETH/USDT:USDT", "1h", start + minute * 60_000 + 2_000)
+    assert await Fill.filter(account_id=acc.id).count() >= 1
+    assert await Order.filter(bot_id=bot.id, role=OrderRole.GRID_EXIT).count() >= 1

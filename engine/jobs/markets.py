@@ -92,9 +92,11 @@ class FreshMarkets:
 
     async def supervise(self, venue: str, symbol: str, tf: str, now_ms: int) -> dict[str, int]:
         """What the one-process engine does every few seconds, for one market: fills taken in (a GRID's counter
-        order placed), pending orders and stops finished, resting orders repaired. No candle is fed to a paper
-        venue: its candles come with the close jobs (its stored state tells its fills since)."""
+        order placed), pending orders and stops finished, resting orders repaired. Paper venues are fed the 1m
+        candles closed by now first, as the one-process engine feeds them every minute (a minute fed once writes
+        once; the venue never matches a minute twice)."""
         async with self._attached(market_rows(venue, symbol, tf), now_ms) as (registry, failed):
+            await registry.feeder.feed(registry.groups(), self.clock.now_ms())
             fills = await Supervisor(registry, self.locks, self.clock).supervise()
             self.supervised += 1
             return {"bots": len(registry.handles), "fills": fills, "failed": failed}
