@@ -4,10 +4,11 @@
 The load (bench/scale_world.py): --bots HYPERRSI bots on 15m over --symbols synthetic perpetuals (BTC's candles
 scaled per symbol: one copy in memory however many symbols), --accounts paper accounts (each account's bots on
 different symbols, its venue stored in the database), started into a template database that every mode copies.
-One process: the Engine with every bot attached, engine.tick per close. Workers: W processes of
-bench/scale_worker.py (the product's job consumer and FreshMarkets) and the scheduler's CloseEmitter; a cycle lasts
-from the emit until the consumer has nothing pending or unacknowledged. The busy cycle: --busy of the bots (every
-k-th) get thresholds that make them enter on the close, on a fresh copy, so each places a market order at once.
+One process: the Engine with every bot attached (in-process locks, as `make run`), engine.tick per close.
+Workers: W processes of bench/scale_worker.py (the product's job consumer and FreshMarkets) and the scheduler's
+CloseEmitter; a cycle lasts from the emit until the consumer has nothing pending or unacknowledged. The busy
+cycle: --busy of the bots (every k-th) get thresholds that make them enter on the close, on a fresh copy, so each
+places a market order at once.
 
 Printed per mode and cycle: wall time, CPU seconds of the processes doing the work (the engine's, or the workers'
 together; PostgreSQL's own CPU, on the same cores, is not in it) and per bot, the strategy's candle requests
@@ -120,7 +121,8 @@ async def one_process(url: str, closes: list[int], n_symbols: int) -> tuple[floa
     names = symbols(n_symbols)
     clock = ManualClock(closes[0] - STEP)
     replay = ScaledReplay(clock, names)
-    engine = Engine(clock=clock, replay_source=replay, exchange_factory=paper_factory(replay, markets(names)))
+    engine = Engine(clock=clock, replay_source=replay, exchange_factory=paper_factory(replay, markets(names)),
+                    shared_locks=False)  # as `make run`: one process, in-process locks
     t = time.perf_counter()
     await engine.start(schedule=False)
     startup = time.perf_counter() - t
