@@ -222,6 +222,9 @@ async def main() -> None:
     await connect(url, apply_migrations=False)
     await fill_template(a.bots, a.symbols, a.accounts)
     await disconnect()
+    conn = await asyncpg.connect(url)
+    await conn.execute("ANALYZE")  # the planner's statistics, as autovacuum keeps them (copied with the template)
+    await conn.close()
     print(f"{a.bots:,} HYPERRSI bots ({TF}) over {a.symbols:,} symbols and {a.accounts:,} paper accounts "
           f"written in {time.perf_counter() - t:.1f} s; cycles at {', '.join(str(c) for c in closes)}")
     busy_url = await fresh_db(base + "_busy", base)

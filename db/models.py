@@ -91,6 +91,7 @@ class StrategyBot(Model):
 
     class Meta:
         table = "strategy_bots"
+        indexes = (("symbol", "status"),)  # a market's bots, read by every job of that market (engine/jobs)
 
 
 class Order(Model):
