@@ -233,3 +233,16 @@ async def test_write_cost_of_a_feed(db, rows, capsys):
               f"one venue row of {size} bytes written")
     assert (await PaperVenue.get(account_id=acc.id)).version == 1 + 1 + 10 + n
     assert per_feed < 0.25
+
+
+async def test_two_copies_of_a_new_venue_both_write_it(db, rows):
+    """The first write of a venue that was never stored, from two processes at once (two jobs of one new account):
+    the second finds the row made by the first and its call is made again on it, instead of failing."""
+    acc = await _account(telegram_id=7770010)
+    a, b = make_exchange(acc, None), make_exchange(acc, None)
+    await a.fetch_balance()
+    await b.fetch_balance()  # both loaded "never stored"
+    await a.feed(SWAP, rows[0])
+    placed = await b.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D("0.01"), "from-b", price=D(1000)))
+    assert placed.id == "O1"
+    assert [o.client_order_id for o in await make_exchange(acc, None).fetch_open_orders()] == ["from-b"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from db.models import PaperVenue, PaperVenueOrder, PaperVenueTrade
@@ -84,7 +85,10 @@ class PaperStore:
         a, state = self.account_id, change.venue
         async with in_transaction() as conn:
             if version == 0:
-                await PaperVenue.create(account_id=a, version=1, state=state, using_db=conn)
+                try:
+                    await PaperVenue.create(account_id=a, version=1, state=state, using_db=conn)
+                except IntegrityError as e:  # another process stored it first
+                    raise StaleVenue(f"paper account {a}: stored venue is no longer new") from e
             elif not await PaperVenue.filter(account_id=a, version=version).using_db(conn).update(
                     version=version + 1, state=state):
                 raise StaleVenue(f"paper account {a}: stored venue is not version {version}")
