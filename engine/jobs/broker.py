@@ -155,6 +155,11 @@ class JetStreamBroker(PullBasedJetStreamBroker):
             del self.deliveries[job_id]
         await delivery.ack()
 
+    async def shutdown(self) -> None:
+        for delivery in self.deliveries.values():  # jobs cut short by the stop: JetStream redelivers them
+            delivery.beat.cancel()
+        await super().shutdown()
+
     async def give_back(self, job_id: str) -> None:
         """The running job `job_id` failed: delivered again after `retry_delay_s` (its acknowledgement then does
         nothing)."""
