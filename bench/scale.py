@@ -1,22 +1,22 @@
 """Candle-close cycles of many paper bots on 1, 2 and 4 worker processes, and in one process on the same load:
 `python bench/scale.py` (PostgreSQL, NATS JetStream on 127.0.0.1:4222, the shared replay candles).
 
-The load (bench/scale_world.py): --bots HYPERRSI bots on 15m over --symbols synthetic perpetuals (BTC's candles
-scaled per symbol: one copy in memory however many symbols), --accounts paper accounts (each account's bots on
-different symbols, its venue stored in the database), started into a template database that every mode copies.
-One process: the Engine with every bot attached (in-process locks, as `make run`), engine.tick per close.
-Workers: W processes of bench/scale_worker.py (the product's job consumer and FreshMarkets) and the scheduler's
-CloseEmitter; a cycle lasts from the emit until the consumer has nothing pending or unacknowledged. The busy
-cycle: --busy of the bots (every k-th) get thresholds that make them enter on the close, on a fresh copy, so each
-places a market order at once.
+The load (bench/scale_parts/scale_world.py): --bots HYPERRSI bots on 15m over --symbols synthetic perpetuals
+(BTC's candles scaled per symbol: one copy in memory however many symbols), --accounts paper accounts (each
+account's bots on different symbols, its venue stored in the database), started into a template database that
+every mode copies. One process: the Engine with every bot attached (in-process locks, as `make run`), engine.tick
+per close. Workers: W processes of bench/scale_parts/scale_worker.py (the product's job consumer and FreshMarkets)
+and the scheduler's CloseEmitter; a cycle lasts from the emit until the consumer has nothing pending or
+unacknowledged. The busy cycle: --busy of the bots (every k-th) get thresholds that make them enter on the close, on
+a fresh copy, so each places a market order at once.
 
 Printed per mode and cycle: wall time, CPU seconds of the processes doing the work (the engine's, or the workers'
 together; PostgreSQL's own CPU, on the same cores, is not in it) and per bot, the strategy's candle requests
 (target: = distinct (venue, symbol, timeframe)) and the 1m requests feeding paper venues (a real venue needs none),
 broker messages (jobs published and delivered), database transactions of the cycle (pg_stat_database), orders
 placed, peak RSS (the engine's, or the largest worker's); for the busy cycle orders/s (target ≥ 1,000).
-Options: --bots 100000 --symbols 2000 --accounts 10000 --workers 1,2,4 --concurrency 4
---cycles 2 --busy 0.1 --no-one-process.
+Options (defaults): --bots 10000 --symbols 200 --accounts 1000 --workers 1,2,4 --concurrency 4 --cycles 2
+--busy 0.1, and --no-one-process; the issue's size is --bots 100000 --symbols 2000 --accounts 10000.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "scale_parts"))
 
 import asyncpg
 import nats
@@ -151,8 +151,8 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
     tmp = Path(tempfile.mkdtemp(prefix="tb_scale_"))
     stats = [tmp / f"w{i}.json" for i in range(n)]
     procs = [await asyncio.create_subprocess_exec(
-        sys.executable, str(ROOT / "bench" / "scale_worker.py"), "--concurrency", str(concurrency), "--stream",
-        opts.stream, "--subject", opts.subject, "--durable", opts.durable, "--symbols", str(n_symbols),
+        sys.executable, str(ROOT / "bench" / "scale_parts" / "scale_worker.py"), "--concurrency", str(concurrency),
+        "--stream", opts.stream, "--subject", opts.subject, "--durable", opts.durable, "--symbols", str(n_symbols),
         "--stats", str(f), cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL) for f in stats]
     scheduler = make_broker(NATS_URL, opts)
     emitter = CloseEmitter(register(scheduler))
@@ -203,9 +203,9 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
 
 async def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--bots", type=int, default=100_000)
-    p.add_argument("--symbols", type=int, default=2_000)
-    p.add_argument("--accounts", type=int, default=10_000)
+    p.add_argument("--bots", type=int, default=10_000)
+    p.add_argument("--symbols", type=int, default=200)
+    p.add_argument("--accounts", type=int, default=1_000)
     p.add_argument("--cycles", type=int, default=2)
     p.add_argument("--workers", default="1,2,4")
     p.add_argument("--concurrency", type=int, default=4)

@@ -20,7 +20,7 @@ from engine.exchange.paper_store import PaperStore
 from engine.market.replay import ReplaySource
 from engine.strategies.hyperrsi import HyperRsiSettings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("TB_DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
 TF = "15m"
 BUSY = {"rsi_oversold": 98, "rsi_overbought": 99, "entry_option": "rsi_only"}  # every flat bot enters long

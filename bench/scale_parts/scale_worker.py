@@ -1,7 +1,7 @@
-"""One worker process of bench/scale.py: `python bench/scale_worker.py --symbols N --stats FILE [--concurrency C]
---stream S --subject S --durable D` (DATABASE_URL, BROKER_URL from the environment). The product's job consumer
-(engine/jobs/worker.serve) and market runner (FreshMarkets) on the synthetic market; after each job it writes its
-counters (jobs, bots, market-data requests by timeframe) to FILE as JSON."""
+"""One worker process of bench/scale.py: `python bench/scale_parts/scale_worker.py --symbols N --stats FILE
+[--concurrency C] --stream S --subject S --durable D` (DATABASE_URL, BROKER_URL from the environment). The
+product's job consumer (engine/jobs/worker.serve) and market runner (FreshMarkets) on the synthetic market; after
+each job it writes its counters (jobs, bots, market-data requests by timeframe) to FILE as JSON."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from scale_world import ScaledReplay, markets, paper_factory, symbols
