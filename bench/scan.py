@@ -24,8 +24,11 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "scale_parts"))
 # Production has no pandas (dev-only, for bench/backtest.py); the dev venv does, and TA-Lib would import it here.
 sys.modules["pandas"] = None  # type: ignore[assignment]  # `import pandas` now fails as when it is not installed
+
+from scale_world import ScaledReplay
 
 from db.database import connect, disconnect
 from db.enums import BotKind, BotStatus, MarketType
@@ -35,29 +38,11 @@ from engine.exchange.paper import PaperExchange
 from engine.exchange.protocol import Market
 from engine.kernel_cache import load_kernels
 from engine.market.clock import ManualClock
-from engine.market.replay import ReplaySource
 from engine.runtime.engine import Engine
 from engine.strategies.hyperrsi import HyperRsiSettings
 from engine.strategy_inputs import hyperrsi_inputs, warmup
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 TF = "15m"
-
-
-class ScaledSource:
-    """200 synthetic symbols: BTC's replayed candles scaled by a per-symbol factor (sliced before scaling)."""
-
-    def __init__(self, replay: ReplaySource, symbols: list[str]):
-        self.replay = replay
-        self.factor = {s: 0.5 + i / len(symbols) for i, s in enumerate(symbols)}
-
-    async def fetch_ohlcv(self, symbol, timeframe, since=None, limit=None):
-        rows = await self.replay.fetch_ohlcv("BTC/USDT", timeframe, since=since, limit=limit)
-        if not rows:
-            return rows
-        a = np.asarray(rows)
-        a[:, 1:5] *= self.factor[symbol]
-        return a.tolist()
 
 
 def markets(symbols: list[str]) -> dict[str, Market]:
@@ -118,11 +103,10 @@ async def main() -> None:
     symbols = await setup(args.bots, args.symbols, args.accounts, args.busy)
     step = timeframe_ms(TF)
     clock = ManualClock(0)
-    replay = ReplaySource(DATA, clock)  # one copy of the history, also for finding the start
-    t0 = int(replay.candles("BTC/USDT", "1m").ts[0]) + 14 * 86_400_000
+    source = ScaledReplay(clock, symbols)  # every symbol BTC's history scaled: one copy, also for finding the start
+    t0 = int(source.candles("BTC/USDT", "1m").ts[0]) + 14 * 86_400_000
     t0 -= t0 % step
     clock.set(t0 + 2_000)
-    source = ScaledSource(replay, symbols)
     mk = markets(symbols)
 
     def factory(account):
