@@ -48,8 +48,9 @@ class Notifier:
     a transient error → PENDING again with exponential backoff, FAILED after `max_attempts`. A crash leaves
     claimed rows PENDING with their `delivery`; once the notifier's heartbeat is `dead_after` old (at once after
     a clean stop) any notifier's `recover()` makes them due again, so nothing is lost, and only a row that was
-    actually being sent can arrive twice (its `last_error` says so). Any number of notifiers share the outbox,
-    each chat served by one of them at a time, in order (bot/notifier_claim.py).
+    actually being sent can arrive twice (its `last_error` says so). A clean stop waits up to `stop_grace` for the
+    rows on their way to Telegram, so only a crash (or a send slower than the grace) leaves one of those. Any number
+    of notifiers share the outbox, each chat served by one of them at a time, in order (bot/notifier_claim.py).
     A chat that is behind gets one digest for the waiting fills of a bot (bot/notifier_digest.py): the rows it
     stands for are chosen when the chat's turn comes, marked SENDING together and SENT in one update. A row below
     its user's notification level (User.notify_level) is DROPPED when claimed, with the level in `last_error`.
@@ -77,6 +78,7 @@ class Notifier:
         poll: float = 0.25,  # an idle outbox is read 4 times a second: a fill reaches the chat in well under 1 s
         beat: float = 2.0,
         dead_after: float = 10.0,
+        stop_grace: float = 10.0,
         clock: Callable[[], datetime] = utcnow,
     ):
         if translate is None:
@@ -97,6 +99,9 @@ class Notifier:
         self._held: set[int] = set()  # ids in the queues or being sent: never queued twice
         self._orphans: list[Notification] = []  # held rows a failing worker could not hand back yet
         self._workers: dict[int, asyncio.Task] = {}
+        self._sending: set[int] = set()  # users whose current row is marked SENDING: a stop lets it finish
+        self._stopping = False
+        self.stop_grace = stop_grace
         self.sent = self.dropped = self.failed = self.retried = 0
 
     # ---- entry points ----
@@ -137,11 +142,26 @@ class Notifier:
                 if claimed < self.batch:
                     await asyncio.sleep(self.poll)
         finally:
-            for task in self._workers.values():
+            await self._stop_workers()
+            await self.claims.leave()
+
+    async def _stop_workers(self) -> None:
+        """A chat whose row is on its way to Telegram finishes that row (its answer booked, so the next notifier
+        does not send it again) within `stop_grace`; the other chats stop at once, their rows unsent."""
+        self._stopping = True
+        workers = dict(self._workers)
+        busy = [t for u, t in workers.items() if u in self._sending]
+        try:
+            for u, task in workers.items():
+                if u not in self._sending:
+                    task.cancel()
+            if busy and self.stop_grace > 0:
+                await asyncio.wait(busy, timeout=self.stop_grace)
+        finally:
+            for task in busy:
                 task.cancel()
             with contextlib.suppress(Exception):
-                await asyncio.gather(*self._workers.values(), return_exceptions=True)
-            await self.claims.leave()
+                await asyncio.gather(*workers.values(), return_exceptions=True)
 
     # ---- claiming ----
 
@@ -185,7 +205,7 @@ class Notifier:
     async def _work(self, user_id: int) -> None:
         queue = self._queues[user_id]
         try:
-            while queue:
+            while queue and not self._stopping:
                 row = queue[0]
                 try:
                     outcome = await self._deliver(row)
@@ -194,6 +214,8 @@ class Notifier:
                 except Exception:  # a bug must not kill the chat's worker: the row is retried later
                     log.exception("notifier: delivering notification %s failed", row.id)
                     outcome = await self._retry_later(row, row.attempts + 1, "internal error")
+                finally:
+                    self._sending.discard(user_id)
                 NOTIFICATIONS.labels(outcome.value).inc()
                 if queue and queue[0] is row:
                     queue.popleft()
@@ -242,6 +264,7 @@ class Notifier:
                 if not await self.claims.mark_sending([row.id]):
                     raise Taken
                 marked = True
+                self._sending.add(user.id)
             await self._send(user.telegram_id, text)
 
         for i in range(row.parts_sent, len(parts)):
@@ -286,6 +309,7 @@ class Notifier:
                 if not await self.claims.mark_sending(fresh):
                     raise Taken
                 marked.update(fresh)
+                self._sending.add(user.id)
             await self._send(user.telegram_id, text)
 
         try:

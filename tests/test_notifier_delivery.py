@@ -163,7 +163,7 @@ async def test_a_crash_mid_drain_loses_nothing_after_a_restart(db):
         for i in range(4):
             await write(u.id, "note", {"reason": f"n{i}", "user": u.id}, dedup("note", u.id, i))
     async with stand_in() as (api, bot):
-        first = Notifier(bot, i18n=I18N, pacer=Pacer(40, 4, chat_burst=1), poll=0.05)
+        first = Notifier(bot, i18n=I18N, pacer=Pacer(40, 4, chat_burst=1), poll=0.05, stop_grace=0)  # a crash
         task = asyncio.create_task(first.run_forever())
         for _ in range(200):  # until some are sent (some claimed, some being sent): a loaded machine is slower
             await asyncio.sleep(0.05)
@@ -292,3 +292,28 @@ async def test_fills_are_never_queued_behind_a_pile_of_warnings(db):
         await n.drain_once()
         first = await api.next_call("sendMessage", chat_id=1301, timeout=10)
     assert first.text.startswith("✅"), first.text  # the fill, although 300 warnings are older
+
+
+async def test_a_stop_lets_the_message_being_sent_finish_and_books_it_once(db):
+    """SIGTERM while Telegram is answering a send: the stop waits for that answer and marks the row SENT, so the
+    next notifier does not send it again; rows still queued go back to the outbox unsent."""
+    u = await user(8301)
+    for i in range(3):
+        await write(u.id, "note", {"reason": f"n{i}"}, dedup("note", "stop", i))
+    async with stand_in() as (api, bot):
+        notifier = Notifier(bot, i18n=I18N, pacer=Pacer(50, 0.5, chat_burst=1), poll=0.05)
+        task = asyncio.create_task(notifier.run_forever())
+        api.listeners.append(lambda call: call.method == "sendMessage" and task.cancel())  # stop while it is sent
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+        api.listeners.clear()
+        assert len(api.calls("sendMessage")) == 1
+        first = await Notification.filter(user=u).order_by("id").first()
+        assert first.status == NotificationStatus.SENT and first.delivery is None
+        assert await Notification.filter(status=NotificationStatus.PENDING, delivery=Delivery.SENDING).count() == 0
+        second = Notifier(bot, i18n=I18N, pacer=fast_pacer())
+        await second.recover()
+        await second.drain_once()
+        texts = [c.text for c in api.calls("sendMessage", chat_id=8301)]
+    assert len(texts) == len(set(texts)) == 3
+    assert await Notification.filter(last_error=RECOVERED).count() == 0
