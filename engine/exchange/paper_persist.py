@@ -5,6 +5,8 @@ reads or changes the account, and writes every change (an order accepted, a canc
 in one transaction with the orders and trades it touched before the call returns. A call whose write fails leaves
 nothing behind: the copy in memory is dropped, reloaded from the store on the next call, and the caller gets
 ExchangeUnavailable (for an order: unknown outcome, resolved by client id). Without a store nothing of this runs.
+A copy kept while other processes may write the venue (a worker's, across its jobs) is `recheck`ed against the stored
+version and reloads only if it moved on; a write over a newer version is refused anyway (StaleVenue).
 
 Memory holds the open orders and the newest `history` closed orders and trades (by id: the same after a restart as in
 an uninterrupted run); older ones stay in the store and are read when asked for (an order by id or client id, trades
@@ -85,6 +87,12 @@ class Persisted:
     """The persistence half of PaperExchange (which declares every field used here)."""
 
     __slots__ = ()
+
+    def recheck(self, stored_version: int) -> None:
+        """The store holds `stored_version` (PaperStore.versions): a copy that is not that version reloads before
+        its next call (a worker's venue kept across its jobs: read again only when another process stored it)."""
+        if self.store is not None and self._version != stored_version:
+            self._version = -1
 
     async def _ensure(self) -> None:
         if self.store is None or self._version >= 0:

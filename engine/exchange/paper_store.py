@@ -64,6 +64,12 @@ class PaperStore:
         orders = sorted((order_from_json(d) for d in (*open_, *closed)), key=lambda o: o.seq)
         return Stored(row.version, VenueState.from_json(row.state), orders, [trade_from_json(d) for d in trades[::-1]])
 
+    @staticmethod
+    async def versions(account_ids: list[int]) -> dict[int, int]:
+        """The stored venues' versions, by account (0: never stored): one read tells which copies are current."""
+        stored = dict(await PaperVenue.filter(account_id__in=account_ids).values_list("account_id", "version"))
+        return {a: stored.get(a, 0) for a in account_ids}
+
     async def order(self, seq: int | None = None, client_order_id: str | None = None) -> PaperOrder | None:
         """A stored order by its seq, else by its client id."""
         q = PaperVenueOrder.filter(account_id=self.account_id)

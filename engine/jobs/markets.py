@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
 from contextvars import ContextVar
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 from db.enums import BotKind, MarketType
 from db.models import ExchangeAccount, Position, StrategyBot
 from engine.candles import timeframe_ms
+from engine.exchange.paper_store import PaperStore
 from engine.exchange.protocol import Exchange
 from engine.market.candle_cache import CandleCache
 from engine.market.clock import Clock
@@ -28,6 +30,9 @@ from engine.runtime.supervise import Supervisor
 log = logging.getLogger(__name__)
 _JOB_NOW: ContextVar[int | None] = ContextVar("job_now", default=None)
 
+# paper venues a worker keeps between jobs: each holds its open orders and 100 recent orders and trades (~0.25 MB
+# at most, bench/paper_load.py; a few kB for an account with a few bots), so 2,000 hold 0.5 GB at the very most
+KEEP_VENUES = 2_000
 Market = tuple[str, str, str]  # (venue, symbol, timeframe); venue = "<account exchange>:<market type>"
 
 
@@ -63,18 +68,20 @@ async def market_rows(venue: str, symbol: str, tf: str) -> list[StrategyBot]:
 
 
 class FreshMarkets:
-    """A worker's market jobs. Each job attaches its market's bots afresh from the database; exchanges of real
-    venues (which hold their own truth) are kept across jobs, paper venues are loaded per job from their stored
-    state, so a job sees what the last job on any worker committed."""
+    """A worker's market jobs. Each job attaches its market's bots afresh from the database, so it sees what the last
+    job on any worker committed. Exchanges are kept across jobs: real venues' gateways (the venue holds the truth)
+    and up to `keep_venues` paper venues, each checked against its stored version when a job takes it up (read
+    again only when another process wrote it since; a write over a newer version is refused and made again)."""
 
     def __init__(self, candles: CandleCache, clock: JobClock, locks: SymbolLocks, *, vault: Any = None,
                  replay: Any = None, urls_override: str | dict | None = None, parallel: int = 16,
-                 factory: ExchangeFactory | None = None):
+                 factory: ExchangeFactory | None = None, keep_venues: int = KEEP_VENUES):
         self.candles, self.clock, self.locks, self.vault, self.replay = candles, clock, locks, vault, replay
-        self.urls_override, self.parallel = urls_override, parallel
+        self.urls_override, self.parallel, self.keep_venues = urls_override, parallel, keep_venues
         self.public_sources: dict = {}
-        self.exchanges: dict[int, Exchange] = {}  # real venues' gateways, by account
+        self.exchanges: dict[int, Exchange] = {}  # by account, the least recently used paper venue first
         self.factory = factory  # an exchange per account other than the venue's own (tests: a fake venue)
+        self._busy: Counter[int] = Counter()  # accounts of the running jobs: their venues are never dropped
         self.jobs = self.supervised = self.reconciled = 0
 
     async def close(self, venue: str, symbol: str, tf: str, candle_ts: int) -> dict[str, int]:
@@ -116,10 +123,17 @@ class FreshMarkets:
         registry = Registry(self.candles, self.clock, PaperFeeder(self.candles), vault=self.vault,
                             replay=self.replay, factory=self.factory, urls_override=self.urls_override)
         registry.public_sources = self.public_sources
-        registry.exchanges.update(self.exchanges)
+        ids: set[int] = set()
         try:
             failed, rows = 0, await rows
             ids = {r.account_id for r in rows}
+            self._busy.update(ids)
+            kept = {a: ex for a in ids if (ex := self.exchanges.get(a)) is not None}
+            paper = [a for a, ex in kept.items() if ex.simulated]
+            # another worker, or the chat's process, may have stored these venues since this worker last used them
+            for account_id, version in (await PaperStore.versions(paper) if paper else {}).items():
+                kept[account_id].recheck(version)
+            registry.exchanges.update(kept)
             accounts = {a.id: a for a in await ExchangeAccount.filter(id__in=ids)} if ids else {}
             positions = {p.bot_id: p for p in await Position.filter(bot_id__in=[r.id for r in rows])} if rows else {}
             for row in rows:
@@ -132,11 +146,22 @@ class FreshMarkets:
             yield registry, failed
         finally:
             _JOB_NOW.reset(token)
+            self._busy.subtract(ids)
             for account_id, ex in registry.exchanges.items():
-                if ex.simulated:
-                    await ex.close()
-                else:
-                    self.exchanges[account_id] = ex
+                self.exchanges.pop(account_id, None)
+                self.exchanges[account_id] = ex  # the most recently used last
+            await self._drop_venues()
+
+    async def _drop_venues(self) -> None:
+        """The least recently used paper venues beyond `keep_venues` that no running job holds, closed."""
+        excess = sum(1 for ex in self.exchanges.values() if ex.simulated) - self.keep_venues
+        for account_id, ex in list(self.exchanges.items()):
+            if excess <= 0:
+                return
+            if ex.simulated and self._busy[account_id] <= 0:
+                del self.exchanges[account_id]
+                excess -= 1
+                await ex.close()
 
 
 async def _listed(rows: AsyncIterator[StrategyBot]) -> list[StrategyBot]:

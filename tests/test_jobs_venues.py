@@ -1,0 +1,75 @@
+"""A worker's paper venues kept across its jobs: read from the database once while nobody else writes them, read
+again when another process (a worker, the chat's process) stored a newer version, and never written over it."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from db.models import ExchangeAccount
+from engine.candles import timeframe_ms
+from engine.exchange.factory import make_exchange
+from engine.exchange.paper_store import PaperStore
+from engine.exchange.protocol import OrderRequest, OrderType, Side
+from engine.jobs.worker import build_markets
+from tests.runtime_kit import day_start
+from tests.test_jobs import _start_bots
+
+STEP = timeframe_ms("5m")
+BTC = "BTC/USDT:USDT"
+
+
+async def _started(shared_data) -> tuple[int, ExchangeAccount]:
+    start = day_start(shared_data)
+    start -= start % STEP
+    engine = await _start_bots(shared_data, start)
+    await engine.shutdown()
+    return start, await ExchangeAccount.get(label=BTC)
+
+
+def _counted_loads(monkeypatch) -> list[int]:
+    loads: list[int] = []
+    load = PaperStore.load
+
+    async def counted(self, history):
+        loads.append(self.account_id)
+        return await load(self, history)
+
+    monkeypatch.setattr(PaperStore, "load", counted)
+    return loads
+
+
+async def test_a_worker_reads_an_unchanged_venue_once_across_its_jobs(db, shared_data, monkeypatch):
+    start, acc = await _started(shared_data)
+    loads = _counted_loads(monkeypatch)
+    markets = build_markets(replay_dir=shared_data)
+    for k in range(4):  # each job feeds the venue its minutes and stores them: this worker's own writes
+        assert (await markets.close("paper:swap", BTC, "5m", start + k * STEP))["bots"] == 1
+    assert loads == [acc.id]
+
+
+async def test_a_venue_another_process_wrote_is_read_again_and_not_written_over(db, shared_data, monkeypatch):
+    start, acc = await _started(shared_data)
+    markets = build_markets(replay_dir=shared_data)
+    await markets.close("paper:swap", BTC, "5m", start)
+    elsewhere = make_exchange(acc, None, replay_source=markets.replay)  # the chat's process, or another worker
+    far = OrderRequest(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"), "elsewhere-1", price=Decimal(1000))
+    placed = await elsewhere.create_order(far)
+    loads = _counted_loads(monkeypatch)
+    await markets.close("paper:swap", BTC, "5m", start + STEP)
+    assert loads == [acc.id]
+    kept = markets.exchanges[acc.id]
+    assert (await kept.fetch_order(BTC, placed.id)).client_order_id == "elsewhere-1"
+    again = make_exchange(acc, None, replay_source=markets.replay)
+    assert [o.client_order_id for o in await again.fetch_open_orders(BTC)] == ["elsewhere-1"]
+
+
+async def test_a_worker_keeps_at_most_keep_venues_paper_venues(db, shared_data):
+    start, btc = await _started(shared_data)
+    eth = await ExchangeAccount.get(label="ETH/USDT:USDT")
+    markets = build_markets(replay_dir=shared_data)
+    markets.keep_venues = 1
+    await markets.close("paper:swap", BTC, "5m", start)
+    await markets.close("paper:swap", "ETH/USDT:USDT", "5m", start)
+    assert list(markets.exchanges) == [eth.id]  # the least recently used went
+    await markets.close("paper:swap", BTC, "5m", start + STEP)  # and is read again when its market's job comes
+    assert list(markets.exchanges) == [btc.id]
