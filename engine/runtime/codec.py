@@ -16,8 +16,11 @@ def _clean(v: Any) -> Any:
     return None if isinstance(v, float) and not math.isfinite(v) else v
 
 
+_HYPERRSI_FIELDS = tuple(f.name for f in fields(HyperRsiState))
+
+
 def hyperrsi_to_json(s: HyperRsiState) -> dict:
-    return {k: _clean(v) for k, v in asdict(s).items()}
+    return {k: _clean(getattr(s, k)) for k in _HYPERRSI_FIELDS}  # scalars only: as asdict, without its deep copy
 
 
 def hyperrsi_from_json(d: dict | None) -> HyperRsiState:

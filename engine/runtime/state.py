@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 DECISIONS = 12  # candles /why can tell about
@@ -12,7 +12,9 @@ TREND_NOTICE_MS = 2 * 3_600_000  # a bot's trend-block notices: at most one per 
 @dataclass(slots=True)
 class RuntimeState:
     """Each field is stored under its own name at the top level of StrategyBot.state, next to "strategy"; a field
-    that is None is not stored (rows written before a field existed load with it None)."""
+    that is None is not stored (rows written before a field existed load with it None). A field's value is replaced,
+    never changed in place (`record`, `amend`): `to_json` shares the lists and dicts, and a save compares it with the
+    last one saved."""
 
     cursor: int | None = None  # the trades cursor of the bot's last poll (`since` of the next one)
     candle: int | None = None  # open time (ms) of the last candle evaluated
@@ -45,7 +47,7 @@ class RuntimeState:
         return cls(**{k: state[k] for k in _KEYS if k in state})
 
     def to_json(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {k: v for k in _KEYS if (v := getattr(self, k)) is not None}
 
 
 _KEYS = tuple(f.name for f in fields(RuntimeState))
