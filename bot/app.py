@@ -136,7 +136,7 @@ def job_parts(role: Role, config: AppConfig, vault: Vault, engine: Any, stop: as
 
     parts = []
     if runs(role, Part.JOBS):
-        parts.append(asyncio.create_task(serve_jobs(config.BROKER_URL, stop, vault=vault,
+        parts.append(asyncio.create_task(serve_jobs(config.BROKER_URL, stop, vault=vault, redis_url=config.REDIS_URL,
                                                     replay_dir=config.MARKET_REPLAY_DIR), name="jobs"))
     if runs(role, Part.SCHEDULER):
         parts.append(asyncio.create_task(emit_closes(config.BROKER_URL, stop, clock=engine.clock), name="closes"))

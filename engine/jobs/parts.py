@@ -14,12 +14,23 @@ from engine.market.clock import Clock
 
 
 async def serve_jobs(broker_url: str, stop: asyncio.Event, *, vault: Any = None, replay_dir: str | Path | None = None,
-                     redis: Any = None, concurrency: int = 4, options: BrokerOptions | None = None) -> None:
-    """Market jobs from the broker's shared durable consumer until `stop`; running jobs finish first."""
+                     redis_url: str | None = None, concurrency: int = 4, options: BrokerOptions | None = None) -> None:
+    """Market jobs from the broker's shared durable consumer until `stop`; running jobs finish first. With
+    `redis_url`, the workers of the deployment share their candles there (one venue request per market and close)."""
     server, named = options_for(broker_url)
-    broker = make_broker(server, options or named)
-    attach(broker, build_markets(vault=vault, replay_dir=replay_dir, redis=redis))
-    await serve(broker, concurrency=concurrency, stop=stop)
+    options = options or named
+    broker = make_broker(server, options)
+    redis = None
+    if redis_url:
+        from redis.asyncio import from_url
+
+        redis = from_url(redis_url)
+    attach(broker, build_markets(vault=vault, replay_dir=replay_dir, redis=redis, namespace=f"tb:{options.stream}"))
+    try:
+        await serve(broker, concurrency=concurrency, stop=stop)
+    finally:
+        if redis is not None:
+            await redis.aclose()
 
 
 async def emit_closes(broker_url: str, stop: asyncio.Event, *, clock: Clock,

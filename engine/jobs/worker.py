@@ -21,6 +21,7 @@ from engine.jobs.broker import ACK_TYPE, BrokerOptions, make_broker
 from engine.jobs.markets import FreshMarkets, JobClock
 from engine.jobs.tasks import JobTasks, register
 from engine.market.candle_cache import CandleCache
+from engine.market.candle_share import SharedCandles
 from engine.market.clock import RealClock
 from engine.market.replay import ReplaySource
 from engine.runtime.locks import SymbolLocks
@@ -30,11 +31,14 @@ CANDLE_KEEP = 12_000  # as the Engine's cache: HYPERRSI's trend warms up on 9,00
 STOP_GRACE_S = 30.0  # how long a stopping worker waits for its running jobs (the rest are redelivered elsewhere)
 
 
-def build_markets(*, vault: Any = None, replay_dir: Any = None, redis: Any = None) -> FreshMarkets:
-    """A worker's market runner: one candle cache and (replayed markets) one replay source for all its jobs."""
+def build_markets(*, vault: Any = None, replay_dir: Any = None, redis: Any = None,
+                  namespace: str = "tb") -> FreshMarkets:
+    """A worker's market runner: one candle cache and (replayed markets) one replay source for all its jobs; with
+    `redis`, the candles shared with the other workers of the deployment `namespace` names."""
     clock = JobClock(RealClock())
     replay = ReplaySource(replay_dir, clock) if replay_dir is not None else None
-    candles = CandleCache({"replay": replay} if replay is not None else {}, clock, keep=CANDLE_KEEP)
+    shared = SharedCandles(redis, namespace) if redis is not None else None
+    candles = CandleCache({"replay": replay} if replay is not None else {}, clock, keep=CANDLE_KEEP, shared=shared)
     return FreshMarkets(candles, clock, SymbolLocks(redis), vault=vault, replay=replay)
 
 
@@ -67,7 +71,8 @@ async def run(config: AppConfig, vault: Vault, concurrency: int, options: Broker
 
         redis = from_url(config.REDIS_URL)
     broker = make_broker(config.BROKER_URL, options)
-    attach(broker, build_markets(vault=vault, replay_dir=config.MARKET_REPLAY_DIR, redis=redis))
+    attach(broker, build_markets(vault=vault, replay_dir=config.MARKET_REPLAY_DIR, redis=redis,
+                                 namespace=f"tb:{options.stream}"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -76,6 +81,8 @@ async def run(config: AppConfig, vault: Vault, concurrency: int, options: Broker
     try:
         await serve(broker, concurrency=concurrency, stop=stop)
     finally:
+        if redis is not None:
+            await redis.aclose()
         await disconnect()
 
 

@@ -17,10 +17,12 @@ PAGE = 300
 
 
 class CandleCache:
-    """Shared candle cache. Concurrent callers for one key wait for one fetch; later calls fetch only what is new."""
+    """Shared candle cache. Concurrent callers for one key wait for one fetch; later calls fetch only what is new.
+    With `shared` (engine/market/candle_share.py: workers' candles in Redis) a key this process lacks, or holds older
+    candles of, is read there before the venue is asked for what is still missing, and what was fetched goes back."""
 
-    def __init__(self, sources: dict[str, Any], clock: Clock, *, keep: int = 5000):
-        self.sources, self.clock, self.keep = sources, clock, keep
+    def __init__(self, sources: dict[str, Any], clock: Clock, *, keep: int = 5000, shared: Any = None):
+        self.sources, self.clock, self.keep, self.shared = sources, clock, keep, shared
         self._cache: dict[tuple[str, str, str], Candles] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._depth: dict[tuple[str, str, str], int] = {}  # the most candles asked for per key
@@ -39,16 +41,36 @@ class CandleCache:
             if n > self._depth.get(key, 0):  # deeper history than fetched so far: fetch it all once
                 self._cache.pop(key, None)
                 have = None
+            if (have is None or len(have) == 0 or have.ts[-1] < newest_closed) and self.shared is not None:
+                have = await self._from_shared(key, step, n, newest_closed, have)
             if have is None or len(have) == 0 or have.ts[-1] < newest_closed:
-                await self._refresh(key, step, n, newest_closed)
+                since = await self._refresh(key, step, n, newest_closed)
                 self._depth[key] = max(n, self._depth.get(key, 0))
+                if self.shared is not None and since is not None:
+                    await self.shared.put(key, step, self._cache[key], since)
             c = self._cache.get(key)
         if c is None:
             return Candles.from_rows([])
         end = np.searchsorted(c.ts, newest_closed, side="right")
         return c[max(0, end - n) : end]
 
-    async def _refresh(self, key, step: int, n: int, newest_closed: int) -> None:
+    async def _from_shared(self, key, step: int, n: int, newest_closed: int, have: Candles | None) -> Candles | None:
+        """This process's copy carried on with the shared candles after it (or, without one, the last `n` of them);
+        `have` as it was when the shared copy lacks some of them."""
+        first = int(have.ts[-1]) + step if have is not None and len(have) else newest_closed - (n - 1) * step
+        got = await self.shared.get(key, step, first, newest_closed)
+        if got is None or len(got) == 0:
+            return have
+        merged = got if have is None or len(have) == 0 else Candles(*(
+            np.concatenate([a, b]) for a, b in zip(
+                (have.ts, have.open, have.high, have.low, have.close, have.volume),
+                (got.ts, got.open, got.high, got.low, got.close, got.volume), strict=True)))
+        depth = min(self.keep, max(n, self._depth.get(key, 0)))
+        self._cache[key], self._depth[key] = merged[-depth:], max(n, self._depth.get(key, 0))
+        return self._cache[key]
+
+    async def _refresh(self, key, step: int, n: int, newest_closed: int) -> int | None:
+        """Fetches what is new since the cached candles; returns the open time of the first one fetched (None: none)."""
         source = self.sources[key[0]]
         have = self._cache.get(key)
         since = int(have.ts[-1]) + step if have is not None and len(have) else newest_closed - (n - 1) * step
@@ -65,7 +87,7 @@ class CandleCache:
             rows.extend(page)
             since = int(page[-1][0]) + step
         if not rows:
-            return
+            return None
         new = Candles.from_rows(rows)
         merged = new if have is None or len(have) == 0 else Candles(*(
             np.concatenate([a, b]) for a, b in zip(
@@ -79,3 +101,4 @@ class CandleCache:
         depth = min(self.keep, max(n, self._depth.get(key, 0)))
         self._cache[key] = Candles(*(col[-depth:].copy() for col in (
             merged.ts, merged.open, merged.high, merged.low, merged.close, merged.volume)))
+        return int(new.ts[0])
