@@ -88,8 +88,8 @@ async def test_a_fill_gets_its_counter_order_from_a_supervision_job(db_templates
             fake.fill(next(o.id for o in fake.orders.values() if o.client_id == top.client_order_id))
             filled_at = time.monotonic()
 
-            async def countered() -> bool:
-                return any(o.id not in before for o in await _exits(bot.id))
+            async def countered() -> bool:  # its row is written PENDING before it is sent: wait for the answer
+                return any(o.id not in before and o.status != OrderStatus.PENDING for o in await _exits(bot.id))
 
             end = filled_at + 20
             while not await countered():
