@@ -1,5 +1,6 @@
 """Candle-close cycles of many paper bots on 1, 2 and 4 worker processes, and in one process on the same load:
-`python bench/scale.py` (PostgreSQL, NATS JetStream on 127.0.0.1:4222, the shared replay candles).
+`python bench/scale.py` (PostgreSQL, NATS JetStream on 127.0.0.1:4222, Redis on 127.0.0.1:6379 for the workers'
+shared candles, the shared replay candles).
 
 The load (bench/scale_parts/scale_world.py): --bots HYPERRSI bots on 15m over --symbols synthetic perpetuals
 (BTC's candles scaled per symbol: one copy in memory however many symbols), --accounts paper accounts (each
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "scale_parts"))
 
 import asyncpg
 import nats
+from redis.asyncio import from_url
 from scale_world import TF, ScaledReplay, fill_template, make_busy, markets, paper_factory, symbols
 
 from db.database import connect, disconnect, migrate
@@ -54,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("TB_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 PG_BASE = PG_ADMIN.rsplit("/", 1)[0]
 NATS_URL = os.environ.get("BENCH_NATS_URL", "nats://127.0.0.1:4222")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")  # the workers' shared candles
 STEP = timeframe_ms(TF)
 
 
@@ -147,7 +150,7 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
     await connect(url, apply_migrations=False)
     tag = uuid.uuid4().hex[:8]
     opts = BrokerOptions(stream=f"tb_bench_{tag}", subject=f"tb.bench.{tag}", durable=f"tb_bench_{tag}")
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "BROKER_URL": NATS_URL}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "BROKER_URL": NATS_URL, "REDIS_URL": REDIS_URL}
     tmp = Path(tempfile.mkdtemp(prefix="tb_scale_"))
     stats = [tmp / f"w{i}.json" for i in range(n)]
     procs = [await asyncio.create_subprocess_exec(
@@ -196,6 +199,10 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
             await p.wait()
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await js.delete_stream(opts.stream)
+        redis = from_url(REDIS_URL)
+        async for key in redis.scan_iter(f"tb:{opts.stream}:*"):  # this run's shared candles
+            await redis.delete(key)
+        await redis.aclose()
         await scheduler.shutdown()
         await disconnect()
     return out

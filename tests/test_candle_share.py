@@ -86,3 +86,16 @@ async def test_redis_down_costs_requests_not_candles(shared_data):
     assert (await w.closed_candles(*KEY, 500)).rows() == csv[2502:3002].rows()
     assert shared.failures >= 2
     await down.aclose()
+
+
+async def test_a_market_with_less_history_than_asked_is_shared_too(shared_data, redis):
+    """A new listing: the venue has fewer candles than the strategy asks for; the worker that asked holds all of
+    them, so the next worker takes them from Redis and asks the venue for the new one only."""
+    csv = load_csv(shared_data / "BTC_USDT-1m.csv")
+    clock = ManualClock(int(csv.ts[300]) + MIN + 2000)
+    ns = f"t{uuid.uuid4().hex[:8]}"
+    a, b = (_worker(shared_data, clock, SharedCandles(redis, ns)) for _ in range(2))
+    assert (await a.closed_candles(*KEY, 2500)).rows() == csv[:301].rows()
+    clock.advance(MIN)
+    assert (await b.closed_candles(*KEY, 2500)).rows() == csv[:302].rows()
+    assert b.requests[KEY] == 1

@@ -1,5 +1,6 @@
 """One worker process of bench/scale.py: `python bench/scale_parts/scale_worker.py --symbols N --stats FILE
-[--concurrency C] --stream S --subject S --durable D` (DATABASE_URL, BROKER_URL from the environment). The
+[--concurrency C] --stream S --subject S --durable D` (DATABASE_URL, BROKER_URL and REDIS_URL, for the shared
+candles, from the environment). The
 product's job consumer (engine/jobs/worker.serve) and market runner (FreshMarkets) on the synthetic market; after
 each job it writes its counters (jobs, bots, market-data requests by timeframe) to FILE as JSON."""
 
@@ -16,6 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from redis.asyncio import from_url
 from scale_world import ScaledReplay, markets, paper_factory, symbols
 
 from db.database import connect, disconnect
@@ -24,6 +26,7 @@ from engine.jobs.markets import FreshMarkets, JobClock
 from engine.jobs.worker import CANDLE_KEEP, attach, serve
 from engine.kernel_cache import load_kernels
 from engine.market.candle_cache import CandleCache
+from engine.market.candle_share import SharedCandles
 from engine.market.clock import RealClock
 from engine.runtime.locks import SymbolLocks
 
@@ -34,7 +37,9 @@ async def main(a: argparse.Namespace) -> None:
     names = symbols(a.symbols)
     clock = JobClock(RealClock())
     replay = ScaledReplay(clock, names)
-    candles = CandleCache({"replay": replay}, clock, keep=CANDLE_KEEP)
+    redis = from_url(os.environ["REDIS_URL"]) if os.environ.get("REDIS_URL") else None
+    shared = SharedCandles(redis, f"tb:{a.stream}") if redis is not None else None  # as the product's workers
+    candles = CandleCache({"replay": replay}, clock, keep=CANDLE_KEEP, shared=shared)
     fm = FreshMarkets(candles, clock, SymbolLocks(None), replay=replay, factory=paper_factory(replay, markets(names)))
     stats = {"jobs": 0, "bots": 0}
     close = fm.close
@@ -59,6 +64,8 @@ async def main(a: argparse.Namespace) -> None:
     try:
         await serve(broker, concurrency=a.concurrency, stop=stop)
     finally:
+        if redis is not None:
+            await redis.aclose()
         await disconnect()
 
 

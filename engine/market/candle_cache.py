@@ -26,6 +26,9 @@ class CandleCache:
         self._cache: dict[tuple[str, str, str], Candles] = {}
         self._locks: dict[tuple[str, str, str], asyncio.Lock] = {}
         self._depth: dict[tuple[str, str, str], int] = {}  # the most candles asked for per key
+        # per key, the open time from which the cached candles are all the venue has (before the first of them when
+        # the venue's history is shorter than asked): what a shared chunk says it holds
+        self._held: dict[tuple[str, str, str], int] = {}
         self.requests: Counter[tuple[str, str, str]] = Counter()
         self.gaps: Counter[tuple[str, str, str]] = Counter()
 
@@ -47,7 +50,7 @@ class CandleCache:
                 since = await self._refresh(key, step, n, newest_closed)
                 self._depth[key] = max(n, self._depth.get(key, 0))
                 if self.shared is not None and since is not None:
-                    await self.shared.put(key, step, self._cache[key], since)
+                    await self.shared.put(key, step, self._cache[key], since, self._held[key])
             c = self._cache.get(key)
         if c is None:
             return Candles.from_rows([])
@@ -65,15 +68,15 @@ class CandleCache:
             np.concatenate([a, b]) for a, b in zip(
                 (have.ts, have.open, have.high, have.low, have.close, have.volume),
                 (got.ts, got.open, got.high, got.low, got.close, got.volume), strict=True)))
-        depth = min(self.keep, max(n, self._depth.get(key, 0)))
-        self._cache[key], self._depth[key] = merged[-depth:], max(n, self._depth.get(key, 0))
+        self._store(key, merged, n, first if have is None or len(have) == 0 else self._held[key])
+        self._depth[key] = max(n, self._depth.get(key, 0))
         return self._cache[key]
 
     async def _refresh(self, key, step: int, n: int, newest_closed: int) -> int | None:
-        """Fetches what is new since the cached candles; returns the open time of the first one fetched (None: none)."""
+        """Fetches what is new since the cached candles; returns the open time it fetched from (None: nothing new)."""
         source = self.sources[key[0]]
         have = self._cache.get(key)
-        since = int(have.ts[-1]) + step if have is not None and len(have) else newest_closed - (n - 1) * step
+        since = start = int(have.ts[-1]) + step if have is not None and len(have) else newest_closed - (n - 1) * step
         rows: list[list[float]] = []
         while since <= newest_closed:
             self.requests[key] += 1
@@ -97,8 +100,14 @@ class CandleCache:
         if gaps > self.gaps[key]:
             log.info("%s %s %s: %d gaps in the candles", *key, gaps)
             self.gaps[key] = gaps
-        # Keep only as deep as anyone asked (capped): a key read for its last candle must not grow to `keep`.
+        self._store(key, merged, n, start if have is None or len(have) == 0 else self._held[key])
+        return start
+
+    def _store(self, key, merged: Candles, n: int, held: int) -> None:
+        """Keep only as deep as anyone asked (capped): a key read for its last candle must not grow to `keep`."""
         depth = min(self.keep, max(n, self._depth.get(key, 0)))
+        if len(merged) > depth:
+            held = int(merged.ts[-depth])
         self._cache[key] = Candles(*(col[-depth:].copy() for col in (
             merged.ts, merged.open, merged.high, merged.low, merged.close, merged.volume)))
-        return int(new.ts[0])
+        self._held[key] = held

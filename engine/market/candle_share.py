@@ -53,9 +53,9 @@ class SharedCandles:
         rows = rows[(rows[:, 0] >= first) & (rows[:, 0] <= last)]
         return Candles(rows[:, 0].astype(np.int64), *(np.ascontiguousarray(rows[:, i]) for i in range(1, 6)))
 
-    async def put(self, key: tuple[str, str, str], step: int, candles: Candles, since: int) -> None:
-        """The chunks of `candles` (this process's copy, the venue's candles from its first one on) that hold
-        candles opened at or after `since` (what it just fetched)."""
+    async def put(self, key: tuple[str, str, str], step: int, candles: Candles, since: int, held: int) -> None:
+        """The chunks of `candles` (this process's copy: every candle the venue has from `held` on) from the one of
+        `since` (where it just fetched from) on; a chunk the venue has no candle in is stored empty."""
         span = CHUNK * step
         ts = candles.ts
         rows = np.column_stack([ts.astype("<f8"), candles.open, candles.high, candles.low, candles.close,
@@ -64,8 +64,8 @@ class SharedCandles:
             async with self.redis.pipeline(transaction=False) as pipe:
                 for c in range(since // span, int(ts[-1]) // span + 1):
                     lo, hi = np.searchsorted(ts, [c * span, (c + 1) * span])
-                    held = HELD.pack(max(c * span, int(ts[0])))
-                    pipe.set(self._key(key, c), held + rows[lo:hi].tobytes(), ex=self.ttl_s)
+                    header = HELD.pack(max(c * span, held))
+                    pipe.set(self._key(key, c), header + rows[lo:hi].tobytes(), ex=self.ttl_s)
                 await pipe.execute()
         except Exception as e:
             self._failed("write", e)
