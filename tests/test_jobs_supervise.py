@@ -168,3 +168,75 @@ async def test_a_reconcile_job_runs_once_and_repairs_an_order_cancelled_behind_t
                                    level=gone.level).all()
         assert len(again) == 1 and again[0].price == gone.price and again[0].client_order_id != gone.client_order_id
         assert any(o.client_id == again[0].client_order_id and o.status == "open" for o in fake.orders.values())
+
+
+async def test_supervision_jobs_go_only_to_markets_with_something_in_flight(db, shared_data):
+    """Between closes only a market whose bots have an order not final (a fill or an outcome to take in) or a stop
+    to finish needs supervising: a flat HYPERRSI bot with nothing resting waits for its close job (which takes in
+    whatever happened), so 10,000 such bots cost no job every 5 s."""
+    from db.enums import BotStatus
+    from db.models import StrategyBot
+    from engine.candles import timeframe_ms
+    from tests.runtime_kit import day_start
+    from tests.test_jobs import _start_bots
+
+    step = timeframe_ms("5m")
+    start = day_start(shared_data)
+    start -= start % step
+    await (await _start_bots(shared_data, start)).shutdown()  # a flat HYPERRSI on BTC, a resting GRID on ETH
+    hyper = await StrategyBot.get(symbol="BTC/USDT:USDT")
+    assert not await Order.filter(bot_id=hyper.id, status__in=["pending", "open", "unknown"]).exists()
+    broker = make_broker(None)
+    emitter = PeriodicEmitter(register(broker), interval_s=5.0, reconcile_interval_s=None)
+    ids = await emitter.emit(start, 1_000.0)
+    assert ids == [supervise_job_id("paper:swap", "ETH/USDT:USDT", "5m", 200)]
+    await StrategyBot.filter(id=hyper.id).update(status=BotStatus.STOPPING)  # a stop to finish: supervised
+    assert len(await emitter.emit(start, 1_005.0)) == 2
+    await StrategyBot.filter(id=hyper.id).update(status=BotStatus.RUNNING)
+    await Order.create(bot_id=hyper.id, account_id=hyper.account_id, symbol=hyper.symbol, side="buy",
+                       type="market", amount=1, role=OrderRole.ENTRY, client_order_id="in-flight",
+                       status=OrderStatus.UNKNOWN)  # an entry whose outcome is not known yet: supervised
+    assert len(await emitter.emit(start, 1_010.0)) == 2
+
+
+async def test_a_market_entry_sent_by_a_close_job_is_supervised_until_its_fill_is_booked(db, shared_data):
+    """A close job's HYPERRSI sends its market entry after the job took the market's fills in. The job asks for the
+    market's next supervision itself (a real venue fills it at once, with no order left open for the scheduler to
+    see); on paper the entry rests until the next minute is fed, so the scheduler keeps supervising the market,
+    and the supervision after that minute books the fill and places the take-profits and the stop."""
+    from db.models import Fill, StrategyBot
+    from engine.candles import timeframe_ms
+    from engine.jobs.markets import markets_in_flight
+    from engine.jobs.worker import build_markets
+    from engine.runtime.schedule import CLOSE_DELAY_S
+    from tests.runtime_kit import day_start
+    from tests.test_jobs import _start_bots
+
+    step = timeframe_ms("5m")
+    start = day_start(shared_data)
+    start -= start % step
+    await (await _start_bots(shared_data, start)).shutdown()
+    hyper = await StrategyBot.get(symbol="BTC/USDT:USDT")
+    hyper.settings = {**hyper.settings, "rsi_oversold": 98, "rsi_overbought": 99}  # enters long on the next close
+    await hyper.save()
+    btc = ("paper:swap", "BTC/USDT:USDT", "5m")
+    assert btc not in await markets_in_flight()
+    broker = make_broker(None)
+    markets = build_markets(replay_dir=shared_data)
+    tasks = attach(broker, markets)
+    await broker.startup()
+    try:
+        await tasks.kick_market_close(*btc, start)
+        await broker.wait_all()
+        await broker.wait_all()  # the follow-up it kicked
+    finally:
+        await broker.shutdown()
+    assert markets.jobs == 1 and markets.supervised == 1
+    assert await Order.filter(bot_id=hyper.id, role=OrderRole.ENTRY, status=OrderStatus.OPEN).exists()
+    assert btc in await markets_in_flight()
+    done = await markets.supervise(*btc, start + 2 * step + CLOSE_DELAY_S * 1000 + 60_000)
+    assert done["fills"] == 1 and done["again"] == 0
+    assert await Fill.filter(order__bot_id=hyper.id).count() == 1
+    resting = await Order.filter(bot_id=hyper.id, status=OrderStatus.OPEN).values_list("role", flat=True)
+    assert OrderRole.STOP_LOSS in resting and OrderRole.TAKE_PROFIT in resting
+    assert btc in await markets_in_flight()  # its exits rest now

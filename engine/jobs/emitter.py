@@ -1,6 +1,6 @@
 """The scheduler role's ticks: every candle close reached, one job per market (venue, symbol, timeframe); every few
-seconds, one supervision job per market; every ten minutes, one reconciliation job. Each under its idempotent id, so
-a second scheduler or a restarted one adds nothing the stream has not dropped."""
+seconds, one supervision job per market with something in flight; every ten minutes, one reconciliation job. Each
+under its idempotent id, so a second scheduler or a restarted one adds nothing the stream has not dropped."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import logging
 import time
 
 from engine.candles import timeframe_ms
-from engine.jobs.markets import active_markets
-from engine.jobs.tasks import JobTasks
+from engine.jobs.markets import active_markets, markets_in_flight
+from engine.jobs.tasks import SUPERVISE_INTERVAL_S, JobTasks
 from engine.market.clock import Clock
 from engine.runtime.schedule import CLOSE_DELAY_S
 
@@ -53,14 +53,14 @@ class CloseEmitter:
                     log.exception("emitting the candle closes failed")
 
 
-SUPERVISE_INTERVAL_S = 5.0  # the one-process engine's grid_interval_s
 RECONCILE_INTERVAL_S = 600.0  # its reconcile_interval_s
 
 
 class PeriodicEmitter:
-    """Supervision of every active market each `interval_s` and the reconciliation each `reconcile_interval_s`, in
-    wall time (what an exchange's fills wait on), numbered by bucket = wall seconds // interval: every scheduler
-    names a bucket's jobs alike. `reconcile_interval_s` None: no reconciliation jobs."""
+    """Supervision of every market with something in flight (markets_in_flight) each `interval_s` and the
+    reconciliation each `reconcile_interval_s`, in wall time (what an exchange's fills wait on), numbered by bucket =
+    wall seconds // interval: every scheduler names a bucket's jobs alike. `reconcile_interval_s` None: no
+    reconciliation jobs."""
 
     def __init__(self, tasks: JobTasks, *, interval_s: float = SUPERVISE_INTERVAL_S,
                  reconcile_interval_s: float | None = RECONCILE_INTERVAL_S):
@@ -73,7 +73,7 @@ class PeriodicEmitter:
         bucket = int(wall_s // self.interval_s)
         if bucket > self.last_bucket:
             ids += [await self.tasks.kick_market_supervise(venue, symbol, tf, bucket, now_ms)
-                    for venue, symbol, tf in sorted(await active_markets())]
+                    for venue, symbol, tf in sorted(await markets_in_flight())]
             self.last_bucket = bucket
         rc = -1 if self.reconcile_interval_s is None else int(wall_s // self.reconcile_interval_s)
         if rc > self.last_reconcile:

@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator, Awaitable
 from contextvars import ContextVar
 from typing import Any
 
-from db.enums import BotKind, MarketType
-from db.models import ExchangeAccount, Position, StrategyBot
+from tortoise.expressions import Q, Subquery
+
+from db.enums import BotKind, BotStatus, MarketType
+from db.models import ExchangeAccount, Order, Position, StrategyBot
 from engine.candles import timeframe_ms
 from engine.exchange.paper_store import PaperStore
 from engine.exchange.protocol import Exchange
@@ -21,6 +23,7 @@ from engine.market.clock import Clock
 from engine.runtime.bots import decode_settings
 from engine.runtime.cycle import CandleCycle
 from engine.runtime.locks import SymbolLocks
+from engine.runtime.orders import OPEN_STATES
 from engine.runtime.paper_feed import PaperFeeder
 from engine.runtime.reconcile import Reconciler, active_rows
 from engine.runtime.registry import ACTIVE, ExchangeFactory, Registry, runner_for
@@ -54,8 +57,23 @@ def timeframe_of(kind: BotKind, settings: dict) -> str:
 
 async def active_markets() -> set[Market]:
     """Every market with an active bot: one candle-close job each per close of its timeframe."""
-    rows = await StrategyBot.filter(status__in=list(ACTIVE)).values(
-        "kind", "symbol", "settings", "account__exchange", "account__market_type")
+    return _markets(await StrategyBot.filter(status__in=list(ACTIVE)).values(*_MARKET_FIELDS))
+
+
+async def markets_in_flight() -> set[Market]:
+    """The markets that need supervising between their closes: those with a bot that has an order not final (its
+    fills, or its outcome, to take in) or a stop to finish. A bot with nothing out waits for its close job, which
+    supervises its market first; a job cut short is delivered again, so a decided order is not forgotten."""
+    open_orders = Order.filter(status__in=list(OPEN_STATES)).values("bot_id")
+    rows = await StrategyBot.filter(Q(status=BotStatus.STOPPING) | Q(id__in=Subquery(open_orders)),
+                                    status__in=list(ACTIVE)).values(*_MARKET_FIELDS)
+    return _markets(rows)
+
+
+_MARKET_FIELDS = ("kind", "symbol", "settings", "account__exchange", "account__market_type")
+
+
+def _markets(rows: list[dict]) -> set[Market]:
     return {(f"{r['account__exchange']}:{MarketType(r['account__market_type']).value}", r["symbol"],
              timeframe_of(r["kind"], r["settings"])) for r in rows}
 
@@ -95,7 +113,7 @@ class FreshMarkets:
             for source in sorted({h.source for h in registry.handles.values()}):
                 bots += await cycle.close_market(source, symbol, tf, candle_ts)
             self.jobs += 1
-            return {"bots": bots, "fills": fills, "failed": failed}
+            return {"bots": bots, "fills": fills, "failed": failed, "again": _waiting(registry)}
 
     async def supervise(self, venue: str, symbol: str, tf: str, now_ms: int) -> dict[str, int]:
         """What the one-process engine does every few seconds, for one market: fills taken in (a GRID's counter
@@ -106,7 +124,7 @@ class FreshMarkets:
             await registry.feeder.feed(registry.groups(), self.clock.now_ms())
             fills = await Supervisor(registry, self.locks, self.clock).supervise()
             self.supervised += 1
-            return {"bots": len(registry.handles), "fills": fills, "failed": failed}
+            return {"bots": len(registry.handles), "fills": fills, "failed": failed, "again": _waiting(registry)}
 
     async def reconcile(self, now_ms: int) -> dict[str, int]:
         """The Reconciler's periodic check of every active bot with its exchange (one job for all markets)."""
@@ -117,23 +135,23 @@ class FreshMarkets:
 
     @contextlib.asynccontextmanager
     async def _attached(self, rows: Awaitable[list[StrategyBot]], now_ms: int) -> AsyncIterator[tuple[Registry, int]]:
-        """A fresh registry with `rows` attached, at `now_ms` if the market is replayed (else the real time); after
-        the job, paper venues closed and real venues' gateways kept for the next job."""
+        """A fresh registry with `rows` attached, at `now_ms` if the market is replayed (else the real time). Its
+        exchanges are this worker's, shared with the jobs running beside it (one copy of an account's paper venue
+        per process, its calls one at a time) and kept for the next jobs."""
         token = _JOB_NOW.set(now_ms if self.replay is not None else None)
         registry = Registry(self.candles, self.clock, PaperFeeder(self.candles), vault=self.vault,
                             replay=self.replay, factory=self.factory, urls_override=self.urls_override)
         registry.public_sources = self.public_sources
+        registry.exchanges = self.exchanges
         ids: set[int] = set()
         try:
             failed, rows = 0, await rows
             ids = {r.account_id for r in rows}
             self._busy.update(ids)
-            kept = {a: ex for a in ids if (ex := self.exchanges.get(a)) is not None}
-            paper = [a for a, ex in kept.items() if ex.simulated]
+            paper = [a for a in ids if (ex := self.exchanges.get(a)) is not None and ex.simulated]
             # another worker, or the chat's process, may have stored these venues since this worker last used them
             for account_id, version in (await PaperStore.versions(paper) if paper else {}).items():
-                kept[account_id].recheck(version)
-            registry.exchanges.update(kept)
+                self.exchanges[account_id].recheck(version)
             accounts = {a.id: a for a in await ExchangeAccount.filter(id__in=ids)} if ids else {}
             positions = {p.bot_id: p for p in await Position.filter(bot_id__in=[r.id for r in rows])} if rows else {}
             for row in rows:
@@ -147,9 +165,9 @@ class FreshMarkets:
         finally:
             _JOB_NOW.reset(token)
             self._busy.subtract(ids)
-            for account_id, ex in registry.exchanges.items():
-                self.exchanges.pop(account_id, None)
-                self.exchanges[account_id] = ex  # the most recently used last
+            for account_id in ids:
+                if (ex := self.exchanges.pop(account_id, None)) is not None:
+                    self.exchanges[account_id] = ex  # the most recently used last
             await self._drop_venues()
 
     async def _drop_venues(self) -> None:
@@ -162,6 +180,14 @@ class FreshMarkets:
                 del self.exchanges[account_id]
                 excess -= 1
                 await ex.close()
+
+
+def _waiting(registry: Registry) -> int:
+    """1 when a bot of the job waits for something no open order stands for (a market order out whose fill is not
+    taken in yet, or decided and not sent; resting orders not yet as wanted; a stop to finish): the market is
+    supervised again soon even if the scheduler sees nothing in flight there."""
+    return int(any(h.dirty or h.status == BotStatus.STOPPING or h.runner.waiting(h)
+                   for h in registry.handles.values()))
 
 
 async def _listed(rows: AsyncIterator[StrategyBot]) -> list[StrategyBot]:

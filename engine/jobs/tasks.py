@@ -10,12 +10,15 @@ from typing import Annotated, Any
 
 from taskiq import AsyncBroker, AsyncTaskiqDecoratedTask, Context, TaskiqDepends
 
+from engine.candles import timeframe_ms
 from engine.jobs.broker import ACK_TYPE, MSG_ID, market_job_id, reconcile_job_id, supervise_job_id
+from engine.runtime.schedule import CLOSE_DELAY_S
 
 log = logging.getLogger(__name__)
 MARKET_CLOSE = "tb.market_close"
 MARKET_SUPERVISE = "tb.market_supervise"
 RECONCILE = "tb.reconcile"
+SUPERVISE_INTERVAL_S = 5.0  # the one-process engine's grid_interval_s
 
 
 @dataclass(frozen=True)
@@ -69,12 +72,26 @@ def register(broker: AsyncBroker) -> JobTasks:
     @broker.task(task_name=MARKET_CLOSE, ack_type=ACK_TYPE.value)
     async def market_close(venue: str, symbol: str, tf: str, candle_ts: int,
                            context: Annotated[Context, TaskiqDepends()]) -> dict[str, Any]:
-        return await _logged(context, context.state.markets.close(venue, symbol, tf, candle_ts))
+        done = await _logged(context, context.state.markets.close(venue, symbol, tf, candle_ts))
+        return await _follow_up(done, venue, symbol, tf, candle_ts + timeframe_ms(tf) + CLOSE_DELAY_S * 1000)
 
     @broker.task(task_name=MARKET_SUPERVISE, ack_type=ACK_TYPE.value)
     async def market_supervise(venue: str, symbol: str, tf: str, now_ms: int,
                                context: Annotated[Context, TaskiqDepends()]) -> dict[str, Any]:
-        return await _logged(context, context.state.markets.supervise(venue, symbol, tf, now_ms))
+        done = await _logged(context, context.state.markets.supervise(venue, symbol, tf, now_ms))
+        return await _follow_up(done, venue, symbol, tf, now_ms)
+
+    async def _follow_up(done: dict[str, Any], venue: str, symbol: str, tf: str, now_ms: int) -> dict[str, Any]:
+        """The market's supervision of the next interval when a bot of the job still waits (engine/jobs/markets.py
+        `_waiting`); under the interval's job id, so the scheduler's own kick of it adds nothing."""
+        if done.get("again"):
+            bucket = int(time.time() // SUPERVISE_INTERVAL_S) + 1
+            try:
+                await _kick(market_supervise, supervise_job_id(venue, symbol, tf, bucket), venue, symbol, tf,
+                            now_ms + int(SUPERVISE_INTERVAL_S * 1000))
+            except Exception:  # the scheduler's supervision, or the next close, takes it in later
+                log.exception("the follow-up supervision of %s %s %s was not queued", venue, symbol, tf)
+        return done
 
     @broker.task(task_name=RECONCILE, ack_type=ACK_TYPE.value)
     async def reconcile(now_ms: int, context: Annotated[Context, TaskiqDepends()]) -> dict[str, Any]:

@@ -52,6 +52,7 @@ class LiveRunner(Protocol):
     async def on_candle(self, h: BotHandle, c: Any, close: float, candle_ts: int, now_ms: int) -> None: ...
     async def on_fill(self, h: BotHandle, conn: BaseDBAsyncClient, order: Order, fill: Fill) -> FillTold: ...
     async def check_pending(self, h: BotHandle) -> None: ...  # a market order asked for that never went out
+    def waiting(self, h: BotHandle) -> bool: ...  # a market order is out whose fill is not taken in yet
     async def sync(self, h: BotHandle) -> SyncResult: ...  # resting orders made equal to the wanted ones
     async def stop(self, h: BotHandle, close_position: bool) -> Decimal: ...  # what was sent to close
     def position_gone(self, h: BotHandle, now_ms: int) -> None: ...  # closed outside the bot

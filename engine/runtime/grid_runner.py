@@ -151,6 +151,10 @@ class LiveGrid:
             return Decimal(0)
         return await self._close(h, h.strategy.close(close_position).market)
 
+    @staticmethod
+    def waiting(h: BotHandle) -> bool:  # its orders rest: an order not final is what keeps its market supervised
+        return False
+
     async def check_pending(self, h: BotHandle) -> None:
         """A grid sends no market order it waits for."""
 

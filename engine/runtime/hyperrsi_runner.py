@@ -156,6 +156,10 @@ class LiveHyperRsi:
                 await events.note(h, "remainder_refused", {"amount": before.size, "side": before.side}, now_ms, conn)
                 await h.save_position(conn)
 
+    @staticmethod
+    def waiting(h: BotHandle) -> bool:
+        return bool(h.strat is not None and h.strat.pending)
+
     async def check_pending(self, h: BotHandle) -> None:
         """Market orders asked for but not all sent (a crash in between): the rest are sent now while the candle
         that asked for them is still the latest, as they would have been without the crash; later, or refused,
