@@ -199,11 +199,12 @@ async def test_supervision_jobs_go_only_to_markets_with_something_in_flight(db, 
     assert len(await emitter.emit(start, 1_010.0)) == 2
 
 
-async def test_a_market_entry_sent_by_a_close_job_is_supervised_until_its_fill_is_booked(db, shared_data):
-    """A close job's HYPERRSI sends its market entry after the job took the market's fills in. The job asks for the
-    market's next supervision itself (a real venue fills it at once, with no order left open for the scheduler to
-    see); on paper the entry rests until the next minute is fed, so the scheduler keeps supervising the market,
-    and the supervision after that minute books the fill and places the take-profits and the stop."""
+async def test_a_market_entry_is_supervised_until_its_fill_is_booked(db, shared_data):
+    """A close job's HYPERRSI sends its market entry after the job took the market's fills in. On paper the entry
+    rests until the next minute is fed: an order not final, so the scheduler supervises the market. A real venue
+    fills it at once: nothing is left open for the scheduler to see, so the job that finds the bot still waiting
+    for that fill queues the market's next supervision itself. Once the fill is booked the take-profits and the
+    stop rest, and the market stays supervised for them."""
     from db.models import Fill, StrategyBot
     from engine.candles import timeframe_ms
     from engine.jobs.markets import markets_in_flight
@@ -220,21 +221,27 @@ async def test_a_market_entry_sent_by_a_close_job_is_supervised_until_its_fill_i
     hyper.settings = {**hyper.settings, "rsi_oversold": 98, "rsi_overbought": 99}  # enters long on the next close
     await hyper.save()
     btc = ("paper:swap", "BTC/USDT:USDT", "5m")
+    now = start + 2 * step + CLOSE_DELAY_S * 1000
     assert btc not in await markets_in_flight()
     broker = make_broker(None)
     markets = build_markets(replay_dir=shared_data)
     tasks = attach(broker, markets)
     await broker.startup()
     try:
-        await tasks.kick_market_close(*btc, start)
+        await tasks.kick_market_close(*btc, start + step)
         await broker.wait_all()
-        await broker.wait_all()  # the follow-up it kicked
+        entry = Order.filter(bot_id=hyper.id, role=OrderRole.ENTRY)
+        assert await entry.filter(status=OrderStatus.OPEN).count() == 1 and markets.supervised == 0
+        assert btc in await markets_in_flight()  # paper: the scheduler's supervision takes it from here
+        await entry.update(status=OrderStatus.CLOSED)  # as a real venue answers a market order: filled at once
+        assert btc not in await markets_in_flight()
+        await tasks.kick_market_supervise(*btc, 1, now)
+        await broker.wait_all()
+        await broker.wait_all()  # the follow-up it queued
+        assert markets.supervised >= 2  # one more when the wait crossed into the next 5 s interval
     finally:
         await broker.shutdown()
-    assert markets.jobs == 1 and markets.supervised == 1
-    assert await Order.filter(bot_id=hyper.id, role=OrderRole.ENTRY, status=OrderStatus.OPEN).exists()
-    assert btc in await markets_in_flight()
-    done = await markets.supervise(*btc, start + 2 * step + CLOSE_DELAY_S * 1000 + 60_000)
+    done = await markets.supervise(*btc, now + 60_000)  # the paper venue fills it on the next minute
     assert done["fills"] == 1 and done["again"] == 0
     assert await Fill.filter(order__bot_id=hyper.id).count() == 1
     resting = await Order.filter(bot_id=hyper.id, status=OrderStatus.OPEN).values_list("role", flat=True)

@@ -73,3 +73,20 @@ async def test_a_worker_keeps_at_most_keep_venues_paper_venues(db, shared_data):
     assert list(markets.exchanges) == [eth.id]  # the least recently used went
     await markets.close("paper:swap", BTC, "5m", start + STEP)  # and is read again when its market's job comes
     assert list(markets.exchanges) == [btc.id]
+
+
+async def test_an_account_without_active_bots_leaves_the_worker_at_the_next_reconciliation(db, shared_data):
+    """A worker keeps exchanges across jobs; one whose account has no active bot any more (stopped, or the account
+    deleted: a live gateway holds the decrypted key) is closed and dropped by the next reconciliation job."""
+    from db.enums import BotStatus
+    from db.models import StrategyBot
+
+    start, btc = await _started(shared_data)
+    eth = await ExchangeAccount.get(label="ETH/USDT:USDT")
+    markets = build_markets(replay_dir=shared_data)
+    await markets.close("paper:swap", BTC, "5m", start)
+    await markets.close("paper:swap", "ETH/USDT:USDT", "5m", start)
+    assert set(markets.exchanges) == {btc.id, eth.id}
+    await StrategyBot.filter(account_id=btc.id).update(status=BotStatus.STOPPED)
+    await markets.reconcile(start + STEP)
+    assert set(markets.exchanges) == {eth.id}

@@ -113,7 +113,7 @@ class FreshMarkets:
             for source in sorted({h.source for h in registry.handles.values()}):
                 bots += await cycle.close_market(source, symbol, tf, candle_ts)
             self.jobs += 1
-            return {"bots": bots, "fills": fills, "failed": failed, "again": _waiting(registry)}
+            return {"bots": bots, "fills": fills, "failed": failed, "again": await _waiting(registry)}
 
     async def supervise(self, venue: str, symbol: str, tf: str, now_ms: int) -> dict[str, int]:
         """What the one-process engine does every few seconds, for one market: fills taken in (a GRID's counter
@@ -124,14 +124,20 @@ class FreshMarkets:
             await registry.feeder.feed(registry.groups(), self.clock.now_ms())
             fills = await Supervisor(registry, self.locks, self.clock).supervise()
             self.supervised += 1
-            return {"bots": len(registry.handles), "fills": fills, "failed": failed, "again": _waiting(registry)}
+            return {"bots": len(registry.handles), "fills": fills, "failed": failed, "again": await _waiting(registry)}
 
     async def reconcile(self, now_ms: int) -> dict[str, int]:
-        """The Reconciler's periodic check of every active bot with its exchange (one job for all markets)."""
-        async with self._attached(_listed(active_rows()), now_ms) as (registry, failed):
+        """The Reconciler's periodic check of every active bot with its exchange (one job for all markets); then the
+        exchanges of accounts left without an active bot are closed and dropped (a deleted account's gateway holds
+        its decrypted key)."""
+        rows = await _listed(active_rows())
+        async with self._attached(_ready(rows), now_ms) as (registry, failed):
             counts = await Reconciler(registry, self.locks, self.clock, parallel=self.parallel).reconcile_all()
             self.reconciled += 1
-            return {"bots": len(registry.handles), "failed": failed, **counts}
+        active = {r.account_id for r in rows}
+        for account_id in [a for a in self.exchanges if a not in active and self._busy[a] <= 0]:
+            await self.exchanges.pop(account_id).close()
+        return {"bots": len(registry.handles), "failed": failed, **counts}
 
     @contextlib.asynccontextmanager
     async def _attached(self, rows: Awaitable[list[StrategyBot]], now_ms: int) -> AsyncIterator[tuple[Registry, int]]:
@@ -182,12 +188,20 @@ class FreshMarkets:
                 await ex.close()
 
 
-def _waiting(registry: Registry) -> int:
-    """1 when a bot of the job waits for something no open order stands for (a market order out whose fill is not
-    taken in yet, or decided and not sent; resting orders not yet as wanted; a stop to finish): the market is
-    supervised again soon even if the scheduler sees nothing in flight there."""
-    return int(any(h.dirty or h.status == BotStatus.STOPPING or h.runner.waiting(h)
-                   for h in registry.handles.values()))
+async def _waiting(registry: Registry) -> int:
+    """1 when a bot of the job waits for a market order's fill that no open order stands for (a real venue filled
+    it at once and its fill is not taken in yet): the scheduler sees nothing in flight there, so the market is
+    supervised again soon. An order still open keeps its market supervised by the scheduler anyway."""
+    waiting = [h.id for h in registry.handles.values() if h.runner.waiting(h)]
+    if not waiting:
+        return 0
+    covered = set(await Order.filter(bot_id__in=waiting, status__in=list(OPEN_STATES)).values_list("bot_id",
+                                                                                                   flat=True))
+    return int(any(b not in covered for b in waiting))
+
+
+async def _ready(rows: list[StrategyBot]) -> list[StrategyBot]:
+    return rows
 
 
 async def _listed(rows: AsyncIterator[StrategyBot]) -> list[StrategyBot]:
