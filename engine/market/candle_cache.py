@@ -64,11 +64,7 @@ class CandleCache:
         got = await self.shared.get(key, step, first, newest_closed)
         if got is None or len(got) == 0:
             return have
-        merged = got if have is None or len(have) == 0 else Candles(*(
-            np.concatenate([a, b]) for a, b in zip(
-                (have.ts, have.open, have.high, have.low, have.close, have.volume),
-                (got.ts, got.open, got.high, got.low, got.close, got.volume), strict=True)))
-        self._store(key, merged, n, first if have is None or len(have) == 0 else self._held[key])
+        self._store(key, _joined(have, got), n, first if have is None or len(have) == 0 else self._held[key])
         self._depth[key] = max(n, self._depth.get(key, 0))
         return self._cache[key]
 
@@ -92,10 +88,7 @@ class CandleCache:
         if not rows:
             return None
         new = Candles.from_rows(rows)
-        merged = new if have is None or len(have) == 0 else Candles(*(
-            np.concatenate([a, b]) for a, b in zip(
-                (have.ts, have.open, have.high, have.low, have.close, have.volume),
-                (new.ts, new.open, new.high, new.low, new.close, new.volume), strict=True)))
+        merged = _joined(have, new)
         gaps = int((np.diff(merged.ts) > step).sum())
         if gaps > self.gaps[key]:
             log.info("%s %s %s: %d gaps in the candles", *key, gaps)
@@ -111,3 +104,12 @@ class CandleCache:
         self._cache[key] = Candles(*(col[-depth:].copy() for col in (
             merged.ts, merged.open, merged.high, merged.low, merged.close, merged.volume)))
         self._held[key] = held
+
+
+def _joined(have: Candles | None, new: Candles) -> Candles:
+    """`new` (the candles after `have`'s last) appended to `have`."""
+    if have is None or len(have) == 0:
+        return new
+    return Candles(*(np.concatenate([a, b]) for a, b in zip(
+        (have.ts, have.open, have.high, have.low, have.close, have.volume),
+        (new.ts, new.open, new.high, new.low, new.close, new.volume), strict=True)))
