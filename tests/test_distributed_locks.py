@@ -50,6 +50,50 @@ async def test_two_processes_never_overlap_in_a_section(db):
 
 
 @ON_POSTGRES
+async def test_a_section_holding_many_keys_and_one_holding_one_of_them_never_overlap(db):
+    # a market job holds all of its market's (account, symbol) keys at once (hold_all); a chat's edit holds one
+    counter = await User.create(telegram_id=0)
+    rounds = 30
+    procs = [await child(db.url, mode, counter.id, rounds) for mode in ("count", "count_all", "count_all")]
+    outs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in procs)), 120)
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    sections = sorted(tuple(map(float, line.split()[1:])) for out, _ in outs for line in out.decode().splitlines())
+    assert len(sections) == 3 * rounds
+    assert all(end <= nxt for (_, end), (nxt, _) in itertools.pairwise(sections))
+    assert (await User.get(id=counter.id)).telegram_id == 3 * rounds
+
+
+async def test_held_keys_are_free_inside_their_section_and_taken_by_nobody_else(db):
+    locks = SymbolLocks(wait=0.3)
+    other = SymbolLocks(wait=0.3)  # another process, as far as the lock knows
+    try:
+        async with locks.hold_all([KEY, (KEY[0], "ETH/USDT")]) as held:
+            async with held.hold(*KEY), held.hold_all([KEY]):  # the section's own steps: no wait on itself
+                pass
+            assert locks.locked(*KEY) and held.locked(*KEY)
+            waiter = asyncio.create_task(_enter(locks.hold(*KEY)))  # this process's other task waits
+            await asyncio.sleep(0.1)
+            assert not waiter.done()
+            if db.dialect == "postgres":
+                with pytest.raises(TimeoutError):
+                    async with other.hold(KEY[0], "ETH/USDT"):
+                        pass
+            async with held.hold(KEY[0], "XRP/USDT"):  # a key it does not hold is taken as usual
+                pass
+        await asyncio.wait_for(waiter, 5)
+        async with other.hold(*KEY):
+            pass
+    finally:
+        await locks.close()
+        await other.close()
+
+
+async def _enter(section) -> None:
+    async with section:
+        pass
+
+
+@ON_POSTGRES
 async def test_kill_9_of_the_holder_frees_the_lock_within_a_second(db):
     proc = await child(db.url, "hold")
     try:

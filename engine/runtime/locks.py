@@ -20,7 +20,8 @@ process holds at most one connection per key however many of its tasks wait.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -55,19 +56,40 @@ class SymbolLocks:
 
     @asynccontextmanager
     async def hold(self, account_id: int, symbol: str) -> AsyncIterator[None]:
-        key = (account_id, symbol)
+        async with self._local_lock((account_id, symbol)):
+            pg = self._shared()
+            if pg is None:
+                yield
+                return
+            async with pg.hold(stable_key(NAMESPACE, account_id, symbol), f"account {account_id} {symbol}"):
+                yield
+
+    @asynccontextmanager
+    async def hold_all(self, keys: Iterable[tuple[int, str]]) -> AsyncIterator[SymbolLocks]:
+        """Every (account, symbol) of `keys` held for one section: a market's job, so that its bots' writes can be
+        batched while nobody else can touch them. The local locks are taken in sorted order, then, on PostgreSQL,
+        every advisory lock in one transaction in the order of its 64-bit key: two such sections never wait for each
+        other in a circle, and a section of one key waits for it alone. Yields the locks to pass on: their `hold` of
+        a key held here is free (the section's own steps), any other key is taken as usual."""
+        wanted = sorted(set(keys))
+        async with contextlib.AsyncExitStack() as stack:
+            for key in wanted:
+                await stack.enter_async_context(self._local_lock(key))
+            pg = self._shared()
+            if pg is not None and wanted:
+                await stack.enter_async_context(pg.hold_all([stable_key(NAMESPACE, *k) for k in wanted],
+                                                            f"{len(wanted)} account symbols"))
+            yield HeldLocks(self, frozenset(wanted))
+
+    @asynccontextmanager
+    async def _local_lock(self, key: tuple[int, str]) -> AsyncIterator[None]:
         lock = self._local.get(key)
         if lock is None:
             lock = self._local[key] = asyncio.Lock()
         self._users[key] = self._users.get(key, 0) + 1  # no await since the lookup: nobody can drop it meanwhile
         try:
             async with lock:
-                pg = self._shared()
-                if pg is None:
-                    yield
-                    return
-                async with pg.hold(stable_key(NAMESPACE, account_id, symbol), f"account {account_id} {symbol}"):
-                    yield
+                yield
         finally:
             left = self._users[key] - 1
             if left:
@@ -91,3 +113,30 @@ class SymbolLocks:
         pg, self._pg = self._pg, None
         if pg is not None:
             await pg.close()
+
+
+class HeldLocks:
+    """The locks inside a `SymbolLocks.hold_all` section: its keys are already held, others are taken as usual."""
+
+    def __init__(self, locks: SymbolLocks, held: frozenset[tuple[int, str]]):
+        self._locks, self._held = locks, held
+
+    def locked(self, account_id: int, symbol: str) -> bool:
+        return (account_id, symbol) in self._held or self._locks.locked(account_id, symbol)
+
+    @asynccontextmanager
+    async def hold(self, account_id: int, symbol: str) -> AsyncIterator[None]:
+        if (account_id, symbol) in self._held:
+            yield
+            return
+        async with self._locks.hold(account_id, symbol):
+            yield
+
+    @asynccontextmanager
+    async def hold_all(self, keys: Iterable[tuple[int, str]]) -> AsyncIterator[HeldLocks]:
+        rest = set(keys) - self._held
+        if not rest:
+            yield self
+            return
+        async with self._locks.hold_all(rest) as more:
+            yield HeldLocks(self._locks, self._held | more._held)

@@ -59,16 +59,25 @@ class AdvisoryLocks:
             connection_name=name, user=src.user, password=src.password, database=src.database, host=src.host,
             port=src.port, schema=src.schema, minsize=0, maxsize=size, server_settings=settings, **src.extra)
 
+    def hold(self, key: int, what: str = ""):
+        return self.hold_all([key], what)
+
     @asynccontextmanager
-    async def hold(self, key: int, what: str = "") -> AsyncIterator[None]:
+    async def hold_all(self, keys: list[int], what: str = "") -> AsyncIterator[None]:
+        """Every lock of `keys` in one transaction, taken in the order given (callers that take several give them
+        sorted, so that two of them never wait for each other in a circle)."""
         done = False
         try:
             async with self._client._in_transaction() as tx:
                 try:
-                    await tx.execute_query("SELECT pg_advisory_xact_lock($1)", [key])
+                    if len(keys) == 1:
+                        await tx.execute_query("SELECT pg_advisory_xact_lock($1)", keys)
+                    else:  # a function scan returns the array's elements in order, and they are locked so
+                        await tx.execute_query("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k",
+                                               [keys])
                 except Exception as e:
                     if getattr(e, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-                        raise TimeoutError(f"lock {what or key} is held elsewhere") from None
+                        raise TimeoutError(f"lock {what or keys} is held elsewhere") from None
                     raise
                 yield
                 done = True
@@ -79,7 +88,7 @@ class AdvisoryLocks:
             # the section ran: PostgreSQL freed the lock then and another process may have entered. The writes
             # that matter are idempotent (client order ids, trade ids); say so and carry on.
             log.error("advisory lock %s: connection lost while held, the section was not exclusive to the end",
-                      what or key, exc_info=True)
+                      what or keys, exc_info=True)
 
     async def close(self) -> None:
         await self._client.close()
