@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator
 from contextvars import ContextVar
 from typing import Any
 
@@ -22,7 +22,7 @@ from engine.market.candle_cache import CandleCache
 from engine.market.clock import Clock
 from engine.runtime.bots import decode_settings
 from engine.runtime.cycle import CandleCycle
-from engine.runtime.locks import SymbolLocks
+from engine.runtime.locks import HeldLocks, SymbolLocks
 from engine.runtime.orders import OPEN_STATES
 from engine.runtime.paper_feed import PaperFeeder
 from engine.runtime.reconcile import Reconciler, active_rows
@@ -105,10 +105,10 @@ class FreshMarkets:
     async def close(self, venue: str, symbol: str, tf: str, candle_ts: int) -> dict[str, int]:
         """Fills taken in and the candle of `candle_ts` (open time) evaluated for every bot of the market."""
         now = candle_ts + timeframe_ms(tf) + CLOSE_DELAY_S * 1000
-        async with self._attached(market_rows(venue, symbol, tf), now) as (registry, failed):
+        async with self._market(venue, symbol, tf, now) as (registry, failed, held):
             await registry.feeder.feed(registry.groups(), self.clock.now_ms())
-            fills = await Supervisor(registry, self.locks, self.clock).supervise()
-            cycle = CandleCycle(registry, self.candles, self.locks, self.clock, parallel=self.parallel)
+            fills = await Supervisor(registry, held, self.clock).supervise()
+            cycle = CandleCycle(registry, self.candles, held, self.clock, parallel=self.parallel)
             bots = 0
             for source in sorted({h.source for h in registry.handles.values()}):
                 bots += await cycle.close_market(source, symbol, tf, candle_ts)
@@ -120,18 +120,31 @@ class FreshMarkets:
         order placed), pending orders and stops finished, resting orders repaired. Paper venues are fed the 1m
         candles closed by now first, as the one-process engine feeds them every minute (a minute fed once writes
         once; the venue never matches a minute twice)."""
-        async with self._attached(market_rows(venue, symbol, tf), now_ms) as (registry, failed):
+        async with self._market(venue, symbol, tf, now_ms) as (registry, failed, held):
             await registry.feeder.feed(registry.groups(), self.clock.now_ms())
-            fills = await Supervisor(registry, self.locks, self.clock).supervise()
+            fills = await Supervisor(registry, held, self.clock).supervise()
             self.supervised += 1
             return {"bots": len(registry.handles), "fills": fills, "failed": failed, "again": await _waiting(registry)}
+
+    @contextlib.asynccontextmanager
+    async def _market(self, venue: str, symbol: str, tf: str, now_ms: int) -> AsyncIterator[tuple[Registry, int,
+                                                                                                   HeldLocks]]:
+        """A market job's bots, attached while the job holds every (account, symbol) lock of the market (one lock
+        round trip): read under the locks, so that a chat's change committed before is seen and one made now waits
+        for the job, and the job's writes can be batched. A bot started between the two reads waits for the next
+        job (its key is not held)."""
+        keys = {(r.account_id, r.symbol) for r in await market_rows(venue, symbol, tf)}
+        async with self.locks.hold_all(keys) as held:
+            rows = [r for r in await market_rows(venue, symbol, tf) if (r.account_id, r.symbol) in keys]
+            async with self._attached(rows, now_ms) as (registry, failed):
+                yield registry, failed, held
 
     async def reconcile(self, now_ms: int) -> dict[str, int]:
         """The Reconciler's periodic check of every active bot with its exchange (one job for all markets); then the
         exchanges of accounts left without an active bot are closed and dropped (a deleted account's gateway holds
         its decrypted key)."""
         rows = await _listed(active_rows())
-        async with self._attached(_ready(rows), now_ms) as (registry, failed):
+        async with self._attached(rows, now_ms) as (registry, failed):
             counts = await Reconciler(registry, self.locks, self.clock, parallel=self.parallel).reconcile_all()
             self.reconciled += 1
         active = {r.account_id for r in rows}
@@ -140,7 +153,7 @@ class FreshMarkets:
         return {"bots": len(registry.handles), "failed": failed, **counts}
 
     @contextlib.asynccontextmanager
-    async def _attached(self, rows: Awaitable[list[StrategyBot]], now_ms: int) -> AsyncIterator[tuple[Registry, int]]:
+    async def _attached(self, rows: list[StrategyBot], now_ms: int) -> AsyncIterator[tuple[Registry, int]]:
         """A fresh registry with `rows` attached, at `now_ms` if the market is replayed (else the real time). Its
         exchanges are this worker's, shared with the jobs running beside it (one copy of an account's paper venue
         per process, its calls one at a time) and kept for the next jobs."""
@@ -151,7 +164,7 @@ class FreshMarkets:
         registry.exchanges = self.exchanges
         ids: set[int] = set()
         try:
-            failed, rows = 0, await rows
+            failed = 0
             ids = {r.account_id for r in rows}
             self._busy.update(ids)
             paper = [a for a in ids if (ex := self.exchanges.get(a)) is not None and ex.simulated]
@@ -198,10 +211,6 @@ async def _waiting(registry: Registry) -> int:
     covered = set(await Order.filter(bot_id__in=waiting, status__in=list(OPEN_STATES)).values_list("bot_id",
                                                                                                    flat=True))
     return int(any(b not in covered for b in waiting))
-
-
-async def _ready(rows: list[StrategyBot]) -> list[StrategyBot]:
-    return rows
 
 
 async def _listed(rows: AsyncIterator[StrategyBot]) -> list[StrategyBot]:

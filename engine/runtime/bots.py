@@ -4,7 +4,9 @@ the live runner that every strategy-specific step goes through."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -26,6 +28,8 @@ from engine.runtime.sync import SyncResult
 from engine.strategies.runner import StrategyRunner
 
 _tf_ms = lru_cache(maxsize=32)(timeframe_ms)
+_DECISIONS: ContextVar[list[BotHandle] | None] = ContextVar("tb_batched_decisions", default=None)
+DECISIONS_PER_STATEMENT = 500
 
 # What a fill was, for its notice: the notice's model (fill, entry, take-profit…) and the fields the strategy adds.
 FillTold = tuple[type[FillNotice], dict[str, Any]]
@@ -111,6 +115,15 @@ class BotHandle:
         await StrategyBot.filter(id=self.id).using_db(conn).update(**values)
         self.last_state = data
 
+    async def save_decision(self) -> None:
+        """Only the candle's decision changed (for /why): written at once, or with the other bots of the market when
+        a candle cycle batches them (`batched_decisions`) while it holds their locks."""
+        batch = _DECISIONS.get()
+        if batch is None:
+            await self.save()
+        else:
+            batch.append(self)
+
     async def reload(self) -> None:
         """The strategy state and the books as the database has them: after a fill's transaction rolled back, the
         in-memory ones are ahead of it (the fill is ingested again on the next poll)."""
@@ -169,3 +182,29 @@ async def make_handle(row: StrategyBot, exchange: Exchange, source: str, runner:
                   RuntimeState.from_json(row.state), runner, exchange, market, life, source, book=_book(pos))
     h.last_state = h.state_json() if row.state is not None else None
     return h
+
+
+@asynccontextmanager
+async def batched_decisions() -> AsyncIterator[None]:
+    """`save_decision` inside (this task and the ones it starts) collects its bots, and their states are written on
+    the way out in one statement per `DECISIONS_PER_STATEMENT` bots: a close where 10,000 bots stay flat costs a few
+    statements, not 10,000. The caller holds the bots' locks until then. A state written meanwhile by another step
+    is not written again; one that cannot be written now is written at the bot's next save."""
+    batch: list[BotHandle] = []
+    token = _DECISIONS.set(batch)
+    try:
+        yield
+    finally:
+        _DECISIONS.reset(token)
+    todo: dict[int, tuple[BotHandle, dict]] = {}
+    for h in batch:
+        data = h.state_json()
+        if data != h.last_state:
+            todo[h.id] = (h, data)
+    items = list(todo.values())
+    for i in range(0, len(items), DECISIONS_PER_STATEMENT):
+        part = items[i:i + DECISIONS_PER_STATEMENT]
+        await StrategyBot.bulk_update([StrategyBot(id=h.id, state=data) for h, data in part], fields=["state"],
+                                      batch_size=DECISIONS_PER_STATEMENT)
+        for h, data in part:
+            h.last_state = data

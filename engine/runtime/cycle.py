@@ -14,8 +14,8 @@ from engine.exchange.protocol import ExchangeError
 from engine.market.candle_cache import CandleCache
 from engine.market.clock import Clock
 from engine.runtime import events
-from engine.runtime.bots import BotHandle
-from engine.runtime.locks import SymbolLocks
+from engine.runtime.bots import BotHandle, batched_decisions
+from engine.runtime.locks import HeldLocks, SymbolLocks
 from engine.runtime.registry import Registry
 from engine.strategy_inputs import warmup
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 class CandleCycle:
-    def __init__(self, registry: Registry, candles: CandleCache, locks: SymbolLocks, clock: Clock, *,
+    def __init__(self, registry: Registry, candles: CandleCache, locks: SymbolLocks | HeldLocks, clock: Clock, *,
                  parallel: int = 16):
         self.registry, self.candles, self.locks, self.clock, self.parallel = registry, candles, locks, clock, parallel
         self.last_close: dict[str, int] = {}  # the last close (epoch ms) evaluated per timeframe
@@ -61,8 +61,9 @@ class CandleCycle:
         return by_source
 
     async def _evaluate(self, tf: str, candle_ts: int, by_source: dict[tuple[str, str], list[BotHandle]]) -> None:
-        """Fetches run concurrently, and so do the (account, symbol) groups of bots (each under its lock), at most
-        `parallel` at a time: with a real exchange each order is a network round trip."""
+        """Fetches run concurrently, and so do the markets (each with all its (account, symbol) locks held) and their
+        (account, symbol) groups of bots, at most `parallel` groups at a time: with a real exchange each order is a
+        network round trip."""
         warm: dict[tuple, int] = {}
         for hs in by_source.values():
             for h in hs:
@@ -82,7 +83,7 @@ class CandleCycle:
         keys = list(by_source)
         fetched = await asyncio.gather(*(fetch(src, sym, max(warm[h.runner.params_key(h.settings)]
                                                             for h in by_source[(src, sym)])) for src, sym in keys))
-        work: dict[tuple[int, str], list[tuple[BotHandle, Any, float]]] = defaultdict(list)
+        work: dict[tuple[str, str], dict[tuple[int, str], list]] = defaultdict(lambda: defaultdict(list))
         for (source, symbol), candles in zip(keys, fetched, strict=True):
             if candles is None or len(candles) == 0 or int(candles.ts[-1]) != candle_ts:
                 log.info("%s %s %s: candle %s not available", source, symbol, tf, candle_ts)
@@ -93,10 +94,10 @@ class CandleCycle:
                 key = h.runner.params_key(h.settings)
                 if key not in series:
                     series[key] = h.runner.inputs(h.settings, candles[-warm[key]:]).at(-1)
-                work[(h.account_id, symbol)].append((h, series[key], close))
+                work[(source, symbol)][(h.account_id, symbol)].append((h, series[key], close))
 
-        async def run(group: tuple[int, str], items) -> None:
-            async with sem, self.locks.hold(*group):
+        async def run(items: list[tuple[BotHandle, Any, float]]) -> None:
+            async with sem:
                 for h, c, close in items:
                     try:
                         await h.runner.on_candle(h, c, close, candle_ts, self.clock.now_ms())
@@ -105,4 +106,10 @@ class CandleCycle:
                     except Exception as e:
                         await events.report([h], e, "candle", self.clock.now_ms())
 
-        await asyncio.gather(*(run(g, items) for g, items in work.items()))
+        async def market(groups: dict[tuple[int, str], list]) -> None:
+            # every (account, symbol) of the market held until the bots that only recorded their decision are
+            # written, in one statement for all of them
+            async with self.locks.hold_all(groups), batched_decisions():
+                await asyncio.gather(*(run(items) for items in groups.values()))
+
+        await asyncio.gather(*(market(groups) for groups in work.values()))

@@ -118,7 +118,7 @@ class LiveGrid:
         if h.status == BotStatus.PAUSED or before.stopped:
             h.rt.record(candle_ts + h.tf_ms, grid_why.candle_decision(h.settings, before, c, (), before,
                                                                       paused=h.status == BotStatus.PAUSED))
-            await h.save()
+            await h.save_decision()
             return
         step = h.strategy.on_candle(c)
         state = h.strat

@@ -113,7 +113,7 @@ class LiveHyperRsi:
         h.rt.record(candle_ts + h.tf_ms, why)
         notes = [n for n in step.notes if not _quiet(h, n.reason, candle_ts)]
         if not step.intents and not step.notes and replace(state, atr=old.atr) == old:
-            await h.save()  # nothing happened but the ATR: only the decision, for /why
+            await h.save_decision()  # nothing happened but the ATR: only the decision, for /why
             return
         market = step.market
         if market:

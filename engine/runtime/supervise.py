@@ -8,7 +8,7 @@ from db.enums import BotStatus
 from db.models import StrategyBot
 from engine.market.clock import Clock
 from engine.runtime import events, fills
-from engine.runtime.locks import SymbolLocks
+from engine.runtime.locks import HeldLocks, SymbolLocks
 from engine.runtime.registry import ACTIVE, Registry
 from engine.runtime.stopping import finish_stopping
 
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 
 class Supervisor:
-    def __init__(self, registry: Registry, locks: SymbolLocks, clock: Clock):
+    def __init__(self, registry: Registry, locks: SymbolLocks | HeldLocks, clock: Clock):
         self.registry, self.locks, self.clock = registry, locks, clock
 
     async def supervise(self) -> int:

@@ -1,0 +1,69 @@
+"""A candle close where bots only record their decision writes them together: one statement per market, not one per
+bot, with every bot's decision stored (for /why, and so a restart does not evaluate the close again)."""
+
+from __future__ import annotations
+
+import logging
+
+from db.enums import BotKind, BotStatus, MarketType
+from db.models import ExchangeAccount, StrategyBot, User
+from tests.runtime_kit import HYPERRSI_SETTINGS, replay_engine
+
+TF = 300_000  # the bots' 5m
+QUIET = {**HYPERRSI_SETTINGS, "rsi_oversold": 1, "rsi_overbought": 99}  # never a signal: every close is quiet
+
+
+def _bot_updates(records: list[logging.LogRecord]) -> list[str]:
+    return [r.getMessage() for r in records
+            if r.name == "tortoise.db_client" and r.getMessage().lstrip().upper().startswith('UPDATE "STRATEGY_BOTS"')]
+
+
+async def test_a_quiet_close_writes_the_decisions_of_a_market_in_one_statement(db, shared_data, caplog):
+    engine, clock, start = await replay_engine(shared_data)
+    bots = []
+    for k in range(4):  # 4 accounts x 3 bots: 4 (account, symbol) groups on one market
+        user = await User.create(telegram_id=7100 + k)
+        acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
+                                           is_paper=True, paper_balances={"USDT": "100000"})
+        for _ in range(3):
+            bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.HYPERRSI, symbol="BTC/USDT:USDT",
+                                           settings=QUIET, status=BotStatus.DRAFT)
+            await engine.control.start_bot(user.id, bot.id)
+            bots.append(bot.id)
+    close = start - start % TF + 2 * TF
+    clock.set(close + 2_000)
+    await engine.tick()  # the first close after the start: each bot's first decision
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        clock.set(close + TF + 2_000)
+        await engine.tick()
+    updates = _bot_updates(caplog.records)
+    assert len(updates) == 1, updates  # the 12 decisions of the market in one statement
+    states = dict(await StrategyBot.filter(id__in=bots).values_list("id", "state"))
+    assert {s["candle"] for s in states.values()} == {close}  # every decision of that close (its open time) stored
+    assert all(s["decisions"][-1]["ts"] == close + TF for s in states.values())
+    for bot_id in bots:  # memory and the rows agree: nothing is written again at the next save
+        assert engine.handles[bot_id].last_state == states[bot_id]
+    await engine.shutdown()
+
+
+async def test_a_market_job_reads_its_bots_once_it_holds_their_locks(db, shared_data):
+    """A chat's change committed while a market job waits for the bot's lock is what the job evaluates (the job
+    used to read its bots before taking the locks, and evaluated, and wrote back, the bot as it was)."""
+    import asyncio
+
+    from engine.jobs.worker import build_markets
+    from tests.test_jobs_venues import BTC, _started
+
+    start, acc = await _started(shared_data)
+    markets = build_markets(replay_dir=shared_data)
+    bot = await StrategyBot.get(account_id=acc.id)
+    async with markets.locks.hold(acc.id, BTC):  # the chat's process pausing the bot holds its lock
+        job = asyncio.create_task(markets.close("paper:swap", BTC, "5m", start))
+        await asyncio.sleep(0.5)
+        assert not job.done()
+        await StrategyBot.filter(id=bot.id).update(status=BotStatus.PAUSED)
+    assert (await job)["bots"] == 1
+    row = await StrategyBot.get(id=bot.id)
+    assert row.status == BotStatus.PAUSED
+    assert row.state["decisions"][-1]["rules"][0][0] == "paused", row.state["decisions"][-1]
