@@ -9,7 +9,7 @@ from typing import Any
 from engine.exchange import margin as mg
 from engine.exchange.paper_markets import DEFAULT_MARKETS, MAINTENANCE, MAKER_FEE, SLIPPAGE, TAKER_FEE
 from engine.exchange.paper_matching import SimOrder, match
-from engine.exchange.paper_persist import HISTORY, Persisted, VenueLock, changing, reading
+from engine.exchange.paper_persist import HISTORY, Persisted, VenueLock, changing, feed_venues, reading
 from engine.exchange.paper_state import PaperOrder, PaperPosition
 from engine.exchange.protocol import (
     Balance,
@@ -294,6 +294,15 @@ class PaperExchange(Persisted):
         return TradesPage(page, self._trade_base + len(self._trades))
 
     # ---- simulation ----
+    @property
+    def paper_venue(self) -> PaperExchange:
+        """This venue, through any wrapper that passes attributes on (engine/exchange/units.py): what `feed_many`
+        takes."""
+        return self
+
+    # closed candles fed to many paper venues at once, stored together (paper_persist.feed_venues)
+    feed_many = staticmethod(feed_venues)
+
     @changing
     async def feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
         """One closed candle [ts, o, h, l, c, v] of `symbol`: match its open orders, then check liquidation."""

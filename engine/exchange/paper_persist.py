@@ -16,12 +16,14 @@ after an old cursor), so a long-lived account's memory does not grow with its hi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import logging
 import re
 from typing import Any
 
 from engine.exchange.paper_state import PaperOrder, VenueState
-from engine.exchange.paper_store import Change, StaleVenue, Stored
+from engine.exchange.paper_store import Change, StaleVenue, Stored, save_documents
 from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderStatus, Trade
 
 # What the engine asks of a venue's past is recent: fills are polled every minute after the cursor of the last poll
@@ -29,6 +31,7 @@ from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderSt
 # looked up by client id when it left the open ones since the last reconcile (orders.py refresh). 100 of each is
 # ~0.25 MB an account (bench/paper_load.py); a read past them (a new bot's first poll, a catch-up after downtime)
 # is one indexed query, answered as memory would have.
+log = logging.getLogger(__name__)
 HISTORY = 100
 STALE_RETRIES = 3  # a call made again on the reloaded venue after another process stored it (see `changing`)
 
@@ -170,22 +173,94 @@ class Persisted:
         return self._seq, len(self._trades), {i: (o.info, o.reserved) for i, o in self._orders.items()
                                               if o.info.status == OrderStatus.OPEN}
 
-    async def _commit(self, mark) -> None:
-        if mark is None:
-            return
+    def _change(self, mark) -> Change | None:
+        """What changed since `mark` (`_mark`), or None when nothing did."""
         seq, n, was_open = mark
         new = [self._orders[f"O{s}"] for s in range(seq + 1, self._seq + 1)]
         changed: list[PaperOrder] = [o for i, (info, held) in was_open.items()
                                      if (o := self._orders[i]).info is not info or o.reserved != held]
         doc = self.venue_state().to_json()
         if not new and not changed and len(self._trades) == n and doc == self._saved:
+            return None
+        return Change(doc, new, changed, self._trades[n:])
+
+    async def _commit(self, mark) -> None:
+        if mark is None or (change := self._change(mark)) is None:
             return
         try:
-            self._version = await self.store.save(self._version, Change(doc, new, changed, self._trades[n:]))
+            self._version = await self.store.save(self._version, change)
         except BaseException as e:
             self._version = -1
             if isinstance(e, ExchangeError) or not isinstance(e, Exception):
                 raise
             raise ExchangeUnavailable(f"paper venue not stored ({type(e).__name__})") from e
-        self._saved = doc
+        self._saved = change.venue
         self._trim()
+
+
+FEED_BATCH = 200  # venues held at once by one `feed_venues` batch (their other calls wait for its write)
+
+
+async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]]) -> dict[int, ExchangeError]:
+    """Closed candles fed to many paper venues ((PaperExchange, symbol, rows) each), as their `feed_candles` would,
+    but stored together: a venue where nothing matched (only its last prices and candle times moved, as on most
+    minutes) is written with the others in one transaction (paper_store.save_documents); one where something
+    matched is stored by itself, as before; one that another process stored meanwhile is fed again on the venue as
+    stored. Returns the refusals by venue (id() of the PaperExchange: it catches up on its next feed; the others go
+    on)."""
+    by_venue: dict[int, tuple[Any, list[tuple[str, list]]]] = {}
+    for ex, symbol, rows in feeds:
+        by_venue.setdefault(id(ex), (ex, []))[1].append((symbol, rows))
+    venues = sorted(by_venue.values(), key=lambda v: _account(v[0]))  # one order: two batches never deadlock
+    errors: dict[int, ExchangeError] = {}
+    again: list[tuple[Any, list[tuple[str, list]]]] = []
+    for i in range(0, len(venues), FEED_BATCH):
+        async with contextlib.AsyncExitStack() as held:
+            docs = []
+            for ex, items in venues[i:i + FEED_BATCH]:
+                await held.enter_async_context(ex._lock)
+                try:
+                    await ex._ensure()
+                    mark = ex._mark()
+                    for symbol, rows in items:
+                        for row in rows:
+                            ex._feed(symbol, row)
+                    if mark is None:
+                        continue
+                    change = ex._change(mark)
+                    if change is None:
+                        continue
+                    if ex._version > 0 and not (change.new_orders or change.changed_orders or change.new_trades):
+                        docs.append((ex, change.venue))
+                    else:
+                        await ex._commit(mark)
+                except StaleVenue:
+                    again.append((ex, items))
+                except ExchangeError as e:
+                    ex._forget()
+                    errors[id(ex)] = e
+                except BaseException:
+                    ex._forget()
+                    raise
+            try:
+                written = await save_documents([(ex.store.account_id, ex._version, doc) for ex, doc in docs])
+            except Exception as e:  # nothing of the batch was stored: each copy reloads, and is fed again
+                log.warning("paper venues not stored together (%s): fed one by one", type(e).__name__)
+                written = set()
+            for ex, doc in docs:
+                if ex.store.account_id in written:
+                    ex._version, ex._saved = ex._version + 1, doc
+                else:
+                    ex._forget()
+                    again.append((ex, by_venue[id(ex)][1]))
+    for ex, items in again:
+        try:
+            for symbol, rows in items:
+                await ex.feed_candles(symbol, rows)
+        except ExchangeError as e:
+            errors[id(ex)] = e
+    return errors
+
+
+def _account(ex: Any) -> int:
+    return ex.store.account_id if ex.store is not None else 0

@@ -111,6 +111,30 @@ class PaperStore:
         return version + 1
 
 
+async def save_documents(docs: list[tuple[int, int, dict]]) -> set[int]:
+    """Venue documents written over their stored versions, for changes that touched no order or trade (a candle fed
+    with nothing matched: the last price and the candle's time): `docs` are (account, stored version, document), all
+    in one transaction; returns the accounts written (each now one version on). An account whose stored version is
+    not the one given is left as it is (StaleVenue's case, for its caller to make again on the venue as stored)."""
+    if not docs:
+        return set()
+    async with in_transaction() as conn:
+        if conn.capabilities.dialect == "postgres":  # one statement for them all
+            encode = PaperVenue._meta.fields_map["state"].to_db_value
+            rows = await conn.execute_query_dict(
+                'UPDATE "paper_venues" AS p SET "version" = p."version" + 1, "state" = d.state::jsonb '
+                "FROM unnest($1::int[], $2::int[], $3::text[]) AS d(account_id, version, state) "
+                'WHERE p."account_id" = d.account_id AND p."version" = d.version RETURNING p."account_id"',
+                [[a for a, _, _ in docs], [v for _, v, _ in docs], [encode(doc, None) for _, _, doc in docs]])
+            return {r["account_id"] for r in rows}
+        written = set()
+        for a, version, doc in docs:  # SQLite: one process, local writes
+            if await PaperVenue.filter(account_id=a, version=version).using_db(conn).update(version=version + 1,
+                                                                                           state=doc):
+                written.add(a)
+        return written
+
+
 def _order_row(account_id: int, o: PaperOrder) -> PaperVenueOrder:
     return PaperVenueOrder(account_id=account_id, seq=o.seq, open=o.info.status == OrderStatus.OPEN,
                            client_order_id=o.info.client_order_id, data=order_to_json(o))

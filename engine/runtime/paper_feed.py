@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from typing import Any
 
 from engine.exchange.protocol import ExchangeError
 from engine.market.candle_cache import CandleCache
@@ -40,9 +41,12 @@ class PaperFeeder:
             self._fed[(h.account_id, h.symbol)] = int(candles.ts[-1])
 
     async def feed(self, groups: Mapping[tuple[int, str], list[BotHandle]], now_ms: int) -> int:
-        """Every 1m candle closed by `now_ms` that each simulated (account, symbol) has not seen; returns how many."""
+        """Every 1m candle closed by `now_ms` that each simulated (account, symbol) has not seen; returns how many.
+        Paper venues are fed together (their `feed_many`: the ones where nothing matched in one write)."""
         fed = 0
         rows_of: dict[tuple[str, str, int], list[list[float]]] = {}  # one fetch per symbol for every account
+        together: list[tuple[Any, str, list[list[float]]]] = []
+        after: dict[tuple[int, str], tuple[Any, int]] = {}  # a paper venue's (account, symbol): venue, last row
         async with self._lock:
             for (account_id, symbol), hs in groups.items():
                 ex = hs[0].exchange
@@ -59,18 +63,29 @@ class PaperFeeder:
                 if key not in rows_of:
                     rows_of[key] = (await self.candles.closed_candles(hs[0].source, symbol, "1m", n)).rows()
                 rows = [row for row in rows_of[key] if last is None or row[0] > last]
+                venue = getattr(ex, "paper_venue", None)
+                if venue is not None:
+                    if rows:
+                        together.append((venue, symbol, rows))
+                        after[(account_id, symbol)] = (venue, int(rows[-1][0]))
+                    elif last is not None:
+                        self._fed[(account_id, symbol)] = int(last)
+                    continue
                 try:
-                    if hasattr(ex, "feed_candles"):  # a paper venue: the rows in one stored change
-                        if rows:
-                            await ex.feed_candles(symbol, rows)
-                            last, fed = rows[-1][0], fed + len(rows)
-                    else:
-                        for row in rows:
-                            await ex.feed(symbol, row)
-                            last = row[0]
-                            fed += 1
+                    for row in rows:
+                        await ex.feed(symbol, row)
+                        last = row[0]
+                        fed += 1
                 except ExchangeError as e:  # this account catches up on the next feed; the others go on now
                     log.warning("paper account %s %s: candle not fed (%s)", account_id, symbol, e.reason)
                 if last is not None:
                     self._fed[(account_id, symbol)] = int(last)
+            refused = await together[0][0].feed_many(together) if together else {}
+            for (account_id, symbol), (venue, last_row) in after.items():
+                if id(venue) in refused:
+                    log.warning("paper account %s %s: candle not fed (%s)", account_id, symbol,
+                                refused[id(venue)].reason)
+                else:
+                    self._fed[(account_id, symbol)] = last_row
+            fed += sum(len(rows) for venue, _, rows in together if id(venue) not in refused)
         return fed

@@ -1,0 +1,83 @@
+"""Paper venues fed together: the minute's candles where nothing matched are stored for every venue in one statement;
+a venue where an order filled stores its orders and trades as before; a venue another process stored meanwhile is fed
+again on the venue as stored; what is stored is what one-by-one feeding stores."""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal as D
+
+import pytest
+
+from db.models import ExchangeAccount, PaperVenueTrade, User
+from engine.candles import load_csv
+from engine.exchange.paper import PaperExchange
+from engine.exchange.paper_store import PaperStore
+from engine.exchange.protocol import MarketType, OrderRequest, OrderStatus, OrderType, Side
+
+SYM = "BTC/USDT"
+BALANCES = {"USDT": "100000", "BTC": "1"}
+
+
+@pytest.fixture(scope="module")
+def rows(shared_data):
+    return load_csv(shared_data / "BTC_USDT-1m.csv")[:30].rows()
+
+
+async def _stored_venues(n: int, first: list) -> list[PaperExchange]:
+    out = []
+    for k in range(n):
+        user = await User.create(telegram_id=8300 + k)
+        acc = await ExchangeAccount.create(user=user, exchange="paper", market_type="spot", label="paper",
+                                           is_paper=True, paper_balances=BALANCES)
+        ex = _copy(acc.id)
+        await ex.feed(SYM, first)  # stored once: a price to trade at
+        out.append(ex)
+    return out
+
+
+def _copy(account_id: int) -> PaperExchange:
+    return PaperExchange(MarketType.SPOT, {k: D(v) for k, v in BALANCES.items()}, store=PaperStore(account_id))
+
+
+def _venue_writes(records) -> list[str]:
+    return [r.getMessage() for r in records if r.name == "tortoise.db_client" and "paper_venues" in r.getMessage()
+            and r.getMessage().lstrip().upper().startswith("UPDATE")]
+
+
+async def test_a_quiet_minute_is_one_write_for_every_venue_and_a_fill_is_stored_as_before(db, rows, caplog):
+    venues = await _stored_venues(6, rows[0])
+    low = min(float(r[3]) for r in rows[1:6])
+    buy = await venues[0].create_order(OrderRequest(SYM, Side.BUY, OrderType.LIMIT, D("0.01"), price=D(str(low)),
+                                                    client_order_id="tb-batch-1"))
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        refused = await PaperExchange.feed_many([(ex, SYM, rows[1:6]) for ex in venues])
+    assert refused == {}
+    writes = _venue_writes(caplog.records)
+    # one statement for the five quiet venues (on SQLite one per venue, in one transaction), one for the filled one
+    assert len(writes) == (2 if db.dialect == "postgres" else 6), writes
+    assert (await venues[0].fetch_order(SYM, buy.id)).status == OrderStatus.CLOSED
+    assert await PaperVenueTrade.filter(account_id=venues[0].store.account_id).count() == 1
+    for ex in venues:  # a new process's copy holds what this one holds
+        fresh = _copy(ex.store.account_id)
+        assert (await fresh.fetch_ticker(SYM)).ts == int(rows[5][0])
+        assert await fresh.fetch_balance() == await ex.fetch_balance()
+        assert fresh._version == ex._version
+
+
+async def test_a_venue_stored_elsewhere_meanwhile_is_fed_again_on_the_stored_venue(db, rows):
+    mine, other = await _stored_venues(2, rows[0])
+    elsewhere = _copy(mine.store.account_id)  # another worker's copy of the same account
+    await elsewhere.feed(SYM, rows[1])
+    sell = await elsewhere.create_order(OrderRequest(SYM, Side.SELL, OrderType.LIMIT, D("0.01"),
+                                                     price=D(str(max(float(r[2]) for r in rows[2:6]))),
+                                                     client_order_id="tb-batch-2"))
+    refused = await PaperExchange.feed_many([(mine, SYM, rows[1:6]), (other, SYM, rows[1:6])])
+    assert refused == {}
+    # this copy was behind: its write was refused, it reloaded and matched the other worker's order on these candles
+    assert (await mine.fetch_order(SYM, sell.id)).status == OrderStatus.CLOSED
+    fresh = _copy(mine.store.account_id)
+    assert (await fresh.fetch_order(SYM, sell.id)).status == OrderStatus.CLOSED
+    assert (await fresh.fetch_ticker(SYM)).ts == int(rows[5][0])
+    assert (await _copy(other.store.account_id).fetch_ticker(SYM)).ts == int(rows[5][0])
