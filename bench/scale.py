@@ -8,14 +8,17 @@ account's bots on different symbols, its venue stored in the database), started 
 every mode copies. One process: the Engine with every bot attached (in-process locks, as `make run`), engine.tick
 per close. Workers: W processes of bench/scale_parts/scale_worker.py (the product's job consumer and FreshMarkets)
 and the scheduler's CloseEmitter; a cycle lasts from the emit until the consumer has nothing pending or
-unacknowledged. The busy cycle: --busy of the bots (every k-th) get thresholds that make them enter on the close, on
-a fresh copy, so each places a market order at once.
+unacknowledged. The busy cycle is warm: on a fresh copy, a quiet first close, then --busy of the bots (every k-th)
+get thresholds that make them enter (one process: through the chat's live settings change; workers: in the
+database, which each job reads) and the second close is timed, each of them placing a market order at once. Its
+extra time over the quiet run's second cycle is the orders' own cost.
 
 Printed per mode and cycle: wall time, CPU seconds of the processes doing the work (the engine's, or the workers'
 together; PostgreSQL's own CPU, on the same cores, is not in it) and per bot, the strategy's candle requests
 (target: = distinct (venue, symbol, timeframe)) and the 1m requests feeding paper venues (a real venue needs none),
 broker messages (jobs published and delivered), database transactions of the cycle (pg_stat_database), orders
-placed, peak RSS (the engine's, or the largest worker's); for the busy cycle orders/s (target ≥ 1,000).
+placed, peak RSS (the engine's, or the largest worker's); for the busy cycle orders/s over the whole cycle and over
+the orders' own cost (target ≥ 1,000).
 Options (defaults): --bots 10000 --symbols 200 --accounts 1000 --workers 1,2,4 --concurrency 4 --cycles 2
 --busy 0.1, and --no-one-process; the issue's size is --bots 100000 --symbols 2000 --accounts 10000.
 """
@@ -40,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "scale_parts"))
 import asyncpg
 import nats
 from redis.asyncio import from_url
-from scale_world import TF, ScaledReplay, fill_template, make_busy, markets, paper_factory, symbols
+from scale_world import BUSY, TF, ScaledReplay, busy_bots, fill_template, make_busy, markets, paper_factory, symbols
 
 from db.database import connect, disconnect, migrate
 from db.models import Order
@@ -119,7 +122,9 @@ class Cycle(dict):
         return s
 
 
-async def one_process(url: str, closes: list[int], n_symbols: int) -> tuple[float, list[Cycle]]:
+async def one_process(url: str, closes: list[int], n_symbols: int, busy: float = 0.0) -> tuple[float, list[Cycle]]:
+    """The cycles at `closes`; with `busy`, that share of the bots is made to enter before the last close, through
+    the chat's path (a live settings change), and only the last cycle is returned."""
     await connect(url, apply_migrations=False)
     names = symbols(n_symbols)
     clock = ManualClock(closes[0] - STEP)
@@ -130,7 +135,10 @@ async def one_process(url: str, closes: list[int], n_symbols: int) -> tuple[floa
     await engine.start(schedule=False)
     startup = time.perf_counter() - t
     out = []
-    for now in closes:
+    for k, now in enumerate(closes, 1):
+        if busy and k == len(closes):
+            for bot_id, user_id in await busy_bots(busy):
+                await engine.control.update_settings(user_id, bot_id, BUSY)
         clock.set(now)
         before = (await xacts(url), await Order.all().count())
         replay.requests.clear()
@@ -143,10 +151,12 @@ async def one_process(url: str, closes: list[int], n_symbols: int) -> tuple[floa
                          orders=await Order.all().count() - before[1], rss=rss_mb(os.getpid())))
     await engine.shutdown()
     await disconnect()
-    return startup, out
+    return startup, out[-1:] if busy else out
 
 
-async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_symbols: int) -> list[Cycle]:
+async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_symbols: int,
+                     busy: float = 0.0) -> list[Cycle]:
+    """As one_process, on `n` worker processes; the busy bots' settings are written to the database."""
     await connect(url, apply_migrations=False)
     tag = uuid.uuid4().hex[:8]
     opts = BrokerOptions(stream=f"tb_bench_{tag}", subject=f"tb.bench.{tag}", durable=f"tb_bench_{tag}")
@@ -171,7 +181,9 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
             got = [json.loads(f.read_text()) for f in stats]
             return {k: sum(g.get(k, 0) for g in got) for k in (f"requests_{TF}", "requests_1m", "jobs", "bots")}
 
-        for now in closes:
+        for k, now in enumerate(closes, 1):
+            if busy and k == len(closes):
+                await make_busy(busy)
             before = (totals(), await xacts(url), await Order.all().count(), sum(cpu_s(p.pid) for p in procs),
                       await js.consumer_info(opts.stream, opts.durable))
             t = time.perf_counter()
@@ -205,7 +217,7 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
         await redis.aclose()
         await scheduler.shutdown()
         await disconnect()
-    return out
+    return out[-1:] if busy else out
 
 
 async def main() -> None:
@@ -234,27 +246,35 @@ async def main() -> None:
     await conn.close()
     print(f"{a.bots:,} HYPERRSI bots ({TF}) over {a.symbols:,} symbols and {a.accounts:,} paper accounts "
           f"written in {time.perf_counter() - t:.1f} s; cycles at {', '.join(str(c) for c in closes)}")
-    busy_url = await fresh_db(base + "_busy", base)
-    await connect(busy_url, apply_migrations=False)
-    n_busy = await make_busy(a.busy)
-    await disconnect()
+    warm = [t0 + k * STEP + 2_000 for k in (1, 2)]  # the busy run: a quiet close, then the busy one
     modes: list[tuple[str, int]] = [("one process", 0)] if not a.no_one_process else []
     modes += [(f"{n} worker(s) x {a.concurrency} jobs", n) for n in (int(x) for x in a.workers.split(","))]
     try:
         for label, n in modes:
-            for kind, template, at in (("", base, closes), ("busy ", base + "_busy", closes[:1])):
-                copy = await fresh_db(f"{base}_run", template)
+            quiet: dict[int, Cycle] = {}
+            for busy, at in ((0.0, closes), (a.busy, warm)):
+                copy = await fresh_db(f"{base}_run", base)
                 if n == 0:
-                    startup, rows = await one_process(copy, at, a.symbols)
+                    startup, rows = await one_process(copy, at, a.symbols, busy)
                     print(f"{label}: start-up (attach every bot + reconcile) {startup:.1f} s")
                 else:
-                    rows = await on_workers(copy, at, n, a.concurrency, a.symbols)
-                for k, row in enumerate(rows, 1):
-                    name = f"busy cycle ({n_busy:,} bots enter)" if kind else f"cycle {k}"
-                    print(f"{label}, {name}: {row.line(a.bots)}", flush=True)
+                    rows = await on_workers(copy, at, n, a.concurrency, a.symbols, busy)
+                if not busy:
+                    quiet = dict(enumerate(rows, 1))
+                    for k, row in quiet.items():
+                        print(f"{label}, cycle {k}: {row.line(a.bots)}", flush=True)
+                    continue
+                row = rows[0]
+                print(f"{label}, busy cycle 2 (after a quiet cycle 1): {row.line(a.bots)}", flush=True)
+                if 2 in quiet and row["orders"]:
+                    extra = row["wall"] - quiet[2]["wall"]
+                    print(f"{label}, the orders' own cost (busy cycle 2 - quiet cycle 2): {extra:.2f} s, "
+                          f"{extra / row['orders'] * 1e3:.2f} ms per order, "
+                          f"DB transactions {(row['xacts'] - quiet[2]['xacts']) / row['orders']:.1f} per order "
+                          f"→ {row['orders'] / max(extra, 1e-9):,.0f} orders/s", flush=True)
                 await admin(f'DROP DATABASE IF EXISTS "{base}_run" WITH (FORCE)')
     finally:
-        for name in (base, base + "_busy", base + "_run"):
+        for name in (base, base + "_run"):
             await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -85,10 +85,16 @@ async def fill_template(n_bots: int, n_symbols: int, n_accounts: int) -> None:
     await Position.bulk_create([Position(bot_id=b, symbol=s) for b, s in rows], batch_size=5000)
 
 
-async def make_busy(share: float) -> int:
-    """`share` of the bots (every k-th) get RSI thresholds that make a flat bot enter on the next close."""
+async def busy_bots(share: float) -> list[tuple[int, int]]:
+    """(bot id, user id) of `share` of the bots: every k-th."""
     every = max(1, round(1 / share))
-    busy = (await StrategyBot.all().order_by("id").values_list("id", "settings"))[::every]
+    return (await StrategyBot.all().order_by("id").values_list("id", "user_id"))[::every]
+
+
+async def make_busy(share: float) -> int:
+    """`share` of the bots (every k-th) get RSI thresholds that make a flat bot enter on the next close, written to
+    the database (what a worker reads on its next job)."""
+    busy = await StrategyBot.filter(id__in=[b for b, _ in await busy_bots(share)]).values_list("id", "settings")
     by_period: dict[int, list[int]] = {}
     for bot_id, settings in busy:
         by_period.setdefault(settings["rsi_period"], []).append(bot_id)
