@@ -42,7 +42,7 @@ def _die_after_a_fill(arm: Path) -> None:
 
 
 def _die_before_a_market_send(arm: Path) -> None:
-    real = OrderLifecycle._send
+    real = OrderLifecycle._submit
 
     async def send(self, order):
         if order.type == OrderType.MARKET:  # the row is written; the exchange has not heard of it
@@ -50,7 +50,7 @@ def _die_before_a_market_send(arm: Path) -> None:
             os.kill(os.getpid(), signal.SIGKILL)
         return await real(self, order)
 
-    OrderLifecycle._send = send
+    OrderLifecycle._submit = send
 
 
 async def _result(engine: Engine) -> dict:

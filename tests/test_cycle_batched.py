@@ -67,3 +67,57 @@ async def test_a_market_job_reads_its_bots_once_it_holds_their_locks(db, shared_
     row = await StrategyBot.get(id=bot.id)
     assert row.status == BotStatus.PAUSED
     assert row.state["decisions"][-1]["rules"][0][0] == "paused", row.state["decisions"][-1]
+
+
+ENTER = {**HYPERRSI_SETTINGS, "rsi_oversold": 98, "rsi_overbought": 99, "entry_option": "rsi_only"}  # enter long
+
+
+def _statements(records: list[logging.LogRecord], start: str) -> list[str]:
+    return [r.getMessage() for r in records
+            if r.name == "tortoise.db_client" and r.getMessage().lstrip().upper().startswith(start)]
+
+
+async def test_the_entries_of_a_market_on_one_close_are_written_and_sent_together(db, shared_data, caplog):
+    """12 bots of one market entering on one close: their states committed in one transaction, their order rows
+    inserted in one statement (each before its order is sent), sent, and their outcomes written in one statement;
+    every bot then holds its position and its order's fill is booked once."""
+    from db.enums import OrderStatus
+    from db.models import Fill, Order, Position
+
+    engine, clock, start = await replay_engine(shared_data)
+    bots = []
+    for k in range(4):  # 4 accounts x 3 bots
+        user = await User.create(telegram_id=7200 + k)
+        acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
+                                           is_paper=True, paper_balances={"USDT": "100000"})
+        for _ in range(3):
+            bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.HYPERRSI, symbol="BTC/USDT:USDT",
+                                           settings=ENTER, status=BotStatus.DRAFT)
+            await engine.control.start_bot(user.id, bot.id)
+            bots.append(bot.id)
+    close = start - start % TF + 2 * TF
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        clock.set(close + 2_000)
+        await engine.tick()
+    inserts = _statements(caplog.records, 'INSERT INTO "ORDERS"')
+    seqs = [m for m in _statements(caplog.records, "SELECT") if 'MAX("SEQ")' in m.upper()]
+    assert len(inserts) == 1, inserts  # 12 entries, one statement (it was one per entry)
+    assert len(seqs) == 1, seqs  # the bots' last order numbers read once (it was twice per entry)
+    outcomes = _statements(caplog.records, 'UPDATE "ORDERS"')
+    assert len(outcomes) == 1, outcomes  # what the venue answered, one statement (it was one per entry)
+    rows = await Order.filter(bot_id__in=bots).values("bot_id", "seq", "client_order_id", "status", "role")
+    assert sorted(r["bot_id"] for r in rows) == sorted(bots)  # one entry each
+    assert len({r["client_order_id"] for r in rows}) == 12 and {r["seq"] for r in rows} == {1}
+    assert all(r["status"] in (OrderStatus.OPEN, OrderStatus.CLOSED) and r["role"] == "entry" for r in rows), rows
+    for bot_id in bots:
+        h = engine.handles[bot_id]
+        assert h.rt.pending_floor == 0 and h.strat.pending == "entry"
+        assert h.last_state == (await StrategyBot.get(id=bot_id)).state  # committed before its order was sent
+    clock.set(close + TF // 5 + 2_000)  # the next minutes: each market order fills and is booked
+    await engine.feed_paper(clock.now_ms())
+    await engine.supervise()
+    assert await Fill.filter(order__bot_id__in=bots).count() == 12
+    sizes = await Position.filter(bot_id__in=bots).values_list("size", flat=True)
+    assert all(s > 0 for s in sizes), sizes
+    await engine.shutdown()

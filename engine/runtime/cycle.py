@@ -13,7 +13,7 @@ from engine.candles import timeframe_ms
 from engine.exchange.protocol import ExchangeError
 from engine.market.candle_cache import CandleCache
 from engine.market.clock import Clock
-from engine.runtime import events
+from engine.runtime import asked_orders, events
 from engine.runtime.bots import BotHandle, batched_decisions
 from engine.runtime.locks import HeldLocks, SymbolLocks
 from engine.runtime.registry import Registry
@@ -96,20 +96,36 @@ class CandleCycle:
                     series[key] = h.runner.inputs(h.settings, candles[-warm[key]:]).at(-1)
                 work[(source, symbol)][(h.account_id, symbol)].append((h, series[key], close))
 
-        async def run(items: list[tuple[BotHandle, Any, float]]) -> None:
+        async def run(items: list[tuple[BotHandle, Any, float]], asked: dict[int, asked_orders.Asked]) -> None:
             async with sem:
                 for h, c, close in items:
                     try:
                         await h.runner.on_candle(h, c, close, candle_ts, self.clock.now_ms())
-                        if h.dirty:
+                        if h.dirty and h.id not in asked:  # a bot with an order asked: once it is sent
                             await h.resync()
                     except Exception as e:
                         await events.report([h], e, "candle", self.clock.now_ms())
 
         async def market(groups: dict[tuple[int, str], list]) -> None:
             # every (account, symbol) of the market held until the bots that only recorded their decision are
-            # written, in one statement for all of them
+            # written, in one statement for all of them, and the market orders asked for are sent together
             async with self.locks.hold_all(groups), batched_decisions():
-                await asyncio.gather(*(run(items) for items in groups.values()))
+                with asked_orders.collecting() as asked:
+                    await asyncio.gather(*(run(items, asked) for items in groups.values()))
+                if asked:
+                    await self._send_asked(list(asked.values()))
 
         await asyncio.gather(*(market(groups) for groups in work.values()))
+
+    async def _send_asked(self, asked: list[asked_orders.Asked]) -> None:
+        try:
+            await asked_orders.send(asked)
+        except Exception as e:
+            await events.report([a.h for a in asked], e, "candle", self.clock.now_ms())
+            return
+        for a in asked:
+            try:
+                if a.h.dirty:
+                    await a.h.resync()
+            except Exception as e:
+                await events.report([a.h], e, "candle", self.clock.now_ms())

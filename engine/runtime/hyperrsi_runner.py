@@ -4,6 +4,7 @@ orders kept equal to what it wants."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from engine.candles import Candles
 from engine.exchange.protocol import Market, OrderType, Side
 from engine.market.candle_cache import CandleCache
 from engine.notices import EntryNotice, FillNotice, MarketInfo, StopLossNotice, TakeProfitNotice, TrailingMoved
-from engine.runtime import events
+from engine.runtime import asked_orders, events
 from engine.runtime.bots import BotHandle, FillTold
 from engine.runtime.codec import hyperrsi_from_json, hyperrsi_to_json
 from engine.runtime.orders import NEVER_REACHED, OPEN_STATES
@@ -116,10 +117,9 @@ class LiveHyperRsi:
             await h.save_decision()  # nothing happened but the ATR: only the decision, for /why
             return
         market = step.market
-        if market:
-            h.rt.pending_floor = await _max_seq(h.id)
         h.rt.pending_orders = [[i.kind.value, i.role.value, i.side, i.amount, i.reason] for i in market] or None
-        async with in_transaction() as conn:
+
+        async def commit(conn: BaseDBAsyncClient) -> None:
             await h.save(conn)
             for n in notes:
                 await events.note(h, n.reason, n.details, candle_ts, conn)
@@ -128,9 +128,30 @@ class LiveHyperRsi:
                                                       previous=old.stop, reason=state.stop_reason,
                                                       candle_ts=candle_ts, market=MarketInfo.of(m)), conn=conn)
             await h.save_position(conn)
+
+        h.dirty = True
+        if len(market) == 1 and self._ask(h, market[0], commit):
+            return  # sent with the other orders of the market's close (engine/runtime/asked_orders.py)
+        if market:
+            h.rt.pending_floor = await _max_seq(h.id)
+        async with in_transaction() as conn:
+            await commit(conn)
         for intent in market:
             await self.send_market(h, intent)
-        h.dirty = True
+
+    def _ask(self, h: BotHandle, intent: Intent, commit: Callable[[BaseDBAsyncClient], Awaitable[None]]) -> bool:
+        """One placeable market order left to the close's batch, if there is one."""
+        amount = to_amount(intent.amount, h.market)
+        if not placeable(amount, None, h.market):
+            return False
+
+        async def done(order: Order) -> None:
+            if order.status in FAILED:
+                await self._refused(h, intent.role)
+
+        return asked_orders.ask(asked_orders.Asked(
+            h, intent.role, Side(intent.side), amount, intent.role == OrderRole.CLOSE and h.swap, intent.reason[:64],
+            commit, done))
 
     async def send_market(self, h: BotHandle, intent: Intent) -> Order | None:
         """One market order the strategy asked for (base currency); a refused one is no longer pending."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -119,6 +120,28 @@ class OrderLifecycle:
         row = await Order.filter(bot_id=self.bot.bot_id).annotate(m=Max("seq")).first().values("m")
         return int((row or {}).get("m") or 0) + 1
 
+    def draft(
+        self,
+        role: OrderRole,
+        side: Side,
+        type_: OrderType,
+        amount: Decimal,
+        seq: int,
+        *,
+        price: Decimal | None = None,
+        trigger_price: Decimal | None = None,
+        reduce_only: bool = False,
+        level: int | None = None,
+        reason: str = "",
+    ) -> Order:
+        """The row of the bot's `seq`-th order, not written yet (its client id follows from the seq)."""
+        cid = self._make_cid(self.bot.exchange_id, self.bot.user_id, self.bot.bot_id, role.value, level, seq)
+        return Order(
+            bot_id=self.bot.bot_id, account_id=self.bot.account_id, client_order_id=cid, symbol=self.bot.symbol,
+            role=role, level=level, seq=seq, side=side, type=type_, price=price,
+            trigger_price=trigger_price, amount=amount, reduce_only=reduce_only, reason=reason,
+        )
+
     async def place(
         self,
         role: OrderRole,
@@ -132,17 +155,17 @@ class OrderLifecycle:
         level: int | None = None,
         reason: str = "",
     ) -> Order:
-        seq = await self._next_seq()
-        cid = self._make_cid(self.bot.exchange_id, self.bot.user_id, self.bot.bot_id, role.value, level, seq)
-        order = await Order.create(
-            bot_id=self.bot.bot_id, account_id=self.bot.account_id, client_order_id=cid, symbol=self.bot.symbol,
-            role=role, level=level, seq=seq, side=side, type=type_, price=price,
-            trigger_price=trigger_price, amount=amount, reduce_only=reduce_only, reason=reason,
-        )
-        return await self._send(order)
+        order = self.draft(role, side, type_, amount, await self._next_seq(), price=price,
+                           trigger_price=trigger_price, reduce_only=reduce_only, level=level, reason=reason)
+        await order.save()
+        changed = await self._submit(order)
+        if changed:
+            await order.save(update_fields=changed)
+        return order
 
-    async def _send(self, order: Order) -> Order:
-        """Send a new row's order under its client id; the row holds what came back (or UNKNOWN/REJECTED)."""
+    async def _submit(self, order: Order) -> list[str]:
+        """Send a written row's order under its client id; the row (in memory) takes what came back, or
+        UNKNOWN/REJECTED; returns the fields to write."""
         role, level, side = OrderRole(order.role), order.level, Side(order.side)
         amount, price = order.amount, order.price
         request = OrderRequest(
@@ -156,25 +179,20 @@ class OrderLifecycle:
             # It may exist: never call it failed. Reconciliation looks it up by client id.
             metrics.ORDERS.labels(self.bot.exchange_id, "unknown").inc()
             order.status, order.error = OrderStatus.UNKNOWN, e.reason
-            await order.save(update_fields=["status", "error"])
-            return order
+            return ["status", "error"]
         except ExchangeError as e:
             metrics.ORDERS.labels(self.bot.exchange_id, "rejected").inc()
             order.status, order.error = OrderStatus.REJECTED, e.reason
-            await order.save(update_fields=["status", "error"])
             attempts, retry_in, since = self._refused(role.value, level)
             if attempts in TOLD_AT:  # one notice when it starts, then at 10, 100, 1000 refusals in a row
                 await notify(self.bot.user_id, OrderRejected(
                     bot_id=self.bot.bot_id, symbol=self.bot.symbol, reason=e.reason, role=role.value, side=side.value,
                     amount=amount, price=price, attempts=attempts, retry_in_s=retry_in // 1000,
                     **self.market_field(), level=level, since_ms=since))
-            return order
+            return ["status", "error"]
         self.refused.pop((role.value, level), None)
         metrics.ORDERS.labels(self.bot.exchange_id, "accepted").inc()
-        changed = apply_info(order, info)
-        if changed:
-            await order.save(update_fields=changed)
-        return order
+        return apply_info(order, info)
 
     async def refresh(self, order: Order) -> Order:
         """Learn the order's real state from the exchange by client id. OrderNotFound propagates."""
@@ -243,3 +261,34 @@ class OrderLifecycle:
             order.status = OrderStatus.CLOSED
             fields.append("status")
         await order.save(using_db=conn, update_fields=fields)
+
+
+OUTCOME_FIELDS = ("exchange_order_id", "status", "error", "filled", "average")  # what a send can change on a row
+
+
+async def place_together(drafts: list[tuple[OrderLifecycle, Order]]) -> list[Order]:
+    """Orders of several bots (their locks held by the caller), each the next of its bot: their rows written in one
+    statement before any is sent, then each sent (one account's in turn, the accounts at once) and their outcomes
+    written in one statement. A crash in between leaves rows PENDING, resolved by client id as after `place`."""
+    if not drafts:
+        return []
+    await Order.bulk_create([o for _, o in drafts])
+    rows = {o.client_order_id: o for o in await Order.filter(client_order_id__in=[o.client_order_id
+                                                                                  for _, o in drafts])}
+    orders = [rows[o.client_order_id] for _, o in drafts]
+    by_account: dict[int, list[tuple[OrderLifecycle, Order]]] = {}
+    for (life, _), order in zip(drafts, orders, strict=True):
+        by_account.setdefault(life.bot.account_id, []).append((life, order))
+    changed: list[Order] = []
+
+    async def send(items: list[tuple[OrderLifecycle, Order]]) -> None:
+        for life, order in items:
+            if await life._submit(order):
+                changed.append(order)
+
+    try:
+        await asyncio.gather(*(send(items) for items in by_account.values()))
+    finally:  # what was sent is written even when another account's send raised
+        for i in range(0, len(changed), 500):
+            await Order.bulk_update(changed[i:i + 500], fields=list(OUTCOME_FIELDS), batch_size=500)
+    return orders
