@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import Iterable
@@ -41,6 +42,7 @@ MENU_COMMANDS = ("start", "status", "positions", "balance", "pnl", "why", "backt
 
 # A dialog left half-way is forgotten after a week of silence (Redis only; the in-memory store ends with the process).
 FSM_TTL = timedelta(days=7)
+FINISH_UPDATES = 10.0  # s an update in hand may take to finish when polling stops (SIGTERM), as the notifier's
 
 
 def make_storage(redis_url: str | None, prefix: str = "fsm") -> tuple[BaseStorage, BaseEventIsolation | None]:
@@ -111,7 +113,21 @@ def build_dispatcher(
     dp.errors.register(make_error_handler(i18n))
     dp.include_routers(*feature_routers())
     dp.startup.register(set_commands)
+    dp.shutdown.register(finish_updates)
+    # aiogram's own first shutdown step closes the FSM storage and locks, which the updates in hand still use
+    dp.shutdown.handlers.insert(0, dp.shutdown.handlers.pop())
     return dp
+
+
+async def finish_updates(dispatcher: Dispatcher) -> None:
+    """Polling stopped: the updates being handled finish (up to `FINISH_UPDATES` s) before the FSM storage, the
+    per-user locks and the bot's session close under them."""
+    # aiogram keeps the updates it handles as tasks but does not wait for them when polling stops
+    in_hand = set(getattr(dispatcher, "_handle_update_tasks", ()))
+    if in_hand:
+        _, late = await asyncio.wait(in_hand, timeout=FINISH_UPDATES)
+        if late:
+            log.warning("%d update(s) still being handled after %.0f s; stopping anyway", len(late), FINISH_UPDATES)
 
 
 async def set_commands(bot: Bot, i18n: MergedI18n) -> None:

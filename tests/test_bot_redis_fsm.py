@@ -115,3 +115,48 @@ async def test_one_users_updates_wait_for_each_other_across_two_dispatchers(db):
             await dp.storage.close()
         await bot.session.close()
         await api.stop()
+
+
+async def test_a_stopping_replica_finishes_the_update_in_hand(telegram_factory):
+    """Polling stopped while an update is being handled (SIGTERM, a replica replaced): the update finishes, answers
+    and frees the user's lock before the Redis storage and the bot's session close. Closing them under it cut a
+    command in flight (seen in CI: the lock's release cut, so the user's next message on the other replica waited
+    for the lock's timeout)."""
+    u = next(_ids) * 1000 + 7
+    user = await User.create(telegram_id=u, language="en", risk_accepted_at=datetime.now(UTC))
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
+                                       is_paper=True)
+    bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT:USDT",
+                                   settings=defaults(BotKind.GRID) | {"lower_price": 1.0, "upper_price": 2.0})
+    r = aioredis.from_url(REDIS)
+    try:
+        first = await telegram_factory(redis_url=REDIS)
+        idx = list(specs(BotKind.GRID)).index("levels")
+        await first.api.click(u, first.api.bot_message(u), SetCb(action="edit", bot_id=bot.id, idx=idx).pack())
+        await first.api.next_call("editMessageText", chat_id=u, ok=None)
+        entered, gate = asyncio.Event(), asyncio.Event()
+
+        async def held(handler, event, data):  # inside the user's lock
+            if event.message is not None and event.message.text == "33":
+                entered.set()
+                await gate.wait()
+            return await handler(event, data)
+
+        first.dp.update.outer_middleware(held)
+        await first.api.send_message(u, "33")
+        await asyncio.wait_for(entered.wait(), 10)
+        stopping = asyncio.create_task(first.dp.stop_polling())  # returns once the dispatcher has stopped
+        await asyncio.sleep(0.5)
+        assert not stopping.done()  # polling has stopped; shutting down waits for the update in hand
+        gate.set()
+        await asyncio.wait_for(stopping, 5)
+        assert "Levels saved" in (await first.api.next_call("sendMessage", chat_id=u, timeout=1)).text
+        assert await r.keys(f"fsm*:{u}:*lock") == []
+
+        second = await telegram_factory(redis_url=REDIS)
+        await second.api.send_message(u, "/help")
+        await second.api.next_call("sendMessage", chat_id=u, timeout=5)
+    finally:
+        for k in await r.keys(f"fsm*:{u}:*"):
+            await r.delete(k)
+        await r.aclose()
