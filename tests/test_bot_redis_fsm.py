@@ -28,19 +28,31 @@ REDIS = "redis://127.0.0.1:6379/15"
 _ids = itertools.count(1201)
 
 
-async def test_dialog_survives_a_restart_in_redis(telegram_factory):
+async def _paper_grid_bot() -> tuple[int, StrategyBot]:
+    """A new user's stopped paper GRID bot: (the user's Telegram id, the bot)."""
     u = next(_ids) * 1000 + 7
     user = await User.create(telegram_id=u, language="en", risk_accepted_at=datetime.now(UTC))
     acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
                                        is_paper=True)
     bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT:USDT",
                                    settings=defaults(BotKind.GRID) | {"lower_price": 1.0, "upper_price": 2.0})
+    return u, bot
+
+
+async def _editing_levels(telegram_factory, u: int, bot: StrategyBot):
+    """A replica on Redis on which user `u` has asked to edit the bot's levels (the dialog waits for a number)."""
+    h = await telegram_factory(redis_url=REDIS)
+    idx = list(specs(BotKind.GRID)).index("levels")
+    await h.api.click(u, h.api.bot_message(u), SetCb(action="edit", bot_id=bot.id, idx=idx).pack())
+    await h.api.next_call("editMessageText", chat_id=u, ok=None)
+    return h
+
+
+async def test_dialog_survives_a_restart_in_redis(telegram_factory):
+    u, bot = await _paper_grid_bot()
     r = aioredis.from_url(REDIS)
     try:
-        first = await telegram_factory(redis_url=REDIS)
-        idx = list(specs(BotKind.GRID)).index("levels")
-        await first.api.click(u, first.api.bot_message(u), SetCb(action="edit", bot_id=bot.id, idx=idx).pack())
-        await first.api.next_call("editMessageText", chat_id=u, ok=None)
+        first = await _editing_levels(telegram_factory, u, bot)
         await first.stop()
         keys = await r.keys(f"fsm*:{u}:*state")
         states = [await r.get(k) for k in keys]
@@ -122,18 +134,10 @@ async def test_a_stopping_replica_finishes_the_update_in_hand(telegram_factory):
     and frees the user's lock before the Redis storage and the bot's session close. Closing them under it cut a
     command in flight (seen in CI: the lock's release cut, so the user's next message on the other replica waited
     for the lock's timeout)."""
-    u = next(_ids) * 1000 + 7
-    user = await User.create(telegram_id=u, language="en", risk_accepted_at=datetime.now(UTC))
-    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="p",
-                                       is_paper=True)
-    bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="BTC/USDT:USDT",
-                                   settings=defaults(BotKind.GRID) | {"lower_price": 1.0, "upper_price": 2.0})
+    u, bot = await _paper_grid_bot()
     r = aioredis.from_url(REDIS)
     try:
-        first = await telegram_factory(redis_url=REDIS)
-        idx = list(specs(BotKind.GRID)).index("levels")
-        await first.api.click(u, first.api.bot_message(u), SetCb(action="edit", bot_id=bot.id, idx=idx).pack())
-        await first.api.next_call("editMessageText", chat_id=u, ok=None)
+        first = await _editing_levels(telegram_factory, u, bot)
         entered, gate = asyncio.Event(), asyncio.Event()
 
         async def held(handler, event, data):  # inside the user's lock

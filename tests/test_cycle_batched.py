@@ -18,18 +18,24 @@ def _bot_updates(records: list[logging.LogRecord]) -> list[str]:
             if r.name == "tortoise.db_client" and r.getMessage().lstrip().upper().startswith('UPDATE "STRATEGY_BOTS"')]
 
 
-async def test_a_quiet_close_writes_the_decisions_of_a_market_in_one_statement(db, shared_data, caplog):
-    engine, clock, start = await replay_engine(shared_data)
+async def _twelve_bots(engine, first_user: int, settings: dict) -> list[int]:
+    """4 paper accounts with 3 running HYPERRSI bots each, all on BTC/USDT:USDT: the bots' ids."""
     bots = []
-    for k in range(4):  # 4 accounts x 3 bots: 4 (account, symbol) groups on one market
-        user = await User.create(telegram_id=7100 + k)
+    for k in range(4):
+        user = await User.create(telegram_id=first_user + k)
         acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
                                            is_paper=True, paper_balances={"USDT": "100000"})
         for _ in range(3):
             bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.HYPERRSI, symbol="BTC/USDT:USDT",
-                                           settings=QUIET, status=BotStatus.DRAFT)
+                                           settings=settings, status=BotStatus.DRAFT)
             await engine.control.start_bot(user.id, bot.id)
             bots.append(bot.id)
+    return bots
+
+
+async def test_a_quiet_close_writes_the_decisions_of_a_market_in_one_statement(db, shared_data, caplog):
+    engine, clock, start = await replay_engine(shared_data)
+    bots = await _twelve_bots(engine, 7100, QUIET)  # 4 accounts x 3 bots: 4 (account, symbol) groups, one market
     close = start - start % TF + 2 * TF
     clock.set(close + 2_000)
     await engine.tick()  # the first close after the start: each bot's first decision
@@ -85,16 +91,7 @@ async def test_the_entries_of_a_market_on_one_close_are_written_and_sent_togethe
     from db.models import Fill, Order, Position
 
     engine, clock, start = await replay_engine(shared_data)
-    bots = []
-    for k in range(4):  # 4 accounts x 3 bots
-        user = await User.create(telegram_id=7200 + k)
-        acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
-                                           is_paper=True, paper_balances={"USDT": "100000"})
-        for _ in range(3):
-            bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.HYPERRSI, symbol="BTC/USDT:USDT",
-                                           settings=ENTER, status=BotStatus.DRAFT)
-            await engine.control.start_bot(user.id, bot.id)
-            bots.append(bot.id)
+    bots = await _twelve_bots(engine, 7200, ENTER)
     close = start - start % TF + 2 * TF
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):

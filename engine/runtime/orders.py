@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.functions import Max
@@ -142,21 +143,10 @@ class OrderLifecycle:
             trigger_price=trigger_price, amount=amount, reduce_only=reduce_only, reason=reason,
         )
 
-    async def place(
-        self,
-        role: OrderRole,
-        side: Side,
-        type_: OrderType,
-        amount: Decimal,
-        *,
-        price: Decimal | None = None,
-        trigger_price: Decimal | None = None,
-        reduce_only: bool = False,
-        level: int | None = None,
-        reason: str = "",
-    ) -> Order:
-        order = self.draft(role, side, type_, amount, await self._next_seq(), price=price,
-                           trigger_price=trigger_price, reduce_only=reduce_only, level=level, reason=reason)
+    async def place(self, role: OrderRole, side: Side, type_: OrderType, amount: Decimal, **details: Any) -> Order:
+        """The bot's next order written, then sent; `details` as `draft`'s (price, trigger_price, reduce_only, level,
+        reason)."""
+        order = self.draft(role, side, type_, amount, await self._next_seq(), **details)
         await order.save()
         changed = await self._submit(order)
         if changed:
