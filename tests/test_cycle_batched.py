@@ -118,3 +118,31 @@ async def test_the_entries_of_a_market_on_one_close_are_written_and_sent_togethe
     sizes = await Position.filter(bot_id__in=bots).values_list("size", flat=True)
     assert all(s > 0 for s in sizes), sizes
     await engine.shutdown()
+
+
+async def test_a_bots_exits_after_its_entry_are_written_and_sent_together(db, shared_data, caplog):
+    """After its entry fills, each bot places its stop-loss and take-profits: one bot's orders are written in one
+    statement before any is sent and their outcomes in one (4 exits: 4 INSERTs, 4 MAX(seq) reads, 4 UPDATEs -> 1
+    each), sent in order, each resting on the venue."""
+    from db.enums import OrderStatus
+    from db.models import Order
+
+    engine, clock, start = await replay_engine(shared_data)
+    bots = await _twelve_bots(engine, 7400, ENTER)
+    close = start - start % TF + 2 * TF
+    clock.set(close + 2_000)
+    await engine.tick()  # the entries
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        clock.set(close + 60_000 + 2_000)
+        await engine.tick()  # the entries' fills, then each bot's exits
+    exits = await Order.filter(bot_id__in=bots, seq__gt=1).values("bot_id", "seq", "status", "role")
+    per_bot = len(exits) // len(bots)
+    assert per_bot >= 2 and len(exits) == per_bot * len(bots), exits
+    assert all(r["status"] == OrderStatus.OPEN for r in exits), exits
+    assert {(r["bot_id"], r["seq"]) for r in exits} == {(b, s) for b in bots for s in range(2, per_bot + 2)}
+    inserts = _statements(caplog.records, 'INSERT INTO "ORDERS"')
+    seqs = [m for m in _statements(caplog.records, "SELECT") if 'MAX("SEQ")' in m.upper()]
+    outcomes = [m for m in _statements(caplog.records, 'UPDATE "ORDERS"') if "exchange_order_id" in m]
+    assert (len(inserts), len(seqs), len(outcomes)) == (len(bots), len(bots), len(bots))  # one each per bot
+    await engine.shutdown()

@@ -117,7 +117,8 @@ class OrderLifecycle:
         """The `_market` of the bot's notices, when the market is known."""
         return {"market": MarketInfo.of(self.market)} if self.market is not None else {}
 
-    async def _next_seq(self) -> int:
+    async def next_seq(self) -> int:
+        """The number of the bot's next order."""
         row = await Order.filter(bot_id=self.bot.bot_id).annotate(m=Max("seq")).first().values("m")
         return int((row or {}).get("m") or 0) + 1
 
@@ -146,7 +147,7 @@ class OrderLifecycle:
     async def place(self, role: OrderRole, side: Side, type_: OrderType, amount: Decimal, **details: Any) -> Order:
         """The bot's next order written, then sent; `details` as `draft`'s (price, trigger_price, reduce_only, level,
         reason)."""
-        order = self.draft(role, side, type_, amount, await self._next_seq(), **details)
+        order = self.draft(role, side, type_, amount, await self.next_seq(), **details)
         await order.save()
         changed = await self._submit(order)
         if changed:

@@ -9,7 +9,7 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from db.enums import OrderRole, OrderStatus
 from db.models import Order
 from engine.exchange.protocol import Market, OrderType, Side
-from engine.runtime.orders import OPEN_STATES, OrderLifecycle
+from engine.runtime.orders import OPEN_STATES, OrderLifecycle, place_together
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,18 @@ async def open_rows(bot_id: int, roles: tuple[OrderRole, ...]) -> list[Order]:
     return await Order.filter(bot_id=bot_id, role__in=list(roles), status__in=list(OPEN_STATES)).order_by("id")
 
 
+async def place_all(life: OrderLifecycle, wants: list[WantedOrder]) -> list[Order]:
+    """The wanted orders, each the bot's next, sent in their order: several are written in one statement before any
+    is sent and their outcomes in one (`place_together`), one alone as `place` does it."""
+    details = [{"price": w.price, "trigger_price": w.trigger, "reduce_only": w.reduce_only, "level": w.level,
+                "reason": w.reason[:64]} for w in wants]
+    if len(wants) <= 1:
+        return [await life.place(w.role, w.side, w.type, w.amount, **d) for w, d in zip(wants, details, strict=True)]
+    first = await life.next_seq()
+    return await place_together([(life, life.draft(w.role, w.side, w.type, w.amount, first + i, **d))
+                                 for i, (w, d) in enumerate(zip(wants, details, strict=True))])
+
+
 async def sync_resting(life: OrderLifecycle, market: Market, wants: list[WantedOrder], roles: tuple[OrderRole, ...],
                        rows: list[Order] | None = None) -> SyncResult:
     """Place every wanted order that is not resting yet, then cancel what is no longer wanted.
@@ -88,6 +100,7 @@ async def sync_resting(life: OrderLifecycle, market: Market, wants: list[WantedO
     out = SyncResult()
     keep: set[int] = set()
     hold_keys: set[tuple[str, int | None]] = set()
+    to_place: list[WantedOrder] = []
     for w in wants:
         mine = by_key.get(w.key, [])
         if any(r.status in (OrderStatus.PENDING, OrderStatus.UNKNOWN) for r in mine):
@@ -105,8 +118,8 @@ async def sync_resting(life: OrderLifecycle, market: Market, wants: list[WantedO
             out.waiting += 1
             hold_keys.add(w.key)
             continue
-        order = await life.place(w.role, w.side, w.type, w.amount, price=w.price, trigger_price=w.trigger,
-                                 reduce_only=w.reduce_only, level=w.level, reason=w.reason[:64])
+        to_place.append(w)
+    for w, order in zip(to_place, await place_all(life, to_place), strict=True):
         if order.status in (OrderStatus.OPEN, OrderStatus.CLOSED):
             out.placed.append(order)
             keep.add(order.id)
