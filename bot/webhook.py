@@ -50,9 +50,40 @@ def make_app(dp: Dispatcher, bot: Bot, *, secret: str, path: str) -> web.Applica
     X-Telegram-Bot-Api-Secret-Token is answered 401 before the update is read. The dispatcher's start-up and
     shut-down hooks run with the application's."""
     app = web.Application()
-    SimpleRequestHandler(dp, bot, handle_in_background=False, secret_token=secret).register(app, path=path)
+    handler = UpdatesInFlight(dp, bot, handle_in_background=False, secret_token=secret)
+    handler.register(app, path=path)
+    app.on_shutdown.append(handler.finish)  # before the dispatcher's hooks (setup_application's), which close
     setup_application(app, dp, bot=bot)
     return app
+
+
+class UpdatesInFlight(SimpleRequestHandler):
+    """aiogram's request handler, counting the updates it is handling: a stopping replica lets them finish (up to
+    SHUTDOWN_GRACE) before the dispatcher's shut-down hooks close the FSM storage, the users' locks and the Bot's
+    session under them. aiohttp runs an application's shut-down hooks before it waits for the requests in flight."""
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, **kw)
+        self.in_flight = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.in_flight += 1
+        self.idle.clear()
+        try:
+            return await super().handle(request)
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self.idle.set()
+
+    async def finish(self, app: web.Application) -> None:
+        try:
+            await asyncio.wait_for(self.idle.wait(), SHUTDOWN_GRACE)
+        except TimeoutError:
+            log.warning("%d update(s) still being handled after %.0f s; stopping anyway", self.in_flight,
+                        SHUTDOWN_GRACE)
 
 
 async def serve_webhook(

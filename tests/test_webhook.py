@@ -96,6 +96,58 @@ async def test_the_secret_is_checked_and_the_answer_waits_for_the_handler(db, ca
     assert SECRET not in caplog.text and SECRET[:16] not in caplog.text
 
 
+async def test_a_stopping_replica_lets_the_update_in_flight_finish_before_closing(db):
+    """Told to stop (SIGTERM) while an update is being handled: the update finishes and is answered before the
+    dispatcher's shut-down hooks close the Redis FSM storage, the users' locks and the Bot's session (aiohttp runs
+    an application's shut-down hooks before it waits for the requests in flight)."""
+    port = _free_port()
+    push = await TelegramPush(replicas=[f"http://127.0.0.1:{port}"]).start()
+    prefix = f"fsm-stop-{uuid.uuid4().hex[:8]}"
+    dp = build_dispatcher(vault=Vault([Fernet.generate_key().decode()]), engine=FakeEngine(), redis_url=REDIS_URL,
+                          fsm_prefix=prefix)
+    entered, gate, seen = asyncio.Event(), asyncio.Event(), []
+
+    async def held(handler, event, data):  # inside the user's lock
+        entered.set()
+        await gate.wait()
+        try:
+            return await handler(event, data)
+        finally:
+            seen.append("handled")
+
+    async def closing() -> None:
+        seen.append("shut-down hooks")
+
+    dp.update.outer_middleware(held)
+    dp.shutdown.register(closing)
+    bot = make_bot(AppConfig(BOT_TOKEN=push.token, TELEGRAM_API_URL=push.base_url))
+    stop = asyncio.Event()
+    serving = asyncio.create_task(serve_webhook(dp, bot, url=PUBLIC_URL, secret=SECRET, host="127.0.0.1", port=port,
+                                                stop=stop, handle_signals=False))
+    redis = Redis.from_url(REDIS_URL)
+    try:
+        await push.next_call("setWebhook", timeout=15)
+        u = 9104
+        await push.send_command(u, "/help")
+        await asyncio.wait_for(entered.wait(), 10)
+        stop.set()
+        await asyncio.sleep(0.5)
+        gate.set()
+        await asyncio.wait_for(serving, 30)
+        assert seen == ["handled", "shut-down hooks"]
+        await push.wait_idle()
+        assert [d.status for d in push.deliveries] == [200]
+        await push.next_call("sendMessage", chat_id=u, timeout=1)
+        assert await redis.keys(f"{prefix}*lock") == []
+    finally:
+        gate.set()
+        stop.set()
+        for k in await redis.keys(f"{prefix}*"):
+            await redis.delete(k)
+        await redis.aclose()
+        await push.stop()
+
+
 def test_a_webhook_needs_a_secret_of_telegrams_shape():
     for bad in (None, "", "has space", "x" * 257, "ünicode"):
         with pytest.raises(StartupError) as e:
