@@ -142,6 +142,7 @@ async def test_a_stopping_replica_lets_the_update_in_flight_finish_before_closin
     finally:
         gate.set()
         stop.set()
+        await asyncio.wait_for(serving, 30)  # after a failed assertion too: no replica left serving the next test
         for k in await redis.keys(f"{prefix}*"):
             await redis.delete(k)
         await redis.aclose()
