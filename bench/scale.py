@@ -139,6 +139,7 @@ async def one_process(url: str, closes: list[int], n_symbols: int, busy: float =
         if busy and k == len(closes):
             for bot_id, user_id in await busy_bots(busy):
                 await engine.control.update_settings(user_id, bot_id, BUSY)
+            await engine.supervise()  # the supervision between the edits and the close (every few seconds)
         clock.set(now)
         before = (await xacts(url), await Order.all().count())
         replay.requests.clear()

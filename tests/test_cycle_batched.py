@@ -146,3 +146,38 @@ async def test_a_bots_exits_after_its_entry_are_written_and_sent_together(db, sh
     outcomes = [m for m in _statements(caplog.records, 'UPDATE "ORDERS"') if "exchange_order_id" in m]
     assert (len(inserts), len(seqs), len(outcomes)) == (len(bots), len(bots), len(bots))  # one each per bot
     await engine.shutdown()
+
+
+async def test_the_entries_of_a_market_write_each_venue_and_each_kind_of_row_once(db, shared_data, caplog):
+    """12 bots on 4 paper accounts entering on one close: the venues take the 12 orders in one transaction (their
+    documents in one statement on PostgreSQL, one per account on SQLite; their order rows in one), the bots' states
+    and positions are written in one statement each, and no bot asks the database whether its order is still out
+    (it was one venue transaction, one state, one position and one query per entry)."""
+    from db.models import Order, PaperVenueOrder
+
+    engine, clock, start = await replay_engine(shared_data)
+    bots = await _twelve_bots(engine, 7600, ENTER)
+    close = start - start % TF + 2 * TF
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        clock.set(close + 2_000)
+        await engine.tick()  # the venues are stored by the candles fed first, then the close: every bot enters
+    first = next(m for m in _statements(caplog.records, "") if "MAX(" in m.upper())  # the close's orders from here
+    sent = caplog.records[[r.getMessage() for r in caplog.records].index(first):]
+    venues = [m for m in _statements(sent, 'UPDATE "PAPER_VENUES"') if "version" in m]
+    venue_orders = _statements(sent, 'INSERT INTO "PAPER_ORDERS"')
+    states = _statements(sent, 'UPDATE "STRATEGY_BOTS"')
+    positions = _statements(sent, 'UPDATE "POSITIONS"')
+    still_out = [m for m in _statements(sent, "SELECT") if '"orders"' in m and "LIMIT" in m.upper()
+                 and '"role" IN' in m]
+    assert len(venue_orders) == 1, venue_orders
+    assert len(venues) == (1 if db.dialect == "postgres" else 4), venues
+    assert len(states) == 1 and len(positions) == 1, (states, positions)
+    assert still_out == [], still_out
+    cids = await Order.filter(bot_id__in=bots).values_list("client_order_id", flat=True)
+    assert len(cids) == 12 and await PaperVenueOrder.filter(client_order_id__in=cids).count() == 12
+    for bot_id in bots:
+        h = engine.handles[bot_id]
+        assert h.strat.pending == "entry" and h.last_state == (await StrategyBot.get(id=bot_id)).state
+    await engine.shutdown()
+

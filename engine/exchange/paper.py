@@ -7,9 +7,10 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from engine.exchange import margin as mg
+from engine.exchange.paper_batch import create_on_venues, feed_venues
 from engine.exchange.paper_markets import DEFAULT_MARKETS, MAINTENANCE, MAKER_FEE, SLIPPAGE, TAKER_FEE
 from engine.exchange.paper_matching import SimOrder, match
-from engine.exchange.paper_persist import HISTORY, Persisted, VenueLock, changing, feed_venues, reading
+from engine.exchange.paper_persist import HISTORY, Persisted, VenueLock, changing, reading
 from engine.exchange.paper_state import PaperOrder, PaperPosition
 from engine.exchange.protocol import (
     Balance,
@@ -300,8 +301,9 @@ class PaperExchange(Persisted):
         takes."""
         return self
 
-    # closed candles fed to many paper venues at once, stored together (paper_persist.feed_venues)
+    # closed candles fed to many paper venues at once, and orders created on many, stored together (paper_batch)
     feed_many = staticmethod(feed_venues)
+    create_many = staticmethod(create_on_venues)
 
     @changing
     async def feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:

@@ -16,14 +16,16 @@ after an old cursor), so a long-lived account's memory does not grow with its hi
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import logging
 import re
+from collections.abc import Awaitable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.exchange.paper_state import PaperOrder, VenueState
-from engine.exchange.paper_store import Change, StaleVenue, Stored, save_documents
+from engine.exchange.paper_store import Change, StaleVenue, Stored
 from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderStatus, Trade
 
 # What the engine asks of a venue's past is recent: fills are polled every minute after the cursor of the last poll
@@ -48,6 +50,10 @@ def reading(fn):
 
     @functools.wraps(fn)
     async def call(self, *a, **kw):
+        held = HELD.get()
+        if held is not None and id(self) in held.venues:  # the batch's task, under the batch's lock
+            await self._ensure()
+            return await fn(self, *a, **kw)
         async with self._lock:
             await self._ensure()
             return await fn(self, *a, **kw)
@@ -59,10 +65,14 @@ def changing(fn):
     """A call that may change the account: stored before it returns. Refusals (ExchangeError) change nothing.
     When another process stored the venue since this copy loaded it (jobs of two markets of one account on two
     workers), nothing was written: the call is made again on the venue as stored, as an exchange would take the
-    second of two requests, up to `STALE_RETRIES` times."""
+    second of two requests, up to `STALE_RETRIES` times. Inside a batch that holds the venue (`Held`), the call is
+    made under the batch's lock and stored with the batch's other calls (engine/exchange/paper_batch.py)."""
 
     @functools.wraps(fn)
     async def call(self, *a, **kw):
+        held = HELD.get()
+        if held is not None and id(self) in held.venues:
+            return await held.call(self, fn(self, *a, **kw))
         async with self._lock:
             attempts = 0
             while True:
@@ -84,6 +94,34 @@ def changing(fn):
                         raise
 
     return call
+
+
+@dataclass(slots=True)
+class Held:
+    """Venues whose locks a batch holds (by id()): their calls, made by the batch's task, are stored by the batch
+    together; `broken` are the venues where a call failed half-way (not stored: each reloads)."""
+
+    venues: set[int]
+    marks: dict[int, Any] = field(default_factory=dict)  # each venue's state before the batch's first call on it
+    broken: set[int] = field(default_factory=set)
+
+    async def call(self, venue: Persisted, made: Awaitable[Any]) -> Any:
+        if id(venue) in self.broken:
+            made.close()
+            raise ExchangeUnavailable("paper venue not stored (an earlier call of its batch failed)")
+        if id(venue) not in self.marks:
+            await venue._ensure()
+            self.marks[id(venue)] = venue._mark()
+        try:
+            return await made
+        except ExchangeError:
+            raise
+        except BaseException:
+            self.broken.add(id(venue))
+            raise
+
+
+HELD: ContextVar[Held | None] = ContextVar("tb_paper_held", default=None)
 
 
 class Persisted:
@@ -196,71 +234,3 @@ class Persisted:
             raise ExchangeUnavailable(f"paper venue not stored ({type(e).__name__})") from e
         self._saved = change.venue
         self._trim()
-
-
-FEED_BATCH = 200  # venues held at once by one `feed_venues` batch (their other calls wait for its write)
-
-
-async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]]) -> dict[int, ExchangeError]:
-    """Closed candles fed to many paper venues ((PaperExchange, symbol, rows) each), as their `feed_candles` would,
-    but stored together: a venue where nothing matched (only its last prices and candle times moved, as on most
-    minutes) is written with the others in one transaction (paper_store.save_documents); one where something
-    matched is stored by itself, as before; one that another process stored meanwhile is fed again on the venue as
-    stored. Returns the refusals by venue (id() of the PaperExchange: it catches up on its next feed; the others go
-    on)."""
-    by_venue: dict[int, tuple[Any, list[tuple[str, list]]]] = {}
-    for ex, symbol, rows in feeds:
-        by_venue.setdefault(id(ex), (ex, []))[1].append((symbol, rows))
-    venues = sorted(by_venue.values(), key=lambda v: _account(v[0]))  # one order: two batches never deadlock
-    errors: dict[int, ExchangeError] = {}
-    again: list[tuple[Any, list[tuple[str, list]]]] = []
-    for i in range(0, len(venues), FEED_BATCH):
-        async with contextlib.AsyncExitStack() as held:
-            docs = []
-            for ex, items in venues[i:i + FEED_BATCH]:
-                await held.enter_async_context(ex._lock)
-                try:
-                    await ex._ensure()
-                    mark = ex._mark()
-                    for symbol, rows in items:
-                        for row in rows:
-                            ex._feed(symbol, row)
-                    if mark is None:
-                        continue
-                    change = ex._change(mark)
-                    if change is None:
-                        continue
-                    if ex._version > 0 and not (change.new_orders or change.changed_orders or change.new_trades):
-                        docs.append((ex, change.venue))
-                    else:
-                        await ex._commit(mark)
-                except StaleVenue:
-                    again.append((ex, items))
-                except ExchangeError as e:
-                    ex._forget()
-                    errors[id(ex)] = e
-                except BaseException:
-                    ex._forget()
-                    raise
-            try:
-                written = await save_documents([(ex.store.account_id, ex._version, doc) for ex, doc in docs])
-            except Exception as e:  # nothing of the batch was stored: each copy reloads, and is fed again
-                log.warning("paper venues not stored together (%s): fed one by one", type(e).__name__)
-                written = set()
-            for ex, doc in docs:
-                if ex.store.account_id in written:
-                    ex._version, ex._saved = ex._version + 1, doc
-                else:
-                    ex._forget()
-                    again.append((ex, by_venue[id(ex)][1]))
-    for ex, items in again:
-        try:
-            for symbol, rows in items:
-                await ex.feed_candles(symbol, rows)
-        except ExchangeError as e:
-            errors[id(ex)] = e
-    return errors
-
-
-def _account(ex: Any) -> int:
-    return ex.store.account_id if ex.store is not None else 0

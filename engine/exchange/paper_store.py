@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -106,8 +107,7 @@ class PaperStore:
             if change.new_trades:
                 first = state["trades"] - len(change.new_trades) + 1
                 await PaperVenueTrade.bulk_create(
-                    [PaperVenueTrade(account_id=a, seq=first + i, symbol=t.symbol, ts=t.ts, data=trade_to_json(t))
-                     for i, t in enumerate(change.new_trades)], using_db=conn)
+                    [_trade_row(a, first + i, t) for i, t in enumerate(change.new_trades)], using_db=conn)
         return version + 1
 
 
@@ -119,20 +119,55 @@ async def save_documents(docs: list[tuple[int, int, dict]]) -> set[int]:
     if not docs:
         return set()
     async with in_transaction() as conn:
-        if conn.capabilities.dialect == "postgres":  # one statement for them all
-            encode = PaperVenue._meta.fields_map["state"].to_db_value
-            rows = await conn.execute_query_dict(
-                'UPDATE "paper_venues" AS p SET "version" = p."version" + 1, "state" = d.state::jsonb '
-                "FROM unnest($1::int[], $2::int[], $3::text[]) AS d(account_id, version, state) "
-                'WHERE p."account_id" = d.account_id AND p."version" = d.version RETURNING p."account_id"',
-                [[a for a, _, _ in docs], [v for _, v, _ in docs], [encode(doc, None) for _, _, doc in docs]])
-            return {r["account_id"] for r in rows}
-        written = set()
-        for a, version, doc in docs:  # SQLite: one process, local writes
-            if await PaperVenue.filter(account_id=a, version=version).using_db(conn).update(version=version + 1,
-                                                                                           state=doc):
-                written.add(a)
-        return written
+        return await _documents(conn, docs)
+
+
+async def save_changes(changes: list[tuple[int, int, Change]]) -> set[int]:
+    """The changes of several venues stored over versions (>= 1) in one transaction: their documents as
+    `save_documents` writes them, then the orders and trades of the venues written, new ones in one statement each.
+    Returns the accounts written; one whose stored version is not the one given is left as it is, its rows too."""
+    if not changes:
+        return set()
+    async with in_transaction() as conn:
+        written = await _documents(conn, [(a, version, change.venue) for a, version, change in changes])
+        mine = [(a, change) for a, _, change in changes if a in written]
+        new_orders = [_order_row(a, o) for a, change in mine for o in change.new_orders]
+        if new_orders:
+            await PaperVenueOrder.bulk_create(new_orders, using_db=conn)
+        for a, change in mine:
+            for o in change.changed_orders:
+                await PaperVenueOrder.filter(account_id=a, seq=o.seq).using_db(conn).update(
+                    open=o.info.status == OrderStatus.OPEN, data=order_to_json(o))
+        new_trades = [_trade_row(a, change.venue["trades"] - len(change.new_trades) + 1 + i, t)
+                      for a, change in mine for i, t in enumerate(change.new_trades)]
+        if new_trades:
+            await PaperVenueTrade.bulk_create(new_trades, using_db=conn)
+    return written
+
+
+async def _documents(conn: BaseDBAsyncClient, docs: list[tuple[int, int, dict]]) -> set[int]:
+    """`docs` (account, stored version, document) written in the caller's transaction; the accounts written."""
+    if conn.capabilities.dialect == "postgres":  # one statement for them all, the rows locked in account order first
+        accounts = sorted({a for a, _, _ in docs})  # (two processes' batches never wait for each other in a circle)
+        await conn.execute_query('SELECT 1 FROM "paper_venues" WHERE "account_id" = ANY($1::int[]) '
+                                 'ORDER BY "account_id" FOR UPDATE', [accounts])
+        encode = PaperVenue._meta.fields_map["state"].to_db_value
+        rows = await conn.execute_query_dict(
+            'UPDATE "paper_venues" AS p SET "version" = p."version" + 1, "state" = d.state::jsonb '
+            "FROM unnest($1::int[], $2::int[], $3::text[]) AS d(account_id, version, state) "
+            'WHERE p."account_id" = d.account_id AND p."version" = d.version RETURNING p."account_id"',
+            [[a for a, _, _ in docs], [v for _, v, _ in docs], [encode(doc, None) for _, _, doc in docs]])
+        return {r["account_id"] for r in rows}
+    written = set()
+    for a, version, doc in docs:  # SQLite: one process, local writes
+        if await PaperVenue.filter(account_id=a, version=version).using_db(conn).update(version=version + 1,
+                                                                                       state=doc):
+            written.add(a)
+    return written
+
+
+def _trade_row(account_id: int, seq: int, t: Trade) -> PaperVenueTrade:
+    return PaperVenueTrade(account_id=account_id, seq=seq, symbol=t.symbol, ts=t.ts, data=trade_to_json(t))
 
 
 def _order_row(account_id: int, o: PaperOrder) -> PaperVenueOrder:

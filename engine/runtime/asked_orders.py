@@ -17,7 +17,7 @@ from tortoise.transactions import in_transaction
 from db.enums import OrderRole
 from db.models import Order
 from engine.exchange.protocol import OrderType, Side
-from engine.runtime.bots import BotHandle
+from engine.runtime.bots import BotHandle, rows_together
 from engine.runtime.orders import place_together
 
 _ASKED: ContextVar[dict[int, Asked] | None] = ContextVar("tb_asked_orders", default=None)
@@ -57,19 +57,22 @@ def collecting() -> Iterator[dict[int, Asked]]:
         _ASKED.reset(token)
 
 
-async def send(items: list[Asked]) -> None:
+async def send(items: list[Asked]) -> list[Order]:
     """The collected orders, their bots' locks held by the caller: each the next order of its bot, its state (which
-    says which orders it waits for, after which order number) committed before any row is written."""
+    says which orders it waits for, after which order number) committed before any row is written. Returns the
+    orders, in the order of `items`."""
     if not items:
-        return
+        return []
     floors = dict(await Order.filter(bot_id__in=[a.h.id for a in items]).group_by("bot_id")
                   .annotate(m=Max("seq")).values_list("bot_id", "m"))
     for a in items:
         a.h.rt.pending_floor = int(floors.get(a.h.id) or 0)
-    async with in_transaction() as conn:
+    async with in_transaction() as conn, rows_together(conn):
         for a in items:
             await a.commit(conn)
     drafts = [(a.h.life, a.h.life.draft(a.role, a.side, OrderType.MARKET, a.amount, a.h.rt.pending_floor + 1,
                                         reduce_only=a.reduce_only, reason=a.reason)) for a in items]
-    for a, order in zip(items, await place_together(drafts), strict=True):
+    orders = await place_together(drafts)
+    for a, order in zip(items, orders, strict=True):
         await a.done(order)
+    return orders

@@ -17,6 +17,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 
 from db.enums import BotKind, BotStatus, OrderRole, PositionSide
 from db.models import Fill, Order, Position, StrategyBot
+from db.row_updates import update_rows
 from engine.candles import Candles, timeframe_ms
 from engine.exchange.protocol import Exchange, Market, MarketType
 from engine.ledger import Book, book_fill
@@ -81,6 +82,7 @@ class BotHandle:
     book: Book = field(default_factory=Book)  # the books of its fills: what the Position row and the chat show
     dirty: bool = True  # resting orders may differ from the strategy's wish: sync on the next supervision
     last_state: dict | None = field(default=None, repr=False)
+    position_id: int = 0  # its Position row's id (0: not known, then written by bot id)
 
     @property
     def strat(self) -> Any:
@@ -108,6 +110,10 @@ class BotHandle:
     async def save(self, conn: BaseDBAsyncClient | None = None, *, status: BotStatus | None = None) -> None:
         data = self.state_json()
         if data == self.last_state and status is None:
+            return
+        rows = _ROWS.get()
+        if rows is not None and status is None and conn is rows.conn:
+            rows.states[self.id] = (self, data)
             return
         values: dict[str, Any] = {"state": data}
         if status is not None:
@@ -150,6 +156,10 @@ class BotHandle:
         values: dict[str, Any] = {"side": PositionSide(b.side), "size": abs(b.position),
                                   "average_entry": b.average if b.position else None, "realized_pnl": b.realized,
                                   "fees": b.fees, **self.runner.holds(self.strat)}
+        rows = _ROWS.get()
+        if rows is not None and self.position_id and conn is rows.conn:
+            rows.positions[self.id] = (self, values)
+            return
         await Position.filter(bot_id=self.id).using_db(conn).update(**values)
 
 
@@ -179,7 +189,8 @@ async def make_handle(row: StrategyBot, exchange: Exchange, source: str, runner:
     pos = position or (await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol}))[0]
     strategy = runner.make(settings, market, runner.decode((row.state or {}).get("strategy")))
     h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings, strategy,
-                  RuntimeState.from_json(row.state), runner, exchange, market, life, source, book=_book(pos))
+                  RuntimeState.from_json(row.state), runner, exchange, market, life, source, book=_book(pos),
+                  position_id=pos.id)
     h.last_state = h.state_json() if row.state is not None else None
     return h
 
@@ -204,7 +215,42 @@ async def batched_decisions() -> AsyncIterator[None]:
     items = list(todo.values())
     for i in range(0, len(items), DECISIONS_PER_STATEMENT):
         part = items[i:i + DECISIONS_PER_STATEMENT]
-        await StrategyBot.bulk_update([StrategyBot(id=h.id, state=data) for h, data in part], fields=["state"],
-                                      batch_size=DECISIONS_PER_STATEMENT)
+        await update_rows(StrategyBot, ["state"], [(h.id, [data]) for h, data in part])
         for h, data in part:
             h.last_state = data
+
+
+@dataclass(slots=True)
+class _Rows:
+    conn: BaseDBAsyncClient
+    states: dict[int, tuple[BotHandle, dict]] = field(default_factory=dict)
+    positions: dict[int, tuple[BotHandle, dict[str, Any]]] = field(default_factory=dict)
+
+
+_ROWS: ContextVar[_Rows | None] = ContextVar("tb_rows_together", default=None)
+
+
+@asynccontextmanager
+async def rows_together(conn: BaseDBAsyncClient) -> AsyncIterator[None]:
+    """Inside (this task, in the transaction `conn`), the bots' `save(conn)` of a state and `save_position(conn)`
+    collect, and are written on the way out, still in `conn`: the states in one statement and the positions in one
+    per set of columns, where each bot took one of each (the market orders of one close, engine/runtime/
+    asked_orders.py). A body that raised writes nothing (its transaction rolls back)."""
+    rows = _Rows(conn)
+    token = _ROWS.set(rows)
+    try:
+        yield
+    finally:
+        _ROWS.reset(token)
+    states = list(rows.states.values())
+    for i in range(0, len(states), DECISIONS_PER_STATEMENT):
+        part = states[i:i + DECISIONS_PER_STATEMENT]
+        await update_rows(StrategyBot, ["state"], [(h.id, [data]) for h, data in part], conn)
+        for h, data in part:
+            h.last_state = data
+    by_columns: dict[tuple[str, ...], list[tuple[int, list]]] = {}
+    for h, values in rows.positions.values():
+        by_columns.setdefault(tuple(values), []).append((h.position_id, list(values.values())))
+    for columns, positions in by_columns.items():
+        for i in range(0, len(positions), DECISIONS_PER_STATEMENT):
+            await update_rows(Position, columns, positions[i:i + DECISIONS_PER_STATEMENT], conn)

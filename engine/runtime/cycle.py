@@ -16,6 +16,7 @@ from engine.market.clock import Clock
 from engine.runtime import asked_orders, events
 from engine.runtime.bots import BotHandle, batched_decisions
 from engine.runtime.locks import HeldLocks, SymbolLocks
+from engine.runtime.orders import OPEN_STATES
 from engine.runtime.registry import Registry
 from engine.strategy_inputs import warmup
 
@@ -119,13 +120,15 @@ class CandleCycle:
 
     async def _send_asked(self, asked: list[asked_orders.Asked]) -> None:
         try:
-            await asked_orders.send(asked)
+            orders = await asked_orders.send(asked)
         except Exception as e:
             await events.report([a.h for a in asked], e, "candle", self.clock.now_ms())
             return
-        for a in asked:
+        for a, order in zip(asked, orders, strict=True):
             try:
-                if a.h.dirty:
+                # a bot waiting for the market order it just sent, still out, places nothing before its fill (its
+                # sync would ask the database just that): the next supervision syncs it
+                if a.h.dirty and not (order.status in OPEN_STATES and a.h.runner.waiting(a.h)):
                     await a.h.resync()
             except Exception as e:
                 await events.report([a.h], e, "candle", self.clock.now_ms())

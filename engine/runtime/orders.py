@@ -15,6 +15,7 @@ from tortoise.functions import Max
 
 from db.enums import OrderRole, OrderStatus
 from db.models import Fill, Order
+from db.row_updates import update_rows
 from engine import metrics
 from engine.exchange.client_ids import make_client_id
 from engine.exchange.protocol import (
@@ -157,33 +158,42 @@ class OrderLifecycle:
     async def _submit(self, order: Order) -> list[str]:
         """Send a written row's order under its client id; the row (in memory) takes what came back, or
         UNKNOWN/REJECTED; returns the fields to write."""
-        role, level, side = OrderRole(order.role), order.level, Side(order.side)
-        amount, price = order.amount, order.price
-        request = OrderRequest(
-            symbol=self.bot.symbol, side=side, type=OrderType(order.type), amount=amount,
-            client_order_id=order.client_order_id, price=price, trigger_price=order.trigger_price,
+        try:
+            answer: OrderInfo | ExchangeError = await self.exchange.create_order(self.request(order))
+        except ExchangeError as e:
+            answer = e
+        return await self.take(order, answer)
+
+    def request(self, order: Order) -> OrderRequest:
+        """What is sent for a written row (the last step before its order leaves us)."""
+        return OrderRequest(
+            symbol=self.bot.symbol, side=Side(order.side), type=OrderType(order.type), amount=order.amount,
+            client_order_id=order.client_order_id, price=order.price, trigger_price=order.trigger_price,
             reduce_only=order.reduce_only,
         )
-        try:
-            info = await self.exchange.create_order(request)
-        except (UnknownOutcome, ExchangeUnavailable) as e:
+
+    async def take(self, order: Order, answer: OrderInfo | ExchangeError) -> list[str]:
+        """The exchange's answer to a sent row: the row (in memory) takes it, or UNKNOWN/REJECTED; returns the fields
+        to write."""
+        role, level, side = OrderRole(order.role), order.level, Side(order.side)
+        if isinstance(answer, UnknownOutcome | ExchangeUnavailable):
             # It may exist: never call it failed. Reconciliation looks it up by client id.
             metrics.ORDERS.labels(self.bot.exchange_id, "unknown").inc()
-            order.status, order.error = OrderStatus.UNKNOWN, e.reason
+            order.status, order.error = OrderStatus.UNKNOWN, answer.reason
             return ["status", "error"]
-        except ExchangeError as e:
+        if isinstance(answer, ExchangeError):
             metrics.ORDERS.labels(self.bot.exchange_id, "rejected").inc()
-            order.status, order.error = OrderStatus.REJECTED, e.reason
+            order.status, order.error = OrderStatus.REJECTED, answer.reason
             attempts, retry_in, since = self._refused(role.value, level)
             if attempts in TOLD_AT:  # one notice when it starts, then at 10, 100, 1000 refusals in a row
                 await notify(self.bot.user_id, OrderRejected(
-                    bot_id=self.bot.bot_id, symbol=self.bot.symbol, reason=e.reason, role=role.value, side=side.value,
-                    amount=amount, price=price, attempts=attempts, retry_in_s=retry_in // 1000,
-                    **self.market_field(), level=level, since_ms=since))
+                    bot_id=self.bot.bot_id, symbol=self.bot.symbol, reason=answer.reason, role=role.value,
+                    side=side.value, amount=order.amount, price=order.price, attempts=attempts,
+                    retry_in_s=retry_in // 1000, **self.market_field(), level=level, since_ms=since))
             return ["status", "error"]
         self.refused.pop((role.value, level), None)
         metrics.ORDERS.labels(self.bot.exchange_id, "accepted").inc()
-        return apply_info(order, info)
+        return apply_info(order, answer)
 
     async def refresh(self, order: Order) -> Order:
         """Learn the order's real state from the exchange by client id. OrderNotFound propagates."""
@@ -259,27 +269,47 @@ OUTCOME_FIELDS = ("exchange_order_id", "status", "error", "filled", "average")  
 
 async def place_together(drafts: list[tuple[OrderLifecycle, Order]]) -> list[Order]:
     """Orders of several bots (their locks held by the caller), each the next of its bot: their rows written in one
-    statement before any is sent, then each sent (one account's in turn, the accounts at once) and their outcomes
-    written in one statement. A crash in between leaves rows PENDING, resolved by client id as after `place`."""
+    statement before any is sent, then sent (paper venues together, their changes stored in one transaction; any
+    other exchange one account's orders in turn, the accounts at once) and their outcomes written in one statement.
+    A crash in between leaves rows PENDING, resolved by client id as after `place`."""
     if not drafts:
         return []
     await Order.bulk_create([o for _, o in drafts])
     rows = {o.client_order_id: o for o in await Order.filter(client_order_id__in=[o.client_order_id
                                                                                   for _, o in drafts])}
     orders = [rows[o.client_order_id] for _, o in drafts]
+    together: list[tuple[OrderLifecycle, Order]] = []
     by_account: dict[int, list[tuple[OrderLifecycle, Order]]] = {}
     for (life, _), order in zip(drafts, orders, strict=True):
-        by_account.setdefault(life.bot.account_id, []).append((life, order))
+        if getattr(life.exchange, "create_many", None) is not None:
+            together.append((life, order))
+        else:
+            by_account.setdefault(life.bot.account_id, []).append((life, order))
     changed: list[Order] = []
+    failed: list[BaseException] = []
 
     async def send(items: list[tuple[OrderLifecycle, Order]]) -> None:
         for life, order in items:
             if await life._submit(order):
                 changed.append(order)
 
+    async def send_together(items: list[tuple[OrderLifecycle, Order]]) -> None:
+        create_many = items[0][0].exchange.create_many
+        answers = await create_many([(life.exchange, life.request(order)) for life, order in items])
+        for (life, order), answer in zip(items, answers, strict=True):
+            if isinstance(answer, OrderInfo | ExchangeError):
+                if await life.take(order, answer):
+                    changed.append(order)
+            else:  # not an exchange's answer: the row stays PENDING, as when `_submit` raises
+                failed.append(answer)
+
     try:
-        await asyncio.gather(*(send(items) for items in by_account.values()))
+        await asyncio.gather(*([send_together(together)] if together else []),
+                             *(send(items) for items in by_account.values()))
     finally:  # what was sent is written even when another account's send raised
         for i in range(0, len(changed), 500):
-            await Order.bulk_update(changed[i:i + 500], fields=list(OUTCOME_FIELDS), batch_size=500)
+            await update_rows(Order, OUTCOME_FIELDS, [(o.pk, [getattr(o, f) for f in OUTCOME_FIELDS])
+                                                      for o in changed[i:i + 500]])
+    if failed:
+        raise failed[0]
     return orders

@@ -1,0 +1,149 @@
+"""Calls on many paper venues stored together: closed candles fed (`feed_venues`) and orders created
+(`create_on_venues`), each venue's changes written with the others' in one transaction instead of one each."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+from engine.exchange.paper_persist import HELD, Held
+from engine.exchange.paper_store import StaleVenue, save_changes, save_documents
+from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderRequest
+
+log = logging.getLogger(__name__)
+FEED_BATCH = 200  # venues held at once by one `feed_venues` batch (their other calls wait for its write)
+
+
+async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]]) -> dict[int, ExchangeError]:
+    """Closed candles fed to many paper venues ((PaperExchange, symbol, rows) each), as their `feed_candles` would,
+    but stored together: a venue where nothing matched (only its last prices and candle times moved, as on most
+    minutes) is written with the others in one transaction (paper_store.save_documents); one where something
+    matched is stored by itself, as before; one that another process stored meanwhile is fed again on the venue as
+    stored. Returns the refusals by venue (id() of the PaperExchange: it catches up on its next feed; the others go
+    on)."""
+    by_venue: dict[int, tuple[Any, list[tuple[str, list]]]] = {}
+    for ex, symbol, rows in feeds:
+        by_venue.setdefault(id(ex), (ex, []))[1].append((symbol, rows))
+    venues = sorted(by_venue.values(), key=lambda v: _account(v[0]))  # one order: two batches never deadlock
+    errors: dict[int, ExchangeError] = {}
+    again: list[tuple[Any, list[tuple[str, list]]]] = []
+    for i in range(0, len(venues), FEED_BATCH):
+        async with contextlib.AsyncExitStack() as held:
+            docs = []
+            for ex, items in venues[i:i + FEED_BATCH]:
+                await held.enter_async_context(ex._lock)
+                try:
+                    await ex._ensure()
+                    mark = ex._mark()
+                    for symbol, rows in items:
+                        for row in rows:
+                            ex._feed(symbol, row)
+                    if mark is None:
+                        continue
+                    change = ex._change(mark)
+                    if change is None:
+                        continue
+                    if ex._version > 0 and not (change.new_orders or change.changed_orders or change.new_trades):
+                        docs.append((ex, change.venue))
+                    else:
+                        await ex._commit(mark)
+                except StaleVenue:
+                    again.append((ex, items))
+                except ExchangeError as e:
+                    ex._forget()
+                    errors[id(ex)] = e
+                except BaseException:
+                    ex._forget()
+                    raise
+            try:
+                written = await save_documents([(ex.store.account_id, ex._version, doc) for ex, doc in docs])
+            except Exception as e:  # nothing of the batch was stored: each copy reloads, and is fed again
+                log.warning("paper venues not stored together (%s): fed one by one", type(e).__name__)
+                written = set()
+            for ex, doc in docs:
+                if ex.store.account_id in written:
+                    ex._version, ex._saved = ex._version + 1, doc
+                else:
+                    ex._forget()
+                    again.append((ex, by_venue[id(ex)][1]))
+    for ex, items in again:
+        try:
+            for symbol, rows in items:
+                await ex.feed_candles(symbol, rows)
+        except ExchangeError as e:
+            errors[id(ex)] = e
+    return errors
+
+
+def _account(ex: Any) -> int:
+    return ex.store.account_id if ex.store is not None else 0
+
+
+async def create_on_venues(calls: list[tuple[Any, OrderRequest]]) -> list[Any]:
+    """Orders created on paper venues, `calls` being (exchange, request) with the exchange as the runtime holds it
+    (`paper_venue` reaches the venue through a wrapper): each venue's calls in their order under its lock, every
+    venue held at once (in account order, as `feed_venues`), and all the changes stored in one transaction before
+    any answer is given (paper_store.save_changes). Returns, per call, its OrderInfo or the error it raised: a
+    refusal as the venue gives it; when the write failed, ExchangeUnavailable (the order is unknown, resolved by
+    client id as after a lone create whose write failed). A venue never stored yet, or stored by another process
+    meanwhile, has its calls made again one by one on the venue as stored."""
+    out: list[Any] = [None] * len(calls)
+    venues = {id(ex.paper_venue): ex.paper_venue for ex, _ in calls}
+    alone: set[int] = set()  # venues whose calls are made again one by one, outside the batch
+    async with contextlib.AsyncExitStack() as locks:
+        for v in sorted(venues.values(), key=_account):
+            await locks.enter_async_context(v._lock)
+        held = Held(set(venues))
+        token = HELD.set(held)
+        try:
+            for i, (ex, request) in enumerate(calls):
+                try:
+                    out[i] = await ex.create_order(request)
+                except Exception as e:  # each call's own outcome, given back with the others'
+                    out[i] = e
+        finally:
+            HELD.reset(token)
+        changes = []
+        for key, mark in held.marks.items():
+            v = venues[key]
+            if key in held.broken or mark is None:
+                if key in held.broken:
+                    v._forget()
+                continue
+            change = v._change(mark)
+            if change is None:
+                continue
+            if v._version > 0:
+                changes.append((v, change))
+            else:
+                v._forget()
+                alone.add(key)
+        try:
+            written = await save_changes([(v.store.account_id, v._version, change) for v, change in changes])
+        except Exception as e:  # nothing of the batch was stored
+            log.warning("paper venues' orders not stored together (%s)", type(e).__name__)
+            lost = ExchangeUnavailable(f"paper venue not stored ({type(e).__name__})")
+            for v, _ in changes:
+                v._forget()
+                held.broken.add(id(v))
+            written, unknown = set(), lost
+        else:
+            unknown = ExchangeUnavailable("paper venue not stored (an earlier call of its batch failed)")
+        for v, change in changes:
+            if v.store.account_id in written:
+                v._version, v._saved = v._version + 1, change.venue
+                v._trim()
+            elif id(v) not in held.broken:
+                v._forget()
+                alone.add(id(v))
+        for i, (ex, _) in enumerate(calls):  # answers that were not stored are not answers
+            if id(ex.paper_venue) in held.broken and not isinstance(out[i], Exception):
+                out[i] = unknown
+    for i, (ex, request) in enumerate(calls):
+        if id(ex.paper_venue) in alone:
+            try:
+                out[i] = await ex.create_order(request)
+            except Exception as e:
+                out[i] = e
+    return out
