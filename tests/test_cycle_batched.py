@@ -181,3 +181,27 @@ async def test_the_entries_of_a_market_write_each_venue_and_each_kind_of_row_onc
         assert h.strat.pending == "entry" and h.last_state == (await StrategyBot.get(id=bot_id)).state
     await engine.shutdown()
 
+
+async def test_a_market_job_reads_the_open_orders_of_its_bots_once(db, shared_data, caplog):
+    """A worker's market job attaches its bots afresh, so each is re-synced by the job's supervision: the open
+    orders of the 12 bots are read in one query (it was one per bot), and the bots still rest their exits."""
+    from db.enums import OrderStatus
+    from db.models import Order
+    from engine.jobs.worker import build_markets
+
+    engine, clock, start = await replay_engine(shared_data)
+    bots = await _twelve_bots(engine, 7700, ENTER)
+    close = start - start % TF + 2 * TF
+    clock.set(close + 2_000)
+    await engine.tick()  # the entries
+    await engine.shutdown()
+    markets = build_markets(replay_dir=shared_data)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        job = await markets.close("paper:swap", "BTC/USDT:USDT", "5m", close)  # the entries fill, exits placed
+    assert job["bots"] == 12
+    per_bot = [m for m in _statements(caplog.records, "SELECT") if 'FROM "orders"' in m and '"bot_id"=' in m
+               and '"status" IN' in m]
+    assert per_bot == [], per_bot
+    exits = await Order.filter(bot_id__in=bots, seq__gt=1, status=OrderStatus.OPEN).count()
+    assert exits >= 2 * len(bots), exits

@@ -22,10 +22,10 @@ from engine.notices import EntryNotice, FillNotice, MarketInfo, StopLossNotice, 
 from engine.runtime import asked_orders, events
 from engine.runtime.bots import BotHandle, FillTold
 from engine.runtime.codec import hyperrsi_from_json, hyperrsi_to_json
-from engine.runtime.orders import NEVER_REACHED, OPEN_STATES
+from engine.runtime.orders import NEVER_REACHED
 from engine.runtime.outbox import notify
 from engine.runtime.state import TREND_NOTICE_MS
-from engine.runtime.sync import SyncResult, WantedOrder, placeable, sync_resting, to_amount, to_price
+from engine.runtime.sync import SyncResult, WantedOrder, has_open, placeable, sync_resting, to_amount, to_price
 from engine.strategies import hyperrsi, hyperrsi_why
 from engine.strategies.hyperrsi import CandleInputs, HyperRsiSettings, HyperRsiState
 from engine.strategies.intents import Intent, IntentKind
@@ -250,8 +250,7 @@ class LiveHyperRsi:
     async def sync(self, h: BotHandle) -> SyncResult:
         """Resting orders = desired_orders; not while a market order is out (the size is about to change)."""
         s = h.strat
-        if s.pending and await Order.filter(bot_id=h.id, role__in=list(MARKET),
-                                            status__in=list(OPEN_STATES)).exists():
+        if s.pending and await has_open(h.id, MARKET):
             return SyncResult()
         res = await sync_resting(h.life, h.market, self.wanted(h), self.resting_roles)
         h.dirty = bool(res.failed or res.waiting)

@@ -124,6 +124,10 @@ class HeldLocks:
     def locked(self, account_id: int, symbol: str) -> bool:
         return (account_id, symbol) in self._held or self._locks.locked(account_id, symbol)
 
+    def holds(self, account_id: int, symbol: str) -> bool:
+        """Whether the section holds this key for its whole length."""
+        return (account_id, symbol) in self._held
+
     @asynccontextmanager
     async def hold(self, account_id: int, symbol: str) -> AsyncIterator[None]:
         if (account_id, symbol) in self._held:

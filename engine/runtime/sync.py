@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Collection
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 
@@ -70,8 +73,39 @@ class SyncResult:
         return bool(self.placed or self.cancelled)
 
 
+_KNOWN: ContextVar[dict[int, list[Order]] | None] = ContextVar("tb_known_open_rows", default=None)
+
+
 async def open_rows(bot_id: int, roles: tuple[OrderRole, ...]) -> list[Order]:
+    """The bot's orders of `roles` not final yet, by id: read once for many bots when they are known
+    (`known_open_rows`), the bot's first read then taking its share."""
+    known = _KNOWN.get()
+    if known is not None and bot_id in known:
+        return [r for r in known.pop(bot_id) if r.role in roles]
     return await Order.filter(bot_id=bot_id, role__in=list(roles), status__in=list(OPEN_STATES)).order_by("id")
+
+
+async def has_open(bot_id: int, roles: Collection[OrderRole]) -> bool:
+    """Whether the bot has an order of `roles` not final yet (from the known rows, without taking them)."""
+    known = _KNOWN.get()
+    if known is not None and bot_id in known:
+        return any(r.role in roles for r in known[bot_id])
+    return await Order.filter(bot_id=bot_id, role__in=list(roles), status__in=list(OPEN_STATES)).exists()
+
+
+@asynccontextmanager
+async def known_open_rows(bot_ids: list[int]) -> AsyncIterator[None]:
+    """Inside (this task), the open orders of `bot_ids` are read in one query and each bot's first `open_rows`
+    takes them, where each bot's sync read its own. The caller holds the bots' locks throughout and syncs each bot
+    once: nothing else changes their orders meanwhile."""
+    known: dict[int, list[Order]] = {b: [] for b in bot_ids}
+    for row in await Order.filter(bot_id__in=bot_ids, status__in=list(OPEN_STATES)).order_by("id"):
+        known[row.bot_id].append(row)
+    token = _KNOWN.set(known)
+    try:
+        yield
+    finally:
+        _KNOWN.reset(token)
 
 
 async def place_all(life: OrderLifecycle, wants: list[WantedOrder]) -> list[Order]:
