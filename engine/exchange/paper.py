@@ -324,7 +324,7 @@ class PaperExchange(Persisted):
         return sum(1 for c in candles if before is None or int(c[0]) > before)
 
     def _feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
-        ts, o, h, lo, c = int(candle[0]), *(D(str(v)) for v in candle[1:5])
+        ts, o, h, lo, c = int(candle[0]), *(v if type(v) is D else D(str(v)) for v in candle[1:5])
         if ts <= self._ts.get(symbol, ts - 1):
             return []
         self._ts[symbol] = ts

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 from engine.exchange.protocol import ExchangeError
@@ -44,8 +45,8 @@ class PaperFeeder:
         """Every 1m candle closed by `now_ms` that each simulated (account, symbol) has not seen; returns how many.
         Paper venues are fed together (their `feed_many`: the ones where nothing matched in one write)."""
         fed = 0
-        rows_of: dict[tuple[str, str, int], list[list[float]]] = {}  # one fetch per symbol for every account
-        together: list[tuple[Any, str, list[list[float]]]] = []
+        rows_of: dict[tuple[str, str, int], list[list]] = {}  # one fetch per symbol for every account
+        together: list[tuple[Any, str, list[list]]] = []
         after: dict[tuple[int, str], tuple[Any, int]] = {}  # a paper venue's (account, symbol): venue, last row
         async with self._lock:
             for (account_id, symbol), hs in groups.items():
@@ -61,7 +62,8 @@ class PaperFeeder:
                 n = 1 if last is None else int(min(max((now_ms - last) // 60_000, 1), 1440))
                 key = (hs[0].source, symbol, n)
                 if key not in rows_of:
-                    rows_of[key] = (await self.candles.closed_candles(hs[0].source, symbol, "1m", n)).rows()
+                    rows_of[key] = _exact((await self.candles.closed_candles(hs[0].source, symbol, "1m",
+                                                                             n)).rows())
                 rows = [row for row in rows_of[key] if last is None or row[0] > last]
                 venue = getattr(ex, "paper_venue", None)
                 if venue is not None:
@@ -89,3 +91,9 @@ class PaperFeeder:
                     self._fed[(account_id, symbol)] = last_row
             fed += sum(len(rows) for venue, _, rows in together if id(venue) not in refused)
         return fed
+
+
+def _exact(rows: list[list[float]]) -> list[list]:
+    """Candle rows with their prices as the Decimals a paper venue matches on, converted once for every account fed
+    them (a symbol's minute reaches each of its accounts' venues)."""
+    return [[row[0], *(Decimal(str(v)) for v in row[1:5]), *row[5:]] for row in rows]
