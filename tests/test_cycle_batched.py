@@ -78,6 +78,19 @@ async def test_a_market_job_reads_its_bots_once_it_holds_their_locks(db, shared_
 ENTER = {**HYPERRSI_SETTINGS, "rsi_oversold": 98, "rsi_overbought": 99, "entry_option": "rsi_only"}  # enter long
 
 
+async def _entering(shared_data, caplog, first_user: int):
+    """12 bots that enter on the first close, run with the database's statements logged: (engine, clock, bots, the
+    close). The venues are stored by the candles fed first in that tick, then the close: every bot enters."""
+    engine, clock, start = await replay_engine(shared_data)
+    bots = await _twelve_bots(engine, first_user, ENTER)
+    close = start - start % TF + 2 * TF
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        clock.set(close + 2_000)
+        await engine.tick()
+    return engine, clock, bots, close
+
+
 def _statements(records: list[logging.LogRecord], start: str) -> list[str]:
     return [r.getMessage() for r in records
             if r.name == "tortoise.db_client" and r.getMessage().lstrip().upper().startswith(start)]
@@ -90,13 +103,7 @@ async def test_the_entries_of_a_market_on_one_close_are_written_and_sent_togethe
     from db.enums import OrderStatus
     from db.models import Fill, Order, Position
 
-    engine, clock, start = await replay_engine(shared_data)
-    bots = await _twelve_bots(engine, 7200, ENTER)
-    close = start - start % TF + 2 * TF
-    caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
-        clock.set(close + 2_000)
-        await engine.tick()
+    engine, clock, bots, close = await _entering(shared_data, caplog, 7200)
     inserts = _statements(caplog.records, 'INSERT INTO "ORDERS"')
     seqs = [m for m in _statements(caplog.records, "SELECT") if 'MAX("SEQ")' in m.upper()]
     assert len(inserts) == 1, inserts  # 12 entries, one statement (it was one per entry)
@@ -155,13 +162,7 @@ async def test_the_entries_of_a_market_write_each_venue_and_each_kind_of_row_onc
     (it was one venue transaction, one state, one position and one query per entry)."""
     from db.models import Order, PaperVenueOrder
 
-    engine, clock, start = await replay_engine(shared_data)
-    bots = await _twelve_bots(engine, 7600, ENTER)
-    close = start - start % TF + 2 * TF
-    caplog.clear()
-    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
-        clock.set(close + 2_000)
-        await engine.tick()  # the venues are stored by the candles fed first, then the close: every bot enters
+    engine, _, bots, _ = await _entering(shared_data, caplog, 7600)
     first = next(m for m in _statements(caplog.records, "") if "MAX(" in m.upper())  # the close's orders from here
     sent = caplog.records[[r.getMessage() for r in caplog.records].index(first):]
     venues = [m for m in _statements(sent, 'UPDATE "PAPER_VENUES"') if "version" in m]
