@@ -99,3 +99,21 @@ async def test_a_venue_another_process_stored_meanwhile_takes_its_orders_on_the_
     stored = [o.client_order_id for o in await make_exchange(accounts[1], None).fetch_open_orders()]
     assert stored == ["from-other", "batch1"]
     assert await _state(make_exchange(accounts[1], None)) == await _state(venues[1])
+
+
+async def test_a_batch_cancelled_while_it_stores_leaves_no_copy_ahead_of_the_store(db, rows, monkeypatch):
+    import asyncio
+
+    from engine.exchange import paper_batch
+
+    _, venues = await _venues(rows, 7780041, 2)
+
+    async def cancelled(changes):
+        raise asyncio.CancelledError
+
+    monkeypatch.setattr(paper_batch, "save_changes", cancelled)
+    with pytest.raises(asyncio.CancelledError):
+        await venues[0].create_many([(ex, _buy(f"cut{k}")) for k, ex in enumerate(venues)])
+    monkeypatch.undo()
+    for ex in venues:  # each copy reloaded: the orders that were never stored are not there
+        assert await ex.fetch_open_orders() == []

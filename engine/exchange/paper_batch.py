@@ -95,51 +95,56 @@ async def create_on_venues(calls: list[tuple[Any, OrderRequest]]) -> list[Any]:
         for v in sorted(venues.values(), key=_account):
             await locks.enter_async_context(v._lock)
         held = Held(set(venues))
-        token = HELD.set(held)
         try:
-            for i, (ex, request) in enumerate(calls):
-                try:
-                    out[i] = await ex.create_order(request)
-                except Exception as e:  # each call's own outcome, given back with the others'
-                    out[i] = e
-        finally:
-            HELD.reset(token)
-        changes = []
-        for key, mark in held.marks.items():
-            v = venues[key]
-            if key in held.broken or mark is None:
-                if key in held.broken:
+            token = HELD.set(held)
+            try:
+                for i, (ex, request) in enumerate(calls):
+                    try:
+                        out[i] = await ex.create_order(request)
+                    except Exception as e:  # each call's own outcome, given back with the others'
+                        out[i] = e
+            finally:
+                HELD.reset(token)
+            changes = []
+            for key, mark in held.marks.items():
+                v = venues[key]
+                if key in held.broken or mark is None:
+                    if key in held.broken:
+                        v._forget()
+                    continue
+                change = v._change(mark)
+                if change is None:
+                    continue
+                if v._version > 0:
+                    changes.append((v, change))
+                else:
                     v._forget()
-                continue
-            change = v._change(mark)
-            if change is None:
-                continue
-            if v._version > 0:
-                changes.append((v, change))
+                    alone.add(key)
+            try:
+                written = await save_changes([(v.store.account_id, v._version, change) for v, change in changes])
+            except Exception as e:  # nothing of the batch was stored
+                log.warning("paper venues' orders not stored together (%s)", type(e).__name__)
+                lost = ExchangeUnavailable(f"paper venue not stored ({type(e).__name__})")
+                for v, _ in changes:
+                    v._forget()
+                    held.broken.add(id(v))
+                written, unknown = set(), lost
             else:
-                v._forget()
-                alone.add(key)
-        try:
-            written = await save_changes([(v.store.account_id, v._version, change) for v, change in changes])
-        except Exception as e:  # nothing of the batch was stored
-            log.warning("paper venues' orders not stored together (%s)", type(e).__name__)
-            lost = ExchangeUnavailable(f"paper venue not stored ({type(e).__name__})")
-            for v, _ in changes:
-                v._forget()
-                held.broken.add(id(v))
-            written, unknown = set(), lost
-        else:
-            unknown = ExchangeUnavailable("paper venue not stored (an earlier call of its batch failed)")
-        for v, change in changes:
-            if v.store.account_id in written:
-                v._version, v._saved = v._version + 1, change.venue
-                v._trim()
-            elif id(v) not in held.broken:
-                v._forget()
-                alone.add(id(v))
-        for i, (ex, _) in enumerate(calls):  # answers that were not stored are not answers
-            if id(ex.paper_venue) in held.broken and not isinstance(out[i], Exception):
-                out[i] = unknown
+                unknown = ExchangeUnavailable("paper venue not stored (an earlier call of its batch failed)")
+            for v, change in changes:
+                if v.store.account_id in written:
+                    v._version, v._saved = v._version + 1, change.venue
+                    v._trim()
+                elif id(v) not in held.broken:
+                    v._forget()
+                    alone.add(id(v))
+            for i, (ex, _) in enumerate(calls):  # answers that were not stored are not answers
+                if id(ex.paper_venue) in held.broken and not isinstance(out[i], Exception):
+                    out[i] = unknown
+        except BaseException:  # cancelled, or a bug, half-way: no copy may keep what was not stored
+            for key in held.marks:
+                venues[key]._forget()
+            raise
     for i, (ex, request) in enumerate(calls):
         if id(ex.paper_venue) in alone:
             try:
