@@ -19,7 +19,7 @@ import asyncio
 import functools
 import logging
 import re
-from collections.abc import Awaitable
+from collections.abc import Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -105,13 +105,17 @@ class Held:
     marks: dict[int, Any] = field(default_factory=dict)  # each venue's state before the batch's first call on it
     broken: set[int] = field(default_factory=set)
 
-    async def call(self, venue: Persisted, made: Awaitable[Any]) -> Any:
+    async def call(self, venue: Persisted, made: Coroutine[Any, Any, Any]) -> Any:
         if id(venue) in self.broken:
             made.close()
             raise ExchangeUnavailable("paper venue not stored (an earlier call of its batch failed)")
-        if id(venue) not in self.marks:
-            await venue._ensure()
-            self.marks[id(venue)] = venue._mark()
+        try:
+            if id(venue) not in self.marks:
+                await venue._ensure()
+                self.marks[id(venue)] = venue._mark()
+        except BaseException:
+            made.close()  # the call is not made: its venue could not be loaded
+            raise
         try:
             return await made
         except ExchangeError:
