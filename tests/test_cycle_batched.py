@@ -206,3 +206,28 @@ async def test_a_market_job_reads_the_open_orders_of_its_bots_once(db, shared_da
     assert per_bot == [], per_bot
     exits = await Order.filter(bot_id__in=bots, seq__gt=1, status=OrderStatus.OPEN).count()
     assert exits >= 2 * len(bots), exits
+
+
+async def test_a_market_job_adopts_the_orders_a_killed_job_sent_without_writing_their_outcome(db, shared_data):
+    """A worker killed between its venue's write and the orders' outcome leaves rows PENDING for orders the venue
+    holds: the market's next job looks them up by client id (under the market's locks nothing else sends them), so
+    their keys do not wait for the periodic reconciliation (seen: a stop-loss left unreplaced, then hit)."""
+    from db.enums import OrderStatus
+    from db.models import Order
+    from engine.jobs.worker import build_markets
+
+    engine, clock, start = await replay_engine(shared_data)
+    bots = await _twelve_bots(engine, 7800, ENTER)
+    close = start - start % TF + 2 * TF
+    clock.set(close + 2_000)
+    await engine.tick()  # the entries
+    await engine.shutdown()
+    markets = build_markets(replay_dir=shared_data)
+    await markets.close("paper:swap", "BTC/USDT:USDT", "5m", close)  # fills, then exits resting
+    orphans = await Order.filter(bot_id__in=bots, seq__gt=1, status=OrderStatus.OPEN).limit(3)
+    assert orphans
+    await Order.filter(id__in=[o.id for o in orphans]).update(status=OrderStatus.PENDING, exchange_order_id=None)
+    await markets.close("paper:swap", "BTC/USDT:USDT", "5m", close + TF)
+    after = await Order.filter(id__in=[o.id for o in orphans]).values_list("status", "exchange_order_id")
+    assert OrderStatus.PENDING not in [status for status, _ in after], after  # adopted, or closed by its fill
+    assert all(eid for status, eid in after if status == OrderStatus.OPEN), after

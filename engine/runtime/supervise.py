@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from db.enums import BotStatus
-from db.models import StrategyBot
+from db.enums import BotStatus, OrderStatus
+from db.models import Order, StrategyBot
 from engine.market.clock import Clock
 from engine.runtime import events, fills
 from engine.runtime.bots import BotHandle
@@ -47,6 +47,7 @@ class Supervisor:
                     except Exception as e:
                         await events.report([h], e, "supervise", self.clock.now_ms())
         if later:
+            await self._adopt_orphans(later)
             async with known_open_rows([h.id for h in later]):
                 for h in later:
                     try:
@@ -54,6 +55,18 @@ class Supervisor:
                     except Exception as e:
                         await events.report([h], e, "supervise", self.clock.now_ms())
         return total
+
+    async def _adopt_orphans(self, hs: list[BotHandle]) -> None:
+        """Rows still PENDING under locks held for the whole pass were left by a process that died between sending
+        and writing the outcome (a killed worker's job): each is looked up by client id now, so its key does not
+        wait for the periodic reconciliation (a stop-loss left unreplaced meanwhile). Not found: left to the grace."""
+        by_id = {h.id: h for h in hs}
+        for row in await Order.filter(bot_id__in=list(by_id), status=OrderStatus.PENDING).order_by("id"):
+            h = by_id[row.bot_id]
+            try:
+                await h.life.resolve_unknown(row, self.clock.now_ms())
+            except Exception as e:
+                await events.report([h], e, "supervise", self.clock.now_ms())
 
     def _held(self, h: BotHandle) -> bool:
         return isinstance(self.locks, HeldLocks) and self.locks.holds(h.account_id, h.symbol)
