@@ -183,6 +183,17 @@ async def test_the_entries_of_a_market_write_each_venue_and_each_kind_of_row_onc
     await engine.shutdown()
 
 
+async def _entered_then_stopped(shared_data, first_user: int) -> tuple[list[int], int]:
+    """12 bots that entered on the first close, their one process stopped (a worker's jobs go on): (bots, close)."""
+    engine, clock, start = await replay_engine(shared_data)
+    bots = await _twelve_bots(engine, first_user, ENTER)
+    close = start - start % TF + 2 * TF
+    clock.set(close + 2_000)
+    await engine.tick()  # the entries
+    await engine.shutdown()
+    return bots, close
+
+
 async def test_a_market_job_reads_the_open_orders_of_its_bots_once(db, shared_data, caplog):
     """A worker's market job attaches its bots afresh, so each is re-synced by the job's supervision: the open
     orders of the 12 bots are read in one query (it was one per bot), and the bots still rest their exits."""
@@ -190,12 +201,7 @@ async def test_a_market_job_reads_the_open_orders_of_its_bots_once(db, shared_da
     from db.models import Order
     from engine.jobs.worker import build_markets
 
-    engine, clock, start = await replay_engine(shared_data)
-    bots = await _twelve_bots(engine, 7700, ENTER)
-    close = start - start % TF + 2 * TF
-    clock.set(close + 2_000)
-    await engine.tick()  # the entries
-    await engine.shutdown()
+    bots, close = await _entered_then_stopped(shared_data, 7700)
     markets = build_markets(replay_dir=shared_data)
     caplog.clear()
     with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
@@ -216,12 +222,7 @@ async def test_a_market_job_adopts_the_orders_a_killed_job_sent_without_writing_
     from db.models import Order
     from engine.jobs.worker import build_markets
 
-    engine, clock, start = await replay_engine(shared_data)
-    bots = await _twelve_bots(engine, 7800, ENTER)
-    close = start - start % TF + 2 * TF
-    clock.set(close + 2_000)
-    await engine.tick()  # the entries
-    await engine.shutdown()
+    bots, close = await _entered_then_stopped(shared_data, 7800)
     markets = build_markets(replay_dir=shared_data)
     await markets.close("paper:swap", "BTC/USDT:USDT", "5m", close)  # fills, then exits resting
     orphans = await Order.filter(bot_id__in=bots, seq__gt=1, status=OrderStatus.OPEN).limit(3)
