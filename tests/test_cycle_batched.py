@@ -232,3 +232,63 @@ async def test_a_market_job_adopts_the_orders_a_killed_job_sent_without_writing_
     after = await Order.filter(id__in=[o.id for o in orphans]).values_list("status", "exchange_order_id")
     assert OrderStatus.PENDING not in [status for status, _ in after], after  # adopted, or closed by its fill
     assert all(eid for status, eid in after if status == OrderStatus.OPEN), after
+
+
+def _bot_reads(records: list[logging.LogRecord]) -> list[str]:
+    """The SELECTs of whole strategy_bots rows (their state among the columns)."""
+    return [m for m in _statements(records, "SELECT") if 'FROM "strategy_bots"' in m and '"state"' in m]
+
+
+async def test_a_workers_next_job_on_a_market_reads_its_bots_once_and_keeps_the_unchanged_ones(
+        db, shared_data, caplog, monkeypatch):
+    """A worker's second job on a market: the bots' rows read once (under the locks; the keys to lock before them
+    without the rows), and a bot that nothing changed since this worker's last job on it is not made again (its
+    handle kept: making 10,000 of them was a third of a worker's quiet cycle)."""
+    import engine.runtime.registry as registry_module
+    from engine.jobs.worker import build_markets
+
+    bots, close = await _entered_then_stopped(shared_data, 7900)
+    markets = build_markets(replay_dir=shared_data)
+    await markets.close("paper:swap", "BTC/USDT:USDT", "5m", close)  # fills in, exits placed: every bot written
+    made = []
+    real = registry_module.make_handle
+
+    async def counted(row, *args, **kwargs):
+        made.append(row.id)
+        return await real(row, *args, **kwargs)
+
+    monkeypatch.setattr(registry_module, "make_handle", counted)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        job = await markets.close("paper:swap", "BTC/USDT:USDT", "5m", close + TF)
+    assert job["bots"] == 12
+    assert len(_bot_reads(caplog.records)) == 1, _bot_reads(caplog.records)
+    assert made == [], made
+    states = dict(await StrategyBot.filter(id__in=bots).values_list("id", "state"))
+    assert {s["candle"] for s in states.values()} == {close + TF}  # every bot evaluated that close
+
+
+async def test_a_workers_kept_bot_changed_elsewhere_is_taken_as_stored(db, shared_data):
+    """Between two jobs of one worker on a market, another process changes a bot (paused from the chat) and books a
+    fill of another (its position row): the next job holds the first as paused and the second's books as stored,
+    not as the worker kept them, and evaluates both."""
+    from decimal import Decimal
+
+    from db.models import Position
+    from engine.jobs.worker import build_markets
+    from engine.runtime.bots import book_of
+
+    bots, close = await _entered_then_stopped(shared_data, 8000)
+    markets = build_markets(replay_dir=shared_data)
+    await markets.close("paper:swap", "BTC/USDT:USDT", "5m", close)
+    paused, booked = bots[0], bots[1]
+    await StrategyBot.filter(id=paused).update(status=BotStatus.PAUSED)
+    before = await Position.get(bot_id=booked)
+    await Position.filter(bot_id=booked).update(realized_pnl=before.realized_pnl + Decimal("7"))
+    await markets.close("paper:swap", "BTC/USDT:USDT", "5m", close + TF)
+    assert markets.kept(paused).status == BotStatus.PAUSED
+    stored = await Position.get(bot_id=booked)  # a take-profit of it fills in that job, adding to the 7
+    assert stored.realized_pnl > before.realized_pnl + Decimal("7")  # a kept book would have written over the 7
+    assert markets.kept(booked).book == book_of(stored)
+    states = dict(await StrategyBot.filter(id__in=[paused, booked]).values_list("id", "state"))
+    assert {s["candle"] for s in states.values()} == {close + TF}

@@ -9,6 +9,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from tortoise.expressions import Q, Subquery
@@ -20,7 +21,7 @@ from engine.exchange.paper_store import PaperStore
 from engine.exchange.protocol import Exchange
 from engine.market.candle_cache import CandleCache
 from engine.market.clock import Clock
-from engine.runtime.bots import decode_settings
+from engine.runtime.bots import BotHandle, book_of, decode_settings
 from engine.runtime.cycle import CandleCycle
 from engine.runtime.locks import HeldLocks, SymbolLocks
 from engine.runtime.orders import OPEN_STATES
@@ -52,7 +53,8 @@ class JobClock:
 
 
 def timeframe_of(kind: BotKind, settings: dict) -> str:
-    return decode_settings(runner_for(kind).settings_model, settings).timeframe
+    tf = settings.get("timeframe")  # stored settings were validated when written: the value is the model's
+    return tf if isinstance(tf, str) else decode_settings(runner_for(kind).settings_model, settings).timeframe
 
 
 async def active_markets() -> set[Market]:
@@ -78,18 +80,46 @@ def _markets(rows: list[dict]) -> set[Market]:
              timeframe_of(r["kind"], r["settings"])) for r in rows}
 
 
-async def market_rows(venue: str, symbol: str, tf: str) -> list[StrategyBot]:
+def _of_market(venue: str, symbol: str) -> Any:
     exchange, market_type = venue.split(":", 1)
-    rows = await StrategyBot.filter(status__in=list(ACTIVE), symbol=symbol, account__exchange=exchange,
-                                    account__market_type=market_type).order_by("id")
-    return [r for r in rows if timeframe_of(r.kind, r.settings) == tf]
+    return StrategyBot.filter(status__in=list(ACTIVE), symbol=symbol, account__exchange=exchange,
+                              account__market_type=market_type)
+
+
+async def market_rows(venue: str, symbol: str, tf: str) -> list[StrategyBot]:
+    return [r for r in await _of_market(venue, symbol).order_by("id") if timeframe_of(r.kind, r.settings) == tf]
+
+
+async def market_keys(venue: str, symbol: str, tf: str) -> set[tuple[int, str]]:
+    """The (account, symbol) locks of the market's bots, read without the rows (read again under the locks)."""
+    rows = await _of_market(venue, symbol).values_list("account_id", "kind", "settings")
+    return {(account_id, symbol) for account_id, kind, settings in rows if timeframe_of(kind, settings) == tf}
+
+
+@dataclass(slots=True)
+class _Kept:
+    """A bot's handle as a market job of this worker left it, with the settings it was made from."""
+
+    settings: dict
+    handle: BotHandle
+
+    def still(self, row: StrategyBot, position: Position | None, exchange: Exchange | None) -> bool:
+        """True when attaching `row` afresh would make the same handle: nothing stored changed since this worker
+        wrote or read it (its status, settings, state and books), its memory is no further than its row, and its
+        exchange is the one this worker holds for the account."""
+        h = self.handle
+        return (row.state is not None and row.status == h.status and row.settings == self.settings
+                and row.state == h.last_state == h.state_json() and exchange is h.exchange
+                and position is not None and position.id == h.position_id and book_of(position) == h.book)
 
 
 class FreshMarkets:
-    """A worker's market jobs. Each job attaches its market's bots afresh from the database, so it sees what the last
-    job on any worker committed. Exchanges are kept across jobs: real venues' gateways (the venue holds the truth)
-    and up to `keep_venues` paper venues, each checked against its stored version when a job takes it up (read
-    again only when another process wrote it since; a write over a newer version is refused and made again)."""
+    """A worker's market jobs. Each job reads its market's bots from the database under their locks, so it sees
+    what the last job on any worker committed: a bot unchanged since this worker's last job on the market keeps the
+    handle that job left, any other is attached afresh. Exchanges are kept across jobs: real venues' gateways (the
+    venue holds the truth) and up to `keep_venues` paper venues, each checked against its stored version when a job
+    takes it up (read again only when another process wrote it since; a write over a newer version is refused and
+    made again)."""
 
     def __init__(self, candles: CandleCache, clock: JobClock, locks: SymbolLocks, *, vault: Any = None,
                  replay: Any = None, urls_override: str | dict | None = None, parallel: int = 16,
@@ -100,6 +130,8 @@ class FreshMarkets:
         self.exchanges: dict[int, Exchange] = {}  # by account, the least recently used paper venue first
         self.factory = factory  # an exchange per account other than the venue's own (tests: a fake venue)
         self._busy: Counter[int] = Counter()  # accounts of the running jobs: their venues are never dropped
+        self._kept: dict[Market, dict[int, _Kept]] = {}  # the handles each market's last job left
+        self._kept_markets: dict[int, set[Market]] = {}  # by account: the markets where it has kept handles
         self.jobs = self.supervised = self.reconciled = 0
 
     async def close(self, venue: str, symbol: str, tf: str, candle_ts: int) -> dict[str, int]:
@@ -133,11 +165,15 @@ class FreshMarkets:
         round trip): read under the locks, so that a chat's change committed before is seen and one made now waits
         for the job, and the job's writes can be batched. A bot started between the two reads waits for the next
         job (its key is not held)."""
-        keys = {(r.account_id, r.symbol) for r in await market_rows(venue, symbol, tf)}
+        keys = await market_keys(venue, symbol, tf)
         async with self.locks.hold_all(keys) as held:
             rows = [r for r in await market_rows(venue, symbol, tf) if (r.account_id, r.symbol) in keys]
-            async with self._attached(rows, now_ms) as (registry, failed):
+            async with self._attached(rows, now_ms, (venue, symbol, tf)) as (registry, failed):
                 yield registry, failed, held
+
+    def kept(self, bot_id: int) -> BotHandle | None:
+        """The handle a market job of this worker left for the bot (None: its next job attaches it afresh)."""
+        return next((k[bot_id].handle for k in self._kept.values() if bot_id in k), None)
 
     async def reconcile(self, now_ms: int) -> dict[str, int]:
         """The Reconciler's periodic check of every active bot with its exchange (one job for all markets); then the
@@ -149,20 +185,25 @@ class FreshMarkets:
             self.reconciled += 1
         active = {r.account_id for r in rows}
         for account_id in [a for a in self.exchanges if a not in active and self._busy[a] <= 0]:
+            self._forget_kept(account_id)
             await self.exchanges.pop(account_id).close()
         return {"bots": len(registry.handles), "failed": failed, **counts}
 
     @contextlib.asynccontextmanager
-    async def _attached(self, rows: list[StrategyBot], now_ms: int) -> AsyncIterator[tuple[Registry, int]]:
+    async def _attached(self, rows: list[StrategyBot], now_ms: int,
+                        market: Market | None = None) -> AsyncIterator[tuple[Registry, int]]:
         """A fresh registry with `rows` attached, at `now_ms` if the market is replayed (else the real time). Its
         exchanges are this worker's, shared with the jobs running beside it (one copy of an account's paper venue
-        per process, its calls one at a time) and kept for the next jobs."""
+        per process, its calls one at a time) and kept for the next jobs. A market job (holding the market's
+        locks) takes the handles its market's last job left where their bots are unchanged, and leaves its own for
+        the next, unless it fails."""
         token = _JOB_NOW.set(now_ms if self.replay is not None else None)
         registry = Registry(self.candles, self.clock, PaperFeeder(self.candles), vault=self.vault,
                             replay=self.replay, factory=self.factory, urls_override=self.urls_override)
         registry.public_sources = self.public_sources
         registry.exchanges = self.exchanges
         ids: set[int] = set()
+        kept = self._kept.pop(market, {}) if market is not None else {}
         try:
             failed = 0
             ids = {r.account_id for r in rows}
@@ -171,9 +212,17 @@ class FreshMarkets:
             # another worker, or the chat's process, may have stored these venues since this worker last used them
             for account_id, version in (await PaperStore.versions(paper) if paper else {}).items():
                 self.exchanges[account_id].recheck(version)
-            accounts = {a.id: a for a in await ExchangeAccount.filter(id__in=ids)} if ids else {}
             positions = {p.bot_id: p for p in await Position.filter(bot_id__in=[r.id for r in rows])} if rows else {}
+            fresh = []
             for row in rows:
+                k = kept.get(row.id)
+                if k is not None and k.still(row, positions.get(row.id), self.exchanges.get(row.account_id)):
+                    await registry.adopt(k.handle)
+                else:
+                    fresh.append(row)
+            need = {r.account_id for r in fresh}
+            accounts = {a.id: a for a in await ExchangeAccount.filter(id__in=need)} if need else {}
+            for row in fresh:
                 try:  # a running bot's venue has its leverage (its start set it): not asked again every job
                     await registry.attach(row, account=accounts.get(row.account_id), position=positions.get(row.id),
                                           set_leverage=False)
@@ -181,6 +230,12 @@ class FreshMarkets:
                     log.exception("bot %s could not be attached", row.id)
                     failed += 1
             yield registry, failed
+            if market is not None:
+                settings = {r.id: r.settings for r in rows}
+                self._kept[market] = {h.id: _Kept(settings[h.id], h) for h in registry.handles.values()
+                                      if h.id in settings}
+                for h in registry.handles.values():
+                    self._kept_markets.setdefault(h.account_id, set()).add(market)
         finally:
             _JOB_NOW.reset(token)
             self._busy.subtract(ids)
@@ -197,8 +252,16 @@ class FreshMarkets:
                 return
             if ex.simulated and self._busy[account_id] <= 0:
                 del self.exchanges[account_id]
+                self._forget_kept(account_id)
                 excess -= 1
                 await ex.close()
+
+    def _forget_kept(self, account_id: int) -> None:
+        """The kept handles of an account whose exchange this worker drops (they hold it)."""
+        for market in self._kept_markets.pop(account_id, ()):
+            kept = self._kept.get(market, {})
+            for bot_id in [b for b, k in kept.items() if k.handle.account_id == account_id]:
+                del kept[bot_id]
 
 
 async def _waiting(registry: Registry) -> int:

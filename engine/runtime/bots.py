@@ -136,7 +136,7 @@ class BotHandle:
         row = await StrategyBot.get(id=self.id)
         self.strat, self.rt = self.runner.decode((row.state or {}).get("strategy")), RuntimeState.from_json(row.state)
         self.last_state = self.state_json() if row.state is not None else None
-        self.book = _book(await Position.get(bot_id=self.id))
+        self.book = book_of(await Position.get(bot_id=self.id))
         self.dirty = True
 
     async def resync(self) -> int:
@@ -163,7 +163,8 @@ class BotHandle:
         await Position.filter(bot_id=self.id).using_db(conn).update(**values)
 
 
-def _book(pos: Position) -> Book:
+def book_of(pos: Position) -> Book:
+    """The books a Position row holds."""
     sign = -1 if pos.side == PositionSide.SHORT else 1
     return Book(sign * pos.size, pos.average_entry or Decimal(0), pos.realized_pnl, pos.fees)
 
@@ -189,7 +190,7 @@ async def make_handle(row: StrategyBot, exchange: Exchange, source: str, runner:
     pos = position or (await Position.get_or_create(bot_id=row.id, defaults={"symbol": row.symbol}))[0]
     strategy = runner.make(settings, market, runner.decode((row.state or {}).get("strategy")))
     h = BotHandle(row.id, row.user_id, row.account_id, row.kind, row.symbol, row.status, settings, strategy,
-                  RuntimeState.from_json(row.state), runner, exchange, market, life, source, book=_book(pos),
+                  RuntimeState.from_json(row.state), runner, exchange, market, life, source, book=book_of(pos),
                   position_id=pos.id)
     h.last_state = h.state_json() if row.state is not None else None
     return h

@@ -93,6 +93,14 @@ class Registry:
         self.unattached.discard(h.id)
         return h
 
+    async def adopt(self, h: BotHandle) -> None:
+        """A handle made by an earlier job of this process and unchanged since (engine/jobs/markets.py checks it against
+        the rows), registered as `attach` registers a new one; re-synced on the next supervision, as a new one is."""
+        h.dirty = True
+        await self.feeder.prime(h)
+        self.handles[h.id] = h
+        self.unattached.discard(h.id)
+
     def detach(self, bot_id: int) -> None:
         h = self.handles.pop(bot_id, None)
         self.unattached.discard(bot_id)
