@@ -24,10 +24,10 @@ def rows(shared_data):
     return load_csv(shared_data / "BTC_USDT-1m.csv")[:30].rows()
 
 
-async def _stored_venues(n: int, first: list) -> list[PaperExchange]:
+async def _stored_venues(n: int, first: list, first_user: int = 8300) -> list[PaperExchange]:
     out = []
     for k in range(n):
-        user = await User.create(telegram_id=8300 + k)
+        user = await User.create(telegram_id=first_user + k)
         acc = await ExchangeAccount.create(user=user, exchange="paper", market_type="spot", label="paper",
                                            is_paper=True, paper_balances=BALANCES)
         ex = _copy(acc.id)
@@ -81,3 +81,34 @@ async def test_a_venue_stored_elsewhere_meanwhile_is_fed_again_on_the_stored_ven
     assert (await fresh.fetch_order(SYM, sell.id)).status == OrderStatus.CLOSED
     assert (await fresh.fetch_ticker(SYM)).ts == int(rows[5][0])
     assert (await _copy(other.store.account_id).fetch_ticker(SYM)).ts == int(rows[5][0])
+
+
+async def test_a_venue_with_nothing_on_a_symbol_takes_only_its_last_candle(db, rows, monkeypatch):
+    """15 minutes fed to venues that hold no order and no position on the symbol: nothing can match or be liquidated
+    there, so only the last candle's price and time are taken (a worker's close fed 150,000 candles one by one to
+    the flat bots' venues, a third of its cycle); a venue with an order open is matched candle by candle, and every
+    venue ends as one fed one candle at a time does."""
+    import engine.exchange.paper as paper
+
+    venues = await _stored_venues(4, rows[0])
+    one_by_one = (await _stored_venues(1, rows[0], 8400))[0]
+    low = min(float(r[3]) for r in rows[1:16])
+    await venues[0].create_order(OrderRequest(SYM, Side.BUY, OrderType.LIMIT, D("0.01"), price=D(str(low)),
+                                              client_order_id="tb-batch-3"))
+    matched = []
+    real = paper.match
+
+    def counted(sims, *args, **kwargs):
+        matched.append(len(sims))
+        return real(sims, *args, **kwargs)
+
+    monkeypatch.setattr(paper, "match", counted)
+    assert await PaperExchange.feed_many([(ex, SYM, rows[1:16]) for ex in venues]) == {}
+    assert len(matched) == 15 + 3, matched  # the venue with an order every candle, the other three their last
+    for row in rows[1:16]:
+        await one_by_one.feed(SYM, row)
+    for ex in venues[1:]:
+        assert (await ex.fetch_ticker(SYM)) == (await one_by_one.fetch_ticker(SYM))
+        assert ex._ts == one_by_one._ts and ex.balances == one_by_one.balances
+        stored = _copy(ex.store.account_id)
+        assert (await stored.fetch_ticker(SYM)) == (await one_by_one.fetch_ticker(SYM))

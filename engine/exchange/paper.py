@@ -316,12 +316,22 @@ class PaperExchange(Persisted):
         catches up on cost one write, not one each); returns how many were new to the venue."""
         before = self._ts.get(symbol)
         try:
-            for candle in candles:
-                self._feed(symbol, candle)
+            self._feed_rows(symbol, candles)
         except ExchangeError:
             self._forget()  # some were taken in, not stored: the stored venue is the truth
             raise
         return sum(1 for c in candles if before is None or int(c[0]) > before)
+
+    def _feed_rows(self, symbol: str, candles: list[list[float]]) -> None:
+        """Closed candles of `symbol` in order, as `_feed` one by one. Where the venue holds no open order and no
+        position on the symbol, none of them can match or liquidate anything (feeding opens nothing), so only the
+        last new one's time and price are taken: most of a close's candles, on venues whose bots wait flat."""
+        pos = self._positions.get(symbol)
+        if len(candles) > 1 and not (pos and pos.contracts) and not any(
+                x.info.symbol == symbol and x.info.status == OrderStatus.OPEN for x in self._orders.values()):
+            candles = candles[-1:]
+        for candle in candles:
+            self._feed(symbol, candle)
 
     def _feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
         ts, o, h, lo, c = int(candle[0]), *(v if type(v) is D else D(str(v)) for v in candle[1:5])

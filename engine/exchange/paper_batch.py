@@ -37,8 +37,7 @@ async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]]) -> dict[i
                     await ex._ensure()
                     mark = ex._mark()
                     for symbol, rows in items:
-                        for row in rows:
-                            ex._feed(symbol, row)
+                        ex._feed_rows(symbol, rows)
                     if mark is None:
                         continue
                     change = ex._change(mark)
