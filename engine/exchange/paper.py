@@ -81,6 +81,7 @@ class PaperExchange(Persisted):
     _version: int = -1  # of the stored venue this copy is; -1: (re)load it first
     _initial: dict[str, Decimal] | None = None  # the balances before anything was stored
     _saved: dict | None = None  # the venue document last stored
+    _order_writes: int = 0  # VenueState.order_writes of the venue this copy is
     history: int = HISTORY  # with a store: closed orders and trades kept in memory besides the open orders
 
     # ---- market data ----

@@ -62,7 +62,7 @@ async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]]) -> dict[i
                 written = set()
             for ex, doc in docs:
                 if ex.store.account_id in written:
-                    ex._version, ex._saved = ex._version + 1, doc
+                    ex._stored(ex._version + 1, doc)
                 else:
                     ex._forget()
                     again.append((ex, by_venue[id(ex)][1]))
@@ -132,7 +132,7 @@ async def create_on_venues(calls: list[tuple[Any, OrderRequest]]) -> list[Any]:
                 unknown = ExchangeUnavailable("paper venue not stored (an earlier call of its batch failed)")
             for v, change in changes:
                 if v.store.account_id in written:
-                    v._version, v._saved = v._version + 1, change.venue
+                    v._stored(v._version + 1, change.venue)
                     v._trim()
                 elif id(v) not in held.broken:
                     v._forget()

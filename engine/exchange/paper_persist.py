@@ -133,11 +133,21 @@ class Persisted:
 
     __slots__ = ()
 
-    def recheck(self, stored_version: int) -> None:
-        """The store holds `stored_version` (PaperStore.versions): a copy that is not that version reloads before
-        its next call (a worker's venue kept across its jobs: read again only when another process stored it)."""
-        if self.store is not None and self._version != stored_version:
-            self._version = -1
+    def recheck(self, stored_version: int, document: dict | None = None) -> None:
+        """The store holds `stored_version` with `document` (PaperStore.documents): a copy that is not that version
+        reloads before its next call (a worker's venue kept across its jobs: read again only when another process
+        stored it), unless only the document moved since (candles fed elsewhere: the same orders and trades), which
+        it then takes as it is."""
+        if self.store is None or self._version == stored_version:
+            return
+        if document is not None and self._version >= 0:
+            v = VenueState.from_json(document)
+            if (v.seq, v.trades, v.order_writes) == (self._seq, self._trade_base + len(self._trades),
+                                                     self._order_writes):
+                self._take(v)
+                self._stored(stored_version, document)
+                return
+        self._version = -1
 
     async def _ensure(self) -> None:
         if self.store is None or self._version >= 0:
@@ -150,11 +160,20 @@ class Persisted:
         if self.store is not None:
             self._version = -1
 
-    def _restore(self, stored: Stored | None) -> None:
-        v = stored.venue if stored else VenueState(dict(self._initial), {}, {}, {}, {}, {}, 0, 0, self.fees_paid * 0)
+    def _take(self, v: VenueState) -> None:
+        """The venue's document (all but its orders and trades) taken as this copy's."""
         self.balances, self._positions, self._leverage, self._margin_mode = (v.balances, v.positions, v.leverage,
                                                                            v.margin_mode)
         self._last, self._ts, self._seq, self.fees_paid = v.last, v.ts, v.seq, v.fees_paid
+        self._order_writes = v.order_writes
+
+    def _stored(self, version: int, document: dict) -> None:
+        """This copy is the stored `version`, whose document is `document`."""
+        self._version, self._saved, self._order_writes = version, document, document.get("order_writes", 0)
+
+    def _restore(self, stored: Stored | None) -> None:
+        v = stored.venue if stored else VenueState(dict(self._initial), {}, {}, {}, {}, {}, 0, 0, self.fees_paid * 0)
+        self._take(v)
         orders = stored.orders if stored else []
         self._orders = {o.info.id: o for o in orders}
         self._by_client = {o.info.client_order_id: o.info.id for o in orders if o.info.client_order_id}
@@ -169,7 +188,7 @@ class Persisted:
 
     def venue_state(self) -> VenueState:
         return VenueState(self.balances, self._positions, self._leverage, self._margin_mode, self._last, self._ts,
-                          self._seq, self._trade_base + len(self._trades), self.fees_paid)
+                          self._seq, self._trade_base + len(self._trades), self.fees_paid, self._order_writes)
 
     def _next_trade_id(self) -> str:
         return f"T{self._trade_base + len(self._trades) + 1}"
@@ -222,7 +241,9 @@ class Persisted:
         changed: list[PaperOrder] = [o for i, (info, held) in was_open.items()
                                      if (o := self._orders[i]).info is not info or o.reserved != held]
         doc = self.venue_state().to_json()
-        if not new and not changed and len(self._trades) == n and doc == self._saved:
+        if new or changed:
+            doc["order_writes"] += 1
+        elif len(self._trades) == n and doc == self._saved:
             return None
         return Change(doc, new, changed, self._trades[n:])
 
@@ -230,11 +251,11 @@ class Persisted:
         if mark is None or (change := self._change(mark)) is None:
             return
         try:
-            self._version = await self.store.save(self._version, change)
+            version = await self.store.save(self._version, change)
         except BaseException as e:
             self._version = -1
             if isinstance(e, ExchangeError) or not isinstance(e, Exception):
                 raise
             raise ExchangeUnavailable(f"paper venue not stored ({type(e).__name__})") from e
-        self._saved = change.venue
+        self._stored(version, change.venue)
         self._trim()

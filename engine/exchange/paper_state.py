@@ -82,13 +82,14 @@ class VenueState:
     seq: int  # the last order id ("O{seq}")
     trades: int  # trades so far (the last trade id is "T{trades}")
     fees_paid: Decimal
+    order_writes: int = 0  # stored changes that wrote order rows: a copy with the same count holds the same orders
 
     def to_json(self) -> dict:
         return {"balances": _strings(self.balances),
                 "positions": {s: [str(p.contracts), str(p.entry)] for s, p in self.positions.items()},
                 "leverage": dict(self.leverage), "margin_mode": {s: str(m) for s, m in self.margin_mode.items()},
                 "last": _strings(self.last), "ts": dict(self.ts), "seq": self.seq, "trades": self.trades,
-                "fees_paid": str(self.fees_paid)}
+                "fees_paid": str(self.fees_paid), "order_writes": self.order_writes}
 
     @classmethod
     def from_json(cls, d: dict) -> VenueState:
@@ -97,4 +98,4 @@ class VenueState:
                    {s: int(v) for s, v in d["leverage"].items()},
                    {s: MarginMode(v) for s, v in d["margin_mode"].items()},
                    _decimals(d["last"]), {s: int(v) for s, v in d["ts"].items()}, int(d["seq"]), int(d["trades"]),
-                   Decimal(d["fees_paid"]))
+                   Decimal(d["fees_paid"]), int(d.get("order_writes", 0)))

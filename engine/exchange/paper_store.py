@@ -66,10 +66,12 @@ class PaperStore:
         return Stored(row.version, VenueState.from_json(row.state), orders, [trade_from_json(d) for d in trades[::-1]])
 
     @staticmethod
-    async def versions(account_ids: list[int]) -> dict[int, int]:
-        """The stored venues' versions, by account (0: never stored): one read tells which copies are current."""
-        stored = dict(await PaperVenue.filter(account_id__in=account_ids).values_list("account_id", "version"))
-        return {a: stored.get(a, 0) for a in account_ids}
+    async def documents(account_ids: list[int]) -> dict[int, tuple[int, dict | None]]:
+        """The stored venues' versions and documents, by account ((0, None): never stored): one read tells which
+        copies are current, and lets a copy behind by a document change only take it (Persisted.recheck)."""
+        stored = {a: (v, doc) for a, v, doc in
+                  await PaperVenue.filter(account_id__in=account_ids).values_list("account_id", "version", "state")}
+        return {a: stored.get(a, (0, None)) for a in account_ids}
 
     async def order(self, seq: int | None = None, client_order_id: str | None = None) -> PaperOrder | None:
         """A stored order by its seq, else by its client id."""
