@@ -53,3 +53,24 @@ async def test_a_kept_copy_takes_a_document_change_without_reloading_and_reloads
     assert (await mine.fetch_order(SYM, sell.id)).status == OrderStatus.CANCELED
     assert (await mine.fetch_ticker(SYM)).ts == int(rows[3][0])
     assert await mine.fetch_balance() == await _copy(mine.store.account_id).fetch_balance()
+
+
+async def test_a_batch_fed_venue_whose_document_moved_elsewhere_is_fed_again_without_reloading(db, rows, caplog):
+    """Two workers' jobs feed one account's venue at once (one symbol each): the second batch's write is refused; its
+    copy takes the stored document (read for the batch's refused venues at once) and is fed again, without
+    reloading its orders and trades (four reads and a write of its own each, thousands a cycle on 2 workers)."""
+    from engine.exchange.paper import PaperExchange
+
+    mine = (await _stored_venues(1, rows[0], 8600))[0]
+    await mine.fetch_ticker(SYM)  # loaded
+    elsewhere = _copy(mine.store.account_id)
+    await elsewhere.feed(SYM, rows[1])
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        assert await PaperExchange.feed_many([(mine, SYM, rows[1:6])]) == {}
+    loads = [m for m in _reads(caplog.records)  # all but the documents' read and the write's row locks
+             if '"account_id" IN' not in m and "FOR UPDATE" not in m]
+    assert loads == [], loads
+    fresh = _copy(mine.store.account_id)
+    assert (await fresh.fetch_ticker(SYM)).ts == int(rows[5][0])
+    assert fresh._version == mine._version

@@ -7,27 +7,30 @@ import contextlib
 import logging
 from typing import Any
 
-from engine.exchange.paper_persist import HELD, Held
-from engine.exchange.paper_store import StaleVenue, save_changes, save_documents
+from engine.exchange.paper_persist import HELD, STALE_RETRIES, Held
+from engine.exchange.paper_store import PaperStore, StaleVenue, save_changes, save_documents
 from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderRequest
 
 log = logging.getLogger(__name__)
 FEED_BATCH = 200  # venues held at once by one `feed_venues` batch (their other calls wait for its write)
 
 
-async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]]) -> dict[int, ExchangeError]:
+async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]], *,
+                      attempt: int = 0) -> dict[int, ExchangeError]:
     """Closed candles fed to many paper venues ((PaperExchange, symbol, rows) each), as their `feed_candles` would,
     but stored together: a venue where nothing matched (only its last prices and candle times moved, as on most
     minutes) is written with the others in one transaction (paper_store.save_documents); one where something
     matched is stored by itself, as before; one that another process stored meanwhile is fed again on the venue as
-    stored. Returns the refusals by venue (id() of the PaperExchange: it catches up on its next feed; the others go
-    on)."""
+    stored (where only the stored document moved, as when two workers feed two symbols of one account, the copies
+    take the documents, read together, and are fed together again, up to STALE_RETRIES times). Returns the
+    refusals by venue (id() of the PaperExchange: it catches up on its next feed; the others go on)."""
     by_venue: dict[int, tuple[Any, list[tuple[str, list]]]] = {}
     for ex, symbol, rows in feeds:
         by_venue.setdefault(id(ex), (ex, []))[1].append((symbol, rows))
     venues = sorted(by_venue.values(), key=lambda v: _account(v[0]))  # one order: two batches never deadlock
     errors: dict[int, ExchangeError] = {}
     again: list[tuple[Any, list[tuple[str, list]]]] = []
+    moved: list[Any] = []  # refused by the documents' write: stored elsewhere since
     for i in range(0, len(venues), FEED_BATCH):
         async with contextlib.AsyncExitStack() as held:
             docs = []
@@ -55,17 +58,26 @@ async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]]) -> dict[i
                 except BaseException:
                     ex._forget()
                     raise
+            failed = False
             try:
                 written = await save_documents([(ex.store.account_id, ex._version, doc) for ex, doc in docs])
             except Exception as e:  # nothing of the batch was stored: each copy reloads, and is fed again
                 log.warning("paper venues not stored together (%s): fed one by one", type(e).__name__)
-                written = set()
+                written, failed = set(), True
             for ex, doc in docs:
                 if ex.store.account_id in written:
                     ex._stored(ex._version + 1, doc)
-                else:
+                elif failed or attempt >= STALE_RETRIES:
                     ex._forget()
                     again.append((ex, by_venue[id(ex)][1]))
+                else:
+                    moved.append(ex)
+    if moved:  # their orders and trades are as this copy holds them (a document change): only the documents read
+        stored = await PaperStore.documents([ex.store.account_id for ex in moved])
+        for ex in moved:
+            ex.recheck(*stored[ex.store.account_id])
+        errors.update(await feed_venues([(ex, s, rows) for ex in moved for s, rows in by_venue[id(ex)][1]],
+                                        attempt=attempt + 1))
     for ex, items in again:
         try:
             for symbol, rows in items:
