@@ -292,3 +292,6 @@ async def test_a_workers_kept_bot_changed_elsewhere_is_taken_as_stored(db, share
     assert markets.kept(booked).book == book_of(stored)
     states = dict(await StrategyBot.filter(id__in=[paused, booked]).values_list("id", "state"))
     assert {s["candle"] for s in states.values()} == {close + TF}
+    await StrategyBot.filter(id=paused).update(status=BotStatus.STOPPED)  # stopped: its market may see no job again
+    await markets.reconcile(close + 2 * TF)
+    assert markets.kept(paused) is None and markets.kept(booked) is not None

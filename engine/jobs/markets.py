@@ -177,13 +177,18 @@ class FreshMarkets:
 
     async def reconcile(self, now_ms: int) -> dict[str, int]:
         """The Reconciler's periodic check of every active bot with its exchange (one job for all markets); then the
-        exchanges of accounts left without an active bot are closed and dropped (a deleted account's gateway holds
-        its decrypted key)."""
+        kept handles of bots no longer active are let go, and the exchanges of accounts left without an active bot
+        are closed and dropped (a deleted account's gateway holds its decrypted key)."""
         rows = await _listed(active_rows())
         async with self._attached(rows, now_ms) as (registry, failed):
             counts = await Reconciler(registry, self.locks, self.clock, parallel=self.parallel).reconcile_all()
             self.reconciled += 1
-        active = {r.account_id for r in rows}
+        active, bots = {r.account_id for r in rows}, {r.id for r in rows}
+        for market, kept in list(self._kept.items()):  # bots stopped since: their markets may have no job again
+            for bot_id in [b for b in kept if b not in bots]:
+                del kept[bot_id]
+            if not kept:
+                del self._kept[market]
         for account_id in [a for a in self.exchanges if a not in active and self._busy[a] <= 0]:
             self._forget_kept(account_id)
             await self.exchanges.pop(account_id).close()
