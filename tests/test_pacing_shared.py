@@ -80,7 +80,9 @@ async def test_three_processes_share_thirty_per_second_with_no_429():
     assert rate >= 25.0, f"only {rate:.1f} msg/s together"
     per_child = [sum(child_of(c.chat_id) == i for c in calls) for i in range(3)]
     assert min(per_child) >= 0.2 * len(calls), per_child  # all three sent: the budget is shared, not taken by one
-    assert sum(r["ok"] for r in results) == len(calls) and sum(r["refused"] for r in results) == 0
+    # a send in flight when its child stops (its senders cancelled) reaches the stand-in without being counted ok
+    ok = sum(r["ok"] for r in results)
+    assert len(calls) - 3 * SENDERS <= ok <= len(calls) and sum(r["refused"] for r in results) == 0, (ok, len(calls))
     slots, trips = sum(r["slots"] for r in results), sum(r["round_trips"] for r in results)
     late = sum(r["late"] for r in results)
     assert trips <= slots + late + 3 * SENDERS  # one round trip per slot (and per slot still booked at the stop)
