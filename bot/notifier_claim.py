@@ -8,6 +8,10 @@ then read again in that transaction (a fresh snapshot: whatever the other claime
 with FOR UPDATE SKIP LOCKED. SQLite (one process) has neither lock nor FOR UPDATE (Tortoise leaves it out there);
 its writes are serialised anyway.
 
+Sharing: a notifier takes new chats only while it holds fewer than its share of the chats waiting (those chats
+over the live notifiers, rounded up); its own chats' new rows it always takes. Without it the first notifier to
+wake held every chat of a burst while the others stood idle.
+
 Liveness: each notifier upserts its NotifierWorker row every `beat` seconds while it runs and deletes it when it
 stops. Rows claimed by a token whose row is missing or older than `dead_after` are due again at the next `reap()`
 (any notifier's, every `beat`): a notifier killed with -9 hands its chats on within `dead_after` + `beat`. A
@@ -124,7 +128,7 @@ class OutboxClaims:
                                    .exclude(user_id__in=Subquery(elsewhere.values("user_id"))).order_by("id")
                                    .limit(left).values_list("id", "user_id"))
             seen = [(i, u) for i, u in seen if i not in held]  # a lease that ran out under a long queue: still ours
-            chats = list(dict.fromkeys(u for _, u in seen))
+            chats = await self._within_share(list(dict.fromkeys(u for _, u in seen)), now)
             if is_postgres(database_client()) and chats:
                 keys = {stable_key(CHAT_LOCK, u): u for u in chats}
                 won = await conn.execute_query_dict(
@@ -151,6 +155,20 @@ class OutboxClaims:
                       .order_by("id").select_related("user"))
         rows.sort(key=lambda r: r.kind not in URGENT)  # stable: by id within each of the two groups
         return rows
+
+    async def _within_share(self, chats: list[int], now: datetime) -> list[int]:
+        """The chats this notifier may take: its own, and new ones only up to its share of the chats waiting, so
+        that the first notifier to wake does not hold every chat while the others stand idle."""
+        alive = await NotifierWorker.filter(seen_at__gte=now - timedelta(seconds=self.dead_after)).count()
+        if alive <= 1:
+            return chats
+        pending = Notification.filter(status=PENDING)
+        waiting = len(await pending.distinct().values_list("user_id", flat=True))
+        mine = set(await pending.filter(claimed_by=self.token, delivery__isnull=False).distinct()
+                   .values_list("user_id", flat=True))
+        room = -(-waiting // alive) - len(mine)
+        new = [u for u in chats if u not in mine][:max(room, 0)]
+        return [u for u in chats if u in mine or u in new]
 
     async def mark_sending(self, ids: list[int]) -> bool:
         """Mark rows about to be sent (attempts + 1) if this notifier still holds every one of them; False when

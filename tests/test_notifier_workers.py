@@ -176,6 +176,33 @@ async def test_a_live_notifiers_chats_are_neither_recovered_nor_shared(db):
             await b.claims.leave()
 
 
+async def test_a_notifier_takes_new_chats_only_up_to_its_share_of_the_waiting_ones(db):
+    chats = [(await notes(700 + i, 2, f"f{i}")).id for i in range(6)]
+    async with stand_in() as (_, bot):
+        a, b, c = (Notifier(bot, i18n=I18N, pacer=fast_pacer()) for _ in range(3))
+        try:
+            for n in (a, b, c):
+                await n.claims.join()
+
+            async def taken(n: Notifier) -> set[int]:
+                return {r.user_id for r in await n.claims.claim(100, set())}
+
+            first = await taken(a)
+            assert first == set(chats[:2])  # 6 chats waiting, 3 notifiers: 2 each, not all 6 to the first awake
+            assert await taken(a) == set()  # its share held: the rest is left to the others
+            assert await taken(b) == set(chats[2:4]) and await taken(c) == set(chats[4:])
+            late = (await notes(790, 1, "late")).id
+            assert await taken(a) == {late}  # 7 chats, 3 notifiers: a share of 3
+            await write(chats[0], "note", {"reason": "#0009"}, dedup("note", "f0", 9))
+            assert await taken(a) == {chats[0]}  # its own chats' new rows always
+            await c.claims.leave()  # c stopped: its chats are due again, shared by the 2 left
+            assert await b.recover() == 4
+            assert await taken(b) == set(chats[4:])  # 7 chats, 2 notifiers: b holds 2, takes up to 4
+        finally:
+            for n in (a, b, c):
+                await n.claims.leave()
+
+
 async def test_a_silent_notifiers_rows_move_on_and_it_sends_none_of_them(db):
     u = await notes(601, 6, "s")
     async with stand_in() as (api, bot):
