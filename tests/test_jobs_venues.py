@@ -27,14 +27,16 @@ async def _started(shared_data) -> tuple[int, ExchangeAccount]:
 
 
 def _counted_loads(monkeypatch) -> list[int]:
+    """Accounts whose stored venue was read: whole, or what a copy lacked (PaperStore.load, PaperStore.since)."""
     loads: list[int] = []
-    load = PaperStore.load
+    for name in ("load", "since"):
+        read = getattr(PaperStore, name)
 
-    async def counted(self, history):
-        loads.append(self.account_id)
-        return await load(self, history)
+        async def counted(self, *a, _read=read):
+            loads.append(self.account_id)
+            return await _read(self, *a)
 
-    monkeypatch.setattr(PaperStore, "load", counted)
+        monkeypatch.setattr(PaperStore, name, counted)
     return loads
 
 

@@ -1,18 +1,22 @@
 """A paper venue's copy that a worker keeps across its jobs, when another process stored the venue meanwhile: a change
 of the venue's document only (candles fed, nothing matched) is taken from the stored document, read with the versions;
-a change to its orders or trades reloads the copy."""
+a change to its orders or trades is read as that: the new orders, the open ones as stored, the new trades (one
+statement on PostgreSQL), and a venue loaded whole is read in one snapshot."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from decimal import Decimal as D
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from engine.candles import load_csv
+from engine.exchange.paper import PaperExchange
 from engine.exchange.paper_store import PaperStore
-from engine.exchange.protocol import OrderRequest, OrderStatus, OrderType, Side
-from tests.test_paper_feed_batched import SYM, _copy, _stored_venues
+from engine.exchange.protocol import MarketType, OrderRequest, OrderStatus, OrderType, Side
+from tests.test_paper_feed_batched import BALANCES, SYM, _copy, _stored_venues
 
 
 @pytest.fixture(scope="module")
@@ -74,3 +78,87 @@ async def test_a_batch_fed_venue_whose_document_moved_elsewhere_is_fed_again_wit
     fresh = _copy(mine.store.account_id)
     assert (await fresh.fetch_ticker(SYM)).ts == int(rows[5][0])
     assert fresh._version == mine._version
+
+
+def _short(account_id: int) -> PaperExchange:
+    """A copy keeping 3 closed orders and 3 trades in memory."""
+    return PaperExchange(MarketType.SPOT, {k: D(v) for k, v in BALANCES.items()}, store=PaperStore(account_id),
+                         history=3)
+
+
+def _held(ex: PaperExchange) -> tuple:
+    return (ex._version, ex._seq, ex._trade_base, ex._order_writes, ex.balances, ex._positions, ex._last,
+            {i: (o.info, o.reserved) for i, o in ex._orders.items()}, ex._by_client, [t.id for t in ex._trades])
+
+
+async def test_a_copy_behind_by_orders_reads_only_what_it_lacks_and_holds_what_a_fresh_load_would(db, rows, caplog):
+    a = (await _stored_venues(1, rows[0], 8700))[0].store.account_id
+    mine = _short(a)
+    low = D(str(min(float(r[3]) for r in rows) / 2))
+
+    def limit(cid: str) -> OrderRequest:
+        return OrderRequest(SYM, Side.BUY, OrderType.LIMIT, D("0.01"), price=low, client_order_id=cid)
+
+    def market(cid: str) -> OrderRequest:
+        return OrderRequest(SYM, Side.BUY, OrderType.MARKET, D("0.001"), client_order_id=cid)
+
+    kept = await mine.create_order(limit("tb-behind-l1"))
+    gone = await mine.create_order(limit("tb-behind-l2"))
+    for i in range(4):  # filled by the next candle fed: more closed orders and trades than memory keeps
+        await mine.create_order(market(f"tb-behind-m{i}"))
+    elsewhere = _short(a)  # another worker: a cancel, a new resting order, more fills than memory keeps
+    await elsewhere.cancel_order(SYM, gone.id)
+    await elsewhere.create_order(limit("tb-behind-l3"))
+    for i in range(4, 9):
+        await elsewhere.create_order(market(f"tb-behind-m{i}"))
+    await elsewhere.feed(SYM, rows[1])
+    await _recheck(mine)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        balance = await mine.fetch_balance()
+    reads = _reads(caplog.records)
+    assert len(reads) == (1 if db.dialect == "postgres" else 3), reads  # whole: 4 reads, 3 closed orders, 3 trades
+    fresh = _short(a)
+    assert await fresh.fetch_balance() == balance
+    assert _held(mine) == _held(fresh)
+    assert (await mine.fetch_order(SYM, gone.id)).status == OrderStatus.CANCELED  # past memory: from the store
+    assert (await mine.fetch_order(SYM, kept.id)).status == OrderStatus.OPEN
+    await mine.create_order(market("tb-behind-m9"))  # it writes over the version it caught up to
+    await mine.feed(SYM, rows[2])
+    assert len((await _short(a).fetch_my_trades(SYM, since=0)).trades) == 10
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+async def test_a_venue_loaded_while_another_process_stores_it_is_all_before_or_all_after(db, rows):
+    """The load's reads wait behind a transaction that cancels an order: read in one statement, the copy holds the
+    cancel and its released funds together (read in several, it held the venue before and the order after)."""
+    a = (await _stored_venues(1, rows[0], 8800))[0].store.account_id
+    first = _copy(a)
+    low = D(str(min(float(r[3]) for r in rows) / 2))
+    order = await first.create_order(OrderRequest(SYM, Side.BUY, OrderType.LIMIT, D("0.01"), price=low,
+                                                  client_order_id="tb-snap-1"))
+    locked, loading = asyncio.Event(), asyncio.Event()
+
+    async def cancel_behind_a_lock() -> None:
+        async with in_transaction() as conn:
+            await conn.execute_query('LOCK TABLE "paper_orders" IN ACCESS EXCLUSIVE MODE')
+            locked.set()
+            await loading.wait()
+            for _ in range(200):  # until the load waits for the lock
+                waiting = await conn.execute_query_dict(
+                    "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                if waiting[0]["n"]:
+                    break
+                await asyncio.sleep(0.01)
+            await first.cancel_order(SYM, order.id)  # stored in this transaction
+
+    writer = asyncio.create_task(cancel_behind_a_lock())
+    await locked.wait()
+    second = _copy(a)
+    load = asyncio.create_task(second.fetch_balance())
+    loading.set()
+    await writer
+    balance = await load
+    assert (await second.fetch_order(SYM, order.id)).status == OrderStatus.CANCELED
+    assert balance == await _copy(a).fetch_balance()
+    assert _held(second) == _held(first)

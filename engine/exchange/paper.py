@@ -79,6 +79,7 @@ class PaperExchange(Persisted):
     store: Any = None  # engine.exchange.paper_store.PaperStore, or None: the venue lives in memory only
     _lock: VenueLock = field(default_factory=VenueLock)
     _version: int = -1  # of the stored venue this copy is; -1: (re)load it first
+    _behind: bool = False  # the store holds newer orders or trades than this copy: read them first (recheck)
     _initial: dict[str, Decimal] | None = None  # the balances before anything was stored
     _saved: dict | None = None  # the venue document last stored
     _order_writes: int = 0  # VenueState.order_writes of the venue this copy is

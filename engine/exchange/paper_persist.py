@@ -137,7 +137,7 @@ class Persisted:
         """The store holds `stored_version` with `document` (PaperStore.documents): a copy that is not that version
         reloads before its next call (a worker's venue kept across its jobs: read again only when another process
         stored it), unless only the document moved since (candles fed elsewhere: the same orders and trades), which
-        it then takes as it is."""
+        it then takes as it is. A copy behind by orders or trades reads only those it lacks (`_catch_up`)."""
         if self.store is None or self._version == stored_version:
             return
         if document is not None and self._version >= 0:
@@ -147,18 +147,56 @@ class Persisted:
                 self._take(v)
                 self._stored(stored_version, document)
                 return
-        self._version = -1
+        if self._version > 0:
+            self._behind = True
+        else:
+            self._version = -1
 
     async def _ensure(self) -> None:
-        if self.store is None or self._version >= 0:
+        if self.store is None or (self._version >= 0 and not self._behind):
             return
+        if self._version >= 0:
+            self._behind = False
+            if await self._catch_up():
+                return
         if self._initial is None:
             self._initial = dict(self.balances)
         self._restore(await self.store.load(self.history))
 
+    async def _catch_up(self) -> bool:
+        """This copy made the stored venue by reading its new orders, its open orders as stored and its new trades
+        (instead of all its recent history); False when what was read does not follow on from this copy (then it
+        loads whole)."""
+        open_seqs = [o.seq for o in self._orders.values() if o.info.status == OrderStatus.OPEN]
+        count = self._trade_base + len(self._trades)
+        try:
+            got = await self.store.since(self._seq, open_seqs, count, self.history)
+        except BaseException:
+            self._version = -1
+            raise
+        v = got.venue if got else None
+        if v is None or v.seq < self._seq or v.trades < count or not {o.seq for o in got.orders} >= set(open_seqs) or (
+                [o.seq for o in got.orders if o.seq > self._seq] != list(range(self._seq + 1, v.seq + 1))) or (
+                [t.id for t in got.trades] != [f"T{i}" for i in range(v.trades - len(got.trades) + 1, v.trades + 1)]
+                or len(got.trades) < min(v.trades - count, self.history)):
+            self._version = -1
+            return False
+        self._take(v)
+        for o in got.orders:
+            self._orders[o.info.id] = o
+            if o.info.client_order_id:
+                self._by_client[o.info.client_order_id] = o.info.id
+        if v.trades - count > len(got.trades):  # more new trades than memory keeps: the newest only
+            self._trades, self._trade_base = got.trades, v.trades - len(got.trades)
+        else:
+            self._trades.extend(got.trades)
+        self._version, self._saved = got.version, v.to_json()
+        self._trim()
+        return True
+
     def _forget(self) -> None:
         if self.store is not None:
-            self._version = -1
+            self._version, self._behind = -1, False
 
     def _take(self, v: VenueState) -> None:
         """The venue's document (all but its orders and trades) taken as this copy's."""
@@ -183,7 +221,7 @@ class Persisted:
                 len(self._trades) < min(v.trades, self.history)):
             raise ExchangeUnavailable(f"stored paper venue holds {len(self._trades)} of its last trades, not the "
                                       f"newest {min(v.trades, self.history)} of {v.trades}")
-        self._version = stored.version if stored else 0
+        self._version, self._behind = (stored.version if stored else 0), False
         self._saved = v.to_json()
 
     def venue_state(self) -> VenueState:

@@ -3,10 +3,12 @@ trades read when asked for, each change written in one transaction."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from db.models import PaperVenue, PaperVenueOrder, PaperVenueTrade
@@ -52,8 +54,12 @@ class PaperStore:
 
     async def load(self, history: int) -> Stored | None:
         """The stored venue with its open orders and at most `history` closed orders and trades (the newest), or None
-        when this account never changed its venue (the initial balances hold)."""
+        when this account never changed its venue (the initial balances hold). On PostgreSQL one statement: one
+        snapshot, so a venue another process stores meanwhile is read all before or all after that write."""
         a = self.account_id
+        conn = PaperVenue._meta.db
+        if conn.capabilities.dialect == "postgres":
+            return _parsed(await conn.execute_query_dict(_LOAD, [a, history]))
         row = await PaperVenue.get_or_none(account_id=a)
         if row is None:
             return None
@@ -64,6 +70,24 @@ class PaperStore:
                         .values_list("data", flat=True))
         orders = sorted((order_from_json(d) for d in (*open_, *closed)), key=lambda o: o.seq)
         return Stored(row.version, VenueState.from_json(row.state), orders, [trade_from_json(d) for d in trades[::-1]])
+
+    async def since(self, seq: int, open_seqs: list[int], trades: int, history: int) -> Stored | None:
+        """What a copy holding orders up to `seq` (`open_seqs` open among them) and `trades` trades lacks: the stored
+        venue with its orders after `seq` and those of `open_seqs` (only open orders change), and its trades after
+        `trades` (the newest `history` of them). On PostgreSQL one statement, as `load`."""
+        a = self.account_id
+        conn = PaperVenue._meta.db
+        if conn.capabilities.dialect == "postgres":
+            return _parsed(await conn.execute_query_dict(_SINCE, [a, history, seq, open_seqs, trades]))
+        row = await PaperVenue.get_or_none(account_id=a)
+        if row is None:
+            return None
+        orders = await (PaperVenueOrder.filter(Q(seq__gt=seq) | Q(seq__in=open_seqs), account_id=a).order_by("seq")
+                        .values_list("data", flat=True))
+        new = await (PaperVenueTrade.filter(account_id=a, seq__gt=trades).order_by("-seq").limit(history)
+                     .values_list("data", flat=True))
+        return Stored(row.version, VenueState.from_json(row.state), [order_from_json(d) for d in orders],
+                      [trade_from_json(d) for d in new[::-1]])
 
     @staticmethod
     async def documents(account_ids: list[int]) -> dict[int, tuple[int, dict | None]]:
@@ -166,6 +190,33 @@ async def _documents(conn: BaseDBAsyncClient, docs: list[tuple[int, int, dict]])
                                                                                        state=doc):
             written.add(a)
     return written
+
+
+# One statement each (one snapshot): the venue row with its orders and trades as JSON arrays, by seq.
+_TRADES = """(SELECT coalesce(json_agg(t."data" ORDER BY t."seq"), '[]') FROM (SELECT "data", "seq" FROM "paper_trades"
+    WHERE "account_id" = $1 {after} ORDER BY "seq" DESC LIMIT $2) t)::text AS trades"""
+_LOAD = f"""SELECT v."version", v."state"::text AS state,
+  (SELECT coalesce(json_agg(o."data" ORDER BY o."seq"), '[]') FROM (
+    (SELECT "data", "seq" FROM "paper_orders" WHERE "account_id" = $1 AND "open")
+    UNION ALL
+    (SELECT "data", "seq" FROM "paper_orders" WHERE "account_id" = $1 AND NOT "open" ORDER BY "seq" DESC LIMIT $2)
+  ) o)::text AS orders,
+  {_TRADES.format(after="")}
+FROM "paper_venues" v WHERE v."account_id" = $1"""
+_SINCE = f"""SELECT v."version", v."state"::text AS state,
+  (SELECT coalesce(json_agg(o."data" ORDER BY o."seq"), '[]') FROM "paper_orders" o
+    WHERE o."account_id" = $1 AND (o."seq" > $3 OR o."seq" = ANY($4::int[])))::text AS orders,
+  {_TRADES.format(after='AND "seq" > $5')}
+FROM "paper_venues" v WHERE v."account_id" = $1"""
+
+
+def _parsed(rows: list[dict]) -> Stored | None:
+    if not rows:
+        return None
+    r = rows[0]
+    return Stored(r["version"], VenueState.from_json(json.loads(r["state"])),
+                  [order_from_json(d) for d in json.loads(r["orders"])],
+                  [trade_from_json(d) for d in json.loads(r["trades"])])
 
 
 def _trade_row(account_id: int, seq: int, t: Trade) -> PaperVenueTrade:
