@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from decimal import Decimal as D
 
@@ -175,6 +176,22 @@ async def test_two_copies_of_one_venue_never_fork(db, rows, monkeypatch):
     with pytest.raises(StaleVenue):
         await c.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D("0.01"), "from-c", price=D(1000)))
     assert [o.client_order_id for o in await c.fetch_open_orders()] == ["from-a", "from-b", "from-b2"]
+
+
+async def test_eight_copies_writing_one_venue_at_once_all_get_their_orders_in(db, rows):
+    """Jobs of eight markets of one account on several workers place their orders at the same moment (a cold cycle
+    on 4 workers hit this): each refused write is made again on the venue as stored, after a short random pause so
+    that the writers fall out of step, until every order is in; none is lost, none is given an id twice."""
+    acc = await _account(telegram_id=7770006)
+    await make_exchange(acc, None).feed(SWAP, rows[0])
+    copies = [make_exchange(acc, None) for _ in range(8)]
+    for c in copies:
+        await c.fetch_balance()  # every copy holds the same version
+    placed = await asyncio.gather(*(c.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D("0.01"), f"w-{i}",
+                                                                price=D(1000))) for i, c in enumerate(copies)))
+    assert sorted(p.id for p in placed) == [f"O{i}" for i in range(1, 9)]
+    stored = await make_exchange(acc, None).fetch_open_orders()
+    assert sorted(o.client_order_id for o in stored) == sorted(f"w-{i}" for i in range(8))
 
 
 async def test_the_minutes_a_job_catches_up_on_are_one_write(db, rows):

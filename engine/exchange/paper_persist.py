@@ -6,7 +6,8 @@ in one transaction with the orders and trades it touched before the call returns
 nothing behind: the copy in memory is dropped, reloaded from the store on the next call, and the caller gets
 ExchangeUnavailable (for an order: unknown outcome, resolved by client id). Without a store nothing of this runs.
 A copy kept while other processes may write the venue (a worker's, across its jobs) is `recheck`ed against the stored
-version and reloads only if it moved on; a write over a newer version is refused anyway (StaleVenue).
+version and, if it moved on, takes the stored document or reads the orders and trades it lacks; a write over a newer
+version is refused anyway (StaleVenue).
 
 Memory holds the open orders and the newest `history` closed orders and trades (by id: the same after a restart as in
 an uninterrupted run); older ones stay in the store and are read when asked for (an order by id or client id, trades
@@ -18,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import random
 import re
 from collections.abc import Coroutine
 from contextvars import ContextVar
@@ -35,7 +37,11 @@ from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderSt
 # is one indexed query, answered as memory would have.
 log = logging.getLogger(__name__)
 HISTORY = 100
-STALE_RETRIES = 3  # a call made again on the reloaded venue after another process stored it (see `changing`)
+# A call made again on the venue as stored after another process stored it (see `changing`), after a random pause of
+# up to STALE_PAUSE seconds times the attempt: writers that collided fall out of step. 4 workers' jobs on the
+# markets of one account collide up to about ten at once (a cold cycle); 3 immediate retries left bots unattached.
+STALE_RETRIES = 10
+STALE_PAUSE = 0.005
 
 
 class VenueLock(asyncio.Lock):
@@ -65,8 +71,9 @@ def changing(fn):
     """A call that may change the account: stored before it returns. Refusals (ExchangeError) change nothing.
     When another process stored the venue since this copy loaded it (jobs of two markets of one account on two
     workers), nothing was written: the call is made again on the venue as stored, as an exchange would take the
-    second of two requests, up to `STALE_RETRIES` times. Inside a batch that holds the venue (`Held`), the call is
-    made under the batch's lock and stored with the batch's other calls (engine/exchange/paper_batch.py)."""
+    second of two requests, up to `STALE_RETRIES` times (a short random pause before each). Inside a batch that
+    holds the venue (`Held`), the call is made under the batch's lock and stored with the batch's other calls
+    (engine/exchange/paper_batch.py)."""
 
     @functools.wraps(fn)
     async def call(self, *a, **kw):
@@ -92,6 +99,7 @@ def changing(fn):
                     attempts += 1
                     if attempts > STALE_RETRIES:
                         raise
+                    await asyncio.sleep(random.uniform(0, STALE_PAUSE * attempts))
 
     return call
 
@@ -135,12 +143,12 @@ class Persisted:
 
     def recheck(self, stored_version: int, document: dict | None = None) -> None:
         """The store holds `stored_version` with `document` (PaperStore.documents): a copy that is not that version
-        reloads before its next call (a worker's venue kept across its jobs: read again only when another process
-        stored it), unless only the document moved since (candles fed elsewhere: the same orders and trades), which
+        is read again before its next call (a worker's venue kept across its jobs: only when another process stored
+        it), unless only the document moved since (candles fed elsewhere: the same orders and trades), which
         it then takes as it is. A copy behind by orders or trades reads only those it lacks (`_catch_up`)."""
         if self.store is None or self._version == stored_version:
             return
-        if document is not None and self._version >= 0:
+        if document is not None and self._version >= 0 and not self._behind:
             v = VenueState.from_json(document)
             if (v.seq, v.trades, v.order_writes) == (self._seq, self._trade_base + len(self._trades),
                                                      self._order_writes):
@@ -174,13 +182,10 @@ class Persisted:
         except BaseException:
             self._version = -1
             raise
-        v = got.venue if got else None
-        if v is None or v.seq < self._seq or v.trades < count or not {o.seq for o in got.orders} >= set(open_seqs) or (
-                [o.seq for o in got.orders if o.seq > self._seq] != list(range(self._seq + 1, v.seq + 1))) or (
-                [t.id for t in got.trades] != [f"T{i}" for i in range(v.trades - len(got.trades) + 1, v.trades + 1)]
-                or len(got.trades) < min(v.trades - count, self.history)):
+        if got is None or not self._follows(got, open_seqs, count):
             self._version = -1
             return False
+        v = got.venue
         self._take(v)
         for o in got.orders:
             self._orders[o.info.id] = o
@@ -193,6 +198,18 @@ class Persisted:
         self._version, self._saved = got.version, v.to_json()
         self._trim()
         return True
+
+    def _follows(self, got: Stored, open_seqs: list[int], count: int) -> bool:
+        """`got` (PaperStore.since) holds every order after this copy's, its open ones, and its trades after `count`
+        up to the stored count (the newest `history` of them)."""
+        v = got.venue
+        if v.seq < self._seq or v.trades < count or not {o.seq for o in got.orders} >= set(open_seqs):
+            return False
+        if [o.seq for o in got.orders if o.seq > self._seq] != list(range(self._seq + 1, v.seq + 1)):
+            return False
+        first = v.trades - len(got.trades) + 1
+        return ([t.id for t in got.trades] == [f"T{i}" for i in range(first, v.trades + 1)]
+                and len(got.trades) >= min(v.trades - count, self.history))
 
     def _forget(self) -> None:
         if self.store is not None:
