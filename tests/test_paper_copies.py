@@ -31,8 +31,8 @@ def _reads(records) -> list[str]:
 
 async def _recheck(ex) -> None:
     a = ex.store.account_id
-    version, doc = (await PaperStore.documents([a]))[a]
-    ex.recheck(version, doc)
+    version, doc = (await PaperStore.documents({a: ex._version}))[a]
+    await ex.recheck(version, doc)
 
 
 async def test_a_kept_copy_takes_a_document_change_without_reloading_and_reloads_for_an_order_change(db, rows, caplog):
@@ -59,6 +59,36 @@ async def test_a_kept_copy_takes_a_document_change_without_reloading_and_reloads
     assert await mine.fetch_balance() == await _copy(mine.store.account_id).fetch_balance()
 
 
+async def test_the_versions_read_send_only_the_documents_of_venues_that_moved(db, rows):
+    mine, other = await _stored_venues(2, rows[0], 8900)
+    await _copy(other.store.account_id).feed(SYM, rows[1])  # stored elsewhere: one version on
+    never = mine.store.account_id + other.store.account_id + 1000
+    got = await PaperStore.documents({mine.store.account_id: mine._version, other.store.account_id: other._version,
+                                      never: 0})
+    assert got[mine.store.account_id] == (mine._version, None)  # current: no document sent
+    version, doc = got[other.store.account_id]
+    assert version == other._version + 1 and doc["ts"] == {SYM: int(rows[1][0])}
+    assert got[never] == (0, None)
+
+
+async def test_a_recheck_waits_for_the_call_in_progress_and_ignores_a_version_older_than_the_copy(db, rows):
+    mine = (await _stored_venues(1, rows[0], 9000))[0]
+    a = mine.store.account_id
+    before, doc = (await PaperStore.documents({a: -1}))[a]  # read by a job ...
+    await mine.feed(SYM, rows[1])  # ... before this copy's own next write
+    await mine.recheck(before, doc)
+    assert mine._version == before + 1 and (await mine.fetch_ticker(SYM)).ts == int(rows[1][0])  # not taken back
+
+    await _copy(a).feed(SYM, rows[2])  # stored elsewhere, while a call holds this copy
+    version, doc = (await PaperStore.documents({a: mine._version}))[a]
+    async with mine._lock:
+        rechecked = asyncio.create_task(mine.recheck(version, doc))
+        await asyncio.sleep(0.05)
+        assert not rechecked.done() and mine._version == before + 1  # the call in progress keeps its copy as it was
+    await rechecked
+    assert mine._version == version and (await mine.fetch_ticker(SYM)).ts == int(rows[2][0])
+
+
 async def test_a_batch_fed_venue_whose_document_moved_elsewhere_is_fed_again_without_reloading(db, rows, caplog):
     """Two workers' jobs feed one account's venue at once (one symbol each): the second batch's write is refused; its
     copy takes the stored document (read for the batch's refused venues at once) and is fed again, without
@@ -73,7 +103,7 @@ async def test_a_batch_fed_venue_whose_document_moved_elsewhere_is_fed_again_wit
     with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
         assert await PaperExchange.feed_many([(mine, SYM, rows[1:6])]) == {}
     loads = [m for m in _reads(caplog.records)  # all but the documents' read and the write's row locks
-             if '"account_id" IN' not in m and "FOR UPDATE" not in m]
+             if '"account_id" IN' not in m and "unnest(" not in m and "FOR UPDATE" not in m]
     assert loads == [], loads
     fresh = _copy(mine.store.account_id)
     assert (await fresh.fetch_ticker(SYM)).ts == int(rows[5][0])

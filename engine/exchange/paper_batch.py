@@ -73,9 +73,9 @@ async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]], *,
                 else:
                     moved.append(ex)
     if moved:  # their orders and trades are as this copy holds them (a document change): only the documents read
-        stored = await PaperStore.documents([ex.store.account_id for ex in moved])
+        stored = await PaperStore.documents({ex.store.account_id: ex._version for ex in moved})
         for ex in moved:
-            ex.recheck(*stored[ex.store.account_id])
+            await ex.recheck(*stored[ex.store.account_id])
         errors.update(await feed_venues([(ex, s, rows) for ex in moved for s, rows in by_venue[id(ex)][1]],
                                         attempt=attempt + 1))
     for ex, items in again:

@@ -141,24 +141,29 @@ class Persisted:
 
     __slots__ = ()
 
-    def recheck(self, stored_version: int, document: dict | None = None) -> None:
-        """The store holds `stored_version` with `document` (PaperStore.documents): a copy that is not that version
-        is read again before its next call (a worker's venue kept across its jobs: only when another process stored
-        it), unless only the document moved since (candles fed elsewhere: the same orders and trades), which
-        it then takes as it is. A copy behind by orders or trades reads only those it lacks (`_catch_up`)."""
-        if self.store is None or self._version == stored_version:
+    async def recheck(self, stored_version: int, document: dict | None = None) -> None:
+        """The store holds `stored_version` with `document` (PaperStore.documents; None when the version is this
+        copy's): a copy that is behind it is read again before its next call (a worker's venue kept across its jobs:
+        only when another process stored it), unless only the document moved since (candles fed elsewhere: the same
+        orders and trades), which it then takes as it is; a copy behind by orders or trades reads only those it
+        lacks (`_catch_up`). Taken under the venue's lock, between calls: a call in progress never sees its copy
+        change under it, and a version read before this copy's own last write is older than the copy, not news."""
+        if self.store is None:
             return
-        if document is not None and self._version >= 0 and not self._behind:
-            v = VenueState.from_json(document)
-            if (v.seq, v.trades, v.order_writes) == (self._seq, self._trade_base + len(self._trades),
-                                                     self._order_writes):
-                self._take(v)
-                self._stored(stored_version, document)
+        async with self._lock:
+            if self._version >= 0 and stored_version <= self._version:
                 return
-        if self._version > 0:
-            self._behind = True
-        else:
-            self._version = -1
+            if document is not None and self._version >= 0 and not self._behind:
+                v = VenueState.from_json(document)
+                if (v.seq, v.trades, v.order_writes) == (self._seq, self._trade_base + len(self._trades),
+                                                         self._order_writes):
+                    self._take(v)
+                    self._stored(stored_version, document)
+                    return
+            if self._version > 0:
+                self._behind = True
+            else:
+                self._version = -1
 
     async def _ensure(self) -> None:
         if self.store is None or (self._version >= 0 and not self._behind):

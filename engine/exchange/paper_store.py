@@ -90,12 +90,22 @@ class PaperStore:
                       [trade_from_json(d) for d in new[::-1]])
 
     @staticmethod
-    async def documents(account_ids: list[int]) -> dict[int, tuple[int, dict | None]]:
-        """The stored venues' versions and documents, by account ((0, None): never stored): one read tells which
-        copies are current, and lets a copy behind by a document change only take it (Persisted.recheck)."""
-        stored = {a: (v, doc) for a, v, doc in
-                  await PaperVenue.filter(account_id__in=account_ids).values_list("account_id", "version", "state")}
-        return {a: stored.get(a, (0, None)) for a in account_ids}
+    async def documents(known: dict[int, int]) -> dict[int, tuple[int, dict | None]]:
+        """The stored venues' versions by account ((0, None): never stored), each with its document where the version
+        is not the `known` one (a copy's): one read tells which copies are current without sending the documents of
+        those that are, and lets a copy behind by a document change only take it (Persisted.recheck)."""
+        accounts = list(known)
+        conn = PaperVenue._meta.db
+        if conn.capabilities.dialect == "postgres":
+            rows = await conn.execute_query_dict(
+                'SELECT p."account_id" AS a, p."version" AS v, CASE WHEN p."version" <> k.v THEN p."state"::text END '
+                'AS state FROM "paper_venues" p JOIN unnest($1::int[], $2::int[]) AS k(a, v) ON p."account_id" = k.a',
+                [accounts, [known[a] for a in accounts]])
+            stored = {r["a"]: (r["v"], None if r["state"] is None else json.loads(r["state"])) for r in rows}
+        else:
+            stored = {a: (v, None if v == known[a] else doc) for a, v, doc in
+                      await PaperVenue.filter(account_id__in=accounts).values_list("account_id", "version", "state")}
+        return {a: stored.get(a, (0, None)) for a in accounts}
 
     async def order(self, seq: int | None = None, client_order_id: str | None = None) -> PaperOrder | None:
         """A stored order by its seq, else by its client id."""

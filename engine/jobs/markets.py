@@ -213,10 +213,11 @@ class FreshMarkets:
             failed = 0
             ids = {r.account_id for r in rows}
             self._busy.update(ids)
-            paper = [a for a in ids if (ex := self.exchanges.get(a)) is not None and ex.simulated]
+            paper = {a: ex.paper_venue._version for a in ids if (ex := self.exchanges.get(a)) is not None
+                     and ex.simulated}
             # another worker, or the chat's process, may have stored these venues since this worker last used them
             for account_id, (version, doc) in (await PaperStore.documents(paper) if paper else {}).items():
-                self.exchanges[account_id].recheck(version, doc)
+                await self.exchanges[account_id].recheck(version, doc)
             positions = {p.bot_id: p for p in await Position.filter(bot_id__in=[r.id for r in rows])} if rows else {}
             fresh = []
             for row in rows:
