@@ -132,7 +132,7 @@ async def one_process(url: str, closes: list[int], n_symbols: int, busy: float =
     engine = Engine(clock=clock, replay_source=replay, exchange_factory=paper_factory(replay, markets(names)),
                     shared_locks=False)  # as `make run`: one process, in-process locks
     t = time.perf_counter()
-    await engine.start(schedule=False)
+    await engine.start(schedule=False, settle=True)  # as `make run`
     startup = time.perf_counter() - t
     out = []
     for k, now in enumerate(closes, 1):

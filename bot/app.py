@@ -103,7 +103,7 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
         stop_jobs = asyncio.Event()
         jobs = job_parts(role, config, vault, engine, stop_jobs) if config.BROKER_URL else []
         if not config.BROKER_URL and (runs(role, Part.JOBS) or runs(role, Part.SCHEDULER)):
-            await engine.start()  # one process: the engine's own scheduler runs the candle closes
+            await engine.start(settle=True)  # one process: the engine's own scheduler runs the candle closes
         if on_started is not None:
             on_started()
         if sandbox is not None:

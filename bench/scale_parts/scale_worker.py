@@ -28,6 +28,7 @@ from engine.kernel_cache import load_kernels
 from engine.market.candle_cache import CandleCache
 from engine.market.candle_share import SharedCandles
 from engine.market.clock import RealClock
+from engine.runtime.heap import settle_heap
 from engine.runtime.locks import SymbolLocks
 
 
@@ -60,6 +61,7 @@ async def main(a: argparse.Namespace) -> None:
     attach(broker, fm)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    settle_heap()  # as engine/jobs/worker.py
     Path(a.stats).write_text(json.dumps(stats))  # ready
     try:
         await serve(broker, concurrency=a.concurrency, stop=stop)

@@ -24,6 +24,7 @@ from engine.market.candle_cache import CandleCache
 from engine.market.candle_share import SharedCandles
 from engine.market.clock import RealClock
 from engine.market.replay import ReplaySource
+from engine.runtime.heap import settle_heap
 from engine.runtime.locks import SymbolLocks
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ async def run(config: AppConfig, vault: Vault, concurrency: int, options: Broker
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
+    settle_heap()
     log.info("worker up: %s, concurrency %s", "NATS JetStream" if config.BROKER_URL else "in-process", concurrency)
     try:
         await serve(broker, concurrency=concurrency, stop=stop)

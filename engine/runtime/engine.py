@@ -14,6 +14,7 @@ from engine.market.clock import Clock, RealClock, ReplayClock
 from engine.market.replay import ReplaySource
 from engine.runtime.control import Control
 from engine.runtime.cycle import CandleCycle
+from engine.runtime.heap import settle_heap
 from engine.runtime.locks import SymbolLocks
 from engine.runtime.paper_feed import PaperFeeder
 from engine.runtime.reconcile import Reconciler
@@ -93,9 +94,13 @@ class Engine:
         return set(self.registry.unattached)
 
     # ---- lifecycle ----
-    async def start(self, *, schedule: bool = True) -> Counter:
-        """Attach and reconcile every active bot (one recovery summary per user), then schedule the jobs."""
+    async def start(self, *, schedule: bool = True, settle: bool = False) -> Counter:
+        """Attach and reconcile every active bot (one recovery summary per user), then schedule the jobs. `settle`
+        (the process's own engine, not a test's): the start-up heap is then set aside from the garbage collector
+        (engine/runtime/heap.py)."""
         total = await self.reconciler.startup()
+        if settle:
+            settle_heap()
         if schedule:
             self.jobs.start()
         return total
