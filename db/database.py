@@ -7,6 +7,7 @@ from pathlib import Path
 
 from aerich import Command
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.context import TortoiseContext, set_global_context
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,24 @@ def tortoise_config(url: str) -> dict:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _runtime_config(url: str) -> dict:
+    """`tortoise_config`, with PostgreSQL's pool giving connections back without asyncpg's reset query."""
+    config = tortoise_config(url)
+    name = url.split(":", 1)[0]
+    expanded = expand_db_url(url)
+    if expanded["engine"] == "tortoise.backends.asyncpg":
+        expanded["credentials"]["reset"] = _keep_session
+        config["connections"][name] = expanded
+    return config
+
+
+async def _keep_session(_connection) -> None:
+    """A released connection's reset: none beyond asyncpg's own (an open transaction rolled back). The default
+    sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`, a round trip after every query made
+    outside a transaction, for session state that nothing here leaves: advisory locks are transaction-level
+    (engine/runtime/pg_locks.py, bot/notifier_claim.py), and no cursor, LISTEN or SET outlives its transaction."""
 
 
 def _ensure_sqlite_folder(url: str) -> None:
@@ -50,7 +69,7 @@ async def connect(url: str, *, apply_migrations: bool = True) -> None:
     _ensure_sqlite_folder(url)
     ctx = TortoiseContext()  # a fresh ORM context, not one left over from an earlier connect()
     with ctx:  # current while the models load (they look their connection up there); the caller's is restored after
-        await ctx.init(config=tortoise_config(url))
+        await ctx.init(config=_runtime_config(url))
     # The process's one context, seen from every task (aiogram handlers and scheduler jobs did not call init()),
     # and no task's own: nothing stale is left in a contextvar after disconnect().
     set_global_context(ctx)
