@@ -14,11 +14,12 @@ database, which each job reads) and the second close is timed, each of them plac
 extra time over the quiet run's second cycle is the orders' own cost.
 
 Printed per mode and cycle: wall time, CPU seconds of the processes doing the work (the engine's, or the workers'
-together; PostgreSQL's own CPU, on the same cores, is not in it) and per bot, the strategy's candle requests
-(target: = distinct (venue, symbol, timeframe)) and the 1m requests feeding paper venues (a real venue needs none),
-broker messages (jobs published and delivered), database transactions of the cycle (pg_stat_database), orders
-placed, peak RSS (the engine's, or the largest worker's); for the busy cycle orders/s over the whole cycle and over
-the orders' own cost (target ≥ 1,000).
+together) and per bot, PostgreSQL's CPU (all its processes on this machine, on the same cores), the strategy's
+candle requests (target: = distinct (venue, symbol, timeframe)) and the 1m requests feeding paper venues (a real
+venue needs none), broker messages (jobs published and delivered), database transactions of the cycle
+(pg_stat_database), orders placed, peak RSS (the engine's, or the largest worker's); for the busy cycle orders/s
+over the whole cycle and over the orders' own cost (target ≥ 1,000), and the orders' own CPU, ours and
+PostgreSQL's.
 Options (defaults): --bots 10000 --symbols 200 --accounts 1000 --workers 1,2,4 --concurrency 4 --cycles 2
 --busy 0.1, and --no-one-process; the issue's size is --bots 100000 --symbols 2000 --accounts 10000.
 """
@@ -90,6 +91,19 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def db_cpu_s() -> float:
+    """CPU seconds of every PostgreSQL process on this machine so far (the server runs here; nothing else uses it
+    during a run)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            head, rest = stat.read_text().rsplit(")", 1)
+            if head.endswith("(postgres"):
+                fields = rest.split()
+                total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     """A process's peak resident memory so far (VmHWM)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -110,6 +124,7 @@ def first_close() -> int:
 class Cycle(dict):
     def line(self, bots: int) -> str:
         s = (f"{self['wall']:6.2f} s wall, CPU {self['cpu']:6.1f} s ({self['cpu'] / bots * 1e6:5.0f} µs/bot), "
+             f"PostgreSQL CPU {self['db_cpu']:4.1f} s, "
              f"{TF} candle requests {self['requests']:,} for {self['markets']:,} markets "
              f"(+ {self['feed']:,} 1m requests feeding paper venues), "
              f"DB transactions {self['xacts']:,}, orders {self['orders']:,}")
@@ -143,11 +158,11 @@ async def one_process(url: str, closes: list[int], n_symbols: int, busy: float =
         clock.set(now)
         before = (await xacts(url), await Order.all().count())
         replay.requests.clear()
-        t, c = time.perf_counter(), time.process_time()
+        t, c, d = time.perf_counter(), time.process_time(), db_cpu_s()
         await engine.tick()
-        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        wall, cpu, db_cpu = time.perf_counter() - t, time.process_time() - c, db_cpu_s() - d
         asked = {k: n for k, n in replay.requests.items() if k[1] == TF}
-        out.append(Cycle(wall=wall, cpu=cpu, requests=sum(asked.values()), markets=len(asked),
+        out.append(Cycle(wall=wall, cpu=cpu, db_cpu=db_cpu, requests=sum(asked.values()), markets=len(asked),
                          feed=sum(replay.requests.values()) - sum(asked.values()), xacts=await xacts(url) - before[0],
                          orders=await Order.all().count() - before[1], rss=rss_mb(os.getpid())))
     await engine.shutdown()
@@ -187,17 +202,18 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
                 await make_busy(busy)
             before = (totals(), await xacts(url), await Order.all().count(), sum(cpu_s(p.pid) for p in procs),
                       await js.consumer_info(opts.stream, opts.durable))
-            t = time.perf_counter()
+            t, d = time.perf_counter(), db_cpu_s()
             jobs = await emitter.emit(now)
             while True:
                 c = await js.consumer_info(opts.stream, opts.durable)
                 if c.num_pending == 0 and c.num_ack_pending == 0:  # every job of the cycle acknowledged
                     break
                 await asyncio.sleep(0.02)
-            wall = time.perf_counter() - t
+            wall, db_cpu = time.perf_counter() - t, db_cpu_s() - d
             cpu = sum(cpu_s(p.pid) for p in procs) - before[3]
             after = totals()
-            out.append(Cycle(wall=wall, cpu=cpu, requests=after[f"requests_{TF}"] - before[0][f"requests_{TF}"],
+            out.append(Cycle(wall=wall, cpu=cpu, db_cpu=db_cpu,
+                             requests=after[f"requests_{TF}"] - before[0][f"requests_{TF}"],
                              feed=after["requests_1m"] - before[0]["requests_1m"],
                              markets=len(jobs), xacts=await xacts(url) - before[1],
                              rss=max(rss_mb(p.pid) for p in procs),
@@ -269,13 +285,15 @@ async def main() -> None:
                 print(f"{label}, busy cycle 2 (after a quiet cycle 1): {row.line(a.bots)}", flush=True)
                 if 2 in quiet and row["orders"]:
                     extra = row["wall"] - quiet[2]["wall"]
+                    order_cpu = (row["cpu"] + row["db_cpu"] - quiet[2]["cpu"] - quiet[2]["db_cpu"]) / row["orders"]
                     if extra <= 0:  # the orders cost less than the quiet cycle varies between two runs
                         print(f"{label}, the orders' own cost (busy cycle 2 - quiet cycle 2): {extra:.2f} s, "
                               "within the run-to-run noise of the quiet cycle", flush=True)
                     else:
                         print(f"{label}, the orders' own cost (busy cycle 2 - quiet cycle 2): {extra:.2f} s, "
                               f"{extra / row['orders'] * 1e3:.2f} ms per order, DB transactions "
-                              f"{(row['xacts'] - quiet[2]['xacts']) / row['orders']:.1f} per order "
+                              f"{(row['xacts'] - quiet[2]['xacts']) / row['orders']:.1f} per order, CPU (ours + "
+                              f"PostgreSQL's) {order_cpu * 1e3:.2f} ms per order "
                               f"→ {row['orders'] / extra:,.0f} orders/s", flush=True)
                 await admin(f'DROP DATABASE IF EXISTS "{base}_run" WITH (FORCE)')
     finally:
