@@ -17,9 +17,10 @@ Printed per mode and cycle: wall time, CPU seconds of the processes doing the wo
 together) and per bot, PostgreSQL's CPU (all its processes on this machine, on the same cores), the strategy's
 candle requests (target: = distinct (venue, symbol, timeframe)) and the 1m requests feeding paper venues (a real
 venue needs none), broker messages (jobs published and delivered), database transactions of the cycle
-(pg_stat_database), orders placed, peak RSS (the engine's, or the largest worker's); for the busy cycle orders/s
-over the whole cycle and over the orders' own cost (target ≥ 1,000), and the orders' own CPU, ours and
-PostgreSQL's.
+(pg_stat_database), orders placed, peak RSS (the engine's, or the largest worker's), bots whose handle a worker
+kept from its last job on their market, and bots attached afresh (their market's last job ran elsewhere, or their
+row changed); for the busy cycle orders/s over the whole cycle and over the orders' own cost (target ≥ 1,000), and
+the orders' own CPU, ours and PostgreSQL's.
 Options (defaults): --bots 10000 --symbols 200 --accounts 1000 --workers 1,2,4 --concurrency 4 --cycles 2
 --busy 0.1, and --no-one-process; the issue's size is --bots 100000 --symbols 2000 --accounts 10000.
 """
@@ -132,6 +133,7 @@ class Cycle(dict):
             s += f", peak RSS {self['rss']:.0f} MB"
         if "published" in self:
             s += f", jobs published {self['published']:,} delivered {self['delivered']:,}"
+            s += f", bots kept from the worker's last job {self['adopted']:,}, attached afresh {self['attached']:,}"
         if self["orders"]:
             s += f" → {self['orders'] / self['wall']:,.0f} orders/s"
         return s
@@ -195,7 +197,8 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
 
         def totals() -> dict:
             got = [json.loads(f.read_text()) for f in stats]
-            return {k: sum(g.get(k, 0) for g in got) for k in (f"requests_{TF}", "requests_1m", "jobs", "bots")}
+            return {k: sum(g.get(k, 0) for g in got)
+                    for k in (f"requests_{TF}", "requests_1m", "jobs", "bots", "attached", "adopted")}
 
         for k, now in enumerate(closes, 1):
             if busy and k == len(closes):
@@ -219,7 +222,9 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
                              rss=max(rss_mb(p.pid) for p in procs),
                              orders=await Order.all().count() - before[2], published=len(jobs),
                              delivered=c.delivered.stream_seq - before[4].delivered.stream_seq,
-                             bots=after["bots"] - before[0]["bots"]))
+                             bots=after["bots"] - before[0]["bots"],
+                             attached=after["attached"] - before[0]["attached"],
+                             adopted=after["adopted"] - before[0]["adopted"]))
     finally:
         for p in procs:
             with contextlib.suppress(ProcessLookupError):

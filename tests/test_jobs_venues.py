@@ -47,6 +47,7 @@ async def test_a_worker_reads_an_unchanged_venue_once_across_its_jobs(db, shared
     for k in range(4):  # each job feeds the venue its minutes and stores them: this worker's own writes
         assert (await markets.close("paper:swap", BTC, "5m", start + k * STEP))["bots"] == 1
     assert loads == [acc.id]
+    assert (markets.attached, markets.adopted) == (1, 3)  # the bot's handle kept from its first job on
 
 
 async def test_a_venue_another_process_wrote_is_read_again_and_not_written_over(db, shared_data, monkeypatch):

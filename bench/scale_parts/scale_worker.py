@@ -49,6 +49,7 @@ async def main(a: argparse.Namespace) -> None:
         out = await close(*args)
         stats["jobs"] += 1
         stats["bots"] += out["bots"]
+        stats["attached"], stats["adopted"] = fm.attached, fm.adopted
         for (_, tf), n in replay.requests.items():  # candle requests by timeframe: the strategy's, paper's 1m
             stats[f"requests_{tf}"] = stats.get(f"requests_{tf}", 0) + n
         replay.requests.clear()

@@ -133,6 +133,7 @@ class FreshMarkets:
         self._kept: dict[Market, dict[int, _Kept]] = {}  # the handles each market's last job left
         self._kept_markets: dict[int, set[Market]] = {}  # by account: the markets where it has kept handles
         self.jobs = self.supervised = self.reconciled = 0
+        self.attached = self.adopted = 0  # bots attached afresh by a job, and taken as a job of this worker left them
 
     async def close(self, venue: str, symbol: str, tf: str, candle_ts: int) -> dict[str, int]:
         """Fills taken in and the candle of `candle_ts` (open time) evaluated for every bot of the market."""
@@ -224,6 +225,7 @@ class FreshMarkets:
                 k = kept.get(row.id)
                 if k is not None and k.still(row, positions.get(row.id), self.exchanges.get(row.account_id)):
                     await registry.adopt(k.handle)
+                    self.adopted += 1
                 else:
                     fresh.append(row)
             need = {r.account_id for r in fresh}
@@ -232,6 +234,7 @@ class FreshMarkets:
                 try:  # a running bot's venue has its leverage (its start set it): not asked again every job
                     await registry.attach(row, account=accounts.get(row.account_id), position=positions.get(row.id),
                                           set_leverage=False)
+                    self.attached += 1
                 except Exception:  # its exchange is down: the next job tries again
                     log.exception("bot %s could not be attached", row.id)
                     failed += 1
