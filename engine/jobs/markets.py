@@ -14,20 +14,21 @@ from typing import Any
 
 from tortoise.expressions import Q, Subquery
 
-from db.enums import BotKind, BotStatus, MarketType
+from db.enums import BotStatus, MarketType
 from db.models import ExchangeAccount, Order, Position, StrategyBot
 from engine.candles import timeframe_ms
 from engine.exchange.paper_store import PaperStore
 from engine.exchange.protocol import Exchange
+from engine.jobs.market_reads import BotRow, PositionRow, market_keys, market_rows, timeframe_of
 from engine.market.candle_cache import CandleCache
 from engine.market.clock import Clock
-from engine.runtime.bots import BotHandle, book_of, decode_settings
+from engine.runtime.bots import BotHandle, book_of
 from engine.runtime.cycle import CandleCycle
 from engine.runtime.locks import HeldLocks, SymbolLocks
 from engine.runtime.orders import OPEN_STATES
 from engine.runtime.paper_feed import PaperFeeder
 from engine.runtime.reconcile import Reconciler, active_rows
-from engine.runtime.registry import ACTIVE, ExchangeFactory, Registry, runner_for
+from engine.runtime.registry import ACTIVE, ExchangeFactory, Registry
 from engine.runtime.schedule import CLOSE_DELAY_S
 from engine.runtime.supervise import Supervisor
 
@@ -50,11 +51,6 @@ class JobClock:
     def now_ms(self) -> int:
         now = _JOB_NOW.get()
         return self.base.now_ms() if now is None else now
-
-
-def timeframe_of(kind: BotKind, settings: dict) -> str:
-    tf = settings.get("timeframe")  # stored settings were validated when written: the value is the model's
-    return tf if isinstance(tf, str) else decode_settings(runner_for(kind).settings_model, settings).timeframe
 
 
 async def active_markets() -> set[Market]:
@@ -80,22 +76,6 @@ def _markets(rows: list[dict]) -> set[Market]:
              timeframe_of(r["kind"], r["settings"])) for r in rows}
 
 
-def _of_market(venue: str, symbol: str) -> Any:
-    exchange, market_type = venue.split(":", 1)
-    return StrategyBot.filter(status__in=list(ACTIVE), symbol=symbol, account__exchange=exchange,
-                              account__market_type=market_type)
-
-
-async def market_rows(venue: str, symbol: str, tf: str) -> list[StrategyBot]:
-    return [r for r in await _of_market(venue, symbol).order_by("id") if timeframe_of(r.kind, r.settings) == tf]
-
-
-async def market_keys(venue: str, symbol: str, tf: str) -> set[tuple[int, str]]:
-    """The (account, symbol) locks of the market's bots, read without the rows (read again under the locks)."""
-    rows = await _of_market(venue, symbol).values_list("account_id", "kind", "settings")
-    return {(account_id, symbol) for account_id, kind, settings in rows if timeframe_of(kind, settings) == tf}
-
-
 @dataclass(slots=True)
 class _Kept:
     """A bot's handle as a market job of this worker left it, with the settings it was made from."""
@@ -103,7 +83,8 @@ class _Kept:
     settings: dict
     handle: BotHandle
 
-    def still(self, row: StrategyBot, position: Position | None, exchange: Exchange | None) -> bool:
+    def still(self, row: StrategyBot | BotRow, position: Position | PositionRow | None,
+              exchange: Exchange | None) -> bool:
         """True when attaching `row` afresh would make the same handle: nothing stored changed since this worker
         wrote or read it (its status, settings, state and books), its memory is no further than its row, and its
         exchange is the one this worker holds for the account."""
@@ -196,7 +177,7 @@ class FreshMarkets:
         return {"bots": len(registry.handles), "failed": failed, **counts}
 
     @contextlib.asynccontextmanager
-    async def _attached(self, rows: list[StrategyBot], now_ms: int,
+    async def _attached(self, rows: list[StrategyBot] | list[BotRow], now_ms: int,
                         market: Market | None = None) -> AsyncIterator[tuple[Registry, int]]:
         """A fresh registry with `rows` attached, at `now_ms` if the market is replayed (else the real time). Its
         exchanges are this worker's, shared with the jobs running beside it (one copy of an account's paper venue
@@ -219,7 +200,9 @@ class FreshMarkets:
             # another worker, or the chat's process, may have stored these venues since this worker last used them
             for account_id, (version, doc) in (await PaperStore.documents(paper) if paper else {}).items():
                 await self.exchanges[account_id].recheck(version, doc)
-            positions = {p.bot_id: p for p in await Position.filter(bot_id__in=[r.id for r in rows])} if rows else {}
+            positions: dict[int, Position | PositionRow] = (
+                {r.id: r.position for r in rows if r.position is not None} if market is not None  # read with them
+                else {p.bot_id: p for p in await Position.filter(bot_id__in=[r.id for r in rows])} if rows else {})
             fresh = []
             for row in rows:
                 k = kept.get(row.id)

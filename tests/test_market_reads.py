@@ -1,0 +1,80 @@
+"""A market job's reads of its bots (engine/jobs/market_reads.py): the same bots, settings, states and books as the
+ORM's models, in fewer statements on PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tortoise import Tortoise
+
+from db.enums import BotKind, BotStatus, MarketType, PositionSide
+from db.models import ExchangeAccount, Position, StrategyBot, User
+from engine.jobs.market_reads import market_keys, market_rows
+from engine.jobs.worker import build_markets
+from engine.runtime.bots import book_of
+from tests.runtime_kit import HYPERRSI_SETTINGS
+from tests.test_jobs_venues import BTC, STEP, _started
+
+
+async def _bot(user, acc, symbol: str, tf: str | None, status=BotStatus.RUNNING, state=None) -> StrategyBot:
+    settings = {**HYPERRSI_SETTINGS, "timeframe": tf} if tf else {k: v for k, v in HYPERRSI_SETTINGS.items()
+                                                                  if k != "timeframe"}
+    return await StrategyBot.create(user=user, account=acc, kind=BotKind.HYPERRSI, symbol=symbol, settings=settings,
+                                    status=status, state=state)
+
+
+async def test_a_market_is_read_as_the_models_hold_it(db):
+    user = await User.create(telegram_id=11)
+    venues = [("paper", MarketType.SWAP), ("paper", MarketType.SWAP), ("paper", MarketType.SPOT),
+              ("binance", MarketType.SWAP)]
+    accs = [await ExchangeAccount.create(user=user, exchange=ex, market_type=mt, label=str(i), is_paper=True)
+            for i, (ex, mt) in enumerate(venues)]
+    state = {"rt": {"pending_floor": 3}, "strategy": {"entries": ["1.5", "2"], "stage": 1}}
+    on_market = [await _bot(user, accs[0], BTC, "5m", state=state), await _bot(user, accs[1], BTC, "5m",
+                                                                             status=BotStatus.STOPPING),
+                 await _bot(user, accs[1], BTC, "5m", status=BotStatus.PAUSED)]
+    await Position.create(bot=on_market[0], symbol=BTC, side=PositionSide.SHORT, size=Decimal("0.012"),
+                          average_entry=Decimal("61234.5"), realized_pnl=Decimal("-3.25"), fees=Decimal("0.4"))
+    await Position.create(bot=on_market[1], symbol=BTC)  # the third has no Position row yet
+    await _bot(user, accs[0], BTC, "15m")  # another timeframe
+    await _bot(user, accs[0], BTC, None)  # settings without a timeframe: the model's default, 15m
+    await _bot(user, accs[0], BTC, "5m", status=BotStatus.STOPPED)
+    await _bot(user, accs[2], BTC, "5m")  # another market type
+    await _bot(user, accs[3], BTC, "5m")  # another exchange
+    await _bot(user, accs[0], "ETH/USDT:USDT", "5m")
+
+    assert await market_keys("paper:swap", BTC, "5m") == {(accs[0].id, BTC), (accs[1].id, BTC)}
+    assert await market_keys("paper:swap", BTC, "15m") == {(accs[0].id, BTC)}
+    rows = await market_rows("paper:swap", BTC, "5m")
+    assert [r.id for r in rows] == [b.id for b in on_market]
+    for row in rows:
+        model = await StrategyBot.get(id=row.id)
+        assert (row.user_id, row.account_id, row.kind, row.symbol, row.status, row.settings, row.state) == (
+            model.user_id, model.account_id, model.kind, model.symbol, model.status, model.settings, model.state)
+        position = await Position.get_or_none(bot_id=row.id)
+        assert (row.position is None) == (position is None)
+        if position is not None:
+            assert (row.position.id, book_of(row.position)) == (position.id, book_of(position))
+    assert book_of(rows[0].position).position == Decimal("-0.012")
+    assert len(await market_rows("paper:swap", BTC, "15m")) == 2
+
+
+async def test_a_market_job_reads_its_bots_and_their_positions_in_one_statement_after_their_keys(
+        db, shared_data, monkeypatch):
+    start, _ = await _started(shared_data)
+    markets = build_markets(replay_dir=shared_data)
+    await markets.close("paper:swap", BTC, "5m", start)
+    conn = Tortoise.get_connection(db.dialect)
+    reads: list[str] = []
+    for name in ("execute_query", "execute_query_dict"):
+        run = getattr(conn, name)
+
+        async def spied(sql, values=None, _run=run):
+            if '"strategy_bots"' in sql or '"positions"' in sql:
+                reads.append(sql)
+            return await _run(sql, values)
+
+        monkeypatch.setattr(conn, name, spied)
+    assert (await markets.close("paper:swap", BTC, "5m", start + STEP))["bots"] == 1
+    # the keys before the locks, then the bots with their positions under them (SQLite: the ORM's two reads)
+    assert len(reads) == (2 if db.dialect == "postgres" else 3), reads
