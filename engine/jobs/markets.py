@@ -150,7 +150,8 @@ class FreshMarkets:
         keys = await market_keys(venue, symbol, tf)
         async with self.locks.hold_all(keys) as held:
             rows = [r for r in await market_rows(venue, symbol, tf) if (r.account_id, r.symbol) in keys]
-            async with self._attached(rows, now_ms, (venue, symbol, tf)) as (registry, failed):
+            positions = {r.id: r.position for r in rows if r.position is not None}  # read with the rows
+            async with self._attached(rows, now_ms, (venue, symbol, tf), positions) as (registry, failed):
                 yield registry, failed, held
 
     def kept(self, bot_id: int) -> BotHandle | None:
@@ -177,8 +178,9 @@ class FreshMarkets:
         return {"bots": len(registry.handles), "failed": failed, **counts}
 
     @contextlib.asynccontextmanager
-    async def _attached(self, rows: list[StrategyBot] | list[BotRow], now_ms: int,
-                        market: Market | None = None) -> AsyncIterator[tuple[Registry, int]]:
+    async def _attached(self, rows: list[StrategyBot] | list[BotRow], now_ms: int, market: Market | None = None,
+                        positions: dict[int, Position | PositionRow] | None = None,
+                        ) -> AsyncIterator[tuple[Registry, int]]:
         """A fresh registry with `rows` attached, at `now_ms` if the market is replayed (else the real time). Its
         exchanges are this worker's, shared with the jobs running beside it (one copy of an account's paper venue
         per process, its calls one at a time) and kept for the next jobs. A market job (holding the market's
@@ -200,9 +202,9 @@ class FreshMarkets:
             # another worker, or the chat's process, may have stored these venues since this worker last used them
             for account_id, (version, doc) in (await PaperStore.documents(paper) if paper else {}).items():
                 await self.exchanges[account_id].recheck(version, doc)
-            positions: dict[int, Position | PositionRow] = (
-                {r.id: r.position for r in rows if r.position is not None} if market is not None  # read with them
-                else {p.bot_id: p for p in await Position.filter(bot_id__in=[r.id for r in rows])} if rows else {})
+            if positions is None and rows:  # read here unless the caller read them with the rows
+                positions = {p.bot_id: p for p in await Position.filter(bot_id__in=[r.id for r in rows])}
+            positions = positions or {}
             fresh = []
             for row in rows:
                 k = kept.get(row.id)
