@@ -14,16 +14,17 @@ import numpy as np
 
 from db.enums import BotKind, BotStatus, MarketType
 from db.models import ExchangeAccount, Position, StrategyBot, User
+from engine.candles import timeframe_ms
 from engine.exchange.paper import PaperExchange
 from engine.exchange.paper_markets import DEFAULT_MARKETS
 from engine.exchange.paper_store import PaperStore
+from engine.indicators import rsi
 from engine.market.replay import ReplaySource
 from engine.strategies.hyperrsi import HyperRsiSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("TB_DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
 TF = "15m"
-BUSY = {"rsi_oversold": 98, "rsi_overbought": 99, "entry_option": "rsi_only"}  # every flat bot enters long
 
 
 def symbols(n: int) -> list[str]:
@@ -91,15 +92,30 @@ async def busy_bots(share: float) -> list[tuple[int, int]]:
     return (await StrategyBot.all().order_by("id").values_list("id", "user_id"))[::every]
 
 
-async def make_busy(share: float) -> int:
-    """`share` of the bots (every k-th) get RSI thresholds that make a flat bot enter on the next close, written to
-    the database (what a worker reads on its next job)."""
+def busy_settings(period: int, busy_close: int) -> dict:
+    """Settings of a bot of `period` that does not enter on the close before `busy_close` and enters on
+    `busy_close`, from the market alone: an RSI threshold half-way between the RSI of the two candles these closes
+    evaluate (every symbol's, its candles being BTC's scaled), long where the RSI fell, short where it rose. The
+    busy bots are set so before the first close, so that their handles are as unchanged as a real busy close's."""
+    c = ReplaySource(DATA, None).candles("BTC/USDT", TF)  # the clock is not asked
+    end = int(np.searchsorted(c.ts, busy_close - timeframe_ms(TF), side="right"))
+    r = rsi(c.close[max(0, end - 500):end], period)
+    before, now = float(r[-2]), float(r[-1])
+    mid = round((before + now) / 2, 2)
+    side = {"direction": "long", "rsi_oversold": mid, "rsi_overbought": 99} if now < before else \
+        {"direction": "short", "rsi_oversold": 1, "rsi_overbought": mid}
+    return HyperRsiSettings(timeframe=TF, rsi_period=period, entry_option="rsi_only", rsi_entry_option="threshold",
+                            **side).model_dump(mode="json")
+
+
+async def make_busy(share: float, busy_close: int) -> int:
+    """`share` of the bots (every k-th) get the settings of `busy_settings`, written to the database."""
     busy = await StrategyBot.filter(id__in=[b for b, _ in await busy_bots(share)]).values_list("id", "settings")
     by_period: dict[int, list[int]] = {}
     for bot_id, settings in busy:
         by_period.setdefault(settings["rsi_period"], []).append(bot_id)
     for period, ids in by_period.items():
-        settings = HyperRsiSettings(timeframe=TF, rsi_period=period, **BUSY).model_dump(mode="json")
+        settings = busy_settings(period, busy_close)
         for k in range(0, len(ids), 5000):
             await StrategyBot.filter(id__in=ids[k:k + 5000]).update(settings=settings)
     return len(busy)
