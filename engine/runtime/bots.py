@@ -83,6 +83,8 @@ class BotHandle:
     dirty: bool = True  # resting orders may differ from the strategy's wish: sync on the next supervision
     last_state: dict | None = field(default=None, repr=False)
     position_id: int = 0  # its Position row's id (0: not known, then written by bot id)
+    # (strategy state, its encoding): strategy states are immutable (frozen), so one is encoded once
+    encoded: tuple[Any, dict | None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def strat(self) -> Any:
@@ -105,7 +107,10 @@ class BotHandle:
         return self.market.type == MarketType.SWAP
 
     def state_json(self) -> dict:
-        return {**self.rt.to_json(), "strategy": self.runner.encode(self.strat)}
+        strat, memo = self.strat, self.encoded
+        if memo is None or memo[0] is not strat:
+            memo = self.encoded = (strat, self.runner.encode(strat))
+        return {**self.rt.to_json(), "strategy": memo[1]}
 
     async def save(self, conn: BaseDBAsyncClient | None = None, *, status: BotStatus | None = None) -> None:
         data = self.state_json()
