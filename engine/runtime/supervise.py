@@ -12,7 +12,7 @@ from engine.runtime.bots import BotHandle
 from engine.runtime.locks import HeldLocks, SymbolLocks
 from engine.runtime.registry import ACTIVE, Registry
 from engine.runtime.stopping import finish_stopping
-from engine.runtime.sync import known_open_rows
+from engine.runtime.sync import known_open_rows, still_open
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,8 @@ class Supervisor:
                     except Exception as e:
                         await events.report([h], e, "supervise", self.clock.now_ms())
         if later:
-            await self._adopt_orphans(later)
-            async with known_open_rows([h.id for h in later]):
+            async with known_open_rows([h.id for h in later]) as known:
+                await self._adopt_orphans(later, known)
                 for h in later:
                     try:
                         await h.resync()
@@ -56,17 +56,22 @@ class Supervisor:
                         await events.report([h], e, "supervise", self.clock.now_ms())
         return total
 
-    async def _adopt_orphans(self, hs: list[BotHandle]) -> None:
+    async def _adopt_orphans(self, hs: list[BotHandle], known: dict[int, list[Order]]) -> None:
         """Rows still PENDING under locks held for the whole pass were left by a process that died between sending
         and writing the outcome (a killed worker's job): each is looked up by client id now, so its key does not
-        wait for the periodic reconciliation (a stop-loss left unreplaced meanwhile). Not found: left to the grace."""
+        wait for the periodic reconciliation (a stop-loss left unreplaced meanwhile). Not found: left to the grace.
+        `known`: the bots' orders not final, read once for this and their syncs."""
         by_id = {h.id: h for h in hs}
-        for row in await Order.filter(bot_id__in=list(by_id), status=OrderStatus.PENDING).order_by("id"):
+        pending = sorted((r for rows in known.values() for r in rows if r.status == OrderStatus.PENDING),
+                         key=lambda r: r.id)
+        for row in pending:
             h = by_id[row.bot_id]
             try:
                 await h.life.resolve_unknown(row, self.clock.now_ms())
             except Exception as e:
                 await events.report([h], e, "supervise", self.clock.now_ms())
+        if pending:
+            still_open(known)
 
     def _held(self, h: BotHandle) -> bool:
         return isinstance(self.locks, HeldLocks) and self.locks.holds(h.account_id, h.symbol)

@@ -94,18 +94,26 @@ async def has_open(bot_id: int, roles: Collection[OrderRole]) -> bool:
 
 
 @asynccontextmanager
-async def known_open_rows(bot_ids: list[int]) -> AsyncIterator[None]:
+async def known_open_rows(bot_ids: list[int]) -> AsyncIterator[dict[int, list[Order]]]:
     """Inside (this task), the open orders of `bot_ids` are read in one query and each bot's first `open_rows`
     takes them, where each bot's sync read its own. The caller holds the bots' locks throughout and syncs each bot
-    once: nothing else changes their orders meanwhile."""
+    once: nothing else changes their orders meanwhile. Yields them by bot, for the caller to look up the PENDING
+    ones first (then `still_open`)."""
     known: dict[int, list[Order]] = {b: [] for b in bot_ids}
     for row in await Order.filter(bot_id__in=bot_ids, status__in=list(OPEN_STATES)).order_by("id"):
         known[row.bot_id].append(row)
     token = _KNOWN.set(known)
     try:
-        yield
+        yield known
     finally:
         _KNOWN.reset(token)
+
+
+def still_open(known: dict[int, list[Order]]) -> None:
+    """The known rows that a look-up made final since they were read (`resolve_unknown` changes a row in place)
+    dropped, so a sync sees only what is still open."""
+    for bot_id, rows in known.items():
+        known[bot_id] = [r for r in rows if r.status in OPEN_STATES]
 
 
 async def place_all(life: OrderLifecycle, wants: list[WantedOrder]) -> list[Order]:
