@@ -10,6 +10,7 @@ from engine.candles import timeframe_ms
 from engine.exchange.factory import make_exchange
 from engine.exchange.paper_store import PaperStore
 from engine.exchange.protocol import OrderRequest, OrderType, Side
+from engine.jobs.markets import RECORD_BYTES, venue_bytes
 from engine.jobs.worker import build_markets
 from tests.runtime_kit import day_start
 from tests.test_jobs import _start_bots
@@ -66,16 +67,41 @@ async def test_a_venue_another_process_wrote_is_read_again_and_not_written_over(
     assert [o.client_order_id for o in await again.fetch_open_orders(BTC)] == ["elsewhere-1"]
 
 
-async def test_a_worker_keeps_at_most_keep_venues_paper_venues(db, shared_data):
+async def _both_kept(shared_data):
     start, btc = await _started(shared_data)
-    eth = await ExchangeAccount.get(label="ETH/USDT:USDT")
+    eth = await ExchangeAccount.get(label="ETH/USDT:USDT")  # its GRID's resting orders make its venue the heavier
     markets = build_markets(replay_dir=shared_data)
-    markets.keep_venues = 1
     await markets.close("paper:swap", BTC, "5m", start)
     await markets.close("paper:swap", "ETH/USDT:USDT", "5m", start)
-    assert list(markets.exchanges) == [eth.id]  # the least recently used went
-    await markets.close("paper:swap", BTC, "5m", start + STEP)  # and is read again when its market's job comes
-    assert list(markets.exchanges) == [btc.id]
+    assert list(markets.exchanges) == [btc.id, eth.id]
+    weights = [venue_bytes(markets.exchanges[a.id]) for a in (btc, eth)]
+    assert markets.kept_bytes == sum(weights)
+    return start, btc, eth, markets, weights
+
+
+async def test_a_worker_keeps_its_least_recently_used_venues_only_within_its_memory_budget(db, shared_data):
+    start, btc, eth, markets, (w_btc, w_eth) = await _both_kept(shared_data)
+    markets.keep_bytes = max(w_btc, w_eth)  # room for either, not both
+    await markets.close("paper:swap", BTC, "5m", start + STEP)
+    assert list(markets.exchanges) == [btc.id]  # the least recently used went
+    await markets.close("paper:swap", "ETH/USDT:USDT", "5m", start + STEP)  # and is read again when its job comes
+    assert list(markets.exchanges) == [eth.id]
+    assert markets.kept_bytes == venue_bytes(markets.exchanges[eth.id])
+
+
+async def test_a_venue_holding_more_orders_counts_for_more_of_the_budget(db, shared_data):
+    """Kept by memory, not by count: two venues that fit stop fitting when one of them takes 10 more orders (a
+    count of 2 kept both)."""
+    start, btc, _, markets, (w_btc, w_eth) = await _both_kept(shared_data)
+    markets.keep_bytes = w_btc + w_eth + 3 * RECORD_BYTES
+    elsewhere = make_exchange(btc, None, replay_source=markets.replay)  # the chat's process, or another worker
+    for k in range(10):
+        await elsewhere.create_order(OrderRequest(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"), f"far-{k}",
+                                                  price=Decimal(1000)))
+    await markets.close("paper:swap", BTC, "5m", start + STEP)  # its copy reads the 10 orders: heavier
+    assert venue_bytes(markets.exchanges[btc.id]) >= w_btc + 10 * RECORD_BYTES
+    assert list(markets.exchanges) == [btc.id]  # the other, used less recently, went
+    assert markets.kept_bytes <= markets.keep_bytes
 
 
 async def test_an_account_without_active_bots_leaves_the_worker_at_the_next_reconciliation(db, shared_data):

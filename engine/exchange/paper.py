@@ -303,6 +303,10 @@ class PaperExchange(Persisted):
         takes."""
         return self
 
+    def held(self) -> int:
+        """What this copy holds in memory, in records: its orders (open and recent), recent trades and symbols fed."""
+        return len(self._orders) + len(self._trades) + len(self._last)
+
     # closed candles fed to many paper venues at once, and orders created on many, stored together (paper_batch)
     feed_many = staticmethod(feed_venues)
     create_many = staticmethod(create_on_venues)

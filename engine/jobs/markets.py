@@ -35,9 +35,13 @@ from engine.runtime.supervise import Supervisor
 log = logging.getLogger(__name__)
 _JOB_NOW: ContextVar[int | None] = ContextVar("job_now", default=None)
 
-# paper venues a worker keeps between jobs: each holds its open orders and 100 recent orders and trades (~0.25 MB
-# at most, bench/paper_load.py; a few kB for an account with a few bots), so 2,000 hold 0.5 GB at the very most
-KEEP_VENUES = 2_000
+# the memory a worker's kept paper venues may take, by their estimate (`venue_bytes`): a venue holds its open orders
+# and 100 recent orders and trades (~0.25 MB at most, bench/paper_load.py) but a flat account's holds a few kB, so a
+# budget rather than a count keeps every venue of 100,000 bots' 10,000 accounts where 2,000 heavy ones would fill it
+KEEP_BYTES = 256 * 2**20
+# a venue's own and each record's (an order, a trade, a symbol fed): tracemalloc measured 0.01 MB for a venue of 4
+# records, 0.11 MB for 100 and 0.27 MB for 250 (bench/paper_load.py --trades N --open M)
+VENUE_BYTES, RECORD_BYTES = 6_000, 1_100
 Market = tuple[str, str, str]  # (venue, symbol, timeframe); venue = "<account exchange>:<market type>"
 
 
@@ -98,21 +102,23 @@ class FreshMarkets:
     """A worker's market jobs. Each job reads its market's bots from the database under their locks, so it sees
     what the last job on any worker committed: a bot unchanged since this worker's last job on the market keeps the
     handle that job left, any other is attached afresh. Exchanges are kept across jobs: real venues' gateways (the
-    venue holds the truth) and up to `keep_venues` paper venues, each checked against its stored version when a job
-    takes it up (read again only when another process wrote it since; a write over a newer version is refused and
-    made again)."""
+    venue holds the truth) and paper venues up to `keep_bytes` of memory, each checked against its stored version
+    when a job takes it up (read again only when another process wrote it since; a write over a newer version is
+    refused and made again)."""
 
     def __init__(self, candles: CandleCache, clock: JobClock, locks: SymbolLocks, *, vault: Any = None,
                  replay: Any = None, urls_override: str | dict | None = None, parallel: int = 16,
-                 factory: ExchangeFactory | None = None, keep_venues: int = KEEP_VENUES):
+                 factory: ExchangeFactory | None = None, keep_bytes: int = KEEP_BYTES):
         self.candles, self.clock, self.locks, self.vault, self.replay = candles, clock, locks, vault, replay
-        self.urls_override, self.parallel, self.keep_venues = urls_override, parallel, keep_venues
+        self.urls_override, self.parallel, self.keep_bytes = urls_override, parallel, keep_bytes
         self.public_sources: dict = {}
         self.exchanges: dict[int, Exchange] = {}  # by account, the least recently used paper venue first
         self.factory = factory  # an exchange per account other than the venue's own (tests: a fake venue)
         self._busy: Counter[int] = Counter()  # accounts of the running jobs: their venues are never dropped
         self._kept: dict[Market, dict[int, _Kept]] = {}  # the handles each market's last job left
         self._kept_markets: dict[int, set[Market]] = {}  # by account: the markets where it has kept handles
+        self._weights: dict[int, int] = {}  # by account: its kept paper venue's `venue_bytes` when its last job ended
+        self.kept_bytes = 0  # their sum
         self.jobs = self.supervised = self.reconciled = 0
         self.attached = self.adopted = 0  # bots attached afresh by a job, and taken as a job of this worker left them
 
@@ -174,6 +180,7 @@ class FreshMarkets:
                 del self._kept[market]
         for account_id in [a for a in self.exchanges if a not in active and self._busy[a] <= 0]:
             self._forget_kept(account_id)
+            self.kept_bytes -= self._weights.pop(account_id, 0)
             await self.exchanges.pop(account_id).close()
         return {"bots": len(registry.handles), "failed": failed, **counts}
 
@@ -236,19 +243,27 @@ class FreshMarkets:
             for account_id in ids:
                 if (ex := self.exchanges.pop(account_id, None)) is not None:
                     self.exchanges[account_id] = ex  # the most recently used last
+                    if ex.simulated:
+                        weight = venue_bytes(ex)
+                        self.kept_bytes += weight - self._weights.get(account_id, 0)
+                        self._weights[account_id] = weight
             await self._drop_venues()
 
     async def _drop_venues(self) -> None:
-        """The least recently used paper venues beyond `keep_venues` that no running job holds, closed."""
-        excess = sum(1 for ex in self.exchanges.values() if ex.simulated) - self.keep_venues
-        for account_id, ex in list(self.exchanges.items()):
-            if excess <= 0:
-                return
+        """The least recently used paper venues that no running job holds, closed until the kept ones fit in
+        `keep_bytes` (the walk stops there: a job costs the venues it drops, not all the worker keeps)."""
+        over, dropped = self.kept_bytes - self.keep_bytes, []
+        for account_id, ex in self.exchanges.items():
+            if over <= 0:
+                break
             if ex.simulated and self._busy[account_id] <= 0:
-                del self.exchanges[account_id]
-                self._forget_kept(account_id)
-                excess -= 1
-                await ex.close()
+                dropped.append((account_id, ex))
+                over -= self._weights.get(account_id, 0)
+        for account_id, ex in dropped:
+            del self.exchanges[account_id]
+            self._forget_kept(account_id)
+            self.kept_bytes -= self._weights.pop(account_id, 0)
+            await ex.close()
 
     def _forget_kept(self, account_id: int) -> None:
         """The kept handles of an account whose exchange this worker drops (they hold it)."""
@@ -256,6 +271,11 @@ class FreshMarkets:
             kept = self._kept.get(market, {})
             for bot_id in [b for b, k in kept.items() if k.handle.account_id == account_id]:
                 del kept[bot_id]
+
+
+def venue_bytes(ex: Exchange) -> int:
+    """A kept paper venue's memory, estimated from the records it holds (bench/paper_load.py measures them)."""
+    return VENUE_BYTES + RECORD_BYTES * ex.paper_venue.held()
 
 
 async def _waiting(registry: Registry) -> int:
