@@ -10,7 +10,7 @@ from engine.candles import timeframe_ms
 from engine.exchange.factory import make_exchange
 from engine.exchange.paper_store import PaperStore
 from engine.exchange.protocol import OrderRequest, OrderType, Side
-from engine.jobs.markets import RECORD_BYTES, venue_bytes
+from engine.jobs.markets import HANDLE_BYTES, RECORD_BYTES, venue_bytes
 from engine.jobs.worker import build_markets
 from tests.runtime_kit import day_start
 from tests.test_jobs import _start_bots
@@ -74,7 +74,7 @@ async def _both_kept(shared_data):
     await markets.close("paper:swap", BTC, "5m", start)
     await markets.close("paper:swap", "ETH/USDT:USDT", "5m", start)
     assert list(markets.exchanges) == [btc.id, eth.id]
-    weights = [venue_bytes(markets.exchanges[a.id]) for a in (btc, eth)]
+    weights = [venue_bytes(markets.exchanges[a.id]) + HANDLE_BYTES for a in (btc, eth)]  # a kept bot each
     assert markets.kept_bytes == sum(weights)
     return start, btc, eth, markets, weights
 
@@ -86,7 +86,7 @@ async def test_a_worker_keeps_its_least_recently_used_venues_only_within_its_mem
     assert list(markets.exchanges) == [btc.id]  # the least recently used went
     await markets.close("paper:swap", "ETH/USDT:USDT", "5m", start + STEP)  # and is read again when its job comes
     assert list(markets.exchanges) == [eth.id]
-    assert markets.kept_bytes == venue_bytes(markets.exchanges[eth.id])
+    assert markets.kept_bytes == venue_bytes(markets.exchanges[eth.id]) + HANDLE_BYTES
 
 
 async def test_a_venue_holding_more_orders_counts_for_more_of_the_budget(db, shared_data):
@@ -99,7 +99,7 @@ async def test_a_venue_holding_more_orders_counts_for_more_of_the_budget(db, sha
         await elsewhere.create_order(OrderRequest(BTC, Side.BUY, OrderType.LIMIT, Decimal("0.01"), f"far-{k}",
                                                   price=Decimal(1000)))
     await markets.close("paper:swap", BTC, "5m", start + STEP)  # its copy reads the 10 orders: heavier
-    assert venue_bytes(markets.exchanges[btc.id]) >= w_btc + 10 * RECORD_BYTES
+    assert venue_bytes(markets.exchanges[btc.id]) + HANDLE_BYTES >= w_btc + 10 * RECORD_BYTES
     assert list(markets.exchanges) == [btc.id]  # the other, used less recently, went
     assert markets.kept_bytes <= markets.keep_bytes
 

@@ -35,13 +35,16 @@ from engine.runtime.supervise import Supervisor
 log = logging.getLogger(__name__)
 _JOB_NOW: ContextVar[int | None] = ContextVar("job_now", default=None)
 
-# the memory a worker's kept paper venues may take, by their estimate (`venue_bytes`): a venue holds its open orders
+# the memory a worker's kept paper venues and handles may take, by their estimate: a venue holds its open orders
 # and 100 recent orders and trades (~0.25 MB at most, bench/paper_load.py) but a flat account's holds a few kB, so a
 # budget rather than a count keeps every venue of 100,000 bots' 10,000 accounts where 2,000 heavy ones would fill it
 KEEP_BYTES = 256 * 2**20
 # a venue's own and each record's (an order, a trade, a symbol fed): tracemalloc measured 0.01 MB for a venue of 4
 # records, 0.11 MB for 100 and 0.27 MB for 250 (bench/paper_load.py --trades N --open M)
 VENUE_BYTES, RECORD_BYTES = 6_000, 1_100
+# a kept bot handle's (its strategy state, settings, order lifecycle): 100,000 bots on 2 workers, each keeping its
+# 10,000 venues and about 50,000 handles, grew each worker's peak RSS by about 400 MB (bench/README.md)
+HANDLE_BYTES = 5_000
 Market = tuple[str, str, str]  # (venue, symbol, timeframe); venue = "<account exchange>:<market type>"
 
 
@@ -117,7 +120,8 @@ class FreshMarkets:
         self._busy: Counter[int] = Counter()  # accounts of the running jobs: their venues are never dropped
         self._kept: dict[Market, dict[int, _Kept]] = {}  # the handles each market's last job left
         self._kept_markets: dict[int, set[Market]] = {}  # by account: the markets where it has kept handles
-        self._weights: dict[int, int] = {}  # by account: its kept paper venue's `venue_bytes` when its last job ended
+        # by account: its kept paper venue's `venue_bytes` and its kept handles' HANDLE_BYTES when its last job ended
+        self._weights: dict[int, int] = {}
         self.kept_bytes = 0  # their sum
         self.jobs = self.supervised = self.reconciled = 0
         self.attached = self.adopted = 0  # bots attached afresh by a job, and taken as a job of this worker left them
@@ -244,7 +248,7 @@ class FreshMarkets:
                 if (ex := self.exchanges.pop(account_id, None)) is not None:
                     self.exchanges[account_id] = ex  # the most recently used last
                     if ex.simulated:
-                        weight = venue_bytes(ex)
+                        weight = venue_bytes(ex) + HANDLE_BYTES * len(self._kept_markets.get(account_id, ()))
                         self.kept_bytes += weight - self._weights.get(account_id, 0)
                         self._weights[account_id] = weight
             await self._drop_venues()
