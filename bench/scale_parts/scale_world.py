@@ -86,12 +86,6 @@ async def fill_template(n_bots: int, n_symbols: int, n_accounts: int) -> None:
     await Position.bulk_create([Position(bot_id=b, symbol=s) for b, s in rows], batch_size=5000)
 
 
-async def busy_bots(share: float) -> list[tuple[int, int]]:
-    """(bot id, user id) of `share` of the bots: every k-th."""
-    every = max(1, round(1 / share))
-    return (await StrategyBot.all().order_by("id").values_list("id", "user_id"))[::every]
-
-
 def busy_settings(period: int, busy_close: int) -> dict:
     """Settings of a bot of `period` that does not enter on the close before `busy_close` and enters on
     `busy_close`, from the market alone: an RSI threshold half-way between the RSI of the two candles these closes
@@ -110,7 +104,8 @@ def busy_settings(period: int, busy_close: int) -> dict:
 
 async def make_busy(share: float, busy_close: int) -> int:
     """`share` of the bots (every k-th) get the settings of `busy_settings`, written to the database."""
-    busy = await StrategyBot.filter(id__in=[b for b, _ in await busy_bots(share)]).values_list("id", "settings")
+    every = max(1, round(1 / share))
+    busy = (await StrategyBot.all().order_by("id").values_list("id", "settings"))[::every]
     by_period: dict[int, list[int]] = {}
     for bot_id, settings in busy:
         by_period.setdefault(settings["rsi_period"], []).append(bot_id)
