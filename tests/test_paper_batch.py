@@ -117,3 +117,60 @@ async def test_a_batch_cancelled_while_it_stores_leaves_no_copy_ahead_of_the_sto
     monkeypatch.undo()
     for ex in venues:  # each copy reloaded: the orders that were never stored are not there
         assert await ex.fetch_open_orders() == []
+
+
+async def test_venues_stored_elsewhere_during_a_batch_take_their_orders_together_without_reloading(db, rows,
+                                                                                                  monkeypatch):
+    from engine.exchange import paper_batch
+    from engine.exchange.paper_store import PaperStore
+
+    accounts, venues = await _venues(rows, 7780051, 4)
+    for ex in venues:
+        await ex.fetch_balance()  # each copy loaded: it writes over the version it holds, as a worker's kept copy
+    for acc in accounts[:2]:  # another process feeds the next minute: only the document moves
+        await make_exchange(acc, None).feed(SWAP, rows[1])
+    await make_exchange(accounts[2], None).create_order(_buy("from-other"))  # an order elsewhere
+    loads, batches = [], []
+    real_load, real_save = PaperStore.load, paper_batch.save_changes
+
+    async def load(store, history):
+        loads.append(store.account_id)
+        return await real_load(store, history)
+
+    async def save(changes):
+        batches.append(sorted(a for a, _, _ in changes))
+        return await real_save(changes)
+
+    monkeypatch.setattr(PaperStore, "load", load)
+    monkeypatch.setattr(paper_batch, "save_changes", save)
+    answers = await venues[0].create_many([(ex, _buy(f"batch{k}")) for k, ex in enumerate(venues)])
+    monkeypatch.undo()
+    assert [a.id for a in answers] == ["O1", "O1", "O2", "O1"], answers  # the third after the other's order
+    assert loads == []  # each refused copy went back to the version it held and read only what moved
+    ids = [acc.id for acc in accounts]
+    assert batches == [ids, ids[:3]]  # the three refused were made again together, not one by one
+    for acc, ex in zip(accounts, venues, strict=True):
+        assert await _state(make_exchange(acc, None)) == await _state(ex)
+    assert (await venues[0].fetch_ticker(SWAP)).ts == int(rows[1][0])  # the other's minute kept
+    assert [o.client_order_id for o in await venues[2].fetch_open_orders()] == ["from-other", "batch2"]
+
+
+async def test_a_lone_call_on_a_copy_stored_elsewhere_reads_only_what_moved(db, rows, monkeypatch):
+    from engine.exchange.paper_store import PaperStore
+
+    accounts, venues = await _venues(rows, 7780061, 1)
+    mine = venues[0]
+    await mine.create_order(_buy("mine-1"))
+    await make_exchange(accounts[0], None).create_order(_buy("from-other"))
+    loads = []
+    real_load = PaperStore.load
+
+    async def load(store, history):
+        loads.append(store.account_id)
+        return await real_load(store, history)
+
+    monkeypatch.setattr(PaperStore, "load", load)
+    assert (await mine.create_order(_buy("mine-2"))).id == "O3"  # refused once, made again on the venue as stored
+    monkeypatch.undo()
+    assert loads == []
+    assert await _state(make_exchange(accounts[0], None)) == await _state(mine)

@@ -91,17 +91,20 @@ def _account(ex: Any) -> int:
     return ex.store.account_id if ex.store is not None else 0
 
 
-async def create_on_venues(calls: list[tuple[Any, OrderRequest]]) -> list[Any]:
+async def create_on_venues(calls: list[tuple[Any, OrderRequest]], *, attempt: int = 0) -> list[Any]:
     """Orders created on paper venues, `calls` being (exchange, request) with the exchange as the runtime holds it
     (`paper_venue` reaches the venue through a wrapper): each venue's calls in their order under its lock, every
     venue held at once (in account order, as `feed_venues`), and all the changes stored in one transaction before
     any answer is given (paper_store.save_changes). Returns, per call, its OrderInfo or the error it raised: a
     refusal as the venue gives it; when the write failed, ExchangeUnavailable (the order is unknown, resolved by
-    client id as after a lone create whose write failed). A venue never stored yet, or stored by another process
-    meanwhile, has its calls made again one by one on the venue as stored."""
+    client id as after a lone create whose write failed). The venues another process stored meanwhile go back to
+    the versions they held, read what moved (the documents together, the orders and trades only where those moved)
+    and have their calls made again together, up to STALE_RETRIES times; a venue never stored yet, or still
+    refused then, has its calls made again one by one on the venue as stored."""
     out: list[Any] = [None] * len(calls)
     venues = {id(ex.paper_venue): ex.paper_venue for ex, _ in calls}
     alone: set[int] = set()  # venues whose calls are made again one by one, outside the batch
+    moved: dict[int, Any] = {}  # venues whose calls are made again together, on the venues as stored
     async with contextlib.AsyncExitStack() as locks:
         for v in sorted(venues.values(), key=_account):
             await locks.enter_async_context(v._lock)
@@ -147,8 +150,12 @@ async def create_on_venues(calls: list[tuple[Any, OrderRequest]]) -> list[Any]:
                     v._stored(v._version + 1, change.venue)
                     v._trim()
                 elif id(v) not in held.broken:
-                    v._forget()
-                    alone.add(id(v))
+                    v._rollback(held.marks[id(v)])
+                    if v._version > 0 and attempt < STALE_RETRIES:
+                        moved[id(v)] = v
+                    else:
+                        v._forget()
+                        alone.add(id(v))
             for i, (ex, _) in enumerate(calls):  # answers that were not stored are not answers
                 if id(ex.paper_venue) in held.broken and not isinstance(out[i], Exception):
                     out[i] = unknown
@@ -156,6 +163,14 @@ async def create_on_venues(calls: list[tuple[Any, OrderRequest]]) -> list[Any]:
             for key in held.marks:
                 venues[key]._forget()
             raise
+    if moved:
+        stored = await PaperStore.documents({v.store.account_id: v._version for v in moved.values()})
+        for v in moved.values():
+            await v.recheck(*stored[v.store.account_id])
+        again = [i for i, (ex, _) in enumerate(calls) if id(ex.paper_venue) in moved]
+        for i, answer in zip(again, await create_on_venues([calls[i] for i in again], attempt=attempt + 1),
+                             strict=True):
+            out[i] = answer
     for i, (ex, request) in enumerate(calls):
         if id(ex.paper_venue) in alone:
             try:

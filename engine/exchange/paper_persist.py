@@ -220,6 +220,27 @@ class Persisted:
         if self.store is not None:
             self._version, self._behind = -1, False
 
+    def _rollback(self, mark) -> None:
+        """After a change from `mark` (`_mark`) that was not stored because another process stored the venue first:
+        this copy back to the version it holds (the orders made since dropped, the open ones as they were, the new
+        trades dropped, the document as stored), so that it reads only what the store holds beyond it (`recheck`,
+        `_catch_up`) instead of loading it whole. A copy that was not at its stored version
+        when marked (never stored, or not caught up) is forgotten instead."""
+        seq, n, was_open = mark
+        if self._version <= 0 or self._behind or (self._saved.get("seq"), self._saved.get("trades")) != (
+                seq, self._trade_base + n):
+            self._forget()
+            return
+        for s in range(seq + 1, self._seq + 1):
+            o = self._orders.pop(f"O{s}", None)
+            if o is not None and o.info.client_order_id:
+                self._by_client.pop(o.info.client_order_id, None)
+        for i, (info, reserved) in was_open.items():
+            o = self._orders[i]
+            o.info, o.reserved = info, reserved
+        del self._trades[n:]
+        self._take(VenueState.from_json(self._saved))
+
     def _take(self, v: VenueState) -> None:
         """The venue's document (all but its orders and trades) taken as this copy's."""
         self.balances, self._positions, self._leverage, self._margin_mode = (v.balances, v.positions, v.leverage,
@@ -312,6 +333,10 @@ class Persisted:
             return
         try:
             version = await self.store.save(self._version, change)
+        except StaleVenue:
+            self._rollback(mark)
+            self._behind = self._version > 0  # what moved is read before the call is made again
+            raise
         except BaseException as e:
             self._version = -1
             if isinstance(e, ExchangeError) or not isinstance(e, Exception):
