@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from bot.logging_setup import setup_logging
 from bot.ops import OpsServer
-from bot.roles import Part, Role, runs, until_stopped, warnings
+from bot.roles import Part, Role, engine_runs_bots, runs, until_stopped, warnings
 from bot.sandbox.run import Sandbox, replay_start_ms
 from bot.session import make_session
 from bot.startup import StartupError, connect_database, reach_telegram, sync_admins
@@ -77,7 +77,8 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
                                 replay_start_ms=replay_start_ms(config) if sandbox is not None else None,
                                 paper_only=sandbox is not None,
                                 # alone (one process, no broker) the in-process symbol locks are enough
-                                shared_locks=bool(config.BROKER_URL) or role is not Role.ALL)
+                                shared_locks=bool(config.BROKER_URL) or role is not Role.ALL,
+                                runs_bots=engine_runs_bots(role, config))
 
         engine = None
         if sandbox is not None:  # the page drives the engine's replay clock: the engine exists before the page
@@ -102,7 +103,7 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
             log.warning("%s", warning)
         stop_jobs = asyncio.Event()
         jobs = job_parts(role, config, vault, engine, stop_jobs) if config.BROKER_URL else []
-        if not config.BROKER_URL and (runs(role, Part.JOBS) or runs(role, Part.SCHEDULER)):
+        if engine_runs_bots(role, config):
             await engine.start(settle=True)  # one process: the engine's own scheduler runs the candle closes
         if on_started is not None:
             on_started()

@@ -40,6 +40,12 @@ def runs(role: Role, part: Part) -> bool:
     return part in PARTS[role]
 
 
+def engine_runs_bots(role: Role, config: AppConfig) -> bool:
+    """Whether this process's own engine runs the candle closes (one process, no broker). Elsewhere its engine only
+    serves the chat's actions and reads, on each bot and paper venue as stored (engine/runtime/registry.py)."""
+    return not config.BROKER_URL and (runs(role, Part.JOBS) or runs(role, Part.SCHEDULER))
+
+
 def parse_role(argv: Sequence[str]) -> Role:
     """`--role` from the command line (default all); a wrong value or --help ends the process as argparse does
     (usage on stderr, exit 2 / 0)."""

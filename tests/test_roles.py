@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.roles import PARTS, Part, Role, parse_role, runs, warnings
+from bot.roles import PARTS, Part, Role, engine_runs_bots, parse_role, runs, warnings
 from db.config import AppConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,6 +35,15 @@ def test_every_part_runs_in_all_and_in_exactly_one_split_role():
         assert [r for r in split if runs(r, part)] == [next(r for r in split if part in PARTS[r])]
     assert all(runs(r, Part.OPS) for r in Role)
     assert runs(Role.WEB, Part.UPDATES) and not runs(Role.WORKER, Part.UPDATES)
+
+
+def test_only_a_process_whose_own_engine_runs_the_candle_closes_keeps_bot_handles():
+    """Where workers (a broker) or another process run the bots, the chat's engine takes each bot and paper venue
+    as stored for every action (tests/test_control_elsewhere.py)."""
+    alone, broker = AppConfig(BROKER_URL=""), AppConfig(BROKER_URL="nats://127.0.0.1:4222")
+    assert engine_runs_bots(Role.ALL, alone) and engine_runs_bots(Role.WORKER, alone)
+    assert not engine_runs_bots(Role.WEB, alone)
+    assert not any(engine_runs_bots(role, broker) for role in Role)
 
 
 def test_a_web_role_is_warned_about_what_breaks_replicas():

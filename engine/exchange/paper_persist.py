@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.exchange.paper_state import PaperOrder, VenueState
-from engine.exchange.paper_store import Change, StaleVenue, Stored
+from engine.exchange.paper_store import Change, PaperStore, StaleVenue, Stored
 from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderStatus, Trade
 
 # What the engine asks of a venue's past is recent: fills are polled every minute after the cursor of the last poll
@@ -164,6 +164,15 @@ class Persisted:
                 self._behind = True
             else:
                 self._version = -1
+
+    async def refresh(self) -> None:
+        """This copy checked against the stored version (one small query) and `recheck`ed: for a copy kept where
+        other processes write the venue and no job rechecks it (the chat's process beside workers)."""
+        if self.store is None or self._version < 0:
+            return  # loaded on its next call anyway
+        account = self.store.account_id
+        version, document = (await PaperStore.documents({account: self._version}))[account]
+        await self.recheck(version, document)
 
     async def _ensure(self) -> None:
         if self.store is None or (self._version >= 0 and not self._behind):

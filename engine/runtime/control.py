@@ -66,6 +66,7 @@ class Control:
                 await StrategyBot.filter(id=bot_id).update(status=BotStatus.STOPPED, stopped_at=now())
                 raise
             await h.resync()
+            self.registry.release(h)  # where workers run the bots, their next job attaches it as stored
         await audit(user_id, "bot.start", bot_id, kind=row.kind.value, symbol=row.symbol)
 
     async def pause_bot(self, user_id: int, bot_id: int) -> None:
@@ -83,6 +84,9 @@ class Control:
             async with self.locks.hold(h.account_id, h.symbol):
                 h.status = new
                 await StrategyBot.filter(id=bot_id).update(status=new)
+        elif not self.registry.runs_bots:  # not in the middle of a worker's job, which writes the row back
+            async with self.locks.hold(row.account_id, row.symbol):
+                await StrategyBot.filter(id=bot_id, status=old).update(status=new)
         else:
             await StrategyBot.filter(id=bot_id).update(status=new)
         await audit(user_id, action, bot_id)

@@ -26,14 +26,16 @@ REPLAY_WARMUP_MS = 7 * 86_400_000  # replay starts this far into the 1m data, so
 
 
 class Engine:
-    """Create once per process; `await start()`, then `await shutdown()` on SIGTERM."""
+    """Create once per process; `await start()`, then `await shutdown()` on SIGTERM. `runs_bots` False: other
+    processes (workers) run the bots, and this engine, never started, takes each bot and paper venue as stored for
+    the chat's actions and reads (Registry.runs_bots)."""
 
     def __init__(self, *, vault: Any = None, clock: Clock | None = None, replay_dir: str | Path | None = None,
                  replay_speed: float = 60.0, replay_start_ms: int | None = None, redis: Any = None,
                  grid_interval_s: float = 5.0, reconcile_interval_s: float = 600.0,
                  exchange_factory: ExchangeFactory | None = None, urls_override: str | dict | None = None,
                  candle_keep: int = 12_000, unknown_grace_ms: int = 60_000, replay_source: Any = None,
-                 parallel: int = 16, paper_only: bool = False, shared_locks: bool = True):
+                 parallel: int = 16, paper_only: bool = False, shared_locks: bool = True, runs_bots: bool = True):
         self.replay: Any = replay_source  # anything with fetch_ohlcv serving closed candles at the clock's time
         if replay_source is not None and clock is None:
             raise ValueError("a replay source comes with the clock it runs on")
@@ -51,7 +53,7 @@ class Engine:
         self.feeder = PaperFeeder(self.market_data)
         self.registry = Registry(self.market_data, self.clock, self.feeder, vault=vault, replay=self.replay,
                                  factory=exchange_factory, urls_override=urls_override,
-                                 unknown_grace_ms=unknown_grace_ms, paper_only=paper_only)
+                                 unknown_grace_ms=unknown_grace_ms, paper_only=paper_only, runs_bots=runs_bots)
         self.supervisor = Supervisor(self.registry, self.locks, self.clock)
         self.cycle = CandleCycle(self.registry, self.market_data, self.locks, self.clock, parallel=parallel)
         self.reconciler = Reconciler(self.registry, self.locks, self.clock, parallel=parallel)
@@ -131,7 +133,7 @@ class Engine:
 def build_engine(*, vault: Any, redis_url: str | None = None, replay_dir: str | Path | None = None,
                  replay_speed: float = 60.0, grid_interval_s: float = 5.0,
                  replay_start_ms: int | None = None, paper_only: bool = False,
-                 shared_locks: bool = True) -> Engine:
+                 shared_locks: bool = True, runs_bots: bool = True) -> Engine:
     """What bot/app.py calls with values from AppConfig (REDIS_URL, MARKET_REPLAY_DIR, MARKET_REPLAY_SPEED)."""
     redis = None
     if redis_url:
@@ -140,4 +142,4 @@ def build_engine(*, vault: Any, redis_url: str | None = None, replay_dir: str | 
         redis = from_url(redis_url)
     return Engine(vault=vault, redis=redis, replay_dir=replay_dir, replay_speed=replay_speed,
                   grid_interval_s=grid_interval_s, replay_start_ms=replay_start_ms, paper_only=paper_only,
-                  shared_locks=shared_locks)
+                  shared_locks=shared_locks, runs_bots=runs_bots)

@@ -12,6 +12,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from db.enums import BotStatus, PositionSide
 from db.models import Position, StrategyBot
 from engine import settings_log
+from engine.exchange.protocol import ExchangeError
 from engine.runtime.bots import BotHandle, decode_settings
 from engine.runtime.locks import SymbolLocks
 from engine.runtime.registry import Registry, runner_for
@@ -54,17 +55,30 @@ async def update_settings(registry: Registry, locks: SymbolLocks, row: StrategyB
             return await settings_log.save(row, after, actor=actor, action=action, extra=extra)
         runner = runner_for(row.kind)
         new = decode_settings(runner.settings_model, after)  # pydantic's ValidationError
-        h = registry.handles.get(row.id)  # attached, or waiting for its exchange (its row is all there is)
-        old = h.settings if h is not None else decode_settings(runner.settings_model, row.settings)
-        moved = live_settings.changed(old, new)
-        flat = holds_nothing(h) if h is not None else await _row_flat(row.id)
-        refused = live_settings.needs_stop(runner.kind.value, moved, flat=flat)
-        if refused:
-            raise LiveEditRefused("needs_stop", refused)
-        extra = {**extra, "live": True}
-        if h is None:
-            return await settings_log.save(row, after, actor=actor, action=action, extra=extra)
-        return await _swap(h, row, old, new, after, actor=actor, action=action, extra=extra)
+        # attached, or waiting for its exchange (its row is all there is); where workers run it, as they stored it
+        h = registry.handles.get(row.id) if registry.runs_bots else await _attached(registry, row)
+        try:
+            old = h.settings if h is not None else decode_settings(runner.settings_model, row.settings)
+            moved = live_settings.changed(old, new)
+            flat = holds_nothing(h) if h is not None else await _row_flat(row.id)
+            refused = live_settings.needs_stop(runner.kind.value, moved, flat=flat)
+            if refused:
+                raise LiveEditRefused("needs_stop", refused)
+            extra = {**extra, "live": True}
+            if h is None:
+                return await settings_log.save(row, after, actor=actor, action=action, extra=extra)
+            return await _swap(h, row, old, new, after, actor=actor, action=action, extra=extra)
+        finally:
+            if h is not None:
+                registry.release(h)
+
+
+async def _attached(registry: Registry, row: StrategyBot) -> BotHandle | None:
+    """The bot attached from its row as just read (None when its exchange cannot be reached now)."""
+    try:
+        return await registry.attach(row)
+    except ExchangeError:
+        return None
 
 
 async def _swap(h: BotHandle, row: StrategyBot, old: Any, new: Any, after: dict, *, actor: int | None, action: str,

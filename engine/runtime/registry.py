@@ -41,8 +41,10 @@ class Registry:
 
     def __init__(self, candles: CandleCache, clock: Clock, feeder: PaperFeeder, *, vault: Any = None,
                  replay: Any = None, factory: ExchangeFactory | None = None, urls_override: str | dict | None = None,
-                 unknown_grace_ms: int = 60_000, paper_only: bool = False):
+                 unknown_grace_ms: int = 60_000, paper_only: bool = False, runs_bots: bool = True):
         self.candles, self.clock, self.feeder = candles, clock, feeder
+        # False where other processes run the bots (workers): a handle or paper venue kept here would go stale
+        self.runs_bots = runs_bots
         self.paper_only = paper_only  # the sandbox: an account with a key is never given an exchange
         self.vault, self.replay, self._factory, self.urls_override = vault, replay, factory, urls_override
         self.unknown_grace_ms = unknown_grace_ms
@@ -52,9 +54,13 @@ class Registry:
         self.unattached: set[int] = set()  # active bots whose attach failed (exchange down): retried
 
     async def exchange_for(self, account: ExchangeAccount) -> Exchange:
+        """The account's exchange, made once; where other processes run the bots, a paper venue kept here is read
+        again first if one of them stored it since (one small query)."""
         ex = self.exchanges.get(account.id)
         if ex is None:
             ex = self.exchanges[account.id] = await self._make_exchange(account)
+        elif not self.runs_bots and ex.simulated:
+            await ex.paper_venue.refresh()
         return ex
 
     async def _make_exchange(self, account: ExchangeAccount) -> Exchange:
@@ -92,6 +98,19 @@ class Registry:
         self.handles[h.id] = h
         self.unattached.discard(h.id)
         return h
+
+    async def current(self, row: StrategyBot) -> BotHandle:
+        """The bot's handle for an action its caller takes under the bot's lock: the registered one where this
+        process runs its bots (its cycles keep it current); where other processes do, attached afresh from `row`,
+        which the caller read under the lock, then let go after the action (`release`)."""
+        if self.runs_bots:
+            return self.handles.get(row.id) or await self.attach(row)
+        return await self.attach(row)
+
+    def release(self, h: BotHandle) -> None:
+        """After an action where other processes run the bots: its handle let go, so that none goes stale here."""
+        if not self.runs_bots:
+            self.detach(h.id)
 
     async def adopt(self, h: BotHandle) -> None:
         """A handle made by an earlier job of this process and unchanged since (engine/jobs/markets.py checks it against

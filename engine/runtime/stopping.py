@@ -49,8 +49,12 @@ async def stop_bot(registry: Registry, locks: SymbolLocks, row: StrategyBot, clo
     stopped notice is written when it is STOPPED, so the closing fill is told first. Returns the new status."""
     if row.status in (BotStatus.STOPPED, BotStatus.DRAFT):
         return row.status
-    h = registry.handles.get(row.id) or await registry.attach(row)
-    async with locks.hold(h.account_id, h.symbol):
+    async with locks.hold(row.account_id, row.symbol):
+        if not registry.runs_bots:
+            await row.refresh_from_db()  # as the workers left it
+            if row.status in (BotStatus.STOPPED, BotStatus.DRAFT):
+                return row.status
+        h = await registry.current(row)
         cancelled = await cancel_all(h)
         # the stop's own close orders come after this id (ids grow; no clock to skew against the exchange's)
         before = await Order.filter(bot_id=h.id).order_by("-id").first().values_list("id", flat=True)
@@ -62,6 +66,8 @@ async def stop_bot(registry: Registry, locks: SymbolLocks, row: StrategyBot, clo
         await StrategyBot.filter(id=h.id).update(stopped_at=now())
         if not sent:
             await _stopped(registry, h, now_ms)
+        else:
+            registry.release(h)  # STOPPING: where workers run the bot, their supervision finishes the stop
     await audit(h.user_id, "bot.stop_all" if emergency else "bot.stop", h.id, close_position=close_position,
                 cancelled=cancelled, closed=str(sent))
     return h.status
