@@ -78,3 +78,33 @@ async def test_a_web_process_edits_a_running_bot_without_writing_back_the_state_
     assert bot.id not in web.handles
     assert (await Position.get(bot_id=bot.id)).size > Decimal(0)
     await web.shutdown()
+
+
+async def test_a_web_process_brings_a_paper_venue_up_to_now_before_a_bots_orders(db, shared_data):
+    """The venue a worker last fed ten minutes ago (no job on its market since) is fed the minutes closed since
+    before a GRID started from the chat places its ladder: the orders are placed at now's price and time, and no
+    minute that closed before them can fill them."""
+    from engine.candles import load_csv
+    from engine.market.clock import ManualClock
+    from engine.runtime.engine import Engine
+    from tests.runtime_kit import grid_settings, price_range
+
+    start = day_start(shared_data, "ETH_USDT")
+    user = await User.create(telegram_id=8630)
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
+                                       is_paper=True, paper_balances={"USDT": "100000"})
+    eth = load_csv(shared_data / "ETH_USDT-1m.csv")
+    first = int(eth.ts.searchsorted(start))
+    await make_exchange(acc, None).feed("ETH/USDT:USDT", eth.rows()[first])  # a worker's last feed
+    now = start + 10 * 60_000 + 2_000
+    web = Engine(clock=ManualClock(now), replay_dir=shared_data, runs_bots=False)
+    lo, hi = price_range(shared_data, "ETH_USDT", start, 1440)
+    bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="ETH/USDT:USDT",
+                                   settings=grid_settings(lo, hi), status=BotStatus.DRAFT)
+    await web.control.start_bot(user.id, bot.id)
+    last_closed = now - now % 60_000 - 60_000
+    venue = make_exchange(acc, None)
+    assert (await venue.fetch_ticker("ETH/USDT:USDT")).ts == last_closed
+    placed = await venue.fetch_open_orders("ETH/USDT:USDT")
+    assert placed and {o.ts for o in placed} == {last_closed}  # at the venue's time now, not ten minutes ago
+    await web.shutdown()

@@ -26,10 +26,15 @@ class PaperFeeder:
     def forget(self, account_id: int, symbol: str) -> None:
         self._fed.pop((account_id, symbol), None)
 
-    async def prime(self, h: BotHandle) -> None:
+    async def prime(self, h: BotHandle, *, now_ms: int | None = None) -> None:
         """A simulated exchange that has no price for the symbol yet learns it from the last closed 1m candle
-        before any order is placed, so nothing placed now is matched against a candle that closed before it."""
+        before any order is placed, so nothing placed now is matched against a candle that closed before it. With
+        `now_ms` (a process whose own jobs do not feed the venue every minute: the chat's, beside workers) it is
+        fed every 1m candle closed by then that it has not seen, so the bot's orders are placed at now's price."""
         if not h.exchange.simulated:
+            return
+        if now_ms is not None:
+            await self.feed({(h.account_id, h.symbol): [h]}, now_ms)
             return
         try:
             await h.exchange.fetch_ticker(h.symbol)

@@ -94,7 +94,7 @@ class Registry:
                 await ex.set_leverage(h.symbol, h.settings.leverage)
             except ExchangeError as e:  # e.g. a position is open: keep the exchange's leverage
                 log.info("bot %s: leverage not set (%s)", h.id, e.reason)
-        await self.feeder.prime(h)
+        await self.feeder.prime(h, now_ms=None if self.runs_bots else self.clock.now_ms())
         self.handles[h.id] = h
         self.unattached.discard(h.id)
         return h
