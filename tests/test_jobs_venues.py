@@ -119,3 +119,25 @@ async def test_an_account_without_active_bots_leaves_the_worker_at_the_next_reco
     await StrategyBot.filter(account_id=btc.id).update(status=BotStatus.STOPPED)
     await markets.reconcile(start + STEP)
     assert set(markets.exchanges) == {eth.id}
+
+
+async def test_a_reconciliation_job_feeds_the_venues_up_to_now_before_it_repairs_their_orders(db, shared_data):
+    """A GRID's level cancelled behind its back is placed again by the periodic reconciliation, ten minutes after
+    any job fed its venue: the venue is fed the minutes closed since first, so the order is placed at now's time and
+    price and no minute that closed before it can fill it."""
+    from db.enums import OrderStatus
+    from db.models import Order
+
+    start, _ = await _started(shared_data)
+    grid = await ExchangeAccount.get(label="ETH/USDT:USDT")
+    venue = make_exchange(grid, None)
+    gone = (await venue.fetch_open_orders("ETH/USDT:USDT"))[0]
+    await venue.cancel_order("ETH/USDT:USDT", gone.id)  # behind the bot's back
+    now = start + 10 * 60_000 + 2_000
+    await build_markets(replay_dir=shared_data).reconcile(now)
+    again = await Order.filter(status=OrderStatus.OPEN, level__not_isnull=True).exclude(
+        client_order_id=gone.client_order_id).filter(price=gone.price).first()
+    assert again is not None, "the level was not placed again"
+    last_closed = now - now % 60_000 - 60_000
+    placed = await make_exchange(grid, None).fetch_order("ETH/USDT:USDT", client_order_id=again.client_order_id)
+    assert placed.ts == last_closed  # at the venue's time now, not at the start's

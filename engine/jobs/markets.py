@@ -169,11 +169,14 @@ class FreshMarkets:
         return next((k[bot_id].handle for k in self._kept.values() if bot_id in k), None)
 
     async def reconcile(self, now_ms: int) -> dict[str, int]:
-        """The Reconciler's periodic check of every active bot with its exchange (one job for all markets); then the
-        kept handles of bots no longer active are let go, and the exchanges of accounts left without an active bot
-        are closed and dropped (a deleted account's gateway holds its decrypted key)."""
+        """The Reconciler's periodic check of every active bot with its exchange (one job for all markets), its
+        paper venues fed the 1m candles closed by now first; then the kept handles of bots no longer active are let
+        go, and the exchanges of accounts left without an active bot are closed and dropped (a deleted account's
+        gateway holds its decrypted key)."""
         rows = await _listed(active_rows())
         async with self._attached(rows, now_ms) as (registry, failed):
+            # the orders it repairs are placed at now's price and time, as a market job's are after its feed
+            await registry.feeder.feed(registry.groups(), self.clock.now_ms())
             counts = await Reconciler(registry, self.locks, self.clock, parallel=self.parallel).reconcile_all()
             self.reconciled += 1
         active, bots = {r.account_id for r in rows}, {r.id for r in rows}
