@@ -104,7 +104,7 @@ class FakeControl:
         self.calls.append(("update_settings", user_id, bot_id, dict(changes)))
         b = await self._own(user_id, bot_id)
         actor = (await User.get(id=user_id)).telegram_id
-        return await update_settings(SimpleNamespace(handles={}), SymbolLocks(), b, changes, actor=actor,
+        return await update_settings(SimpleNamespace(handles={}, runs_bots=True), SymbolLocks(), b, changes, actor=actor,
                                      action=action, extra=extra or {})
 
 
