@@ -66,6 +66,9 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | 
     from engine.kernel_cache import load_kernels
     from engine.runtime.engine import build_engine
 
+    # stopped while still starting: the start-up is cancelled and unwinds through its cleanups (a KeyboardInterrupt
+    # raised by a signal handler could land inside the loop's own callbacks); polling and the webhook install theirs
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     await connect_database(config.DATABASE_URL)
     try:
         await sync_admins(config.ADMIN_IDS)
@@ -173,7 +176,7 @@ def main(role: Role = Role.ALL) -> int:
     except (ConfigError, VaultError) as e:
         print(e, file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _interrupt)  # stopped while still starting (polling installs its own later)
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped before the loop runs (`run` then installs its own)
     if config.bot_token_was_padded:
         log.warning("BOT_TOKEN had spaces or quotes around it in the configuration: they were ignored")
     try:
@@ -184,6 +187,6 @@ def main(role: Role = Role.ALL) -> int:
     except StartupError as e:
         log.error("%s", e)
         return e.code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         pass
     return 0
