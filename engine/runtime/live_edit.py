@@ -76,7 +76,7 @@ async def update_settings(registry: Registry, locks: SymbolLocks, row: StrategyB
 async def _attached(registry: Registry, row: StrategyBot) -> BotHandle | None:
     """The bot attached from its row as just read (None when its exchange cannot be reached now)."""
     try:
-        return await registry.attach(row)
+        return await registry.current(row)
     except ExchangeError:
         return None
 

@@ -105,7 +105,7 @@ class Registry:
         which the caller read under the lock, then let go after the action (`release`)."""
         if self.runs_bots:
             return self.handles.get(row.id) or await self.attach(row)
-        return await self.attach(row)
+        return await self.attach(row, set_leverage=False)  # its start set it (a change of it sets it itself)
 
     def release(self, h: BotHandle) -> None:
         """After an action where other processes run the bots: its handle let go, so that none goes stale here."""
