@@ -233,8 +233,8 @@ class Persisted:
         """After a change from `mark` (`_mark`) that was not stored because another process stored the venue first:
         this copy back to the version it holds (the orders made since dropped, the open ones as they were, the new
         trades dropped, the document as stored), so that it reads only what the store holds beyond it (`recheck`,
-        `_catch_up`) instead of loading it whole. A copy that was not at its stored version
-        when marked (never stored, or not caught up) is forgotten instead."""
+        `_catch_up`) instead of loading it whole. A copy that was not at its stored version when marked (never
+        stored, or not caught up) is forgotten instead."""
         seq, n, was_open = mark
         if self._version <= 0 or self._behind or (self._saved.get("seq"), self._saved.get("trades")) != (
                 seq, self._trade_base + n):
