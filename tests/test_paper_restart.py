@@ -263,3 +263,35 @@ async def test_two_copies_of_a_new_venue_both_write_it(db, rows):
     placed = await b.create_order(OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D("0.01"), "from-b", price=D(1000)))
     assert placed.id == "O1"
     assert [o.client_order_id for o in await make_exchange(acc, None).fetch_open_orders()] == ["from-b"]
+
+
+async def test_a_copy_loaded_across_another_writers_order_is_reloaded_when_its_write_is_refused(db, rows,
+                                                                                                 monkeypatch):
+    """A load that is not one snapshot (SQLite, another writer between its reads) can hold an order numbered past
+    its document's count; the call's own order then takes that number, and its write is refused: the copy is
+    loaded again, not put back from the mark (seen once in eight copies writing at once, a KeyError)."""
+    from engine.exchange.paper_state import VenueState
+    from engine.exchange.paper_store import PaperStore, Stored
+
+    acc = await _account(telegram_id=7770007)
+    first = make_exchange(acc, None)
+    await first.feed(SWAP, rows[0])
+    before = (await PaperVenue.get(account_id=acc.id)).state  # the document at version 1, no order yet
+    await make_exchange(acc, None).create_order(_limit("elsewhere"))  # version 2, its order O1
+    real = PaperStore.load
+
+    async def torn(store, history):  # the document read before that order, the orders after it
+        got = await real(store, history)
+        monkeypatch.setattr(PaperStore, "load", real)
+        return Stored(1, VenueState.from_json(before), got.orders, got.trades)
+
+    monkeypatch.setattr(PaperStore, "load", torn)
+    mine = make_exchange(acc, None)
+    placed = await mine.create_order(_limit("mine"))
+    assert placed.id == "O2"  # made again on the venue as stored
+    stored = await make_exchange(acc, None).fetch_open_orders()
+    assert sorted(o.client_order_id for o in stored) == ["elsewhere", "mine"]
+
+
+def _limit(client_order_id: str) -> OrderRequest:
+    return OrderRequest(SWAP, Side.BUY, OrderType.LIMIT, D("0.01"), client_order_id, price=D(1000))

@@ -236,8 +236,10 @@ class Persisted:
         `_catch_up`) instead of loading it whole. A copy that was not at its stored version when marked (never
         stored, or not caught up) is forgotten instead."""
         seq, n, was_open = mark
+        # an open order numbered past the document's count: a load that was not one snapshot (SQLite, another
+        # writer between its reads); the call's own order took its id, so only a reload puts the copy right
         if self._version <= 0 or self._behind or (self._saved.get("seq"), self._saved.get("trades")) != (
-                seq, self._trade_base + n):
+                seq, self._trade_base + n) or any(int(i[1:]) > seq for i in was_open):
             self._forget()
             return
         for s in range(seq + 1, self._seq + 1):
