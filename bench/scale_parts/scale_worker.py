@@ -2,12 +2,14 @@
 [--concurrency C] --stream S --subject S --durable D` (DATABASE_URL, BROKER_URL and REDIS_URL, for the shared
 candles, from the environment). The
 product's job consumer (engine/jobs/worker.serve) and market runner (FreshMarkets) on the synthetic market; after
-each job it writes its counters (jobs, bots, market-data requests by timeframe) to FILE as JSON."""
+each job it writes its counters (jobs, bots, market-data requests by timeframe) to FILE as JSON. With
+TB_SCALE_PROFILE=DIR, the jobs after the first close run under cProfile, dumped to DIR on exit (while any runs)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import signal
@@ -44,9 +46,24 @@ async def main(a: argparse.Namespace) -> None:
     fm = FreshMarkets(candles, clock, SymbolLocks(None), replay=replay, factory=paper_factory(replay, markets(names)))
     stats = {"jobs": 0, "bots": 0}
     close = fm.close
+    profile_dir = os.environ.get("TB_SCALE_PROFILE")
+    profile = cProfile.Profile() if profile_dir else None
+    running, first = [0], []  # timed jobs running (the profile is on while any is: they overlap); the first close
 
     async def counted(*args):
-        out = await close(*args)
+        first[:] = first or [args[3]]
+        timed = profile is not None and args[3] > first[0]  # a job of a later close than the first
+        if timed:
+            running[0] += 1
+            if running[0] == 1:
+                profile.enable()
+        try:
+            out = await close(*args)
+        finally:
+            if timed:
+                running[0] -= 1
+                if running[0] == 0:
+                    profile.disable()
         stats["jobs"] += 1
         stats["bots"] += out["bots"]
         stats["attached"], stats["adopted"] = fm.attached, fm.adopted
@@ -67,6 +84,8 @@ async def main(a: argparse.Namespace) -> None:
     try:
         await serve(broker, concurrency=a.concurrency, stop=stop)
     finally:
+        if profile is not None:
+            profile.dump_stats(Path(profile_dir) / f"{Path(a.stats).stem}-{os.getpid()}.prof")
         if redis is not None:
             await redis.aclose()
         await disconnect()
