@@ -10,8 +10,9 @@ from engine.candles import timeframe_ms
 from engine.exchange.factory import make_exchange
 from engine.exchange.paper_store import PaperStore
 from engine.exchange.protocol import OrderRequest, OrderType, Side
-from engine.jobs.markets import HANDLE_BYTES, RECORD_BYTES, venue_bytes
+from engine.jobs.markets import HANDLE_BYTES
 from engine.jobs.worker import build_markets
+from engine.runtime.registry import RECORD_BYTES, venue_bytes
 from tests.runtime_kit import day_start
 from tests.test_jobs import _start_bots
 

@@ -28,7 +28,7 @@ from engine.runtime.locks import HeldLocks, SymbolLocks
 from engine.runtime.orders import OPEN_STATES
 from engine.runtime.paper_feed import PaperFeeder
 from engine.runtime.reconcile import Reconciler, active_rows
-from engine.runtime.registry import ACTIVE, ExchangeFactory, Registry
+from engine.runtime.registry import ACTIVE, ExchangeFactory, Registry, venue_bytes
 from engine.runtime.schedule import CLOSE_DELAY_S
 from engine.runtime.supervise import Supervisor
 
@@ -39,9 +39,6 @@ _JOB_NOW: ContextVar[int | None] = ContextVar("job_now", default=None)
 # and 100 recent orders and trades (~0.25 MB at most, bench/paper_load.py) but a flat account's holds a few kB, so a
 # budget rather than a count keeps every venue of 100,000 bots' 10,000 accounts where 2,000 heavy ones would fill it
 KEEP_BYTES = 256 * 2**20
-# a venue's own and each record's (an order, a trade, a symbol fed): tracemalloc measured 0.01 MB for a venue of 4
-# records, 0.11 MB for 100 and 0.27 MB for 250 (bench/paper_load.py --trades N --open M)
-VENUE_BYTES, RECORD_BYTES = 6_000, 1_100
 # a kept bot handle's (its strategy state, settings, order lifecycle): 100,000 bots on 2 workers, each keeping its
 # 10,000 venues and about 50,000 handles, grew each worker's peak RSS by about 400 MB (bench/README.md)
 HANDLE_BYTES = 5_000
@@ -202,9 +199,8 @@ class FreshMarkets:
         the next, unless it fails."""
         token = _JOB_NOW.set(now_ms if self.replay is not None else None)
         registry = Registry(self.candles, self.clock, PaperFeeder(self.candles), vault=self.vault,
-                            replay=self.replay, factory=self.factory, urls_override=self.urls_override)
-        registry.public_sources = self.public_sources
-        registry.exchanges = self.exchanges
+                            replay=self.replay, factory=self.factory, urls_override=self.urls_override,
+                            exchanges=self.exchanges, public_sources=self.public_sources)
         ids: set[int] = set()
         kept = self._kept.pop(market, {}) if market is not None else {}
         try:
@@ -278,11 +274,6 @@ class FreshMarkets:
             kept = self._kept.get(market, {})
             for bot_id in [b for b, k in kept.items() if k.handle.account_id == account_id]:
                 del kept[bot_id]
-
-
-def venue_bytes(ex: Exchange) -> int:
-    """A kept paper venue's memory, estimated from the records it holds (bench/paper_load.py measures them)."""
-    return VENUE_BYTES + RECORD_BYTES * ex.paper_venue.held()
 
 
 async def _waiting(registry: Registry) -> int:

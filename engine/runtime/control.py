@@ -62,11 +62,11 @@ class Control:
             try:
                 await runner.start(h, self.candles, self.clock.now_ms())
             except Exception:
-                self.registry.detach(h.id)
+                await self.registry.detach(h.id)
                 await StrategyBot.filter(id=bot_id).update(status=BotStatus.STOPPED, stopped_at=now())
                 raise
             await h.resync()
-            self.registry.release(h)  # where workers run the bots, their next job attaches it as stored
+            await self.registry.release(h)  # where workers run the bots, their next job attaches it as stored
         await audit(user_id, "bot.start", bot_id, kind=row.kind.value, symbol=row.symbol)
 
     async def pause_bot(self, user_id: int, bot_id: int) -> None:
@@ -86,7 +86,8 @@ class Control:
                 await StrategyBot.filter(id=bot_id).update(status=new)
         elif not self.registry.runs_bots:  # not in the middle of a worker's job, which writes the row back
             async with self.locks.hold(row.account_id, row.symbol):
-                await StrategyBot.filter(id=bot_id, status=old).update(status=new)
+                if not await StrategyBot.filter(id=bot_id, status=old).update(status=new):
+                    return  # stopped or changed elsewhere meanwhile: nothing done, nothing to record
         else:
             await StrategyBot.filter(id=bot_id).update(status=new)
         await audit(user_id, action, bot_id)

@@ -70,7 +70,7 @@ async def update_settings(registry: Registry, locks: SymbolLocks, row: StrategyB
             return await _swap(h, row, old, new, after, actor=actor, action=action, extra=extra)
         finally:
             if h is not None:
-                registry.release(h)
+                await registry.release(h)
 
 
 async def _attached(registry: Registry, row: StrategyBot) -> BotHandle | None:

@@ -67,7 +67,7 @@ async def stop_bot(registry: Registry, locks: SymbolLocks, row: StrategyBot, clo
         if not sent:
             await _stopped(registry, h, now_ms)
         else:
-            registry.release(h)  # STOPPING: where workers run the bot, their supervision finishes the stop
+            await registry.release(h)  # STOPPING: where workers run the bot, their supervision finishes the stop
     await audit(h.user_id, "bot.stop_all" if emergency else "bot.stop", h.id, close_position=close_position,
                 cancelled=cancelled, closed=str(sent))
     return h.status
@@ -91,7 +91,7 @@ async def _stopped(registry: Registry, h: BotHandle, now_ms: int) -> None:
         market=MarketInfo.of(h.market), card=asked.get("card"), started_ms=h.rt.started_ms or 0,
         **await run_summary(h, now_ms, after_order=asked.get("after_order"))))
     await h.save(status=BotStatus.STOPPED)
-    registry.detach(h.id)
+    await registry.detach(h.id)
 
 
 async def run_summary(h: BotHandle, now_ms: int, *, after_order: int | None = None) -> dict:
