@@ -5,10 +5,11 @@ closed" and sent nothing, and showed the paper account as it was at the start, w
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 
 from db.enums import BotKind, BotStatus, MarketType, OrderRole
-from db.models import ExchangeAccount, Order, Position, StrategyBot, User
+from db.models import AuditLog, ExchangeAccount, Order, Position, StrategyBot, User
 from engine.exchange.factory import make_exchange
 from tests.runtime_kit import HYPERRSI_SETTINGS, day_start
 
@@ -107,4 +108,18 @@ async def test_a_web_process_brings_a_paper_venue_up_to_now_before_a_bots_orders
     assert (await venue.fetch_ticker("ETH/USDT:USDT")).ts == last_closed
     placed = await venue.fetch_open_orders("ETH/USDT:USDT")
     assert placed and {o.ts for o in placed} == {last_closed}  # at the venue's time now, not ten minutes ago
+    await web.shutdown()
+
+
+async def test_a_web_process_records_no_pause_that_found_the_bot_stopped_under_its_lock(db, shared_data):
+    """A pause that waited for the bot's lock while another replica stopped the bot changes nothing, and the audit
+    log does not say it paused (seen: "bot.pause" recorded for a bot left STOPPED)."""
+    web, _, _, user, acc, bot, _ = await _entered_by_a_worker(shared_data, 8640)
+    async with web.locks.hold(acc.id, BTC):  # the other replica's stop, under way
+        pausing = asyncio.create_task(web.control.pause_bot(user.id, bot.id))
+        await asyncio.sleep(0.2)
+        await StrategyBot.filter(id=bot.id).update(status=BotStatus.STOPPED)
+    await pausing
+    assert (await StrategyBot.get(id=bot.id)).status == BotStatus.STOPPED
+    assert not await AuditLog.filter(action="bot.pause", object_id=str(bot.id)).exists()
     await web.shutdown()
