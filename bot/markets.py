@@ -52,14 +52,19 @@ class ExchangeReader:
 
 
 async def last_price(ex: Any, symbol: str) -> float | None:
-    """The last traded price, or the last closed candle's close; None when neither is available."""
+    """The last traded price, or the last 1m candle's close; None when neither is available. A paper venue's own
+    price of a symbol it holds nothing on can be older than the market's (it is stored with the venue's next change,
+    and beside workers only the jobs of that market feed it): the newer of it and its data source's last candle."""
+    ticker = None
     with contextlib.suppress(Exception):
-        return float((await ex.fetch_ticker(symbol)).last)
+        ticker = await ex.fetch_ticker(symbol)
+    if ticker is not None and not getattr(ex, "simulated", False):
+        return float(ticker.last)
     with contextlib.suppress(Exception):
         rows = await ex.fetch_ohlcv(symbol, "1m", limit=1)
-        if rows:
+        if rows and (ticker is None or int(rows[-1][0]) >= ticker.ts):
             return float(rows[-1][4])
-    return None
+    return float(ticker.last) if ticker is not None else None
 
 
 def mask(value: str) -> str:

@@ -123,3 +123,27 @@ async def test_a_web_process_records_no_pause_that_found_the_bot_stopped_under_i
     assert (await StrategyBot.get(id=bot.id)).status == BotStatus.STOPPED
     assert not await AuditLog.filter(action="bot.pause", object_id=str(bot.id)).exists()
     await web.shutdown()
+
+
+async def test_a_web_process_shows_the_price_of_a_symbol_its_paper_venue_holds_nothing_on_as_of_now(db, shared_data):
+    """The price the chat shows for a symbol a paper account holds nothing on (a GRID's suggested range, a bot's
+    risk card) is the market's now, not the venue's last stored one: a venue stores such a price only with its next
+    change, and beside workers only the jobs of that market feed it (seen: the price of ten minutes before)."""
+    from bot.markets import last_price
+    from engine.candles import load_csv
+    from engine.market.clock import ManualClock
+    from engine.runtime.engine import Engine
+
+    start = day_start(shared_data, "ETH_USDT")
+    user = await User.create(telegram_id=8650)
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
+                                       is_paper=True, paper_balances={"USDT": "100000"})
+    eth = load_csv(shared_data / "ETH_USDT-1m.csv")
+    first = int(eth.ts.searchsorted(start))
+    await make_exchange(acc, None).feed("ETH/USDT:USDT", eth.rows()[first])  # a worker's last feed
+    now = start + 10 * 60_000 + 2_000
+    web = Engine(clock=ManualClock(now), replay_dir=shared_data, runs_bots=False)
+    shown = await last_price(await web.exchange_for(acc), "ETH/USDT:USDT")
+    last_closed = int(eth.ts.searchsorted(now - now % 60_000 - 60_000))
+    assert shown == float(eth.close[last_closed]) != float(eth.close[first])
+    await web.shutdown()
