@@ -127,8 +127,10 @@ async def test_venues_stored_elsewhere_during_a_batch_take_their_orders_together
     accounts, venues = await _venues(rows, 7780051, 4)
     for ex in venues:
         await ex.fetch_balance()  # each copy loaded: it writes over the version it holds, as a worker's kept copy
-    for acc in accounts[:2]:  # another process feeds the next minute: only the document moves
-        await make_exchange(acc, None).feed(SWAP, rows[1])
+    for acc in accounts[:2]:  # another process feeds the next minute and sets a leverage: only the document moves
+        other = make_exchange(acc, None)
+        await other.feed(SWAP, rows[1])  # not stored by itself: the venue holds nothing on the symbol
+        await other.set_leverage(SWAP, 4)  # stored, with the minute
     await make_exchange(accounts[2], None).create_order(_buy("from-other"))  # an order elsewhere
     loads, batches = [], []
     real_load, real_save = PaperStore.load, paper_batch.save_changes

@@ -59,8 +59,16 @@ async def test_a_kept_copy_takes_a_document_change_without_reloading_and_reloads
     assert await mine.fetch_balance() == await _copy(mine.store.account_id).fetch_balance()
 
 
+async def _holding(ex: PaperExchange) -> None:
+    """A sell resting far above every candle: the venue holds an order on the symbol, so each candle fed is stored
+    (a feed that moves only the prices of symbols a venue holds nothing on waits for its next change)."""
+    await ex.create_order(OrderRequest(SYM, Side.SELL, OrderType.LIMIT, D("0.01"), price=D("1000000"),
+                                       client_order_id="tb-far"))
+
+
 async def test_the_versions_read_send_only_the_documents_of_venues_that_moved(db, rows):
     mine, other = await _stored_venues(2, rows[0], 8900)
+    await _holding(other)
     await _copy(other.store.account_id).feed(SYM, rows[1])  # stored elsewhere: one version on
     never = mine.store.account_id + other.store.account_id + 1000
     got = await PaperStore.documents({mine.store.account_id: mine._version, other.store.account_id: other._version,
@@ -73,6 +81,7 @@ async def test_the_versions_read_send_only_the_documents_of_venues_that_moved(db
 
 async def test_a_recheck_waits_for_the_call_in_progress_and_ignores_a_version_older_than_the_copy(db, rows):
     mine = (await _stored_venues(1, rows[0], 9000))[0]
+    await _holding(mine)
     a = mine.store.account_id
     before, doc = (await PaperStore.documents({a: -1}))[a]  # read by a job ...
     await mine.feed(SYM, rows[1])  # ... before this copy's own next write
@@ -96,7 +105,7 @@ async def test_a_batch_fed_venue_whose_document_moved_elsewhere_is_fed_again_wit
     from engine.exchange.paper import PaperExchange
 
     mine = (await _stored_venues(1, rows[0], 8600))[0]
-    await mine.fetch_ticker(SYM)  # loaded
+    await _holding(mine)
     elsewhere = _copy(mine.store.account_id)
     await elsewhere.feed(SYM, rows[1])
     caplog.clear()

@@ -83,6 +83,8 @@ class PaperExchange(Persisted):
     _initial: dict[str, Decimal] | None = None  # the balances before anything was stored
     _saved: dict | None = None  # the venue document last stored
     _order_writes: int = 0  # VenueState.order_writes of the venue this copy is
+    # by symbol: (last, ts) fed since the store's, where the venue holds nothing: stored with its next change
+    _unsaved: dict[str, tuple[Decimal, int]] = field(default_factory=dict)
     history: int = HISTORY  # with a store: closed orders and trades kept in memory besides the open orders
 
     # ---- market data ----
@@ -332,12 +334,16 @@ class PaperExchange(Persisted):
         """Closed candles of `symbol` in order, as `_feed` one by one. Where the venue holds no open order and no
         position on the symbol, none of them can match or liquidate anything (feeding opens nothing), so only the
         last new one's time and price are taken: most of a close's candles, on venues whose bots wait flat."""
-        pos = self._positions.get(symbol)
-        if len(candles) > 1 and not (pos and pos.contracts) and not any(
-                x.info.symbol == symbol and x.info.status == OrderStatus.OPEN for x in self._orders.values()):
+        if len(candles) > 1 and not self._holds(symbol):
             candles = candles[-1:]
         for candle in candles:
             self._feed(symbol, candle)
+
+    def _holds(self, symbol: str) -> bool:
+        """Whether the venue holds a position or an open order on `symbol` (what a candle can match or liquidate)."""
+        pos = self._positions.get(symbol)
+        return bool(pos and pos.contracts) or any(
+            x.info.symbol == symbol and x.info.status == OrderStatus.OPEN for x in self._orders.values())
 
     def _feed(self, symbol: str, candle: list[float] | tuple) -> list[Trade]:
         ts, o, h, lo, c = int(candle[0]), *(v if type(v) is D else D(str(v)) for v in candle[1:5])

@@ -5,6 +5,8 @@ reads or changes the account, and writes every change (an order accepted, a canc
 in one transaction with the orders and trades it touched before the call returns. A call whose write fails leaves
 nothing behind: the copy in memory is dropped, reloaded from the store on the next call, and the caller gets
 ExchangeUnavailable (for an order: unknown outcome, resolved by client id). Without a store nothing of this runs.
+Candles fed on symbols where a stored venue holds nothing (nothing to match or liquidate) move only its prices: those
+are kept by the copy (`_unsaved`) and stored with its next change, and put back over any stored document it takes.
 A copy kept while other processes may write the venue (a worker's, across its jobs) is `recheck`ed against the stored
 version and, if it moved on, takes the stored document or reads the orders and trades it lacks; a write over a newer
 version is refused anyway (StaleVenue).
@@ -159,6 +161,7 @@ class Persisted:
                                                          self._order_writes):
                     self._take(v)
                     self._stored(stored_version, document)
+                    self._reapply()
                     return
             if self._version > 0:
                 self._behind = True
@@ -211,6 +214,7 @@ class Persisted:
             self._trades.extend(got.trades)
         self._version, self._saved = got.version, v.to_json()
         self._trim()
+        self._reapply()
         return True
 
     def _follows(self, got: Stored, open_seqs: list[int], count: int) -> bool:
@@ -251,6 +255,7 @@ class Persisted:
             o.info, o.reserved = info, reserved
         del self._trades[n:]
         self._take(VenueState.from_json(self._saved))
+        self._reapply()
 
     def _take(self, v: VenueState) -> None:
         """The venue's document (all but its orders and trades) taken as this copy's."""
@@ -260,8 +265,23 @@ class Persisted:
         self._order_writes = v.order_writes
 
     def _stored(self, version: int, document: dict) -> None:
-        """This copy is the stored `version`, whose document is `document`."""
+        """This copy is the stored `version`, whose document is `document` (which holds the unsaved prices it is
+        as new as: this copy's own, when it wrote it)."""
         self._version, self._saved, self._order_writes = version, document, document.get("order_writes", 0)
+        if self._unsaved:
+            stored = document.get("ts", {})
+            for symbol in [s for s, (_, ts) in self._unsaved.items() if stored.get(s, -1) >= ts]:
+                del self._unsaved[symbol]
+
+    def _reapply(self) -> None:
+        """After a stored document was taken: the prices this copy was fed and did not store put back where the
+        store's are older and the venue still holds nothing on the symbol (else the store's time stands, and the
+        candles after it are fed again, to match what is held there now)."""
+        for symbol, (last, ts) in list(self._unsaved.items()):
+            if ts > self._ts.get(symbol, -1) and not self._holds(symbol):
+                self._last[symbol], self._ts[symbol] = last, ts
+            else:
+                del self._unsaved[symbol]
 
     def _restore(self, stored: Stored | None) -> None:
         v = stored.venue if stored else VenueState(dict(self._initial), {}, {}, {}, {}, {}, 0, 0, self.fees_paid * 0)
@@ -277,6 +297,7 @@ class Persisted:
                                       f"newest {min(v.trades, self.history)} of {v.trades}")
         self._version, self._behind = (stored.version if stored else 0), False
         self._saved = v.to_json()
+        self._reapply()
 
     def venue_state(self) -> VenueState:
         return VenueState(self.balances, self._positions, self._leverage, self._margin_mode, self._last, self._ts,
@@ -335,9 +356,25 @@ class Persisted:
         doc = self.venue_state().to_json()
         if new or changed:
             doc["order_writes"] += 1
-        elif len(self._trades) == n and doc == self._saved:
-            return None
+        elif len(self._trades) == n:
+            if doc == self._saved:
+                return None
+            moved = self._prices_only(doc)
+            if moved is not None:  # kept for the next change; nothing a reader of the store needs moved
+                for symbol in moved:
+                    self._unsaved[symbol] = (self._last[symbol], self._ts[symbol])
+                return None
         return Change(doc, new, changed, self._trades[n:])
+
+    def _prices_only(self, doc: dict) -> list[str] | None:
+        """The symbols whose last price and candle time alone moved from the stored document in `doc`, where a
+        stored venue holds nothing on any of them and nothing else moved; None otherwise."""
+        saved = self._saved
+        if self._version <= 0 or any(v != saved.get(k) for k, v in doc.items() if k not in ("last", "ts")):
+            return None
+        moved = [s for s, ts in doc["ts"].items()
+                 if ts != saved["ts"].get(s) or doc["last"].get(s) != saved["last"].get(s)]
+        return None if any(self._holds(s) for s in moved) else moved
 
     async def _commit(self, mark) -> None:
         if mark is None or (change := self._change(mark)) is None:
