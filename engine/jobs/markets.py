@@ -196,11 +196,11 @@ class FreshMarkets:
         exchanges are this worker's, shared with the jobs running beside it (one copy of an account's paper venue
         per process, its calls one at a time) and kept for the next jobs. A market job (holding the market's
         locks) takes the handles its market's last job left where their bots are unchanged, and leaves its own for
-        the next, unless it fails."""
+        the next, unless it fails. The caller feeds the paper venues right after (`Registry.primes` False)."""
         token = _JOB_NOW.set(now_ms if self.replay is not None else None)
         registry = Registry(self.candles, self.clock, PaperFeeder(self.candles), vault=self.vault,
                             replay=self.replay, factory=self.factory, urls_override=self.urls_override,
-                            exchanges=self.exchanges, public_sources=self.public_sources)
+                            exchanges=self.exchanges, public_sources=self.public_sources, primes=False)
         ids: set[int] = set()
         kept = self._kept.pop(market, {}) if market is not None else {}
         try:

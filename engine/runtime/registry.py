@@ -55,7 +55,7 @@ class Registry:
                  replay: Any = None, factory: ExchangeFactory | None = None, urls_override: str | dict | None = None,
                  unknown_grace_ms: int = 60_000, paper_only: bool = False, runs_bots: bool = True,
                  exchanges: dict[int, Exchange] | None = None, public_sources: dict | None = None,
-                 keep_bytes: int = CHAT_KEEP_BYTES):
+                 keep_bytes: int = CHAT_KEEP_BYTES, primes: bool = True):
         self.candles, self.clock, self.feeder = candles, clock, feeder
         # False where other processes run the bots (workers): a handle or paper venue kept here would go stale
         self.runs_bots = runs_bots
@@ -69,6 +69,9 @@ class Registry:
         # keyless data gateways shared by the paper accounts, by (venue, market type)
         self.public_sources: dict = {} if public_sources is None else public_sources
         self.keep_bytes = keep_bytes  # where other processes run the bots: the paper venues kept here, in all
+        # False: the caller feeds the paper venues right after attaching (a worker's job), so attach does not first
+        # (`PaperFeeder.prime`: a venue without the symbol's price fed the last 1m candle, twice over)
+        self.primes = primes
         self._weights: dict[int, int] = {}  # by account: its kept paper venue's `venue_bytes` when last used
         self._attaching: Counter[int] = Counter()  # accounts with a bot being attached
         self.handles: dict[int, BotHandle] = {}
@@ -162,7 +165,8 @@ class Registry:
                     await ex.set_leverage(h.symbol, h.settings.leverage)
                 except ExchangeError as e:  # e.g. a position is open: keep the exchange's leverage
                     log.info("bot %s: leverage not set (%s)", h.id, e.reason)
-            await self.feeder.prime(h, now_ms=None if self.runs_bots else self.clock.now_ms())
+            if self.primes:
+                await self.feeder.prime(h, now_ms=None if self.runs_bots else self.clock.now_ms())
             self.handles[h.id] = h
             self.unattached.discard(h.id)
             return h
@@ -190,7 +194,8 @@ class Registry:
         """A handle made by an earlier job of this process and unchanged since (engine/jobs/markets.py checks it against
         the rows), registered as `attach` registers a new one; re-synced on the next supervision, as a new one is."""
         h.dirty = True
-        await self.feeder.prime(h)
+        if self.primes:
+            await self.feeder.prime(h)
         self.handles[h.id] = h
         self.unattached.discard(h.id)
 
