@@ -201,3 +201,31 @@ async def test_a_venue_loaded_while_another_process_stores_it_is_all_before_or_a
     assert (await second.fetch_order(SYM, order.id)).status == OrderStatus.CANCELED
     assert balance == await _copy(a).fetch_balance()
     assert _held(second) == _held(first)
+
+
+async def test_copies_behind_by_orders_read_what_they_lack_together(db, rows, caplog):
+    """A job's venues that other processes stored orders on since this worker used them (found by the one read of
+    their versions) read their new orders and trades together, in one statement on PostgreSQL, instead of one
+    each at their next call; each then holds what a fresh load would."""
+    from engine.exchange.paper_batch import catch_up_together
+
+    venues = await _stored_venues(3, rows[0], 9100)
+    low = D(str(min(float(r[3]) for r in rows) / 2))
+    for k, ex in enumerate(venues):
+        await _copy(ex.store.account_id).create_order(OrderRequest(SYM, Side.BUY, OrderType.LIMIT, D("0.01"),
+                                                                   price=low, client_order_id=f"tb-else-{k}"))
+    await _recheck(venues[0])
+    stored = await PaperStore.documents({ex.store.account_id: ex._version for ex in venues[1:]})
+    for ex in venues[1:]:
+        await ex.recheck(*stored[ex.store.account_id])
+    assert all(ex._behind for ex in venues)
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        await catch_up_together(venues)
+    assert len(_reads(caplog.records)) == (1 if db.dialect == "postgres" else 3 * 3), _reads(caplog.records)
+    for ex in venues:
+        fresh = _copy(ex.store.account_id)
+        await fresh.fetch_balance()
+        assert not ex._behind and _held(ex) == _held(fresh)
+        assert [o.client_order_id for o in await ex.fetch_open_orders(SYM)] == [
+            f"tb-else-{venues.index(ex)}"]

@@ -76,6 +76,7 @@ async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]], *,
         stored = await PaperStore.documents({ex.store.account_id: ex._version for ex in moved})
         for ex in moved:
             await ex.recheck(*stored[ex.store.account_id])
+        await catch_up_together(moved)
         errors.update(await feed_venues([(ex, s, rows) for ex in moved for s, rows in by_venue[id(ex)][1]],
                                         attempt=attempt + 1))
     for ex, items in again:
@@ -89,6 +90,29 @@ async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]], *,
 
 def _account(ex: Any) -> int:
     return ex.store.account_id if ex.store is not None else 0
+
+
+async def catch_up_together(venues: list[Any]) -> None:
+    """The copies that `recheck` found behind the store by orders or trades read what they lack together (one
+    statement on PostgreSQL, `PaperStore.since_many`) instead of one each on their next call, under their locks (a
+    copy is shared by a worker's jobs); one whose read does not follow on is loaded whole on its next call."""
+    behind = sorted((v for v in venues if v.store is not None and v._behind and v._version > 0), key=_account)
+    if not behind:
+        return
+    async with contextlib.AsyncExitStack() as locks:
+        for v in behind:
+            await locks.enter_async_context(v._lock)
+        behind = [v for v in behind if v._behind and v._version > 0]  # as a call made meanwhile left them
+        lacks = {v.store.account_id: v._lacks() for v in behind}
+        try:
+            got = await PaperStore.since_many(lacks) if lacks else {}
+        except BaseException:
+            for v in behind:
+                v._forget()
+            raise
+        for v in behind:
+            v._behind = False
+            v._caught_up(got[v.store.account_id], lacks[v.store.account_id])
 
 
 async def create_on_venues(calls: list[tuple[Any, OrderRequest]], *, attempt: int = 0) -> list[Any]:
@@ -167,6 +191,7 @@ async def create_on_venues(calls: list[tuple[Any, OrderRequest]], *, attempt: in
         stored = await PaperStore.documents({v.store.account_id: v._version for v in moved.values()})
         for v in moved.values():
             await v.recheck(*stored[v.store.account_id])
+        await catch_up_together(list(moved.values()))
         again = [i for i, (ex, _) in enumerate(calls) if id(ex.paper_venue) in moved]
         for i, answer in zip(again, await create_on_venues([calls[i] for i in again], attempt=attempt + 1),
                              strict=True):

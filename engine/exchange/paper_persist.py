@@ -192,13 +192,24 @@ class Persisted:
         """This copy made the stored venue by reading its new orders, its open orders as stored and its new trades
         (instead of all its recent history); False when what was read does not follow on from this copy (then it
         loads whole)."""
-        open_seqs = [o.seq for o in self._orders.values() if o.info.status == OrderStatus.OPEN]
-        count = self._trade_base + len(self._trades)
+        lacks = self._lacks()
         try:
-            got = await self.store.since(self._seq, open_seqs, count, self.history)
+            got = await self.store.since(*lacks)
         except BaseException:
             self._version = -1
             raise
+        return self._caught_up(got, lacks)
+
+    def _lacks(self) -> tuple[int, list[int], int, int]:
+        """What a catch-up reads (PaperStore.since): the orders after this copy's and its open ones, the trades after
+        its count, at most `history` of them."""
+        open_seqs = [o.seq for o in self._orders.values() if o.info.status == OrderStatus.OPEN]
+        return self._seq, open_seqs, self._trade_base + len(self._trades), self.history
+
+    def _caught_up(self, got: Stored | None, lacks: tuple[int, list[int], int, int]) -> bool:
+        """`got`, read for `lacks` (`_lacks`), taken: False when it does not follow on from this copy (reloaded whole
+        on its next call)."""
+        _, open_seqs, count, _ = lacks
         if got is None or not self._follows(got, open_seqs, count):
             self._version = -1
             return False

@@ -90,6 +90,22 @@ class PaperStore:
                       [trade_from_json(d) for d in new[::-1]])
 
     @staticmethod
+    async def since_many(wants: dict[int, tuple[int, list[int], int, int]]) -> dict[int, Stored | None]:
+        """`since` for many venues, `wants` being (seq, open_seqs, trades, history) by account: on PostgreSQL in one
+        statement (one snapshot), elsewhere one venue at a time."""
+        conn = PaperVenue._meta.db
+        if conn.capabilities.dialect != "postgres":
+            return {a: await PaperStore(a).since(seq, open_seqs, trades, history)
+                    for a, (seq, open_seqs, trades, history) in wants.items()}
+        accounts = list(wants)
+        pairs = [(a, s) for a in accounts for s in wants[a][1]]
+        rows = await conn.execute_query_dict(_SINCE_MANY, [
+            accounts, [wants[a][0] for a in accounts], [wants[a][2] for a in accounts], [wants[a][3] for a in accounts],
+            [a for a, _ in pairs], [s for _, s in pairs]])
+        got = {r["a"]: _parsed([r]) for r in rows}
+        return {a: got.get(a) for a in accounts}
+
+    @staticmethod
     async def documents(known: dict[int, int]) -> dict[int, tuple[int, dict | None]]:
         """The stored venues' versions by account ((0, None): never stored), each with its document where the version
         is not the `known` one (a copy's): one read tells which copies are current without sending the documents of
@@ -218,6 +234,15 @@ _SINCE = f"""SELECT v."version", v."state"::text AS state,
     WHERE o."account_id" = $1 AND (o."seq" > $3 OR o."seq" = ANY($4::int[])))::text AS orders,
   {_TRADES.format(after='AND "seq" > $5')}
 FROM "paper_venues" v WHERE v."account_id" = $1"""
+
+_SINCE_MANY = """SELECT k.a, v."version", v."state"::text AS state,
+  (SELECT coalesce(json_agg(o."data" ORDER BY o."seq"), '[]') FROM "paper_orders" o
+    WHERE o."account_id" = k.a AND (o."seq" > k.seq OR o."seq" IN (
+      SELECT p.s FROM unnest($5::int[], $6::int[]) AS p(a, s) WHERE p.a = k.a)))::text AS orders,
+  (SELECT coalesce(json_agg(t."data" ORDER BY t."seq"), '[]') FROM (SELECT "data", "seq" FROM "paper_trades"
+    WHERE "account_id" = k.a AND "seq" > k.trades ORDER BY "seq" DESC LIMIT k.h) t)::text AS trades
+FROM unnest($1::int[], $2::int[], $3::int[], $4::int[]) AS k(a, seq, trades, h)
+JOIN "paper_venues" v ON v."account_id" = k.a"""
 
 
 def _parsed(rows: list[dict]) -> Stored | None:

@@ -17,6 +17,7 @@ from tortoise.expressions import Q, Subquery
 from db.enums import BotStatus, MarketType
 from db.models import ExchangeAccount, Order, Position, StrategyBot
 from engine.candles import timeframe_ms
+from engine.exchange.paper_batch import catch_up_together
 from engine.exchange.paper_store import PaperStore
 from engine.exchange.protocol import Exchange
 from engine.jobs.market_reads import BotRow, PositionRow, market_keys, market_rows, timeframe_of
@@ -212,6 +213,7 @@ class FreshMarkets:
             # another worker, or the chat's process, may have stored these venues since this worker last used them
             for account_id, (version, doc) in (await PaperStore.documents(paper) if paper else {}).items():
                 await self.exchanges[account_id].recheck(version, doc)
+            await catch_up_together([self.exchanges[a].paper_venue for a in paper])
             if positions is None and rows:  # read here unless the caller read them with the rows
                 positions = {p.bot_id: p for p in await Position.filter(bot_id__in=[r.id for r in rows])}
             positions = positions or {}
