@@ -154,3 +154,19 @@ async def stream_options():
     with contextlib.suppress(nats.js.errors.NotFoundError):
         await nc.jetstream().delete_stream(opts.stream)
     await nc.close()
+
+
+@pytest.fixture
+def gateway_closes(monkeypatch) -> list[bool]:
+    """One entry per live gateway (CcxtGateway) closed while the test runs."""
+    from engine.exchange.ccxt_gateway import CcxtGateway
+
+    out: list[bool] = []
+    real_close = CcxtGateway.close
+
+    async def counted_close(self):
+        out.append(True)
+        await real_close(self)
+
+    monkeypatch.setattr(CcxtGateway, "close", counted_close)
+    return out

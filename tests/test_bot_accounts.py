@@ -293,7 +293,7 @@ async def test_deleting_an_account_closes_and_forgets_the_gateway_holding_its_ke
 
 
 @pytest.mark.parametrize("command", ["/balance", "/positions"])
-async def test_a_view_of_a_live_account_leaves_no_gateway_open(telegram_factory, monkeypatch, command):
+async def test_a_view_of_a_live_account_leaves_no_gateway_open(telegram_factory, gateway_closes, command):
     """A view that only reads a live account with no running bot opens a gateway for the read and closes it: the
     engine keeps none, so no decrypted key stays in memory because someone typed /balance, or /positions while a
     stopped bot still holds a position (its market's precision is read)."""
@@ -301,19 +301,11 @@ async def test_a_view_of_a_live_account_leaves_no_gateway_open(telegram_factory,
 
     from db.models import Position
     from db.vault import Vault
-    from engine.exchange.ccxt_gateway import CcxtGateway
     from engine.market.clock import ManualClock
     from engine.runtime.engine import Engine
     from tests.fakes.gateways import venue
 
-    closes: list[bool] = []
-    real_close = CcxtGateway.close
-
-    async def counted_close(self):
-        closes.append(True)
-        await real_close(self)
-
-    monkeypatch.setattr(CcxtGateway, "close", counted_close)
+    closes = gateway_closes
     vault = Vault([Fernet.generate_key().decode()])
     async with venue("okx") as fake:
         engine = Engine(vault=vault, clock=ManualClock(1_800_000_000_000), urls_override={"okx": fake.url})

@@ -81,24 +81,32 @@ async def test_a_web_process_edits_a_running_bot_without_writing_back_the_state_
     await web.shutdown()
 
 
-async def test_a_web_process_brings_a_paper_venue_up_to_now_before_a_bots_orders(db, shared_data):
-    """The venue a worker last fed ten minutes ago (no job on its market since) is fed the minutes closed since
-    before a GRID started from the chat places its ladder: the orders are placed at now's price and time, and no
-    minute that closed before them can fill them."""
+async def _fed_ten_minutes_ago(shared_data, telegram_id: int):
+    """A paper account whose venue a worker last fed ETH ten minutes ago (no job on its market since), and a web
+    process's engine at now: (user, account, ETH candles, index of the row fed, now, web engine)."""
     from engine.candles import load_csv
     from engine.market.clock import ManualClock
     from engine.runtime.engine import Engine
-    from tests.runtime_kit import grid_settings, price_range
 
     start = day_start(shared_data, "ETH_USDT")
-    user = await User.create(telegram_id=8630)
+    user = await User.create(telegram_id=telegram_id)
     acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
                                        is_paper=True, paper_balances={"USDT": "100000"})
     eth = load_csv(shared_data / "ETH_USDT-1m.csv")
     first = int(eth.ts.searchsorted(start))
     await make_exchange(acc, None).feed("ETH/USDT:USDT", eth.rows()[first])  # a worker's last feed
     now = start + 10 * 60_000 + 2_000
-    web = Engine(clock=ManualClock(now), replay_dir=shared_data, runs_bots=False)
+    return user, acc, eth, first, now, Engine(clock=ManualClock(now), replay_dir=shared_data, runs_bots=False)
+
+
+async def test_a_web_process_brings_a_paper_venue_up_to_now_before_a_bots_orders(db, shared_data):
+    """The venue a worker last fed ten minutes ago (no job on its market since) is fed the minutes closed since
+    before a GRID started from the chat places its ladder: the orders are placed at now's price and time, and no
+    minute that closed before them can fill them."""
+    from tests.runtime_kit import grid_settings, price_range
+
+    user, acc, _, _, now, web = await _fed_ten_minutes_ago(shared_data, 8630)
+    start = day_start(shared_data, "ETH_USDT")
     lo, hi = price_range(shared_data, "ETH_USDT", start, 1440)
     bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.GRID, symbol="ETH/USDT:USDT",
                                    settings=grid_settings(lo, hi), status=BotStatus.DRAFT)
@@ -130,19 +138,8 @@ async def test_a_web_process_shows_the_price_of_a_symbol_its_paper_venue_holds_n
     risk card) is the market's now, not the venue's last stored one: a venue stores such a price only with its next
     change, and beside workers only the jobs of that market feed it (seen: the price of ten minutes before)."""
     from bot.markets import last_price
-    from engine.candles import load_csv
-    from engine.market.clock import ManualClock
-    from engine.runtime.engine import Engine
 
-    start = day_start(shared_data, "ETH_USDT")
-    user = await User.create(telegram_id=8650)
-    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
-                                       is_paper=True, paper_balances={"USDT": "100000"})
-    eth = load_csv(shared_data / "ETH_USDT-1m.csv")
-    first = int(eth.ts.searchsorted(start))
-    await make_exchange(acc, None).feed("ETH/USDT:USDT", eth.rows()[first])  # a worker's last feed
-    now = start + 10 * 60_000 + 2_000
-    web = Engine(clock=ManualClock(now), replay_dir=shared_data, runs_bots=False)
+    _, acc, eth, first, now, web = await _fed_ten_minutes_ago(shared_data, 8650)
     shown = await last_price(await web.exchange_for(acc), "ETH/USDT:USDT")
     last_closed = int(eth.ts.searchsorted(now - now % 60_000 - 60_000))
     assert shown == float(eth.close[last_closed]) != float(eth.close[first])

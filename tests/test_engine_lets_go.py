@@ -16,30 +16,16 @@ from tests.fakes.gateways import gateway, venue
 from tests.runtime_kit import HYPERRSI_SETTINGS, grid_on_venue
 
 
-@pytest.fixture
-def closes(monkeypatch) -> list[bool]:
-    """One entry per live gateway closed."""
-    from engine.exchange.ccxt_gateway import CcxtGateway
-
-    out: list[bool] = []
-    real_close = CcxtGateway.close
-
-    async def counted_close(self):
-        out.append(True)
-        await real_close(self)
-
-    monkeypatch.setattr(CcxtGateway, "close", counted_close)
-    return out
-
-
 def _resting(fake) -> int:
     return sum(o.status == "open" for o in fake.orders.values())
 
 
 @pytest.mark.parametrize("runs_bots", [False, True], ids=["web-beside-workers", "one-process"])
-async def test_a_live_accounts_gateway_is_let_go_when_no_bot_of_it_is_attached(db, shared_data, closes, runs_bots):
+async def test_a_live_accounts_gateway_is_let_go_when_no_bot_of_it_is_attached(db, shared_data, gateway_closes,
+                                                                              runs_bots):
     from engine.runtime.engine import Engine
 
+    closes = gateway_closes
     async with venue("okx", shared_data, balances={"USDT": "100000"}) as fake:
         user, bot, start, _ = await grid_on_venue(fake, shared_data, "okx", 8700 + runs_bots, 90)
         engine = Engine(clock=ManualClock(start + 2_000), runs_bots=runs_bots,
@@ -97,12 +83,14 @@ async def test_a_web_process_drops_no_paper_venue_an_action_holds(db, shared_dat
     await web.shutdown()
 
 
-async def test_the_candles_of_a_venue_come_through_another_account_once_the_first_is_let_go(db, shared_data, closes):
+async def test_the_candles_of_a_venue_come_through_another_account_once_the_first_is_let_go(db, shared_data,
+                                                                                            gateway_closes):
     """One process, two live accounts on one venue: the candles of that venue come through the gateway of the
     account attached first. When its bot stops, its gateway is closed, and the other account's bot still gets its
     candles (through its own gateway); once no account is left, the venue's candles come through none."""
     from engine.runtime.engine import Engine
 
+    closes = gateway_closes
     async with venue("okx", shared_data, balances={"USDT": "100000"}) as fake:
         first, second = [await grid_on_venue(fake, shared_data, "okx", 8730 + i, 90) for i in range(2)]
         start = first[2]
