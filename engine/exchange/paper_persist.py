@@ -385,7 +385,10 @@ class Persisted:
             return None
         moved = [s for s, ts in doc["ts"].items()
                  if ts != saved["ts"].get(s) or doc["last"].get(s) != saved["last"].get(s)]
-        return None if any(self._holds(s) for s in moved) else moved
+        # one kept unchanged since it was found flat is flat still: anything held since was a change, stored (which
+        # took it out of `_unsaved`) or refused (and rolled back)
+        fresh = [s for s in moved if self._unsaved.get(s) != (self._last[s], self._ts[s])]
+        return None if any(self._holds(s) for s in fresh) else moved
 
     async def _commit(self, mark) -> None:
         if mark is None or (change := self._change(mark)) is None:
