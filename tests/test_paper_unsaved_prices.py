@@ -63,7 +63,7 @@ async def test_a_copy_refused_as_stale_matches_its_market_order_on_no_candle_bef
     b = make_exchange(acc, None)
     await b.feed(ETH, eth[0])
     await b.create_order(OrderRequest(ETH, Side.BUY, OrderType.LIMIT, D("0.1"), "eth", price=D(str(eth[0][4])) / 2))
-    await a.feed(SWAP, rows[1])  # a is behind the store: made again on the venue as stored, and not stored
+    await a.feed(SWAP, rows[1])  # flat: kept by a's copy, not stored (a is behind the store and does not learn it)
     assert (await make_exchange(acc, None).fetch_ticker(SWAP)).ts == int(rows[0][0])
     await b.create_order(OrderRequest(ETH, Side.BUY, OrderType.LIMIT, D("0.1"), "eth2", price=D(str(eth[0][4])) / 2))
     await a.create_order(OrderRequest(SWAP, Side.BUY, OrderType.MARKET, D("0.01"), "btc"))  # refused, made again
