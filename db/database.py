@@ -29,12 +29,14 @@ def tortoise_config(url: str) -> dict:
 
 
 def _runtime_config(url: str) -> dict:
-    """`tortoise_config`, with PostgreSQL's pool giving connections back without asyncpg's reset query."""
+    """`tortoise_config`, with PostgreSQL's pool giving connections back without asyncpg's reset query, through
+    db/pg_client.py."""
     config = tortoise_config(url)
     name = url.split(":", 1)[0]
     expanded = expand_db_url(url)
     if expanded["engine"] == "tortoise.backends.asyncpg":
         expanded["credentials"]["reset"] = _keep_session
+        expanded["engine"] = "db.pg_client"
         config["connections"][name] = expanded
     return config
 
