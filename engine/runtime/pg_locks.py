@@ -65,22 +65,22 @@ class AdvisoryLocks:
     @asynccontextmanager
     async def hold_all(self, keys: list[int], what: str = "") -> AsyncIterator[None]:
         """Every lock of `keys` in one transaction, taken in the order given (callers that take several give them
-        sorted, so that two of them never wait for each other in a circle)."""
+        sorted, so that two of them never wait for each other in a circle). The transaction begins with its locks
+        in one round trip (the keys, integers, written into one simple query) and commits in one."""
+        array = ",".join(str(int(k)) for k in keys)
         done = False
         try:
-            async with self._client._in_transaction() as tx:
-                try:
-                    if len(keys) == 1:
-                        await tx.execute_query("SELECT pg_advisory_xact_lock($1)", keys)
-                    else:  # a function scan returns the array's elements in order, and they are locked so
-                        await tx.execute_query("SELECT pg_advisory_xact_lock(k) FROM unnest($1::bigint[]) AS k",
-                                               [keys])
+            async with self._client.acquire_connection() as con:  # given back with an open transaction: rolled back
+                try:  # a function scan returns the array's elements in order, and they are locked so
+                    await con.execute(f"BEGIN; SELECT pg_advisory_xact_lock(k) FROM unnest(ARRAY[{array}]::bigint[])"
+                                      " AS k")
                 except Exception as e:
                     if getattr(e, "sqlstate", None) == LOCK_NOT_AVAILABLE:
                         raise TimeoutError(f"lock {what or keys} is held elsewhere") from None
                     raise
                 yield
                 done = True
+                await con.execute("COMMIT")
         except Exception:
             if not done:
                 raise
