@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
+
+from db.models import PaperVenue
 from engine.exchange.paper_persist import HELD, STALE_RETRIES, Held
 from engine.exchange.paper_store import PaperStore, StaleVenue, save_changes, save_documents
 from engine.exchange.protocol import ExchangeError, ExchangeUnavailable, OrderRequest
@@ -102,17 +107,43 @@ async def catch_up_together(venues: list[Any]) -> None:
     async with contextlib.AsyncExitStack() as locks:
         for v in behind:
             await locks.enter_async_context(v._lock)
-        behind = [v for v in behind if v._behind and v._version > 0]  # as a call made meanwhile left them
-        lacks = {v.store.account_id: v._lacks() for v in behind}
-        try:
-            got = await PaperStore.since_many(lacks) if lacks else {}
-        except BaseException:
-            for v in behind:
-                v._forget()
-            raise
+        await _catch_up_held(behind)
+
+
+async def _catch_up_held(venues: list[Any]) -> None:
+    """`catch_up_together`, the caller holding the venues' locks."""
+    behind = [v for v in venues if v.store is not None and v._behind and v._version > 0]
+    if not behind:
+        return
+    lacks = {v.store.account_id: v._lacks() for v in behind}
+    try:
+        got = await PaperStore.since_many(lacks)
+    except BaseException:
         for v in behind:
-            v._behind = False
-            v._caught_up(got[v.store.account_id], lacks[v.store.account_id])
+            v._forget()
+        raise
+    for v in behind:
+        v._behind = False
+        v._caught_up(got[v.store.account_id], lacks[v.store.account_id])
+
+
+@contextlib.asynccontextmanager
+async def _current(venues: list[Any]) -> AsyncIterator[BaseDBAsyncClient | None]:
+    """On PostgreSQL, a transaction holding the stored rows of `venues` (whose locks the caller holds) until it
+    ends, each copy first made its stored venue (the documents read with the locks, what moved in orders and trades
+    read together): what the caller writes over them in it is never refused by another process's write, where a
+    refusal cost the calls, the rollback, the reads and the write again (two workers' jobs on the markets of one
+    account placing at once). Elsewhere (SQLite: one process) nothing: a write over a newer version is refused."""
+    stored = [v for v in venues if v.store is not None]
+    if not stored or PaperVenue._meta.db.capabilities.dialect != "postgres":
+        yield None
+        return
+    async with in_transaction() as conn:
+        current = await PaperStore.lock_documents(conn, {v.store.account_id: v._version for v in stored})
+        for v in stored:
+            v._recheck(*current[v.store.account_id])
+        await _catch_up_held(stored)
+        yield conn
 
 
 async def create_on_venues(calls: list[tuple[Any, OrderRequest]], *, attempt: int = 0) -> list[Any]:
@@ -121,10 +152,12 @@ async def create_on_venues(calls: list[tuple[Any, OrderRequest]], *, attempt: in
     venue held at once (in account order, as `feed_venues`), and all the changes stored in one transaction before
     any answer is given (paper_store.save_changes). Returns, per call, its OrderInfo or the error it raised: a
     refusal as the venue gives it; when the write failed, ExchangeUnavailable (the order is unknown, resolved by
-    client id as after a lone create whose write failed). The venues another process stored meanwhile go back to
-    the versions they held, read what moved (the documents together, the orders and trades only where those moved)
-    and have their calls made again together, up to STALE_RETRIES times; a venue never stored yet, or still
-    refused then, has its calls made again one by one on the venue as stored."""
+    client id as after a lone create whose write failed). On PostgreSQL the stored rows are locked and each copy
+    made its stored venue before the calls (`_current`), so no other process's write comes between. Elsewhere the
+    venues another process stored meanwhile go back to the versions they held, read what moved (the documents
+    together, the orders and trades only where those moved) and have their calls made again together, up to
+    STALE_RETRIES times. A venue never stored yet, or still refused then, has its calls made again one by one on
+    the venue as stored."""
     out: list[Any] = [None] * len(calls)
     venues = {id(ex.paper_venue): ex.paper_venue for ex, _ in calls}
     alone: set[int] = set()  # venues whose calls are made again one by one, outside the batch
@@ -134,39 +167,42 @@ async def create_on_venues(calls: list[tuple[Any, OrderRequest]], *, attempt: in
             await locks.enter_async_context(v._lock)
         held = Held(set(venues))
         try:
-            token = HELD.set(held)
-            try:
-                for i, (ex, request) in enumerate(calls):
-                    try:
-                        out[i] = await ex.create_order(request)
-                    except Exception as e:  # each call's own outcome, given back with the others'
-                        out[i] = e
-            finally:
-                HELD.reset(token)
             changes = []
-            for key, mark in held.marks.items():
-                v = venues[key]
-                if key in held.broken or mark is None:
-                    if key in held.broken:
-                        v._forget()
-                    continue
-                change = v._change(mark)
-                if change is None:
-                    continue
-                if v._version > 0:
-                    changes.append((v, change))
-                else:
-                    v._forget()
-                    alone.add(key)
             try:
-                written = await save_changes([(v.store.account_id, v._version, change) for v, change in changes])
+                async with _current(list(venues.values())) as conn:
+                    token = HELD.set(held)
+                    try:
+                        for i, (ex, request) in enumerate(calls):
+                            try:
+                                out[i] = await ex.create_order(request)
+                            except Exception as e:  # each call's own outcome, given back with the others'
+                                out[i] = e
+                    finally:
+                        HELD.reset(token)
+                    for key, mark in held.marks.items():
+                        v = venues[key]
+                        if key in held.broken or mark is None:
+                            if key in held.broken:
+                                v._forget()
+                            continue
+                        change = v._change(mark)
+                        if change is None:
+                            continue
+                        if v._version > 0:
+                            changes.append((v, change))
+                        else:
+                            v._forget()
+                            alone.add(key)
+                    written = await save_changes([(v.store.account_id, v._version, change) for v, change in changes],
+                                                 conn)
             except Exception as e:  # nothing of the batch was stored
                 log.warning("paper venues' orders not stored together (%s)", type(e).__name__)
                 lost = ExchangeUnavailable(f"paper venue not stored ({type(e).__name__})")
-                for v, _ in changes:
-                    v._forget()
-                    held.broken.add(id(v))
+                for key in held.marks:  # the venues whose calls were made (a failure before them made none)
+                    venues[key]._forget()
+                    held.broken.add(key)
                 written, unknown = set(), lost
+                out = [lost if answer is None else answer for answer in out]  # calls never made: nothing was sent
             else:
                 unknown = ExchangeUnavailable("paper venue not stored (an earlier call of its batch failed)")
             for v, change in changes:

@@ -153,20 +153,24 @@ class Persisted:
         if self.store is None:
             return
         async with self._lock:
-            if self._version >= 0 and stored_version <= self._version:
+            self._recheck(stored_version, document)
+
+    def _recheck(self, stored_version: int, document: dict | None) -> None:
+        """`recheck`, its caller holding the venue's lock."""
+        if self.store is None or (self._version >= 0 and stored_version <= self._version):
+            return
+        if document is not None and self._version >= 0 and not self._behind:
+            v = VenueState.from_json(document)
+            if (v.seq, v.trades, v.order_writes) == (self._seq, self._trade_base + len(self._trades),
+                                                     self._order_writes):
+                self._take(v)
+                self._stored(stored_version, document)
+                self._reapply()
                 return
-            if document is not None and self._version >= 0 and not self._behind:
-                v = VenueState.from_json(document)
-                if (v.seq, v.trades, v.order_writes) == (self._seq, self._trade_base + len(self._trades),
-                                                         self._order_writes):
-                    self._take(v)
-                    self._stored(stored_version, document)
-                    self._reapply()
-                    return
-            if self._version > 0:
-                self._behind = True
-            else:
-                self._version = -1
+        if self._version > 0:
+            self._behind = True
+        else:
+            self._version = -1
 
     async def refresh(self) -> None:
         """This copy checked against the stored version (one small query) and `recheck`ed: for a copy kept where

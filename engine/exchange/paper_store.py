@@ -110,18 +110,14 @@ class PaperStore:
         """The stored venues' versions by account ((0, None): never stored), each with its document where the version
         is not the `known` one (a copy's): one read tells which copies are current without sending the documents of
         those that are, and lets a copy behind by a document change only take it (Persisted.recheck)."""
-        accounts = list(known)
-        conn = PaperVenue._meta.db
-        if conn.capabilities.dialect == "postgres":
-            rows = await conn.execute_query_dict(
-                'SELECT p."account_id" AS a, p."version" AS v, CASE WHEN p."version" <> k.v THEN p."state"::text END '
-                'AS state FROM "paper_venues" p JOIN unnest($1::int[], $2::int[]) AS k(a, v) ON p."account_id" = k.a',
-                [accounts, [known[a] for a in accounts]])
-            stored = {r["a"]: (r["v"], None if r["state"] is None else json.loads(r["state"])) for r in rows}
-        else:
-            stored = {a: (v, None if v == known[a] else doc) for a, v, doc in
-                      await PaperVenue.filter(account_id__in=accounts).values_list("account_id", "version", "state")}
-        return {a: stored.get(a, (0, None)) for a in accounts}
+        return await _versions(PaperVenue._meta.db, known)
+
+    @staticmethod
+    async def lock_documents(conn: BaseDBAsyncClient, known: dict[int, int]) -> dict[int, tuple[int, dict | None]]:
+        """`documents`, read in the caller's PostgreSQL transaction `conn` with the stored rows locked, in account
+        order, until it ends: nobody else stores these venues meanwhile, so what the caller writes over the versions
+        read is never refused (paper_batch.create_on_venues)."""
+        return await _versions(conn, known, lock=True)
 
     async def order(self, seq: int | None = None, client_order_id: str | None = None) -> PaperOrder | None:
         """A stored order by its seq, else by its client id."""
@@ -174,35 +170,44 @@ async def save_documents(docs: list[tuple[int, int, dict]]) -> set[int]:
         return await _documents(conn, docs)
 
 
-async def save_changes(changes: list[tuple[int, int, Change]]) -> set[int]:
+async def save_changes(changes: list[tuple[int, int, Change]], conn: BaseDBAsyncClient | None = None) -> set[int]:
     """The changes of several venues stored over versions (>= 1) in one transaction: their documents as
     `save_documents` writes them, then the orders and trades of the venues written, new ones in one statement each.
-    Returns the accounts written; one whose stored version is not the one given is left as it is, its rows too."""
+    Returns the accounts written; one whose stored version is not the one given is left as it is, its rows too.
+    In the caller's transaction `conn` when given, whose rows it locked already (`PaperStore.lock_documents`)."""
     if not changes:
         return set()
+    if conn is not None:
+        return await _changes(conn, changes, locked=True)
     async with in_transaction() as conn:
-        written = await _documents(conn, [(a, version, change.venue) for a, version, change in changes])
-        mine = [(a, change) for a, _, change in changes if a in written]
-        new_orders = [_order_row(a, o) for a, change in mine for o in change.new_orders]
-        if new_orders:
-            await PaperVenueOrder.bulk_create(new_orders, using_db=conn)
-        for a, change in mine:
-            for o in change.changed_orders:
-                await PaperVenueOrder.filter(account_id=a, seq=o.seq).using_db(conn).update(
-                    open=o.info.status == OrderStatus.OPEN, data=order_to_json(o))
-        new_trades = [_trade_row(a, change.venue["trades"] - len(change.new_trades) + 1 + i, t)
-                      for a, change in mine for i, t in enumerate(change.new_trades)]
-        if new_trades:
-            await PaperVenueTrade.bulk_create(new_trades, using_db=conn)
+        return await _changes(conn, changes)
+
+
+async def _changes(conn: BaseDBAsyncClient, changes: list[tuple[int, int, Change]], *, locked: bool = False,
+                   ) -> set[int]:
+    written = await _documents(conn, [(a, version, change.venue) for a, version, change in changes], locked)
+    mine = [(a, change) for a, _, change in changes if a in written]
+    new_orders = [_order_row(a, o) for a, change in mine for o in change.new_orders]
+    if new_orders:
+        await PaperVenueOrder.bulk_create(new_orders, using_db=conn)
+    for a, change in mine:
+        for o in change.changed_orders:
+            await PaperVenueOrder.filter(account_id=a, seq=o.seq).using_db(conn).update(
+                open=o.info.status == OrderStatus.OPEN, data=order_to_json(o))
+    new_trades = [_trade_row(a, change.venue["trades"] - len(change.new_trades) + 1 + i, t)
+                  for a, change in mine for i, t in enumerate(change.new_trades)]
+    if new_trades:
+        await PaperVenueTrade.bulk_create(new_trades, using_db=conn)
     return written
 
 
-async def _documents(conn: BaseDBAsyncClient, docs: list[tuple[int, int, dict]]) -> set[int]:
+async def _documents(conn: BaseDBAsyncClient, docs: list[tuple[int, int, dict]], locked: bool = False) -> set[int]:
     """`docs` (account, stored version, document) written in the caller's transaction; the accounts written."""
     if conn.capabilities.dialect == "postgres":  # one statement for them all, the rows locked in account order first
         accounts = sorted({a for a, _, _ in docs})  # (two processes' batches never wait for each other in a circle)
-        await conn.execute_query('SELECT 1 FROM "paper_venues" WHERE "account_id" = ANY($1::int[]) '
-                                 'ORDER BY "account_id" FOR UPDATE', [accounts])
+        if not locked:
+            await conn.execute_query('SELECT 1 FROM "paper_venues" WHERE "account_id" = ANY($1::int[]) '
+                                     'ORDER BY "account_id" FOR UPDATE', [accounts])
         encode = PaperVenue._meta.fields_map["state"].to_db_value
         rows = await conn.execute_query_dict(
             'UPDATE "paper_venues" AS p SET "version" = p."version" + 1, "state" = d.state::jsonb '
@@ -216,6 +221,22 @@ async def _documents(conn: BaseDBAsyncClient, docs: list[tuple[int, int, dict]])
                                                                                        state=doc):
             written.add(a)
     return written
+
+
+async def _versions(conn: BaseDBAsyncClient, known: dict[int, int], *, lock: bool = False,
+                    ) -> dict[int, tuple[int, dict | None]]:
+    accounts = list(known)
+    if conn.capabilities.dialect == "postgres":
+        rows = await conn.execute_query_dict(
+            'SELECT p."account_id" AS a, p."version" AS v, CASE WHEN p."version" <> k.v THEN p."state"::text END '
+            'AS state FROM "paper_venues" p JOIN unnest($1::int[], $2::int[]) AS k(a, v) ON p."account_id" = k.a'
+            + (' ORDER BY p."account_id" FOR UPDATE OF p' if lock else ""), [accounts, [known[a] for a in accounts]])
+        stored = {r["a"]: (r["v"], None if r["state"] is None else json.loads(r["state"])) for r in rows}
+    else:
+        stored = {a: (v, None if v == known[a] else doc) for a, v, doc in
+                  await PaperVenue.filter(account_id__in=accounts).using_db(conn).values_list("account_id", "version",
+                                                                                           "state")}
+    return {a: stored.get(a, (0, None)) for a in accounts}
 
 
 # One statement each (one snapshot): the venue row with its orders and trades as JSON arrays, by seq.
