@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+
 from db.enums import BotKind, BotStatus, MarketType
 from db.models import ExchangeAccount, StrategyBot, User
 from tests.runtime_kit import HYPERRSI_SETTINGS, replay_engine
@@ -238,6 +240,42 @@ async def test_a_market_job_adopts_the_orders_a_killed_job_sent_without_writing_
     assert OrderStatus.PENDING not in [status for status, _ in after], after  # adopted, or closed by its fill
     assert all(eid for status, eid in after if status == OrderStatus.OPEN), after
 
+
+
+async def test_a_market_job_sends_again_the_orders_a_killed_job_wrote_but_never_stored_on_its_paper_venue(
+        db, shared_data, monkeypatch):
+    """A worker killed after writing its orders' rows and before its paper venue stored them leaves rows PENDING
+    that the venue does not hold. The venue is the truth and refuses a client id it holds, so the market's next job
+    (under the market's locks) sends them again under their client ids: before, they waited for a grace measured
+    from their wall-clock creation against the job's clock, never ending in a replayed market, and a worker killed
+    there left a GRID's counter order unsent for good (tests/test_jobs_workers.py, seen once in a full run)."""
+    import asyncio
+
+    from db.enums import OrderStatus
+    from db.models import Order
+    from engine.exchange import paper_batch
+    from engine.jobs.worker import build_markets
+
+    bots, close = await _entered_then_stopped(shared_data, 7850)
+    markets = build_markets(replay_dir=shared_data)
+
+    async def killed(changes, conn=None):
+        raise asyncio.CancelledError  # as the process dying half-way: nothing of the batch stored
+
+    monkeypatch.setattr(paper_batch, "save_changes", killed)
+    with pytest.raises(asyncio.CancelledError):
+        await markets.close("paper:swap", "BTC/USDT:USDT", "5m", close)  # the entries fill; the exits' rows written
+    monkeypatch.undo()
+    left = await Order.filter(bot_id__in=bots, seq__gt=1, status=OrderStatus.PENDING).values_list(
+        "id", "client_order_id")
+    assert left
+    await build_markets(replay_dir=shared_data).close("paper:swap", "BTC/USDT:USDT", "5m", close + TF)
+    after = dict(await Order.filter(id__in=[i for i, _ in left]).values_list("client_order_id", "status"))
+    assert OrderStatus.PENDING not in after.values(), after  # sent: resting, or closed by a fill since
+    cids = await Order.filter(bot_id__in=bots).values_list("client_order_id", flat=True)
+    assert len(cids) == len(set(cids))
+    exits = await Order.filter(bot_id__in=bots, seq__gt=1, status=OrderStatus.OPEN).count()
+    assert exits >= 2 * len(bots), exits  # each bot rests its exits once: no second set placed beside them
 
 def _bot_reads(records: list[logging.LogRecord]) -> list[str]:
     """The SELECTs of whole strategy_bots rows (their state among the columns)."""

@@ -219,11 +219,19 @@ class OrderLifecycle:
             await order.save(update_fields=changed)
         return order
 
-    async def resolve_unknown(self, order: Order, now_ms: int) -> Order:
-        """A PENDING or UNKNOWN row: adopt what the exchange has; give up only after the grace period."""
+    async def resolve_unknown(self, order: Order, now_ms: int, *, send_again: bool = False) -> Order:
+        """A PENDING or UNKNOWN row: adopt what the exchange has; give up only after the grace period. With
+        `send_again` (the caller holds the bot's lock for a row whose sender died: a paper venue, which stores what
+        it holds before it answers and refuses a client id it holds), a PENDING row the venue does not hold is sent
+        now under its client id, as it would have been."""
         try:
             return await self.refresh(order)
         except OrderNotFound:
+            if send_again and order.status == OrderStatus.PENDING:
+                changed = await self._submit(order)
+                if changed:
+                    await order.save(update_fields=changed)
+                return order
             age = now_ms - int(order.created_at.timestamp() * 1000)
             if age >= self.unknown_grace_ms:
                 order.status, order.error = OrderStatus.REJECTED, NEVER_REACHED

@@ -57,17 +57,18 @@ class Supervisor:
         return total
 
     async def _adopt_orphans(self, hs: list[BotHandle], known: dict[int, list[Order]]) -> None:
-        """Rows still PENDING under locks held for the whole pass were left by a process that died between sending
-        and writing the outcome (a killed worker's job): each is looked up by client id now, so its key does not
-        wait for the periodic reconciliation (a stop-loss left unreplaced meanwhile). Not found: left to the grace.
-        `known`: the bots' orders not final, read once for this and their syncs."""
+        """Rows still PENDING under locks held for the whole pass were left by a process that died between writing
+        them and writing the outcome (a killed worker's job): each is looked up by client id now, so its key does not
+        wait for the periodic reconciliation (a stop-loss left unreplaced meanwhile). Not found: on a paper venue
+        (the store is the truth, and a client id it holds is refused) sent now, as it would have been; elsewhere
+        left to the grace. `known`: the bots' orders not final, read once for this and their syncs."""
         by_id = {h.id: h for h in hs}
         pending = sorted((r for rows in known.values() for r in rows if r.status == OrderStatus.PENDING),
                          key=lambda r: r.id)
         for row in pending:
             h = by_id[row.bot_id]
             try:
-                await h.life.resolve_unknown(row, self.clock.now_ms())
+                await h.life.resolve_unknown(row, self.clock.now_ms(), send_again=h.exchange.simulated)
             except Exception as e:
                 await events.report([h], e, "supervise", self.clock.now_ms())
         if pending:
