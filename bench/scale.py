@@ -16,8 +16,9 @@ of them placing a market order at once. Its extra time over the quiet run's seco
 Printed per mode and cycle: wall time, CPU seconds of the processes doing the work (the engine's, or the workers'
 together) and per bot, PostgreSQL's CPU (all its processes on this machine, on the same cores), the strategy's
 candle requests (target: = distinct (venue, symbol, timeframe)) and the 1m requests feeding paper venues (a real
-venue needs none), broker messages (jobs published and delivered), database transactions of the cycle
-(pg_stat_database), orders placed, peak RSS (the engine's, or the largest worker's), bots whose handle a worker
+venue needs none), broker messages (jobs published and delivered), database round trips of the cycle (the
+statements the engine or the workers sent to PostgreSQL, counted on their connections: bench/scale_parts/
+pg_count.py), orders placed, peak RSS (the engine's, or the largest worker's), bots whose handle a worker
 kept from its last job on their market, and bots attached afresh (their market's last job ran elsewhere, or their
 row changed); for the busy cycle orders/s over the whole cycle and over the orders' own cost (target ≥ 1,000), and
 the orders' own CPU, ours and PostgreSQL's.
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "scale_parts"))
 
 import asyncpg
 import nats
+from pg_count import SENT, count_statements
 from redis.asyncio import from_url
 from scale_world import TF, ScaledReplay, fill_template, make_busy, markets, paper_factory, symbols
 
@@ -77,14 +79,6 @@ async def fresh_db(name: str, template: str | None = None) -> str:
     await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return f"{PG_BASE}/{name}"
-
-
-async def xacts(url: str) -> int:
-    """Transactions the database committed or rolled back so far (statements outside one count one each)."""
-    await asyncio.sleep(1.2)  # backends report their counts at most once a second
-    row = await admin("SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1",
-                      url.rsplit("/", 1)[1])
-    return int(row[0]["n"])
 
 
 def cpu_s(pid: int) -> float:
@@ -128,7 +122,7 @@ class Cycle(dict):
              f"PostgreSQL CPU {self['db_cpu']:4.1f} s, "
              f"{TF} candle requests {self['requests']:,} for {self['markets']:,} markets "
              f"(+ {self['feed']:,} 1m requests feeding paper venues), "
-             f"DB transactions {self['xacts']:,}, orders {self['orders']:,}")
+             f"DB statements {self['statements']:,}, orders {self['orders']:,}")
         if "rss" in self:
             s += f", peak RSS {self['rss']:.0f} MB"
         if "published" in self:
@@ -156,15 +150,16 @@ async def one_process(url: str, closes: list[int], n_symbols: int, busy: float =
     out = []
     for now in closes:
         clock.set(now)
-        before = (await xacts(url), await Order.all().count())
+        before = await Order.all().count()
         replay.requests.clear()
-        t, c, d = time.perf_counter(), time.process_time(), db_cpu_s()
+        t, c, d, sent = time.perf_counter(), time.process_time(), db_cpu_s(), SENT[0]
         await engine.tick()
         wall, cpu, db_cpu = time.perf_counter() - t, time.process_time() - c, db_cpu_s() - d
+        statements = SENT[0] - sent
         asked = {k: n for k, n in replay.requests.items() if k[1] == TF}
         out.append(Cycle(wall=wall, cpu=cpu, db_cpu=db_cpu, requests=sum(asked.values()), markets=len(asked),
-                         feed=sum(replay.requests.values()) - sum(asked.values()), xacts=await xacts(url) - before[0],
-                         orders=await Order.all().count() - before[1], rss=rss_mb(os.getpid())))
+                         feed=sum(replay.requests.values()) - sum(asked.values()), statements=statements,
+                         orders=await Order.all().count() - before, rss=rss_mb(os.getpid())))
     await engine.shutdown()
     await disconnect()
     return startup, out
@@ -198,10 +193,10 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
         def totals() -> dict:
             got = [json.loads(f.read_text()) for f in stats]
             return {k: sum(g.get(k, 0) for g in got)
-                    for k in (f"requests_{TF}", "requests_1m", "jobs", "bots", "attached", "adopted")}
+                    for k in (f"requests_{TF}", "requests_1m", "jobs", "bots", "attached", "adopted", "statements")}
 
         for now in closes:
-            before = (totals(), await xacts(url), await Order.all().count(), sum(cpu_s(p.pid) for p in procs),
+            before = (totals(), 0, await Order.all().count(), sum(cpu_s(p.pid) for p in procs),
                       await js.consumer_info(opts.stream, opts.durable))
             t, d = time.perf_counter(), db_cpu_s()
             jobs = await emitter.emit(now)
@@ -216,7 +211,7 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
             out.append(Cycle(wall=wall, cpu=cpu, db_cpu=db_cpu,
                              requests=after[f"requests_{TF}"] - before[0][f"requests_{TF}"],
                              feed=after["requests_1m"] - before[0]["requests_1m"],
-                             markets=len(jobs), xacts=await xacts(url) - before[1],
+                             markets=len(jobs), statements=after["statements"] - before[0]["statements"],
                              rss=max(rss_mb(p.pid) for p in procs),
                              orders=await Order.all().count() - before[2], published=len(jobs),
                              delivered=c.delivered.stream_seq - before[4].delivered.stream_seq,
@@ -252,6 +247,7 @@ async def main() -> None:
     p.add_argument("--no-one-process", action="store_true")
     a = p.parse_args()
     load_kernels()
+    count_statements()
     t0 = first_close()
     closes = [t0 + k * STEP + 2_000 for k in range(1, a.cycles + 1)]
     base = f"tb_bench_scale_{os.getpid()}"
@@ -291,14 +287,14 @@ async def main() -> None:
                 if 2 in quiet and row["orders"]:
                     extra = row["wall"] - quiet[2]["wall"]
                     order_cpu = (row["cpu"] + row["db_cpu"] - quiet[2]["cpu"] - quiet[2]["db_cpu"]) / row["orders"]
+                    per_order = (row["statements"] - quiet[2]["statements"]) / row["orders"]
                     if extra <= 0:  # the orders cost less than the quiet cycle varies between two runs
                         print(f"{label}, the orders' own cost (busy cycle 2 - quiet cycle 2): {extra:.2f} s, "
                               "within the run-to-run noise of the quiet cycle", flush=True)
                     else:
                         print(f"{label}, the orders' own cost (busy cycle 2 - quiet cycle 2): {extra:.2f} s, "
-                              f"{extra / row['orders'] * 1e3:.2f} ms per order, DB transactions "
-                              f"{(row['xacts'] - quiet[2]['xacts']) / row['orders']:.1f} per order, CPU (ours + "
-                              f"PostgreSQL's) {order_cpu * 1e3:.2f} ms per order "
+                              f"{extra / row['orders'] * 1e3:.2f} ms per order, DB statements {per_order:.1f} per "
+                              f"order, CPU (ours + PostgreSQL's) {order_cpu * 1e3:.2f} ms per order "
                               f"→ {row['orders'] / extra:,.0f} orders/s", flush=True)
                 await admin(f'DROP DATABASE IF EXISTS "{base}_run" WITH (FORCE)')
     finally:

@@ -2,7 +2,8 @@
 [--concurrency C] --stream S --subject S --durable D` (DATABASE_URL, BROKER_URL and REDIS_URL, for the shared
 candles, from the environment). The
 product's job consumer (engine/jobs/worker.serve) and market runner (FreshMarkets) on the synthetic market; after
-each job it writes its counters (jobs, bots, market-data requests by timeframe) to FILE as JSON. With
+each job it writes its counters (jobs, bots, market-data requests by timeframe, statements sent to PostgreSQL) to FILE
+as JSON. With
 TB_SCALE_PROFILE=DIR, the jobs after the first close run under cProfile, dumped to DIR on exit (while any runs)."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from pg_count import SENT, count_statements
 from redis.asyncio import from_url
 from scale_world import ScaledReplay, markets, paper_factory, symbols
 
@@ -36,6 +38,7 @@ from engine.runtime.locks import SymbolLocks
 
 async def main(a: argparse.Namespace) -> None:
     load_kernels()
+    count_statements()
     await connect(os.environ["DATABASE_URL"], apply_migrations=False)
     names = symbols(a.symbols)
     clock = JobClock(RealClock())
@@ -66,7 +69,7 @@ async def main(a: argparse.Namespace) -> None:
                     profile.disable()
         stats["jobs"] += 1
         stats["bots"] += out["bots"]
-        stats["attached"], stats["adopted"] = fm.attached, fm.adopted
+        stats["attached"], stats["adopted"], stats["statements"] = fm.attached, fm.adopted, SENT[0]
         for (_, tf), n in replay.requests.items():  # candle requests by timeframe: the strategy's, paper's 1m
             stats[f"requests_{tf}"] = stats.get(f"requests_{tf}", 0) + n
         replay.requests.clear()
