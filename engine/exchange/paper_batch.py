@@ -112,6 +112,7 @@ async def catch_up_together(venues: list[Any]) -> None:
 
 async def _catch_up_held(venues: list[Any]) -> None:
     """`catch_up_together`, the caller holding the venues' locks."""
+    # chosen again under the locks: a call made while they were awaited may have caught a copy up, or dropped it
     behind = [v for v in venues if v.store is not None and v._behind and v._version > 0]
     if not behind:
         return
