@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import importlib
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
@@ -84,6 +85,7 @@ def build_dispatcher(
     default_language: str = "en",
     throttle_rate: float = 4.0,
     throttle_burst: int = 12,
+    throttle_clock: Callable[[], float] = time.monotonic,
     i18n: MergedI18n | None = None,
     user_cache_size: int | None = None,
     fsm_prefix: str = "fsm",
@@ -103,7 +105,7 @@ def build_dispatcher(
     dp = Dispatcher(storage=storage, events_isolation=isolation, engine=engine, exchanges=exchanges, vault=vault,
                     i18n=i18n, admin_ids=admins, **workflow_data)
     dp.update.outer_middleware(UpdateMetrics())  # first: times everything after it, throttled updates too
-    dp.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst))
+    dp.update.outer_middleware(ThrottlingMiddleware(throttle_rate, throttle_burst, throttle_clock))
     if user_cache_size is None:
         user_cache_size = 0 if redis_url else 10_000
     dp.update.outer_middleware(PrivateChatsOnly(i18n, default_language))

@@ -102,16 +102,17 @@ class ThrottlingMiddleware(BaseMiddleware):
 
     The user is told once per throttling episode (a message, or a button's popup, in their language): the first
     dropped update is answered with the limit, the rest of the episode silently. The episode ends when their bucket
-    is full again, i.e. after a pause of `burst / rate` seconds."""
+    is full again, i.e. after a pause of `burst / rate` seconds. `clock` gives seconds (monotonic)."""
 
-    def __init__(self, rate: float = 4.0, burst: int = 12):
+    def __init__(self, rate: float = 4.0, burst: int = 12, clock: Callable[[], float] = time.monotonic):
         self.rate = rate
         self.burst = burst
+        self.clock = clock
         self._buckets: dict[int, tuple[float, float]] = {}
         self._told: set[int] = set()  # users told in their current episode
 
     def allow(self, user_id: int) -> bool:
-        now = time.monotonic()
+        now = self.clock()
         tokens, last = self._buckets.get(user_id, (float(self.burst), now))
         tokens = min(float(self.burst), tokens + (now - last) * self.rate)
         if tokens >= self.burst:

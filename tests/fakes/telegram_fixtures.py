@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher
 from cryptography.fernet import Fernet
+from prometheus_client import REGISTRY
 
 from bot.sandbox.bot_api import BotAPIStandIn, Call, RateLimit
 from db.enums import BotStatus, MarketType
@@ -38,7 +39,8 @@ from db.models import AuditLog, ExchangeAccount, StrategyBot
 from db.vault import Vault
 from engine.exchange.paper import PaperExchange
 
-__all__ = ["FakeControl", "FakeEngine", "RateLimit", "TelegramHarness", "telegram", "telegram_factory"]
+__all__ = ["FakeControl", "FakeEngine", "ManualClock", "RateLimit", "TelegramHarness", "all_handled", "telegram",
+           "telegram_factory", "updates_handled"]
 
 
 @dataclass
@@ -174,6 +176,30 @@ class TelegramHarness:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(self.task, 10)
         await self.api.stop()
+
+
+class ManualClock:
+    """Seconds that move only when a test moves them (`clock.now += 1.5`); e.g. `throttle_clock=`."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def updates_handled() -> float:
+    """Messages and button presses the bot has handled so far (a throttled one counts: dropping is handling)."""
+    return sum(REGISTRY.get_sample_value("tb_updates_total", {"type": kind, "outcome": "ok"}) or 0.0
+               for kind in ("message", "callback_query"))
+
+
+async def all_handled(before: float, count: int, timeout: float = 15.0) -> None:
+    """Wait until the bot has handled `count` more updates than `before` (from `updates_handled`)."""
+    async with asyncio.timeout(timeout):
+        while updates_handled() < before + count:
+            await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)  # what the last handler sent reaches the stand-in
 
 
 async def start_harness(*, engine: Any = None, rate_limit: RateLimit | None = None, polling_timeout: int = 5,
