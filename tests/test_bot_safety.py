@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from bot.callbacks import BotCb
 from db.enums import BotKind, BotStatus, MarketType
 from db.models import ExchangeAccount, StrategyBot, User
-from tests.fakes.telegram_fixtures import FakeControl, FakeEngine, ManualClock, all_handled, updates_handled
+from tests.fakes.telegram_fixtures import FakeControl, FakeEngine, ManualSeconds, all_handled, updates_handled
 
 A, B = 801, 802
 
@@ -52,7 +52,7 @@ async def test_a_failing_handler_apologises_with_the_logged_error_id(telegram_fa
 
 
 async def test_per_user_throttling_drops_a_flood_but_not_other_users(telegram_factory):
-    clock = ManualClock()  # the throttle's seconds move when the test says so: exact counts on a loaded machine
+    clock = ManualSeconds()  # the throttle's seconds move when the test says so: exact counts on a loaded machine
     h = await telegram_factory(throttle_rate=2.0, throttle_burst=5, throttle_clock=clock)
     await _user(A)
     await _user(B)

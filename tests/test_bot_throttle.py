@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from db.models import User
-from tests.fakes.telegram_fixtures import ManualClock, all_handled, updates_handled
+from tests.fakes.telegram_fixtures import ManualSeconds, all_handled, updates_handled
 
 A = 811
 KO = "천천히 보내 주세요: 초당 최대 2개의 메시지만 처리합니다. 무시된 메시지는 다시 보내 주세요."
 
 
 async def test_a_flood_is_told_once_per_episode_in_the_users_language(telegram_factory):
-    clock = ManualClock()
+    clock = ManualSeconds()
     h = await telegram_factory(throttle_rate=2.0, throttle_burst=3, throttle_clock=clock)
     api = h.api
     await User.create(telegram_id=A, language="ko", risk_accepted_at=datetime.now(UTC))

@@ -39,7 +39,7 @@ from db.models import AuditLog, ExchangeAccount, StrategyBot
 from db.vault import Vault
 from engine.exchange.paper import PaperExchange
 
-__all__ = ["FakeControl", "FakeEngine", "ManualClock", "RateLimit", "TelegramHarness", "all_handled", "telegram",
+__all__ = ["FakeControl", "FakeEngine", "ManualSeconds", "RateLimit", "TelegramHarness", "all_handled", "telegram",
            "telegram_factory", "updates_handled"]
 
 
@@ -178,7 +178,7 @@ class TelegramHarness:
         await self.api.stop()
 
 
-class ManualClock:
+class ManualSeconds:
     """Seconds that move only when a test moves them (`clock.now += 1.5`); e.g. `throttle_clock=`."""
 
     def __init__(self) -> None:
@@ -189,9 +189,10 @@ class ManualClock:
 
 
 def updates_handled() -> float:
-    """Messages and button presses the bot has handled so far (a throttled one counts: dropping is handling)."""
-    return sum(REGISTRY.get_sample_value("tb_updates_total", {"type": kind, "outcome": "ok"}) or 0.0
-               for kind in ("message", "callback_query"))
+    """Messages and button presses the bot has handled so far, their calls to the Bot API answered (a throttled
+    one counts: dropping is handling; so does one whose handler failed)."""
+    return sum(REGISTRY.get_sample_value("tb_updates_total", {"type": kind, "outcome": outcome}) or 0.0
+               for kind in ("message", "callback_query") for outcome in ("ok", "error"))
 
 
 async def all_handled(before: float, count: int, timeout: float = 15.0) -> None:
@@ -199,7 +200,6 @@ async def all_handled(before: float, count: int, timeout: float = 15.0) -> None:
     async with asyncio.timeout(timeout):
         while updates_handled() < before + count:
             await asyncio.sleep(0.02)
-    await asyncio.sleep(0.1)  # what the last handler sent reaches the stand-in
 
 
 async def start_harness(*, engine: Any = None, rate_limit: RateLimit | None = None, polling_timeout: int = 5,
