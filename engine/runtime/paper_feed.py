@@ -48,12 +48,15 @@ class PaperFeeder:
 
     async def feed(self, groups: Mapping[tuple[int, str], list[BotHandle]], now_ms: int) -> int:
         """Every 1m candle closed by `now_ms` that each simulated (account, symbol) has not seen; returns how many.
-        Paper venues are fed together (their `feed_many`: the ones where nothing matched in one write)."""
+        A symbol's candles are asked for once, as deep as its longest-unfed account needs (each account takes those
+        after its last). Paper venues are fed together (their `feed_many`: the ones where nothing matched in one
+        write)."""
         fed = 0
-        rows_of: dict[tuple[str, str, int], list[list]] = {}  # one fetch per symbol for every account
         together: list[tuple[Any, str, list[list]]] = []
         after: dict[tuple[int, str], tuple[Any, int]] = {}  # a paper venue's (account, symbol): venue, last row
         async with self._lock:
+            wanted: list[tuple] = []  # (account, symbol, exchange, the last candle it was fed, (source, symbol))
+            depth: dict[tuple[str, str], int] = {}  # candles to ask for, by (source, symbol)
             for (account_id, symbol), hs in groups.items():
                 ex = hs[0].exchange
                 if not ex.simulated:
@@ -65,11 +68,13 @@ class PaperFeeder:
                     except ExchangeError:
                         last = None
                 n = 1 if last is None else int(min(max((now_ms - last) // 60_000, 1), 1440))
-                key = (hs[0].source, symbol, n)
-                if key not in rows_of:
-                    rows_of[key] = _exact((await self.candles.closed_candles(hs[0].source, symbol, "1m",
-                                                                             n)).rows())
-                rows = [row for row in rows_of[key] if last is None or row[0] > last]
+                key = (hs[0].source, symbol)
+                depth[key] = max(depth.get(key, 0), n)
+                wanted.append((account_id, symbol, ex, last, key))
+            rows_of = {key: _exact((await self.candles.closed_candles(*key, "1m", n)).rows())
+                       for key, n in depth.items()}
+            for account_id, symbol, ex, last, key in wanted:
+                rows = rows_of[key][-1:] if last is None else [row for row in rows_of[key] if row[0] > last]
                 venue = getattr(ex, "paper_venue", None)
                 if venue is not None:
                     if rows:
