@@ -55,7 +55,7 @@ class PaperFeeder:
         together: list[tuple[Any, str, list[list]]] = []
         after: dict[tuple[int, str], tuple[Any, int]] = {}  # a paper venue's (account, symbol): venue, last row
         async with self._lock:
-            wanted: list[tuple] = []  # (account, symbol, exchange, the last candle it was fed, (source, symbol))
+            wanted: list[tuple] = []  # (account, exchange, the last candle it was fed, (source, symbol))
             depth: dict[tuple[str, str], int] = {}  # candles to ask for, by (source, symbol)
             for (account_id, symbol), hs in groups.items():
                 ex = hs[0].exchange
@@ -70,10 +70,11 @@ class PaperFeeder:
                 n = 1 if last is None else int(min(max((now_ms - last) // 60_000, 1), 1440))
                 key = (hs[0].source, symbol)
                 depth[key] = max(depth.get(key, 0), n)
-                wanted.append((account_id, symbol, ex, last, key))
+                wanted.append((account_id, ex, last, key))
             rows_of = {key: _exact((await self.candles.closed_candles(*key, "1m", n)).rows())
                        for key, n in depth.items()}
-            for account_id, symbol, ex, last, key in wanted:
+            for account_id, ex, last, key in wanted:
+                symbol = key[1]
                 rows = rows_of[key][-1:] if last is None else [row for row in rows_of[key] if row[0] > last]
                 venue = getattr(ex, "paper_venue", None)
                 if venue is not None:
