@@ -19,10 +19,11 @@ candle requests (target: = distinct (venue, symbol, timeframe)) and the 1m reque
 venue needs none), broker messages (jobs published and delivered), database round trips of the cycle (the
 statements the engine or the workers sent to PostgreSQL, counted on their connections: bench/scale_parts/
 pg_count.py), orders placed, peak RSS (the engine's, or the largest worker's), bots whose handle a worker
-kept from its last job on their market, and bots attached afresh (their market's last job ran elsewhere, or their
-row changed); for the busy cycle orders/s over the whole cycle and over the orders' own cost (target ≥ 1,000), and
-the orders' own CPU, ours and PostgreSQL's.
-Options (defaults): --bots 10000 --symbols 200 --accounts 1000 --workers 1,2,4 --concurrency 4 --cycles 2
+kept from its last job on their market, bots whose kept handle took the state and books another worker's job wrote
+since (the market's last job ran there), and bots attached afresh (no handle kept for them, or their row changed
+more: status, settings, position row); for the busy cycle orders/s over the whole cycle and over the orders' own
+cost (target ≥ 1,000), and the orders' own CPU, ours and PostgreSQL's.
+Options (defaults): --bots 10000 --symbols 200 --accounts 1000 --workers 1,2,4 --concurrency 4 --cycles 3
 --busy 0.1, and --no-one-process; the issue's size is --bots 100000 --symbols 2000 --accounts 10000.
 """
 
@@ -127,7 +128,8 @@ class Cycle(dict):
             s += f", peak RSS {self['rss']:.0f} MB"
         if "published" in self:
             s += f", jobs published {self['published']:,} delivered {self['delivered']:,}"
-            s += f", bots kept from the worker's last job {self['adopted']:,}, attached afresh {self['attached']:,}"
+            s += (f", bots kept from the worker's last job {self['adopted']:,}, kept and taken as another worker "
+                  f"left them {self['renewed']:,}, attached afresh {self['attached']:,}")
         if self["orders"]:
             s += f" → {self['orders'] / self['wall']:,.0f} orders/s"
         return s
@@ -193,7 +195,8 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
         def totals() -> dict:
             got = [json.loads(f.read_text()) for f in stats]
             return {k: sum(g.get(k, 0) for g in got)
-                    for k in (f"requests_{TF}", "requests_1m", "jobs", "bots", "attached", "adopted", "statements")}
+                    for k in (f"requests_{TF}", "requests_1m", "jobs", "bots", "attached", "adopted", "renewed",
+                              "statements")}
 
         for now in closes:
             before = (totals(), 0, await Order.all().count(), sum(cpu_s(p.pid) for p in procs),
@@ -217,7 +220,8 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
                              delivered=c.delivered.stream_seq - before[4].delivered.stream_seq,
                              bots=after["bots"] - before[0]["bots"],
                              attached=after["attached"] - before[0]["attached"],
-                             adopted=after["adopted"] - before[0]["adopted"]))
+                             adopted=after["adopted"] - before[0]["adopted"],
+                             renewed=after["renewed"] - before[0]["renewed"]))
     finally:
         for p in procs:
             with contextlib.suppress(ProcessLookupError):
@@ -240,7 +244,7 @@ async def main() -> None:
     p.add_argument("--bots", type=int, default=10_000)
     p.add_argument("--symbols", type=int, default=200)
     p.add_argument("--accounts", type=int, default=1_000)
-    p.add_argument("--cycles", type=int, default=2)
+    p.add_argument("--cycles", type=int, default=3)  # the third: most markets ran on this worker before
     p.add_argument("--workers", default="1,2,4")
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--busy", type=float, default=0.1)

@@ -338,3 +338,47 @@ async def test_a_workers_kept_bot_changed_elsewhere_is_taken_as_stored(db, share
     await StrategyBot.filter(id=paused).update(status=BotStatus.STOPPED)  # stopped: its market may see no job again
     await markets.reconcile(close + 2 * TF)
     assert markets.kept(paused) is None and markets.kept(booked) is not None
+
+
+async def test_a_workers_kept_bot_that_another_worker_ran_since_takes_the_stored_state_without_being_made_again(
+        db, shared_data, monkeypatch):
+    """Worker A runs a market's close, worker B the next (fills booked, exits moved, every state written), then A
+    the one after: A's kept handles take what B stored (the bots' state and books, as attaching them afresh would)
+    instead of being made again, which was half of the bots of every close on two workers."""
+    from db.models import Position
+    from engine.jobs.worker import build_markets
+    from engine.runtime import registry as registry_module
+    from engine.runtime.bots import book_of
+    from engine.runtime.state import RuntimeState
+
+    bots, close = await _entered_then_stopped(shared_data, 8100)
+    a, b = build_markets(replay_dir=shared_data), build_markets(replay_dir=shared_data)
+    await a.close("paper:swap", "BTC/USDT:USDT", "5m", close)  # the entries fill, exits placed
+    kept = {bot_id: (a.kept(bot_id).state_json(), a.kept(bot_id).book) for bot_id in bots}
+    await b.close("paper:swap", "BTC/USDT:USDT", "5m", close + TF)
+    rows = {r.id: r for r in await StrategyBot.filter(id__in=bots)}
+    books = {p.bot_id: book_of(p) for p in await Position.filter(bot_id__in=bots)}
+    # B's job moved every bot's books and strategy state away from what A keeps
+    assert all(books[i] != kept[i][1] and rows[i].state["strategy"] != kept[i][0]["strategy"] for i in bots)
+    made, taken = [], {}
+    real_make, real_adopt = registry_module.make_handle, registry_module.Registry.adopt
+
+    async def counted(row, *args, **kwargs):
+        made.append(row.id)
+        return await real_make(row, *args, **kwargs)
+
+    async def adopt(self, h):  # what each handle holds as the job takes it up, before it runs
+        taken[h.id] = (h.state_json(), h.book, h.last_state)
+        await real_adopt(self, h)
+
+    monkeypatch.setattr(registry_module, "make_handle", counted)
+    monkeypatch.setattr(registry_module.Registry, "adopt", adopt)
+    assert (await a.close("paper:swap", "BTC/USDT:USDT", "5m", close + 2 * TF))["bots"] == 12
+    assert made == [], made
+    assert sorted(taken) == sorted(bots)
+    for bot_id, (state, book, last) in taken.items():
+        stored = rows[bot_id].state
+        assert state == {**RuntimeState.from_json(stored).to_json(), "strategy": stored["strategy"]} == last
+        assert book == books[bot_id]
+    states = dict(await StrategyBot.filter(id__in=bots).values_list("id", "state"))
+    assert {s["candle"] for s in states.values()} == {close + 2 * TF}

@@ -69,7 +69,8 @@ async def main(a: argparse.Namespace) -> None:
                     profile.disable()
         stats["jobs"] += 1
         stats["bots"] += out["bots"]
-        stats["attached"], stats["adopted"], stats["statements"] = fm.attached, fm.adopted, SENT[0]
+        stats["attached"], stats["adopted"], stats["renewed"] = fm.attached, fm.adopted, fm.renewed
+        stats["statements"] = SENT[0]
         for (_, tf), n in replay.requests.items():  # candle requests by timeframe: the strategy's, paper's 1m
             stats[f"requests_{tf}"] = stats.get(f"requests_{tf}", 0) + n
         replay.requests.clear()

@@ -31,6 +31,7 @@ from engine.runtime.paper_feed import PaperFeeder
 from engine.runtime.reconcile import Reconciler, active_rows
 from engine.runtime.registry import ACTIVE, ExchangeFactory, Registry, venue_bytes
 from engine.runtime.schedule import CLOSE_DELAY_S
+from engine.runtime.state import RuntimeState
 from engine.runtime.supervise import Supervisor
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,23 @@ class _Kept:
                 and row.state == h.last_state == h.state_json() and exchange is h.exchange
                 and position is not None and position.id == h.position_id and book_of(position) == h.book)
 
+    def renew(self, row: StrategyBot | BotRow, position: Position | PositionRow | None,
+              exchange: Exchange | None) -> bool:
+        """Where only what a job writes moved since (another worker ran the market: the bot's state and books), the
+        handle takes them as stored, as attaching the bot afresh would take them, and True; False where more moved
+        (its status, settings or exchange, or its position row): it is attached afresh."""
+        h = self.handle
+        if (row.state is None or row.status != h.status or row.settings != self.settings or exchange is not h.exchange
+                or position is None or position.id != h.position_id):
+            return False
+        raw = row.state.get("strategy")
+        h.rt = RuntimeState.from_json(row.state)
+        if h.encoded is None or h.encoded[0] is not h.strat or h.encoded[1] != raw:
+            h.strategy = h.runner.make(h.settings, h.market, h.runner.decode(raw))
+        h.book = book_of(position)
+        h.last_state = h.state_json()
+        return True
+
 
 class FreshMarkets:
     """A worker's market jobs. Each job reads its market's bots from the database under their locks, so it sees
@@ -122,7 +140,9 @@ class FreshMarkets:
         self._weights: dict[int, int] = {}
         self.kept_bytes = 0  # their sum
         self.jobs = self.supervised = self.reconciled = 0
-        self.attached = self.adopted = 0  # bots attached afresh by a job, and taken as a job of this worker left them
+        # bots attached afresh by a job, taken as a job of this worker left them, and taken with what another
+        # worker's job wrote since
+        self.attached = self.adopted = self.renewed = 0
 
     async def close(self, venue: str, symbol: str, tf: str, candle_ts: int) -> dict[str, int]:
         """Fills taken in and the candle of `candle_ts` (open time) evaluated for every bot of the market."""
@@ -220,9 +240,14 @@ class FreshMarkets:
             fresh = []
             for row in rows:
                 k = kept.get(row.id)
-                if k is not None and k.still(row, positions.get(row.id), self.exchanges.get(row.account_id)):
+                if k is None:
+                    fresh.append(row)
+                elif k.still(row, positions.get(row.id), self.exchanges.get(row.account_id)):
                     await registry.adopt(k.handle)
                     self.adopted += 1
+                elif k.renew(row, positions.get(row.id), self.exchanges.get(row.account_id)):
+                    await registry.adopt(k.handle)
+                    self.renewed += 1
                 else:
                     fresh.append(row)
             need = {r.account_id for r in fresh}
