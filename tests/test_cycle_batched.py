@@ -355,6 +355,7 @@ async def test_a_workers_kept_bot_that_another_worker_ran_since_takes_the_stored
     a, b = build_markets(replay_dir=shared_data), build_markets(replay_dir=shared_data)
     await a.close("paper:swap", "BTC/USDT:USDT", "5m", close)  # the entries fill, exits placed
     kept = {bot_id: (a.kept(bot_id).state_json(), a.kept(bot_id).book) for bot_id in bots}
+    a.kept(bots[0]).life.refused[("take_profit", 1)] = (3, 10**15, 0)  # A's memory of refusals, which B's job outdates
     await b.close("paper:swap", "BTC/USDT:USDT", "5m", close + TF)
     rows = {r.id: r for r in await StrategyBot.filter(id__in=bots)}
     books = {p.bot_id: book_of(p) for p in await Position.filter(bot_id__in=bots)}
@@ -376,6 +377,7 @@ async def test_a_workers_kept_bot_that_another_worker_ran_since_takes_the_stored
     assert (await a.close("paper:swap", "BTC/USDT:USDT", "5m", close + 2 * TF))["bots"] == 12
     assert made == [], made
     assert sorted(taken) == sorted(bots)
+    assert a.kept(bots[0]).life.refused == {}  # as a handle made afresh
     for bot_id, (state, book, last) in taken.items():
         stored = rows[bot_id].state
         assert state == {**RuntimeState.from_json(stored).to_json(), "strategy": stored["strategy"]} == last

@@ -114,6 +114,7 @@ class _Kept:
             h.strategy = h.runner.make(h.settings, h.market, h.runner.decode(raw))
         h.book = book_of(position)
         h.last_state = h.state_json()
+        h.life.refused.clear()  # its refusals in a row as this worker last saw them: the other's job came after
         return True
 
 
