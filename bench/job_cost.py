@@ -11,18 +11,22 @@ takes fresh copies of one world (bench/scale_parts/scale_world.py, as bench/scal
   its kept handles taking what B stored (`_Kept.renew`); and the same with that turned off, the bots attached
   afresh as before it.
 Printed: CPU µs a bot (median of the rounds), the jobs' phases (the paper feed, the supervision, the bots' evaluation
-and decisions' write, and the rest: the locks, the rows read, taking up the bots, the job's end) and statements sent
-to PostgreSQL per close."""
+and decisions' write, the locks taken and given back, the keys and rows read, the kept venues' versions read, the
+kept handles checked against the rows, and the rest: taking up the bots, the job's end) and statements sent to
+PostgreSQL per close."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import inspect
 import statistics
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "scale_parts"))
@@ -33,6 +37,7 @@ from scale import STEP, admin, first_close, fresh_db
 from scale_world import ScaledReplay, fill_template, markets, paper_factory, symbols
 
 from db.database import connect, disconnect, migrate
+from engine.exchange.paper_store import PaperStore
 from engine.jobs import markets as jobs
 from engine.kernel_cache import load_kernels
 from engine.market.candle_cache import CandleCache
@@ -46,14 +51,48 @@ from engine.runtime.supervise import Supervisor
 PHASES: Counter[str] = Counter()
 
 
-def _timed(owner: type, name: str, label: str) -> None:
+def _timed(owner: Any, name: str, label: str) -> None:
     real = getattr(owner, name)
+    static = isinstance(inspect.getattr_static(owner, name), staticmethod)
 
     async def timed(*args, **kwargs):
         c = time.process_time()
         try:
             return await real(*args, **kwargs)
         finally:
+            PHASES[label] += time.process_time() - c
+
+    setattr(owner, name, staticmethod(timed) if static else timed)
+
+
+def _timed_sync(owner: Any, name: str, label: str) -> None:
+    real = getattr(owner, name)
+
+    def timed(*args, **kwargs):
+        c = time.process_time()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            PHASES[label] += time.process_time() - c
+
+    setattr(owner, name, timed)
+
+
+def _timed_section(owner: Any, name: str, label: str) -> None:
+    """An async context manager's entry and exit timed, not its body."""
+    real = getattr(owner, name)
+
+    @contextlib.asynccontextmanager
+    async def timed(*args, **kwargs):
+        c = time.process_time()
+        section = real(*args, **kwargs)
+        held = await section.__aenter__()
+        PHASES[label] += time.process_time() - c
+        try:
+            yield held
+        finally:
+            c = time.process_time()
+            await section.__aexit__(None, None, None)
             PHASES[label] += time.process_time() - c
 
     setattr(owner, name, timed)
@@ -132,6 +171,11 @@ async def main() -> None:
     _timed(PaperFeeder, "feed", "feed")
     _timed(Supervisor, "supervise", "supervision")
     _timed(CandleCycle, "close_market", "evaluation")
+    _timed(jobs, "market_keys", "keys read")
+    _timed(jobs, "market_rows", "rows read")
+    _timed_section(SymbolLocks, "hold_all", "locks")
+    _timed(PaperStore, "documents", "venues' versions read")
+    _timed_sync(jobs._Kept, "still", "kept handles checked")
     t0 = first_close()
     closes = [t0 + k * STEP + 2_000 for k in (1, 2, 3)]
     names = symbols(a.symbols)
@@ -166,9 +210,10 @@ async def main() -> None:
     print(f"market jobs, handles kept: {us['jobs']:.0f} µs ({us['jobs'] / us['engine']:.2f}x the Engine), "
           f"{statements['jobs']:,} statements")
     part = {k: statistics.median(p.get(k, 0) for p in phases) / a.bots * 1e6
-            for k in ("feed", "supervision", "evaluation")}
+            for k in ("feed", "supervision", "evaluation", "locks", "keys read", "rows read", "venues' versions read",
+                      "kept handles checked")}
     print("  phases, µs a bot: " + ", ".join(f"{k} {v:.0f}" for k, v in part.items())
-          + f", the rest (locks, rows read, take-up, the job's end) {us['jobs'] - sum(part.values()):.0f}")
+          + f", the rest {us['jobs'] - sum(part.values()):.0f}")
     print(f"after another worker ran the markets: kept handles renewed {us['renewed']:.0f} µs "
           f"({statements['renewed bots']:,} bots), attached afresh {us['afresh']:.0f} µs "
           f"({us['afresh'] / us['renewed']:.2f}x), statements {statements['renewed']:,} / {statements['afresh']:,}")
