@@ -342,9 +342,9 @@ async def test_a_workers_kept_bot_changed_elsewhere_is_taken_as_stored(db, share
 
 async def test_a_workers_kept_bot_that_another_worker_ran_since_takes_the_stored_state_without_being_made_again(
         db, shared_data, monkeypatch):
-    """Worker A runs a market's close, worker B the next (fills booked, exits moved, every state written), then A
-    the one after: A's kept handles take what B stored (the bots' state and books, as attaching them afresh would)
-    instead of being made again, which was half of the bots of every close on two workers."""
+    """Worker A runs a market's close, worker B the next (fills booked, every state written), then A the one after:
+    A's kept handles take what B stored (the bots' state and books, as attaching them afresh would) instead of being
+    made again, as about half of the bots of every close on two workers were."""
     from db.models import Position
     from engine.jobs.worker import build_markets
     from engine.runtime import registry as registry_module
