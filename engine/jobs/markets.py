@@ -95,19 +95,17 @@ class _Kept:
         wrote or read it (its status, settings, state and books), its memory is no further than its row, and its
         exchange is the one this worker holds for the account."""
         h = self.handle
-        return (row.state is not None and row.status == h.status and row.settings == self.settings
-                and row.state == h.last_state == h.state_json() and exchange is h.exchange
-                and position is not None and position.id == h.position_id and book_of(position) == h.book)
+        return (self._same_but_state_and_books(row, position, exchange)
+                and row.state == h.last_state == h.state_json() and book_of(position) == h.book)
 
     def renew(self, row: StrategyBot | BotRow, position: Position | PositionRow | None,
               exchange: Exchange | None) -> bool:
         """Where only what a job writes moved since (another worker ran the market: the bot's state and books), the
         handle takes them as stored, as attaching the bot afresh would take them, and True; False where more moved
         (its status, settings or exchange, or its position row): it is attached afresh."""
-        h = self.handle
-        if (row.state is None or row.status != h.status or row.settings != self.settings or exchange is not h.exchange
-                or position is None or position.id != h.position_id):
+        if not self._same_but_state_and_books(row, position, exchange):
             return False
+        h = self.handle
         raw = row.state.get("strategy")
         h.rt = RuntimeState.from_json(row.state)
         if h.encoded is None or h.encoded[0] is not h.strat or h.encoded[1] != raw:
@@ -116,6 +114,13 @@ class _Kept:
         h.last_state = h.state_json()
         h.life.refused.clear()  # its refusals in a row as this worker last saw them: the other's job came after
         return True
+
+    def _same_but_state_and_books(self, row: StrategyBot | BotRow, position: Position | PositionRow | None,
+                                  exchange: Exchange | None) -> bool:
+        """The row has a state, and its status, settings, exchange and position row are the kept handle's."""
+        h = self.handle
+        return (row.state is not None and row.status == h.status and row.settings == self.settings
+                and exchange is h.exchange and position is not None and position.id == h.position_id)
 
 
 class FreshMarkets:
@@ -241,12 +246,13 @@ class FreshMarkets:
             fresh = []
             for row in rows:
                 k = kept.get(row.id)
+                position, exchange = positions.get(row.id), self.exchanges.get(row.account_id)
                 if k is None:
                     fresh.append(row)
-                elif k.still(row, positions.get(row.id), self.exchanges.get(row.account_id)):
+                elif k.still(row, position, exchange):
                     await registry.adopt(k.handle)
                     self.adopted += 1
-                elif k.renew(row, positions.get(row.id), self.exchanges.get(row.account_id)):
+                elif k.renew(row, position, exchange):
                     await registry.adopt(k.handle)
                     self.renewed += 1
                 else:
