@@ -13,7 +13,8 @@ takes fresh copies of one world (bench/scale_parts/scale_world.py, as bench/scal
 Printed: CPU µs a bot (median of the rounds), the jobs' phases (the paper feed, the supervision, the bots' evaluation
 and decisions' write, the locks taken and given back, the keys and rows read, the kept venues' versions read, the
 kept handles checked against the rows, and the rest: taking up the bots, the job's end) and statements sent to
-PostgreSQL per close."""
+PostgreSQL per close. The process's collector is set as the product's long-running processes set theirs
+(engine/runtime/heap.settle_heap)."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ from engine.market.candle_cache import CandleCache
 from engine.market.clock import ManualClock, RealClock
 from engine.runtime.cycle import CandleCycle
 from engine.runtime.engine import Engine
+from engine.runtime.heap import settle_heap
 from engine.runtime.locks import SymbolLocks
 from engine.runtime.paper_feed import PaperFeeder
 from engine.runtime.supervise import Supervisor
@@ -185,6 +187,7 @@ async def main() -> None:
     await connect(url, apply_migrations=False)
     await fill_template(a.bots, a.symbols, a.accounts)
     await disconnect()
+    settle_heap()  # the collector as every long-running process of ours has it (its Engine and workers alike)
     got: dict[str, list[float]] = {k: [] for k in ("engine", "jobs", "renewed", "afresh")}
     phases: list[dict] = []
     statements: dict[str, int] = {}

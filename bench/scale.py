@@ -46,6 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "scale_parts"))
 
 import asyncpg
 import nats
+from gc_time import GC_RUNS, GC_S, count_gc
 from pg_count import SENT, count_statements
 from redis.asyncio import from_url
 from scale_world import TF, ScaledReplay, fill_template, make_busy, markets, paper_factory, symbols
@@ -126,6 +127,8 @@ class Cycle(dict):
              f"DB statements {self['statements']:,}, orders {self['orders']:,}")
         if "rss" in self:
             s += f", peak RSS {self['rss']:.0f} MB"
+        if "gc" in self:
+            s += f", garbage collector CPU {self['gc']:.2f} s ({self['full_gcs']:,} full collections)"
         if "published" in self:
             s += f", jobs published {self['published']:,} delivered {self['delivered']:,}"
             s += (f", bots kept from the worker's last job {self['adopted']:,}, kept and taken as another worker "
@@ -155,13 +158,15 @@ async def one_process(url: str, closes: list[int], n_symbols: int, busy: float =
         before = await Order.all().count()
         replay.requests.clear()
         t, c, d, sent = time.perf_counter(), time.process_time(), db_cpu_s(), SENT[0]
+        gc_s, full = sum(GC_S), GC_RUNS[2]
         await engine.tick()
         wall, cpu, db_cpu = time.perf_counter() - t, time.process_time() - c, db_cpu_s() - d
         statements = SENT[0] - sent
         asked = {k: n for k, n in replay.requests.items() if k[1] == TF}
         out.append(Cycle(wall=wall, cpu=cpu, db_cpu=db_cpu, requests=sum(asked.values()), markets=len(asked),
                          feed=sum(replay.requests.values()) - sum(asked.values()), statements=statements,
-                         orders=await Order.all().count() - before, rss=rss_mb(os.getpid())))
+                         orders=await Order.all().count() - before, rss=rss_mb(os.getpid()),
+                         gc=sum(GC_S) - gc_s, full_gcs=GC_RUNS[2] - full))
     await engine.shutdown()
     await disconnect()
     return startup, out
@@ -196,7 +201,7 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
             got = [json.loads(f.read_text()) for f in stats]
             return {k: sum(g.get(k, 0) for g in got)
                     for k in (f"requests_{TF}", "requests_1m", "jobs", "bots", "attached", "adopted", "renewed",
-                              "statements")}
+                              "statements", "gc", "full_gcs")}
 
         for now in closes:
             before = (totals(), 0, await Order.all().count(), sum(cpu_s(p.pid) for p in procs),
@@ -221,7 +226,8 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
                              bots=after["bots"] - before[0]["bots"],
                              attached=after["attached"] - before[0]["attached"],
                              adopted=after["adopted"] - before[0]["adopted"],
-                             renewed=after["renewed"] - before[0]["renewed"]))
+                             renewed=after["renewed"] - before[0]["renewed"], gc=after["gc"] - before[0]["gc"],
+                             full_gcs=after["full_gcs"] - before[0]["full_gcs"]))
     finally:
         for p in procs:
             with contextlib.suppress(ProcessLookupError):
@@ -252,6 +258,7 @@ async def main() -> None:
     a = p.parse_args()
     load_kernels()
     count_statements()
+    count_gc()
     t0 = first_close()
     closes = [t0 + k * STEP + 2_000 for k in range(1, a.cycles + 1)]
     base = f"tb_bench_scale_{os.getpid()}"

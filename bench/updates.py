@@ -5,7 +5,8 @@ Dispatcher polls it over HTTP exactly as in production (middlewares: throttling,
 feature routers with their database queries) and each reply's arrival is matched to its update per chat.
 Same-run anchor: a bare aiogram Dispatcher with one echo handler (no database, no middlewares) under the same load,
 on aiogram's own session, Python's default garbage collector and unbounded polling; ours runs as bot/app.py runs it
-(bot/session.py's session, bot.app.tune_gc() after start-up, at most POLLING_CONCURRENCY updates in flight).
+(bot/session.py's session, engine/runtime/heap.settle_heap() after start-up, at most POLLING_CONCURRENCY updates in
+flight).
 Targets (issue 6): ≥ 500 updates/s, p99 ≤ 100 ms. Figures and how they were taken: bench/README.md.
 
 Options: --rate 600 (updates/s offered), --seconds 10, --users 600, --db postgres|sqlite (PostgreSQL, production's
@@ -39,7 +40,6 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 from cryptography.fernet import Fernet
 
-from bot.app import tune_gc
 from bot.dispatcher import POLLING_CONCURRENCY, build_dispatcher
 from bot.sandbox.bot_api import BotAPIStandIn
 from bot.session import BotSession
@@ -47,6 +47,7 @@ from db.database import connect, disconnect
 from db.enums import BotKind, BotStatus, MarketType, PositionSide
 from db.models import ExchangeAccount, Position, StrategyBot, User
 from db.vault import Vault
+from engine.runtime.heap import settle_heap
 from tests.fakes.telegram_fixtures import FakeEngine
 
 MIX = ("/status", "/pnl 7", "/help", "/start", "/balance", "hello")  # one reply each
@@ -168,7 +169,7 @@ async def measure_ours(users: list[int], rate: float, seconds: float) -> dict:
     engine = FakeEngine(prices={"BTC/USDT:USDT": 50_000.0})
     dp = build_dispatcher(vault=Vault([Fernet.generate_key().decode()]), engine=engine)
     thresholds = gc.get_threshold()
-    tune_gc()  # as bot/app.py does once start-up is done (the anchor runs without it)
+    settle_heap()  # as bot/app.py does once start-up is done (the anchor runs without it)
     try:
         return await drive(dp, users, rate, seconds, session=BotSession, tasks_concurrency_limit=POLLING_CONCURRENCY)
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import signal
 import sys
@@ -27,19 +26,6 @@ from db.vault import Vault, VaultError, check_readable, load_master_keys
 log = logging.getLogger(__name__)
 
 
-GC_THRESHOLDS = (10_000, 20, 20)  # Python's default is (700, 10, 10)
-
-
-def tune_gc() -> None:
-    """Once start-up is done: freeze what exists (modules, catalogues, dispatcher, engine: never garbage) so the
-    cyclic collector stops re-scanning it, and collect young objects every 10,000 allocations instead of 700.
-    Under chat load (bench/updates.py) the collector's share of the bot's CPU went from ~1.3 s to ~0.3 s per 3,600
-    updates; reference counting still frees everything acyclic at once, cycles wait a little longer."""
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 def load_config() -> AppConfig:
     try:
         return AppConfig()
@@ -53,11 +39,12 @@ def make_bot(config: AppConfig) -> Bot:
     return Bot(token=config.require_bot_token().get_secret_value(), session=make_session(config.TELEGRAM_API_URL))
 
 
-async def run(config: AppConfig, vault: Vault, on_started: Callable[[], None] | None = None,
+async def run(config: AppConfig, vault: Vault, on_started: Callable[[], object] | None = None,
               sandbox: Sandbox | None = None, role: Role = Role.ALL) -> None:
     """The bot until polling (or the webhook) stops; `on_started()` runs once everything is up, just before updates
-    are taken (main: tune_gc). With `sandbox` (no BOT_TOKEN) the same process talks to the embedded Bot API, which
-    serves the web chat too. `role` says which parts this process runs (bot/roles.py; `all` by default)."""
+    are taken (main: engine/runtime/heap.settle_heap). With `sandbox` (no BOT_TOKEN) the same process talks to the
+    embedded Bot API, which serves the web chat too. `role` says which parts this process runs (bot/roles.py; `all`
+    by default)."""
     from bot.dispatcher import POLLING_CONCURRENCY, build_dispatcher
     from bot.i18n import make_i18n
     from bot.notifier import Notifier
@@ -180,7 +167,9 @@ def main(role: Role = Role.ALL) -> int:
     if config.bot_token_was_padded:
         log.warning("BOT_TOKEN had spaces or quotes around it in the configuration: they were ignored")
     try:
-        _run_loop(run(config, vault, on_started=tune_gc, sandbox=sandbox, role=role))
+        from engine.runtime.heap import settle_heap
+
+        _run_loop(run(config, vault, on_started=settle_heap, sandbox=sandbox, role=role))
     except VaultError as e:
         log.error("%s", e)
         return 1

@@ -20,7 +20,7 @@ async def test_run_wires_everything_and_stops_cleanly(tmp_path):
     config = AppConfig(BOT_TOKEN=api.token, TELEGRAM_API_URL=api.base_url, MASTER_KEY=key,
                        DATABASE_URL=f"sqlite://{tmp_path}/app.sqlite3", REDIS_URL=None, DEFAULT_LANGUAGE="ko",
                        HEALTH_PORT=0)
-    started: list[bool] = []  # main() passes tune_gc here; the test process keeps its own collector settings
+    started: list[bool] = []  # main() passes settle_heap here; the test process keeps its own collector settings
     task = asyncio.create_task(run(config, Vault([key]), on_started=lambda: started.append(True)))
     try:
         await api.next_call("getMe", timeout=30)  # start-up reaches Telegram first (bot/startup.py)
@@ -43,18 +43,3 @@ async def test_run_wires_everything_and_stops_cleanly(tmp_path):
             await asyncio.wait_for(task, 30)
         await api.stop()
     assert task.done()
-
-
-def test_tune_gc_freezes_the_start_up_heap_and_collects_young_objects_less_often():
-    import gc
-
-    from bot.app import GC_THRESHOLDS, tune_gc
-
-    before = gc.get_threshold()
-    try:
-        tune_gc()
-        assert gc.get_threshold() == GC_THRESHOLDS
-        assert gc.get_freeze_count() > 0
-    finally:  # the test process goes back to the collector it had
-        gc.unfreeze()
-        gc.set_threshold(*before)

@@ -1,9 +1,8 @@
 """One worker process of bench/scale.py: `python bench/scale_parts/scale_worker.py --symbols N --stats FILE
 [--concurrency C] --stream S --subject S --durable D` (DATABASE_URL, BROKER_URL and REDIS_URL, for the shared
-candles, from the environment). The
-product's job consumer (engine/jobs/worker.serve) and market runner (FreshMarkets) on the synthetic market; after
-each job it writes its counters (jobs, bots, market-data requests by timeframe, statements sent to PostgreSQL) to FILE
-as JSON. With
+candles, from the environment). The product's job consumer (engine/jobs/worker.serve) and market runner
+(FreshMarkets) on the synthetic market; after each job it writes its counters (jobs, bots, market-data requests by
+timeframe, statements sent to PostgreSQL, the garbage collector's CPU and full collections) to FILE as JSON. With
 TB_SCALE_PROFILE=DIR, the jobs after the first close run under cProfile, dumped to DIR on exit (while any runs)."""
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from gc_time import GC_RUNS, GC_S, count_gc
 from pg_count import SENT, count_statements
 from redis.asyncio import from_url
 from scale_world import ScaledReplay, markets, paper_factory, symbols
@@ -39,6 +39,7 @@ from engine.runtime.locks import SymbolLocks
 async def main(a: argparse.Namespace) -> None:
     load_kernels()
     count_statements()
+    count_gc()
     await connect(os.environ["DATABASE_URL"], apply_migrations=False)
     names = symbols(a.symbols)
     clock = JobClock(RealClock())
@@ -71,6 +72,7 @@ async def main(a: argparse.Namespace) -> None:
         stats["bots"] += out["bots"]
         stats["attached"], stats["adopted"], stats["renewed"] = fm.attached, fm.adopted, fm.renewed
         stats["statements"] = SENT[0]
+        stats["gc"], stats["full_gcs"] = sum(GC_S), GC_RUNS[2]
         for (_, tf), n in replay.requests.items():  # candle requests by timeframe: the strategy's, paper's 1m
             stats[f"requests_{tf}"] = stats.get(f"requests_{tf}", 0) + n
         replay.requests.clear()
