@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from decimal import Decimal
+from functools import lru_cache
+from operator import attrgetter
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -40,6 +42,15 @@ FAILED = (OrderStatus.REJECTED, OrderStatus.CANCELED, OrderStatus.EXPIRED)
 KNOWN = MARKET | STOPS | set(HYPERRSI_RESTING)  # the roles of a HYPERRSI bot's orders
 NOTICE = {OrderRole.ENTRY: EntryNotice, OrderRole.PYRAMID: EntryNotice, OrderRole.TAKE_PROFIT: TakeProfitNotice,
           OrderRole.STOP_LOSS: StopLossNotice, OrderRole.TRAILING: StopLossNotice}  # the kind of a fill's notice
+# what a state's equality compares, but its ATR: a close that moved nothing else only records its decision
+_BUT_ATR = attrgetter(*(f.name for f in fields(HyperRsiState) if f.compare and f.name != "atr"))
+
+
+@lru_cache(maxsize=256)
+def _with_rules(c: CandleInputs, index: int, min_amount: float, lot: float, min_cost: float) -> CandleInputs:
+    """A close's inputs with the market's rules, made once for the bots of a market that share them (each bot took
+    its own copy: a third of the dataclass copies of a quiet close)."""
+    return replace(c, index=index, min_amount=min_amount, lot=lot, min_cost=min_cost)
 
 
 def _quiet(h: BotHandle, reason: str, candle_ts: int) -> bool:
@@ -104,8 +115,7 @@ class LiveHyperRsi:
         if h.rt.candle is not None and h.rt.candle >= candle_ts:
             return
         m = h.market
-        c = replace(c, index=candle_ts // h.tf_ms, min_amount=float(m.min_amount or 0), lot=float(m.amount_step),
-                    min_cost=float(m.min_cost or 0))
+        c = _with_rules(c, candle_ts // h.tf_ms, float(m.min_amount or 0), float(m.amount_step), float(m.min_cost or 0))
         old, paused = h.strat, h.status == BotStatus.PAUSED
         step = h.strategy.on_candle(c, paused=paused)
         state = h.strat
@@ -113,7 +123,7 @@ class LiveHyperRsi:
         why = hyperrsi_why.candle_decision(h.settings, old, c, step.intents, step.notes, state, paused)
         h.rt.record(candle_ts + h.tf_ms, why)
         notes = [n for n in step.notes if not _quiet(h, n.reason, candle_ts)]
-        if not step.intents and not step.notes and replace(state, atr=old.atr) == old:
+        if not step.intents and not step.notes and _BUT_ATR(state) == _BUT_ATR(old):
             await h.save_decision()  # nothing happened but the ATR: only the decision, for /why
             return
         market = step.market
