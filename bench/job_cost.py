@@ -13,7 +13,8 @@ takes fresh copies of one world (bench/scale_parts/scale_world.py, as bench/scal
 Printed: CPU µs a bot (median of the rounds), the jobs' phases (the paper feed, the supervision, the bots' evaluation
 and decisions' write, the locks taken and given back, the keys and rows read, the kept venues' versions read, the
 kept handles checked against the rows, and the rest: taking up the bots, the job's end) and statements sent to
-PostgreSQL per close. The process's collector is set as the product's long-running processes set theirs
+PostgreSQL per close. Each bot starts with a ring of /why decisions one short of full (scale_world.past_decisions),
+as a bot that has run for hours has it. The process's collector is set as the product's long-running processes set theirs
 (engine/runtime/heap.settle_heap)."""
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pg_count import SENT, count_statements
 from scale import STEP, admin, first_close, fresh_db
-from scale_world import ScaledReplay, fill_template, markets, paper_factory, symbols
+from scale_world import ScaledReplay, fill_template, markets, paper_factory, past_decisions, symbols
 
 from db.database import connect, disconnect, migrate
 from engine.exchange.paper_store import PaperStore
@@ -48,6 +49,7 @@ from engine.runtime.engine import Engine
 from engine.runtime.heap import settle_heap
 from engine.runtime.locks import SymbolLocks
 from engine.runtime.paper_feed import PaperFeeder
+from engine.runtime.state import DECISIONS
 from engine.runtime.supervise import Supervisor
 
 PHASES: Counter[str] = Counter()
@@ -185,7 +187,7 @@ async def main() -> None:
     url = await fresh_db(base)
     await migrate(url)
     await connect(url, apply_migrations=False)
-    await fill_template(a.bots, a.symbols, a.accounts)
+    await fill_template(a.bots, a.symbols, a.accounts, past_decisions(DECISIONS - 1, t0 + STEP))  # rings full
     await disconnect()
     settle_heap()  # the collector as every long-running process of ours has it (its Engine and workers alike)
     got: dict[str, list[float]] = {k: [] for k in ("engine", "jobs", "renewed", "afresh")}

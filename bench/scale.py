@@ -12,6 +12,8 @@ unacknowledged. The busy cycle is warm, and its orders come from the market as a
 copy, --busy of the bots (every k-th) are given an RSI threshold between the RSI of the first and the second close's
 candles (scale_world.busy_settings) before anything starts; the first close is quiet, and the second is timed, each
 of them placing a market order at once. Its extra time over the quiet run's second cycle is the orders' own cost.
+Each bot starts with --ring /why records (scale_world.past_decisions; by default one short of the ring's length),
+so every close, the busy one too, handles full rings as a service that has run for a few hours does.
 
 Printed per mode and cycle: wall time, CPU seconds of the processes doing the work (the engine's, or the workers'
 together) and per bot, PostgreSQL's CPU (all its processes on this machine, on the same cores), the strategy's
@@ -24,7 +26,7 @@ since (the market's last job ran there), and bots attached afresh (no handle kep
 more: status, settings, position row); for the busy cycle orders/s over the whole cycle and over the orders' own
 cost (target ≥ 1,000), and the orders' own CPU, ours and PostgreSQL's.
 Options (defaults): --bots 10000 --symbols 200 --accounts 1000 --workers 1,2,4 --concurrency 4 --cycles 3
---busy 0.1, and --no-one-process; the issue's size is --bots 100000 --symbols 2000 --accounts 10000.
+--busy 0.1 --ring 11, and --no-one-process; the issue's size is --bots 100000 --symbols 2000 --accounts 10000.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ import nats
 from gc_time import GC_RUNS, GC_S, count_gc
 from pg_count import SENT, count_statements
 from redis.asyncio import from_url
-from scale_world import TF, ScaledReplay, fill_template, make_busy, markets, paper_factory, symbols
+from scale_world import TF, ScaledReplay, fill_template, make_busy, markets, paper_factory, past_decisions, symbols
 
 from db.database import connect, disconnect, migrate
 from db.models import Order
@@ -60,6 +62,7 @@ from engine.jobs.tasks import register
 from engine.kernel_cache import load_kernels
 from engine.market.clock import ManualClock
 from engine.runtime.engine import Engine
+from engine.runtime.state import DECISIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN = os.environ.get("TB_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/postgres")
@@ -255,6 +258,7 @@ async def main() -> None:
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--busy", type=float, default=0.1)
     p.add_argument("--no-one-process", action="store_true")
+    p.add_argument("--ring", type=int, default=DECISIONS - 1)  # /why records each bot holds before the first close
     a = p.parse_args()
     load_kernels()
     count_statements()
@@ -266,7 +270,7 @@ async def main() -> None:
     url = await fresh_db(base)
     await migrate(url)
     await connect(url, apply_migrations=False)
-    await fill_template(a.bots, a.symbols, a.accounts)
+    await fill_template(a.bots, a.symbols, a.accounts, past_decisions(a.ring, t0 + STEP) if a.ring else None)
     await disconnect()
     conn = await asyncpg.connect(url)
     await conn.execute("ANALYZE")  # the planner's statistics, as autovacuum keeps them (copied with the template)

@@ -192,11 +192,12 @@ def _grid_now(info: dict[str, Any], nums: MarketNumbers) -> list[str]:
 
 
 def why_text(b: Any, nums: MarketNumbers, title: str) -> str:
-    """The whole /why message of bot row `b` (its kind, settings and state), within one message's length."""
+    """The whole /why message of bot row `b` (its kind, settings, state and decisions), within one message's
+    length."""
     kind = BotKind(b.kind)
     timeframe = (b.settings or {}).get("timeframe") or "?"
     head = [_("why.title").format(title=title), *situation(b, nums), ""]
-    records = [r for r in reversed((b.state or {}).get("decisions") or []) if isinstance(r, dict)]
+    records = [r for r in reversed(b.decisions or []) if isinstance(r, dict)]
     if not records:
         return "\n".join([*head, _("why.none").format(timeframe=timeframe)])
     head.append(_("why.candles").format(n=len(records), timeframe=timeframe))

@@ -83,6 +83,8 @@ class StrategyBot(Model):
     config_hash = fields.CharField(max_length=64, default="")
     status = fields.CharEnumField(BotStatus, default=BotStatus.DRAFT)
     state = fields.JSONField(null=True)  # the strategy's persisted state between evaluations
+    # the last candles' decisions for /why, oldest first (engine/strategies/decisions.py), appended where written
+    decisions = fields.JSONField(null=True)
     last_error = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)

@@ -163,8 +163,8 @@ async def test_trend_block_notices_at_most_once_per_2h_of_candles_across_a_resta
     await blocked(25)  # 2 h after it: told again
     assert await told() == 2
     row = await StrategyBot.get(id=bot.id)
-    assert len(row.state["decisions"]) == DECISIONS  # the ring keeps the last candles only
-    assert {r["rules"][0][0] for r in row.state["decisions"]} == {"blocked_strong_downtrend"}
+    assert len(row.decisions) == DECISIONS  # the ring keeps the last candles only
+    assert {r["rules"][0][0] for r in row.decisions} == {"blocked_strong_downtrend"}
     await engine.shutdown()
 
 

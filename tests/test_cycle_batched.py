@@ -49,7 +49,8 @@ async def test_a_quiet_close_writes_the_decisions_of_a_market_in_one_statement(d
     assert len(updates) == 1, updates  # the 12 decisions of the market in one statement
     states = dict(await StrategyBot.filter(id__in=bots).values_list("id", "state"))
     assert {s["candle"] for s in states.values()} == {close}  # every decision of that close (its open time) stored
-    assert all(s["decisions"][-1]["ts"] == close + TF for s in states.values())
+    rings = await StrategyBot.filter(id__in=bots).values_list("decisions", flat=True)
+    assert all(r[-1]["ts"] == close + TF for r in rings)
     for bot_id in bots:  # memory and the rows agree: nothing is written again at the next save
         assert engine.handles[bot_id].last_state == states[bot_id]
     await engine.shutdown()
@@ -74,7 +75,7 @@ async def test_a_market_job_reads_its_bots_once_it_holds_their_locks(db, shared_
     assert (await job)["bots"] == 1
     row = await StrategyBot.get(id=bot.id)
     assert row.status == BotStatus.PAUSED
-    assert row.state["decisions"][-1]["rules"][0][0] == "paused", row.state["decisions"][-1]
+    assert row.decisions[-1]["rules"][0][0] == "paused", row.decisions[-1]
 
 
 ENTER = {**HYPERRSI_SETTINGS, "rsi_oversold": 98, "rsi_overbought": 99, "entry_option": "rsi_only"}  # enter long

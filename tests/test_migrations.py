@@ -71,3 +71,46 @@ async def test_upgrading_moves_the_old_markers_into_their_columns(tmp_path, dial
         assert [(r.delivery, r.last_error, r.parts_sent) for r in rows] == [
             ("sending", None, 2), ("queued", None, 0), (None, None, 0)]
         assert rows[0].payload == {"a": 1}
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+async def test_upgrading_moves_the_decisions_out_of_the_state(tmp_path, dialect):
+    """Migration 8 moves a bot's /why ring from its state to the decisions column; a state without one stays."""
+    import shutil
+
+    from aerich import Command
+    from tortoise.context import TortoiseContext
+
+    from db.database import tortoise_config
+
+    old = tmp_path / "at_7"
+    shutil.copytree(MIGRATIONS, old)
+    for later in (old / "models").glob("[8-9]_*.py"):
+        later.unlink()
+    (tmp_path / "upgrade").mkdir()
+    async with empty_database(dialect, tmp_path, "upgrade") as url:
+        async with TortoiseContext(), Command(tortoise_config(url), app="models", location=str(old)) as command:
+            await command.init()
+            assert (await command.upgrade(run_in_transaction=True))[-1].startswith("7_")
+            conn = Tortoise.get_connection(url.split(":", 1)[0])
+            ring = '[{"ts": 1, "rules": [["no_signal", {}]]}, {"ts": 2, "rules": []}]'
+            await conn.execute_script(
+                "INSERT INTO users (id, telegram_id, language, role, active, blocked, created_at, updated_at) "
+                "VALUES (1, 5, 'en', 'user', true, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);"
+                "INSERT INTO exchange_accounts (id, user_id, exchange, market_type, label, key_hint, is_paper, "
+                "created_at) VALUES (1, 1, 'paper', 'swap', 'p', '', true, CURRENT_TIMESTAMP);"
+                "INSERT INTO strategy_bots (id, user_id, account_id, kind, symbol, settings, config_hash, status, "
+                "state, created_at, updated_at) VALUES "
+                f"(1, 1, 1, 'hyperrsi', 'BTC/USDT', '{{}}', '', 'running', '{{\"candle\": 7, \"decisions\": {ring}}}', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+                "(2, 1, 1, 'hyperrsi', 'BTC/USDT', '{}', '', 'draft', NULL, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+                "(3, 1, 1, 'hyperrsi', 'BTC/USDT', '{}', '', 'running', '{\"candle\": 8}', CURRENT_TIMESTAMP, "
+                "CURRENT_TIMESTAMP);")
+        assert (await migrate(url))[0].startswith("8_")
+        await connect(url, apply_migrations=False)
+        from db.models import StrategyBot
+
+        rows = await StrategyBot.all().order_by("id")
+        assert [(r.state, r.decisions) for r in rows] == [
+            ({"candle": 7}, [{"ts": 1, "rules": [["no_signal", {}]]}, {"ts": 2, "rules": []}]), (None, None),
+            ({"candle": 8}, None)]

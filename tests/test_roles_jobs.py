@@ -62,7 +62,7 @@ async def test_scheduler_and_worker_roles_trade_a_paper_bot_through_the_broker(d
             told = await api.next_call("sendMessage", chat_id=USER, timeout=30)
             assert "BTC/USDT perpetual" in told.text, told.text
             await bot.refresh_from_db()
-            decided = len((bot.state or {}).get("decisions") or [])
+            decided = len(bot.decisions or [])
             assert bot.status == BotStatus.RUNNING and decided >= 1, bot.state
         finally:
             for p in procs:

@@ -65,9 +65,19 @@ def paper_factory(source, table: dict):
     return make
 
 
-async def fill_template(n_bots: int, n_symbols: int, n_accounts: int) -> None:
+def past_decisions(n: int, first_close: int) -> list[dict]:
+    """The /why records of `n` quiet closes before `first_close`, as a running bot's ring holds them: with `n` one
+    short of the ring's length, every bot's ring is full from the first close on, as it is in a service that runs."""
+    step = timeframe_ms(TF)
+    return [{"ts": first_close - (n - k) * step, "close": 61234.5 + k, "sig": {"rsi": 48.1234567 + k,
+             "rsi_prev": 47.7654321 + k, "trend": 0}, "rules": [["no_signal", {"mode": "threshold", "direction": "both",
+             "oversold": 30.0, "overbought": 70.0}]], "orders": []} for k in range(n)]
+
+
+async def fill_template(n_bots: int, n_symbols: int, n_accounts: int, ring: list[dict] | None = None) -> None:
     """Users with one paper perpetual account each, `n_bots` HYPERRSI bots on `TF` spread over the accounts and the
-    symbols (an account's bots on different symbols), running, each with its Position row."""
+    symbols (an account's bots on different symbols), running, each with its Position row and `ring` of /why
+    decisions."""
     names = symbols(n_symbols)
     await User.bulk_create([User(telegram_id=10_000 + a) for a in range(n_accounts)], batch_size=5000)
     users = await User.all().order_by("id").values_list("id", flat=True)
@@ -80,7 +90,7 @@ async def fill_template(n_bots: int, n_symbols: int, n_accounts: int) -> None:
         a, k = i % n_accounts, i // n_accounts  # the k-th bot of account a: on the symbol after its (k-1)-th
         acc, user = accounts[a]
         bots.append(StrategyBot(user_id=user, account_id=acc, kind=BotKind.HYPERRSI, symbol=names[(a + k) % n_symbols],
-                                settings=settings[(i // n_symbols) % 2], status=BotStatus.RUNNING))
+                                settings=settings[(i // n_symbols) % 2], status=BotStatus.RUNNING, decisions=ring))
     await StrategyBot.bulk_create(bots, batch_size=5000)
     rows = await StrategyBot.all().values_list("id", "symbol")
     await Position.bulk_create([Position(bot_id=b, symbol=s) for b, s in rows], batch_size=5000)

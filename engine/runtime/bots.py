@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -14,9 +14,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.transactions import in_transaction
 
 from db.enums import BotKind, BotStatus, OrderRole, PositionSide
 from db.models import Fill, Order, Position, StrategyBot
+from db.ring_updates import write_states
 from db.row_updates import update_rows
 from engine.candles import Candles, timeframe_ms
 from engine.exchange.protocol import Exchange, Market, MarketType
@@ -24,7 +26,7 @@ from engine.ledger import Book, book_fill
 from engine.market.candle_cache import CandleCache
 from engine.notices import FillNotice
 from engine.runtime.orders import BotRef, OrderLifecycle
-from engine.runtime.state import RuntimeState
+from engine.runtime.state import DECISIONS, RuntimeState
 from engine.runtime.sync import SyncResult
 from engine.strategies.runner import StrategyRunner
 
@@ -113,18 +115,21 @@ class BotHandle:
         return {**self.rt.to_json(), "strategy": memo[1]}
 
     async def save(self, conn: BaseDBAsyncClient | None = None, *, status: BotStatus | None = None) -> None:
+        """The state as it is in memory, with the decisions recorded since the last save appended to the ring."""
         data = self.state_json()
-        if data == self.last_state and status is None:
+        if data == self.last_state and status is None and not self.rt.unwritten():
             return
         rows = _ROWS.get()
         if rows is not None and status is None and conn is rows.conn:
             rows.states[self.id] = (self, data)
             return
-        values: dict[str, Any] = {"state": data}
-        if status is not None:
-            values["status"] = self.status = status
-        await StrategyBot.filter(id=self.id).using_db(conn).update(**values)
-        self.last_state = data
+        if status is None:
+            await _write_states([(self, data)], conn)
+            return
+        async with in_transaction() if conn is None else nullcontext(conn) as tx:
+            await StrategyBot.filter(id=self.id).using_db(tx).update(status=status)
+            await _write_states([(self, data)], tx)
+        self.status = status
 
     async def save_decision(self) -> None:
         """Only the candle's decision changed (for /why): written at once, or with the other bots of the market when
@@ -216,14 +221,21 @@ async def batched_decisions() -> AsyncIterator[None]:
     todo: dict[int, tuple[BotHandle, dict]] = {}
     for h in batch:
         data = h.state_json()
-        if data != h.last_state:
+        if data != h.last_state or h.rt.unwritten():
             todo[h.id] = (h, data)
     items = list(todo.values())
     for i in range(0, len(items), DECISIONS_PER_STATEMENT):
-        part = items[i:i + DECISIONS_PER_STATEMENT]
-        await update_rows(StrategyBot, ["state"], [(h.id, [data]) for h, data in part])
-        for h, data in part:
-            h.last_state = data
+        await _write_states(items[i:i + DECISIONS_PER_STATEMENT])
+
+
+async def _write_states(items: list[tuple[BotHandle, dict]], conn: BaseDBAsyncClient | None = None) -> None:
+    """The bots' states `data` written in one statement, each with the decisions it recorded since its last write;
+    then what memory holds is what is stored."""
+    news = [h.rt.unwritten() or (None, None) for h, _ in items]
+    await write_states([(h.id, data, *new) for (h, data), new in zip(items, news, strict=True)], DECISIONS, conn)
+    for (h, data), new in zip(items, news, strict=True):
+        h.last_state = data
+        h.rt.written(*new)
 
 
 @dataclass(slots=True)
@@ -250,10 +262,7 @@ async def rows_together(conn: BaseDBAsyncClient) -> AsyncIterator[None]:
         _ROWS.reset(token)
     states = list(rows.states.values())
     for i in range(0, len(states), DECISIONS_PER_STATEMENT):
-        part = states[i:i + DECISIONS_PER_STATEMENT]
-        await update_rows(StrategyBot, ["state"], [(h.id, [data]) for h, data in part], conn)
-        for h, data in part:
-            h.last_state = data
+        await _write_states(states[i:i + DECISIONS_PER_STATEMENT], conn)
     by_columns: dict[tuple[str, ...], list[tuple[int, list]]] = {}
     for h, values in rows.positions.values():
         by_columns.setdefault(tuple(values), []).append((h.position_id, list(values.values())))

@@ -27,19 +27,38 @@ class RuntimeState:
     flat_seen: int | None = None  # reconciliations in a row that saw the exchange flat while the bot held
     # a stop waiting for its close to fill: what its notice will say (cancelled, close_position, emergency, card)
     stopping: dict | None = None
-    # the last candles' decisions, oldest first, for the chat's /why (engine/strategies/decisions.py records)
-    decisions: list | None = None
     trend_notice_ms: int | None = None  # the candle (open ms) of the last trend-block notice: one per TREND_NOTICE_MS
+    # not stored here: the decisions for the chat's /why (engine/strategies/decisions.py records) made since the bot's
+    # last write, oldest first, and the rules added since to the last one written (StrategyBot.decisions holds the
+    # ring of the last DECISIONS; a write appends to it, db/ring_updates.py)
+    new_decisions: list | None = None
+    amends: list | None = None
 
     def record(self, ts: int, decision: dict) -> None:
-        """Keep `decision`, made at `ts` (ms: a candle's close, or the start), in the ring of the last DECISIONS."""
-        self.decisions = [*(self.decisions or [])[-(DECISIONS - 1):], {**decision, "ts": ts}]
+        """Keep `decision`, made at `ts` (ms: a candle's close, or the start), for the ring of the last DECISIONS."""
+        self.new_decisions = [*(self.new_decisions or [])[-(DECISIONS - 1):], {**decision, "ts": ts}]
 
     def amend(self, code: str, **details: Any) -> None:
-        """Add a rule to the last decision: what followed it, e.g. an order the exchange refused."""
-        if self.decisions:
-            last = self.decisions[-1]
-            self.decisions = [*self.decisions[:-1], {**last, "rules": [*last.get("rules", []), [code, details]]}]
+        """Add a rule to the last decision: what followed it, e.g. an order the exchange refused (the stored last
+        one when it is written already, if there is one)."""
+        if self.new_decisions:
+            *before, last = self.new_decisions
+            self.new_decisions = [*before, {**last, "rules": [*last.get("rules", []), [code, details]]}]
+        else:
+            self.amends = [*(self.amends or []), [code, details]]
+
+    def unwritten(self) -> tuple[list | None, list | None] | None:
+        """(new decisions, rules for the stored last one) not written yet; None when there are none."""
+        return (self.new_decisions, self.amends) if self.new_decisions or self.amends else None
+
+    def written(self, new: list | None, amends: list | None) -> None:
+        """`new` and `amends` (what `unwritten` gave) are stored: what was added since stays for the next write."""
+        if new:
+            now = self.new_decisions or []  # records are appended (a copy of the list): the written ones end at new[-1]
+            self.new_decisions = next((now[i + 1:] for i in range(len(now) - 1, -1, -1) if now[i] is new[-1]),
+                                      None) or None
+        if amends:
+            self.amends = (self.amends or [])[len(amends):] or None  # amends are only appended
 
     @classmethod
     def from_json(cls, state: dict[str, Any] | None) -> RuntimeState:
@@ -50,4 +69,4 @@ class RuntimeState:
         return {k: v for k in _KEYS if (v := getattr(self, k)) is not None}
 
 
-_KEYS = tuple(f.name for f in fields(RuntimeState))
+_KEYS = tuple(f.name for f in fields(RuntimeState) if f.name not in ("new_decisions", "amends"))
