@@ -14,8 +14,8 @@ Printed: CPU µs a bot (median of the rounds), the jobs' phases (the paper feed,
 and decisions' write, the locks taken and given back, the keys and rows read, the kept venues' versions read, the
 kept handles checked against the rows, and the rest: taking up the bots, the job's end) and statements sent to
 PostgreSQL per close. Each bot starts with a ring of /why decisions one short of full (scale_world.past_decisions),
-as a bot that has run for hours has it. The process's collector is set as the product's long-running processes set theirs
-(engine/runtime/heap.settle_heap)."""
+as a bot that has run for hours has it. The process's collector is set as the product's long-running processes set
+theirs (engine/runtime/heap.settle_heap)."""
 
 from __future__ import annotations
 
