@@ -83,3 +83,25 @@ def test_the_ring_in_python_is_the_rule_the_database_follows():
     assert ring(None, None, [["x", {}]], 3) is None  # nothing stored, nothing new: nothing to amend
     assert ring(None, [_rec(1)], None, 3) == [_rec(1)]
     assert ring([_rec(1), _rec(2)], [_rec(3), _rec(4)], [["a", {}]], 3) == [_rec(2, ["a", {}]), _rec(3), _rec(4)]
+
+
+async def test_an_entry_the_venue_refuses_is_told_on_the_stored_decision_that_asked_for_it(db, shared_data):
+    """The close's decision is committed with the bot's state before its order is sent; the venue's refusal then
+    adds its rule to that stored record (the write carries the rule, not the ring), and /why shows it."""
+    engine, clock, start = await replay_engine(shared_data)
+    user = await User.create(telegram_id=7302)
+    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
+                                       is_paper=True, paper_balances={"USDT": "1"})  # too little for its margin
+    enter = {**HYPERRSI_SETTINGS, "rsi_oversold": 98, "rsi_overbought": 99, "entry_option": "rsi_only"}
+    bot = await StrategyBot.create(user=user, account=acc, kind=BotKind.HYPERRSI, symbol="BTC/USDT:USDT",
+                                   settings=enter, status=BotStatus.DRAFT)
+    await engine.control.start_bot(user.id, bot.id)
+    close = start - start % TF + 2 * TF
+    clock.set(close + 2_000)
+    await engine.tick()
+    row = await StrategyBot.get(id=bot.id)
+    assert len(row.decisions) == 1 and row.decisions[-1]["ts"] == close
+    assert row.decisions[-1]["rules"] == [["entry", row.decisions[-1]["rules"][0][1]], ["order_refused",
+                                                                                      {"role": "entry"}]]
+    assert not engine.handles[bot.id].rt.unwritten()
+    await engine.shutdown()
