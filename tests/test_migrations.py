@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -34,34 +37,17 @@ async def test_startup_migrates_an_empty_database_once(dialect, tmp_path, db_tem
 async def test_upgrading_moves_the_old_markers_into_their_columns(tmp_path, dialect):
     """Migration 1 converts what the string markers said: a "deleted#" account gets deleted_at, a notification held
     as "sending:"/"queued:" in last_error gets its delivery column, and "_parts_sent" leaves the payload."""
-    import shutil
-
-    from aerich import Command
-    from tortoise.context import TortoiseContext
-
-    from db.database import tortoise_config
-
-    old = tmp_path / "at_init"
-    shutil.copytree(MIGRATIONS, old)
-    for later in (old / "models").glob("[1-9]*_*.py"):
-        later.unlink()
-    (tmp_path / "upgrade").mkdir()  # aerich's Command, unlike our connect(), makes no folder
-    async with empty_database(dialect, tmp_path, "upgrade") as url:
-        async with TortoiseContext(), Command(tortoise_config(url), app="models", location=str(old)) as command:
-            await command.init()
-            assert await command.upgrade(run_in_transaction=True) == ["0_20261124000000_init.py"]
-            conn = Tortoise.get_connection(url.split(":", 1)[0])
-            payload = '\'{"a": 1, "_parts_sent": 2}\''
-            await conn.execute_script(
-                "INSERT INTO users (id, telegram_id, language, role, active, blocked, created_at, updated_at) "
-                "VALUES (1, 5, 'en', 'user', true, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);"
-                "INSERT INTO exchange_accounts (id, user_id, exchange, market_type, label, key_hint, is_paper, "
-                "created_at) VALUES (1, 1, 'okx', 'spot', 'deleted#1', '', false, CURRENT_TIMESTAMP), "
-                "(2, 1, 'okx', 'spot', 'main', '', false, CURRENT_TIMESTAMP);"
-                "INSERT INTO notifications (id, user_id, kind, payload, dedup_key, status, attempts, last_error, "
-                f"created_at) VALUES (1, 1, 'fill', {payload}, 'k1', 'pending', 1, 'sending:abc', "
-                "CURRENT_TIMESTAMP), (2, 1, 'fill', '{}', 'k2', 'pending', 0, 'queued:abc', CURRENT_TIMESTAMP), "
-                "(3, 1, 'fill', '{}', 'k3', 'pending', 0, NULL, CURRENT_TIMESTAMP);")
+    payload = '\'{"a": 1, "_parts_sent": 2}\''
+    async with _upgraded_to(tmp_path, dialect, 0,
+            "INSERT INTO users (id, telegram_id, language, role, active, blocked, created_at, updated_at) "
+            "VALUES (1, 5, 'en', 'user', true, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);"
+            "INSERT INTO exchange_accounts (id, user_id, exchange, market_type, label, key_hint, is_paper, "
+            "created_at) VALUES (1, 1, 'okx', 'spot', 'deleted#1', '', false, CURRENT_TIMESTAMP), "
+            "(2, 1, 'okx', 'spot', 'main', '', false, CURRENT_TIMESTAMP);"
+            "INSERT INTO notifications (id, user_id, kind, payload, dedup_key, status, attempts, last_error, "
+            f"created_at) VALUES (1, 1, 'fill', {payload}, 'k1', 'pending', 1, 'sending:abc', "
+            "CURRENT_TIMESTAMP), (2, 1, 'fill', '{}', 'k2', 'pending', 0, 'queued:abc', CURRENT_TIMESTAMP), "
+            "(3, 1, 'fill', '{}', 'k3', 'pending', 0, NULL, CURRENT_TIMESTAMP);") as url:
         assert (await migrate(url))[0].startswith("1_")
         await connect(url, apply_migrations=False)
         from db.models import ExchangeAccount, Notification
@@ -76,36 +62,19 @@ async def test_upgrading_moves_the_old_markers_into_their_columns(tmp_path, dial
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 async def test_upgrading_moves_the_decisions_out_of_the_state(tmp_path, dialect):
     """Migration 8 moves a bot's /why ring from its state to the decisions column; a state without one stays."""
-    import shutil
-
-    from aerich import Command
-    from tortoise.context import TortoiseContext
-
-    from db.database import tortoise_config
-
-    old = tmp_path / "at_7"
-    shutil.copytree(MIGRATIONS, old)
-    for later in (old / "models").glob("[8-9]_*.py"):
-        later.unlink()
-    (tmp_path / "upgrade").mkdir()
-    async with empty_database(dialect, tmp_path, "upgrade") as url:
-        async with TortoiseContext(), Command(tortoise_config(url), app="models", location=str(old)) as command:
-            await command.init()
-            assert (await command.upgrade(run_in_transaction=True))[-1].startswith("7_")
-            conn = Tortoise.get_connection(url.split(":", 1)[0])
-            ring = '[{"ts": 1, "rules": [["no_signal", {}]]}, {"ts": 2, "rules": []}]'
-            await conn.execute_script(
-                "INSERT INTO users (id, telegram_id, language, role, active, blocked, created_at, updated_at) "
-                "VALUES (1, 5, 'en', 'user', true, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);"
-                "INSERT INTO exchange_accounts (id, user_id, exchange, market_type, label, key_hint, is_paper, "
-                "created_at) VALUES (1, 1, 'paper', 'swap', 'p', '', true, CURRENT_TIMESTAMP);"
-                "INSERT INTO strategy_bots (id, user_id, account_id, kind, symbol, settings, config_hash, status, "
-                "state, created_at, updated_at) VALUES "
-                f"(1, 1, 1, 'hyperrsi', 'BTC/USDT', '{{}}', '', 'running', '{{\"candle\": 7, \"decisions\": {ring}}}', "
-                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
-                "(2, 1, 1, 'hyperrsi', 'BTC/USDT', '{}', '', 'draft', NULL, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
-                "(3, 1, 1, 'hyperrsi', 'BTC/USDT', '{}', '', 'running', '{\"candle\": 8}', CURRENT_TIMESTAMP, "
-                "CURRENT_TIMESTAMP);")
+    ring = '[{"ts": 1, "rules": [["no_signal", {}]]}, {"ts": 2, "rules": []}]'
+    async with _upgraded_to(tmp_path, dialect, 7,
+            "INSERT INTO users (id, telegram_id, language, role, active, blocked, created_at, updated_at) "
+            "VALUES (1, 5, 'en', 'user', true, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP);"
+            "INSERT INTO exchange_accounts (id, user_id, exchange, market_type, label, key_hint, is_paper, "
+            "created_at) VALUES (1, 1, 'paper', 'swap', 'p', '', true, CURRENT_TIMESTAMP);"
+            "INSERT INTO strategy_bots (id, user_id, account_id, kind, symbol, settings, config_hash, status, "
+            "state, created_at, updated_at) VALUES "
+            f"(1, 1, 1, 'hyperrsi', 'BTC/USDT', '{{}}', '', 'running', '{{\"candle\": 7, \"decisions\": {ring}}}', "
+            "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+            "(2, 1, 1, 'hyperrsi', 'BTC/USDT', '{}', '', 'draft', NULL, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP), "
+            "(3, 1, 1, 'hyperrsi', 'BTC/USDT', '{}', '', 'running', '{\"candle\": 8}', CURRENT_TIMESTAMP, "
+            "CURRENT_TIMESTAMP);") as url:
         assert (await migrate(url))[0].startswith("8_")
         await connect(url, apply_migrations=False)
         from db.models import StrategyBot
@@ -114,3 +83,25 @@ async def test_upgrading_moves_the_decisions_out_of_the_state(tmp_path, dialect)
         assert [(r.state, r.decisions) for r in rows] == [
             ({"candle": 7}, [{"ts": 1, "rules": [["no_signal", {}]]}, {"ts": 2, "rules": []}]), (None, None),
             ({"candle": 8}, None)]
+
+
+@contextlib.asynccontextmanager
+async def _upgraded_to(tmp_path: Path, dialect: str, last: int, sql: str) -> AsyncIterator[str]:
+    """An empty database brought by aerich up to migration `last` alone, `sql` run in it: its url."""
+    from aerich import Command
+    from tortoise.context import TortoiseContext
+
+    from db.database import tortoise_config
+
+    old = tmp_path / f"at_{last}"
+    shutil.copytree(MIGRATIONS, old)
+    for later in (old / "models").glob("[0-9]*_*.py"):
+        if int(later.name.split("_", 1)[0]) > last:
+            later.unlink()
+    (tmp_path / "upgrade").mkdir()  # aerich's Command, unlike our connect(), makes no folder
+    async with empty_database(dialect, tmp_path, "upgrade") as url:
+        async with TortoiseContext(), Command(tortoise_config(url), app="models", location=str(old)) as command:
+            await command.init()
+            assert (await command.upgrade(run_in_transaction=True))[-1].startswith(f"{last}_")
+            await Tortoise.get_connection(url.split(":", 1)[0]).execute_script(sql)
+        yield url
