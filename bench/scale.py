@@ -51,7 +51,17 @@ import nats
 from gc_time import GC_RUNS, GC_S, count_gc
 from pg_count import SENT, count_statements
 from redis.asyncio import from_url
-from scale_world import TF, ScaledReplay, fill_template, make_busy, markets, paper_factory, past_decisions, symbols
+from scale_world import (
+    TF,
+    ScaledReplay,
+    fill_template,
+    make_busy,
+    markets,
+    paper_factory,
+    past_decisions,
+    steady_closes,
+    symbols,
+)
 
 from db.database import connect, disconnect, migrate
 from db.models import Order
@@ -146,7 +156,7 @@ async def one_process(url: str, closes: list[int], n_symbols: int, busy: float =
     close, from the market alone, and only the last cycle is returned."""
     await connect(url, apply_migrations=False)
     if busy:
-        await make_busy(busy, closes[-1])
+        await make_busy(busy, closes)
     names = symbols(n_symbols)
     clock = ManualClock(closes[0] - STEP)
     replay = ScaledReplay(clock, names)
@@ -180,7 +190,7 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
     """As one_process, on `n` worker processes."""
     await connect(url, apply_migrations=False)
     if busy:
-        await make_busy(busy, closes[-1])
+        await make_busy(busy, closes)
     tag = uuid.uuid4().hex[:8]
     opts = BrokerOptions(stream=f"tb_bench_{tag}", subject=f"tb.bench.{tag}", durable=f"tb_bench_{tag}")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "BROKER_URL": NATS_URL, "REDIS_URL": REDIS_URL}
@@ -263,54 +273,55 @@ async def main() -> None:
     load_kernels()
     count_statements()
     count_gc()
-    t0 = first_close()
-    closes = [t0 + k * STEP + 2_000 for k in range(1, a.cycles + 1)]
+    # the busy run's orders come on its last close and on none before (scale_world.busy_settings)
+    closes = steady_closes(first_close() + STEP + 2_000, a.cycles)
     base = f"tb_bench_scale_{os.getpid()}"
     t = time.perf_counter()
     url = await fresh_db(base)
     await migrate(url)
     await connect(url, apply_migrations=False)
-    await fill_template(a.bots, a.symbols, a.accounts, past_decisions(a.ring, t0 + STEP) if a.ring else None)
+    await fill_template(a.bots, a.symbols, a.accounts, past_decisions(a.ring, closes[0] - 2_000) if a.ring else None)
     await disconnect()
     conn = await asyncpg.connect(url)
     await conn.execute("ANALYZE")  # the planner's statistics, as autovacuum keeps them (copied with the template)
     await conn.close()
     print(f"{a.bots:,} HYPERRSI bots ({TF}) over {a.symbols:,} symbols and {a.accounts:,} paper accounts "
           f"written in {time.perf_counter() - t:.1f} s; cycles at {', '.join(str(c) for c in closes)}")
-    warm = [t0 + k * STEP + 2_000 for k in (1, 2)]  # the busy run: a quiet close, then the busy one
     modes: list[tuple[str, int]] = [("one process", 0)] if not a.no_one_process else []
     modes += [(f"{n} worker(s) x {a.concurrency} jobs", n) for n in (int(x) for x in a.workers.split(","))]
     try:
         for label, n in modes:
             quiet: dict[int, Cycle] = {}
-            for busy, at in ((0.0, closes), (a.busy, warm)):
+            for busy in (0.0, a.busy):
                 copy = await fresh_db(f"{base}_run", base)
                 if n == 0:
-                    startup, rows = await one_process(copy, at, a.symbols, busy)
+                    startup, rows = await one_process(copy, closes, a.symbols, busy)
                     print(f"{label}: start-up (attach every bot + reconcile) {startup:.1f} s")
                 else:
-                    rows = await on_workers(copy, at, n, a.concurrency, a.symbols, busy)
+                    rows = await on_workers(copy, closes, n, a.concurrency, a.symbols, busy)
                 if not busy:
                     quiet = dict(enumerate(rows, 1))
                     for k, row in quiet.items():
                         print(f"{label}, cycle {k}: {row.line(a.bots)}", flush=True)
                     continue
-                row = rows[-1]
-                if rows[0]["orders"]:  # busy_settings missed: the run measures something else
-                    print(f"{label}: the busy run's first close placed {rows[0]['orders']:,} orders, none expected")
-                print(f"{label}, busy cycle 2 (after a quiet cycle 1): {row.line(a.bots)}", flush=True)
-                if 2 in quiet and row["orders"]:
-                    extra = row["wall"] - quiet[2]["wall"]
-                    order_cpu = (row["cpu"] + row["db_cpu"] - quiet[2]["cpu"] - quiet[2]["db_cpu"]) / row["orders"]
-                    per_order = (row["statements"] - quiet[2]["statements"]) / row["orders"]
+                row, n_busy = rows[-1], len(rows)
+                early = sum(r["orders"] for r in rows[:-1])
+                if early:  # busy_settings missed: the run measures something else
+                    print(f"{label}: the busy run's quiet closes placed {early:,} orders, none expected")
+                print(f"{label}, busy cycle {n_busy} (after {n_busy - 1} quiet): {row.line(a.bots)}", flush=True)
+                if n_busy in quiet and row["orders"]:
+                    base_row = quiet[n_busy]
+                    extra = row["wall"] - base_row["wall"]
+                    order_cpu = (row["cpu"] + row["db_cpu"] - base_row["cpu"] - base_row["db_cpu"]) / row["orders"]
+                    per_order = (row["statements"] - base_row["statements"]) / row["orders"]
+                    cost = f"the orders' own cost (busy cycle {n_busy} - quiet cycle {n_busy})"
                     if extra <= 0:  # the orders cost less than the quiet cycle varies between two runs
-                        print(f"{label}, the orders' own cost (busy cycle 2 - quiet cycle 2): {extra:.2f} s, "
-                              "within the run-to-run noise of the quiet cycle", flush=True)
+                        print(f"{label}, {cost}: {extra:.2f} s, within the run-to-run noise of the quiet cycle",
+                              flush=True)
                     else:
-                        print(f"{label}, the orders' own cost (busy cycle 2 - quiet cycle 2): {extra:.2f} s, "
-                              f"{extra / row['orders'] * 1e3:.2f} ms per order, DB statements {per_order:.1f} per "
-                              f"order, CPU (ours + PostgreSQL's) {order_cpu * 1e3:.2f} ms per order "
-                              f"→ {row['orders'] / extra:,.0f} orders/s", flush=True)
+                        print(f"{label}, {cost}: {extra:.2f} s, {extra / row['orders'] * 1e3:.2f} ms per order, "
+                              f"DB statements {per_order:.1f} per order, CPU (ours + PostgreSQL's) "
+                              f"{order_cpu * 1e3:.2f} ms per order → {row['orders'] / extra:,.0f} orders/s", flush=True)
                 await admin(f'DROP DATABASE IF EXISTS "{base}_run" WITH (FORCE)')
     finally:
         for name in (base, base + "_run"):

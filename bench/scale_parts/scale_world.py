@@ -96,23 +96,49 @@ async def fill_template(n_bots: int, n_symbols: int, n_accounts: int, ring: list
     await Position.bulk_create([Position(bot_id=b, symbol=s) for b, s in rows], batch_size=5000)
 
 
-def busy_settings(period: int, busy_close: int) -> dict:
-    """Settings of a bot of `period` that does not enter on the close before `busy_close` and enters on
-    `busy_close`, from the market alone: an RSI threshold half-way between the RSI of the two candles these closes
-    evaluate (every symbol's, its candles being BTC's scaled), long where the RSI fell, short where it rose. The
-    busy bots are set so before the first close, so that their handles are as unchanged as a real busy close's."""
+def _rsi_at(closes: list[int], period: int) -> list[float]:
+    """The RSI of `period` of BTC's candle each close evaluates (every symbol's: its candles are BTC's scaled)."""
     c = ReplaySource(DATA, None).candles("BTC/USDT", TF)  # the clock is not asked
-    end = int(np.searchsorted(c.ts, busy_close - timeframe_ms(TF), side="right"))
-    r = rsi(c.close[max(0, end - 500):end], period)
-    before, now = float(r[-2]), float(r[-1])
-    mid = round((before + now) / 2, 2)
-    side = {"direction": "long", "rsi_oversold": mid, "rsi_overbought": 99} if now < before else \
-        {"direction": "short", "rsi_oversold": 1, "rsi_overbought": mid}
+    out = []
+    for close in closes:
+        end = int(np.searchsorted(c.ts, close - timeframe_ms(TF), side="right"))
+        out.append(float(rsi(c.close[max(0, end - 500):end], period)[-1]))
+    return out
+
+
+def steady_closes(start: int, n: int, periods: tuple[int, ...] = (14, 21), gap: float = 0.5) -> list[int]:
+    """The first `n` consecutive closes of TF from `start` on (a close at `start`, then one each candle) whose last
+    one's RSI lies beyond every earlier one's, on the same side and by more than `gap`, for each of `periods`: a
+    threshold between them (`busy_settings`) enters on the last close and on none before it."""
+    step = timeframe_ms(TF)
+    for first in range(start, start + 2_000 * step, step):
+        closes = [first + k * step for k in range(n)]
+        sides = set()
+        for period in periods:
+            *before, now = _rsi_at(closes, period)
+            sides.add("long" if now < min(before) - gap else "short" if now > max(before) + gap else None)
+        if len(sides) == 1 and None not in sides:
+            return closes
+    raise ValueError(f"no {n} closes from {start} where the last one's RSI is beyond the others'")
+
+
+def busy_settings(period: int, closes: list[int]) -> dict:
+    """Settings of a bot of `period` that enters on the last of `closes` and on none before it, from the market
+    alone (`closes` as `steady_closes` gives them): an RSI threshold half-way between the last close's RSI and the
+    nearest of the earlier ones', long where it fell below them all, short where it rose above them. The busy bots
+    are set so before the first close, so that their handles are as unchanged as a real busy close's."""
+    *before, now = _rsi_at(closes, period)
+    if now < min(before):
+        mid = round((min(before) + now) / 2, 2)
+        side = {"direction": "long", "rsi_oversold": mid, "rsi_overbought": 99}
+    else:
+        mid = round((max(before) + now) / 2, 2)
+        side = {"direction": "short", "rsi_oversold": 1, "rsi_overbought": mid}
     return HyperRsiSettings(timeframe=TF, rsi_period=period, entry_option="rsi_only", rsi_entry_option="threshold",
                             **side).model_dump(mode="json")
 
 
-async def make_busy(share: float, busy_close: int) -> int:
+async def make_busy(share: float, closes: list[int]) -> int:
     """`share` of the bots (every k-th) get the settings of `busy_settings`, written to the database."""
     every = max(1, round(1 / share))
     busy = (await StrategyBot.all().order_by("id").values_list("id", "settings"))[::every]
@@ -120,7 +146,7 @@ async def make_busy(share: float, busy_close: int) -> int:
     for bot_id, settings in busy:
         by_period.setdefault(settings["rsi_period"], []).append(bot_id)
     for period, ids in by_period.items():
-        settings = busy_settings(period, busy_close)
+        settings = busy_settings(period, closes)
         for k in range(0, len(ids), 5000):
             await StrategyBot.filter(id__in=ids[k:k + 5000]).update(settings=settings)
     return len(busy)
