@@ -8,10 +8,12 @@ account's bots on different symbols, its venue stored in the database), started 
 every mode copies. One process: the Engine with every bot attached (in-process locks, as `make run`), engine.tick
 per close. Workers: W processes of bench/scale_parts/scale_worker.py (the product's job consumer and FreshMarkets)
 and the scheduler's CloseEmitter; a cycle lasts from the emit until the consumer has nothing pending or
-unacknowledged. The busy cycle is warm, and its orders come from the market as a real busy close's do: on a fresh
-copy, --busy of the bots (every k-th) are given an RSI threshold between the RSI of the first and the second close's
-candles (scale_world.busy_settings) before anything starts; the first close is quiet, and the second is timed, each
-of them placing a market order at once. Its extra time over the quiet run's second cycle is the orders' own cost.
+unacknowledged. The busy run takes the quiet run's closes (scale_world.steady_closes: the last close's RSI lies
+beyond every earlier one's), and its orders come from the market as a real busy close's do: on a fresh copy, --busy
+of the bots (every k-th) are given an RSI threshold between the last close's RSI and the earlier ones'
+(scale_world.busy_settings) before anything starts; the closes before the last are quiet, as are the workers'
+handles as they keep them, and on the last each of those bots places a market order at once. Its extra time over
+the quiet run's last cycle is the orders' own cost.
 Each bot starts with --ring /why records (scale_world.past_decisions; by default one short of the ring's length),
 so every close, the busy one too, handles full rings as a service that has run for a few hours does.
 

@@ -39,11 +39,10 @@ async def write_states(rows: Sequence[Write], keep: int, conn: BaseDBAsyncClient
     if not rows:
         return
     conn = conn or StrategyBot._meta.db
-    dump = _dump
     if conn.capabilities.dialect == "postgres":
         sql = (f'UPDATE "strategy_bots" SET "state" = COALESCE($1::jsonb, "state"), '
                f'"decisions" = {_PG_RING.format(k=keep - 1)} WHERE "id" = $4')
-        await conn.execute_many(sql, [[dump(state), dump(new), dump(amends), pk] for pk, state, new, amends in rows])
+        await conn.execute_many(sql, [[_dump(state), _dump(new), _dump(amends), pk] for pk, state, new, amends in rows])
         return
     ids = {pk for pk, _, new, amends in rows if new or amends}
     stored: dict[int, Any] = {}
@@ -55,7 +54,7 @@ async def write_states(rows: Sequence[Write], keep: int, conn: BaseDBAsyncClient
     await conn.execute_many(
         'UPDATE "strategy_bots" SET "state" = COALESCE(?, "state"), "decisions" = COALESCE(?, "decisions") '
         'WHERE "id" = ?',
-        [[dump(state), dump(ring(stored.get(pk), new, amends, keep)) if pk in ids else None, pk]
+        [[_dump(state), _dump(ring(stored.get(pk), new, amends, keep)) if pk in ids else None, pk]
          for pk, state, new, amends in rows])
 
 
