@@ -26,8 +26,9 @@ async def test_startup_migrates_an_empty_database_once(dialect, tmp_path, db_tem
     async with empty_database(dialect, tmp_path, "fresh") as url:  # a SQLite folder that does not exist yet either
         await connect(url)
         await User.create(telegram_id=1)
-        rows = await Tortoise.get_connection(dialect).execute_query_dict("SELECT version FROM aerich")
-        shipped = sorted(p.name for p in (Path(MIGRATIONS) / "models").glob("*.py") if p.name[0].isdigit())
+        rows = await Tortoise.get_connection(dialect).execute_query_dict("SELECT version FROM aerich ORDER BY id")
+        shipped = sorted((p.name for p in (Path(MIGRATIONS) / "models").glob("*.py") if p.name[0].isdigit()),
+                         key=lambda name: int(name.split("_", 1)[0]))  # applied by number: 10 after 9
         assert [r["version"] for r in rows] == shipped and shipped[0] == "0_20261124000000_init.py"
         await disconnect()
         assert await migrate(url) == []  # a second start applies nothing
