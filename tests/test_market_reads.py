@@ -3,13 +3,15 @@ ORM's models, in fewer statements on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
+import pytest
 from tortoise import Tortoise
 
 from db.enums import BotKind, BotStatus, MarketType, PositionSide
 from db.models import ExchangeAccount, Position, StrategyBot, User
-from engine.jobs.market_reads import market_keys, market_rows
+from engine.jobs.market_reads import _ACTIVE, _KEYS, _ROWS, market_keys, market_rows
 from engine.jobs.worker import build_markets
 from engine.runtime.bots import book_of
 from tests.runtime_kit import HYPERRSI_SETTINGS
@@ -79,3 +81,34 @@ async def test_a_market_job_reads_its_bots_and_their_positions_in_one_statement_
     # the keys before the locks, then the bots with their positions under them (SQLite: the ORM's two reads, and
     # the /why rings the decisions' write appends to, which PostgreSQL appends in the UPDATE)
     assert len(reads) == (2 if db.dialect == "postgres" else 4), reads
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+async def test_a_market_read_looks_up_only_its_own_bots_accounts_and_positions(db):
+    """A job's reads cost what its market holds, not what the service holds: its bots found by their symbol and their
+    accounts and positions by key, where the planner chose to scan every position and account (2 ms a job at 10,000
+    bots, growing with the service) because 50 look-ups cost about what a scan of a small table does."""
+    await User.bulk_create([User(telegram_id=20_000 + a) for a in range(1000)], batch_size=1000)
+    users = await User.filter(telegram_id__gte=20_000).order_by("id").values_list("id", flat=True)
+    await ExchangeAccount.bulk_create([ExchangeAccount(user_id=u, exchange="paper", market_type=MarketType.SWAP,
+                                                       label="paper", is_paper=True) for u in users], batch_size=1000)
+    accounts = await ExchangeAccount.all().order_by("id").values_list("id", "user_id")
+    await StrategyBot.bulk_create([StrategyBot(user_id=u, account_id=a, kind=BotKind.HYPERRSI,
+                                               symbol=f"S{(n + k) % 200}/USDT:USDT", settings=HYPERRSI_SETTINGS,
+                                               status=BotStatus.RUNNING)
+                                   for n, (a, u) in enumerate(accounts) for k in range(10)], batch_size=5000)
+    bots = await StrategyBot.all().values_list("id", "symbol")
+    await Position.bulk_create([Position(bot_id=b, symbol=s) for b, s in bots], batch_size=5000)
+    conn = Tortoise.get_connection("postgres")
+    await conn.execute_script("ANALYZE")
+    for sql in (_KEYS, _ROWS):
+        plan = await conn.execute_query_dict(f"EXPLAIN (FORMAT JSON) {sql}", ["S7/USDT:USDT", _ACTIVE, "paper", "swap"])
+        scans = _scans(json.loads(plan[0]["QUERY PLAN"])[0]["Plan"])
+        assert not {t for kind, t in scans if kind == "Seq Scan"}, scans
+    assert len(await market_rows("paper:swap", "S7/USDT:USDT", HYPERRSI_SETTINGS["timeframe"])) == 50
+
+
+def _scans(node: dict) -> list[tuple[str, str]]:
+    """(node type, table) of every scan in a JSON plan."""
+    own = [(node["Node Type"], node["Relation Name"])] if "Relation Name" in node else []
+    return own + [s for child in node.get("Plans", []) for s in _scans(child)]
