@@ -136,7 +136,7 @@ def first_close() -> int:
 class Cycle(dict):
     def line(self, bots: int) -> str:
         s = (f"{self['wall']:6.2f} s wall, CPU {self['cpu']:6.1f} s ({self['cpu'] / bots * 1e6:5.0f} µs/bot), "
-             f"PostgreSQL CPU {self['db_cpu']:4.1f} s, "
+             f"PostgreSQL CPU {self['db_cpu']:5.2f} s, "
              f"{TF} candle requests {self['requests']:,} for {self['markets']:,} markets "
              f"(+ {self['feed']:,} 1m requests feeding paper venues), "
              f"DB statements {self['statements']:,}, orders {self['orders']:,}")
