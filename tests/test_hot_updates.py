@@ -33,15 +33,20 @@ async def _hot(table: str) -> tuple[int, int]:
     return rows[0]["n"], rows[0]["hot"]
 
 
-@pytest.mark.parametrize("db", ["postgres"], indirect=True)
-async def test_a_close_rewrites_every_bot_row_in_place(db):
+async def _running_bots(n: int) -> list[int]:
+    """`n` running bots of one paper account, each with a state and a ring one short of full (hours of closes)."""
     user = await User.create(telegram_id=7400)
     acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
                                        is_paper=True)
     await StrategyBot.bulk_create([StrategyBot(user=user, account=acc, kind=BotKind.HYPERRSI, symbol=f"S{i}/USDT",
                                                settings=HYPERRSI_SETTINGS, status=BotStatus.RUNNING, state=STATE,
-                                               decisions=RING) for i in range(200)])
-    ids = await StrategyBot.all().values_list("id", flat=True)
+                                               decisions=RING) for i in range(n)])
+    return await StrategyBot.all().values_list("id", flat=True)
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
+async def test_a_close_rewrites_every_bot_row_in_place(db):
+    ids = await _running_bots(200)
     for close in (2, 3, 4):  # each close its own transaction, the next finding the last one's old versions
         async with in_transaction() as tx:
             before = await _hot("strategy_bots")
@@ -75,13 +80,7 @@ async def test_a_feed_rewrites_every_paper_venue_in_place(db):
 
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
 async def test_a_close_compresses_the_rings_it_rewrites_with_lz4(db):
-    user = await User.create(telegram_id=7600)
-    acc = await ExchangeAccount.create(user=user, exchange="paper", market_type=MarketType.SWAP, label="paper",
-                                       is_paper=True)
-    await StrategyBot.bulk_create([StrategyBot(user=user, account=acc, kind=BotKind.HYPERRSI, symbol=f"S{i}/USDT",
-                                               settings=HYPERRSI_SETTINGS, status=BotStatus.RUNNING, state=STATE,
-                                               decisions=RING) for i in range(20)])
-    ids = await StrategyBot.all().values_list("id", flat=True)
+    ids = await _running_bots(20)
     await write_states([(i, {**STATE, "candle": 2}, [{**RING[0], "ts": 2}], None) for i in ids], DECISIONS)
     rows = await StrategyBot._meta.db.execute_query_dict(
         'SELECT pg_column_compression("decisions") AS c, count(*) AS n FROM "strategy_bots" GROUP BY 1')
