@@ -5,10 +5,12 @@ of users, paper accounts, bots and positions."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -96,9 +98,15 @@ async def fill_template(n_bots: int, n_symbols: int, n_accounts: int, ring: list
     await Position.bulk_create([Position(bot_id=b, symbol=s) for b, s in rows], batch_size=5000)
 
 
+@functools.cache
+def _btc() -> Any:
+    """BTC's candles of TF, read once (`steady_closes` asks for the RSI at many closes)."""
+    return ReplaySource(DATA, None).candles("BTC/USDT", TF)  # the clock is not asked
+
+
 def _rsi_at(closes: list[int], period: int) -> list[float]:
     """The RSI of `period` of BTC's candle each close evaluates (every symbol's: its candles are BTC's scaled)."""
-    c = ReplaySource(DATA, None).candles("BTC/USDT", TF)  # the clock is not asked
+    c = _btc()
     out = []
     for close in closes:
         end = int(np.searchsorted(c.ts, close - timeframe_ms(TF), side="right"))
