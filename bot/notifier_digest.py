@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from bot import numbers
-from bot.notifier_render import Translate, shown
+from bot.notifier_render import FLAT, Translate, shown
 from bot.numbers import MarketNumbers
 from db.enums import NotifyLevel
 from engine import notices
@@ -114,7 +114,8 @@ def render_digest(payloads: Sequence[Mapping[str, Any]], lang: str, tr: Translat
         amount = sum((_d(p.get("amount")) for p in mine), Decimal(0))
         if mine and amount:
             average = sum((_d(p.get("price")) * _d(p.get("amount")) for p in mine), Decimal(0)) / amount
-            lines.append(tr(key, lang).format(count=len(mine), amount=m.amount(amount), price=m.price(average)))
+            one = "_one" if len(mine) == 1 else ""  # "in one fill at", not "in 1 fills, average"
+            lines.append(tr(key + one, lang).format(count=len(mine), amount=m.amount(amount), price=m.price(average)))
     roles = Counter(str(p.get("role")) for p in payloads if p.get("role"))
     if roles:
         words = []
@@ -131,10 +132,10 @@ def render_digest(payloads: Sequence[Mapping[str, Any]], lang: str, tr: Translat
             other[p["fee_currency"]] = other.get(p["fee_currency"], Decimal(0)) + _d(p.get("fee"))
     fees += [f"{numbers.plain(v, numbers.FALLBACK_DECIMALS)} {cur}" for cur, v in other.items()]
     lines.append(tr("notify.digest.fees", lang).format(fees=" + ".join(fees)))
-    if last.get("position") is not None:
-        lines.append(tr("notify.digest.position", lang).format(position=m.amount(last["position"])))
-    elif last.get("size") is not None:
-        lines.append(tr("notify.digest.position", lang).format(position=m.amount(last["size"])))
+    position = last.get("position") if last.get("position") is not None else last.get("size")
+    if position is not None:  # a closed position is "none", as the last fill's own message says it
+        shown_position = tr(FLAT, lang) if m.is_dust(position) else m.amount(position)
+        lines.append(tr("notify.digest.position", lang).format(position=shown_position))
     if last.get("realized_pnl") is not None:
         lines.append(tr("notify.realized_pnl", lang).format(realized_pnl=m.money(last["realized_pnl"])))
     lines.append(tr("notify.digest.why", lang))

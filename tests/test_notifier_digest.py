@@ -16,6 +16,7 @@ from aiogram.client.telegram import TelegramAPIServer
 
 from bot.i18n import make_i18n
 from bot.notifier import Notifier
+from bot.notifier_digest import render_digest
 from bot.notifier_render import i18n_translate, render
 from bot.pacing import PER_CHAT_RATE, Pacer
 from bot.sandbox.bot_api import RateLimit
@@ -83,7 +84,7 @@ async def test_a_burst_of_50_fills_reaches_the_chat_as_digests_within_5_s(db, la
     # in order: the last message tells the last fill (49, a sell at 60,490.0 that leaves the bot flat): a digest
     # ending with its position, or its own message when the notifier found it alone after the digest before it
     if DIGEST[lang].match(texts[-1]):
-        last = "Position after the last one: 0.0000 BTC" if lang == "en" else "마지막 체결 후 포지션: 0.0000 BTC"
+        last = "Position after the last one: none (flat)" if lang == "en" else "마지막 체결 후 포지션: 없음"
         assert last in texts[-1]
     else:
         assert texts[-1].startswith(SINGLE[lang]) and "60,490.0" in texts[-1], texts[-1]
@@ -127,6 +128,21 @@ async def test_a_digest_adds_up_what_it_stands_for(db, lang, lines):
     assert got[1].startswith(lines[1])  # the symbol as the chat says it (bot/notifier_render.py)
     assert got[:1] + got[2:len(lines)] == lines[:1] + lines[2:]
     assert await Notification.filter(status=NotificationStatus.SENT).count() == 4
+
+
+@pytest.mark.parametrize("lang, flat, single", [("en", "Position after the last one: none (flat)",
+                                                   "Position after this: none (flat)"),
+                                                  ("ko", "마지막 체결 후 포지션: 없음", None)])
+def test_a_digest_that_ends_flat_says_so_as_a_single_fill_does(lang, flat, single):
+    # the last fill closes the position: the digest says "none", as that fill's own message would, not "0.0000 BTC"
+    text = render_digest([fill(0), fill(1)], lang, TR)
+    assert flat in text.splitlines(), text
+    assert "0.0000" not in text
+    # one buy and one sell: each told as one fill at its price, not "in 1 fills, average"
+    bought = "Bought: 0.0010 BTC in one fill at 60,000.0" if lang == "en" else "매수: 1건, 0.0010 BTC, 가격 60,000.0"
+    assert bought in text.splitlines(), text
+    alone = render("fill", fill(1), lang, TR)
+    assert (single or flat.rsplit(": ", 1)[1]) in alone, alone
 
 
 async def test_a_single_fill_gets_its_own_message_unchanged(db):
