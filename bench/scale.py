@@ -28,7 +28,9 @@ since (the market's last job ran there), and bots attached afresh (no handle kep
 more: status, settings, position row); for the busy cycle orders/s over the whole cycle and over the orders' own
 cost (target ≥ 1,000), and the orders' own CPU, ours and PostgreSQL's.
 Options (defaults): --bots 10000 --symbols 200 --accounts 1000 --workers 1,2,4 --concurrency 4 --cycles 3
---busy 0.1 --ring 11, and --no-one-process; the issue's size is --bots 100000 --symbols 2000 --accounts 10000.
+--busy 0.1 --ring 11 --pairs 1, and --no-one-process; the issue's size is --bots 100000 --symbols 2000 --accounts
+10000. With --pairs N each mode runs N quiet and busy runs alternated, then their medians and ranges: one pair's
+own cost moves by up to 3x on a shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import contextlib
 import json
 import os
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -260,6 +263,59 @@ async def on_workers(url: str, closes: list[int], n: int, concurrency: int, n_sy
     return out
 
 
+async def quiet_and_busy(label: str, n: int, a: argparse.Namespace, base: str, closes: list[int]) -> dict | None:
+    """One quiet run and one busy run of mode `n` (0: one process), each on a fresh copy of the template, printed;
+    returns the busy cycle's figures and the orders' own cost (None when the busy run placed no order)."""
+    quiet: dict[int, Cycle] = {}
+    out = None
+    for busy in (0.0, a.busy):
+        copy = await fresh_db(f"{base}_run", base)
+        if n == 0:
+            startup, rows = await one_process(copy, closes, a.symbols, busy)
+            print(f"{label}: start-up (attach every bot + reconcile) {startup:.1f} s")
+        else:
+            rows = await on_workers(copy, closes, n, a.concurrency, a.symbols, busy)
+        if not busy:
+            quiet = dict(enumerate(rows, 1))
+            for k, row in quiet.items():
+                print(f"{label}, cycle {k}: {row.line(a.bots)}", flush=True)
+            continue
+        row, n_busy = rows[-1], len(rows)
+        early = sum(r["orders"] for r in rows[:-1])
+        if early:  # busy_settings missed: the run measures something else
+            print(f"{label}: the busy run's quiet closes placed {early:,} orders, none expected")
+        print(f"{label}, busy cycle {n_busy} (after {n_busy - 1} quiet): {row.line(a.bots)}", flush=True)
+        if n_busy in quiet and row["orders"]:
+            base_row = quiet[n_busy]
+            extra = row["wall"] - base_row["wall"]
+            order_cpu = (row["cpu"] + row["db_cpu"] - base_row["cpu"] - base_row["db_cpu"]) / row["orders"]
+            per_order = (row["statements"] - base_row["statements"]) / row["orders"]
+            out = {"quiet": base_row["wall"], "busy": row["wall"], "whole": row["orders"] / row["wall"],
+                   "own": row["orders"] / extra if extra > 0 else None, "cpu": order_cpu * 1e3}
+            cost = f"the orders' own cost (busy cycle {n_busy} - quiet cycle {n_busy})"
+            if extra <= 0:  # the orders cost less than the quiet cycle varies between two runs
+                print(f"{label}, {cost}: {extra:.2f} s, within the run-to-run noise of the quiet cycle", flush=True)
+            else:
+                print(f"{label}, {cost}: {extra:.2f} s, {extra / row['orders'] * 1e3:.2f} ms per order, "
+                      f"DB statements {per_order:.1f} per order, CPU (ours + PostgreSQL's) "
+                      f"{order_cpu * 1e3:.2f} ms per order → {row['orders'] / extra:,.0f} orders/s", flush=True)
+    return out
+
+
+def summary(costs: list[dict]) -> str:
+    """Medians and ranges over the pairs: one pair's own cost moves by up to 3x on a shared 2-core machine."""
+    def span(key: str, fmt: str) -> str:
+        vs = sorted(c[key] for c in costs if c[key] is not None)
+        if not vs:
+            return "-"
+        return f"median {format(statistics.median(vs), fmt)} ({format(vs[0], fmt)}-{format(vs[-1], fmt)})"
+    own = [c for c in costs if c["own"] is None]
+    return (f"quiet last cycle {span('quiet', '.2f')} s, busy cycle {span('busy', '.2f')} s, orders/s over the "
+            f"busy cycle {span('whole', ',.0f')}, over the orders' own cost {span('own', ',.0f')}"
+            + (f" ({len(own)} pairs within the quiet cycle's noise)" if own else "")
+            + f", the orders' own CPU (ours + PostgreSQL's) {span('cpu', '.2f')} ms per order")
+
+
 async def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--bots", type=int, default=10_000)
@@ -270,6 +326,7 @@ async def main() -> None:
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--busy", type=float, default=0.1)
     p.add_argument("--no-one-process", action="store_true")
+    p.add_argument("--pairs", type=int, default=1)  # quiet and busy runs alternated, for medians
     p.add_argument("--ring", type=int, default=DECISIONS - 1)  # /why records each bot holds before the first close
     a = p.parse_args()
     load_kernels()
@@ -293,38 +350,14 @@ async def main() -> None:
     modes += [(f"{n} worker(s) x {a.concurrency} jobs", n) for n in (int(x) for x in a.workers.split(","))]
     try:
         for label, n in modes:
-            quiet: dict[int, Cycle] = {}
-            for busy in (0.0, a.busy):
-                copy = await fresh_db(f"{base}_run", base)
-                if n == 0:
-                    startup, rows = await one_process(copy, closes, a.symbols, busy)
-                    print(f"{label}: start-up (attach every bot + reconcile) {startup:.1f} s")
-                else:
-                    rows = await on_workers(copy, closes, n, a.concurrency, a.symbols, busy)
-                if not busy:
-                    quiet = dict(enumerate(rows, 1))
-                    for k, row in quiet.items():
-                        print(f"{label}, cycle {k}: {row.line(a.bots)}", flush=True)
-                    continue
-                row, n_busy = rows[-1], len(rows)
-                early = sum(r["orders"] for r in rows[:-1])
-                if early:  # busy_settings missed: the run measures something else
-                    print(f"{label}: the busy run's quiet closes placed {early:,} orders, none expected")
-                print(f"{label}, busy cycle {n_busy} (after {n_busy - 1} quiet): {row.line(a.bots)}", flush=True)
-                if n_busy in quiet and row["orders"]:
-                    base_row = quiet[n_busy]
-                    extra = row["wall"] - base_row["wall"]
-                    order_cpu = (row["cpu"] + row["db_cpu"] - base_row["cpu"] - base_row["db_cpu"]) / row["orders"]
-                    per_order = (row["statements"] - base_row["statements"]) / row["orders"]
-                    cost = f"the orders' own cost (busy cycle {n_busy} - quiet cycle {n_busy})"
-                    if extra <= 0:  # the orders cost less than the quiet cycle varies between two runs
-                        print(f"{label}, {cost}: {extra:.2f} s, within the run-to-run noise of the quiet cycle",
-                              flush=True)
-                    else:
-                        print(f"{label}, {cost}: {extra:.2f} s, {extra / row['orders'] * 1e3:.2f} ms per order, "
-                              f"DB statements {per_order:.1f} per order, CPU (ours + PostgreSQL's) "
-                              f"{order_cpu * 1e3:.2f} ms per order → {row['orders'] / extra:,.0f} orders/s", flush=True)
-                await admin(f'DROP DATABASE IF EXISTS "{base}_run" WITH (FORCE)')
+            costs = []
+            for k in range(a.pairs):
+                run = f"{label}, pair {k + 1}" if a.pairs > 1 else label
+                cost = await quiet_and_busy(run, n, a, base, closes)
+                if cost is not None:
+                    costs.append(cost)
+            if len(costs) > 1:
+                print(f"{label}, {len(costs)} pairs: " + summary(costs), flush=True)
     finally:
         for name in (base, base + "_run"):
             await admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
