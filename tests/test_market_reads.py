@@ -10,7 +10,7 @@ import pytest
 from tortoise import Tortoise
 
 from db.enums import BotKind, BotStatus, MarketType, PositionSide
-from db.models import ExchangeAccount, Position, StrategyBot, User
+from db.models import ExchangeAccount, PaperVenue, Position, StrategyBot, User
 from engine.jobs.market_reads import _ACTIVE, _KEYS, _ROWS, market_keys, market_rows
 from engine.jobs.worker import build_markets
 from engine.runtime.bots import book_of
@@ -84,10 +84,36 @@ async def test_a_market_job_reads_its_bots_and_their_positions_in_one_statement_
 
 
 @pytest.mark.parametrize("db", ["postgres"], indirect=True)
+async def test_a_kept_market_learns_its_paper_venues_versions_with_its_bots(db, shared_data, monkeypatch):
+    """On PostgreSQL a job reads the stored versions of its kept paper venues with its bots, not in a statement of
+    their own (one round trip fewer a job); a venue another process stored since is still read and taken."""
+    start, acc = await _started(shared_data)
+    markets = build_markets(replay_dir=shared_data)
+    await markets.close("paper:swap", BTC, "5m", start)  # this worker now keeps the account's venue
+    conn = Tortoise.get_connection("postgres")
+    versions: list[str] = []
+    run = conn.execute_query_dict
+
+    async def spied(sql, values=None):
+        if 'FROM "paper_venues" p JOIN unnest' in sql:  # PaperStore.documents
+            versions.append(sql)
+        return await run(sql, values)
+
+    monkeypatch.setattr(conn, "execute_query_dict", spied)
+    assert (await markets.close("paper:swap", BTC, "5m", start + STEP))["bots"] == 1
+    assert versions == []
+    stored = await PaperVenue.get(account_id=acc.id)  # another process stores the venue
+    await PaperVenue.filter(id=stored.id).update(version=stored.version + 1)
+    assert (await markets.close("paper:swap", BTC, "5m", start + 2 * STEP))["bots"] == 1
+    assert len(versions) == 1  # read again, and taken: the copy is at the stored version or after it
+    assert markets.exchanges[acc.id].paper_venue._version >= stored.version + 1
+
+
+@pytest.mark.parametrize("db", ["postgres"], indirect=True)
 async def test_a_market_read_looks_up_only_its_own_bots_accounts_and_positions(db):
     """A job's reads cost what its market holds, not what the service holds: its bots found by their symbol and their
-    accounts and positions by key, where the planner chose to scan every position and account (2 ms a job at 10,000
-    bots, growing with the service) because 50 look-ups cost about what a scan of a small table does."""
+    accounts, positions and paper venues by key, where the planner chose to scan every position and account (2 ms a
+    job at 10,000 bots, growing with the service) because 50 look-ups cost about what a scan of a small table does."""
     await User.bulk_create([User(telegram_id=20_000 + a) for a in range(1000)], batch_size=1000)
     users = await User.filter(telegram_id__gte=20_000).order_by("id").values_list("id", flat=True)
     await ExchangeAccount.bulk_create([ExchangeAccount(user_id=u, exchange="paper", market_type=MarketType.SWAP,
@@ -99,6 +125,8 @@ async def test_a_market_read_looks_up_only_its_own_bots_accounts_and_positions(d
                                    for n, (a, u) in enumerate(accounts) for k in range(10)], batch_size=5000)
     bots = await StrategyBot.all().values_list("id", "symbol")
     await Position.bulk_create([Position(bot_id=b, symbol=s) for b, s in bots], batch_size=5000)
+    await PaperVenue.bulk_create([PaperVenue(account_id=a, version=1, state={}) for a, _ in accounts],
+                                 batch_size=1000)
     conn = Tortoise.get_connection("postgres")
     await conn.execute_script("ANALYZE")
     for sql in (_KEYS, _ROWS):

@@ -1,8 +1,8 @@
 """What a market job reads of its bots: their lock keys before it takes the locks, then the bots with their Position
-rows under the locks. On PostgreSQL one fixed statement each, decoded here rather than into the ORM's models: read
-through the ORM they cost 23 µs a bot for the keys and 47 + 32 µs for the rows and their positions (50 bots a
-market), a third of a worker's whole job on a kept market; read here, 7 and 29 µs. SQLite (one process, tests)
-reads them through the ORM."""
+rows and their paper venues' stored versions under the locks. On PostgreSQL one fixed statement each, decoded here
+rather than into the ORM's models: read through the ORM they cost 23 µs a bot for the keys and 47 + 32 µs for the
+rows and their positions (50 bots a market), a third of a worker's whole job on a kept market; read here, 7 and
+29 µs. SQLite (one process, tests) reads them through the ORM, and the venues' versions apart."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ _KEYS = ('SELECT b."account_id" AS a, b."kind" AS k, b."settings"->>\'timeframe\
          + _FROM + _WHERE)
 _ROWS = ('SELECT b."id", b."user_id", b."account_id", b."kind", b."symbol", b."status", '
          'b."settings"::text AS settings, b."state"::text AS state, p."id" AS p_id, p."side" AS p_side, '
-         'p."size" AS p_size, p."average_entry" AS p_average, p."realized_pnl" AS p_realized, p."fees" AS p_fees '
+         'p."size" AS p_size, p."average_entry" AS p_average, p."realized_pnl" AS p_realized, p."fees" AS p_fees, '
+         '(SELECT v."version" FROM "paper_venues" v WHERE v."account_id" = b."account_id") AS v_version '
          + _FROM + ' LEFT JOIN LATERAL (SELECT "id", "side", "size", "average_entry", "realized_pnl", "fees" FROM '
          '"positions" WHERE "bot_id" = b."id" OFFSET 0) p ON TRUE' + _WHERE + ' ORDER BY b."id"')
 
@@ -62,6 +63,8 @@ class BotRow:
     settings: dict
     state: dict | None
     position: PositionRow | None
+    # the stored version of its account's paper venue, read with it (0: none stored; None: not read, on SQLite)
+    venue_version: int | None = None
 
 
 def timeframe_of(kind: BotKind, settings: dict) -> str:
@@ -110,4 +113,5 @@ def _bot_row(r: dict) -> BotRow:
     position = None if r["p_id"] is None else PositionRow(r["p_id"], PositionSide(r["p_side"]), r["p_size"],
                                                           r["p_average"], r["p_realized"], r["p_fees"])
     return BotRow(r["id"], r["user_id"], r["account_id"], BotKind(r["kind"]), r["symbol"], BotStatus(r["status"]),
-                  JSON_LOADS(r["settings"]), None if r["state"] is None else JSON_LOADS(r["state"]), position)
+                  JSON_LOADS(r["settings"]), None if r["state"] is None else JSON_LOADS(r["state"]), position,
+                  r["v_version"] or 0)

@@ -185,7 +185,9 @@ class FreshMarkets:
         async with self.locks.hold_all(keys) as held:
             rows = [r for r in await market_rows(venue, symbol, tf) if (r.account_id, r.symbol) in keys]
             positions = {r.id: r.position for r in rows if r.position is not None}  # read with the rows
-            async with self._attached(rows, now_ms, (venue, symbol, tf), positions) as (registry, failed):
+            versions = (None if any(r.venue_version is None for r in rows)  # read with the rows on PostgreSQL
+                        else {r.account_id: r.venue_version for r in rows})
+            async with self._attached(rows, now_ms, (venue, symbol, tf), positions, versions) as (registry, failed):
                 yield registry, failed, held
 
     def kept(self, bot_id: int) -> BotHandle | None:
@@ -218,12 +220,13 @@ class FreshMarkets:
     @contextlib.asynccontextmanager
     async def _attached(self, rows: list[StrategyBot] | list[BotRow], now_ms: int, market: Market | None = None,
                         positions: dict[int, Position | PositionRow] | None = None,
-                        ) -> AsyncIterator[tuple[Registry, int]]:
+                        versions: dict[int, int] | None = None) -> AsyncIterator[tuple[Registry, int]]:
         """A fresh registry with `rows` attached, at `now_ms` if the market is replayed (else the real time). Its
         exchanges are this worker's, shared with the jobs running beside it (one copy of an account's paper venue
         per process, its calls one at a time) and kept for the next jobs. A market job (holding the market's
         locks) takes the handles its market's last job left where their bots are unchanged, and leaves its own for
-        the next, unless it fails. The caller feeds the paper venues right after (`Registry.primes` False)."""
+        the next, unless it fails. `versions`: the stored versions of the rows' paper venues by account, read with
+        the rows (None: read here). The caller feeds the paper venues right after (`Registry.primes` False)."""
         token = _JOB_NOW.set(now_ms if self.replay is not None else None)
         registry = Registry(self.candles, self.clock, PaperFeeder(self.candles), vault=self.vault,
                             replay=self.replay, factory=self.factory, urls_override=self.urls_override,
@@ -236,8 +239,10 @@ class FreshMarkets:
             self._busy.update(ids)
             paper = {a: ex.paper_venue._version for a in ids if (ex := self.exchanges.get(a)) is not None
                      and ex.simulated}
-            # another worker, or the chat's process, may have stored these venues since this worker last used them
-            for account_id, (version, doc) in (await PaperStore.documents(paper) if paper else {}).items():
+            # another worker, or the chat's process, may have stored these venues since this worker last used them:
+            # the stored versions read with the rows (`versions`) leave only the venues that moved to read again
+            moved = paper if versions is None else {a: v for a, v in paper.items() if versions.get(a, 0) != v}
+            for account_id, (version, doc) in (await PaperStore.documents(moved) if moved else {}).items():
                 await self.exchanges[account_id].recheck(version, doc)
             await catch_up_together([self.exchanges[a].paper_venue for a in paper])
             if positions is None and rows:  # read here unless the caller read them with the rows
