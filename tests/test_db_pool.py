@@ -63,10 +63,12 @@ async def test_advisory_locks_are_taken_with_their_transaction_in_one_round_trip
         sent: list[str] = []
         async with locks._client.acquire_connection() as con:  # the lock pool's one connection
             con.add_query_logger(lambda record: sent.append(record.query))
+            pid = con.get_server_pid()
         try:
             async with locks.hold_all([3, 1, 2]):
+                # its own locks: the server's other sessions (another test's, another process's) may hold some too
                 rows = await Tortoise.get_connection(url.split(":", 1)[0]).execute_query_dict(
-                    "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted")
+                    "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $1", [pid])
                 assert sorted(r["objid"] for r in rows) == [1, 2, 3]
             assert len(sent) == 2 and sent[0].startswith("BEGIN;") and "pg_advisory_xact_lock" in sent[0]
             assert sent[1] == "COMMIT"
