@@ -103,3 +103,48 @@ async def test_a_copy_takes_no_unstored_price_back_where_the_stored_venue_now_ho
     assert [o.status for o in await a.fetch_open_orders(SWAP)] == []  # the dip filled it
     assert (await make_exchange(acc, None).fetch_order(SWAP, client_order_id="dip")).status == (
         OrderStatus.CLOSED)
+
+
+async def test_a_feed_builds_the_venue_document_only_where_it_writes_it(db, rows, eth, caplog, monkeypatch):
+    """A market job feeds one symbol of each venue: the venue's whole document (every symbol's price, the balances
+    and positions) is built only where it is written, not to find that a flat symbol's price alone moved."""
+    from engine.exchange import paper_persist
+    from engine.exchange.paper_state import VenueState
+
+    monkeypatch.setattr(paper_persist, "CHECK_FEEDS", False, raising=False)  # the check builds it on every feed
+    built = []
+    real = VenueState.to_json
+    monkeypatch.setattr(VenueState, "to_json", lambda self: built.append(1) or real(self))
+    acc = await _account(telegram_id=7790031)
+    ex = make_exchange(acc, None)
+    await ex.feed(SWAP, rows[0])
+    await ex.feed(ETH, eth[0])
+    far = D(str(eth[0][4])) / 2
+    await ex.create_order(OrderRequest(ETH, Side.BUY, OrderType.LIMIT, D("0.1"), "rest", price=far))
+    built.clear()
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        await ex.feed_many([(ex.paper_venue, SWAP, rows[1:3])])  # BTC flat: its price kept, nothing written
+    assert (built, _writes(caplog.records)) == ([], [])
+    assert (await ex.fetch_ticker(SWAP)).ts == int(rows[2][0])
+    with caplog.at_level(logging.DEBUG, logger="tortoise.db_client"):
+        await ex.feed_many([(ex.paper_venue, ETH, eth[1:2])])  # an open order on ETH: stored, with BTC's price
+    assert built and _writes(caplog.records)
+    stored = make_exchange(acc, None)
+    assert ((await stored.fetch_ticker(SWAP)).ts, (await stored.fetch_ticker(ETH)).ts) == (int(rows[2][0]),
+                                                                                          int(eth[1][0]))
+
+
+async def test_the_suites_check_finds_a_copy_that_is_not_its_stored_venue(db, rows, monkeypatch):
+    """The rule a feed's change rests on (a copy between calls is its stored venue but for unsaved prices) is
+    checked on every feed the tests make: a copy changed outside a call (here its balance) fails the feed."""
+    from engine.exchange import paper_persist
+
+    monkeypatch.setattr(paper_persist, "CHECK_FEEDS", True, raising=False)
+    acc = await _account(telegram_id=7790041)
+    ex = make_exchange(acc, None)
+    await ex.feed(SWAP, rows[0])
+    await ex.feed_many([(ex.paper_venue, SWAP, rows[1:2])])  # as stored: the check passes
+    ex.paper_venue.balances["USDT"] += 1
+    with pytest.raises(AssertionError, match="not the stored venue"):
+        await ex.feed_many([(ex.paper_venue, SWAP, rows[2:3])])

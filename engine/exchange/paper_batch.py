@@ -48,7 +48,7 @@ async def feed_venues(feeds: list[tuple[Any, str, list[list[float]]]], *,
                         ex._feed_rows(symbol, rows)
                     if mark is None:
                         continue
-                    change = ex._change(mark)
+                    change = ex._change(mark, fed=[symbol for symbol, _ in items])
                     if change is None:
                         continue
                     if ex._version > 0 and not (change.new_orders or change.changed_orders or change.new_trades):

@@ -21,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import random
 import re
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,10 @@ HISTORY = 100
 # markets of one account collide up to about ten at once (a cold cycle); 3 immediate retries left bots unattached.
 STALE_RETRIES = 10
 STALE_PAUSE = 0.005
+# A feed's change is found from its symbols alone (`_change`'s `fed`), on the rule that between calls a stored copy is
+# its stored document but for the prices in `_unsaved`; set (the test suite sets it), every such feed also builds the
+# whole document and fails on any difference, so the rule is checked wherever the tests feed a venue.
+CHECK_FEEDS = os.environ.get("TB_CHECK_PAPER_FEEDS") == "1"
 
 
 class VenueLock(asyncio.Lock):
@@ -362,24 +367,56 @@ class Persisted:
         return self._seq, len(self._trades), {i: (o.info, o.reserved) for i, o in self._orders.items()
                                               if o.info.status == OrderStatus.OPEN}
 
-    def _change(self, mark) -> Change | None:
-        """What changed since `mark` (`_mark`), or None when nothing did."""
+    def _change(self, mark, fed: Iterable[str] | None = None) -> Change | None:
+        """What changed since `mark` (`_mark`), or None when nothing did. `fed`: the call only fed candles on these
+        symbols; where nothing matched, only their prices (and the unsaved ones) can differ from the stored
+        document, so the whole document is built only when one must be written (a venue fed one symbol of many by
+        each market's job built all of them, on every symbol)."""
         seq, n, was_open = mark
         new = [self._orders[f"O{s}"] for s in range(seq + 1, self._seq + 1)]
         changed: list[PaperOrder] = [o for i, (info, held) in was_open.items()
                                      if (o := self._orders[i]).info is not info or o.reserved != held]
+        quiet = not new and not changed and len(self._trades) == n
+        if quiet and fed is not None and self._version > 0:
+            moved = self._fed_prices(fed)
+            if CHECK_FEEDS:
+                self._check_fed(moved)
+            if moved is not None:
+                self._keep_unsaved(moved)
+                return None
         doc = self.venue_state().to_json()
-        if new or changed:
+        if not quiet:
             doc["order_writes"] += 1
-        elif len(self._trades) == n:
+        else:
             if doc == self._saved:
                 return None
             moved = self._prices_only(doc)
             if moved is not None:  # kept for the next change; nothing a reader of the store needs moved
-                for symbol in moved:
-                    self._unsaved[symbol] = (self._last[symbol], self._ts[symbol])
+                self._keep_unsaved(moved)
                 return None
         return Change(doc, new, changed, self._trades[n:])
+
+    def _keep_unsaved(self, moved: list[str]) -> None:
+        for symbol in moved:
+            self._unsaved[symbol] = (self._last[symbol], self._ts[symbol])
+
+    def _fed_prices(self, fed: Iterable[str]) -> list[str] | None:
+        """`_prices_only` for a feed of `fed` where nothing matched, from those symbols and the unsaved ones alone:
+        the ones whose price or candle time moved from the stored document, or None where one the venue holds
+        something on moved (its document is written)."""
+        saved_last, saved_ts = self._saved["last"], self._saved["ts"]
+        moved = [s for s in {*fed, *self._unsaved} if s in self._ts and (
+            self._ts[s] != saved_ts.get(s) or str(self._last[s]) != saved_last.get(s))]
+        fresh = [s for s in moved if self._unsaved.get(s) != (self._last[s], self._ts[s])]
+        return None if any(self._holds(s) for s in fresh) else moved
+
+    def _check_fed(self, moved: list[str] | None) -> None:
+        """CHECK_FEEDS: `_fed_prices` found what the whole document finds."""
+        doc = self.venue_state().to_json()
+        whole = [] if doc == self._saved else self._prices_only(doc)
+        if (None if moved is None else sorted(moved)) != (None if whole is None else sorted(whole)):
+            raise AssertionError(f"paper venue {self.store.account_id}: a feed's prices {moved} where its whole "
+                                 f"document finds {whole}: memory is not the stored venue but for unsaved prices")
 
     def _prices_only(self, doc: dict) -> list[str] | None:
         """The symbols whose last price and candle time alone moved from the stored document in `doc`, where a
