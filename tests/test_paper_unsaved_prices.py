@@ -111,7 +111,7 @@ async def test_a_feed_builds_the_venue_document_only_where_it_writes_it(db, rows
     from engine.exchange import paper_persist
     from engine.exchange.paper_state import VenueState
 
-    monkeypatch.setattr(paper_persist, "CHECK_FEEDS", False, raising=False)  # the check builds it on every feed
+    monkeypatch.setattr(paper_persist, "CHECK_FEEDS", False)  # the check builds it on every feed
     built = []
     real = VenueState.to_json
     monkeypatch.setattr(VenueState, "to_json", lambda self: built.append(1) or real(self))
@@ -140,7 +140,7 @@ async def test_the_suites_check_finds_a_copy_that_is_not_its_stored_venue(db, ro
     checked on every feed the tests make: a copy changed outside a call (here its balance) fails the feed."""
     from engine.exchange import paper_persist
 
-    monkeypatch.setattr(paper_persist, "CHECK_FEEDS", True, raising=False)
+    monkeypatch.setattr(paper_persist, "CHECK_FEEDS", True)
     acc = await _account(telegram_id=7790041)
     ex = make_exchange(acc, None)
     await ex.feed(SWAP, rows[0])

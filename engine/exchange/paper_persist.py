@@ -402,7 +402,7 @@ class Persisted:
 
     def _fed_prices(self, fed: Iterable[str]) -> list[str] | None:
         """`_prices_only` for a feed of `fed` where nothing matched, from those symbols and the unsaved ones alone:
-        the ones whose price or candle time moved from the stored document, or None where one the venue holds
+        the ones whose price or candle time moved from the stored document, or None where a symbol the venue holds
         something on moved (its document is written)."""
         saved_last, saved_ts = self._saved["last"], self._saved["ts"]
         moved = [s for s in {*fed, *self._unsaved} if s in self._ts and (
