@@ -309,10 +309,10 @@ def summary(costs: list[dict]) -> str:
         if not vs:
             return "-"
         return f"median {format(statistics.median(vs), fmt)} ({format(vs[0], fmt)}-{format(vs[-1], fmt)})"
-    own = [c for c in costs if c["own"] is None]
+    noisy = [c for c in costs if c["own"] is None]
     return (f"quiet last cycle {span('quiet', '.2f')} s, busy cycle {span('busy', '.2f')} s, orders/s over the "
             f"busy cycle {span('whole', ',.0f')}, over the orders' own cost {span('own', ',.0f')}"
-            + (f" ({len(own)} pairs within the quiet cycle's noise)" if own else "")
+            + (f" ({len(noisy)} pairs within the quiet cycle's noise)" if noisy else "")
             + f", the orders' own CPU (ours + PostgreSQL's) {span('cpu', '.2f')} ms per order")
 
 

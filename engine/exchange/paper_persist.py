@@ -377,7 +377,8 @@ class Persisted:
         changed: list[PaperOrder] = [o for i, (info, held) in was_open.items()
                                      if (o := self._orders[i]).info is not info or o.reserved != held]
         quiet = not new and not changed and len(self._trades) == n
-        if quiet and fed is not None and self._version > 0:
+        by_symbols = quiet and fed is not None and self._version > 0
+        if by_symbols:
             moved = self._fed_prices(fed)
             if CHECK_FEEDS:
                 self._check_fed(moved)
@@ -387,7 +388,7 @@ class Persisted:
         doc = self.venue_state().to_json()
         if not quiet:
             doc["order_writes"] += 1
-        else:
+        elif not by_symbols:  # else `_fed_prices` found a held symbol's price moved: the document is written
             if doc == self._saved:
                 return None
             moved = self._prices_only(doc)
