@@ -55,8 +55,10 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], object] 
 
     # stopped while still starting: the start-up is cancelled and unwinds through its cleanups (a KeyboardInterrupt
     # raised by a signal handler could land inside the loop's own callbacks); polling and the webhook install theirs
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, _cancel_once(asyncio.current_task()))
     await connect_database(config.DATABASE_URL)
+    bot = None
     try:
         await sync_admins(config.ADMIN_IDS)
         await check_readable(vault)
@@ -107,6 +109,7 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], object] 
             else:
                 await until_stopped()
         finally:
+            _stopping(loop)  # the webhook's and the roles' handlers are gone: a second SIGTERM would kill mid-way
             stop_jobs.set()
             await asyncio.gather(*jobs, return_exceptions=True)
             if notifying is not None:
@@ -116,9 +119,27 @@ async def run(config: AppConfig, vault: Vault, on_started: Callable[[], object] 
             await engine.shutdown()
             await ops.stop()
     finally:
+        _stopping(loop)
+        if bot is not None:
+            await bot.session.close()  # polling closes it; a stop before polling began must too
         if sandbox is not None:
             await sandbox.close()
-        await disconnect()
+        await disconnect()  # left open, aiosqlite's connection thread (not a daemon) keeps the process alive
+
+
+def _cancel_once(task: asyncio.Task) -> Callable[[], None]:
+    """SIGTERM while starting: cancel the start-up once. Another (make forwards the one it got, an operator sends
+    one more) must not cancel the clean-up the first one began."""
+    def on_sigterm() -> None:
+        loop = asyncio.get_running_loop()
+        _stopping(loop)
+        task.cancel()
+    return on_sigterm
+
+
+def _stopping(loop: asyncio.AbstractEventLoop) -> None:
+    """From here on SIGTERM is only said: the process is already stopping."""
+    loop.add_signal_handler(signal.SIGTERM, log.info, "SIGTERM: already stopping")
 
 
 def job_parts(role: Role, config: AppConfig, vault: Vault, engine: Any, stop: asyncio.Event) -> list[asyncio.Task]:

@@ -46,6 +46,34 @@ def _clean(text: str, *secrets: str) -> None:
         assert s not in text, "a secret reached the output"
 
 
+async def test_sigterms_repeated_while_it_starts_stop_it_with_everything_closed(tmp_path):
+    """make forwards the SIGTERM it got, an operator presses again: every SIGTERM after the first must leave the
+    clean-up alone. Cut short, an open SQLite connection's thread kept the process alive for good (aiosqlite's
+    thread is not a daemon) and the Bot's HTTP session was left open."""
+    api = await BotAPIStandIn(token="42:TEST").start()
+    try:
+        for storm_s in ("0.05", "0.3", "1.0"):
+            (tmp_path / "bot.sqlite3").unlink(missing_ok=True)
+            base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "DATABASE_"))}
+            base.update({"MASTER_KEY": KEY, "DATABASE_URL": f"sqlite://{tmp_path}/bot.sqlite3", "REDIS_URL": "",
+                         "ENV": "development", "HEALTH_PORT": "0", "BOT_TOKEN": "42:TEST",
+                         "TELEGRAM_API_URL": api.base_url, "STORM_S": storm_s, "PYTHONPATH": str(ROOT)})
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, str(ROOT / "tests" / "sigterm_storm_child.py"), cwd=tmp_path, env=base,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            try:
+                code, text = await _finish(proc, timeout=30)
+            finally:
+                if proc.returncode is None:
+                    proc.kill()
+            assert code in (0, -signal.SIGTERM), text  # -SIGTERM: a late one after the loop had closed
+            assert "Tortoise-ORM shutdown" in text.split("TradingBoost starting")[-1], text  # the database closed
+            assert "Unclosed client session" not in text, text
+            _clean(text, KEY)
+    finally:
+        await api.stop()
+
+
 async def test_a_revoked_or_wrong_token_is_one_sentence_and_exit_2(tmp_path):
     api = await BotAPIStandIn(token="42:RIGHT").start()
     try:
