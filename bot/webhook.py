@@ -126,9 +126,11 @@ async def serve_webhook(
         await stop.wait()
         log.info("Webhook stopping: finishing the updates in flight")
     finally:
-        for sig in signals:
-            loop.remove_signal_handler(sig)
-        await runner.cleanup()  # the dispatcher's shut-down hooks and the Bot's session close with it
+        try:
+            await runner.cleanup()  # the dispatcher's shut-down hooks and the Bot's session close with it
+        finally:  # only then: a second SIGTERM while the updates in flight finish must not kill the process
+            for sig in signals:
+                loop.remove_signal_handler(sig)
 
 
 async def register_webhook(dp: Dispatcher, bot: Bot, url: str, secret: str) -> None:

@@ -149,6 +149,38 @@ async def test_a_stopping_replica_lets_the_update_in_flight_finish_before_closin
         await push.stop()
 
 
+async def test_a_second_sigterm_while_a_replica_stops_leaves_the_update_in_flight_to_finish(tmp_path):
+    """SIGTERM twice (make forwards the one it got; an operator sends another) while an update is being handled:
+    the replica still answers it and exits cleanly. Its handlers used to be removed before the wait for the
+    requests in flight, so the second SIGTERM killed it there."""
+    port = _free_port()
+    push = await TelegramPush(replicas=[f"http://127.0.0.1:{port}"], max_attempts=3).start()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "TELEGRAM_", "WEBHOOK_"))}
+    env.update({"BOT_TOKEN": push.token, "TELEGRAM_API_URL": push.base_url, "WEBHOOK_URL": PUBLIC_URL,
+                "WEBHOOK_SECRET": SECRET, "WEBHOOK_PORT": str(port), "TB_HANDLER_S": "1.5", "PYTHONPATH": str(ROOT)})
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.webhook_slow_child", cwd=tmp_path,
+                                                env=env, stdout=asyncio.subprocess.PIPE,
+                                                stderr=asyncio.subprocess.STDOUT)
+    try:
+        assert await asyncio.wait_for(proc.stdout.readline(), 60) == b"serving\n"
+        u = 9105
+        await push.send_command(u, "/help")
+        assert await asyncio.wait_for(proc.stdout.readline(), 10) == b"handling\n"
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.5)  # stopping: waiting for the update in flight
+        proc.send_signal(signal.SIGTERM)
+        rest = (await asyncio.wait_for(proc.stdout.read(), 30)).decode()
+        assert await asyncio.wait_for(proc.wait(), 30) == 0, rest
+        await push.wait_idle()
+        assert [d.status for d in push.deliveries] == [200], rest
+        assert (await push.next_call("sendMessage", chat_id=u, timeout=1)).text == "done"
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await push.stop()
+
+
 def test_a_webhook_needs_a_secret_of_telegrams_shape():
     for bad in (None, "", "has space", "x" * 257, "ünicode"):
         with pytest.raises(StartupError) as e:
