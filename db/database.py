@@ -29,14 +29,18 @@ def tortoise_config(url: str) -> dict:
 
 
 def _runtime_config(url: str) -> dict:
-    """`tortoise_config`, with PostgreSQL's pool giving connections back without asyncpg's reset query, through
-    db/pg_client.py."""
+    """`tortoise_config`, through db/pg_client.py (PostgreSQL's pool giving connections back without asyncpg's reset
+    query) and db/sqlite_client.py: on both, a transaction whose opening fails or is cancelled gives its connection
+    back (db/tx_entry.py)."""
     config = tortoise_config(url)
     name = url.split(":", 1)[0]
     expanded = expand_db_url(url)
     if expanded["engine"] == "tortoise.backends.asyncpg":
         expanded["credentials"]["reset"] = _keep_session
         expanded["engine"] = "db.pg_client"
+        config["connections"][name] = expanded
+    elif expanded["engine"] == "tortoise.backends.sqlite":
+        expanded["engine"] = "db.sqlite_client"
         config["connections"][name] = expanded
     return config
 
