@@ -17,7 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 # every paper feed of the tests, in this process and the ones it starts, checks the rule its change is found by
 # (engine/exchange/paper_persist.CHECK_FEEDS)
 os.environ.setdefault("TB_CHECK_PAPER_FEEDS", "1")
-pytest_plugins = ["tests.fakes.telegram_fixtures"]  # the Telegram stand-in fixtures (telegram, telegram_factory)
+# the Telegram stand-in fixtures (telegram, telegram_factory); a hung test's tasks printed (tests/stuck.py)
+pytest_plugins = ["tests.fakes.telegram_fixtures", "tests.stuck"]
 
 
 def data_dir() -> Path:
