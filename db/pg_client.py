@@ -38,7 +38,8 @@ class _Transaction(TransactionContextPooled):
 
 class PoolClient(AsyncpgDBClient):
     """Tortoise wraps each `execute_many` (bulk_create, db/row_updates.py) in BEGIN ... COMMIT: two round trips
-    more than the batch itself, which asyncpg's `executemany` already runs all or nothing (asyncpg ≥ 0.22)."""
+    more than the batch itself, which asyncpg's `executemany` already runs all or nothing (asyncpg ≥ 0.22). Its
+    transactions are entered through `_Transaction`."""
 
     def _in_transaction(self) -> TransactionContext:
         return _Transaction(TransactionWrapper(self), self._pool_init_lock)
