@@ -6,7 +6,6 @@ from __future__ import annotations
 from tortoise.backends.asyncpg.client import AsyncpgDBClient, TransactionWrapper
 from tortoise.backends.base.client import TransactionalDBClient, TransactionContext, TransactionContextPooled
 from tortoise.backends.base_postgres.client import translate_exceptions
-from tortoise.connection import get_connections
 
 from db.tx_entry import opened
 
@@ -20,19 +19,11 @@ class _Transaction(TransactionContextPooled):
         pool = self.client._parent._pool
         conn = self.client._connection = await pool.acquire()  # a cancel inside gives it back (asyncpg)
 
-        async def begin() -> None:
-            self.token = get_connections().set(self.connection_name, self.client)
-            try:
-                await self.client.begin()
-            except BaseException:
-                get_connections().reset(self.token)  # in this task's context, where it was set
-                raise
-
         async def give_back() -> None:
             conn.terminate()  # its BEGIN cut short: not used again (the server ends its session, and what it opened)
             await pool.release(conn)
 
-        await opened(begin, give_back)
+        await opened(self, self.client, give_back)
         return self.client
 
 

@@ -12,7 +12,6 @@ from tortoise.backends.sqlite.client import (
     SqliteTransactionWrapper,
     translate_exceptions,
 )
-from tortoise.connection import get_connections
 
 from db.tx_entry import opened
 
@@ -24,15 +23,11 @@ class _Transaction(SqliteTransactionContext):
 
     async def __aenter__(self) -> TransactionalDBClient:
         await self._trxlock.acquire()
-
-        async def begin() -> None:
-            await self.ensure_connection()
-            self.token = get_connections().set(self.connection_name, self.connection)
-            try:
-                await self.connection.begin()
-            except BaseException:
-                get_connections().reset(self.token)  # in this task's context, where it was set
-                raise
+        try:
+            await self.ensure_connection()  # it waits only where the connection is not open yet
+        except BaseException:
+            self._trxlock.release()
+            raise
 
         async def give_back() -> None:
             try:
@@ -42,7 +37,7 @@ class _Transaction(SqliteTransactionContext):
             finally:
                 self._trxlock.release()
 
-        await opened(begin, give_back)
+        await opened(self, self.connection, give_back)
         return self.connection
 
 

@@ -10,16 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tortoise.connection import get_connections
 
 _UNDOING: set[asyncio.Task] = set()  # the give-backs under way (the loop keeps only weak references to tasks)
 
 
-async def opened(begin: Callable[[], Awaitable[None]], give_back: Callable[[], Awaitable[None]]) -> None:
-    """`begin()`; where it raises or is cancelled, `give_back()` runs to its end, even when the task is cancelled
-    again meanwhile, before the exception goes on."""
+async def opened(context: Any, client: Any, give_back: Callable[[], Awaitable[None]]) -> None:
+    """`client`'s BEGIN, `client` being the connection of `context` (a Tortoise transaction context) for this task
+    meanwhile; where it raises or is cancelled, `give_back()` runs to its end, even when the task is cancelled again
+    meanwhile, before the exception goes on."""
+    context.token = get_connections().set(context.connection_name, client)
     try:
-        await begin()
+        await client.begin()
     except BaseException:
+        get_connections().reset(context.token)  # in this task's context, where it was set
         undo = asyncio.get_running_loop().create_task(give_back())
         _UNDOING.add(undo)
         undo.add_done_callback(_UNDOING.discard)
