@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -62,7 +62,7 @@ class AdvisoryLocks:
     def hold(self, key: int, what: str = ""):
         return self.hold_all([key], what)
 
-    @asynccontextmanager
+    @contextlib.asynccontextmanager
     async def hold_all(self, keys: list[int], what: str = "") -> AsyncIterator[None]:
         """Every lock of `keys` in one transaction, taken in the order given (callers that take several give them
         sorted, so that two of them never wait for each other in a circle). The transaction begins with its locks
@@ -70,7 +70,7 @@ class AdvisoryLocks:
         array = ",".join(str(int(k)) for k in keys)
         done = False
         try:
-            async with self._client.acquire_connection() as con:  # given back with an open transaction: rolled back
+            async with self._client.acquire_connection() as con:  # one given back still open is rolled back too
                 try:  # a function scan returns the array's elements in order, and they are locked so
                     await con.execute(f"BEGIN; SELECT pg_advisory_xact_lock(k) FROM unnest(ARRAY[{array}]::bigint[])"
                                       " AS k")
@@ -78,7 +78,12 @@ class AdvisoryLocks:
                     if getattr(e, "sqlstate", None) == LOCK_NOT_AVAILABLE:
                         raise TimeoutError(f"lock {what or keys} is held elsewhere") from None
                     raise
-                yield
+                try:
+                    yield
+                except BaseException:
+                    with contextlib.suppress(Exception):  # a connection lost meanwhile: the pool cleans it up
+                        await con.execute("ROLLBACK")  # here: the pool's reset would log it as an error
+                    raise
                 done = True
                 await con.execute("COMMIT")
         except Exception:
