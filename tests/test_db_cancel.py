@@ -55,7 +55,6 @@ async def test_a_task_cancelled_while_its_transaction_opens_leaves_the_database_
         assert count == 1, f"cancelled after {step} steps"
         assert _held(db) == 0, f"a connection was not given back after a cancel at step {step}"
         assert not await _in_transaction(db), f"a transaction was left open by a cancel at step {step}"
-    assert await User.filter(telegram_id=2).count() <= STEPS  # each write is whole or absent
 
 
 async def test_a_task_cancelled_while_it_takes_a_connection_leaves_the_database_usable(db):
